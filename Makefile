@@ -1,0 +1,38 @@
+# Two commands: `make run` and `make test`. Everything they need is installed
+# into .venv (Python) and node_modules (Microsoft's local Teams tools).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test install-run install-test clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.run-deps: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.test-deps: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+install-run: $(VENV)/.run-deps node_modules/.installed
+install-test: $(VENV)/.test-deps node_modules/.installed
+
+## run: install, migrate the SQLite database, seed the demo, start the bot and the Agents Playground
+run: install-run
+	$(BIN)/kambot dev
+
+## test: install what the tests need and run them all
+test: install-test
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf $(VENV) node_modules var test-artifacts .pytest_cache .hypothesis

@@ -1,0 +1,76 @@
+"""The aiohttp application: /api/messages for Teams, /healthz for operators."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from aiohttp import web
+from botbuilder.integration.aiohttp import CloudAdapter
+from botbuilder.schema import Activity
+from msrest.exceptions import DeserializationError
+
+from bot.adapter import build_adapter
+from bot.messenger import Messenger
+from bot.services import Services
+from bot.settings import Settings
+from bot.teams_bot import KamBot
+from kam.storage import Database
+
+log = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 256 * 1024
+SERVICES = web.AppKey("services", Services)
+BOT = web.AppKey("bot", KamBot)
+ADAPTER = web.AppKey("adapter", CloudAdapter)
+
+
+def _bad_request(reason: str) -> web.Response:
+    return web.json_response({"error": {"code": "BadRequest", "message": reason}}, status=400)
+
+
+async def messages(request: web.Request) -> web.StreamResponse:
+    """Validate the envelope here so that garbage gets a 400, not a stack trace."""
+    if "application/json" not in request.headers.get("Content-Type", ""):
+        return web.json_response({"error": {"code": "UnsupportedMediaType"}}, status=415)
+    try:
+        body = json.loads(await request.read())
+    except (ValueError, UnicodeDecodeError):
+        return _bad_request("The body is not JSON.")
+    if not isinstance(body, dict) or not isinstance(body.get("type"), str) or not body["type"]:
+        return _bad_request("The body is not an activity.")
+    try:
+        Activity().deserialize(body)
+    except (DeserializationError, TypeError, ValueError, AttributeError):
+        return _bad_request("The activity could not be read.")
+    response = await request.app[ADAPTER].process(request, request.app[BOT])
+    return response or web.Response(status=201)
+
+
+async def healthz(request: web.Request) -> web.Response:
+    reachable = await request.app[SERVICES].db.reachable()
+    return web.json_response({"status": "ok" if reachable else "degraded", "database": reachable}, status=200 if reachable else 503)
+
+
+def create_app(settings: Settings) -> web.Application:
+    app = web.Application(client_max_size=MAX_BODY_BYTES)
+    adapter = build_adapter(settings)
+    db = Database(settings.database_url)
+    messenger = Messenger(
+        adapter, db, app_id=settings.app_id, locale=settings.default_locale, sweep_seconds=settings.outbox_sweep_seconds
+    )
+    services = Services(settings=settings, db=db, messenger=messenger)
+    app[SERVICES] = services
+    app[ADAPTER] = adapter
+    app[BOT] = KamBot(services)
+
+    async def lifecycle(app: web.Application):  # type: ignore[no-untyped-def]
+        messenger.start_sweeper()
+        yield
+        await messenger.close()
+        await db.close()
+
+    app.cleanup_ctx.append(lifecycle)
+    app.router.add_post("/api/messages", messages)
+    app.router.add_get("/healthz", healthz)
+    return app

@@ -1,0 +1,136 @@
+"""The `kambot` command."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import typer
+from aiohttp import web
+from rich.console import Console
+
+from bot.settings import Settings
+
+app = typer.Typer(help="kambot: one consistent message to your key accounts, in Microsoft Teams.", no_args_is_help=True)
+db_app = typer.Typer(help="The database: create it or bring it to the current schema.", no_args_is_help=True)
+demo_app = typer.Typer(help="A demo portfolio for the local Agents Playground.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(demo_app, name="demo")
+console = Console(stderr=True)
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PLAYGROUND_BIN = PROJECT_ROOT / "node_modules" / ".bin" / "agentsplayground"
+PLAYGROUND_CONFIG = PROJECT_ROOT / ".m365agentsplayground.yml"
+
+
+def _configure_logging() -> None:
+    logging.basicConfig(level=os.environ.get("KAMBOT_LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = typer.Argument("head", help="Target revision; 'head' is the newest.")) -> None:
+    """Create the database or migrate it to the newest schema (safe to run again)."""
+    from kam.migrate import upgrade
+
+    settings = Settings()
+    upgrade(settings.database_url, revision)
+    console.print(f"[green]✓[/] database at revision {revision}: {_safe_url(settings.database_url)}")
+
+
+@demo_app.command("seed")
+def demo_seed() -> None:
+    """Add the demo accounts (Contoso Pharma, Fabrikam Logistics) if they are missing."""
+    from kam.demo import seed_demo
+    from kam.storage import Database
+
+    async def run() -> int:
+        db = Database(Settings().database_url)
+        try:
+            async with db.transaction() as session:
+                return await seed_demo(session)
+        finally:
+            await db.close()
+
+    created = asyncio.run(run())
+    console.print(f"[green]✓[/] demo portfolio ready ({created} account(s) created)")
+
+
+@app.command()
+def serve(port: int = typer.Option(None, help="Port to listen on (default: KAMBOT_PORT or 3978).")) -> None:
+    """Run the bot: /api/messages for Teams and /healthz."""
+    from bot.app import create_app
+
+    _configure_logging()
+    settings = Settings()
+    if settings.local_mode:
+        console.print("[yellow]Local mode[/]: no KAMBOT_APP_ID set, so requests are not authenticated.")
+    web.run_app(create_app(settings), host=settings.host, port=port or settings.port, print=None)
+
+
+def _headless_browser_shim() -> Path:
+    """The Playground opens a browser with xdg-open and exits if that fails on a server without a desktop."""
+    folder = Path(tempfile.mkdtemp(prefix="kambot-shim-"))
+    shim = folder / "xdg-open"
+    shim.write_text("#!/bin/sh\nexit 0\n")
+    shim.chmod(0o755)
+    return folder
+
+
+@app.command()
+def dev() -> None:
+    """Migrate, seed the demo, and run the bot together with the Microsoft 365 Agents Playground."""
+    settings = Settings()
+    if not PLAYGROUND_BIN.exists():
+        console.print("[red]✗[/] The Agents Playground is not installed: run `make run` (it installs it).")
+        raise typer.Exit(1)
+    db_upgrade("head")
+    demo_seed()
+    env = {**os.environ, "PATH": f"{_headless_browser_shim()}{os.pathsep}{os.environ.get('PATH', '')}"}
+    env["M365_AGENTS_PLAYGROUND_CONFIG_PATH"] = str(PLAYGROUND_CONFIG)
+    endpoint = f"http://localhost:{settings.port}/api/messages"
+    playground = subprocess.Popen(
+        [str(PLAYGROUND_BIN), "-e", endpoint, "-c", "msteams", "--dt", "-p", str(settings.playground_port)], env=env
+    )
+    bot = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve"], env={**os.environ})
+    console.print(
+        f"\n[bold]kambot is running.[/] Open [link]http://localhost:{settings.playground_port}[/link] to chat with it "
+        "(try: help, log contact, accounts). Press Ctrl+C to stop.\n"
+    )
+    def stop(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        while bot.poll() is None and playground.poll() is None:
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    else:
+        console.print("[red]✗[/] The bot or the Playground stopped unexpectedly; see the messages above.")
+    finally:
+        for process in (bot, playground):
+            process.terminate()
+        for process in (bot, playground):
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        shutil.rmtree(env["PATH"].split(os.pathsep)[0], ignore_errors=True)
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,133 @@
+"""log contact: choose the account, fill in the form, store, tell the channel."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.services import Reply, Turn
+from bot.turn import channel_id_of
+from cards.contact import (
+    contact_view,
+    FormContext,
+    FormState,
+    MalformedSubmission,
+    Option,
+    account_picker_card,
+    check_age,
+    contact_form_card,
+    logged_card,
+    parse_contact_submission,
+    read_meta,
+)
+from kam.accounts import account_for_channel, accounts_of, get_account, require_team_member
+from kam.contacts import find_by_key, log_contact
+from kam.errors import DuplicateSubmission
+from kam.models import Account, Contact
+from kam.people import find_person
+
+
+def form_context(account: Account) -> FormContext:
+    return FormContext(
+        account_id=account.id,
+        account_name=account.name,
+        stakeholders=[Option(s.id, f"{s.name} ({s.title})" if s.title else s.name) for s in account.stakeholders],
+        team=[Option(m.person.id, m.person.name) for m in account.members],
+    )
+
+
+async def start(turn: Turn) -> None:
+    """In an account channel: that account. In a chat: the user's accounts, asked only if several."""
+    channel_id = channel_id_of(turn.context.activity)
+    async with turn.services.db.transaction() as session:
+        person = await find_person(session, turn.caller)
+        if channel_id is not None:
+            account = await account_for_channel(session, channel_id)
+            if account is None:
+                await turn.say(turn.t("error.channel_not_linked"))
+                return
+            accounts = [await get_account(session, account.id)]
+            require_team_member(accounts[0], person)
+        else:
+            accounts = await accounts_of(session, person)
+        if not accounts:
+            await turn.say(turn.t("error.no_accounts"))
+            return
+        if len(accounts) == 1:
+            account = await get_account(session, accounts[0].id)
+            await turn.show(contact_form_card(turn.t, form_context(account), turn.today))
+            return
+    options = [Option(a.id, a.name) for a in accounts]
+    await turn.show(account_picker_card(turn.t, options, turn.today))
+
+
+def _account_id(value: Mapping[str, Any], name: str = "account_id") -> int | None:
+    raw = value.get(name)
+    if isinstance(raw, bool):
+        return None
+    if isinstance(raw, int):
+        return raw
+    if isinstance(raw, str) and raw.strip().isdigit() and len(raw.strip()) < 10:
+        return int(raw)
+    return None
+
+
+async def _member_account(session: AsyncSession, turn: Turn, account_id: int) -> Account:
+    account = await get_account(session, account_id)
+    require_team_member(account, await find_person(session, turn.caller))
+    return account
+
+
+async def pick(turn: Turn, value: Mapping[str, Any]) -> Reply:
+    """The account was chosen on the picker: show the form in its place."""
+    meta = read_meta(value)
+    check_age(meta, turn.today, turn.services.settings.form_max_age_days)
+    account_id = _account_id(value)
+    if account_id is None:
+        async with turn.services.db.transaction() as session:
+            accounts = await accounts_of(session, await find_person(session, turn.caller))
+        options = [Option(a.id, a.name) for a in accounts]
+        return Reply(card=account_picker_card(turn.t, options, turn.today, error=turn.t("pick.required")))
+    async with turn.services.db.transaction() as session:
+        account = await _member_account(session, turn, account_id)
+        return Reply(card=contact_form_card(turn.t, form_context(account), turn.today))
+
+
+async def save(turn: Turn, value: Mapping[str, Any]) -> Reply:
+    """Store the contact once; the form is replaced by a read-only card, the channel is told."""
+    meta = read_meta(value)
+    check_age(meta, turn.today, turn.services.settings.form_max_age_days)
+    account_id = _account_id(value)
+    if account_id is None:
+        raise MalformedSubmission()
+
+    async with turn.services.db.transaction() as session:
+        existing = await find_by_key(session, meta.card_id)
+        if existing is not None:
+            return Reply(card=logged_card(turn.t, contact_view(existing), existing.created_at.date()))
+        person = await find_person(session, turn.caller)
+        account = await _member_account(session, turn, account_id)
+        parsed = parse_contact_submission(
+            turn.t, value, author=person, account_id=account.id, card_id=meta.card_id, today=turn.today
+        )
+        if isinstance(parsed, FormState):
+            return Reply(card=contact_form_card(turn.t, form_context(account), turn.today, parsed, meta.card_id))
+    try:
+        async with turn.services.db.transaction() as session:
+            contact = await log_contact(session, parsed)
+            view = contact_view(await _reload(session, contact))
+    except DuplicateSubmission:
+        async with turn.services.db.transaction() as session:
+            existing = await find_by_key(session, meta.card_id)
+            if existing is None:
+                raise
+            return Reply(card=logged_card(turn.t, contact_view(existing), existing.created_at.date()))
+    turn.services.messenger.kick()
+    return Reply(card=logged_card(turn.t, view, turn.today))
+
+
+async def _reload(session: AsyncSession, contact: Contact) -> Contact:
+    await session.refresh(contact, ["account", "logged_by", "stakeholders", "participants"])
+    return contact

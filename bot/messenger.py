@@ -1,0 +1,136 @@
+"""Sends what the outbox owes: renders each row into a card and posts it proactively."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from botbuilder.core import BotAdapter, TurnContext
+from botbuilder.schema import ChannelAccount, ConversationAccount, ConversationReference
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.retry import RetryPolicy, delay_for, is_transient, status_of, with_retries
+from bot.turn import card_activity
+from cards.contact import Recipient, channel_summary_card, contact_view
+from cards.i18n import Texts
+from kam.accounts import get_account, managers_of
+from kam.contacts import CONTACT_LOGGED, get_contact
+from kam.conversations import reference_for_channel
+from kam.models import OutboxMessage
+from kam.outbox import claim_due, mark_failed, mark_retry, mark_sent
+from kam.storage import Database
+
+log = logging.getLogger(__name__)
+
+
+class Undeliverable(Exception):
+    """Needs a person to fix (no channel, app removed): not retried."""
+
+
+class Messenger:
+    def __init__(self, adapter: BotAdapter, db: Database, *, app_id: str, locale: str, sweep_seconds: float) -> None:
+        self._adapter = adapter
+        self._db = db
+        self._app_id = app_id
+        self._texts = Texts(locale)
+        self._sweep_seconds = sweep_seconds
+        self._drain_task: asyncio.Task[int] | None = None
+        self._again = False
+        self._sweeper: asyncio.Task[None] | None = None
+        self.policy = RetryPolicy()
+
+    def kick(self) -> None:
+        """Start draining now, without making the caller wait for the posts."""
+        if self._drain_task is None or self._drain_task.done():
+            self._drain_task = asyncio.create_task(self._drain_until_quiet())
+        else:
+            self._again = True
+
+    async def idle(self) -> None:
+        """Wait until the drain started by kick() has finished (for orderly shutdown and tests)."""
+        while self._drain_task is not None and not self._drain_task.done():
+            await asyncio.wait({self._drain_task})
+
+    async def _drain_until_quiet(self) -> int:
+        sent = await self.drain()
+        while self._again:
+            self._again = False
+            sent += await self.drain()
+        return sent
+
+    async def drain(self) -> int:
+        """Send every due row, one transaction per row so that locks stay short."""
+        sent = 0
+        while True:
+            async with self._db.transaction() as session:
+                rows = await claim_due(session, limit=1)
+                if not rows:
+                    return sent
+                sent += await self._deliver(session, rows[0])
+
+    async def _deliver(self, session: AsyncSession, message: OutboxMessage) -> int:
+        try:
+            reference, card = await self._render(session, message)
+            await with_retries(lambda: self._post(reference, card), self.policy)
+        except Undeliverable as error:
+            log.error("outbox row %s undeliverable: %s", message.id, error)
+            mark_failed(message, str(error))
+            return 0
+        except Exception as error:
+            if is_transient(error):
+                mark_retry(message, f"HTTP {status_of(error)}: {error}", delay_for(error, message.attempts + 1, self.policy))
+            else:
+                log.exception("outbox row %s failed", message.id)
+                mark_failed(message, f"HTTP {status_of(error)}: {error}")
+            return 0
+        mark_sent(message)
+        return 1
+
+    async def _render(self, session: AsyncSession, message: OutboxMessage) -> tuple[ConversationReference, dict]:
+        if message.kind != CONTACT_LOGGED:
+            raise Undeliverable(f"unknown outbox kind {message.kind!r}")
+        contact = await get_contact(session, message.subject_id)
+        if contact is None:
+            raise Undeliverable("the contact no longer exists")
+        account = await get_account(session, contact.account_id)
+        if not account.channel_id:
+            raise Undeliverable(f"account {account.name!r} has no channel")
+        stored = await reference_for_channel(session, account.channel_id, account.team_id)
+        if stored is None:
+            raise Undeliverable("the bot has not been installed in the account's team yet")
+        reference = ConversationReference(
+            channel_id="msteams",
+            service_url=stored.service_url,
+            bot=ChannelAccount(id=stored.bot_id or self._app_id),
+            conversation=ConversationAccount(
+                id=account.channel_id, is_group=True, conversation_type="channel", tenant_id=stored.tenant_id
+            ),
+        )
+        must_know = [Recipient(p.teams_user_id or p.aad_object_id, p.name) for p in managers_of(account)]
+        return reference, channel_summary_card(self._texts, contact_view(contact), must_know)
+
+    async def _post(self, reference: ConversationReference, card: dict) -> None:
+        async def send(context: TurnContext) -> None:
+            await context.send_activity(card_activity(card))
+
+        await self._adapter.continue_conversation(reference, send, self._app_id)
+
+    def start_sweeper(self) -> None:
+        """Pick up what a crash or an outage left behind, now and then."""
+        self._sweeper = asyncio.create_task(self._sweep_forever())
+
+    async def _sweep_forever(self) -> None:
+        while True:
+            try:
+                await self.drain()
+            except Exception:
+                log.exception("outbox sweep failed")
+            await asyncio.sleep(self._sweep_seconds)
+
+    async def close(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+        await self.idle()

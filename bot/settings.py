@@ -1,0 +1,62 @@
+"""Configuration, read once from the environment (and an optional `.env`) at start-up."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///var/kambot.db"
+
+
+class Settings(BaseSettings):
+    """Every knob of kambot. Environment variables carry the `KAMBOT_` prefix."""
+
+    model_config = SettingsConfigDict(env_prefix="KAMBOT_", env_file=".env", extra="ignore")
+
+    app_id: str = Field(default="", description="Bot Framework (Entra) app id; empty = local mode")
+    app_password: str = Field(default="", description="Client secret of the app registration")
+    app_type: Literal["MultiTenant", "SingleTenant", "UserAssignedMSI"] = "SingleTenant"
+    app_tenant_id: str = Field(default="", description="Tenant of the app registration")
+
+    database_url: str = DEFAULT_DATABASE_URL
+    public_base_url: str = "http://localhost:3978"
+    host: str = "0.0.0.0"
+    port: int = 3978
+    allowed_tenant_ids: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    default_locale: str = "en"
+    outbox_sweep_seconds: float = 30.0
+    form_max_age_days: int = 14
+
+    # Endpoints of the Bot Framework's identity services. Left empty, botbuilder
+    # uses the public Azure cloud; set them for sovereign clouds (or test fakes).
+    auth_openid_metadata_url: str = ""
+    auth_token_issuer: str = ""
+    auth_login_url: str = ""
+    auth_oauth_scope: str = ""
+
+    playground_port: int = 56150
+
+    @field_validator("allowed_tenant_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @model_validator(mode="after")
+    def _credentials_complete(self) -> Settings:
+        if self.app_id and self.app_type == "SingleTenant" and not (self.app_password and self.app_tenant_id):
+            raise ValueError("a SingleTenant bot needs KAMBOT_APP_PASSWORD and KAMBOT_APP_TENANT_ID besides KAMBOT_APP_ID")
+        if self.app_id and self.app_type == "UserAssignedMSI" and not self.app_tenant_id:
+            raise ValueError("a UserAssignedMSI bot needs KAMBOT_APP_TENANT_ID besides KAMBOT_APP_ID")
+        return self
+
+    @property
+    def local_mode(self) -> bool:
+        """No app id: accept the local emulator's unauthenticated traffic."""
+        return not self.app_id
+
+    def tenant_allowed(self, tenant_id: str | None) -> bool:
+        return not self.allowed_tenant_ids or tenant_id in self.allowed_tenant_ids

@@ -1,0 +1,130 @@
+"""The Teams activity handler: a thin adapter from activities to handlers (see routes.py)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from botbuilder.core import TurnContext
+from botbuilder.core.teams import TeamsActivityHandler
+from botbuilder.schema import (
+    Activity,
+    ActivityTypes,
+    AdaptiveCardInvokeResponse,
+    ChannelAccount,
+    InvokeResponse,
+)
+from botbuilder.schema.teams import TeamInfo, TeamsChannelAccount
+
+from bot.errors import USER_ERRORS, user_message
+from bot.handlers.general import welcome
+from bot.routes import command_for, verb_handler
+from bot.services import Reply, Services, Turn
+from bot.turn import card_activity, command_text, is_card_submit, seen_conversation, tenant_of
+from cards.build import CARD_CONTENT_TYPE
+from kam.conversations import remember
+
+log = logging.getLogger(__name__)
+
+MESSAGE_CONTENT_TYPE = "application/vnd.microsoft.activity.message"
+
+
+class UniversalActionResponse(AdaptiveCardInvokeResponse):
+    """botbuilder types `value` as a dict; a message response carries a string there."""
+
+    _attribute_map = {**AdaptiveCardInvokeResponse._attribute_map, "value": {"key": "value", "type": "object"}}
+
+
+def execute_data(value: object) -> object:
+    """The data of an Action.Execute, with its verb, from an `adaptiveCard/action` invoke value."""
+    action = value.get("action") if isinstance(value, Mapping) else None
+    if not isinstance(action, Mapping) or not isinstance(action.get("data", {}), Mapping):
+        return None
+    data = dict(action.get("data") or {})
+    if isinstance(action.get("verb"), str):
+        data.setdefault("verb", action["verb"])
+    return data
+
+
+class KamBot(TeamsActivityHandler):
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    async def on_turn(self, turn_context: TurnContext) -> None:
+        activity = turn_context.activity
+        if not self.services.settings.tenant_allowed(tenant_of(activity)):
+            log.warning("turn from a tenant that is not allowed", extra={"tenant": tenant_of(activity)})
+            if activity.type == ActivityTypes.invoke:
+                await turn_context.send_activity(
+                    Activity(type=ActivityTypes.invoke_response, value=InvokeResponse(status=403))
+                )
+            return
+        seen = seen_conversation(activity)
+        if seen is not None:
+            async with self.services.db.transaction() as session:
+                await remember(session, seen)
+        await super().on_turn(turn_context)
+
+    async def on_message_activity(self, turn_context: TurnContext) -> None:
+        turn = Turn.of(turn_context, self.services)
+        if is_card_submit(turn_context.activity):
+            await self._answer_submit(turn, await self._run_verb(turn, turn_context.activity.value))
+            return
+        text = command_text(turn_context)
+        handler = command_for(text)
+        if handler is None:
+            await turn.say(turn.t("error.unknown_command", text=text[:60]) if text else turn.t("help.body"))
+            return
+        try:
+            await handler(turn)
+        except USER_ERRORS as error:
+            await turn.say(user_message(turn.t, error))
+
+    async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse:
+        """Universal Actions are answered here, from the raw value, so that a malformed one gets our message."""
+        if turn_context.activity.name != "adaptiveCard/action":
+            return await super().on_invoke_activity(turn_context)
+        turn = Turn.of(turn_context, self.services)
+        reply = await self._run_verb(turn, execute_data(turn_context.activity.value))
+        if reply.card is not None:
+            body = UniversalActionResponse(status_code=200, type=CARD_CONTENT_TYPE, value=reply.card)
+        else:
+            body = UniversalActionResponse(status_code=200, type=MESSAGE_CONTENT_TYPE, value=reply.message)
+        return InvokeResponse(status=200, body=body)
+
+    async def on_teams_members_added(
+        self, teams_members_added: list[TeamsChannelAccount], team_info: TeamInfo, turn_context: TurnContext
+    ) -> None:
+        bot_id = turn_context.activity.recipient.id if turn_context.activity.recipient else None
+        if any(member.id == bot_id for member in teams_members_added):
+            await welcome(Turn.of(turn_context, self.services))
+
+    async def on_members_added_activity(self, members_added: list[ChannelAccount], turn_context: TurnContext) -> None:
+        await self.on_teams_members_added(members_added, None, turn_context)  # type: ignore[arg-type]
+
+    async def on_installation_update_add(self, turn_context: TurnContext) -> None:
+        await welcome(Turn.of(turn_context, self.services))
+
+    async def _run_verb(self, turn: Turn, value: object) -> Reply:
+        handler = verb_handler(value)
+        if handler is None:
+            key = "error.stale_card" if isinstance(value, Mapping) and "verb" in value else "error.malformed"
+            return Reply(message=turn.t(key))
+        try:
+            return await handler(turn, value)  # type: ignore[arg-type]
+        except USER_ERRORS as error:
+            return Reply(message=user_message(turn.t, error))
+        except Exception:
+            log.exception("card action failed", extra={"activity_id": turn.context.activity.id})
+            return Reply(message=turn.t("error.generic"))
+
+    async def _answer_submit(self, turn: Turn, reply: Reply) -> None:
+        """Action.Submit has no invoke response: update the clicked card, or answer in the chat."""
+        reply_to = turn.context.activity.reply_to_id
+        if reply.card is not None and reply_to:
+            update = card_activity(reply.card)
+            update.id = reply_to
+            await turn.context.update_activity(update)
+        elif reply.card is not None:
+            await turn.show(reply.card)
+        else:
+            await turn.say(reply.message or turn.t("error.generic"))

@@ -1,0 +1,99 @@
+"""Small builders shared by every card: typed elements in, card JSON out.
+
+User-supplied text (names, summaries, account names from a CRM) only ever goes
+into `TextRun`s, which Adaptive Cards render literally: no markdown, links or
+mentions can be smuggled in. Static strings from the catalogues use TextBlock.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from microsoft_teams.cards import (
+    Action,
+    AdaptiveCard,
+    CardElement,
+    ImBackSubmitActionData,
+    Mention,
+    MentionedEntity,
+    RichTextBlock,
+    SubmitAction,
+    SubmitActionData,
+    TeamsCardProperties,
+    TextBlock,
+    TextRun,
+)
+
+CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
+CARD_VERSION = "1.5"
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u2028-\u202e\u2066-\u2069]")
+_MENTION_UNSAFE = re.compile(r"[<>\[\]()*_`~#|\\]")
+
+
+def clean(text: str) -> str:
+    """Drop control and direction-override characters a user cannot mean to send."""
+    return _CONTROL.sub("", text).replace("\r\n", "\n").strip()
+
+
+def heading(text: str) -> RichTextBlock:
+    return RichTextBlock(inlines=[TextRun(text=clean(text), size="Large", weight="Bolder")])
+
+
+def static(text: str, *, subtle: bool = False, color: str | None = None, bold: bool = False) -> TextBlock:
+    """A catalogue string with no user data in it."""
+    return TextBlock(text=text, wrap=True, is_subtle=subtle or None, color=color, weight="Bolder" if bold else None)
+
+
+def plain(text: str, *, subtle: bool = False, bold: bool = False, color: str | None = None) -> RichTextBlock:
+    """Text that may contain user input, rendered literally."""
+    return RichTextBlock(
+        inlines=[TextRun(text=clean(text), is_subtle=subtle or None, weight="Bolder" if bold else None, color=color)]
+    )
+
+
+def labelled(label: str, value: str) -> list[CardElement]:
+    """A bold label over a user-written value; nothing when the value is empty."""
+    if not value.strip():
+        return []
+    return [static(label, bold=True), plain(value)]
+
+
+def command_button(title: str, command: str) -> SubmitAction:
+    """A button that sends a command as if the user typed it."""
+    data = SubmitActionData(msteams=ImBackSubmitActionData(value=command).model_dump(exclude_none=True))
+    return SubmitAction(title=title, data=data)
+
+
+def mention_tag(name: str) -> str:
+    return f"<at>{_MENTION_UNSAFE.sub('', name).strip()}</at>"
+
+
+def mention(user_id: str, name: str) -> Mention:
+    return Mention(text=mention_tag(name), mentioned=MentionedEntity(id=user_id, name=_MENTION_UNSAFE.sub("", name).strip()))
+
+
+def card(
+    body: Sequence[CardElement],
+    actions: Sequence[Action] = (),
+    *,
+    fallback_text: str,
+    mentions: Sequence[Mention] = (),
+) -> dict[str, Any]:
+    """Serialise a card once, with the version Teams renders everywhere.
+
+    No `lang` is written: Teams renders in the user's locale anyway, and the
+    official renderer rejects every second `lang` it parses.
+    """
+    adaptive = AdaptiveCard(
+        version=CARD_VERSION,
+        fallback_text=clean(fallback_text)[:500],
+        body=list(body),
+        actions=list(actions) or None,
+        msteams=TeamsCardProperties(width="full", entities=list(mentions) or None),
+    )
+    payload = adaptive.model_dump(exclude_none=True, by_alias=True)
+    payload["$schema"] = "http://adaptivecards.io/schemas/adaptive-card.json"
+    return payload

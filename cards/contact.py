@@ -1,0 +1,375 @@
+"""The contact form, its parsing into a LogContact, and the cards that follow a logged contact."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from microsoft_teams.cards import (
+    CardElement,
+    Choice,
+    ChoiceSetInput,
+    DateInput,
+    ExecuteAction,
+    SubmitAction,
+    TextInput,
+    ToggleInput,
+)
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from cards.build import card, clean, heading, labelled, mention, mention_tag, plain, static
+from cards.i18n import Texts
+from kam.contacts import FIELD_MAX, PEOPLE_MAX, SUMMARY_MAX, LogContact
+from kam.models import Contact, ContactKind, Person
+
+FORM_VERSION = 1
+VERB_PICK = "contact.pick"
+VERB_SAVE = "contact.save"
+
+TEXT_FIELDS: dict[str, int] = {
+    "customer_people": PEOPLE_MAX,
+    "summary": SUMMARY_MAX,
+    "customer_asked": FIELD_MAX,
+    "we_committed": FIELD_MAX,
+    "next_steps": FIELD_MAX,
+}
+CHOICE_FIELDS = ("stakeholders", "participants", "kind", "met_on", "confidential")
+INPUT_FIELDS = (*TEXT_FIELDS, *CHOICE_FIELDS)
+
+
+class MalformedSubmission(Exception):
+    """The card sent data no form of ours produces."""
+
+
+class StaleCard(Exception):
+    """The card was made by an older version of the form, or too long ago."""
+
+
+class CardMeta(BaseModel):
+    """What our own card puts into the action data; anything else is not from our card."""
+
+    model_config = ConfigDict(extra="allow", strict=False)
+
+    verb: str = Field(max_length=40)
+    v: int
+    card_id: str = Field(pattern=r"^[0-9a-f]{32}$")
+    issued: dt.date
+
+
+@dataclass(frozen=True)
+class Option:
+    id: int
+    label: str
+
+
+@dataclass(frozen=True)
+class FormContext:
+    """What the form offers for one account."""
+
+    account_id: int
+    account_name: str
+    stakeholders: Sequence[Option]
+    team: Sequence[Option]
+
+
+@dataclass
+class FormState:
+    """The user's raw input (kept on errors) and the message per field that needs fixing."""
+
+    values: dict[str, str] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+def _action_data(verb: str, card_id: str, issued: dt.date, **extra: Any) -> dict[str, Any]:
+    return {"verb": verb, "v": FORM_VERSION, "card_id": card_id, "issued": issued.isoformat(), **extra}
+
+
+def _execute(title: str, data: dict[str, Any]) -> ExecuteAction:
+    """Universal Action, with Action.Submit for clients that predate it."""
+    return ExecuteAction(
+        title=title, verb=data["verb"], data=data, style="positive", fallback=SubmitAction(title=title, data=data)
+    )
+
+
+def new_card_id() -> str:
+    return uuid.uuid4().hex
+
+
+def read_meta(value: object) -> CardMeta:
+    """The card's own data, or MalformedSubmission / StaleCard."""
+    if not isinstance(value, Mapping):
+        raise MalformedSubmission()
+    try:
+        meta = CardMeta.model_validate(dict(value))
+    except ValidationError:
+        raise MalformedSubmission() from None
+    if meta.v != FORM_VERSION:
+        raise StaleCard()
+    return meta
+
+
+def check_age(meta: CardMeta, today: dt.date, max_age_days: int) -> None:
+    if meta.issued > today + dt.timedelta(days=1) or (today - meta.issued).days > max_age_days:
+        raise StaleCard()
+
+
+def account_picker_card(t: Texts, accounts: Sequence[Option], today: dt.date, error: str | None = None) -> dict[str, Any]:
+    card_id = new_card_id()
+    body: list[Any] = [heading(t("pick.title"))]
+    body.append(
+        ChoiceSetInput(
+            id="account_id",
+            label=t("pick.prompt"),
+            is_required=True,
+            error_message=t("pick.required"),
+            style="expanded",
+            choices=[Choice(title=clean(a.label), value=str(a.id)) for a in accounts],
+        )
+    )
+    if error:
+        body.append(static(error, color="Attention"))
+    action = _execute(t("pick.continue"), _action_data(VERB_PICK, card_id, today))
+    return card(body, [action], fallback_text=t("pick.title"))
+
+
+def _error(state: FormState, name: str) -> list[CardElement]:
+    message = state.errors.get(name)
+    return [static(message, color="Attention")] if message else []
+
+
+def _text_input(t: Texts, state: FormState, name: str, *, multiline: bool, required: bool = False) -> list[CardElement]:
+    element = TextInput(
+        id=name,
+        label=t(f"form.{name}"),
+        value=state.values.get(name) or None,
+        is_multiline=multiline or None,
+        max_length=TEXT_FIELDS[name],
+        is_required=required or None,
+        error_message=t("field.required") if required else None,
+        placeholder=t("form.summary.placeholder") if name == "summary" else None,
+    )
+    return [element, *_error(state, name)]
+
+
+def _multi_choice(t: Texts, state: FormState, name: str, options: Sequence[Option]) -> list[CardElement]:
+    if not options:
+        return []
+    element = ChoiceSetInput(
+        id=name,
+        label=t(f"form.{name}"),
+        is_multi_select=True,
+        style="compact",
+        value=state.values.get(name) or None,
+        choices=[Choice(title=clean(o.label), value=str(o.id)) for o in options],
+    )
+    return [element, *_error(state, name)]
+
+
+def contact_form_card(
+    t: Texts, form: FormContext, today: dt.date, state: FormState | None = None, card_id: str | None = None
+) -> dict[str, Any]:
+    state = state or FormState(values={"met_on": today.isoformat(), "kind": ContactKind.MEETING.value})
+    card_id = card_id or new_card_id()
+    body: list[CardElement] = [heading(t("form.title", account=form.account_name))]
+    if state.errors:
+        body.append(static(t("form.fix_errors"), color="Attention", bold=True))
+    body += _multi_choice(t, state, "stakeholders", form.stakeholders)
+    body += _text_input(t, state, "customer_people", multiline=False)
+    body += [
+        DateInput(
+            id="met_on",
+            label=t("form.met_on"),
+            value=state.values.get("met_on") or None,
+            max=(today + dt.timedelta(days=1)).isoformat(),
+            is_required=True,
+            error_message=t("field.bad_date"),
+        ),
+        *_error(state, "met_on"),
+        ChoiceSetInput(
+            id="kind",
+            label=t("form.kind"),
+            style="compact",
+            is_required=True,
+            error_message=t("field.required"),
+            value=state.values.get("kind") or None,
+            choices=[Choice(title=t(f"kind.{k.value}"), value=k.value) for k in ContactKind],
+        ),
+        *_error(state, "kind"),
+    ]
+    body += _multi_choice(t, state, "participants", form.team)
+    body += _text_input(t, state, "summary", multiline=True, required=True)
+    for name in ("customer_asked", "we_committed", "next_steps"):
+        body += _text_input(t, state, name, multiline=True)
+    body.append(
+        ToggleInput(
+            id="confidential",
+            title=t("form.confidential"),
+            value="true" if state.values.get("confidential") == "true" else "false",
+            value_on="true",
+            value_off="false",
+        )
+    )
+    data = _action_data(VERB_SAVE, card_id, today, account_id=form.account_id)
+    return card(body, [_execute(t("form.submit"), data)], fallback_text=t("form.title", account=form.account_name))
+
+
+def _ids(raw: str) -> tuple[int, ...] | None:
+    parts = [p.strip() for p in raw.split(",") if p.strip()]
+    if not all(p.isdigit() and len(p) < 10 for p in parts):
+        return None
+    return tuple(dict.fromkeys(int(p) for p in parts))
+
+
+def form_state(value: Mapping[str, Any]) -> FormState:
+    """The inputs as the user left them; MalformedSubmission for anything a card input cannot send."""
+    values: dict[str, str] = {}
+    for name in INPUT_FIELDS:
+        raw = value.get(name)
+        if raw is None:
+            continue
+        if isinstance(raw, bool):
+            raw = "true" if raw else "false"
+        if not isinstance(raw, str):
+            raise MalformedSubmission()
+        values[name] = clean(raw)
+    return FormState(values=values)
+
+
+def parse_contact_submission(
+    t: Texts, value: Mapping[str, Any], *, author: Person | None, account_id: int, card_id: str, today: dt.date
+) -> LogContact | FormState:
+    """A LogContact when every field is valid, else the form state with one message per bad field."""
+    state = form_state(value)
+    values, errors = state.values, state.errors
+
+    for name, limit in TEXT_FIELDS.items():
+        length = len(values.get(name, ""))
+        if length > limit:
+            errors[name] = t("field.too_long", max=limit, length=length)
+    if not values.get("summary"):
+        errors["summary"] = t("field.required")
+
+    stakeholder_ids = _ids(values.get("stakeholders", ""))
+    participant_ids = _ids(values.get("participants", ""))
+    if stakeholder_ids is None:
+        errors["stakeholders"] = t("field.bad_choice")
+    if participant_ids is None:
+        errors["participants"] = t("field.bad_choice")
+    if not values.get("customer_people") and not stakeholder_ids and "customer_people" not in errors:
+        errors["customer_people"] = t("field.need_people")
+
+    met_on: dt.date | None = None
+    try:
+        met_on = dt.date.fromisoformat(values.get("met_on", ""))
+    except ValueError:
+        errors["met_on"] = t("field.bad_date")
+    if met_on is not None and met_on > today + dt.timedelta(days=1):
+        errors["met_on"] = t("field.future_date")
+
+    kind_value = values.get("kind", "")
+    if kind_value not in {k.value for k in ContactKind}:
+        errors["kind"] = t("field.required") if not kind_value else t("field.bad_choice")
+
+    if values.get("confidential", "false") not in ("true", "false"):
+        raise MalformedSubmission()
+    if errors or met_on is None:
+        return state
+    return LogContact(
+        account_id=account_id,
+        author=author,
+        idempotency_key=card_id,
+        met_on=met_on,
+        kind=ContactKind(kind_value),
+        summary=values["summary"],
+        customer_people=values.get("customer_people", ""),
+        stakeholder_ids=stakeholder_ids or (),
+        participant_ids=participant_ids or (),
+        customer_asked=values.get("customer_asked", ""),
+        we_committed=values.get("we_committed", ""),
+        next_steps=values.get("next_steps", ""),
+        confidential=values.get("confidential") == "true",
+    )
+
+
+@dataclass(frozen=True)
+class ContactView:
+    """A stored contact, flattened for display."""
+
+    account_name: str
+    kind: ContactKind
+    met_on: dt.date
+    logged_by: str
+    customer_people: list[str]
+    participants: list[str]
+    summary: str
+    customer_asked: str
+    we_committed: str
+    next_steps: str
+    confidential: bool
+
+
+def _details(t: Texts, contact: ContactView) -> list[CardElement]:
+    body: list[CardElement] = []
+    body += labelled(t("summary.met"), ", ".join(contact.customer_people))
+    body += labelled(t("summary.ours"), ", ".join(contact.participants))
+    body += labelled(t("summary.summary"), contact.summary)
+    body += labelled(t("summary.customer_asked"), contact.customer_asked)
+    body += labelled(t("summary.we_committed"), contact.we_committed)
+    body += labelled(t("summary.next_steps"), contact.next_steps)
+    return body
+
+
+def _headline(t: Texts, contact: ContactView) -> str:
+    return t("summary.line", kind=t(f"kind.{contact.kind.value}"), date=contact.met_on.isoformat(), name=contact.logged_by)
+
+
+def logged_card(t: Texts, contact: ContactView, logged_on: dt.date) -> dict[str, Any]:
+    """Replaces the form for the person who submitted it: read-only, no buttons."""
+    body: list[CardElement] = [
+        heading(t("logged.title", account=contact.account_name)),
+        plain(_headline(t, contact), subtle=True),
+        *_details(t, contact),
+        plain(t("logged.by", name=contact.logged_by, date=logged_on.isoformat()), subtle=True),
+    ]
+    return card(body, fallback_text=t("logged.title", account=contact.account_name))
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """Someone to @mention: the id Teams knows them by, and their name."""
+
+    user_id: str
+    name: str
+
+
+def channel_summary_card(t: Texts, contact: ContactView, must_know: Sequence[Recipient]) -> dict[str, Any]:
+    """The post in the account channel, mentioning those who must know."""
+    body: list[CardElement] = [heading(t("summary.title", account=contact.account_name)), plain(_headline(t, contact), subtle=True)]
+    if must_know:
+        tags = ", ".join(mention_tag(r.name) for r in must_know)
+        body.append(static(t("summary.attention", mentions=tags)))
+    if contact.confidential:
+        body.append(static(t("summary.confidential"), color="Warning"))
+    else:
+        body += _details(t, contact)
+    mentions = [mention(r.user_id, r.name) for r in must_know]
+    return card(body, fallback_text=t("summary.title", account=contact.account_name), mentions=mentions)
+
+
+def contact_view(contact: Contact) -> ContactView:
+    return ContactView(
+        account_name=contact.account.name,
+        kind=contact.kind,
+        met_on=contact.met_on,
+        logged_by=contact.logged_by.name,
+        customer_people=[s.name for s in contact.stakeholders] + ([contact.customer_people] if contact.customer_people else []),
+        participants=[p.name for p in contact.participants],
+        summary=contact.summary,
+        customer_asked=contact.customer_asked,
+        we_committed=contact.we_committed,
+        next_steps=contact.next_steps,
+        confidential=contact.confidential,
+    )

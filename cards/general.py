@@ -1,0 +1,56 @@
+"""Welcome, help, account list and notice cards."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from cards.build import card, command_button, heading, plain, static
+from cards.i18n import Texts
+from kam.models import Role, Tier
+
+COMMANDS = ("help", "log_contact", "accounts")
+
+
+def _command_list(t: Texts) -> list[Any]:
+    lines = [static(t("welcome.commands"), bold=True)]
+    for command in COMMANDS:
+        lines.append(static(f"**{t(f'command.{command}')}**: {t(f'command.{command}.about')}"))
+    return lines
+
+
+def _command_buttons(t: Texts) -> list[Any]:
+    return [command_button(t(f"command.{command}"), t(f"command.{command}")) for command in ("log_contact", "accounts")]
+
+
+def welcome_card(t: Texts) -> dict[str, Any]:
+    body = [heading(t("welcome.title")), static(t("welcome.body")), *_command_list(t)]
+    return card(body, _command_buttons(t), fallback_text=t("welcome.body"))
+
+
+def help_card(t: Texts) -> dict[str, Any]:
+    body = [heading(t("help.title")), static(t("help.body")), *_command_list(t)]
+    return card(body, _command_buttons(t), fallback_text=t("help.body"))
+
+
+@dataclass(frozen=True)
+class AccountLine:
+    name: str
+    tier: Tier
+    role: Role
+
+
+def accounts_card(t: Texts, accounts: list[AccountLine]) -> dict[str, Any]:
+    body: list[Any] = [heading(t("accounts.title"))]
+    if not accounts:
+        body.append(static(t("accounts.none")))
+    for line in accounts:
+        body.append(plain(line.name, bold=True))
+        body.append(static(f"{t(f'tier.{line.tier.value}')} · {t(f'accounts.role.{line.role.value}')}", subtle=True))
+    actions = [command_button(t("command.log_contact"), t("command.log_contact"))] if accounts else []
+    return card(body, actions, fallback_text=t("accounts.title"))
+
+
+def notice_card(t: Texts, message: str) -> dict[str, Any]:
+    """A short message as a card, used where a card must be replaced in place."""
+    return card([plain(message)], fallback_text=message)

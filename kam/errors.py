@@ -1,0 +1,37 @@
+"""Domain errors. bot/ maps each to one localised message for the user."""
+
+from __future__ import annotations
+
+
+class KamError(Exception):
+    """Base of every error a user can cause; `code` names the message shown."""
+
+    code = "error.generic"
+
+
+class AccountNotFound(KamError):
+    code = "error.account_not_found"
+
+
+class NotOnAccountTeam(KamError):
+    code = "error.not_on_team"
+
+    def __init__(self, account_name: str) -> None:
+        super().__init__(account_name)
+        self.account_name = account_name
+
+
+class UnknownPerson(KamError):
+    code = "error.unknown_person"
+
+
+class InvalidReference(KamError):
+    """A stakeholder or participant id that does not belong to the account."""
+
+    code = "error.invalid_reference"
+
+
+class DuplicateSubmission(KamError):
+    """The same form was submitted again; the first submission is the one kept."""
+
+    code = "error.duplicate"

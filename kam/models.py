@@ -1,0 +1,207 @@
+"""The tables of kambot's domain (SQLAlchemy 2 declarative models)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class Tier(StrEnum):
+    """The four tiers of KAM.md; companies label them apart."""
+
+    KEY_ACCOUNT = "key_account"
+    INTERNATIONAL_KEY_ACCOUNT = "international_key_account"
+    STRATEGIC_KEY_ACCOUNT = "strategic_key_account"
+    CORPORATE_STRATEGIC_KEY_ACCOUNT = "corporate_strategic_key_account"
+
+
+class Role(StrEnum):
+    MANAGER = "manager"
+    MEMBER = "member"
+    ADMIN = "admin"
+
+
+class ContactKind(StrEnum):
+    MEETING = "meeting"
+    CALL = "call"
+    VISIT = "visit"
+    EMAIL = "email"
+    EVENT = "event"
+
+
+class OutboxStatus(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+def _enum(kind: type[StrEnum], name: str) -> Enum:
+    return Enum(kind, name=name, native_enum=False, length=40, values_callable=lambda e: [m.value for m in e])
+
+
+class Person(Base):
+    """Someone on our side, known by their Entra object id."""
+
+    __tablename__ = "people"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    aad_object_id: Mapped[str] = mapped_column(String(64), unique=True)
+    teams_user_id: Mapped[str | None] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(200))
+    upn: Mapped[str | None] = mapped_column(String(320))
+
+
+class Account(Base):
+    __tablename__ = "accounts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    tier: Mapped[Tier] = mapped_column(_enum(Tier, "tier"))
+    team_id: Mapped[str | None] = mapped_column(String(200))
+    channel_id: Mapped[str | None] = mapped_column(String(200), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    # Loaded with the account: every use of an account asks who is on its team.
+    members: Mapped[list[AccountMember]] = relationship(
+        back_populates="account", cascade="all, delete-orphan", lazy="selectin"
+    )
+    stakeholders: Mapped[list[Stakeholder]] = relationship(
+        back_populates="account", cascade="all, delete-orphan", lazy="selectin", order_by="Stakeholder.name"
+    )
+
+
+class AccountMember(Base):
+    __tablename__ = "account_members"
+    __table_args__ = (UniqueConstraint("account_id", "person_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    role: Mapped[Role] = mapped_column(_enum(Role, "role"))
+
+    account: Mapped[Account] = relationship(back_populates="members")
+    person: Mapped[Person] = relationship(lazy="joined")
+
+
+class Stakeholder(Base):
+    """A person on the customer's side."""
+
+    __tablename__ = "stakeholders"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    title: Mapped[str | None] = mapped_column(String(200))
+
+    account: Mapped[Account] = relationship(back_populates="stakeholders")
+
+
+contact_stakeholders = Table(
+    "contact_stakeholders",
+    Base.metadata,
+    Column("contact_id", ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True),
+    Column("stakeholder_id", ForeignKey("stakeholders.id", ondelete="CASCADE"), primary_key=True),
+)
+
+contact_participants = Table(
+    "contact_participants",
+    Base.metadata,
+    Column("contact_id", ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True),
+    Column("person_id", ForeignKey("people.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Contact(Base):
+    """One logged customer contact."""
+
+    __tablename__ = "contacts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="RESTRICT"), index=True)
+    logged_by_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="RESTRICT"))
+    idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
+    met_on: Mapped[dt.date] = mapped_column(Date)
+    kind: Mapped[ContactKind] = mapped_column(_enum(ContactKind, "contact_kind"))
+    customer_people: Mapped[str] = mapped_column(Text, default="")
+    summary: Mapped[str] = mapped_column(Text)
+    customer_asked: Mapped[str] = mapped_column(Text, default="")
+    we_committed: Mapped[str] = mapped_column(Text, default="")
+    next_steps: Mapped[str] = mapped_column(Text, default="")
+    confidential: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    account: Mapped[Account] = relationship(lazy="joined")
+    logged_by: Mapped[Person] = relationship(lazy="joined")
+    stakeholders: Mapped[list[Stakeholder]] = relationship(secondary=contact_stakeholders, lazy="selectin")
+    participants: Mapped[list[Person]] = relationship(secondary=contact_participants, lazy="selectin")
+
+
+class ConversationRef(Base):
+    """Where the bot can reach a conversation again later (proactive messages)."""
+
+    __tablename__ = "conversation_refs"
+
+    conversation_id: Mapped[str] = mapped_column(String(400), primary_key=True)
+    tenant_id: Mapped[str | None] = mapped_column(String(64))
+    service_url: Mapped[str] = mapped_column(String(500))
+    conversation_type: Mapped[str | None] = mapped_column(String(40))
+    team_id: Mapped[str | None] = mapped_column(String(200), index=True)
+    bot_id: Mapped[str | None] = mapped_column(String(200))
+    welcomed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class OutboxMessage(Base):
+    """A message the bot owes someone, written in the same transaction as its cause.
+
+    The row says *what* happened (kind + subject), not how it looks: the sender
+    renders it when it sends, so kam/ stays free of Teams shapes.
+    """
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(60))
+    subject_id: Mapped[int] = mapped_column(Integer)
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    status: Mapped[OutboxStatus] = mapped_column(_enum(OutboxStatus, "outbox_status"), default=OutboxStatus.PENDING, index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    not_before: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))

@@ -1,0 +1,31 @@
+"""People on our side: who is talking to the bot."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kam.models import Person
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The user behind one turn, as the channel identifies them."""
+
+    aad_object_id: str | None
+    teams_user_id: str | None
+    name: str
+
+
+async def find_person(session: AsyncSession, caller: Caller) -> Person | None:
+    """Find the caller by Entra object id, else by Teams user id; remember new ids seen."""
+    person = None
+    if caller.aad_object_id:
+        person = await session.scalar(select(Person).where(Person.aad_object_id == caller.aad_object_id))
+    if person is None and caller.teams_user_id:
+        person = await session.scalar(select(Person).where(Person.teams_user_id == caller.teams_user_id))
+    if person is not None and caller.teams_user_id and person.teams_user_id != caller.teams_user_id:
+        person.teams_user_id = caller.teams_user_id
+    return person
