@@ -38,6 +38,9 @@ class Messenger:
         self._drain_task: asyncio.Task[int] | None = None
         self._again = False
         self._sweeper: asyncio.Task[None] | None = None
+        # Row locks keep instances apart on PostgreSQL; within one process (and on
+        # SQLite, which has no row locks) only one drain may run at a time.
+        self._draining = asyncio.Lock()
         self.policy = RetryPolicy()
 
     def kick(self) -> None:
@@ -62,12 +65,13 @@ class Messenger:
     async def drain(self) -> int:
         """Send every due row, one transaction per row so that locks stay short."""
         sent = 0
-        while True:
-            async with self._db.transaction() as session:
-                rows = await claim_due(session, limit=1)
-                if not rows:
-                    return sent
-                sent += await self._deliver(session, rows[0])
+        async with self._draining:
+            while True:
+                async with self._db.transaction() as session:
+                    rows = await claim_due(session, limit=1)
+                    if not rows:
+                        return sent
+                    sent += await self._deliver(session, rows[0])
 
     async def _deliver(self, session: AsyncSession, message: OutboxMessage) -> int:
         try:
@@ -111,10 +115,20 @@ class Messenger:
         return reference, channel_summary_card(self._texts, contact_view(contact), must_know)
 
     async def _post(self, reference: ConversationReference, card: dict) -> None:
+        """Post one card; the adapter would hand a failure to its turn-error handler, so keep it here."""
+        failures: list[Exception] = []
+
         async def send(context: TurnContext) -> None:
-            await context.send_activity(card_activity(card))
+            # A new post in the channel, not a reply to the continuation event's made-up id.
+            context.activity.id = None
+            try:
+                await context.send_activity(card_activity(card))
+            except Exception as error:
+                failures.append(error)
 
         await self._adapter.continue_conversation(reference, send, self._app_id)
+        if failures:
+            raise failures[0]
 
     def start_sweeper(self) -> None:
         """Pick up what a crash or an outage left behind, now and then."""

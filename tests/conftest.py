@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator
+
+import asyncpg
+import pytest
+from sqlalchemy.engine import make_url
+
+from bot.settings import Settings
+from tests.fakes.connector import ConnectorFake
+from tests.harness import RunningBot, migrate_and_seed
+
+POSTGRES_URL = os.environ.get("KAMBOT_TEST_POSTGRES_URL", "")
+
+
+def _postgres_or_skip() -> str:
+    if not POSTGRES_URL:
+        pytest.skip("KAMBOT_TEST_POSTGRES_URL is not set (`.ci/run` sets it to the local server)")
+    return POSTGRES_URL
+
+
+async def _admin(url: str) -> asyncpg.Connection:
+    parsed = make_url(url)
+    return await asyncpg.connect(
+        host=parsed.host, port=parsed.port or 5432, user=parsed.username, password=parsed.password, database=parsed.database
+    )
+
+
+@pytest.fixture
+async def fresh_postgres() -> AsyncIterator[str]:
+    """A new, empty PostgreSQL database for one test, dropped afterwards."""
+    base = _postgres_or_skip()
+    name = f"kambot_test_{uuid.uuid4().hex[:12]}"
+    admin = await _admin(base)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield make_url(base).set(database=name).render_as_string(hide_password=False)
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path) -> str:  # type: ignore[no-untyped-def]
+    """The storage tests run on both databases we support."""
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'kambot.db'}"
+    return request.getfixturevalue("fresh_postgres")
+
+
+@pytest.fixture
+async def connector() -> AsyncIterator[ConnectorFake]:
+    fake = await ConnectorFake().start()
+    yield fake
+    await fake.stop()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path) -> str:  # type: ignore[no-untyped-def]
+    return f"sqlite+aiosqlite:///{tmp_path / 'kambot.db'}"
+
+
+def local_settings(database_url: str, **overrides: object) -> Settings:
+    values: dict[str, object] = {"database_url": database_url, "outbox_sweep_seconds": 0.2, **overrides}
+    return Settings(_env_file=None, **values)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+async def bot(sqlite_url: str, connector: ConnectorFake) -> AsyncIterator[RunningBot]:
+    """The bot in local mode on SQLite, with the demo portfolio."""
+    await migrate_and_seed(sqlite_url)
+    running = await RunningBot(local_settings(sqlite_url), connector).start()
+    yield running
+    await running.stop()

@@ -1,0 +1,146 @@
+"""A Bot Connector fake: a real aiohttp server on loopback that behaves like the service.
+
+It records every activity the bot sends, answers with the shapes the Bot
+Connector uses, can insist on a bearer token, can enforce a per-conversation
+rate limit (429 + Retry-After) and can be told to fail the next requests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from aiohttp import web
+
+
+@dataclass
+class Recorded:
+    method: str
+    conversation_id: str
+    activity: dict[str, Any]
+    activity_id: str
+    authorization: str | None
+
+    @property
+    def cards(self) -> list[dict[str, Any]]:
+        return [a["content"] for a in self.activity.get("attachments") or [] if a.get("contentType") == "application/vnd.microsoft.card.adaptive"]
+
+
+@dataclass
+class Fault:
+    status: int
+    retry_after: float | None = None
+
+
+@dataclass
+class ConnectorFake:
+    require_token: Callable[[str], bool] | None = None
+    per_conversation_rps: float | None = None
+    recorded: list[Recorded] = field(default_factory=list)
+    faults: list[Fault] = field(default_factory=list)
+    requests_seen: int = 0
+    throttled: int = 0
+    _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
+    _last_by_conversation: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+    _changed: asyncio.Event = field(default_factory=asyncio.Event)
+    url: str = ""
+    _runner: web.AppRunner | None = None
+
+    def fail_next(self, status: int, times: int = 1, retry_after: float | None = None) -> None:
+        self.faults.extend(Fault(status, retry_after) for _ in range(times))
+
+    def in_conversation(self, conversation_id: str) -> list[Recorded]:
+        """Everything sent to a conversation, a channel's threads (';messageid=...') included."""
+        return [r for r in self.recorded if r.conversation_id.split(";")[0] == conversation_id]
+
+    async def wait_for(self, predicate: Callable[[ConnectorFake], bool], timeout: float = 5.0) -> None:
+        deadline = time.monotonic() + timeout
+        while not predicate(self):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError("the connector fake did not see what was expected")
+            self._changed.clear()
+            try:
+                await asyncio.wait_for(self._changed.wait(), remaining)
+            except TimeoutError:
+                pass
+
+    def _error(self, status: int, code: str, message: str, retry_after: float | None = None) -> web.Response:
+        headers = {"Retry-After": f"{retry_after:g}"} if retry_after is not None else {}
+        return web.json_response({"error": {"code": code, "message": message}}, status=status, headers=headers)
+
+    def _gate(self, request: web.Request, conversation_id: str) -> web.Response | None:
+        self.requests_seen += 1
+        if self.require_token is not None:
+            header = request.headers.get("Authorization", "")
+            if not header.startswith("Bearer ") or not self.require_token(header[7:]):
+                return self._error(401, "Unauthorized", "Authorization has been denied for this request.")
+        if self.faults:
+            fault = self.faults.pop(0)
+            if fault.status == 429:
+                self.throttled += 1
+            return self._error(fault.status, "ServiceError", "Injected failure", fault.retry_after)
+        if self.per_conversation_rps:
+            now = time.monotonic()
+            gap = 1.0 / self.per_conversation_rps
+            wait = self._last_by_conversation[conversation_id] + gap - now
+            if wait > 0:
+                self.throttled += 1
+                return self._error(429, "TooManyRequests", "Too many requests", round(wait, 3))
+            self._last_by_conversation[conversation_id] = now
+        return None
+
+    async def _record(self, request: web.Request, method: str, activity_id: str | None = None) -> web.Response:
+        conversation_id = request.match_info["conversation_id"]
+        refused = self._gate(request, conversation_id)
+        if refused is not None:
+            return refused
+        try:
+            activity = await request.json()
+        except ValueError:
+            return self._error(400, "BadArgument", "The body is not JSON.")
+        new_id = activity_id or f"activity-{next(self._ids)}"
+        self.recorded.append(Recorded(method, conversation_id, activity, new_id, request.headers.get("Authorization")))
+        self._changed.set()
+        return web.json_response({"id": new_id})
+
+    async def _send(self, request: web.Request) -> web.Response:
+        return await self._record(request, "send")
+
+    async def _reply(self, request: web.Request) -> web.Response:
+        return await self._record(request, "reply")
+
+    async def _update(self, request: web.Request) -> web.Response:
+        activity_id = request.match_info["activity_id"]
+        if not any(r.activity_id == activity_id for r in self.recorded):
+            return self._error(404, "ActivityNotFound", "The activity does not exist.")
+        return await self._record(request, "update", activity_id)
+
+    async def _create_conversation(self, request: web.Request) -> web.Response:
+        refused = self._gate(request, "")
+        if refused is not None:
+            return refused
+        conversation_id = f"a:conversation-{next(self._ids)}"
+        return web.json_response({"id": conversation_id, "serviceUrl": self.url}, status=201)
+
+    async def start(self) -> ConnectorFake:
+        app = web.Application()
+        app.router.add_post("/v3/conversations", self._create_conversation)
+        app.router.add_post("/v3/conversations/{conversation_id}/activities", self._send)
+        app.router.add_post("/v3/conversations/{conversation_id}/activities/{activity_id}", self._reply)
+        app.router.add_put("/v3/conversations/{conversation_id}/activities/{activity_id}", self._update)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.url = f"http://127.0.0.1:{port}/"
+        return self
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()

@@ -1,0 +1,98 @@
+"""The bot's real aiohttp app on a loopback port, wired to the connector fake."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from sqlalchemy import func, select
+
+from bot.app import SERVICES, create_app
+from bot.settings import Settings
+from kam.demo import seed_demo
+from kam.migrate import upgrade
+from kam.models import Contact
+from kam.storage import Database
+from tests.fakes.connector import ConnectorFake
+from tests.teams import Teams
+
+
+async def migrate_and_seed(database_url: str) -> None:
+    await asyncio.to_thread(upgrade, database_url)
+    db = Database(database_url)
+    try:
+        async with db.transaction() as session:
+            await seed_demo(session)
+    finally:
+        await db.close()
+
+
+@dataclass
+class Reply:
+    status: int
+    body: Any
+
+
+class RunningBot:
+    def __init__(self, settings: Settings, connector: ConnectorFake) -> None:
+        self.settings = settings
+        self.connector = connector
+        self.teams = Teams(connector.url)
+        self._runner: web.AppRunner | None = None
+        self.url = ""
+        self.app: web.Application | None = None
+        self._http: aiohttp.ClientSession | None = None
+
+    async def start(self) -> RunningBot:
+        self.app = create_app(self.settings)
+        self._runner = web.AppRunner(self.app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.url = f"http://127.0.0.1:{port}"
+        self._http = aiohttp.ClientSession()
+        return self
+
+    async def stop(self) -> None:
+        if self._http is not None:
+            await self._http.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    @property
+    def db(self) -> Database:
+        assert self.app is not None
+        return self.app[SERVICES].db
+
+    async def send(self, activity: dict[str, Any], headers: dict[str, str] | None = None) -> Reply:
+        assert self._http is not None
+        async with self._http.post(f"{self.url}/api/messages", json=activity, headers=headers) as response:
+            text = await response.text()
+            try:
+                body: Any = await response.json(content_type=None) if text else None
+            except ValueError:
+                body = text
+            return Reply(response.status, body)
+
+    async def post_raw(self, data: bytes, content_type: str = "application/json") -> Reply:
+        assert self._http is not None
+        async with self._http.post(f"{self.url}/api/messages", data=data, headers={"Content-Type": content_type}) as r:
+            return Reply(r.status, await r.text())
+
+    async def get(self, path: str) -> Reply:
+        assert self._http is not None
+        async with self._http.get(f"{self.url}{path}") as response:
+            return Reply(response.status, await response.json(content_type=None))
+
+    async def contact_count(self) -> int:
+        async with self.db.transaction() as session:
+            return int(await session.scalar(select(func.count()).select_from(Contact)) or 0)
+
+    async def settle(self) -> None:
+        """Wait for the outbox sends that the last turn started."""
+        assert self.app is not None
+        await self.app[SERVICES].messenger.idle()

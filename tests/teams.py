@@ -1,0 +1,101 @@
+"""Teams-shaped activities built from data, as the Teams client and Bot Connector send them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from dataclasses import dataclass
+from typing import Any
+
+from kam.demo import PEOPLE
+
+TENANT_ID = "00000000-0000-0000-0000-0000000000001"
+BOT_ID = "28:00000000-0000-0000-0000-00000000000011"
+TEAM_ID = "team-id"
+CONTOSO_CHANNEL = "channel-contoso-id"
+FABRIKAM_CHANNEL = "team-id"
+UNLINKED_CHANNEL = "channel-random-id"
+
+USERS = {person.name.split()[0].lower(): person for person in PEOPLE}
+
+
+@dataclass
+class Teams:
+    """Makes activities for one service URL (the connector fake's)."""
+
+    service_url: str
+    tenant_id: str = TENANT_ID
+
+    def __post_init__(self) -> None:
+        self._ids = itertools.count(1)
+
+    def _base(self, kind: str, user: str, where: str, locale: str) -> dict[str, Any]:
+        person = USERS[user]
+        now = dt.datetime.now(dt.UTC)
+        activity: dict[str, Any] = {
+            "type": kind,
+            "id": f"client-{next(self._ids)}",
+            "timestamp": now.isoformat(),
+            "localTimestamp": now.isoformat(),
+            "serviceUrl": self.service_url,
+            "channelId": "msteams",
+            "from": {"id": person.teams_user_id, "name": person.name, "aadObjectId": person.aad_object_id},
+            "recipient": {"id": BOT_ID, "name": "kambot"},
+            "locale": locale,
+            "channelData": {"tenant": {"id": self.tenant_id}},
+        }
+        if where == "personal":
+            activity["conversation"] = {"id": f"a:personal-{user}", "conversationType": "personal", "tenantId": self.tenant_id}
+        else:
+            activity["conversation"] = {
+                "id": f"{where};messageid={next(self._ids)}",
+                "conversationType": "channel",
+                "isGroup": True,
+                "tenantId": self.tenant_id,
+            }
+            activity["channelData"].update({"team": {"id": TEAM_ID}, "channel": {"id": where}})
+        return activity
+
+    def message(self, text: str, user: str = "alex", where: str = "personal", locale: str = "en-US") -> dict[str, Any]:
+        activity = self._base("message", user, where, locale)
+        if where != "personal":
+            text = f"<at>kambot</at> {text}"
+            activity["entities"] = [{"type": "mention", "text": "<at>kambot</at>", "mentioned": {"id": BOT_ID, "name": "kambot"}}]
+        activity["text"] = text
+        return activity
+
+    def execute(
+        self, data: Any, user: str = "alex", where: str = "personal", reply_to: str | None = None, verb: str | None = None
+    ) -> dict[str, Any]:
+        """An Action.Execute click: an `adaptiveCard/action` invoke."""
+        activity = self._base("invoke", user, where, "en-US")
+        action: dict[str, Any] = {"type": "Action.Execute", "data": data}
+        if verb or isinstance(data, dict):
+            action["verb"] = verb or data.get("verb")
+        activity.update({"name": "adaptiveCard/action", "value": {"action": action, "trigger": "manual"}})
+        if reply_to:
+            activity["replyToId"] = reply_to
+        return activity
+
+    def submit(self, value: Any, user: str = "alex", where: str = "personal", reply_to: str | None = None) -> dict[str, Any]:
+        """An Action.Submit click from an older client: a message with a value and no text."""
+        activity = self._base("message", user, where, "en-US")
+        activity["value"] = value
+        if reply_to:
+            activity["replyToId"] = reply_to
+        return activity
+
+    def bot_added(self, where: str = "personal", user: str = "alex") -> dict[str, Any]:
+        activity = self._base("conversationUpdate", user, where, "en-US")
+        activity["membersAdded"] = [{"id": BOT_ID}]
+        if where != "personal":
+            activity["conversation"]["id"] = where
+            activity["channelData"]["eventType"] = "teamMemberAdded"
+        return activity
+
+    def installed(self, where: str = "personal", user: str = "alex") -> dict[str, Any]:
+        activity = self._base("installationUpdate", user, where, "en-US")
+        activity["action"] = "add"
+        if where != "personal":
+            activity["conversation"]["id"] = where
+        return activity
