@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 
+import jwt
 from aiohttp import web
 from botbuilder.integration.aiohttp import CloudAdapter
 from botbuilder.schema import Activity
@@ -43,7 +44,16 @@ async def messages(request: web.Request) -> web.StreamResponse:
         Activity().deserialize(body)
     except (DeserializationError, TypeError, ValueError, AttributeError):
         return _bad_request("The activity could not be read.")
-    response = await request.app[ADAPTER].process(request, request.app[BOT])
+    settings = request.app[SERVICES].settings
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if not settings.local_mode and (scheme != "Bearer" or not token.strip()):
+        return web.json_response({"error": {"code": "Unauthorized"}}, status=401)
+    try:
+        response = await request.app[ADAPTER].process(request, request.app[BOT])
+    except (jwt.PyJWTError, PermissionError) as error:
+        # botbuilder lets the JWT library's verdicts escape as plain exceptions.
+        log.info("rejected a request with an invalid token: %s", error)
+        return web.json_response({"error": {"code": "Unauthorized"}}, status=401)
     return response or web.Response(status=201)
 
 

@@ -1,0 +1,151 @@
+"""kam/ storage on SQLite and PostgreSQL: migrations, one-transaction writes, references, outbox claims."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+import pytest
+from sqlalchemy import func, select, text
+
+from kam.accounts import accounts_of, get_account
+from kam.contacts import LogContact, log_contact
+from kam.conversations import SeenConversation, mark_welcomed, reference_for_channel, remember
+from kam.demo import seed_demo
+from kam.errors import DuplicateSubmission, InvalidReference, NotOnAccountTeam
+from kam.migrate import head_revision, upgrade
+from kam.models import Account, Contact, ContactKind, OutboxMessage, Person
+from kam.outbox import claim_due, pending_count
+from kam.storage import Database
+
+
+@pytest.fixture
+async def db(database_url: str):  # type: ignore[no-untyped-def]
+    await asyncio.to_thread(upgrade, database_url)
+    database = Database(database_url)
+    async with database.transaction() as session:
+        await seed_demo(session)
+    yield database
+    await database.close()
+
+
+async def person(db: Database, name: str) -> Person:
+    async with db.transaction() as session:
+        found = await session.scalar(select(Person).where(Person.name == name))
+        assert found is not None
+        return found
+
+
+async def account_id(db: Database, name: str) -> int:
+    async with db.transaction() as session:
+        return int(await session.scalar(select(Account.id).where(Account.name == name)))  # type: ignore[arg-type]
+
+
+def command(account: int, author: Person, key: str = "a" * 32, **changes: object) -> LogContact:
+    values: dict[str, object] = dict(
+        account_id=account, author=author, idempotency_key=key, met_on=dt.date(2026, 11, 20),
+        kind=ContactKind.CALL, summary="Budget call", customer_people="Hanna Berger",
+    )
+    values.update(changes)
+    return LogContact(**values)  # type: ignore[arg-type]
+
+
+async def contacts_and_outbox(db: Database) -> tuple[int, int]:
+    async with db.transaction() as session:
+        contacts = await session.scalar(select(func.count()).select_from(Contact))
+        outbox = await session.scalar(select(func.count()).select_from(OutboxMessage))
+        return int(contacts or 0), int(outbox or 0)
+
+
+async def test_migrations_reach_head_and_running_them_again_changes_nothing(database_url: str) -> None:
+    await asyncio.to_thread(upgrade, database_url)
+    await asyncio.to_thread(upgrade, database_url)
+    database = Database(database_url)
+    try:
+        async with database.transaction() as session:
+            assert await session.scalar(text("SELECT version_num FROM alembic_version")) == head_revision()
+            assert await seed_demo(session) == 2
+        async with database.transaction() as session:
+            assert await seed_demo(session) == 0, "seeding twice adds nothing"
+    finally:
+        await database.close()
+
+
+async def test_a_contact_and_its_channel_post_are_stored_together_once(db: Database) -> None:
+    alex = await person(db, "Alex Wilber")
+    contoso = await account_id(db, "Contoso Pharma")
+    async with db.transaction() as session:
+        await log_contact(session, command(contoso, alex))
+    assert await contacts_and_outbox(db) == (1, 1)
+
+    with pytest.raises(DuplicateSubmission):
+        async with db.transaction() as session:
+            await log_contact(session, command(contoso, alex, summary="changed my mind"))
+    assert await contacts_and_outbox(db) == (1, 1)
+
+
+async def test_a_failed_transaction_leaves_neither_contact_nor_post(db: Database) -> None:
+    alex = await person(db, "Alex Wilber")
+    contoso = await account_id(db, "Contoso Pharma")
+    with pytest.raises(RuntimeError):
+        async with db.transaction() as session:
+            await log_contact(session, command(contoso, alex))
+            raise RuntimeError("the process died here")
+    assert await contacts_and_outbox(db) == (0, 0)
+
+
+async def test_only_the_account_team_may_log_and_only_its_own_people(db: Database) -> None:
+    isaiah = await person(db, "Isaiah Langer")
+    alex = await person(db, "Alex Wilber")
+    contoso = await account_id(db, "Contoso Pharma")
+    with pytest.raises(NotOnAccountTeam):
+        async with db.transaction() as session:
+            await log_contact(session, command(contoso, isaiah))
+    with pytest.raises(InvalidReference):
+        async with db.transaction() as session:
+            await log_contact(session, command(contoso, alex, participant_ids=(isaiah.id,)))
+    assert await contacts_and_outbox(db) == (0, 0)
+
+
+async def test_accounts_of_a_person_are_theirs_only(db: Database) -> None:
+    async with db.transaction() as session:
+        alex = await session.scalar(select(Person).where(Person.name == "Alex Wilber"))
+        lynne = await session.scalar(select(Person).where(Person.name == "Lynne Robbins"))
+        assert [a.name for a in await accounts_of(session, alex)] == ["Contoso Pharma", "Fabrikam Logistics"]
+        assert await accounts_of(session, lynne) == []
+        contoso = await get_account(session, (await accounts_of(session, alex))[0].id)
+        assert {m.person.name for m in contoso.members} >= {"Megan Bowen", "Alex Wilber"}
+
+
+async def test_conversation_references_are_kept_and_a_channel_borrows_its_teams(db: Database) -> None:
+    seen = SeenConversation("team-id", "https://smba.example/emea/", "tenant-1", "channel", "team-id", "28:bot")
+    async with db.transaction() as session:
+        await remember(session, seen)
+        await remember(session, SeenConversation("team-id", "https://smba.example/amer/", None, None, None, None))
+    async with db.transaction() as session:
+        own = await reference_for_channel(session, "team-id", "team-id")
+        borrowed = await reference_for_channel(session, "channel-contoso-id", "team-id")
+        assert own is not None and own.service_url == "https://smba.example/amer/" and own.tenant_id == "tenant-1"
+        assert borrowed is not None and borrowed.conversation_id == "team-id"
+        assert await mark_welcomed(session, "team-id") is True
+    async with db.transaction() as session:
+        assert await mark_welcomed(session, "team-id") is False
+
+
+async def test_two_senders_on_postgresql_never_claim_the_same_row(fresh_postgres: str) -> None:
+    await asyncio.to_thread(upgrade, fresh_postgres)
+    database = Database(fresh_postgres)
+    try:
+        async with database.transaction() as session:
+            await seed_demo(session)
+            contoso = await session.scalar(select(Account.id).where(Account.name == "Contoso Pharma"))
+            session.add_all([OutboxMessage(kind="contact.logged", subject_id=i, account_id=contoso) for i in range(3)])
+        async with database.transaction() as first, database.transaction() as second:
+            mine = await claim_due(first, limit=2)
+            theirs = await claim_due(second, limit=2)
+            assert len(mine) == 2 and len(theirs) == 1
+            assert not {m.id for m in mine} & {t.id for t in theirs}
+        async with database.transaction() as session:
+            assert await pending_count(session) == 3
+    finally:
+        await database.close()
