@@ -1,0 +1,66 @@
+"""Every card the bot can send parses and validates cleanly in Microsoft's adaptivecards library."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from cards.contact import (
+    ContactView,
+    FormContext,
+    FormState,
+    Option,
+    Recipient,
+    account_picker_card,
+    channel_summary_card,
+    contact_form_card,
+    logged_card,
+)
+from cards.general import AccountLine, accounts_card, help_card, notice_card, welcome_card
+from cards.i18n import Texts
+from kam.models import ContactKind, Role, Tier
+from tests.cards_judge import assert_valid_cards, card_problems
+
+TODAY = dt.date(2026, 11, 22)
+NASTY = "Ärger & <b>bold</b> [link](https://x.example) <at>all</at> \u202e 💥 " + "x" * 1500
+
+
+def every_card() -> list[dict[str, Any]]:
+    t = Texts("de-DE")
+    form = FormContext(7, "Contoso <Pharma> & Söhne", [Option(1, "Dr. Hanna Berger (Head of Procurement)")], [Option(2, NASTY[:40])])
+    empty_form = FormContext(8, "Fabrikam", [], [])
+    view = ContactView("Contoso", ContactKind.VISIT, TODAY, "Alex Wilber", ["Hanna", NASTY], ["Megan"], NASTY, NASTY, NASTY, NASTY, False)
+    errors = FormState(
+        values={"summary": NASTY, "met_on": "garbage", "kind": "lunch", "stakeholders": "1", "confidential": "true"},
+        errors={name: "bad" for name in ("summary", "met_on", "kind", "stakeholders", "customer_people", "participants")},
+    )
+    return [
+        welcome_card(t),
+        help_card(t),
+        accounts_card(t, [AccountLine(NASTY[:80], tier, Role.MANAGER) for tier in Tier]),
+        accounts_card(t, []),
+        notice_card(t, NASTY),
+        account_picker_card(t, [Option(1, "Contoso"), Option(2, NASTY[:60])], TODAY),
+        account_picker_card(t, [Option(1, "Contoso")], TODAY, error="Choose an account."),
+        contact_form_card(t, form, TODAY),
+        contact_form_card(t, empty_form, TODAY),
+        contact_form_card(t, form, TODAY, errors, "f" * 32),
+        logged_card(t, view, TODAY),
+        channel_summary_card(t, view, [Recipient("user-id-1", "Megan Bowen"), Recipient("29:x", "O'Brien <Admin>")]),
+        channel_summary_card(t, ContactView(**{**view.__dict__, "confidential": True}), []),
+    ]
+
+
+def test_every_card_the_bot_can_send_has_no_parse_or_validation_events() -> None:
+    assert_valid_cards(every_card())
+
+
+def test_the_judge_does_catch_a_broken_card() -> None:
+    broken = {
+        "type": "AdaptiveCard",
+        "version": "1.5",
+        "body": [{"type": "Input.Text", "id": "same"}, {"type": "Input.Text", "id": "same"}, {"type": "Bogus"}],
+    }
+    problems = card_problems([broken])[0]
+    assert any("Bogus" in p or "Unknown" in p or "unknown" in p for p in problems), problems
+    assert any("same" in p or "uplicate" in p for p in problems), problems
