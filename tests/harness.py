@@ -37,10 +37,10 @@ class Reply:
 
 
 class RunningBot:
-    def __init__(self, settings: Settings, connector: ConnectorFake) -> None:
+    def __init__(self, settings: Settings, connector: ConnectorFake | None = None) -> None:
         self.settings = settings
-        self.connector = connector
-        self.teams = Teams(connector.url)
+        self.connector = connector or ConnectorFake()
+        self.teams = Teams(self.connector.url)
         self._runner: web.AppRunner | None = None
         self.url = ""
         self.app: web.Application | None = None

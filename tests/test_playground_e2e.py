@@ -1,0 +1,174 @@
+"""End to end: Microsoft's Agents Playground (the Teams client and Bot Connector emulator) drives the bot."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import os
+import socket
+import subprocess
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from tests.cards_judge import assert_valid_cards
+from tests.conftest import local_settings
+from tests.harness import RunningBot, migrate_and_seed
+
+ROOT = Path(__file__).resolve().parent.parent
+PLAYGROUND = ROOT / "node_modules" / ".bin" / "agentsplayground"
+CONFIG = ROOT / ".m365agentsplayground.yml"
+CARD = "application/vnd.microsoft.card.adaptive"
+
+pytestmark = pytest.mark.e2e
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Playground:
+    """The Playground's HTTP API and the activity log it streams on its websocket."""
+
+    def __init__(self, base: str, http: aiohttp.ClientSession) -> None:
+        self.base = base
+        self.http = http
+        self.log: list[dict[str, Any]] = []
+        self._changed = asyncio.Event()
+
+    async def follow(self) -> None:
+        async with self.http.ws_connect(f"{self.base}/_ws/log/stream") as ws:
+            async for message in ws:
+                entry = json.loads(message.data).get("log", {})
+                self.log.append(entry)
+                self._changed.set()
+
+    def bot_messages(self, conversation: str) -> list[dict[str, Any]]:
+        return [
+            e for e in self.log
+            if e.get("from") == "User Application" and e.get("conversationId") == conversation and e.get("activityName") == "message"
+        ]
+
+    async def next_bot_card(self, conversation: str, after: int, timeout: float = 15) -> tuple[dict[str, Any], str]:
+        async def wait() -> tuple[dict[str, Any], str]:
+            while True:
+                for entry in self.bot_messages(conversation)[after:]:
+                    for attachment in entry["request"]["body"].get("attachments") or []:
+                        if attachment["contentType"] == CARD:
+                            return attachment["content"], entry["messageId"]
+                self._changed.clear()
+                await self._changed.wait()
+
+        return await asyncio.wait_for(wait(), timeout)
+
+    async def say(self, conversation: str, text: str, user: str) -> None:
+        url = f"{self.base}/_conversation/v1/conversations/{conversation}/messages"
+        async with self.http.post(url, json={"text": text, "textFormat": "plain", "from": {"id": user}}) as r:
+            assert r.status == 200, await r.text()
+
+    async def execute(self, conversation: str, user: str, reply_to: str, verb: str, data: dict[str, Any]) -> dict[str, Any]:
+        body = {
+            "name": "adaptiveCard/action",
+            "conversation": {"id": conversation},
+            "from": {"id": user},
+            "replyToId": reply_to,
+            "value": {"action": {"type": "Action.Execute", "verb": verb, "data": data}, "trigger": "manual"},
+        }
+        async with self.http.post(f"{self.base}/_conversation/v1/invoke", json=body) as r:
+            assert r.status == 200, await r.text()
+            return await r.json()
+
+
+@pytest.fixture
+async def playground(tmp_path: Path) -> AsyncIterator[tuple[Playground, RunningBot]]:
+    if not PLAYGROUND.exists():
+        pytest.fail("The Agents Playground is not installed; `make test` installs it with npm ci.")
+    database = f"sqlite+aiosqlite:///{tmp_path / 'kambot.db'}"
+    await migrate_and_seed(database)
+    bot = await RunningBot(local_settings(database)).start()
+    shim = tmp_path / "bin"
+    shim.mkdir()
+    (shim / "xdg-open").write_text("#!/bin/sh\nexit 0\n")
+    (shim / "xdg-open").chmod(0o755)
+    port = free_port()
+    env = {**os.environ, "PATH": f"{shim}{os.pathsep}{os.environ['PATH']}", "M365_AGENTS_PLAYGROUND_CONFIG_PATH": str(CONFIG)}
+    process = subprocess.Popen(
+        [str(PLAYGROUND), "-e", f"{bot.url}/api/messages", "-c", "msteams", "--dt", "-p", str(port)],
+        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    http = aiohttp.ClientSession()
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            if process.poll() is not None:
+                pytest.fail(f"the Playground exited: {process.stdout.read().decode() if process.stdout else ''}")
+            try:
+                async with http.get(f"{base}/_debug/ping") as r:
+                    if (await r.text()).strip() == "pong":
+                        break
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.2)
+        client = Playground(base, http)
+        follower = asyncio.create_task(client.follow())
+        await asyncio.sleep(0.3)
+        yield client, bot
+        follower.cancel()
+    finally:
+        await http.close()
+        process.terminate()
+        process.wait(timeout=10)
+        await bot.stop()
+
+
+async def test_log_contact_through_the_playground_reaches_the_account_channel(
+    playground: tuple[Playground, RunningBot],
+) -> None:
+    client, bot = playground
+    config_chat = "personal-chat-id"
+    alex = "user-id-0"
+
+    await client.say(config_chat, "log contact", alex)
+    picker, picker_id = await client.next_bot_card(config_chat, after=0)
+    contoso = next(c["value"] for c in picker["body"][1]["choices"] if c["title"] == "Contoso Pharma")
+    data = dict(picker["actions"][0]["data"]) | {"account_id": contoso}
+    answer = await client.execute(config_chat, alex, picker_id, "contact.pick", data)
+    assert answer["type"] == CARD
+    form = answer["value"]
+
+    inputs = {
+        "customer_people": "Dr. Hanna Berger", "met_on": dt.date.today().isoformat(), "kind": "meeting",
+        "summary": "Agreed a paid second service visit per year.", "confidential": "false",
+    }
+    answer = await client.execute(config_chat, alex, picker_id, "contact.save", dict(form["actions"][0]["data"]) | inputs)
+    assert answer["type"] == CARD and "Contact logged: Contoso Pharma" in json.dumps(answer["value"])
+    logged = answer["value"]
+
+    post, _ = await client.next_bot_card("channel-contoso-id", after=0)
+    text = json.dumps(post)
+    assert "New customer contact: Contoso Pharma" in text
+    assert "Agreed a paid second service visit per year." in text
+    assert post["msteams"]["entities"][0]["mentioned"]["name"] == "Megan Bowen"
+    assert await bot.contact_count() == 1
+    assert_valid_cards([picker, form, logged, post])
+
+
+async def test_installing_the_app_in_the_playground_sends_the_welcome_card(
+    playground: tuple[Playground, RunningBot],
+) -> None:
+    client, _ = playground
+    async with client.http.get(f"{client.base}/_internal/v1/customActivities/template?conversationId=personal-chat-id") as r:
+        activity = await r.json()
+    activity.update({"type": "installationUpdate", "action": "add"})
+    async with client.http.post(f"{client.base}/_internal/v1/customActivities", json=activity) as r:
+        assert r.status == 200, await r.text()
+    welcome, _ = await client.next_bot_card("personal-chat-id", after=0)
+    text = json.dumps(welcome)
+    assert "Welcome to kambot" in text and "log contact" in text
+    assert_valid_cards([welcome])
