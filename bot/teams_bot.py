@@ -82,7 +82,15 @@ class KamBot(TeamsActivityHandler):
     async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse:
         """Universal Actions are answered here, from the raw value, so that a malformed one gets our message."""
         if turn_context.activity.name != "adaptiveCard/action":
-            return await super().on_invoke_activity(turn_context)
+            try:
+                response = await super().on_invoke_activity(turn_context)
+            except Exception:  # botbuilder's own parsing of an invoke value we do not use
+                log.info("unreadable invoke %r", turn_context.activity.name, exc_info=True)
+                response = None
+            if response is None or response.status == 501:
+                # Not a 5xx: the request is fine, kambot just does not offer this kind of invoke.
+                return InvokeResponse(status=400)
+            return response
         turn = Turn.of(turn_context, self.services)
         reply = await self._run_verb(turn, execute_data(turn_context.activity.value))
         if reply.card is not None:

@@ -74,8 +74,9 @@ def seen_conversation(activity: Activity) -> SeenConversation | None:
 
 def command_text(context: TurnContext) -> str:
     """The typed command without the bot's @mention, trimmed and lower-cased."""
-    text = TurnContext.remove_recipient_mention(context.activity) or context.activity.text or ""
-    text = re.sub(r"<at>.*?</at>", " ", text)
+    if not isinstance(context.activity.text, str):
+        return ""
+    text = re.sub(r"<at>.*?</at>", " ", context.activity.text)
     return _SPACES.sub(" ", text).strip().lower()
 
 
