@@ -15,6 +15,7 @@ from pathlib import Path
 
 import typer
 from aiohttp import web
+from pydantic import ValidationError
 from rich.console import Console
 
 from bot.settings import Settings
@@ -24,11 +25,23 @@ db_app = typer.Typer(help="The database: create it or bring it to the current sc
 demo_app = typer.Typer(help="A demo portfolio for the local Agents Playground.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(demo_app, name="demo")
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PLAYGROUND_BIN = PROJECT_ROOT / "node_modules" / ".bin" / "agentsplayground"
 PLAYGROUND_CONFIG = PROJECT_ROOT / ".m365agentsplayground.yml"
+
+
+def _settings() -> Settings:
+    """The configuration, or a clear list of what is wrong with it."""
+    try:
+        return Settings()
+    except ValidationError as error:
+        console.print("[red]✗[/] The configuration is not valid:")
+        for problem in error.errors():
+            name = "KAMBOT_" + "_".join(str(part) for part in problem["loc"]).upper() if problem["loc"] else "settings"
+            console.print(f"  {name}: {problem['msg']}")
+        raise typer.Exit(2) from None
 
 
 def _configure_logging() -> None:
@@ -40,8 +53,12 @@ def db_upgrade(revision: str = typer.Argument("head", help="Target revision; 'he
     """Create the database or migrate it to the newest schema (safe to run again)."""
     from kam.migrate import upgrade
 
-    settings = Settings()
-    upgrade(settings.database_url, revision)
+    settings = _settings()
+    try:
+        upgrade(settings.database_url, revision)
+    except Exception as error:  # noqa: BLE001 - shown to the operator, who can act on it
+        console.print(f"[red]✗[/] Could not migrate {_safe_url(settings.database_url)}: {type(error).__name__}: {error}")
+        raise typer.Exit(1) from None
     console.print(f"[green]✓[/] database at revision {revision}: {_safe_url(settings.database_url)}")
 
 
@@ -52,7 +69,7 @@ def demo_seed() -> None:
     from kam.storage import Database
 
     async def run() -> int:
-        db = Database(Settings().database_url)
+        db = Database(_settings().database_url)
         try:
             async with db.transaction() as session:
                 return await seed_demo(session)
@@ -69,7 +86,7 @@ def serve(port: int = typer.Option(None, help="Port to listen on (default: KAMBO
     from bot.app import create_app
 
     _configure_logging()
-    settings = Settings()
+    settings = _settings()
     if settings.local_mode:
         console.print("[yellow]Local mode[/]: no KAMBOT_APP_ID set, so requests are not authenticated.")
     web.run_app(create_app(settings), host=settings.host, port=port or settings.port, print=None)
@@ -87,7 +104,7 @@ def _headless_browser_shim() -> Path:
 @app.command()
 def dev() -> None:
     """Migrate, seed the demo, and run the bot together with the Microsoft 365 Agents Playground."""
-    settings = Settings()
+    settings = _settings()
     if not PLAYGROUND_BIN.exists():
         console.print("[red]✗[/] The Agents Playground is not installed: run `make run` (it installs it).")
         raise typer.Exit(1)
