@@ -24,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests.conftest import local_settings  # noqa: E402
 from tests.fakes.connector import ConnectorFake  # noqa: E402
+from tests.fakes.loopback import serve_on_loopback  # noqa: E402
 from tests.harness import RunningBot, migrate_and_seed  # noqa: E402
 
 
@@ -41,11 +42,8 @@ async def start_echo() -> tuple[web.AppRunner, str]:
 
     app = web.Application()
     app.router.add_post("/api/messages", messages)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    return runner, f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"  # type: ignore[union-attr]
+    runner, port = await serve_on_loopback(app)
+    return runner, f"http://127.0.0.1:{port}"
 
 
 async def timed(call, rounds: int) -> float:  # type: ignore[no-untyped-def]

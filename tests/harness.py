@@ -17,6 +17,7 @@ from kam.migrate import upgrade
 from kam.models import Contact
 from kam.storage import Database
 from tests.fakes.connector import ConnectorFake
+from tests.fakes.loopback import serve_on_loopback
 from tests.teams import Teams
 
 
@@ -48,11 +49,7 @@ class RunningBot:
 
     async def start(self) -> RunningBot:
         self.app = create_app(self.settings)
-        self._runner = web.AppRunner(self.app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self._runner, port = await serve_on_loopback(self.app)
         self.url = f"http://127.0.0.1:{port}"
         self._http = aiohttp.ClientSession()
         return self

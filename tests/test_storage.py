@@ -17,14 +17,13 @@ from kam.migrate import head_revision, upgrade
 from kam.models import Account, Contact, ContactKind, OutboxMessage, Person
 from kam.outbox import claim_due, pending_count
 from kam.storage import Database
+from tests.harness import migrate_and_seed
 
 
 @pytest.fixture
 async def db(database_url: str):  # type: ignore[no-untyped-def]
-    await asyncio.to_thread(upgrade, database_url)
+    await migrate_and_seed(database_url)
     database = Database(database_url)
-    async with database.transaction() as session:
-        await seed_demo(session)
     yield database
     await database.close()
 

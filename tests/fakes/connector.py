@@ -16,6 +16,8 @@ from typing import Any, Callable
 
 from aiohttp import web
 
+from tests.fakes.loopback import serve_on_loopback
+
 
 @dataclass
 class Recorded:
@@ -133,11 +135,7 @@ class ConnectorFake:
         app.router.add_post("/v3/conversations/{conversation_id}/activities", self._send)
         app.router.add_post("/v3/conversations/{conversation_id}/activities/{activity_id}", self._reply)
         app.router.add_put("/v3/conversations/{conversation_id}/activities/{activity_id}", self._update)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self._runner, port = await serve_on_loopback(app)
         self.url = f"http://127.0.0.1:{port}/"
         return self
 

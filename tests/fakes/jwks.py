@@ -10,6 +10,7 @@ it makes for 127.0.0.1; tests point REQUESTS_CA_BUNDLE at it.
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import json
 import ssl
 import tempfile
@@ -27,6 +28,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 from jwt.algorithms import RSAAlgorithm
 
+from tests.fakes.loopback import serve_on_loopback
+
 ISSUER = "https://api.botframework.test"
 
 
@@ -34,8 +37,6 @@ def _self_signed(folder: Path) -> tuple[Path, Path]:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
     now = dt.datetime.now(dt.UTC)
-    import ipaddress
-
     certificate = (
         x509.CertificateBuilder()
         .subject_name(name)
@@ -131,11 +132,7 @@ class IdentityFake:
         app.router.add_get("/v1/keys", self._keys)
         app.router.add_get("/adfs/.well-known/openid-configuration", self._authority)
         app.router.add_post("/adfs/oauth2/token", self._token)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0, ssl_context=context)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self._runner, port = await serve_on_loopback(app, context)
         self.base_url = f"https://127.0.0.1:{port}"
         return self
 
