@@ -74,7 +74,12 @@ async def main(rounds: int) -> None:
 
     await kambot.send(teams.message("log contact", user="isaiah"))
     form = [r for r in connector.in_conversation("a:personal-isaiah") if r.cards][-1].cards[0]
-    inputs = {"customer_people": "Maria Lopez", "kind": "call", "met_on": form["body"][3]["value"], "summary": "Volumes"}
+    inputs = {
+        "customer_people": "Maria Lopez",
+        "kind": "call",
+        "met_on": form["body"][3]["value"],
+        "summary": "Volumes",
+    }
 
     async def log_contact() -> None:
         data = dict(form["actions"][0]["data"]) | inputs | {"card_id": f"{time.perf_counter_ns():032x}"[-32:]}
@@ -92,7 +97,9 @@ async def main(rounds: int) -> None:
     await kambot.stop()
     await echo_runner.cleanup()
     await connector.stop()
-    print(f"turn help_ms={h:.2f} log_contact_ms={lc:.2f} echo_ms={e:.2f} help_ratio={h / e:.2f} log_contact_ratio={lc / e:.2f}")
+    print(
+        f"turn help_ms={h:.2f} log_contact_ms={lc:.2f} echo_ms={e:.2f} help_ratio={h / e:.2f} log_contact_ratio={lc / e:.2f}"
+    )
 
 
 if __name__ == "__main__":

@@ -59,7 +59,9 @@ async def messages(request: web.Request) -> web.StreamResponse:
 
 async def healthz(request: web.Request) -> web.Response:
     reachable = await request.app[SERVICES].db.reachable()
-    return web.json_response({"status": "ok" if reachable else "degraded", "database": reachable}, status=200 if reachable else 503)
+    return web.json_response(
+        {"status": "ok" if reachable else "degraded", "database": reachable}, status=200 if reachable else 503
+    )
 
 
 def create_app(settings: Settings) -> web.Application:

@@ -45,7 +45,9 @@ def _settings() -> Settings:
 
 
 def _configure_logging() -> None:
-    logging.basicConfig(level=os.environ.get("KAMBOT_LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=os.environ.get("KAMBOT_LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
 
 
 @db_app.command("upgrade")
@@ -57,7 +59,9 @@ def db_upgrade(revision: str = typer.Argument("head", help="Target revision; 'he
     try:
         upgrade(settings.database_url, revision)
     except Exception as error:  # noqa: BLE001 - shown to the operator, who can act on it
-        console.print(f"[red]✗[/] Could not migrate {_safe_url(settings.database_url)}: {type(error).__name__}: {error}")
+        console.print(
+            f"[red]✗[/] Could not migrate {_safe_url(settings.database_url)}: {type(error).__name__}: {error}"
+        )
         raise typer.Exit(1) from None
     console.print(f"[green]✓[/] database at revision {revision}: {_safe_url(settings.database_url)}")
 
@@ -121,6 +125,7 @@ def dev() -> None:
         f"\n[bold]kambot is running.[/] Open [link]http://localhost:{settings.playground_port}[/link] to chat with it "
         "(try: help, log contact, accounts). Press Ctrl+C to stop.\n"
     )
+
     def stop(_signum: int, _frame: object) -> None:
         raise KeyboardInterrupt
 

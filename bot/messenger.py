@@ -83,7 +83,9 @@ class Messenger:
             return 0
         except Exception as error:
             if is_transient(error):
-                mark_retry(message, f"HTTP {status_of(error)}: {error}", delay_for(error, message.attempts + 1, self.policy))
+                mark_retry(
+                    message, f"HTTP {status_of(error)}: {error}", delay_for(error, message.attempts + 1, self.policy)
+                )
             else:
                 log.exception("outbox row %s failed", message.id)
                 mark_failed(message, f"HTTP {status_of(error)}: {error}")

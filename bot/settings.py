@@ -48,7 +48,9 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _credentials_complete(self) -> Settings:
         if self.app_id and self.app_type == "SingleTenant" and not (self.app_password and self.app_tenant_id):
-            raise ValueError("a SingleTenant bot needs KAMBOT_APP_PASSWORD and KAMBOT_APP_TENANT_ID besides KAMBOT_APP_ID")
+            raise ValueError(
+                "a SingleTenant bot needs KAMBOT_APP_PASSWORD and KAMBOT_APP_TENANT_ID besides KAMBOT_APP_ID"
+            )
         if self.app_id and self.app_type == "UserAssignedMSI" and not self.app_tenant_id:
             raise ValueError("a UserAssignedMSI bot needs KAMBOT_APP_TENANT_ID besides KAMBOT_APP_ID")
         return self

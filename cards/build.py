@@ -72,7 +72,9 @@ def mention_tag(name: str) -> str:
 
 
 def mention(user_id: str, name: str) -> Mention:
-    return Mention(text=mention_tag(name), mentioned=MentionedEntity(id=user_id, name=_MENTION_UNSAFE.sub("", name).strip()))
+    return Mention(
+        text=mention_tag(name), mentioned=MentionedEntity(id=user_id, name=_MENTION_UNSAFE.sub("", name).strip())
+    )
 
 
 def card(

@@ -116,7 +116,9 @@ def check_age(meta: CardMeta, today: dt.date, max_age_days: int) -> None:
         raise StaleCard()
 
 
-def account_picker_card(t: Texts, accounts: Sequence[Option], today: dt.date, error: str | None = None) -> dict[str, Any]:
+def account_picker_card(
+    t: Texts, accounts: Sequence[Option], today: dt.date, error: str | None = None
+) -> dict[str, Any]:
     card_id = new_card_id()
     body: list[Any] = [heading(t("pick.title"))]
     body.append(
@@ -323,7 +325,9 @@ def _details(t: Texts, contact: ContactView) -> list[CardElement]:
 
 
 def _headline(t: Texts, contact: ContactView) -> str:
-    return t("summary.line", kind=t(f"kind.{contact.kind.value}"), date=contact.met_on.isoformat(), name=contact.logged_by)
+    return t(
+        "summary.line", kind=t(f"kind.{contact.kind.value}"), date=contact.met_on.isoformat(), name=contact.logged_by
+    )
 
 
 def logged_card(t: Texts, contact: ContactView, logged_on: dt.date) -> dict[str, Any]:
@@ -347,7 +351,10 @@ class Recipient:
 
 def channel_summary_card(t: Texts, contact: ContactView, must_know: Sequence[Recipient]) -> dict[str, Any]:
     """The post in the account channel, mentioning those who must know."""
-    body: list[CardElement] = [heading(t("summary.title", account=contact.account_name)), plain(_headline(t, contact), subtle=True)]
+    body: list[CardElement] = [
+        heading(t("summary.title", account=contact.account_name)),
+        plain(_headline(t, contact), subtle=True),
+    ]
     if must_know:
         tags = ", ".join(mention_tag(r.name) for r in must_know)
         body.append(static(t("summary.attention", mentions=tags)))
@@ -365,7 +372,8 @@ def contact_view(contact: Contact) -> ContactView:
         kind=contact.kind,
         met_on=contact.met_on,
         logged_by=contact.logged_by.name,
-        customer_people=[s.name for s in contact.stakeholders] + ([contact.customer_people] if contact.customer_people else []),
+        customer_people=[s.name for s in contact.stakeholders]
+        + ([contact.customer_people] if contact.customer_people else []),
         participants=[p.name for p in contact.participants],
         summary=contact.summary,
         customer_asked=contact.customer_asked,

@@ -68,7 +68,9 @@ async def seed_demo(session: AsyncSession) -> int:
     for demo in PEOPLE:
         person = await session.scalar(select(Person).where(Person.aad_object_id == demo.aad_object_id))
         if person is None:
-            person = Person(aad_object_id=demo.aad_object_id, teams_user_id=demo.teams_user_id, name=demo.name, upn=demo.upn)
+            person = Person(
+                aad_object_id=demo.aad_object_id, teams_user_id=demo.teams_user_id, name=demo.name, upn=demo.upn
+            )
             session.add(person)
         people[demo.name] = person
     await session.flush()

@@ -24,7 +24,11 @@ def _postgres_or_skip() -> str:
 async def _admin(url: str) -> asyncpg.Connection:
     parsed = make_url(url)
     return await asyncpg.connect(
-        host=parsed.host, port=parsed.port or 5432, user=parsed.username, password=parsed.password, database=parsed.database
+        host=parsed.host,
+        port=parsed.port or 5432,
+        user=parsed.username,
+        password=parsed.password,
+        database=parsed.database,
     )
 
 

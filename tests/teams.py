@@ -45,7 +45,11 @@ class Teams:
             "channelData": {"tenant": {"id": self.tenant_id}},
         }
         if where == "personal":
-            activity["conversation"] = {"id": f"a:personal-{user}", "conversationType": "personal", "tenantId": self.tenant_id}
+            activity["conversation"] = {
+                "id": f"a:personal-{user}",
+                "conversationType": "personal",
+                "tenantId": self.tenant_id,
+            }
         else:
             activity["conversation"] = {
                 "id": f"{where};messageid={next(self._ids)}",
@@ -60,12 +64,19 @@ class Teams:
         activity = self._base("message", user, where, locale)
         if where != "personal":
             text = f"<at>kambot</at> {text}"
-            activity["entities"] = [{"type": "mention", "text": "<at>kambot</at>", "mentioned": {"id": BOT_ID, "name": "kambot"}}]
+            activity["entities"] = [
+                {"type": "mention", "text": "<at>kambot</at>", "mentioned": {"id": BOT_ID, "name": "kambot"}}
+            ]
         activity["text"] = text
         return activity
 
     def execute(
-        self, data: Any, user: str = "alex", where: str = "personal", reply_to: str | None = None, verb: str | None = None
+        self,
+        data: Any,
+        user: str = "alex",
+        where: str = "personal",
+        reply_to: str | None = None,
+        verb: str | None = None,
     ) -> dict[str, Any]:
         """An Action.Execute click: an `adaptiveCard/action` invoke."""
         activity = self._base("invoke", user, where, "en-US")
@@ -77,7 +88,9 @@ class Teams:
             activity["replyToId"] = reply_to
         return activity
 
-    def submit(self, value: Any, user: str = "alex", where: str = "personal", reply_to: str | None = None) -> dict[str, Any]:
+    def submit(
+        self, value: Any, user: str = "alex", where: str = "personal", reply_to: str | None = None
+    ) -> dict[str, Any]:
         """An Action.Submit click from an older client: a message with a value and no text."""
         activity = self._base("message", user, where, "en-US")
         activity["value"] = value

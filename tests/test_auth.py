@@ -75,9 +75,13 @@ async def test_a_request_signed_by_the_channel_is_answered_with_an_authenticated
         ),
         pytest.param(lambda identity, url: bearer(identity.channel_token("someone-else", url)), id="wrong audience"),
         pytest.param(
-            lambda identity, url: bearer(identity.channel_token(APP_ID, url, iss="https://evil.example")), id="wrong issuer"
+            lambda identity, url: bearer(identity.channel_token(APP_ID, url, iss="https://evil.example")),
+            id="wrong issuer",
         ),
-        pytest.param(lambda identity, url: bearer(identity.channel_token(APP_ID, "https://evil.example/")), id="wrong service url"),
+        pytest.param(
+            lambda identity, url: bearer(identity.channel_token(APP_ID, "https://evil.example/")),
+            id="wrong service url",
+        ),
         pytest.param(
             lambda identity, url: bearer(
                 identity.sign(
@@ -90,7 +94,10 @@ async def test_a_request_signed_by_the_channel_is_answered_with_an_authenticated
     ],
 )
 async def test_requests_without_a_valid_token_get_401_and_no_answer(
-    secured_bot: RunningBot, identity: IdentityFake, connector: ConnectorFake, make_header  # type: ignore[no-untyped-def]
+    secured_bot: RunningBot,
+    identity: IdentityFake,
+    connector: ConnectorFake,
+    make_header,  # type: ignore[no-untyped-def]
 ) -> None:
     activity = secured_bot.teams.message("log contact")
     reply = await secured_bot.send(activity, headers=make_header(identity, activity["serviceUrl"]))

@@ -27,12 +27,28 @@ NASTY = "Ärger & <b>bold</b> [link](https://x.example) <at>all</at> \u202e 💥
 
 def every_card() -> list[dict[str, Any]]:
     t = Texts("de-DE")
-    form = FormContext(7, "Contoso <Pharma> & Söhne", [Option(1, "Dr. Hanna Berger (Head of Procurement)")], [Option(2, NASTY[:40])])
+    form = FormContext(
+        7, "Contoso <Pharma> & Söhne", [Option(1, "Dr. Hanna Berger (Head of Procurement)")], [Option(2, NASTY[:40])]
+    )
     empty_form = FormContext(8, "Fabrikam", [], [])
-    view = ContactView("Contoso", ContactKind.VISIT, TODAY, "Alex Wilber", ["Hanna", NASTY], ["Megan"], NASTY, NASTY, NASTY, NASTY, False)
+    view = ContactView(
+        "Contoso",
+        ContactKind.VISIT,
+        TODAY,
+        "Alex Wilber",
+        ["Hanna", NASTY],
+        ["Megan"],
+        NASTY,
+        NASTY,
+        NASTY,
+        NASTY,
+        False,
+    )
     errors = FormState(
         values={"summary": NASTY, "met_on": "garbage", "kind": "lunch", "stakeholders": "1", "confidential": "true"},
-        errors={name: "bad" for name in ("summary", "met_on", "kind", "stakeholders", "customer_people", "participants")},
+        errors={
+            name: "bad" for name in ("summary", "met_on", "kind", "stakeholders", "customer_people", "participants")
+        },
     )
     return [
         welcome_card(t),

@@ -12,13 +12,21 @@ from pathlib import Path
 def kambot(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("KAMBOT_")}
     return subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args], env={**clean, **env}, cwd=cwd, capture_output=True, text=True, timeout=120,
+        [sys.executable, "-m", "bot.cli", *args],
+        env={**clean, **env},
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
         check=False,
     )
 
 
 def test_db_upgrade_creates_the_embedded_database_and_is_safe_to_repeat(tmp_path: Path) -> None:
-    env = {"KAMBOT_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'data' / 'kambot.db'}", "PYTHONPATH": str(Path.cwd())}
+    env = {
+        "KAMBOT_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'data' / 'kambot.db'}",
+        "PYTHONPATH": str(Path.cwd()),
+    }
     for _ in range(2):
         result = kambot("db", "upgrade", env=env, cwd=tmp_path)
         assert result.returncode == 0, result.stderr
@@ -39,7 +47,11 @@ def test_an_unreachable_database_is_reported_without_a_traceback(tmp_path: Path)
 
 
 def test_incomplete_bot_credentials_are_named(tmp_path: Path) -> None:
-    env = {"KAMBOT_APP_ID": "11111111-2222-3333-4444-555555555555", "KAMBOT_APP_TYPE": "SingleTenant", "PYTHONPATH": str(Path.cwd())}
+    env = {
+        "KAMBOT_APP_ID": "11111111-2222-3333-4444-555555555555",
+        "KAMBOT_APP_TYPE": "SingleTenant",
+        "PYTHONPATH": str(Path.cwd()),
+    }
     result = kambot("db", "upgrade", env=env, cwd=tmp_path)
     assert result.returncode == 2
     assert "KAMBOT_APP_PASSWORD and KAMBOT_APP_TENANT_ID" in result.stderr

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from kam.models import Contact, OutboxMessage, OutboxStatus
+from kam.models import OutboxMessage, OutboxStatus
 from tests.cards_judge import assert_valid_cards
 from tests.fakes.connector import ConnectorFake
 from tests.harness import RunningBot
@@ -132,8 +132,17 @@ async def test_a_contact_logged_in_a_personal_chat_reaches_the_account_channel_a
 ) -> None:
     form, _ = await open_form(bot, "Contoso Pharma")
     assert "Log a customer contact: Contoso Pharma" in texts_in(form)
-    for label in ("Date", "Type of contact", "Our participants", "Summary", "What the customer asked for",
-                  "What we committed to", "Next steps", "Confidential", "known stakeholders"):
+    for label in (
+        "Date",
+        "Type of contact",
+        "Our participants",
+        "Summary",
+        "What the customer asked for",
+        "What we committed to",
+        "Next steps",
+        "Confidential",
+        "known stakeholders",
+    ):
         assert label in texts_in(form)
 
     logged = invoke_card(await save(bot, form))
@@ -164,7 +173,11 @@ async def test_in_an_account_channel_the_channel_decides_the_account(bot: Runnin
     stakeholder = choice_value(form, "stakeholders", "Dr. Hanna Berger")
     participant = choice_value(form, "participants", "Adele Vance")
 
-    data = action_data(form) | GOOD_INPUT | {"customer_people": "", "stakeholders": stakeholder, "participants": participant}
+    data = (
+        action_data(form)
+        | GOOD_INPUT
+        | {"customer_people": "", "stakeholders": stakeholder, "participants": participant}
+    )
     logged = invoke_card(await bot.send(bot.teams.execute(data, where=CONTOSO_CHANNEL)))
     assert "Dr. Hanna Berger" in texts_in(logged) and "Adele Vance" in texts_in(logged)
 
@@ -235,7 +248,9 @@ async def test_unknown_account_stale_card_and_malformed_payloads_each_get_a_clea
     form, _ = await open_form(bot)
     data = action_data(form) | GOOD_INPUT
 
-    assert "can't find that key account" in invoke_message(await bot.send(bot.teams.execute(data | {"account_id": 999})))
+    assert "can't find that key account" in invoke_message(
+        await bot.send(bot.teams.execute(data | {"account_id": 999}))
+    )
     assert "out of date" in invoke_message(await bot.send(bot.teams.execute(data | {"v": 0})))
     old = (dt.date.today() - dt.timedelta(days=60)).isoformat()
     assert "out of date" in invoke_message(await bot.send(bot.teams.execute(data | {"issued": old})))

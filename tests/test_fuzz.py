@@ -39,7 +39,9 @@ class Target:
 
     def post(self, body: bytes | dict[str, Any], content_type: str = "application/json") -> requests.Response:
         data = body if isinstance(body, bytes) else json.dumps(body).encode()
-        return requests.post(f"{self.bot.url}/api/messages", data=data, headers={"Content-Type": content_type}, timeout=30)
+        return requests.post(
+            f"{self.bot.url}/api/messages", data=data, headers={"Content-Type": content_type}, timeout=30
+        )
 
     def contacts(self) -> int:
         return self.loop.run(self.bot.contact_count())
@@ -86,18 +88,30 @@ def test_any_body_gets_a_4xx_or_an_answer_never_a_crash(target: Target, body: by
 
 @FUZZ
 @given(
-    kind=st.sampled_from(["message", "invoke", "conversationUpdate", "installationUpdate", "event", "typing"]) | st.text(max_size=12),
+    kind=st.sampled_from(["message", "invoke", "conversationUpdate", "installationUpdate", "event", "typing"])
+    | st.text(max_size=12),
     user=st.sampled_from(sorted(USERS)),
     where=st.sampled_from(["personal", CONTOSO_CHANNEL, "team-id", "elsewhere"]),
-    text=st.none() | st.text(max_size=60) | st.sampled_from(["help", "log contact", "accounts", "<at>kambot</at> help"]),
-    name=st.none() | st.sampled_from(["adaptiveCard/action", "composeExtension/query", "task/fetch"]) | st.text(max_size=20),
+    text=st.none()
+    | st.text(max_size=60)
+    | st.sampled_from(["help", "log contact", "accounts", "<at>kambot</at> help"]),
+    name=st.none()
+    | st.sampled_from(["adaptiveCard/action", "composeExtension/query", "task/fetch"])
+    | st.text(max_size=20),
     value=json_values,
     channel_data=json_values,
     locale=st.none() | st.sampled_from(["en-US", "de-DE", "xx", ""]) | st.text(max_size=8),
 )
 def test_teams_shaped_activities_with_random_fields_are_answered_safely(
-    target: Target, kind: str, user: str, where: str, text: str | None, name: str | None,
-    value: Any, channel_data: Any, locale: str | None,
+    target: Target,
+    kind: str,
+    user: str,
+    where: str,
+    text: str | None,
+    name: str | None,
+    value: Any,
+    channel_data: Any,
+    locale: str | None,
 ) -> None:
     activity = Teams(target.connector.url).message("x", user=user, where=where)
     activity.update({"type": kind, "text": text, "name": name, "value": value, "locale": locale})
@@ -110,8 +124,22 @@ def test_teams_shaped_activities_with_random_fields_are_answered_safely(
     assert target.contacts() == before, "a random activity is never a valid, complete contact form"
 
 
-FORM_FIELDS = ["stakeholders", "customer_people", "met_on", "kind", "participants", "summary",
-               "customer_asked", "we_committed", "next_steps", "confidential", "account_id", "v", "issued", "card_id"]
+FORM_FIELDS = [
+    "stakeholders",
+    "customer_people",
+    "met_on",
+    "kind",
+    "participants",
+    "summary",
+    "customer_asked",
+    "we_committed",
+    "next_steps",
+    "confidential",
+    "account_id",
+    "v",
+    "issued",
+    "card_id",
+]
 
 
 @FUZZ
@@ -125,14 +153,19 @@ def test_card_submissions_with_random_values_store_only_valid_contacts(
     teams = Teams(target.connector.url)
     target.post(teams.message("log contact", where=CONTOSO_CHANNEL))
     form = [r for r in target.connector.in_conversation(CONTOSO_CHANNEL) if r.cards][-1].cards[0]
-    data = dict(form["actions"][0]["data"]) | {"summary": "ok", "customer_people": "Hanna", "kind": "call",
-                                                "met_on": form["body"][3]["value"]} | changes
+    data = (
+        dict(form["actions"][0]["data"])
+        | {"summary": "ok", "customer_people": "Hanna", "kind": "call", "met_on": form["body"][3]["value"]}
+        | changes
+    )
     before = target.contacts()
     response = target.post(teams.execute(data, user=user, where=CONTOSO_CHANNEL))
     target.settle()
     assert_no_leak(target, response)
     answer = response.json()
-    logged = answer["type"] == "application/vnd.microsoft.card.adaptive" and "Contact logged" in json.dumps(answer["value"])
+    logged = answer["type"] == "application/vnd.microsoft.card.adaptive" and "Contact logged" in json.dumps(
+        answer["value"]
+    )
     assert target.contacts() == before + (1 if logged else 0)
     if user == "isaiah":
         assert not logged, "someone off the account team never logs for it"

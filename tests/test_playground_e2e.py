@@ -51,8 +51,11 @@ class Playground:
 
     def bot_messages(self, conversation: str) -> list[dict[str, Any]]:
         return [
-            e for e in self.log
-            if e.get("from") == "User Application" and e.get("conversationId") == conversation and e.get("activityName") == "message"
+            e
+            for e in self.log
+            if e.get("from") == "User Application"
+            and e.get("conversationId") == conversation
+            and e.get("activityName") == "message"
         ]
 
     async def next_bot_card(self, conversation: str, after: int, timeout: float = 15) -> tuple[dict[str, Any], str]:
@@ -72,7 +75,9 @@ class Playground:
         async with self.http.post(url, json={"text": text, "textFormat": "plain", "from": {"id": user}}) as r:
             assert r.status == 200, await r.text()
 
-    async def execute(self, conversation: str, user: str, reply_to: str, verb: str, data: dict[str, Any]) -> dict[str, Any]:
+    async def execute(
+        self, conversation: str, user: str, reply_to: str, verb: str, data: dict[str, Any]
+    ) -> dict[str, Any]:
         body = {
             "name": "adaptiveCard/action",
             "conversation": {"id": conversation},
@@ -97,10 +102,17 @@ async def playground(tmp_path: Path) -> AsyncIterator[tuple[Playground, RunningB
     (shim / "xdg-open").write_text("#!/bin/sh\nexit 0\n")
     (shim / "xdg-open").chmod(0o755)
     port = free_port()
-    env = {**os.environ, "PATH": f"{shim}{os.pathsep}{os.environ['PATH']}", "M365_AGENTS_PLAYGROUND_CONFIG_PATH": str(CONFIG)}
+    env = {
+        **os.environ,
+        "PATH": f"{shim}{os.pathsep}{os.environ['PATH']}",
+        "M365_AGENTS_PLAYGROUND_CONFIG_PATH": str(CONFIG),
+    }
     process = subprocess.Popen(
         [str(PLAYGROUND), "-e", f"{bot.url}/api/messages", "-c", "msteams", "--dt", "-p", str(port)],
-        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
     http = aiohttp.ClientSession()
     base = f"http://127.0.0.1:{port}"
@@ -143,10 +155,15 @@ async def test_log_contact_through_the_playground_reaches_the_account_channel(
     form = answer["value"]
 
     inputs = {
-        "customer_people": "Dr. Hanna Berger", "met_on": dt.date.today().isoformat(), "kind": "meeting",
-        "summary": "Agreed a paid second service visit per year.", "confidential": "false",
+        "customer_people": "Dr. Hanna Berger",
+        "met_on": dt.date.today().isoformat(),
+        "kind": "meeting",
+        "summary": "Agreed a paid second service visit per year.",
+        "confidential": "false",
     }
-    answer = await client.execute(config_chat, alex, picker_id, "contact.save", dict(form["actions"][0]["data"]) | inputs)
+    answer = await client.execute(
+        config_chat, alex, picker_id, "contact.save", dict(form["actions"][0]["data"]) | inputs
+    )
     assert answer["type"] == CARD and "Contact logged: Contoso Pharma" in json.dumps(answer["value"])
     logged = answer["value"]
 
@@ -163,7 +180,9 @@ async def test_installing_the_app_in_the_playground_sends_the_welcome_card(
     playground: tuple[Playground, RunningBot],
 ) -> None:
     client, _ = playground
-    async with client.http.get(f"{client.base}/_internal/v1/customActivities/template?conversationId=personal-chat-id") as r:
+    async with client.http.get(
+        f"{client.base}/_internal/v1/customActivities/template?conversationId=personal-chat-id"
+    ) as r:
         activity = await r.json()
     activity.update({"type": "installationUpdate", "action": "add"})
     async with client.http.post(f"{client.base}/_internal/v1/customActivities", json=activity) as r:

@@ -42,8 +42,13 @@ async def account_id(db: Database, name: str) -> int:
 
 def command(account: int, author: Person, key: str = "a" * 32, **changes: object) -> LogContact:
     values: dict[str, object] = dict(
-        account_id=account, author=author, idempotency_key=key, met_on=dt.date(2026, 11, 20),
-        kind=ContactKind.CALL, summary="Budget call", customer_people="Hanna Berger",
+        account_id=account,
+        author=author,
+        idempotency_key=key,
+        met_on=dt.date(2026, 11, 20),
+        kind=ContactKind.CALL,
+        summary="Budget call",
+        customer_people="Hanna Berger",
     )
     values.update(changes)
     return LogContact(**values)  # type: ignore[arg-type]

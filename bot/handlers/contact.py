@@ -10,7 +10,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.services import Reply, Turn
 from bot.turn import channel_id_of
 from cards.contact import (
-    contact_view,
     FormContext,
     FormState,
     MalformedSubmission,
@@ -18,6 +17,7 @@ from cards.contact import (
     account_picker_card,
     check_age,
     contact_form_card,
+    contact_view,
     logged_card,
     parse_contact_submission,
     read_meta,
@@ -43,24 +43,21 @@ async def start(turn: Turn) -> None:
     channel_id = channel_id_of(turn.context.activity)
     async with turn.services.db.transaction() as session:
         person = await find_person(session, turn.caller)
-        if channel_id is not None:
+        if channel_id is None:
+            accounts = await accounts_of(session, person)
+        else:
             account = await account_for_channel(session, channel_id)
             if account is None:
                 await turn.say(turn.t("error.channel_not_linked"))
                 return
-            accounts = [await get_account(session, account.id)]
-            require_team_member(accounts[0], person)
-        else:
-            accounts = await accounts_of(session, person)
-        if not accounts:
-            await turn.say(turn.t("error.no_accounts"))
-            return
-        if len(accounts) == 1:
-            account = await get_account(session, accounts[0].id)
-            await turn.show(contact_form_card(turn.t, form_context(account), turn.today))
-            return
-    options = [Option(a.id, a.name) for a in accounts]
-    await turn.show(account_picker_card(turn.t, options, turn.today))
+            require_team_member(account, person)
+            accounts = [account]
+    if not accounts:
+        await turn.say(turn.t("error.no_accounts"))
+    elif len(accounts) == 1:
+        await turn.show(contact_form_card(turn.t, form_context(accounts[0]), turn.today))
+    else:
+        await turn.show(account_picker_card(turn.t, [Option(a.id, a.name) for a in accounts], turn.today))
 
 
 def _account_id(value: Mapping[str, Any], name: str = "account_id") -> int | None:
@@ -74,12 +71,6 @@ def _account_id(value: Mapping[str, Any], name: str = "account_id") -> int | Non
     return None
 
 
-async def _member_account(session: AsyncSession, turn: Turn, account_id: int) -> Account:
-    account = await get_account(session, account_id)
-    require_team_member(account, await find_person(session, turn.caller))
-    return account
-
-
 async def pick(turn: Turn, value: Mapping[str, Any]) -> Reply:
     """The account was chosen on the picker: show the form in its place."""
     meta = read_meta(value)
@@ -91,7 +82,8 @@ async def pick(turn: Turn, value: Mapping[str, Any]) -> Reply:
         options = [Option(a.id, a.name) for a in accounts]
         return Reply(card=account_picker_card(turn.t, options, turn.today, error=turn.t("pick.required")))
     async with turn.services.db.transaction() as session:
-        account = await _member_account(session, turn, account_id)
+        account = await get_account(session, account_id)
+        require_team_member(account, await find_person(session, turn.caller))
         return Reply(card=contact_form_card(turn.t, form_context(account), turn.today))
 
 
@@ -103,19 +95,16 @@ async def save(turn: Turn, value: Mapping[str, Any]) -> Reply:
     if account_id is None:
         raise MalformedSubmission()
 
-    async with turn.services.db.transaction() as session:
-        existing = await find_by_key(session, meta.card_id)
-        if existing is not None:
-            return Reply(card=logged_card(turn.t, contact_view(existing), existing.created_at.date()))
-        person = await find_person(session, turn.caller)
-        account = await _member_account(session, turn, account_id)
-        parsed = parse_contact_submission(
-            turn.t, value, author=person, account_id=account.id, card_id=meta.card_id, today=turn.today
-        )
-        if isinstance(parsed, FormState):
-            return Reply(card=contact_form_card(turn.t, form_context(account), turn.today, parsed, meta.card_id))
     try:
         async with turn.services.db.transaction() as session:
+            person = await find_person(session, turn.caller)
+            account = await get_account(session, account_id)
+            require_team_member(account, person)
+            parsed = parse_contact_submission(
+                turn.t, value, author=person, account_id=account.id, card_id=meta.card_id, today=turn.today
+            )
+            if isinstance(parsed, FormState):
+                return Reply(card=contact_form_card(turn.t, form_context(account), turn.today, parsed, meta.card_id))
             contact = await log_contact(session, parsed)
             view = contact_view(await _reload(session, contact))
     except DuplicateSubmission:

@@ -11,8 +11,9 @@ import asyncio
 import itertools
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from aiohttp import web
 
@@ -29,7 +30,11 @@ class Recorded:
 
     @property
     def cards(self) -> list[dict[str, Any]]:
-        return [a["content"] for a in self.activity.get("attachments") or [] if a.get("contentType") == "application/vnd.microsoft.card.adaptive"]
+        return [
+            a["content"]
+            for a in self.activity.get("attachments") or []
+            if a.get("contentType") == "application/vnd.microsoft.card.adaptive"
+        ]
 
 
 @dataclass

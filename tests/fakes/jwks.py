@@ -83,7 +83,14 @@ class IdentityFake:
 
     def channel_token(self, audience: str, service_url: str, **overrides: Any) -> str:
         now = int(time.time())
-        claims = {"iss": ISSUER, "aud": audience, "serviceurl": service_url, "nbf": now - 60, "exp": now + 3600, "iat": now}
+        claims = {
+            "iss": ISSUER,
+            "aud": audience,
+            "serviceurl": service_url,
+            "nbf": now - 60,
+            "exp": now + 3600,
+            "iat": now,
+        }
         claims.update(overrides)
         return self.sign(claims)
 
