@@ -330,13 +330,13 @@ def _headline(t: Texts, contact: ContactView) -> str:
     )
 
 
-def logged_card(t: Texts, contact: ContactView, logged_on: dt.date) -> dict[str, Any]:
+def logged_card(t: Texts, contact: ContactView) -> dict[str, Any]:
     """Replaces the form for the person who submitted it: read-only, no buttons."""
     body: list[CardElement] = [
         heading(t("logged.title", account=contact.account_name)),
         plain(_headline(t, contact), subtle=True),
         *_details(t, contact),
-        plain(t("logged.by", name=contact.logged_by, date=logged_on.isoformat()), subtle=True),
+        static(t("logged.told"), subtle=True),
     ]
     return card(body, fallback_text=t("logged.title", account=contact.account_name))
 

@@ -112,9 +112,9 @@ async def save(turn: Turn, value: Mapping[str, Any]) -> Reply:
             existing = await find_by_key(session, meta.card_id)
             if existing is None:
                 raise
-            return Reply(card=logged_card(turn.t, contact_view(existing), existing.created_at.date()))
+            return Reply(card=logged_card(turn.t, contact_view(existing)))
     turn.services.messenger.kick()
-    return Reply(card=logged_card(turn.t, view, turn.today))
+    return Reply(card=logged_card(turn.t, view))
 
 
 async def _reload(session: AsyncSession, contact: Contact) -> Contact:
