@@ -98,22 +98,18 @@ def new_card_id() -> str:
     return uuid.uuid4().hex
 
 
-def read_meta(value: object) -> CardMeta:
-    """The card's own data, or MalformedSubmission / StaleCard."""
+def read_meta(value: object, *, today: dt.date, max_age_days: int) -> CardMeta:
+    """The card's own data; MalformedSubmission if it is not ours, StaleCard if it is too old."""
     if not isinstance(value, Mapping):
         raise MalformedSubmission()
     try:
         meta = CardMeta.model_validate(dict(value))
     except ValidationError:
         raise MalformedSubmission() from None
-    if meta.v != FORM_VERSION:
+    too_old = (today - meta.issued).days > max_age_days
+    if meta.v != FORM_VERSION or too_old or meta.issued > today + dt.timedelta(days=1):
         raise StaleCard()
     return meta
-
-
-def check_age(meta: CardMeta, today: dt.date, max_age_days: int) -> None:
-    if meta.issued > today + dt.timedelta(days=1) or (today - meta.issued).days > max_age_days:
-        raise StaleCard()
 
 
 def account_picker_card(
@@ -330,12 +326,18 @@ def _headline(t: Texts, contact: ContactView) -> str:
     )
 
 
-def logged_card(t: Texts, contact: ContactView) -> dict[str, Any]:
-    """Replaces the form for the person who submitted it: read-only, no buttons."""
+def _details_or_notice(t: Texts, contact: ContactView, shown_to_channel: bool) -> list[CardElement]:
+    if contact.confidential and shown_to_channel:
+        return [static(t("summary.confidential"), color="Warning")]
+    return _details(t, contact)
+
+
+def logged_card(t: Texts, contact: ContactView, *, shown_to_channel: bool) -> dict[str, Any]:
+    """Replaces the form, read-only; in a channel everyone sees it, so confidential details stay out."""
     body: list[CardElement] = [
         heading(t("logged.title", account=contact.account_name)),
         plain(_headline(t, contact), subtle=True),
-        *_details(t, contact),
+        *_details_or_notice(t, contact, shown_to_channel),
         static(t("logged.told"), subtle=True),
     ]
     return card(body, fallback_text=t("logged.title", account=contact.account_name))
@@ -358,10 +360,7 @@ def channel_summary_card(t: Texts, contact: ContactView, must_know: Sequence[Rec
     if must_know:
         tags = ", ".join(mention_tag(r.name) for r in must_know)
         body.append(static(t("summary.attention", mentions=tags)))
-    if contact.confidential:
-        body.append(static(t("summary.confidential"), color="Warning"))
-    else:
-        body += _details(t, contact)
+    body += _details_or_notice(t, contact, shown_to_channel=True)
     mentions = [mention(r.user_id, r.name) for r in must_know]
     return card(body, fallback_text=t("summary.title", account=contact.account_name), mentions=mentions)
 

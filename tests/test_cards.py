@@ -61,7 +61,7 @@ def every_card() -> list[dict[str, Any]]:
         contact_form_card(t, form, TODAY),
         contact_form_card(t, empty_form, TODAY),
         contact_form_card(t, form, TODAY, errors, "f" * 32),
-        logged_card(t, view),
+        logged_card(t, view, shown_to_channel=False),
         channel_summary_card(t, view, [Recipient("user-id-1", "Megan Bowen"), Recipient("29:x", "O'Brien <Admin>")]),
         channel_summary_card(t, ContactView(**{**view.__dict__, "confidential": True}), []),
     ]

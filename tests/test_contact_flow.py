@@ -303,6 +303,17 @@ async def test_a_confidential_contact_is_announced_without_its_details(bot: Runn
     assert "<at>Megan Bowen</at>" in texts_in(post)
 
 
+async def test_a_confidential_contact_logged_from_a_channel_form_keeps_its_details_out_of_the_channel(
+    bot: RunningBot,
+) -> None:
+    await bot.send(bot.teams.message("log contact", where=CONTOSO_CHANNEL))
+    form, _ = last_card(bot.connector, CONTOSO_CHANNEL)
+    data = action_data(form) | GOOD_INPUT | {"confidential": "true", "summary": "Secret merger talk"}
+    logged = invoke_card(await bot.send(bot.teams.execute(data, where=CONTOSO_CHANNEL)))
+    assert "Contact logged" in texts_in(logged) and "Confidential contact" in texts_in(logged)
+    assert "Secret merger talk" not in texts_in(logged)
+
+
 async def test_user_text_cannot_inject_markdown_links_or_mentions(bot: RunningBot) -> None:
     form, _ = await open_form(bot)
     sneaky = "[click](https://evil.example) <at>Everyone</at> **bold**\u202e"

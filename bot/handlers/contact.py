@@ -15,7 +15,6 @@ from cards.contact import (
     MalformedSubmission,
     Option,
     account_picker_card,
-    check_age,
     contact_form_card,
     contact_view,
     logged_card,
@@ -73,8 +72,7 @@ def _account_id(value: Mapping[str, Any], name: str = "account_id") -> int | Non
 
 async def pick(turn: Turn, value: Mapping[str, Any]) -> Reply:
     """The account was chosen on the picker: show the form in its place."""
-    meta = read_meta(value)
-    check_age(meta, turn.today, turn.services.settings.form_max_age_days)
+    meta = read_meta(value, today=turn.today, max_age_days=turn.services.settings.form_max_age_days)
     account_id = _account_id(value)
     if account_id is None:
         async with turn.services.db.transaction() as session:
@@ -89,11 +87,11 @@ async def pick(turn: Turn, value: Mapping[str, Any]) -> Reply:
 
 async def save(turn: Turn, value: Mapping[str, Any]) -> Reply:
     """Store the contact once; the form is replaced by a read-only card, the channel is told."""
-    meta = read_meta(value)
-    check_age(meta, turn.today, turn.services.settings.form_max_age_days)
+    meta = read_meta(value, today=turn.today, max_age_days=turn.services.settings.form_max_age_days)
     account_id = _account_id(value)
     if account_id is None:
         raise MalformedSubmission()
+    in_channel = channel_id_of(turn.context.activity) is not None
 
     try:
         async with turn.services.db.transaction() as session:
@@ -112,9 +110,9 @@ async def save(turn: Turn, value: Mapping[str, Any]) -> Reply:
             existing = await find_by_key(session, meta.card_id)
             if existing is None:
                 raise
-            return Reply(card=logged_card(turn.t, contact_view(existing)))
+            return Reply(card=logged_card(turn.t, contact_view(existing), shown_to_channel=in_channel))
     turn.services.messenger.kick()
-    return Reply(card=logged_card(turn.t, view))
+    return Reply(card=logged_card(turn.t, view, shown_to_channel=in_channel))
 
 
 async def _reload(session: AsyncSession, contact: Contact) -> Contact:
