@@ -32,6 +32,10 @@ def _bad_request(reason: str) -> web.Response:
 
 async def messages(request: web.Request) -> web.StreamResponse:
     """Validate the envelope here so that garbage gets a 400, not a stack trace."""
+    settings = request.app[SERVICES].settings
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if not settings.local_mode and (scheme != "Bearer" or not token.strip()):
+        return web.json_response({"error": {"code": "Unauthorized"}}, status=401)
     if "application/json" not in request.headers.get("Content-Type", ""):
         return web.json_response({"error": {"code": "UnsupportedMediaType"}}, status=415)
     try:
@@ -44,10 +48,6 @@ async def messages(request: web.Request) -> web.StreamResponse:
         Activity().deserialize(body)
     except (DeserializationError, TypeError, ValueError, AttributeError):
         return _bad_request("The activity could not be read.")
-    settings = request.app[SERVICES].settings
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    if not settings.local_mode and (scheme != "Bearer" or not token.strip()):
-        return web.json_response({"error": {"code": "Unauthorized"}}, status=401)
     try:
         response = await request.app[ADAPTER].process(request, request.app[BOT])
     except (jwt.PyJWTError, PermissionError) as error:

@@ -9,6 +9,7 @@ from typing import Any
 from bot.handlers import contact, general
 from bot.services import Reply, Turn
 from cards.contact import VERB_PICK, VERB_SAVE
+from cards.i18n import in_every_language
 
 CommandHandler = Callable[[Turn], Awaitable[None]]
 VerbHandler = Callable[[Turn, Mapping[str, Any]], Awaitable[Reply]]
@@ -16,16 +17,20 @@ VerbHandler = Callable[[Turn, Mapping[str, Any]], Awaitable[Reply]]
 
 @dataclass(frozen=True)
 class CommandRoute:
-    """A command and the words that ask for it, in every language we speak."""
+    """A command, named by its catalogue key: users may type it in any language we speak."""
 
-    words: tuple[str, ...]
+    key: str
     handler: CommandHandler
+
+    @property
+    def words(self) -> frozenset[str]:
+        return in_every_language(self.key)
 
 
 COMMANDS: tuple[CommandRoute, ...] = (
-    CommandRoute(("help", "hilfe", "?"), general.show_help),
-    CommandRoute(("log contact", "log a contact", "kontakt erfassen"), contact.start),
-    CommandRoute(("accounts", "my accounts", "accounts anzeigen"), general.list_accounts),
+    CommandRoute("command.help", general.show_help),
+    CommandRoute("command.log_contact", contact.start),
+    CommandRoute("command.accounts", general.list_accounts),
 )
 
 VERBS: Mapping[str, VerbHandler] = {

@@ -24,6 +24,17 @@ def language_of(locale: str | None) -> str:
     return language if _catalogue(language) else FALLBACK
 
 
+@cache
+def in_every_language(key: str) -> frozenset[str]:
+    """What a key says in each catalogue, with its `|`-separated aliases: for matching what users type."""
+    said: set[str] = set()
+    for path in LOCALES.glob("*.json"):
+        strings = _catalogue(path.stem)
+        for variant in (key, f"{key}.aliases"):
+            said.update(word.strip().lower() for word in strings.get(variant, "").split("|") if word.strip())
+    return frozenset(said)
+
+
 class Texts:
     """The strings of one language, with English for anything not yet translated."""
 

@@ -401,3 +401,12 @@ async def test_health_reports_the_database(bot: RunningBot, connector: Connector
         assert sick.status == 503 and sick.body["database"] is False
     finally:
         await broken.stop()
+
+
+async def test_commands_are_understood_in_their_catalogue_aliases_and_any_case(bot: RunningBot) -> None:
+    await bot.send(bot.teams.message("  My   ACCOUNTS "))
+    accounts, _ = last_card(bot.connector, "a:personal-alex")
+    assert "Your key accounts" in texts_in(accounts)
+    await bot.send(bot.teams.message("?"))
+    help_card, _ = last_card(bot.connector, "a:personal-alex")
+    assert "How kambot works" in texts_in(help_card)
