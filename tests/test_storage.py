@@ -137,11 +137,10 @@ async def test_conversation_references_are_kept_and_a_channel_borrows_its_teams(
 
 
 async def test_two_senders_on_postgresql_never_claim_the_same_row(fresh_postgres: str) -> None:
-    await asyncio.to_thread(upgrade, fresh_postgres)
+    await migrate_and_seed(fresh_postgres)
     database = Database(fresh_postgres)
     try:
         async with database.transaction() as session:
-            await seed_demo(session)
             contoso = await session.scalar(select(Account.id).where(Account.name == "Contoso Pharma"))
             session.add_all([OutboxMessage(kind="contact.logged", subject_id=i, account_id=contoso) for i in range(3)])
         async with database.transaction() as first, database.transaction() as second:

@@ -71,7 +71,7 @@ def _account_id(value: Mapping[str, Any], name: str = "account_id") -> int | Non
 
 
 async def pick(turn: Turn, value: Mapping[str, Any]) -> Reply:
-    """The account was chosen on the picker: show the form in its place."""
+    """The account was chosen on the picker: show the form in its place, under the same card id."""
     meta = read_meta(value, today=turn.today, max_age_days=turn.services.settings.form_max_age_days)
     account_id = _account_id(value)
     if account_id is None:
@@ -82,7 +82,7 @@ async def pick(turn: Turn, value: Mapping[str, Any]) -> Reply:
     async with turn.services.db.transaction() as session:
         account = await get_account(session, account_id)
         require_team_member(account, await find_person(session, turn.caller))
-        return Reply(card=contact_form_card(turn.t, form_context(account), turn.today))
+        return Reply(card=contact_form_card(turn.t, form_context(account), turn.today, card_id=meta.card_id))
 
 
 async def save(turn: Turn, value: Mapping[str, Any]) -> Reply:
