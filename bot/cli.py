@@ -17,13 +17,16 @@ import typer
 from aiohttp import web
 from pydantic import ValidationError
 from rich.console import Console
+from rich.table import Table
 
 from bot.settings import Settings
 
 app = typer.Typer(help="kambot: one consistent message to your key accounts, in Microsoft Teams.", no_args_is_help=True)
 db_app = typer.Typer(help="The database: create it or bring it to the current schema.", no_args_is_help=True)
 demo_app = typer.Typer(help="A demo portfolio for the local Agents Playground.", no_args_is_help=True)
+accounts_app = typer.Typer(help="The key account list.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(accounts_app, name="accounts")
 app.add_typer(demo_app, name="demo")
 console = Console(stderr=True, soft_wrap=True)
 
@@ -82,6 +85,48 @@ def demo_seed() -> None:
 
     created = asyncio.run(run())
     console.print(f"[green]✓[/] demo portfolio ready ({created} account(s) created)")
+
+
+@accounts_app.command("import")
+def accounts_import(
+    file: Path = typer.Argument(..., help="CSV or Excel (.xlsx) export of the key account list."),
+    remove_missing: bool = typer.Option(
+        False, "--remove-missing", help="Deactivate accounts that are not in the file (their data is kept)."
+    ),
+) -> None:
+    """Import the key account list: valid rows are applied, every other row is reported by line.
+
+    Importing the same file again changes nothing. Exit code 1 when some rows had errors.
+    """
+    from kam.account_list import UnreadableFile, apply_rows, parse_rows, read_table
+    from kam.storage import Database
+
+    try:
+        rows, errors = parse_rows(read_table(file))
+    except UnreadableFile as error:
+        console.print(f"[red]✗[/] Nothing imported: {error}")
+        raise typer.Exit(2) from None
+
+    async def run():  # type: ignore[no-untyped-def]
+        db = Database(_settings().database_url)
+        try:
+            async with db.transaction() as session:
+                return await apply_rows(session, rows, remove_missing=remove_missing)
+        finally:
+            await db.close()
+
+    report = asyncio.run(run())
+    table = Table(title=f"Key account list from {file.name}")
+    for column in ("created", "updated", "unchanged", "deactivated", "rows with errors"):
+        table.add_column(column, justify="right")
+    table.add_row(
+        *(str(len(x)) for x in (report.created, report.updated, report.unchanged, report.deactivated)), str(len(errors))
+    )
+    console.print(table)
+    for error in errors:
+        console.print(f"[red]✗[/] line {error.line}: {error.reason}")
+    if errors:
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -20,6 +20,8 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -79,10 +81,11 @@ class Person(Base):
     __tablename__ = "people"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    aad_object_id: Mapped[str] = mapped_column(String(64), unique=True)
+    # Known from Teams activities, or resolved from the UPN when provisioning.
+    aad_object_id: Mapped[str | None] = mapped_column(String(64), unique=True)
     teams_user_id: Mapped[str | None] = mapped_column(String(200))
     name: Mapped[str] = mapped_column(String(200))
-    upn: Mapped[str | None] = mapped_column(String(320))
+    upn: Mapped[str | None] = mapped_column(String(320), unique=True)
 
 
 class Account(Base):
@@ -91,8 +94,16 @@ class Account(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
     tier: Mapped[Tier] = mapped_column(_enum(Tier, "tier"))
+    confidential: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    customer_domains: Mapped[list[str]] = mapped_column(JSON, default=list)
+    countries: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # False once the account left the account list: its channel is archived, its data kept.
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     team_id: Mapped[str | None] = mapped_column(String(200))
     channel_id: Mapped[str | None] = mapped_column(String(200), unique=True)
+    channel_name: Mapped[str | None] = mapped_column(String(50))
+    tabs_ready: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    archived_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     # Loaded with the account: every use of an account asks who is on its team.
@@ -112,6 +123,7 @@ class AccountMember(Base):
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
     role: Mapped[Role] = mapped_column(_enum(Role, "role"))
+    function: Mapped[str | None] = mapped_column(String(60))
 
     account: Mapped[Account] = relationship(back_populates="members")
     person: Mapped[Person] = relationship(lazy="joined")

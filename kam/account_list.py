@@ -1,0 +1,284 @@
+"""The key account list, as a CRM exports it (CSV or Excel): read, check row by row, apply.
+
+Columns (header names are case-insensitive; spaces, hyphens and underscores are alike):
+
+| column | example | rule |
+|---|---|---|
+| name | Contoso Pharma | required, at most 200 characters, unique in the file |
+| tier | Strategic Key Account | one of the four tiers |
+| ka_manager | megan@contoso.com | required, an e-mail address / UPN |
+| members | adele@contoso.com (service); patti@contoso.com (finance) | e-mail with an optional function; function "admin" makes an account admin |
+| customer_domains | contoso.com; contoso.de | domain names |
+| countries | DE; AT | ISO 3166 two-letter codes |
+| confidential | yes / no | also ja/nein, true/false, 1/0, empty = no |
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kam.models import Account, AccountMember, Person, Role, Tier
+
+MAX_ROWS = 20_000
+_EMAIL = re.compile(r"^[^@\s;,()<>]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
+_DOMAIN = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9-]{1,63}\.)+[A-Za-z]{2,63}$")
+_COUNTRY = re.compile(r"^[A-Z]{2}$")
+_MEMBER = re.compile(r"^\s*(?P<email>[^()\s]+)\s*(?:\((?P<function>[^()]*)\))?\s*$")
+
+HEADERS = {
+    "name": "name",
+    "account": "name",
+    "account_name": "name",
+    "tier": "tier",
+    "ka_manager": "ka_manager",
+    "key_account_manager": "ka_manager",
+    "manager": "ka_manager",
+    "members": "members",
+    "team": "members",
+    "customer_domains": "customer_domains",
+    "domains": "customer_domains",
+    "countries": "countries",
+    "country": "countries",
+    "confidential": "confidential",
+}
+REQUIRED = ("name", "tier", "ka_manager")
+TIER_NAMES = {
+    "key account": Tier.KEY_ACCOUNT,
+    "international key account": Tier.INTERNATIONAL_KEY_ACCOUNT,
+    "strategic key account": Tier.STRATEGIC_KEY_ACCOUNT,
+    "corporate strategic key account": Tier.CORPORATE_STRATEGIC_KEY_ACCOUNT,
+}
+YES = {"yes", "y", "ja", "j", "true", "1", "x"}
+NO = {"no", "n", "nein", "false", "0", ""}
+
+
+class UnreadableFile(Exception):
+    """The file is not a CSV or Excel account list we can read; nothing was applied."""
+
+
+@dataclass(frozen=True)
+class Member:
+    upn: str
+    role: Role
+    function: str | None
+
+
+@dataclass(frozen=True)
+class AccountRow:
+    line: int
+    name: str
+    tier: Tier
+    members: tuple[Member, ...]
+    customer_domains: tuple[str, ...]
+    countries: tuple[str, ...]
+    confidential: bool
+
+
+@dataclass(frozen=True)
+class RowError:
+    line: int
+    reason: str
+
+
+@dataclass
+class ImportReport:
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    deactivated: list[str] = field(default_factory=list)
+
+
+def _header_key(raw: object) -> str:
+    return re.sub(r"[\s\-_]+", "_", str(raw or "").strip().lower())
+
+
+def _read_csv(data: bytes) -> list[list[str]]:
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = data.decode("cp1252")  # Excel's "CSV" on Western European Windows
+    header = text.split("\n", 1)[0]
+    delimiter = max(",;\t", key=header.count)  # Excel writes ";" where "," is the decimal mark
+    return list(csv.reader(io.StringIO(text), delimiter=delimiter))
+
+
+def _read_xlsx(path: Path) -> list[list[str]]:
+    from openpyxl import load_workbook
+
+    try:
+        workbook = load_workbook(path, read_only=True, data_only=True)
+    except Exception as error:  # noqa: BLE001 - openpyxl raises many kinds for a broken file
+        raise UnreadableFile(f"not a readable Excel workbook: {error}") from None
+    sheet = workbook.worksheets[0]
+    rows = [["" if cell is None else str(cell) for cell in row] for row in sheet.iter_rows(values_only=True)]
+    workbook.close()
+    return rows
+
+
+def read_table(path: Path) -> list[list[str]]:
+    """The rows of the first sheet (xlsx) or of the file (csv), header first."""
+    if not path.is_file():
+        raise UnreadableFile(f"{path} does not exist")
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        return _read_xlsx(path)
+    if path.suffix.lower() in (".csv", ".txt"):
+        return _read_csv(path.read_bytes())
+    raise UnreadableFile(f"{path.name}: use a .csv or .xlsx file")
+
+
+def _split(value: str) -> list[str]:
+    return [part.strip() for part in re.split(r"[;,\n]", value) if part.strip()]
+
+
+def _parse_members(value: str, manager: str) -> tuple[tuple[Member, ...], list[str]]:
+    members = {manager: Member(manager, Role.MANAGER, None)}
+    problems = []
+    for entry in re.split(r"[;\n]", value):
+        if not entry.strip():
+            continue
+        match = _MEMBER.match(entry)
+        email = match["email"].lower() if match else ""
+        if not match or not _EMAIL.match(email):
+            problems.append(f"member {entry.strip()!r} is not an e-mail address (write: name@company.com (function))")
+            continue
+        function = (match["function"] or "").strip() or None
+        role = Role.ADMIN if (function or "").lower() == "admin" else Role.MEMBER
+        if email not in members:
+            members[email] = Member(email, role, function[:60] if function else None)
+    return tuple(members.values()), problems
+
+
+def parse_rows(table: list[list[str]]) -> tuple[list[AccountRow], list[RowError]]:
+    """Valid rows and, for every other row, its line number and what is wrong with it."""
+    if not table:
+        raise UnreadableFile("the file is empty")
+    columns = [HEADERS.get(_header_key(cell)) for cell in table[0]]
+    missing = [name for name in REQUIRED if name not in columns]
+    if missing:
+        raise UnreadableFile(f"the header lacks the column(s) {', '.join(missing)} (line 1)")
+    if len(table) > MAX_ROWS + 1:
+        raise UnreadableFile(f"more than {MAX_ROWS} rows; split the file")
+
+    rows: list[AccountRow] = []
+    errors: list[RowError] = []
+    seen: dict[str, int] = {}
+    for line, cells in enumerate(table[1:], start=2):
+        values = {column: "" for column in HEADERS.values()}
+        for column, cell in zip(columns, cells, strict=False):
+            if column:
+                values[column] = str(cell).strip()
+        if not any(values.values()):
+            continue
+        problems: list[str] = []
+        name = re.sub(r"\s+", " ", values["name"])
+        if not name:
+            problems.append("the name is empty")
+        elif len(name) > 200:
+            problems.append("the name is longer than 200 characters")
+        elif name.lower() in seen:
+            problems.append(f"the account {name!r} is already on line {seen[name.lower()]}")
+        tier = TIER_NAMES.get(re.sub(r"[\s_]+", " ", values["tier"].lower()).strip())
+        if tier is None:
+            problems.append(f"unknown tier {values['tier']!r} (use one of: {', '.join(t.title() for t in TIER_NAMES)})")
+        manager = values["ka_manager"].lower()
+        if not _EMAIL.match(manager):
+            problems.append(f"the KA manager {values['ka_manager']!r} is not an e-mail address")
+        members, member_problems = _parse_members(values["members"], manager)
+        problems += member_problems
+        domains = [d.lower() for d in _split(values["customer_domains"])]
+        problems += [f"{d!r} is not a domain name" for d in domains if not _DOMAIN.match(d)]
+        countries = [c.upper() for c in _split(values["countries"])]
+        problems += [f"{c!r} is not a two-letter country code" for c in countries if not _COUNTRY.match(c)]
+        confidential = values["confidential"].lower()
+        if confidential not in YES | NO:
+            problems.append(f"confidential must be yes or no, not {values['confidential']!r}")
+        if problems:
+            errors.append(RowError(line, "; ".join(problems)))
+            continue
+        seen[name.lower()] = line
+        rows.append(
+            AccountRow(
+                line=line,
+                name=name,
+                tier=tier,  # type: ignore[arg-type]
+                members=members,
+                customer_domains=tuple(dict.fromkeys(domains)),
+                countries=tuple(dict.fromkeys(countries)),
+                confidential=confidential in YES,
+            )
+        )
+    return rows, errors
+
+
+async def _people_by_upn(session: AsyncSession, upns: Iterable[str]) -> dict[str, Person]:
+    wanted = set(upns)
+    found = {
+        p.upn.lower(): p
+        for p in await session.scalars(select(Person).where(func.lower(Person.upn).in_(wanted)))
+        if p.upn
+    }
+    for upn in sorted(wanted - found.keys()):
+        person = Person(upn=upn, name=upn.split("@")[0])
+        session.add(person)
+        found[upn] = person
+    await session.flush()
+    return found
+
+
+def _team_of(account: Account) -> set[tuple[int, Role, str | None]]:
+    return {(m.person_id, m.role, m.function) for m in account.members}
+
+
+async def apply_rows(session: AsyncSession, rows: list[AccountRow], *, remove_missing: bool = False) -> ImportReport:
+    """Bring the stored accounts in line with the rows; importing the same rows again changes nothing."""
+    report = ImportReport()
+    people = await _people_by_upn(session, {m.upn for row in rows for m in row.members})
+    existing = {a.name.lower(): a for a in await session.scalars(select(Account))}
+    for row in rows:
+        account = existing.get(row.name.lower())
+        wanted_team = {(people[m.upn].id, m.role, m.function) for m in row.members}
+        fields = {
+            "tier": row.tier,
+            "customer_domains": list(row.customer_domains),
+            "countries": list(row.countries),
+            "confidential": row.confidential,
+            "active": True,
+        }
+        if account is None:
+            account = Account(name=row.name, **fields)
+            account.members = [
+                AccountMember(person=people[m.upn], role=m.role, function=m.function) for m in row.members
+            ]
+            session.add(account)
+            report.created.append(row.name)
+            continue
+        changed = (
+            any(getattr(account, key) != value for key, value in fields.items()) or _team_of(account) != wanted_team
+        )
+        if not changed:
+            report.unchanged.append(account.name)
+            continue
+        for key, value in fields.items():
+            setattr(account, key, value)
+        if _team_of(account) != wanted_team:
+            account.members.clear()
+            await session.flush()
+            account.members.extend(
+                AccountMember(person=people[m.upn], role=m.role, function=m.function) for m in row.members
+            )
+        report.updated.append(account.name)
+    if remove_missing:
+        listed = {row.name.lower() for row in rows}
+        for key, account in existing.items():
+            if key not in listed and account.active:
+                account.active = False
+                report.deactivated.append(account.name)
+    return report
