@@ -15,6 +15,7 @@ from bot.adapter import build_adapter
 from bot.messenger import Messenger
 from bot.services import Services
 from bot.settings import Settings
+from bot.tabs import tab_page
 from bot.teams_bot import KamBot
 from kam.storage import Database
 
@@ -85,4 +86,5 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(lifecycle)
     app.router.add_post("/api/messages", messages)
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/tabs/{kind}", tab_page(services))
     return app

@@ -129,6 +129,143 @@ def accounts_import(
         raise typer.Exit(1)
 
 
+def _provisioning_problems(settings: Settings) -> list[str]:
+    problems = []
+    if not settings.kam_team_ids:
+        problems.append(
+            "KAMBOT_KAM_TEAM_IDS: name the team(s) that hold the account channels (group ids, comma-separated)"
+        )
+    if not settings.teams_app_id:
+        problems.append("KAMBOT_TEAMS_APP_ID: the id of kambot in the tenant's app catalog (for installs and tabs)")
+    if not settings.public_base_url.startswith("https://"):
+        problems.append("KAMBOT_PUBLIC_BASE_URL: Teams loads tabs only over https")
+    if settings.graph_auth != "managed_identity" and not (settings.graph_tenant_id or settings.app_tenant_id):
+        problems.append("KAMBOT_GRAPH_TENANT_ID (or KAMBOT_APP_TENANT_ID): the tenant to provision")
+    return problems
+
+
+def build_provisioner(settings: Settings, credential=None):  # type: ignore[no-untyped-def]
+    """The provisioner for the configured tenant; `credential` replaces the configured identity."""
+    from graph.client import make_client, make_credential
+    from graph.gateway import TeamsGateway
+    from graph.provisioning import Provisioner, ProvisioningConfig
+    from kam.storage import Database
+
+    credential = credential or make_credential(
+        settings.graph_auth,
+        tenant_id=settings.graph_tenant_id or settings.app_tenant_id,
+        client_id=settings.graph_client_id or settings.app_id,
+        client_secret=settings.graph_client_secret or settings.app_password,
+        certificate_path=settings.graph_certificate_path,
+    )
+    config = ProvisioningConfig(
+        team_ids=settings.kam_team_ids,
+        app_id=settings.teams_app_id,
+        tab_base_url=settings.public_base_url,
+        channels_per_team=settings.channels_per_team,
+        concurrency=settings.provision_concurrency,
+    )
+    gateway = TeamsGateway(make_client(credential, settings.graph_base_url, settings.graph_timeout_seconds))
+    return Provisioner(gateway, Database(settings.database_url), config)
+
+
+@app.command()
+def provision(
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Show what would be created, renamed or archived; change nothing."
+    ),
+) -> None:
+    """Bring the tenant in line with the account list: a channel per key account, with Plan, Log and Stakeholders tabs.
+
+    Safe to run again and to interrupt: a second run creates nothing new, an interrupted one is finished by the next.
+    """
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    from graph.gateway import GraphFailure
+
+    settings = _settings()
+    problems = _provisioning_problems(settings)
+    if problems:
+        console.print("[red]✗[/] Provisioning needs more configuration:")
+        for problem in problems:
+            console.print(f"  {problem}")
+        raise typer.Exit(2)
+    provisioner = build_provisioner(settings)
+
+    async def run():  # type: ignore[no-untyped-def]
+        try:
+            if dry_run:
+                return await provisioner.plan()
+            columns = (
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                TextColumn("ETA"),
+                TimeRemainingColumn(),
+            )
+            with Progress(*columns, console=console) as progress:
+                task = progress.add_task("Provisioning accounts", total=None)
+                provisioner.on_progress = lambda done, total: progress.update(task, completed=done, total=total)
+                return await provisioner.run()
+        finally:
+            await provisioner.db.close()
+
+    try:
+        result = asyncio.run(run())
+    except GraphFailure as failure:
+        console.print(f"[red]✗[/] Microsoft Graph refused: {failure}")
+        raise typer.Exit(1) from None
+    if dry_run:
+        table = Table(title="Provisioning plan (nothing was changed)")
+        for column in ("account", "action", "detail"):
+            table.add_column(column)
+        for step in result:
+            table.add_row(step.account, step.action, step.detail)
+        console.print(table if result else "[green]✓[/] Nothing to do: the tenant matches the account list.")
+        return
+    print_summary(result)
+    if result.failed:
+        raise typer.Exit(1)
+
+
+def print_summary(summary) -> None:  # type: ignore[no-untyped-def]
+    table = Table(title="Provisioning summary")
+    names = (
+        "channels created",
+        "channels adopted",
+        "tabs added",
+        "apps installed",
+        "welcomes queued",
+        "archived",
+        "unchanged",
+        "failed",
+    )
+    values = (
+        summary.channels_created,
+        summary.channels_adopted,
+        summary.tabs_added,
+        summary.apps_installed,
+        summary.welcomes_queued,
+        summary.archived,
+        summary.unchanged,
+        len(summary.failed),
+    )
+    for name in names:
+        table.add_column(name, justify="right")
+    table.add_row(*(str(v) for v in values))
+    console.print(table)
+    for account, reason in summary.failed:
+        console.print(f"[red]✗[/] {account}: {reason}")
+
+
 @app.command()
 def serve(port: int = typer.Option(None, help="Port to listen on (default: KAMBOT_PORT or 3978).")) -> None:
     """Run the bot: /api/messages for Teams and /healthz."""

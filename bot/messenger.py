@@ -13,12 +13,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.retry import RetryPolicy, delay_for, is_transient, status_of, with_retries
 from bot.turn import card_activity
 from cards.contact import Recipient, channel_summary_card, contact_view
+from cards.general import channel_welcome_card
 from cards.i18n import Texts
 from kam.accounts import get_account, managers_of
 from kam.contacts import CONTACT_LOGGED, get_contact
-from kam.conversations import reference_for_channel
-from kam.models import OutboxMessage
-from kam.outbox import claim_due, mark_failed, mark_retry, mark_sent
+from kam.conversations import SeenConversation, reference_for_channel, remember
+from kam.models import Account, OutboxMessage
+from kam.outbox import CHANNEL_WELCOME, claim_due, mark_failed, mark_retry, mark_sent
 from kam.storage import Database
 
 log = logging.getLogger(__name__)
@@ -94,18 +95,39 @@ class Messenger:
         return 1
 
     async def _render(self, session: AsyncSession, message: OutboxMessage) -> tuple[ConversationReference, dict]:
-        if message.kind != CONTACT_LOGGED:
+        """The card a row stands for and the account channel it goes to."""
+        renderers = {CONTACT_LOGGED: self._contact_logged, CHANNEL_WELCOME: self._channel_welcome}
+        renderer = renderers.get(message.kind)
+        if renderer is None:
             raise Undeliverable(f"unknown outbox kind {message.kind!r}")
-        contact = await get_contact(session, message.subject_id)
+        account, card = await renderer(session, message.subject_id)
+        return await self._channel_reference(session, account), card
+
+    async def _contact_logged(self, session: AsyncSession, contact_id: int) -> tuple[Account, dict]:
+        contact = await get_contact(session, contact_id)
         if contact is None:
             raise Undeliverable("the contact no longer exists")
         account = await get_account(session, contact.account_id)
+        must_know = [Recipient(p.teams_user_id or p.aad_object_id or "", p.name) for p in managers_of(account)]
+        return account, channel_summary_card(self._texts, contact_view(contact), must_know)
+
+    async def _channel_welcome(self, session: AsyncSession, account_id: int) -> tuple[Account, dict]:
+        account = await get_account(session, account_id)
+        return account, channel_welcome_card(self._texts, account.name, [p.name for p in managers_of(account)])
+
+    async def _channel_reference(self, session: AsyncSession, account: Account) -> ConversationReference:
+        """Where the account's channel is reached; remembered so that the channel has its own reference."""
         if not account.channel_id:
             raise Undeliverable(f"account {account.name!r} has no channel")
         stored = await reference_for_channel(session, account.channel_id, account.team_id)
         if stored is None:
             raise Undeliverable("the bot has not been installed in the account's team yet")
-        reference = ConversationReference(
+        if stored.conversation_id != account.channel_id:
+            seen = SeenConversation(
+                account.channel_id, stored.service_url, stored.tenant_id, "channel", account.team_id, stored.bot_id
+            )
+            await remember(session, seen)
+        return ConversationReference(
             channel_id="msteams",
             service_url=stored.service_url,
             bot=ChannelAccount(id=stored.bot_id or self._app_id),
@@ -113,8 +135,6 @@ class Messenger:
                 id=account.channel_id, is_group=True, conversation_type="channel", tenant_id=stored.tenant_id
             ),
         )
-        must_know = [Recipient(p.teams_user_id or p.aad_object_id, p.name) for p in managers_of(account)]
-        return reference, channel_summary_card(self._texts, contact_view(contact), must_know)
 
     async def _post(self, reference: ConversationReference, card: dict) -> None:
         """Post one card; the adapter would hand a failure to its turn-error handler, so keep it here."""

@@ -38,7 +38,20 @@ class Settings(BaseSettings):
 
     playground_port: int = 56150
 
-    @field_validator("allowed_tenant_ids", mode="before")
+    # Microsoft Graph, for provisioning. The identity defaults to the bot's app registration.
+    graph_auth: Literal["client_secret", "certificate", "managed_identity"] = "client_secret"
+    graph_tenant_id: str = ""
+    graph_client_id: str = ""
+    graph_client_secret: str = ""
+    graph_certificate_path: str = ""
+    graph_base_url: str = ""
+    graph_timeout_seconds: float = Field(default=60.0, gt=0)
+    kam_team_ids: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    teams_app_id: str = ""
+    channels_per_team: int = Field(default=900, ge=1, le=1000)
+    provision_concurrency: int = Field(default=16, ge=1, le=64)
+
+    @field_validator("allowed_tenant_ids", "kam_team_ids", mode="before")
     @classmethod
     def _split_ids(cls, value: object) -> object:
         if isinstance(value, str):

@@ -51,6 +51,16 @@ def accounts_card(t: Texts, accounts: list[AccountLine]) -> dict[str, Any]:
     return card(body, actions, fallback_text=t("accounts.title"))
 
 
+def channel_welcome_card(t: Texts, account_name: str, managers: list[str]) -> dict[str, Any]:
+    """The first post in a new account channel."""
+    body = [heading(t("channel.welcome.title", account=account_name)), static(t("channel.welcome.body"))]
+    if managers:
+        body.append(plain(t("channel.welcome.managers", names=", ".join(managers)), subtle=True))
+    body += _command_list(t)
+    actions = [command_button(t("command.log_contact"), t("command.log_contact"))]
+    return card(body, actions, fallback_text=t("channel.welcome.title", account=account_name))
+
+
 def notice_card(t: Texts, message: str) -> dict[str, Any]:
     """A short message as a card, used where a card must be replaced in place."""
     return card([plain(message)], fallback_text=message)

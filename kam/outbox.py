@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kam.models import OutboxMessage, OutboxStatus, utcnow
 
 MAX_ATTEMPTS = 8
+CHANNEL_WELCOME = "channel.welcome"  # subject: the account whose new channel is greeted
 
 
 async def claim_due(session: AsyncSession, limit: int = 50) -> list[OutboxMessage]:

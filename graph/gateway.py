@@ -1,0 +1,187 @@
+"""The Teams operations kambot needs from Microsoft Graph, paced and retried, in plain types."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import httpx
+from kiota_abstractions.api_error import APIError
+from msgraph import GraphServiceClient
+from msgraph.generated.models.aad_user_conversation_member import AadUserConversationMember
+from msgraph.generated.models.channel import Channel
+from msgraph.generated.models.channel_membership_type import ChannelMembershipType
+from msgraph.generated.models.teams_app_installation import TeamsAppInstallation
+from msgraph.generated.models.teams_tab import TeamsTab
+from msgraph.generated.models.teams_tab_configuration import TeamsTabConfiguration
+from msgraph.generated.teams.item.channels.item.archive.archive_post_request_body import ArchivePostRequestBody
+
+from graph.limits import GraphLimits
+
+T = TypeVar("T")
+GRAPH = "https://graph.microsoft.com/v1.0"
+TRANSIENT = {429, 500, 502, 503, 504}
+
+
+class GraphFailure(Exception):
+    """Graph said no, for a reason a person must look at (or it kept failing)."""
+
+    def __init__(self, status: int | None, code: str, message: str) -> None:
+        super().__init__(f"{status or 'no answer'} {code}: {message}")
+        self.status = status
+        self.code = code
+
+
+class NameTaken(GraphFailure):
+    """A channel with that name exists already (perhaps deleted recently)."""
+
+
+@dataclass(frozen=True)
+class ChannelInfo:
+    id: str
+    name: str
+    private: bool = False
+    archived: bool = False
+
+
+@dataclass(frozen=True)
+class TabSpec:
+    name: str
+    entity_id: str
+    content_url: str
+    website_url: str
+
+
+def _failure(error: APIError) -> GraphFailure:
+    inner = getattr(error, "error", None)
+    code = getattr(inner, "code", None) or "Error"
+    message = getattr(inner, "message", None) or str(error)
+    kind = NameTaken if code == "NameAlreadyExists" or error.response_status_code == 409 else GraphFailure
+    return kind(error.response_status_code, code, message)
+
+
+def _retry_after(error: APIError) -> float | None:
+    headers = {k.lower(): v for k, v in (error.response_headers or {}).items()}
+    try:
+        return min(60.0, float(headers["retry-after"]))
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+class TeamsGateway:
+    """Every call, retries included, waits its turn under Graph's limits.
+
+    Transient failures (429, 5xx, timeouts) are retried after Graph's Retry-After,
+    or with jittered exponential backoff where it names none.
+    """
+
+    def __init__(self, client: GraphServiceClient, limits: GraphLimits | None = None, attempts: int = 4) -> None:
+        self._client = client
+        self._limits = limits or GraphLimits()
+        self._attempts = attempts
+        self.requests = 0
+        self.throttled = 0
+
+    async def _call(self, resource: str, write: bool, operation: Callable[[], Awaitable[T]]) -> T:
+        for attempt in range(1, self._attempts + 1):
+            await self._limits.before(resource, write=write)
+            self.requests += 1
+            delay = random.uniform(0, min(8.0, 0.5 * 2**attempt))
+            try:
+                return await operation()
+            except APIError as error:
+                failure = _failure(error)
+                if failure.status not in TRANSIENT or attempt == self._attempts:
+                    raise failure from None
+                delay = _retry_after(error) or delay
+                if failure.status == 429:
+                    self.throttled += 1
+            except (httpx.TimeoutException, httpx.TransportError) as error:
+                if attempt == self._attempts:
+                    raise GraphFailure(None, "Timeout", str(error) or type(error).__name__) from None
+            await asyncio.sleep(delay)
+        raise AssertionError("unreachable")
+
+    async def _pages(self, resource: str, first: Callable[[], Awaitable[Any]], builder: Any) -> list[Any]:
+        items: list[Any] = []
+        page = await self._call(resource, False, first)
+        while page is not None:
+            items += page.value or []
+            link = page.odata_next_link
+            page = await self._call(resource, False, lambda link=link: builder.with_url(link).get()) if link else None
+        return items
+
+    async def channels(self, team_id: str) -> list[ChannelInfo]:
+        builder = self._client.teams.by_team_id(team_id).channels
+        found = await self._pages(f"team:{team_id}", builder.get, builder)
+        return [
+            ChannelInfo(
+                c.id, c.display_name or "", c.membership_type == ChannelMembershipType.Private, bool(c.is_archived)
+            )
+            for c in found
+        ]
+
+    async def create_channel(
+        self, team_id: str, name: str, description: str, *, private: bool, owner_ids: list[str], member_ids: list[str]
+    ) -> ChannelInfo:
+        body = Channel(display_name=name, description=description)
+        if private:
+            body.membership_type = ChannelMembershipType.Private
+            body.members = [
+                AadUserConversationMember(
+                    odata_type="#microsoft.graph.aadUserConversationMember",
+                    roles=["owner"] if user_id in owner_ids else [],
+                    additional_data={"user@odata.bind": f"{GRAPH}/users('{user_id}')"},
+                )
+                for user_id in dict.fromkeys([*owner_ids, *member_ids])
+            ]
+        created = await self._call(
+            f"team:{team_id}", True, lambda: self._client.teams.by_team_id(team_id).channels.post(body)
+        )
+        return ChannelInfo(created.id, created.display_name or name, private)
+
+    async def rename_channel(self, team_id: str, channel_id: str, name: str) -> None:
+        channel = self._client.teams.by_team_id(team_id).channels.by_channel_id(channel_id)
+        await self._call(f"channel:{channel_id}", True, lambda: channel.patch(Channel(display_name=name)))
+
+    async def archive_channel(self, team_id: str, channel_id: str) -> None:
+        channel = self._client.teams.by_team_id(team_id).channels.by_channel_id(channel_id)
+        await self._call(f"channel:{channel_id}", True, lambda: channel.archive.post(ArchivePostRequestBody()))
+
+    async def tab_entity_ids(self, team_id: str, channel_id: str) -> set[str]:
+        builder = self._client.teams.by_team_id(team_id).channels.by_channel_id(channel_id).tabs
+        tabs = await self._pages(f"channel:{channel_id}", builder.get, builder)
+        return {t.configuration.entity_id for t in tabs if t.configuration and t.configuration.entity_id}
+
+    async def add_tab(self, team_id: str, channel_id: str, app_id: str, tab: TabSpec) -> None:
+        body = TeamsTab(
+            display_name=tab.name,
+            configuration=TeamsTabConfiguration(
+                entity_id=tab.entity_id, content_url=tab.content_url, website_url=tab.website_url
+            ),
+            additional_data={"teamsApp@odata.bind": f"{GRAPH}/appCatalogs/teamsApps/{app_id}"},
+        )
+        tabs = self._client.teams.by_team_id(team_id).channels.by_channel_id(channel_id).tabs
+        await self._call(f"channel:{channel_id}", True, lambda: tabs.post(body))
+
+    async def installed_app_ids(self, team_id: str) -> set[str]:
+        builder = self._client.teams.by_team_id(team_id).installed_apps
+        apps = await self._pages(f"team:{team_id}", builder.get, builder)
+        return {a.teams_app.id for a in apps if a.teams_app and a.teams_app.id}
+
+    async def install_app(self, team_id: str, app_id: str) -> None:
+        body = TeamsAppInstallation(additional_data={"teamsApp@odata.bind": f"{GRAPH}/appCatalogs/teamsApps/{app_id}"})
+        apps = self._client.teams.by_team_id(team_id).installed_apps
+        await self._call(f"team:{team_id}", True, lambda: apps.post(body))
+
+    async def user_id(self, upn: str) -> str | None:
+        try:
+            user = await self._call("tenant", False, lambda: self._client.users.by_user_id(upn).get())
+        except GraphFailure as failure:
+            if failure.status == 404:
+                return None
+            raise
+        return user.id if user else None
