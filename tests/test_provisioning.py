@@ -264,3 +264,33 @@ async def test_the_tab_pages_show_the_account_and_what_will_appear(database: str
                 assert response.status == 404
     finally:
         await bot.stop()
+
+
+async def test_the_bot_greets_a_new_channel_and_remembers_how_to_reach_it(database: str, connector) -> None:  # type: ignore[no-untyped-def]
+    from kam.models import ConversationRef
+    from tests.harness import RunningBot
+    from tests.teams import FABRIKAM_CHANNEL
+
+    db = Database(database)
+    async with db.transaction() as session:
+        contoso = await session.scalar(select(Account).where(Account.name == "Contoso Pharma"))
+        assert contoso is not None
+        contoso.channel_id = "19:new-contoso@thread.tacv2"
+        session.add(OutboxMessage(kind=CHANNEL_WELCOME, subject_id=contoso.id, account_id=contoso.id))
+    await db.close()
+
+    bot = await RunningBot(local_settings(database), connector).start()
+    try:
+        await bot.send(bot.teams.bot_added(where=FABRIKAM_CHANNEL))
+        await connector.wait_for(lambda c: any(r.cards for r in c.in_conversation("19:new-contoso@thread.tacv2")))
+        card = connector.in_conversation("19:new-contoso@thread.tacv2")[0].cards[0]
+        text = str(card)
+        assert "The channel of key account Contoso Pharma" in text and "KA manager: Megan Bowen" in text
+        async with bot.db.transaction() as session:
+            ref = await session.get(ConversationRef, "19:new-contoso@thread.tacv2")
+            assert ref is not None and ref.service_url == connector.url and ref.team_id == "team-id"
+        from tests.cards_judge import assert_valid_cards
+
+        assert_valid_cards([card])
+    finally:
+        await bot.stop()

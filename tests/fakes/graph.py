@@ -61,6 +61,7 @@ class Call:
     path: str
     status: int
     at: float
+    resource: str
 
 
 @dataclass
@@ -120,6 +121,15 @@ class GraphFake:
     def throttled(self) -> int:
         return sum(1 for c in self.calls if c.status == 429)
 
+    def bound_seconds(self) -> float:
+        """The least time the documented limits allow for the recorded requests."""
+        per_resource: dict[str, int] = defaultdict(int)
+        for call in self.calls:
+            if call.resource != "tenant":
+                per_resource[call.resource] += 1
+        busiest = max(per_resource.values(), default=0) / self.per_resource_rps
+        return max(busiest, len(self.writes()) / self.tenant_writes_rps)
+
     def channels_named(self, name: str) -> list[Channel]:
         return [c for t in self.teams.values() for c in t.channels.values() if c.name.lower() == name.lower()]
 
@@ -159,13 +169,19 @@ class GraphFake:
             response: web.StreamResponse = self.error(401, "InvalidAuthenticationToken", "Access token is empty.")
         else:
             response = await self._handle(request, handler)
-        self.calls.append(Call(request.method, request.path, response.status, time.monotonic()))
+        self.calls.append(Call(request.method, request.path, response.status, time.monotonic(), self._resource(request)))
         return response
+
+    @staticmethod
+    def _resource(request: web.Request) -> str:
+        """What Graph's per-team and per-channel limits count against."""
+        team_id = request.match_info.get("team")
+        channel_id = request.match_info.get("channel")
+        return f"channel:{channel_id}" if channel_id else f"team:{team_id}" if team_id else "tenant"
 
     async def _handle(self, request: web.Request, handler: Any) -> web.StreamResponse:
         team_id = request.match_info.get("team")
-        channel_id = request.match_info.get("channel")
-        resource = f"channel:{channel_id}" if channel_id else f"team:{team_id}" if team_id else "tenant"
+        resource = self._resource(request)
         for fault in list(self.faults):
             if (fault.method is None or fault.method == request.method) and fault.path_contains in request.path:
                 self.faults.remove(fault)
