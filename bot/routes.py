@@ -6,8 +6,9 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from bot.handlers import contact, general
+from bot.handlers import account, contact, general
 from bot.services import Reply, Turn
+from cards.account import VERB_CREATE
 from cards.contact import VERB_PICK, VERB_SAVE
 from cards.i18n import in_every_language
 
@@ -31,11 +32,13 @@ COMMANDS: tuple[CommandRoute, ...] = (
     CommandRoute("command.help", general.show_help),
     CommandRoute("command.log_contact", contact.start),
     CommandRoute("command.accounts", general.list_accounts),
+    CommandRoute("command.new_account", account.new_account),
 )
 
 VERBS: Mapping[str, VerbHandler] = {
     VERB_PICK: contact.pick,
     VERB_SAVE: contact.save,
+    VERB_CREATE: account.create,
 }
 
 

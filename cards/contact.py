@@ -83,11 +83,11 @@ class FormState:
     errors: dict[str, str] = field(default_factory=dict)
 
 
-def _action_data(verb: str, card_id: str, issued: dt.date, **extra: Any) -> dict[str, Any]:
+def action_data(verb: str, card_id: str, issued: dt.date, **extra: Any) -> dict[str, Any]:
     return {"verb": verb, "v": FORM_VERSION, "card_id": card_id, "issued": issued.isoformat(), **extra}
 
 
-def _execute(title: str, data: dict[str, Any]) -> ExecuteAction:
+def execute_action(title: str, data: dict[str, Any]) -> ExecuteAction:
     """Universal Action, with Action.Submit for clients that predate it."""
     return ExecuteAction(
         title=title, verb=data["verb"], data=data, style="positive", fallback=SubmitAction(title=title, data=data)
@@ -129,7 +129,7 @@ def account_picker_card(
     )
     if error:
         body.append(static(error, color="Attention"))
-    action = _execute(t("pick.continue"), _action_data(VERB_PICK, card_id, today))
+    action = execute_action(t("pick.continue"), action_data(VERB_PICK, card_id, today))
     return card(body, [action], fallback_text=t("pick.title"))
 
 
@@ -210,8 +210,8 @@ def contact_form_card(
             value_off="false",
         )
     )
-    data = _action_data(VERB_SAVE, card_id, today, account_id=form.account_id)
-    return card(body, [_execute(t("form.submit"), data)], fallback_text=t("form.title", account=form.account_name))
+    data = action_data(VERB_SAVE, card_id, today, account_id=form.account_id)
+    return card(body, [execute_action(t("form.submit"), data)], fallback_text=t("form.title", account=form.account_name))
 
 
 def _ids(raw: str) -> tuple[int, ...] | None:
@@ -221,10 +221,10 @@ def _ids(raw: str) -> tuple[int, ...] | None:
     return tuple(dict.fromkeys(int(p) for p in parts))
 
 
-def form_state(value: Mapping[str, Any]) -> FormState:
+def form_state(value: Mapping[str, Any], fields: Sequence[str] = INPUT_FIELDS) -> FormState:
     """The inputs as the user left them; MalformedSubmission for anything a card input cannot send."""
     values: dict[str, str] = {}
-    for name in INPUT_FIELDS:
+    for name in fields:
         raw = value.get(name)
         if raw is None:
             continue

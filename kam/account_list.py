@@ -134,8 +134,17 @@ def read_table(path: Path) -> list[list[str]]:
     raise UnreadableFile(f"{path.name}: use a .csv or .xlsx file")
 
 
-def _split(value: str) -> list[str]:
+def split_list(value: str) -> list[str]:
+    """'a; b, c' -> ['a', 'b', 'c']"""
     return [part.strip() for part in re.split(r"[;,\n]", value) if part.strip()]
+
+
+def bad_domains(domains: Iterable[str]) -> list[str]:
+    return [d for d in domains if not _DOMAIN.match(d)]
+
+
+def bad_countries(countries: Iterable[str]) -> list[str]:
+    return [c for c in countries if not _COUNTRY.match(c)]
 
 
 def _parse_members(value: str, manager: str) -> tuple[tuple[Member, ...], list[str]]:
@@ -193,10 +202,10 @@ def parse_rows(table: list[list[str]]) -> tuple[list[AccountRow], list[RowError]
             problems.append(f"the KA manager {values['ka_manager']!r} is not an e-mail address")
         members, member_problems = _parse_members(values["members"], manager)
         problems += member_problems
-        domains = [d.lower() for d in _split(values["customer_domains"])]
-        problems += [f"{d!r} is not a domain name" for d in domains if not _DOMAIN.match(d)]
-        countries = [c.upper() for c in _split(values["countries"])]
-        problems += [f"{c!r} is not a two-letter country code" for c in countries if not _COUNTRY.match(c)]
+        domains = [d.lower() for d in split_list(values["customer_domains"])]
+        problems += [f"{d!r} is not a domain name" for d in bad_domains(domains)]
+        countries = [c.upper() for c in split_list(values["countries"])]
+        problems += [f"{c!r} is not a two-letter country code" for c in bad_countries(countries)]
         confidential = values["confidential"].lower()
         if confidential not in YES | NO:
             problems.append(f"confidential must be yes or no, not {values['confidential']!r}")

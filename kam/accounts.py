@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kam.errors import AccountNotFound, NotOnAccountTeam
-from kam.models import Account, AccountMember, Person, Role
+from kam.errors import AccountExists, AccountNotFound, NotAllowed, NotOnAccountTeam
+from kam.models import Account, AccountMember, Person, Role, Tier
 
 
 async def accounts_of(session: AsyncSession, person: Person | None) -> list[Account]:
@@ -53,3 +55,41 @@ def require_team_member(account: Account, person: Person | None) -> Role:
 def managers_of(account: Account) -> list[Person]:
     """The KA managers: they must know about every contact with the customer."""
     return [member.person for member in account.members if member.role == Role.MANAGER]
+
+
+@dataclass(frozen=True)
+class NewAccount:
+    name: str
+    tier: Tier
+    customer_domains: tuple[str, ...] = ()
+    countries: tuple[str, ...] = ()
+    confidential: bool = False
+
+
+async def may_create_accounts(session: AsyncSession, person: Person | None) -> bool:
+    """KA managers and admins of any account may add key accounts."""
+    if person is None:
+        return False
+    query = select(AccountMember.id).where(
+        AccountMember.person_id == person.id, AccountMember.role.in_([Role.MANAGER, Role.ADMIN])
+    )
+    return await session.scalar(query.limit(1)) is not None
+
+
+async def create_account(session: AsyncSession, new: NewAccount, creator: Person | None) -> Account:
+    """A new key account with its creator as KA manager; provisioning gives it a channel later."""
+    if creator is None or not await may_create_accounts(session, creator):
+        raise NotAllowed()
+    if await session.scalar(select(Account.id).where(func.lower(Account.name) == new.name.lower())) is not None:
+        raise AccountExists()
+    account = Account(
+        name=new.name,
+        tier=new.tier,
+        customer_domains=list(new.customer_domains),
+        countries=list(new.countries),
+        confidential=new.confidential,
+        members=[AccountMember(person=creator, role=Role.MANAGER)],
+    )
+    session.add(account)
+    await session.flush()
+    return account

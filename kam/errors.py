@@ -35,3 +35,13 @@ class DuplicateSubmission(KamError):
     """The same form was submitted again; the first submission is the one kept."""
 
     code = "error.duplicate"
+
+
+class AccountExists(KamError):
+    code = "error.account_exists"
+
+
+class NotAllowed(KamError):
+    """The caller's role does not allow this (creating accounts, provisioning)."""
+
+    code = "error.not_allowed"
