@@ -29,6 +29,10 @@ class Undeliverable(Exception):
     """Needs a person to fix (no channel, app removed): not retried."""
 
 
+class NotYetReachable(Exception):
+    """The channel exists but the bot has not been installed in its team yet: try again later."""
+
+
 class Messenger:
     def __init__(self, adapter: BotAdapter, db: Database, *, app_id: str, locale: str, sweep_seconds: float) -> None:
         self._adapter = adapter
@@ -82,6 +86,9 @@ class Messenger:
             log.error("outbox row %s undeliverable: %s", message.id, error)
             mark_failed(message, str(error))
             return 0
+        except NotYetReachable as error:
+            mark_retry(message, str(error), self._sweep_seconds * 2**message.attempts)
+            return 0
         except Exception as error:
             if is_transient(error):
                 mark_retry(
@@ -121,7 +128,7 @@ class Messenger:
             raise Undeliverable(f"account {account.name!r} has no channel")
         stored = await reference_for_channel(session, account.channel_id, account.team_id)
         if stored is None:
-            raise Undeliverable("the bot has not been installed in the account's team yet")
+            raise NotYetReachable("the bot has not been installed in the account's team yet")
         if stored.conversation_id != account.channel_id:
             seen = SeenConversation(
                 account.channel_id, stored.service_url, stored.tenant_id, "channel", account.team_id, stored.bot_id

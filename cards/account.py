@@ -27,27 +27,56 @@ def _error(state: FormState, name: str) -> list[CardElement]:
     return [static(message, color="Attention")] if message else []
 
 
-def new_account_card(t: Texts, today: dt.date, state: FormState | None = None, card_id: str | None = None) -> dict[str, Any]:
+def new_account_card(
+    t: Texts, today: dt.date, state: FormState | None = None, card_id: str | None = None
+) -> dict[str, Any]:
     state = state or FormState(values={"tier": Tier.KEY_ACCOUNT.value})
     body: list[CardElement] = [heading(t("account.new.title")), static(t("account.new.body"), subtle=True)]
     if state.errors:
         body.append(static(t("form.fix_errors"), color="Attention", bold=True))
     body += [
-        TextInput(id="name", label=t("account.new.name"), value=state.values.get("name") or None,
-                  max_length=NAME_MAX, is_required=True, error_message=t("field.required")),
+        TextInput(
+            id="name",
+            label=t("account.new.name"),
+            value=state.values.get("name") or None,
+            max_length=NAME_MAX,
+            is_required=True,
+            error_message=t("field.required"),
+        ),
         *_error(state, "name"),
-        ChoiceSetInput(id="tier", label=t("account.new.tier"), style="compact", is_required=True,
-                       error_message=t("field.required"), value=state.values.get("tier") or None,
-                       choices=[Choice(title=t(f"tier.{tier.value}"), value=tier.value) for tier in Tier]),
+        ChoiceSetInput(
+            id="tier",
+            label=t("account.new.tier"),
+            style="compact",
+            is_required=True,
+            error_message=t("field.required"),
+            value=state.values.get("tier") or None,
+            choices=[Choice(title=t(f"tier.{tier.value}"), value=tier.value) for tier in Tier],
+        ),
         *_error(state, "tier"),
-        TextInput(id="customer_domains", label=t("account.new.domains"), placeholder="contoso.com; contoso.de",
-                  value=state.values.get("customer_domains") or None, max_length=LIST_MAX),
+        TextInput(
+            id="customer_domains",
+            label=t("account.new.domains"),
+            placeholder="contoso.com; contoso.de",
+            value=state.values.get("customer_domains") or None,
+            max_length=LIST_MAX,
+        ),
         *_error(state, "customer_domains"),
-        TextInput(id="countries", label=t("account.new.countries"), placeholder="DE; AT; CH",
-                  value=state.values.get("countries") or None, max_length=LIST_MAX),
+        TextInput(
+            id="countries",
+            label=t("account.new.countries"),
+            placeholder="DE; AT; CH",
+            value=state.values.get("countries") or None,
+            max_length=LIST_MAX,
+        ),
         *_error(state, "countries"),
-        ToggleInput(id="confidential", title=t("account.new.confidential"), value_on="true", value_off="false",
-                    value="true" if state.values.get("confidential") == "true" else "false"),
+        ToggleInput(
+            id="confidential",
+            title=t("account.new.confidential"),
+            value_on="true",
+            value_off="false",
+            value="true" if state.values.get("confidential") == "true" else "false",
+        ),
     ]
     data = action_data(VERB_CREATE, card_id or new_card_id(), today)
     return card(body, [execute_action(t("account.new.submit"), data)], fallback_text=t("account.new.title"))

@@ -211,7 +211,9 @@ def contact_form_card(
         )
     )
     data = action_data(VERB_SAVE, card_id, today, account_id=form.account_id)
-    return card(body, [execute_action(t("form.submit"), data)], fallback_text=t("form.title", account=form.account_name))
+    return card(
+        body, [execute_action(t("form.submit"), data)], fallback_text=t("form.title", account=form.account_name)
+    )
 
 
 def _ids(raw: str) -> tuple[int, ...] | None:

@@ -416,14 +416,23 @@ async def test_a_ka_manager_creates_a_key_account_from_the_chat(bot: RunningBot)
     await bot.send(bot.teams.message("new account", user="megan"))
     form, _ = last_card(bot.connector, "a:personal-megan")
     assert "New key account" in texts_in(form)
-    data = action_data(form) | {"name": "Tailspin  Toys", "tier": "strategic_key_account", "countries": "de; at",
-                                "customer_domains": "tailspin.example, bad domain", "confidential": "false"}
+    data = action_data(form) | {
+        "name": "Tailspin  Toys",
+        "tier": "strategic_key_account",
+        "countries": "de; at",
+        "customer_domains": "tailspin.example, bad domain",
+        "confidential": "false",
+    }
     again = invoke_card(await bot.send(bot.teams.execute(data, user="megan")))
     assert "Not a domain name: bad domain" in texts_in(again) and "Tailspin  Toys" in texts_in(again)
 
-    created = invoke_card(await bot.send(bot.teams.execute(data | {"customer_domains": "tailspin.example"}, user="megan")))
+    created = invoke_card(
+        await bot.send(bot.teams.execute(data | {"customer_domains": "tailspin.example"}, user="megan"))
+    )
     assert "Key account created" in texts_in(created) and "Tailspin Toys" in texts_in(created)
-    twice = invoke_card(await bot.send(bot.teams.execute(data | {"name": "tailspin toys", "customer_domains": ""}, user="megan")))
+    twice = invoke_card(
+        await bot.send(bot.teams.execute(data | {"name": "tailspin toys", "customer_domains": ""}, user="megan"))
+    )
     assert "exists already" in texts_in(twice)
 
     await bot.send(bot.teams.message("accounts", user="megan"))
@@ -435,7 +444,13 @@ async def test_a_ka_manager_creates_a_key_account_from_the_chat(bot: RunningBot)
 async def test_members_who_manage_no_account_cannot_create_accounts(bot: RunningBot) -> None:
     await bot.send(bot.teams.message("new account", user="isaiah"))
     assert "Only KA managers and admins" in bot.connector.in_conversation("a:personal-isaiah")[-1].activity["text"]
-    form_data = {"verb": "account.create", "v": 1, "card_id": "a" * 32, "issued": dt.date.today().isoformat(),
-                 "name": "Sneaky Corp", "tier": "key_account"}
+    form_data = {
+        "verb": "account.create",
+        "v": 1,
+        "card_id": "a" * 32,
+        "issued": dt.date.today().isoformat(),
+        "name": "Sneaky Corp",
+        "tier": "key_account",
+    }
     refused = invoke_message(await bot.send(bot.teams.execute(form_data, user="isaiah")))
     assert "Only KA managers and admins" in refused

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot.cli import build_provisioner
+from bot.provisioning import build_provisioner
 from graph.provisioning import Provisioner
 from kam.account_list import AccountRow, Member, apply_rows
 from kam.channel_names import channel_name, unique_name
-from kam.models import Account, OutboxMessage, Role, Tier
+from kam.models import Account, OutboxMessage, OutboxStatus, Role, Tier
 from kam.outbox import CHANNEL_WELCOME
 from kam.storage import Database
 from tests.conftest import local_settings
@@ -281,14 +281,23 @@ async def test_the_bot_greets_a_new_channel_and_remembers_how_to_reach_it(databa
 
     bot = await RunningBot(local_settings(database), connector).start()
     try:
+        await asyncio.sleep(0.6)
+        async with bot.db.transaction() as session:
+            waiting = await session.scalar(select(OutboxMessage))
+            assert waiting is not None and waiting.status == OutboxStatus.PENDING
+            assert "not been installed" in (waiting.last_error or ""), "kept until the bot is in the team"
         await bot.send(bot.teams.bot_added(where=FABRIKAM_CHANNEL))
         await connector.wait_for(lambda c: any(r.cards for r in c.in_conversation("19:new-contoso@thread.tacv2")))
         card = connector.in_conversation("19:new-contoso@thread.tacv2")[0].cards[0]
         text = str(card)
         assert "The channel of key account Contoso Pharma" in text and "KA manager: Megan Bowen" in text
-        async with bot.db.transaction() as session:
-            ref = await session.get(ConversationRef, "19:new-contoso@thread.tacv2")
-            assert ref is not None and ref.service_url == connector.url and ref.team_id == "team-id"
+        for _ in range(50):
+            async with bot.db.transaction() as session:
+                ref = await session.get(ConversationRef, "19:new-contoso@thread.tacv2")
+            if ref is not None:
+                break
+            await asyncio.sleep(0.1)
+        assert ref is not None and ref.service_url == connector.url and ref.team_id == "team-id"
         from tests.cards_judge import assert_valid_cards
 
         assert_valid_cards([card])

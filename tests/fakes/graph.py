@@ -169,7 +169,9 @@ class GraphFake:
             response: web.StreamResponse = self.error(401, "InvalidAuthenticationToken", "Access token is empty.")
         else:
             response = await self._handle(request, handler)
-        self.calls.append(Call(request.method, request.path, response.status, time.monotonic(), self._resource(request)))
+        self.calls.append(
+            Call(request.method, request.path, response.status, time.monotonic(), self._resource(request))
+        )
         return response
 
     @staticmethod
