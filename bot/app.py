@@ -7,6 +7,7 @@ import logging
 
 import jwt
 from aiohttp import web
+from azure.core.credentials_async import AsyncTokenCredential
 from botbuilder.integration.aiohttp import CloudAdapter
 from botbuilder.schema import Activity
 from msrest.exceptions import DeserializationError
@@ -65,14 +66,14 @@ async def healthz(request: web.Request) -> web.Response:
     )
 
 
-def create_app(settings: Settings) -> web.Application:
+def create_app(settings: Settings, graph_credential: AsyncTokenCredential | None = None) -> web.Application:
     app = web.Application(client_max_size=MAX_BODY_BYTES)
     adapter = build_adapter(settings)
     db = Database(settings.database_url)
     messenger = Messenger(
         adapter, db, app_id=settings.app_id, locale=settings.default_locale, sweep_seconds=settings.outbox_sweep_seconds
     )
-    services = Services(settings=settings, db=db, messenger=messenger)
+    services = Services(settings=settings, db=db, messenger=messenger, graph_credential=graph_credential)
     app[SERVICES] = services
     app[ADAPTER] = adapter
     app[BOT] = KamBot(services)
@@ -80,6 +81,8 @@ def create_app(settings: Settings) -> web.Application:
     async def lifecycle(app: web.Application):  # type: ignore[no-untyped-def]
         messenger.start_sweeper()
         yield
+        if services.provisioning is not None:
+            services.provisioning.cancel()
         await messenger.close()
         await db.close()
 

@@ -7,7 +7,7 @@ import contextlib
 import logging
 
 from botbuilder.core import BotAdapter, TurnContext
-from botbuilder.schema import ChannelAccount, ConversationAccount, ConversationReference
+from botbuilder.schema import Activity, ChannelAccount, ConversationAccount, ConversationReference
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.retry import RetryPolicy, delay_for, is_transient, status_of, with_retries
@@ -81,7 +81,7 @@ class Messenger:
     async def _deliver(self, session: AsyncSession, message: OutboxMessage) -> int:
         try:
             reference, card = await self._render(session, message)
-            await with_retries(lambda: self._post(reference, card), self.policy)
+            await with_retries(lambda: self.post(reference, card_activity(card)), self.policy)
         except Undeliverable as error:
             log.error("outbox row %s undeliverable: %s", message.id, error)
             mark_failed(message, str(error))
@@ -143,15 +143,15 @@ class Messenger:
             ),
         )
 
-    async def _post(self, reference: ConversationReference, card: dict) -> None:
-        """Post one card; the adapter would hand a failure to its turn-error handler, so keep it here."""
+    async def post(self, reference: ConversationReference, activity: Activity | str) -> None:
+        """Post one message proactively; the adapter would hand a failure to its turn-error handler, so keep it."""
         failures: list[Exception] = []
 
         async def send(context: TurnContext) -> None:
-            # A new post in the channel, not a reply to the continuation event's made-up id.
+            # A new post in the conversation, not a reply to the continuation event's made-up id.
             context.activity.id = None
             try:
-                await context.send_activity(card_activity(card))
+                await context.send_activity(activity)
             except Exception as error:
                 failures.append(error)
 

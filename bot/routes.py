@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from bot.handlers import account, contact, general
+from bot.handlers import account, admin, contact, general
 from bot.services import Reply, Turn
 from cards.account import VERB_CREATE
 from cards.contact import VERB_PICK, VERB_SAVE
@@ -33,6 +33,7 @@ COMMANDS: tuple[CommandRoute, ...] = (
     CommandRoute("command.log_contact", contact.start),
     CommandRoute("command.accounts", general.list_accounts),
     CommandRoute("command.new_account", account.new_account),
+    CommandRoute("command.provision", admin.provision),
 )
 
 VERBS: Mapping[str, VerbHandler] = {

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from azure.core.credentials_async import AsyncTokenCredential
 from botbuilder.core import TurnContext
 
 from bot.settings import Settings
@@ -18,11 +20,14 @@ if TYPE_CHECKING:
     from bot.messenger import Messenger
 
 
-@dataclass(frozen=True)
+@dataclass
 class Services:
     settings: Settings
     db: Database
     messenger: Messenger
+    # None: the identity configured in the settings; tests hand in one for the Graph fake.
+    graph_credential: AsyncTokenCredential | None = None
+    provisioning: asyncio.Task[None] | None = None
 
 
 @dataclass(frozen=True)

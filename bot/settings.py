@@ -47,11 +47,13 @@ class Settings(BaseSettings):
     graph_base_url: str = ""
     graph_timeout_seconds: float = Field(default=60.0, gt=0)
     kam_team_ids: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Who may provision from the chat: Entra object ids of the IT or KAM admins.
+    admin_aad_ids: Annotated[list[str], NoDecode] = Field(default_factory=list)
     teams_app_id: str = ""
     channels_per_team: int = Field(default=900, ge=1, le=1000)
     provision_concurrency: int = Field(default=16, ge=1, le=64)
 
-    @field_validator("allowed_tenant_ids", "kam_team_ids", mode="before")
+    @field_validator("allowed_tenant_ids", "kam_team_ids", "admin_aad_ids", mode="before")
     @classmethod
     def _split_ids(cls, value: object) -> object:
         if isinstance(value, str):

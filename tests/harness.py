@@ -38,8 +38,11 @@ class Reply:
 
 
 class RunningBot:
-    def __init__(self, settings: Settings, connector: ConnectorFake | None = None) -> None:
+    def __init__(
+        self, settings: Settings, connector: ConnectorFake | None = None, graph_credential: object = None
+    ) -> None:
         self.settings = settings
+        self.graph_credential = graph_credential
         self.connector = connector or ConnectorFake()
         self.teams = Teams(self.connector.url)
         self._runner: web.AppRunner | None = None
@@ -48,7 +51,7 @@ class RunningBot:
         self._http: aiohttp.ClientSession | None = None
 
     async def start(self) -> RunningBot:
-        self.app = create_app(self.settings)
+        self.app = create_app(self.settings, self.graph_credential)  # type: ignore[arg-type]
         self._runner, port = await serve_on_loopback(self.app)
         self.url = f"http://127.0.0.1:{port}"
         self._http = aiohttp.ClientSession()

@@ -56,3 +56,12 @@ def test_incomplete_bot_credentials_are_named(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "KAMBOT_APP_PASSWORD and KAMBOT_APP_TENANT_ID" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_provision_names_the_configuration_it_lacks(tmp_path: Path) -> None:
+    env = {"KAMBOT_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'k.db'}", "PYTHONPATH": str(Path.cwd())}
+    result = kambot("provision", "--dry-run", env=env, cwd=tmp_path)
+    assert result.returncode == 2
+    for variable in ("KAMBOT_KAM_TEAM_IDS", "KAMBOT_TEAMS_APP_ID", "KAMBOT_PUBLIC_BASE_URL", "KAMBOT_GRAPH_TENANT_ID"):
+        assert variable in result.stderr
+    assert "Traceback" not in result.stderr

@@ -303,3 +303,39 @@ async def test_the_bot_greets_a_new_channel_and_remembers_how_to_reach_it(databa
         assert_valid_cards([card])
     finally:
         await bot.stop()
+
+
+async def test_an_admin_provisions_from_the_chat_and_is_told_the_outcome(
+    database: str,
+    graph: GraphFake,
+    connector,  # type: ignore[no-untyped-def]
+) -> None:
+    from tests.harness import RunningBot
+    from tests.teams import FABRIKAM_CHANNEL, USERS
+
+    settings = local_settings(
+        database,
+        admin_aad_ids=USERS["alex"].aad_object_id,
+        graph_tenant_id="00000000-0000-0000-0000-0000000000001",
+        kam_team_ids="team-a",
+        teams_app_id=APP_ID,
+        public_base_url="https://kambot.contoso.test",
+        graph_base_url=f"{graph.url}/v1.0",
+    )
+    bot = await RunningBot(settings, connector, graph_credential=FakeGraphCredential()).start()
+    try:
+        await bot.send(bot.teams.bot_added(where=FABRIKAM_CHANNEL))
+        await bot.send(bot.teams.message("provision", user="isaiah"))
+        assert "Only KA managers and admins" in connector.in_conversation("a:personal-isaiah")[-1].activity["text"]
+
+        await bot.send(bot.teams.message("provision"))
+        chat = "a:personal-alex"
+        assert "Provisioning started" in connector.in_conversation(chat)[-1].activity["text"]
+        await connector.wait_for(
+            lambda c: "Provisioning finished" in (c.in_conversation(chat)[-1].activity.get("text") or ""), 30
+        )
+        assert "2 channel(s) created" in connector.in_conversation(chat)[-1].activity["text"]
+        for account in (await accounts(database)).values():
+            await connector.wait_for(lambda c, a=account: any(r.cards for r in c.in_conversation(a.channel_id)), 10)
+    finally:
+        await bot.stop()

@@ -1,0 +1,61 @@
+"""provision: admins bring the tenant in line with the account list from the chat."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from botbuilder.core import TurnContext
+
+from bot.provisioning import build_provisioner, provisioning_problems
+from bot.services import Turn
+from cards.i18n import Texts
+from graph.provisioning import Summary
+
+log = logging.getLogger(__name__)
+
+
+def report(t: Texts, summary: Summary) -> str:
+    done = t(
+        "provision.done",
+        created=summary.channels_created,
+        adopted=summary.channels_adopted,
+        tabs=summary.tabs_added,
+        archived=summary.archived,
+        unchanged=summary.unchanged,
+    )
+    if summary.failed:
+        names = ", ".join(account for account, _ in summary.failed[:10])
+        done += "\n\n" + t("provision.failed", count=len(summary.failed), names=names)
+    return done
+
+
+async def provision(turn: Turn) -> None:
+    """Runs in the background (it can take minutes); the admin is told here when it is done."""
+    services = turn.services
+    if turn.caller.aad_object_id not in services.settings.admin_aad_ids:
+        await turn.say(turn.t("error.not_allowed"))
+        return
+    if provisioning_problems(services.settings):
+        await turn.say(turn.t("provision.not_configured"))
+        return
+    if services.provisioning is not None and not services.provisioning.done():
+        await turn.say(turn.t("provision.running"))
+        return
+    reference = TurnContext.get_conversation_reference(turn.context.activity)
+    t = turn.t
+
+    async def run() -> None:
+        provisioner = build_provisioner(services.settings, services.graph_credential)
+        try:
+            message = report(t, await provisioner.run())
+        except Exception:
+            log.exception("provisioning from the chat failed")
+            message = t("error.generic")
+        finally:
+            await provisioner.db.close()
+        await services.messenger.post(reference, message)
+        services.messenger.kick()
+
+    services.provisioning = asyncio.create_task(run())
+    await turn.say(t("provision.started"))
