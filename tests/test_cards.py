@@ -16,7 +16,8 @@ from cards.contact import (
     contact_form_card,
     logged_card,
 )
-from cards.general import AccountLine, accounts_card, help_card, notice_card, welcome_card
+from cards.account import account_created_card, new_account_card
+from cards.general import AccountLine, accounts_card, channel_welcome_card, help_card, notice_card, welcome_card
 from cards.i18n import Texts
 from kam.models import ContactKind, Role, Tier
 from tests.cards_judge import assert_valid_cards, card_problems
@@ -64,6 +65,12 @@ def every_card() -> list[dict[str, Any]]:
         logged_card(t, view, shown_to_channel=False),
         channel_summary_card(t, view, [Recipient("user-id-1", "Megan Bowen"), Recipient("29:x", "O'Brien <Admin>")]),
         channel_summary_card(t, ContactView(**{**view.__dict__, "confidential": True}), []),
+        new_account_card(t, TODAY),
+        new_account_card(t, TODAY, FormState(values={"name": NASTY[:200], "tier": "x"}, errors={"name": "bad", "tier": "bad",
+                                                                                          "countries": "bad"}), "e" * 32),
+        account_created_card(t, NASTY[:200], Tier.STRATEGIC_KEY_ACCOUNT),
+        channel_welcome_card(t, NASTY[:200], ["Megan Bowen", NASTY[:30]]),
+        channel_welcome_card(t, "Fabrikam", []),
     ]
 
 
