@@ -10,7 +10,7 @@ from typing import Any
 from microsoft_teams.cards import CardElement, Choice, ChoiceSetInput, TextInput, ToggleInput
 
 from cards.build import card, heading, plain, static
-from cards.contact import FormState, action_data, execute_action, form_state, new_card_id
+from cards.contact import FormState, action_data, execute_action, field_error, form_state, new_card_id
 from cards.i18n import Texts
 from kam.account_list import bad_countries, bad_domains, split_list
 from kam.accounts import NewAccount
@@ -20,11 +20,6 @@ VERB_CREATE = "account.create"
 NAME_MAX = 200
 LIST_MAX = 500
 FIELDS = ("name", "tier", "customer_domains", "countries", "confidential")
-
-
-def _error(state: FormState, name: str) -> list[CardElement]:
-    message = state.errors.get(name)
-    return [static(message, color="Attention")] if message else []
 
 
 def new_account_card(
@@ -43,7 +38,7 @@ def new_account_card(
             is_required=True,
             error_message=t("field.required"),
         ),
-        *_error(state, "name"),
+        *field_error(state, "name"),
         ChoiceSetInput(
             id="tier",
             label=t("account.new.tier"),
@@ -53,7 +48,7 @@ def new_account_card(
             value=state.values.get("tier") or None,
             choices=[Choice(title=t(f"tier.{tier.value}"), value=tier.value) for tier in Tier],
         ),
-        *_error(state, "tier"),
+        *field_error(state, "tier"),
         TextInput(
             id="customer_domains",
             label=t("account.new.domains"),
@@ -61,7 +56,7 @@ def new_account_card(
             value=state.values.get("customer_domains") or None,
             max_length=LIST_MAX,
         ),
-        *_error(state, "customer_domains"),
+        *field_error(state, "customer_domains"),
         TextInput(
             id="countries",
             label=t("account.new.countries"),
@@ -69,7 +64,7 @@ def new_account_card(
             value=state.values.get("countries") or None,
             max_length=LIST_MAX,
         ),
-        *_error(state, "countries"),
+        *field_error(state, "countries"),
         ToggleInput(
             id="confidential",
             title=t("account.new.confidential"),

@@ -133,7 +133,8 @@ def account_picker_card(
     return card(body, [action], fallback_text=t("pick.title"))
 
 
-def _error(state: FormState, name: str) -> list[CardElement]:
+def field_error(state: FormState, name: str) -> list[CardElement]:
+    """The message under an input that needs fixing, if any."""
     message = state.errors.get(name)
     return [static(message, color="Attention")] if message else []
 
@@ -149,7 +150,7 @@ def _text_input(t: Texts, state: FormState, name: str, *, multiline: bool, requi
         error_message=t("field.required") if required else None,
         placeholder=t("form.summary.placeholder") if name == "summary" else None,
     )
-    return [element, *_error(state, name)]
+    return [element, *field_error(state, name)]
 
 
 def _multi_choice(t: Texts, state: FormState, name: str, options: Sequence[Option]) -> list[CardElement]:
@@ -163,7 +164,7 @@ def _multi_choice(t: Texts, state: FormState, name: str, options: Sequence[Optio
         value=state.values.get(name) or None,
         choices=[Choice(title=clean(o.label), value=str(o.id)) for o in options],
     )
-    return [element, *_error(state, name)]
+    return [element, *field_error(state, name)]
 
 
 def contact_form_card(
@@ -185,7 +186,7 @@ def contact_form_card(
             is_required=True,
             error_message=t("field.bad_date"),
         ),
-        *_error(state, "met_on"),
+        *field_error(state, "met_on"),
         ChoiceSetInput(
             id="kind",
             label=t("form.kind"),
@@ -195,7 +196,7 @@ def contact_form_card(
             value=state.values.get("kind") or None,
             choices=[Choice(title=t(f"kind.{k.value}"), value=k.value) for k in ContactKind],
         ),
-        *_error(state, "kind"),
+        *field_error(state, "kind"),
     ]
     body += _multi_choice(t, state, "participants", form.team)
     body += _text_input(t, state, "summary", multiline=True, required=True)

@@ -152,7 +152,9 @@ class Provisioner:
                 needs_app.add(team_id)
             if not account.tabs_ready:
                 steps.append(Step(account.name, "add tabs", ", ".join(title for _, title in TABS)))
-                needs_app.add(account.team_id or assigned.get(account.id, ("",))[0])
+                team_id = assigned[account.id][0] if account.id in assigned else account.team_id
+                if team_id:
+                    needs_app.add(team_id)
             if account.id not in welcomed:
                 steps.append(Step(account.name, "post welcome card"))
         for team_id in sorted(needs_app):

@@ -66,8 +66,14 @@ def every_card() -> list[dict[str, Any]]:
         channel_summary_card(t, view, [Recipient("user-id-1", "Megan Bowen"), Recipient("29:x", "O'Brien <Admin>")]),
         channel_summary_card(t, ContactView(**{**view.__dict__, "confidential": True}), []),
         new_account_card(t, TODAY),
-        new_account_card(t, TODAY, FormState(values={"name": NASTY[:200], "tier": "x"}, errors={"name": "bad", "tier": "bad",
-                                                                                          "countries": "bad"}), "e" * 32),
+        new_account_card(
+            t,
+            TODAY,
+            FormState(
+                values={"name": NASTY[:200], "tier": "x"}, errors={"name": "bad", "tier": "bad", "countries": "bad"}
+            ),
+            "e" * 32,
+        ),
         account_created_card(t, NASTY[:200], Tier.STRATEGIC_KEY_ACCOUNT),
         channel_welcome_card(t, NASTY[:200], ["Megan Bowen", NASTY[:30]]),
         channel_welcome_card(t, "Fabrikam", []),
