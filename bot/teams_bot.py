@@ -20,7 +20,7 @@ from bot.errors import USER_ERRORS, user_message
 from bot.handlers.general import welcome
 from bot.routes import command_for, verb_handler
 from bot.services import Reply, Services, Turn
-from bot.turn import card_activity, command_text, is_card_submit, seen_conversation, tenant_of
+from bot.turn import card_activity, command_text, is_card_submit, seen_conversation, tenant_of, typed_text
 from cards.build import CARD_CONTENT_TYPE
 from kam.conversations import remember
 
@@ -73,7 +73,8 @@ class KamBot(TeamsActivityHandler):
         text = command_text(turn_context)
         handler = command_for(text)
         if handler is None:
-            await turn.say(turn.t("error.unknown_command", text=text[:60]) if text else turn.t("help.body"))
+            said = typed_text(turn_context)[:60]
+            await turn.say(turn.t("error.unknown_command", text=said) if said else turn.t("help.body"))
             return
         try:
             await handler(turn)

@@ -71,12 +71,15 @@ def seen_conversation(activity: Activity) -> SeenConversation | None:
     )
 
 
-def command_text(context: TurnContext) -> str:
-    """The typed command without the bot's @mention, trimmed and lower-cased."""
+def typed_text(context: TurnContext) -> str:
+    """What the user typed, without @mentions, with white space folded."""
     if not isinstance(context.activity.text, str):
         return ""
-    text = re.sub(r"<at>.*?</at>", " ", context.activity.text)
-    return _SPACES.sub(" ", text).strip().lower()
+    return _SPACES.sub(" ", re.sub(r"<at>.*?</at>", " ", context.activity.text)).strip()
+
+
+def command_text(context: TurnContext) -> str:
+    return typed_text(context).lower()
 
 
 def card_activity(card: dict[str, Any], text: str | None = None) -> Activity:

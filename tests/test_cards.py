@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from cards.account import account_created_card, new_account_card
 from cards.contact import (
     ContactView,
     FormContext,
@@ -16,7 +17,6 @@ from cards.contact import (
     contact_form_card,
     logged_card,
 )
-from cards.account import account_created_card, new_account_card
 from cards.general import AccountLine, accounts_card, channel_welcome_card, help_card, notice_card, welcome_card
 from cards.i18n import Texts
 from kam.models import ContactKind, Role, Tier
