@@ -13,11 +13,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.retry import RetryPolicy, delay_for, is_transient, status_of, with_retries
 from bot.turn import card_activity
 from cards.contact import Recipient, channel_summary_card, contact_view
+from cards.decision import channel_decision_card, decision_view
 from cards.general import channel_welcome_card
 from cards.i18n import Texts
 from kam.accounts import get_account, managers_of
 from kam.contacts import CONTACT_LOGGED, get_contact
 from kam.conversations import SeenConversation, reference_for_channel, remember
+from kam.decisions import DECISION_LOGGED, get_decision
 from kam.models import Account, OutboxMessage
 from kam.outbox import CHANNEL_WELCOME, claim_due, mark_failed, mark_retry, mark_sent
 from kam.storage import Database
@@ -103,7 +105,11 @@ class Messenger:
 
     async def _render(self, session: AsyncSession, message: OutboxMessage) -> tuple[ConversationReference, dict]:
         """The card a row stands for and the account channel it goes to."""
-        renderers = {CONTACT_LOGGED: self._contact_logged, CHANNEL_WELCOME: self._channel_welcome}
+        renderers = {
+            CONTACT_LOGGED: self._contact_logged,
+            DECISION_LOGGED: self._decision_logged,
+            CHANNEL_WELCOME: self._channel_welcome,
+        }
         renderer = renderers.get(message.kind)
         if renderer is None:
             raise Undeliverable(f"unknown outbox kind {message.kind!r}")
@@ -115,8 +121,18 @@ class Messenger:
         if contact is None:
             raise Undeliverable("the contact no longer exists")
         account = await get_account(session, contact.account_id)
-        must_know = [Recipient(p.teams_user_id or p.aad_object_id or "", p.name) for p in managers_of(account)]
-        return account, channel_summary_card(self._texts, contact_view(contact), must_know)
+        return account, channel_summary_card(self._texts, contact_view(contact), self._must_know(account))
+
+    async def _decision_logged(self, session: AsyncSession, decision_id: int) -> tuple[Account, dict]:
+        decision = await get_decision(session, decision_id)
+        if decision is None:
+            raise Undeliverable("the decision no longer exists")
+        account = await get_account(session, decision.account_id)
+        return account, channel_decision_card(self._texts, decision_view(decision), self._must_know(account))
+
+    @staticmethod
+    def _must_know(account: Account) -> list[Recipient]:
+        return [Recipient(p.teams_user_id or p.aad_object_id or "", p.name) for p in managers_of(account)]
 
     async def _channel_welcome(self, session: AsyncSession, account_id: int) -> tuple[Account, dict]:
         account = await get_account(session, account_id)

@@ -6,10 +6,11 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from bot.handlers import account, admin, contact, general
+from bot.handlers import account, admin, contact, decision, general
 from bot.services import Reply, Turn
 from cards.account import VERB_CREATE
-from cards.contact import VERB_PICK, VERB_SAVE
+from cards.contact import VERB_PICK, VERB_PICK_FOR_DECISION, VERB_SAVE
+from cards.decision import VERB_SAVE_DECISION
 from cards.i18n import in_every_language
 
 CommandHandler = Callable[[Turn], Awaitable[None]]
@@ -31,6 +32,7 @@ class CommandRoute:
 COMMANDS: tuple[CommandRoute, ...] = (
     CommandRoute("command.help", general.show_help),
     CommandRoute("command.log_contact", contact.start),
+    CommandRoute("command.log_decision", decision.start),
     CommandRoute("command.accounts", general.list_accounts),
     CommandRoute("command.new_account", account.new_account),
     CommandRoute("command.provision", admin.provision),
@@ -40,6 +42,8 @@ VERBS: Mapping[str, VerbHandler] = {
     VERB_PICK: contact.pick,
     VERB_SAVE: contact.save,
     VERB_CREATE: account.create,
+    VERB_PICK_FOR_DECISION: decision.pick,
+    VERB_SAVE_DECISION: decision.save,
 }
 
 

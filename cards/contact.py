@@ -28,6 +28,7 @@ from kam.models import Contact, ContactKind, Person
 FORM_VERSION = 1
 VERB_PICK = "contact.pick"
 VERB_SAVE = "contact.save"
+VERB_PICK_FOR_DECISION = "decision.pick"
 
 TEXT_FIELDS: dict[str, int] = {
     "customer_people": PEOPLE_MAX,
@@ -113,10 +114,12 @@ def read_meta(value: object, *, today: dt.date, max_age_days: int) -> CardMeta:
 
 
 def account_picker_card(
-    t: Texts, accounts: Sequence[Option], today: dt.date, error: str | None = None
+    t: Texts, accounts: Sequence[Option], today: dt.date, error: str | None = None, *, for_decision: bool = False
 ) -> dict[str, Any]:
+    """Which account, before a contact (or decision) form; the form then replaces it under the same card id."""
     card_id = new_card_id()
-    body: list[Any] = [heading(t("pick.title"))]
+    title = t("decision.pick.title") if for_decision else t("pick.title")
+    body: list[Any] = [heading(title)]
     body.append(
         ChoiceSetInput(
             id="account_id",
@@ -129,8 +132,9 @@ def account_picker_card(
     )
     if error:
         body.append(static(error, color="Attention"))
-    action = execute_action(t("pick.continue"), action_data(VERB_PICK, card_id, today))
-    return card(body, [action], fallback_text=t("pick.title"))
+    verb = VERB_PICK_FOR_DECISION if for_decision else VERB_PICK
+    action = execute_action(t("pick.continue"), action_data(verb, card_id, today))
+    return card(body, [action], fallback_text=title)
 
 
 def field_error(state: FormState, name: str) -> list[CardElement]:
@@ -217,7 +221,7 @@ def contact_form_card(
     )
 
 
-def _ids(raw: str) -> tuple[int, ...] | None:
+def parse_ids(raw: str) -> tuple[int, ...] | None:
     parts = [p.strip() for p in raw.split(",") if p.strip()]
     if not all(p.isdigit() and len(p) < 10 for p in parts):
         return None
@@ -253,8 +257,8 @@ def parse_contact_submission(
     if not values.get("summary"):
         errors["summary"] = t("field.required")
 
-    stakeholder_ids = _ids(values.get("stakeholders", ""))
-    participant_ids = _ids(values.get("participants", ""))
+    stakeholder_ids = parse_ids(values.get("stakeholders", ""))
+    participant_ids = parse_ids(values.get("participants", ""))
     if stakeholder_ids is None:
         errors["stakeholders"] = t("field.bad_choice")
     if participant_ids is None:

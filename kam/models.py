@@ -65,6 +65,16 @@ class ContactKind(StrEnum):
     EVENT = "event"
 
 
+class DecisionCategory(StrEnum):
+    PRICING = "pricing"
+    CONTRACT = "contract"  # contracts and framework agreements
+    SERVICE = "service"
+    PRODUCT = "product"
+    STRATEGY = "strategy"
+    RESOURCES = "resources"
+    OTHER = "other"
+
+
 class OutboxStatus(StrEnum):
     PENDING = "pending"
     SENT = "sent"
@@ -180,6 +190,31 @@ class Contact(Base):
     logged_by: Mapped[Person] = relationship(lazy="joined")
     stakeholders: Mapped[list[Stakeholder]] = relationship(secondary=contact_stakeholders, lazy="selectin")
     participants: Mapped[list[Person]] = relationship(secondary=contact_participants, lazy="selectin")
+
+
+class Decision(Base):
+    """A decision about the account that the team must speak about with one voice."""
+
+    __tablename__ = "decisions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="RESTRICT"), index=True)
+    logged_by_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="RESTRICT"))
+    idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    category: Mapped[DecisionCategory] = mapped_column(_enum(DecisionCategory, "decision_category"))
+    decision: Mapped[str] = mapped_column(Text)
+    rationale: Mapped[str] = mapped_column(Text, default="")
+    decided_by: Mapped[str] = mapped_column(String(200))
+    effective_on: Mapped[dt.date] = mapped_column(Date)
+    scope: Mapped[str] = mapped_column(String(500), default="")
+    communicator_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    communicate_by: Mapped[dt.date | None] = mapped_column(Date)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    account: Mapped[Account] = relationship(lazy="joined")
+    logged_by: Mapped[Person] = relationship(lazy="joined", foreign_keys=[logged_by_id])
+    communicator: Mapped[Person | None] = relationship(lazy="joined", foreign_keys=[communicator_id])
 
 
 class ConversationRef(Base):

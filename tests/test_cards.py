@@ -17,9 +17,10 @@ from cards.contact import (
     contact_form_card,
     logged_card,
 )
+from cards.decision import DecisionView, channel_decision_card, decision_form_card, decision_logged_card
 from cards.general import AccountLine, accounts_card, channel_welcome_card, help_card, notice_card, welcome_card
 from cards.i18n import Texts
-from kam.models import ContactKind, Role, Tier
+from kam.models import ContactKind, DecisionCategory, Role, Tier
 from tests.cards_judge import assert_valid_cards, card_problems
 
 TODAY = dt.date(2026, 11, 22)
@@ -51,6 +52,19 @@ def every_card() -> list[dict[str, Any]]:
             name: "bad" for name in ("summary", "met_on", "kind", "stakeholders", "customer_people", "participants")
         },
     )
+    decision = DecisionView(
+        "Contoso",
+        NASTY[:200],
+        DecisionCategory.CONTRACT,
+        NASTY,
+        NASTY,
+        "Megan",
+        TODAY,
+        NASTY[:500],
+        "Alex",
+        TODAY,
+        "Alex",
+    )
     return [
         welcome_card(t),
         help_card(t),
@@ -77,6 +91,20 @@ def every_card() -> list[dict[str, Any]]:
         account_created_card(t, NASTY[:200], Tier.STRATEGIC_KEY_ACCOUNT),
         channel_welcome_card(t, NASTY[:200], ["Megan Bowen", NASTY[:30]]),
         channel_welcome_card(t, "Fabrikam", []),
+        decision_form_card(t, form, TODAY),
+        decision_form_card(
+            t,
+            empty_form,
+            TODAY,
+            FormState(
+                values={"title": NASTY[:200]},
+                errors={"title": "bad", "category": "bad", "effective_on": "bad", "communicator": "bad"},
+            ),
+            "d" * 32,
+        ),
+        decision_logged_card(t, decision),
+        channel_decision_card(t, decision, [Recipient("user-id-1", "Megan Bowen")]),
+        channel_decision_card(t, DecisionView(**{**decision.__dict__, "communicator": "", "scope": ""}), []),
     ]
 
 

@@ -37,8 +37,8 @@ def form_context(account: Account) -> FormContext:
     )
 
 
-async def start(turn: Turn) -> None:
-    """In an account channel: that account. In a chat: the user's accounts, asked only if several."""
+async def accounts_for(turn: Turn) -> list[Account] | None:
+    """The accounts a form can be for: the channel's, or the user's. None when the user was told why there are none."""
     channel_id = channel_id_of(turn.context.activity)
     async with turn.services.db.transaction() as session:
         person = await find_person(session, turn.caller)
@@ -48,19 +48,28 @@ async def start(turn: Turn) -> None:
             account = await account_for_channel(session, channel_id)
             if account is None:
                 await turn.say(turn.t("error.channel_not_linked"))
-                return
+                return None
             require_team_member(account, person)
             accounts = [account]
     if not accounts:
         await turn.say(turn.t("error.no_accounts"))
-    elif len(accounts) == 1:
+        return None
+    return accounts
+
+
+async def start(turn: Turn) -> None:
+    """In an account channel: that account. In a chat: the user's accounts, asked only if several."""
+    accounts = await accounts_for(turn)
+    if accounts is None:
+        return
+    if len(accounts) == 1:
         await turn.show(contact_form_card(turn.t, form_context(accounts[0]), turn.today))
     else:
         await turn.show(account_picker_card(turn.t, [Option(a.id, a.name) for a in accounts], turn.today))
 
 
-def _account_id(value: Mapping[str, Any], name: str = "account_id") -> int | None:
-    raw = value.get(name)
+def account_id_of(value: Mapping[str, Any]) -> int | None:
+    raw = value.get("account_id")
     if isinstance(raw, bool):
         return None
     if isinstance(raw, int):
@@ -70,25 +79,33 @@ def _account_id(value: Mapping[str, Any], name: str = "account_id") -> int | Non
     return None
 
 
+async def picked_account(turn: Turn, value: Mapping[str, Any], *, for_decision: bool = False) -> Account | Reply:
+    """The account chosen on a picker (the caller must be on its team), or the picker again when none was."""
+    account_id = account_id_of(value)
+    async with turn.services.db.transaction() as session:
+        person = await find_person(session, turn.caller)
+        if account_id is None:
+            options = [Option(a.id, a.name) for a in await accounts_of(session, person)]
+            error = turn.t("pick.required")
+            return Reply(card=account_picker_card(turn.t, options, turn.today, error, for_decision=for_decision))
+        account = await get_account(session, account_id)
+        require_team_member(account, person)
+        return account
+
+
 async def pick(turn: Turn, value: Mapping[str, Any]) -> Reply:
     """The account was chosen on the picker: show the form in its place, under the same card id."""
     meta = read_meta(value, today=turn.today, max_age_days=turn.services.settings.form_max_age_days)
-    account_id = _account_id(value)
-    if account_id is None:
-        async with turn.services.db.transaction() as session:
-            accounts = await accounts_of(session, await find_person(session, turn.caller))
-        options = [Option(a.id, a.name) for a in accounts]
-        return Reply(card=account_picker_card(turn.t, options, turn.today, error=turn.t("pick.required")))
-    async with turn.services.db.transaction() as session:
-        account = await get_account(session, account_id)
-        require_team_member(account, await find_person(session, turn.caller))
-        return Reply(card=contact_form_card(turn.t, form_context(account), turn.today, card_id=meta.card_id))
+    account = await picked_account(turn, value)
+    if isinstance(account, Reply):
+        return account
+    return Reply(card=contact_form_card(turn.t, form_context(account), turn.today, card_id=meta.card_id))
 
 
 async def save(turn: Turn, value: Mapping[str, Any]) -> Reply:
     """Store the contact once; the form is replaced by a read-only card, the channel is told."""
     meta = read_meta(value, today=turn.today, max_age_days=turn.services.settings.form_max_age_days)
-    account_id = _account_id(value)
+    account_id = account_id_of(value)
     if account_id is None:
         raise MalformedSubmission()
     in_channel = channel_id_of(turn.context.activity) is not None

@@ -1,0 +1,69 @@
+"""log decision: the same account resolution as log contact, a decision form, one post to the channel."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.handlers.contact import account_id_of, accounts_for, form_context, picked_account
+from bot.services import Reply, Turn
+from cards.contact import FormState, MalformedSubmission, Option, account_picker_card, read_meta
+from cards.decision import decision_form_card, decision_logged_card, decision_view, parse_decision_submission
+from kam.accounts import get_account, require_team_member
+from kam.decisions import find_decision_by_key, log_decision
+from kam.errors import DuplicateSubmission
+from kam.models import Decision
+from kam.people import find_person
+
+
+async def start(turn: Turn) -> None:
+    accounts = await accounts_for(turn)
+    if accounts is None:
+        return
+    if len(accounts) == 1:
+        await turn.show(decision_form_card(turn.t, form_context(accounts[0]), turn.today))
+    else:
+        options = [Option(a.id, a.name) for a in accounts]
+        await turn.show(account_picker_card(turn.t, options, turn.today, for_decision=True))
+
+
+async def pick(turn: Turn, value: Mapping[str, Any]) -> Reply:
+    meta = read_meta(value, today=turn.today, max_age_days=turn.services.settings.form_max_age_days)
+    account = await picked_account(turn, value, for_decision=True)
+    if isinstance(account, Reply):
+        return account
+    return Reply(card=decision_form_card(turn.t, form_context(account), turn.today, card_id=meta.card_id))
+
+
+async def _reload(session: AsyncSession, decision: Decision) -> Decision:
+    await session.refresh(decision, ["account", "logged_by", "communicator"])
+    return decision
+
+
+async def save(turn: Turn, value: Mapping[str, Any]) -> Reply:
+    """Store the decision once; the form becomes a read-only card and the channel is told."""
+    meta = read_meta(value, today=turn.today, max_age_days=turn.services.settings.form_max_age_days)
+    account_id = account_id_of(value)
+    if account_id is None:
+        raise MalformedSubmission()
+    try:
+        async with turn.services.db.transaction() as session:
+            person = await find_person(session, turn.caller)
+            account = await get_account(session, account_id)
+            require_team_member(account, person)
+            parsed = parse_decision_submission(
+                turn.t, value, author=person, account_id=account.id, card_id=meta.card_id
+            )
+            if isinstance(parsed, FormState):
+                return Reply(card=decision_form_card(turn.t, form_context(account), turn.today, parsed, meta.card_id))
+            view = decision_view(await _reload(session, await log_decision(session, parsed)))
+    except DuplicateSubmission:
+        async with turn.services.db.transaction() as session:
+            existing = await find_decision_by_key(session, meta.card_id)
+            if existing is None:
+                raise
+            return Reply(card=decision_logged_card(turn.t, decision_view(existing)))
+    turn.services.messenger.kick()
+    return Reply(card=decision_logged_card(turn.t, view))

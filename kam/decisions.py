@@ -1,0 +1,81 @@
+"""Logging a decision about a key account, so the whole team speaks about it with one voice."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kam.accounts import get_account, require_team_member
+from kam.errors import DuplicateSubmission, InvalidReference, UnknownPerson
+from kam.models import Decision, DecisionCategory, OutboxMessage, Person
+
+TITLE_MAX = 200
+TEXT_MAX = 2000
+NAME_MAX = 200
+SCOPE_MAX = 500
+
+DECISION_LOGGED = "decision.logged"
+
+
+@dataclass(frozen=True)
+class LogDecision:
+    account_id: int
+    author: Person | None
+    idempotency_key: str
+    title: str
+    category: DecisionCategory
+    decision: str
+    decided_by: str
+    effective_on: dt.date
+    rationale: str = ""
+    scope: str = ""
+    communicator_id: int | None = None
+    communicate_by: dt.date | None = None
+
+
+async def find_decision_by_key(session: AsyncSession, idempotency_key: str) -> Decision | None:
+    return await session.scalar(select(Decision).where(Decision.idempotency_key == idempotency_key))
+
+
+async def log_decision(session: AsyncSession, command: LogDecision) -> Decision:
+    """Store the decision and, in the same transaction, its post to the account channel.
+
+    Raises AccountNotFound, NotOnAccountTeam, InvalidReference, DuplicateSubmission.
+    """
+    if command.author is None:
+        raise UnknownPerson()
+    account = await get_account(session, command.account_id)
+    require_team_member(account, command.author)
+    if await find_decision_by_key(session, command.idempotency_key) is not None:
+        raise DuplicateSubmission()
+    if command.communicator_id is not None and command.communicator_id not in {m.person_id for m in account.members}:
+        raise InvalidReference()
+    decision = Decision(
+        account_id=account.id,
+        logged_by_id=command.author.id,
+        idempotency_key=command.idempotency_key,
+        title=command.title,
+        category=command.category,
+        decision=command.decision,
+        rationale=command.rationale,
+        decided_by=command.decided_by,
+        effective_on=command.effective_on,
+        scope=command.scope,
+        communicator_id=command.communicator_id,
+        communicate_by=command.communicate_by,
+    )
+    session.add(decision)
+    try:
+        await session.flush()
+    except IntegrityError:
+        raise DuplicateSubmission() from None
+    session.add(OutboxMessage(kind=DECISION_LOGGED, subject_id=decision.id, account_id=account.id))
+    return decision
+
+
+async def get_decision(session: AsyncSession, decision_id: int) -> Decision | None:
+    return await session.get(Decision, decision_id)
