@@ -6,12 +6,14 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from bot.handlers import account, admin, contact, decision, general
+from bot.handlers import account, admin, contact, decision, general, timeline
 from bot.services import Reply, Turn
+from bot.turn import argument_of
 from cards.account import VERB_CREATE
 from cards.contact import VERB_PICK, VERB_PICK_FOR_DECISION, VERB_SAVE
 from cards.decision import VERB_SAVE_DECISION
 from cards.i18n import in_every_language
+from cards.timeline import VERB_TIMELINE_PAGE
 
 CommandHandler = Callable[[Turn], Awaitable[None]]
 VerbHandler = Callable[[Turn, Mapping[str, Any]], Awaitable[Reply]]
@@ -19,14 +21,21 @@ VerbHandler = Callable[[Turn, Mapping[str, Any]], Awaitable[Reply]]
 
 @dataclass(frozen=True)
 class CommandRoute:
-    """A command, named by its catalogue key: users may type it in any language we speak."""
+    """A command, named by its catalogue key: users may type it in any language we speak.
+
+    With `takes_argument`, words may follow the command ("timeline contoso").
+    """
 
     key: str
     handler: CommandHandler
+    takes_argument: bool = False
 
     @property
     def words(self) -> frozenset[str]:
         return in_every_language(self.key)
+
+    def matches(self, text: str) -> bool:
+        return text in self.words or (self.takes_argument and argument_of(text, self.key) is not None)
 
 
 COMMANDS: tuple[CommandRoute, ...] = (
@@ -36,6 +45,7 @@ COMMANDS: tuple[CommandRoute, ...] = (
     CommandRoute("command.accounts", general.list_accounts),
     CommandRoute("command.new_account", account.new_account),
     CommandRoute("command.provision", admin.provision),
+    CommandRoute("command.timeline", timeline.show, takes_argument=True),
 )
 
 VERBS: Mapping[str, VerbHandler] = {
@@ -44,12 +54,13 @@ VERBS: Mapping[str, VerbHandler] = {
     VERB_CREATE: account.create,
     VERB_PICK_FOR_DECISION: decision.pick,
     VERB_SAVE_DECISION: decision.save,
+    VERB_TIMELINE_PAGE: timeline.page,
 }
 
 
 def command_for(text: str) -> CommandHandler | None:
     for route in COMMANDS:
-        if text in route.words:
+        if route.matches(text):
             return route.handler
     return None
 

@@ -9,7 +9,7 @@ from botbuilder.core import MessageFactory, TurnContext
 from botbuilder.schema import Activity, ActivityTypes, Attachment
 
 from cards.build import CARD_CONTENT_TYPE
-from cards.i18n import Texts
+from cards.i18n import Texts, in_every_language
 from kam.conversations import SeenConversation, base_conversation_id
 from kam.people import Caller
 
@@ -89,3 +89,11 @@ def card_activity(card: dict[str, Any], text: str | None = None) -> Activity:
 def is_card_submit(activity: Activity) -> bool:
     """An Action.Submit from an older client arrives as a message with a value."""
     return activity.type == ActivityTypes.message and activity.value is not None and not (activity.text or "").strip()
+
+
+def argument_of(text: str, key: str) -> str | None:
+    """What follows the command word in `text`, or None when `text` does not start with it."""
+    for word in sorted(in_every_language(key), key=len, reverse=True):
+        if text.startswith(word + " "):
+            return text[len(word) + 1 :].strip()
+    return None

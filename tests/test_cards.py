@@ -20,6 +20,7 @@ from cards.contact import (
 from cards.decision import DecisionView, channel_decision_card, decision_form_card, decision_logged_card
 from cards.general import AccountLine, accounts_card, channel_welcome_card, help_card, notice_card, welcome_card
 from cards.i18n import Texts
+from cards.timeline import TimelineItem, timeline_card
 from kam.models import ContactKind, DecisionCategory, Role, Tier
 from tests.cards_judge import assert_valid_cards, card_problems
 
@@ -105,6 +106,19 @@ def every_card() -> list[dict[str, Any]]:
         decision_logged_card(t, decision),
         channel_decision_card(t, decision, [Recipient("user-id-1", "Megan Bowen")]),
         channel_decision_card(t, DecisionView(**{**decision.__dict__, "communicator": "", "scope": ""}), []),
+        timeline_card(t, 7, NASTY[:200], [], offset=0, total=0, today=TODAY),
+        timeline_card(
+            t,
+            7,
+            "Contoso",
+            [
+                TimelineItem("contact", TODAY, "Call", NASTY[:300], NASTY, "Alex"),
+                TimelineItem("decision", TODAY, "Pricing", NASTY[:200], "", "Megan"),
+            ],
+            offset=5,
+            total=12,
+            today=TODAY,
+        ),
     ]
 
 

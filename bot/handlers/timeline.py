@@ -1,0 +1,92 @@
+"""timeline / what's new: an account's latest contacts and decisions, a page at a time."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from bot.handlers.contact import account_id_of
+from bot.services import Reply, Turn
+from bot.turn import argument_of, channel_id_of, command_text
+from cards.contact import MalformedSubmission, read_meta
+from cards.timeline import TimelineItem, timeline_card
+from kam.accounts import account_for_channel, accounts_of, get_account, require_team_member
+from kam.models import Account
+from kam.people import find_person
+from kam.timeline import Page, timeline_page
+
+MAX_OFFSET = 100_000
+
+
+def _items(turn: Turn, page: Page) -> list[TimelineItem]:
+    t, in_channel = turn.t, channel_id_of(turn.context.activity) is not None
+    items = []
+    for entry in page.entries:
+        if entry.kind == "contact":
+            contact = page.contacts[entry.id]
+            hidden = contact.confidential and in_channel
+            people = ", ".join(
+                [s.name for s in contact.stakeholders] + [contact.customer_people] * bool(contact.customer_people)
+            )
+            headline = t("timeline.confidential") if hidden else people
+            text = "" if hidden else contact.summary
+            items.append(
+                TimelineItem(
+                    "contact", entry.on, t(f"kind.{contact.kind.value}"), headline, text, contact.logged_by.name
+                )
+            )
+        else:
+            decision = page.decisions[entry.id]
+            label = t(f"category.{decision.category.value}")
+            items.append(
+                TimelineItem("decision", entry.on, label, decision.title, decision.decision, decision.logged_by.name)
+            )
+    return items
+
+
+async def _card(turn: Turn, account: Account, offset: int) -> dict[str, Any]:
+    async with turn.services.db.transaction() as session:
+        page = await timeline_page(session, account.id, offset)
+        items = _items(turn, page)
+    return timeline_card(turn.t, account.id, account.name, items, offset=offset, total=page.total, today=turn.today)
+
+
+async def show(turn: Turn) -> None:
+    """In a channel: its account. In a chat: the account named after the command, or the only one."""
+    wanted = argument_of(command_text(turn.context), "command.timeline") or ""
+    channel_id = channel_id_of(turn.context.activity)
+    async with turn.services.db.transaction() as session:
+        person = await find_person(session, turn.caller)
+        if channel_id is not None:
+            account = await account_for_channel(session, channel_id)
+            if account is None:
+                await turn.say(turn.t("error.channel_not_linked"))
+                return
+            require_team_member(account, person)
+            chosen = [account]
+        else:
+            mine = await accounts_of(session, person)
+            chosen = [a for a in mine if wanted in a.name.lower()] if wanted else mine
+    if channel_id is None and not mine:
+        await turn.say(turn.t("error.no_accounts"))
+        return
+    if len(chosen) != 1:
+        names = ", ".join(a.name for a in mine)
+        await turn.say(
+            turn.t("timeline.no_match", text=wanted, names=names)
+            if wanted and not chosen
+            else turn.t("timeline.which", names=names)
+        )
+        return
+    await turn.show(await _card(turn, chosen[0], 0))
+
+
+async def page(turn: Turn, value: Mapping[str, Any]) -> Reply:
+    read_meta(value, today=turn.today, max_age_days=turn.services.settings.form_max_age_days)  # ours, not stale
+    account_id, offset = account_id_of(value), value.get("offset")
+    if account_id is None or not isinstance(offset, int) or isinstance(offset, bool) or not 0 <= offset <= MAX_OFFSET:
+        raise MalformedSubmission()
+    async with turn.services.db.transaction() as session:
+        account = await get_account(session, account_id)
+        require_team_member(account, await find_person(session, turn.caller))
+    return Reply(card=await _card(turn, account, offset))
