@@ -6,13 +6,14 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from bot.handlers import account, admin, contact, decision, general, timeline
+from bot.handlers import account, admin, contact, decision, general, stakeholders, timeline
 from bot.services import Reply, Turn
 from bot.turn import argument_of
 from cards.account import VERB_CREATE
-from cards.contact import VERB_PICK, VERB_PICK_FOR_DECISION, VERB_SAVE
+from cards.contact import VERB_PICK, VERB_PICK_FOR_DECISION, VERB_PICK_FOR_STAKEHOLDER, VERB_SAVE
 from cards.decision import VERB_SAVE_DECISION
 from cards.i18n import in_every_language
+from cards.stakeholders import VERB_ADD_STAKEHOLDER
 from cards.timeline import VERB_TIMELINE_PAGE
 
 CommandHandler = Callable[[Turn], Awaitable[None]]
@@ -46,6 +47,9 @@ COMMANDS: tuple[CommandRoute, ...] = (
     CommandRoute("command.new_account", account.new_account),
     CommandRoute("command.provision", admin.provision),
     CommandRoute("command.timeline", timeline.show, takes_argument=True),
+    # Before "stakeholders": in German, "stakeholder hinzufügen" starts with that command's word.
+    CommandRoute("command.add_stakeholder", stakeholders.add_start),
+    CommandRoute("command.stakeholders", stakeholders.show_map, takes_argument=True),
 )
 
 VERBS: Mapping[str, VerbHandler] = {
@@ -55,6 +59,8 @@ VERBS: Mapping[str, VerbHandler] = {
     VERB_PICK_FOR_DECISION: decision.pick,
     VERB_SAVE_DECISION: decision.save,
     VERB_TIMELINE_PAGE: timeline.page,
+    VERB_PICK_FOR_STAKEHOLDER: stakeholders.pick,
+    VERB_ADD_STAKEHOLDER: stakeholders.save,
 }
 
 

@@ -29,6 +29,9 @@ FORM_VERSION = 1
 VERB_PICK = "contact.pick"
 VERB_SAVE = "contact.save"
 VERB_PICK_FOR_DECISION = "decision.pick"
+VERB_PICK_FOR_STAKEHOLDER = "stakeholder.pick"
+PICK_VERBS = {"contact": VERB_PICK, "decision": VERB_PICK_FOR_DECISION, "stakeholder": VERB_PICK_FOR_STAKEHOLDER}
+PICK_TITLES = {"contact": "pick.title", "decision": "decision.pick.title", "stakeholder": "stakeholder.pick.title"}
 
 TEXT_FIELDS: dict[str, int] = {
     "customer_people": PEOPLE_MAX,
@@ -114,11 +117,11 @@ def read_meta(value: object, *, today: dt.date, max_age_days: int) -> CardMeta:
 
 
 def account_picker_card(
-    t: Texts, accounts: Sequence[Option], today: dt.date, error: str | None = None, *, for_decision: bool = False
+    t: Texts, accounts: Sequence[Option], today: dt.date, error: str | None = None, *, purpose: str = "contact"
 ) -> dict[str, Any]:
-    """Which account, before a contact (or decision) form; the form then replaces it under the same card id."""
+    """Which account, before a form (contact, decision, stakeholder); the form then replaces it, same card id."""
     card_id = new_card_id()
-    title = t("decision.pick.title") if for_decision else t("pick.title")
+    title = t(PICK_TITLES[purpose])
     body: list[Any] = [heading(title)]
     body.append(
         ChoiceSetInput(
@@ -132,8 +135,7 @@ def account_picker_card(
     )
     if error:
         body.append(static(error, color="Attention"))
-    verb = VERB_PICK_FOR_DECISION if for_decision else VERB_PICK
-    action = execute_action(t("pick.continue"), action_data(verb, card_id, today))
+    action = execute_action(t("pick.continue"), action_data(PICK_VERBS[purpose], card_id, today))
     return card(body, [action], fallback_text=title)
 
 

@@ -75,6 +75,26 @@ class DecisionCategory(StrEnum):
     OTHER = "other"
 
 
+class StakeholderLevel(StrEnum):
+    OPERATIONAL = "operational"
+    MANAGEMENT = "management"
+    EXECUTIVE = "executive"
+
+
+class BuyingRole(StrEnum):
+    DECISION_MAKER = "decision_maker"
+    INFLUENCER = "influencer"
+    USER = "user"
+    GATEKEEPER = "gatekeeper"
+    BUYER = "buyer"
+
+
+class Attitude(StrEnum):
+    SUPPORTER = "supporter"
+    NEUTRAL = "neutral"
+    CRITIC = "critic"
+
+
 class OutboxStatus(StrEnum):
     PENDING = "pending"
     SENT = "sent"
@@ -148,8 +168,14 @@ class Stakeholder(Base):
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(200))
     title: Mapped[str | None] = mapped_column(String(200))
+    function: Mapped[str | None] = mapped_column(String(100))
+    level: Mapped[StakeholderLevel | None] = mapped_column(_enum(StakeholderLevel, "stakeholder_level"))
+    buying_role: Mapped[BuyingRole | None] = mapped_column(_enum(BuyingRole, "buying_role"))
+    attitude: Mapped[Attitude | None] = mapped_column(_enum(Attitude, "attitude"))
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
 
     account: Mapped[Account] = relationship(back_populates="stakeholders")
+    owner: Mapped[Person | None] = relationship(lazy="joined")
 
 
 contact_stakeholders = Table(

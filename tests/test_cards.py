@@ -20,8 +20,14 @@ from cards.contact import (
 from cards.decision import DecisionView, channel_decision_card, decision_form_card, decision_logged_card
 from cards.general import AccountLine, accounts_card, channel_welcome_card, help_card, notice_card, welcome_card
 from cards.i18n import Texts
+from cards.stakeholders import (
+    StakeholderLine,
+    relationship_map_card,
+    stakeholder_added_card,
+    stakeholder_form_card,
+)
 from cards.timeline import TimelineItem, timeline_card
-from kam.models import ContactKind, DecisionCategory, Role, Tier
+from kam.models import Attitude, ContactKind, DecisionCategory, Role, StakeholderLevel, Tier
 from tests.cards_judge import assert_valid_cards, card_problems
 
 TODAY = dt.date(2026, 11, 22)
@@ -118,6 +124,29 @@ def every_card() -> list[dict[str, Any]]:
             offset=5,
             total=12,
             today=TODAY,
+        ),
+        stakeholder_form_card(t, form, TODAY),
+        stakeholder_form_card(
+            t,
+            empty_form,
+            TODAY,
+            FormState(
+                values={"name": NASTY[:200], "level": "x"}, errors={"name": "bad", "level": "bad", "owner": "bad"}
+            ),
+            "b" * 32,
+        ),
+        stakeholder_added_card(t, NASTY[:200], NASTY[:200]),
+        relationship_map_card(t, "Contoso", "n:n", []),
+        relationship_map_card(
+            t,
+            NASTY[:100],
+            "1:1",
+            [
+                StakeholderLine(
+                    NASTY[:200], "CFO", StakeholderLevel.EXECUTIVE, Attitude.CRITIC, "Megan", TODAY, ("Alex",), True
+                ),
+                StakeholderLine("Tom", "", None, None, "", None, (), False),
+            ],
         ),
     ]
 

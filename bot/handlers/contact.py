@@ -7,10 +7,10 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.handlers.resolve import account_id_of, accounts_for, form_context, picked_account
 from bot.services import Reply, Turn
 from bot.turn import channel_id_of
 from cards.contact import (
-    FormContext,
     FormState,
     MalformedSubmission,
     Option,
@@ -21,40 +21,11 @@ from cards.contact import (
     parse_contact_submission,
     read_meta,
 )
-from kam.accounts import account_for_channel, accounts_of, get_account, require_team_member
+from kam.accounts import get_account, require_team_member
 from kam.contacts import find_by_key, log_contact
 from kam.errors import DuplicateSubmission
-from kam.models import Account, Contact
+from kam.models import Contact
 from kam.people import find_person
-
-
-def form_context(account: Account) -> FormContext:
-    return FormContext(
-        account_id=account.id,
-        account_name=account.name,
-        stakeholders=[Option(s.id, f"{s.name} ({s.title})" if s.title else s.name) for s in account.stakeholders],
-        team=[Option(m.person.id, m.person.name) for m in account.members],
-    )
-
-
-async def accounts_for(turn: Turn) -> list[Account] | None:
-    """The accounts a form can be for: the channel's, or the user's. None when the user was told why there are none."""
-    channel_id = channel_id_of(turn.context.activity)
-    async with turn.services.db.transaction() as session:
-        person = await find_person(session, turn.caller)
-        if channel_id is None:
-            accounts = await accounts_of(session, person)
-        else:
-            account = await account_for_channel(session, channel_id)
-            if account is None:
-                await turn.say(turn.t("error.channel_not_linked"))
-                return None
-            require_team_member(account, person)
-            accounts = [account]
-    if not accounts:
-        await turn.say(turn.t("error.no_accounts"))
-        return None
-    return accounts
 
 
 async def start(turn: Turn) -> None:
@@ -66,31 +37,6 @@ async def start(turn: Turn) -> None:
         await turn.show(contact_form_card(turn.t, form_context(accounts[0]), turn.today))
     else:
         await turn.show(account_picker_card(turn.t, [Option(a.id, a.name) for a in accounts], turn.today))
-
-
-def account_id_of(value: Mapping[str, Any]) -> int | None:
-    raw = value.get("account_id")
-    if isinstance(raw, bool):
-        return None
-    if isinstance(raw, int):
-        return raw
-    if isinstance(raw, str) and raw.strip().isdigit() and len(raw.strip()) < 10:
-        return int(raw)
-    return None
-
-
-async def picked_account(turn: Turn, value: Mapping[str, Any], *, for_decision: bool = False) -> Account | Reply:
-    """The account chosen on a picker (the caller must be on its team), or the picker again when none was."""
-    account_id = account_id_of(value)
-    async with turn.services.db.transaction() as session:
-        person = await find_person(session, turn.caller)
-        if account_id is None:
-            options = [Option(a.id, a.name) for a in await accounts_of(session, person)]
-            error = turn.t("pick.required")
-            return Reply(card=account_picker_card(turn.t, options, turn.today, error, for_decision=for_decision))
-        account = await get_account(session, account_id)
-        require_team_member(account, person)
-        return account
 
 
 async def pick(turn: Turn, value: Mapping[str, Any]) -> Reply:

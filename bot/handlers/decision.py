@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.handlers.contact import account_id_of, accounts_for, form_context, picked_account
+from bot.handlers.resolve import account_id_of, accounts_for, form_context, picked_account
 from bot.services import Reply, Turn
 from cards.contact import FormState, MalformedSubmission, Option, account_picker_card, read_meta
 from cards.decision import decision_form_card, decision_logged_card, decision_view, parse_decision_submission
@@ -26,12 +26,12 @@ async def start(turn: Turn) -> None:
         await turn.show(decision_form_card(turn.t, form_context(accounts[0]), turn.today))
     else:
         options = [Option(a.id, a.name) for a in accounts]
-        await turn.show(account_picker_card(turn.t, options, turn.today, for_decision=True))
+        await turn.show(account_picker_card(turn.t, options, turn.today, purpose="decision"))
 
 
 async def pick(turn: Turn, value: Mapping[str, Any]) -> Reply:
     meta = read_meta(value, today=turn.today, max_age_days=turn.services.settings.form_max_age_days)
-    account = await picked_account(turn, value, for_decision=True)
+    account = await picked_account(turn, value, purpose="decision")
     if isinstance(account, Reply):
         return account
     return Reply(card=decision_form_card(turn.t, form_context(account), turn.today, card_id=meta.card_id))

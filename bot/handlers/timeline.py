@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from bot.handlers.contact import account_id_of
+from bot.handlers.resolve import account_id_of, named_account
 from bot.services import Reply, Turn
-from bot.turn import argument_of, channel_id_of, command_text
+from bot.turn import channel_id_of
 from cards.contact import MalformedSubmission, read_meta
 from cards.timeline import TimelineItem, timeline_card
-from kam.accounts import account_for_channel, accounts_of, get_account, require_team_member
+from kam.accounts import get_account, require_team_member
 from kam.models import Account
 from kam.people import find_person
 from kam.timeline import Page, timeline_page
@@ -52,33 +52,9 @@ async def _card(turn: Turn, account: Account, offset: int) -> dict[str, Any]:
 
 
 async def show(turn: Turn) -> None:
-    """In a channel: its account. In a chat: the account named after the command, or the only one."""
-    wanted = argument_of(command_text(turn.context), "command.timeline") or ""
-    channel_id = channel_id_of(turn.context.activity)
-    async with turn.services.db.transaction() as session:
-        person = await find_person(session, turn.caller)
-        if channel_id is not None:
-            account = await account_for_channel(session, channel_id)
-            if account is None:
-                await turn.say(turn.t("error.channel_not_linked"))
-                return
-            require_team_member(account, person)
-            chosen = [account]
-        else:
-            mine = await accounts_of(session, person)
-            chosen = [a for a in mine if wanted in a.name.lower()] if wanted else mine
-    if channel_id is None and not mine:
-        await turn.say(turn.t("error.no_accounts"))
-        return
-    if len(chosen) != 1:
-        names = ", ".join(a.name for a in mine)
-        await turn.say(
-            turn.t("timeline.no_match", text=wanted, names=names)
-            if wanted and not chosen
-            else turn.t("timeline.which", names=names)
-        )
-        return
-    await turn.show(await _card(turn, chosen[0], 0))
+    account = await named_account(turn, "command.timeline", "timeline.which")
+    if account is not None:
+        await turn.show(await _card(turn, account, 0))
 
 
 async def page(turn: Turn, value: Mapping[str, Any]) -> Reply:

@@ -1,0 +1,85 @@
+"""add stakeholder and stakeholders: the customer's people and the relationship map."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from bot.handlers.resolve import account_id_of, accounts_for, form_context, named_account, picked_account
+from bot.services import Reply, Turn
+from cards.contact import FormState, MalformedSubmission, Option, account_picker_card, form_state, read_meta
+from cards.stakeholders import (
+    FIELDS,
+    StakeholderLine,
+    parse_stakeholder,
+    relationship_map_card,
+    stakeholder_added_card,
+    stakeholder_form_card,
+)
+from kam.accounts import get_account, require_team_member
+from kam.people import find_person
+from kam.stakeholders import StakeholderExists, add_stakeholder, relationship_picture
+
+
+async def add_start(turn: Turn) -> None:
+    accounts = await accounts_for(turn)
+    if accounts is None:
+        return
+    if len(accounts) == 1:
+        await turn.show(stakeholder_form_card(turn.t, form_context(accounts[0]), turn.today))
+    else:
+        options = [Option(a.id, a.name) for a in accounts]
+        await turn.show(account_picker_card(turn.t, options, turn.today, purpose="stakeholder"))
+
+
+async def pick(turn: Turn, value: Mapping[str, Any]) -> Reply:
+    meta = read_meta(value, today=turn.today, max_age_days=turn.services.settings.form_max_age_days)
+    account = await picked_account(turn, value, purpose="stakeholder")
+    if isinstance(account, Reply):
+        return account
+    return Reply(card=stakeholder_form_card(turn.t, form_context(account), turn.today, card_id=meta.card_id))
+
+
+async def save(turn: Turn, value: Mapping[str, Any]) -> Reply:
+    meta = read_meta(value, today=turn.today, max_age_days=turn.services.settings.form_max_age_days)
+    account_id = account_id_of(value)
+    if account_id is None:
+        raise MalformedSubmission()
+    try:
+        async with turn.services.db.transaction() as session:
+            person = await find_person(session, turn.caller)
+            account = await get_account(session, account_id)
+            require_team_member(account, person)
+            context = form_context(account)
+            parsed = parse_stakeholder(turn.t, value, author=person, account_id=account.id)
+            if isinstance(parsed, FormState):
+                return Reply(card=stakeholder_form_card(turn.t, context, turn.today, parsed, meta.card_id))
+            await add_stakeholder(session, parsed)
+    except StakeholderExists:
+        state = form_state(value, FIELDS)
+        state.errors["name"] = turn.t("error.stakeholder_exists")
+        return Reply(card=stakeholder_form_card(turn.t, context, turn.today, state, meta.card_id))
+    return Reply(card=stakeholder_added_card(turn.t, context.account_name, parsed.name))
+
+
+async def show_map(turn: Turn) -> None:
+    account = await named_account(turn, "command.stakeholders", "stakeholders.which")
+    if account is None:
+        return
+    async with turn.services.db.transaction() as session:
+        account = await get_account(session, account.id)
+        picture = await relationship_picture(session, account, turn.today)
+        lines = [
+            StakeholderLine(
+                c.stakeholder.name,
+                c.stakeholder.title or "",
+                c.stakeholder.level,
+                c.stakeholder.attitude,
+                c.stakeholder.owner.name if c.stakeholder.owner else "",
+                c.last_met,
+                c.met_by,
+                c.covered,
+            )
+            for c in picture.coverage
+        ]
+    await turn.show(relationship_map_card(turn.t, account.name, picture.model, lines))
