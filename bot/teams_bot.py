@@ -11,22 +11,33 @@ from botbuilder.schema import (
     Activity,
     ActivityTypes,
     AdaptiveCardInvokeResponse,
+    Attachment,
     ChannelAccount,
     InvokeResponse,
 )
-from botbuilder.schema.teams import TeamInfo, TeamsChannelAccount
+from botbuilder.schema.teams import (
+    MessagingExtensionActionResponse,
+    TaskModuleContinueResponse,
+    TaskModuleMessageResponse,
+    TaskModuleTaskInfo,
+    TeamInfo,
+    TeamsChannelAccount,
+)
 
 from bot.errors import USER_ERRORS, user_message
 from bot.handlers.general import welcome
+from bot.handlers.message_action import open_form
 from bot.routes import command_for, verb_handler
 from bot.services import Reply, Services, Turn
 from bot.turn import card_activity, command_text, is_card_submit, seen_conversation, tenant_of, typed_text
 from cards.build import CARD_CONTENT_TYPE
+from cards.contact import for_dialog
 from kam.conversations import remember
 
 log = logging.getLogger(__name__)
 
 MESSAGE_CONTENT_TYPE = "application/vnd.microsoft.activity.message"
+DIALOG_INVOKES = ("composeExtension/fetchTask", "composeExtension/submitAction")
 
 
 class UniversalActionResponse(AdaptiveCardInvokeResponse):
@@ -83,6 +94,8 @@ class KamBot(TeamsActivityHandler):
 
     async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse:
         """Universal Actions are answered here, from the raw value, so that a malformed one gets our message."""
+        if turn_context.activity.name in DIALOG_INVOKES:
+            return await self._dialog(turn_context)
         if turn_context.activity.name != "adaptiveCard/action":
             try:
                 response = await super().on_invoke_activity(turn_context)
@@ -100,6 +113,30 @@ class KamBot(TeamsActivityHandler):
         else:
             body = UniversalActionResponse(status_code=200, type=MESSAGE_CONTENT_TYPE, value=reply.message)
         return InvokeResponse(status=200, body=body)
+
+    async def _dialog(self, turn_context: TurnContext) -> InvokeResponse:
+        """The message action's dialog: opened with the prefilled form, then driven by the same card verbs."""
+        turn = Turn.of(turn_context, self.services)
+        value = turn_context.activity.value
+        if turn_context.activity.name == "composeExtension/fetchTask":
+            try:
+                reply = await open_form(turn, value)
+            except USER_ERRORS as error:
+                reply = Reply(message=user_message(turn.t, error))
+        else:
+            data = value.get("data") if isinstance(value, Mapping) else None
+            reply = await self._run_verb(turn, data)
+        if reply.card is not None:
+            info = TaskModuleTaskInfo(
+                title=turn.t("pick.title"),
+                card=Attachment(content_type=CARD_CONTENT_TYPE, content=for_dialog(reply.card)),
+                height="large",
+                width="medium",
+            )
+            task: object = TaskModuleContinueResponse(value=info)
+        else:
+            task = TaskModuleMessageResponse(value=reply.message or turn.t("error.generic"))
+        return InvokeResponse(status=200, body=MessagingExtensionActionResponse(task=task))
 
     async def on_teams_members_added(
         self, teams_members_added: list[TeamsChannelAccount], team_info: TeamInfo, turn_context: TurnContext

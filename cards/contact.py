@@ -117,7 +117,13 @@ def read_meta(value: object, *, today: dt.date, max_age_days: int) -> CardMeta:
 
 
 def account_picker_card(
-    t: Texts, accounts: Sequence[Option], today: dt.date, error: str | None = None, *, purpose: str = "contact"
+    t: Texts,
+    accounts: Sequence[Option],
+    today: dt.date,
+    error: str | None = None,
+    *,
+    purpose: str = "contact",
+    carry: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """Which account, before a form (contact, decision, stakeholder); the form then replaces it, same card id."""
     card_id = new_card_id()
@@ -135,7 +141,7 @@ def account_picker_card(
     )
     if error:
         body.append(static(error, color="Attention"))
-    action = execute_action(t("pick.continue"), action_data(PICK_VERBS[purpose], card_id, today))
+    action = execute_action(t("pick.continue"), action_data(PICK_VERBS[purpose], card_id, today, **(carry or {})))
     return card(body, [action], fallback_text=title)
 
 
@@ -171,6 +177,24 @@ def _multi_choice(t: Texts, state: FormState, name: str, options: Sequence[Optio
         choices=[Choice(title=clean(o.label), value=str(o.id)) for o in options],
     )
     return [element, *field_error(state, name)]
+
+
+PREFILLED = ("summary", "customer_people", "met_on")
+
+
+def prefill(value: Mapping[str, Any], today: dt.date) -> FormState:
+    """A new form's values: today's meeting, plus what a message action carried over (summary, author, date)."""
+    values = {"met_on": today.isoformat(), "kind": ContactKind.MEETING.value}
+    for name in PREFILLED:
+        if isinstance(value.get(name), str) and value[name].strip():
+            values[name] = clean(value[name])[: TEXT_FIELDS.get(name, 10)]
+    return FormState(values=values)
+
+
+def for_dialog(card_json: dict[str, Any]) -> dict[str, Any]:
+    """Dialogs (task modules) answer Action.Submit, not Universal Actions: use each action's Submit fallback."""
+    actions = [a.get("fallback", a) if a.get("type") == "Action.Execute" else a for a in card_json.get("actions", [])]
+    return {**card_json, "actions": actions} if actions else card_json
 
 
 def contact_form_card(

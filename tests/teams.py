@@ -112,3 +112,12 @@ class Teams:
         if where != "personal":
             activity["conversation"]["id"] = where
         return activity
+
+
+def message_action(
+    teams: Teams, name: str, value: dict[str, Any], user: str = "alex", where: str = "personal"
+) -> dict[str, Any]:
+    """A compose extension invoke (the message action's dialog), as Teams sends it."""
+    activity = teams._base("invoke", user, where, "en-US")
+    activity.update({"name": name, "value": value})
+    return activity

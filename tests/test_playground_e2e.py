@@ -191,3 +191,30 @@ async def test_installing_the_app_in_the_playground_sends_the_welcome_card(
     text = json.dumps(welcome)
     assert "Welcome to kambot" in text and "log contact" in text
     assert_valid_cards([welcome])
+
+
+async def test_the_message_action_opens_a_prefilled_contact_dialog_in_the_playground(
+    playground: tuple[Playground, RunningBot],
+) -> None:
+    client, _ = playground
+    body = {
+        "name": "composeExtension/fetchTask",
+        "conversation": {"id": "personal-chat-id"},
+        "from": {"id": "user-id-0"},
+        "value": {
+            "commandId": "logAsContact",
+            "commandContext": "message",
+            "messagePayload": {
+                "body": {"contentType": "text", "content": "Customer asks for a second service visit"},
+                "from": {"user": {"displayName": "Tom Richter"}},
+            },
+        },
+    }
+    async with client.http.post(f"{client.base}/_conversation/v1/invoke", json=body) as r:
+        assert r.status == 200, await r.text()
+        answer = await r.json()
+    task = answer.get("task") or answer.get("value", {}).get("task")
+    picker = task["value"]["card"]["content"]
+    assert "For which key account?" in json.dumps(picker)
+    assert picker["actions"][0]["data"]["summary"] == "Customer asks for a second service visit"
+    assert_valid_cards([picker])

@@ -19,6 +19,7 @@ from cards.contact import (
     contact_view,
     logged_card,
     parse_contact_submission,
+    prefill,
     read_meta,
 )
 from kam.accounts import get_account, require_team_member
@@ -45,7 +46,8 @@ async def pick(turn: Turn, value: Mapping[str, Any]) -> Reply:
     account = await picked_account(turn, value)
     if isinstance(account, Reply):
         return account
-    return Reply(card=contact_form_card(turn.t, form_context(account), turn.today, card_id=meta.card_id))
+    state = prefill(value, turn.today)
+    return Reply(card=contact_form_card(turn.t, form_context(account), turn.today, state, card_id=meta.card_id))
 
 
 async def save(turn: Turn, value: Mapping[str, Any]) -> Reply:

@@ -1,0 +1,68 @@
+"""The message action "Log as customer contact": any Teams message becomes a prefilled contact form."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from bot.handlers.resolve import form_context
+from bot.services import Reply, Turn
+from bot.turn import channel_id_of
+from cards.contact import Option, account_picker_card, contact_form_card, prefill
+from kam.accounts import account_for_channel, accounts_of, get_account, require_team_member
+from kam.people import find_person
+
+LOG_AS_CONTACT = "logAsContact"
+_TAGS = re.compile(r"<[^>]+>")
+
+
+def _message_text(payload: Mapping[str, Any]) -> str:
+    body = payload.get("body") if isinstance(payload.get("body"), Mapping) else {}
+    content = body.get("content") if isinstance(body.get("content"), str) else ""
+    if body.get("contentType") == "html":
+        content = html.unescape(_TAGS.sub(" ", content.replace("<br>", "\n")))
+    return " ".join(content.split())
+
+
+def _author(payload: Mapping[str, Any]) -> str:
+    sender = payload.get("from") if isinstance(payload.get("from"), Mapping) else {}
+    user = sender.get("user") if isinstance(sender.get("user"), Mapping) else {}
+    name = user.get("displayName")
+    return name if isinstance(name, str) else ""
+
+
+def _sent_on(payload: Mapping[str, Any], today: dt.date) -> str:
+    raw = payload.get("createdDateTime")
+    try:
+        sent = dt.datetime.fromisoformat(str(raw).replace("Z", "+00:00")).date()
+    except ValueError:
+        return today.isoformat()
+    return min(sent, today).isoformat()
+
+
+async def open_form(turn: Turn, value: object) -> Reply:
+    """composeExtension/fetchTask: the contact form prefilled with the message, or first the account picker."""
+    if not isinstance(value, Mapping) or value.get("commandId") != LOG_AS_CONTACT:
+        return Reply(message=turn.t("error.malformed"))
+    payload = value.get("messagePayload") if isinstance(value.get("messagePayload"), Mapping) else {}
+    carry = {
+        "summary": _message_text(payload),
+        "customer_people": _author(payload),
+        "met_on": _sent_on(payload, turn.today),
+    }
+    channel_id = channel_id_of(turn.context.activity)
+    async with turn.services.db.transaction() as session:
+        person = await find_person(session, turn.caller)
+        channel_account = await account_for_channel(session, channel_id) if channel_id else None
+        accounts = [channel_account] if channel_account else await accounts_of(session, person)
+        if not accounts:
+            return Reply(message=turn.t("error.no_accounts"))
+        if len(accounts) == 1:
+            account = await get_account(session, accounts[0].id)
+            require_team_member(account, person)
+            return Reply(card=contact_form_card(turn.t, form_context(account), turn.today, prefill(carry, turn.today)))
+    options = [Option(a.id, a.name) for a in accounts]
+    return Reply(card=account_picker_card(turn.t, options, turn.today, carry=carry))
