@@ -9,7 +9,7 @@ from cards.build import card, command_button, heading, plain, static
 from cards.i18n import Texts
 from kam.models import Role, Tier
 
-COMMANDS = ("help", "log_contact", "log_decision", "accounts", "new_account")
+COMMANDS = ("help", "log_contact", "log_decision", "timeline", "stakeholders", "add_stakeholder", "accounts", "new_account")
 
 
 def _command_list(t: Texts) -> list[Any]:

@@ -7,14 +7,12 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.handlers.resolve import account_id_of, accounts_for, form_context, picked_account
+from bot.handlers.resolve import account_id_of, form_context, pick_form, start_form
 from bot.services import Reply, Turn
 from bot.turn import channel_id_of
 from cards.contact import (
     FormState,
     MalformedSubmission,
-    Option,
-    account_picker_card,
     contact_form_card,
     contact_view,
     logged_card,
@@ -31,23 +29,12 @@ from kam.people import find_person
 
 async def start(turn: Turn) -> None:
     """In an account channel: that account. In a chat: the user's accounts, asked only if several."""
-    accounts = await accounts_for(turn)
-    if accounts is None:
-        return
-    if len(accounts) == 1:
-        await turn.show(contact_form_card(turn.t, form_context(accounts[0]), turn.today))
-    else:
-        await turn.show(account_picker_card(turn.t, [Option(a.id, a.name) for a in accounts], turn.today))
+    await start_form(turn, "contact", contact_form_card)
 
 
 async def pick(turn: Turn, value: Mapping[str, Any]) -> Reply:
-    """The account was chosen on the picker: show the form in its place, under the same card id."""
-    meta = read_meta(value, today=turn.today, max_age_days=turn.services.settings.form_max_age_days)
-    account = await picked_account(turn, value)
-    if isinstance(account, Reply):
-        return account
-    state = prefill(value, turn.today)
-    return Reply(card=contact_form_card(turn.t, form_context(account), turn.today, state, card_id=meta.card_id))
+    """The form keeps what a message action carried over on the picker (summary, author, date)."""
+    return await pick_form(turn, value, "contact", contact_form_card, prefill(value, turn.today))
 
 
 async def save(turn: Turn, value: Mapping[str, Any]) -> Reply:

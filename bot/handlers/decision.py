@@ -7,9 +7,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.handlers.resolve import account_id_of, accounts_for, form_context, picked_account
+from bot.handlers.resolve import account_id_of, form_context, pick_form, start_form
 from bot.services import Reply, Turn
-from cards.contact import FormState, MalformedSubmission, Option, account_picker_card, read_meta
+from cards.contact import FormState, MalformedSubmission, read_meta
 from cards.decision import decision_form_card, decision_logged_card, decision_view, parse_decision_submission
 from kam.accounts import get_account, require_team_member
 from kam.decisions import find_decision_by_key, log_decision
@@ -19,22 +19,11 @@ from kam.people import find_person
 
 
 async def start(turn: Turn) -> None:
-    accounts = await accounts_for(turn)
-    if accounts is None:
-        return
-    if len(accounts) == 1:
-        await turn.show(decision_form_card(turn.t, form_context(accounts[0]), turn.today))
-    else:
-        options = [Option(a.id, a.name) for a in accounts]
-        await turn.show(account_picker_card(turn.t, options, turn.today, purpose="decision"))
+    await start_form(turn, "decision", decision_form_card)
 
 
 async def pick(turn: Turn, value: Mapping[str, Any]) -> Reply:
-    meta = read_meta(value, today=turn.today, max_age_days=turn.services.settings.form_max_age_days)
-    account = await picked_account(turn, value, purpose="decision")
-    if isinstance(account, Reply):
-        return account
-    return Reply(card=decision_form_card(turn.t, form_context(account), turn.today, card_id=meta.card_id))
+    return await pick_form(turn, value, "decision", decision_form_card)
 
 
 async def _reload(session: AsyncSession, decision: Decision) -> Decision:

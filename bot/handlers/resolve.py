@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import datetime as dt
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from bot.services import Reply, Turn
 from bot.turn import argument_of, channel_id_of, command_text
-from cards.contact import FormContext, Option, account_picker_card
+from cards.contact import FormContext, FormState, Option, account_picker_card, read_meta
+from cards.i18n import Texts
 from kam.accounts import account_for_channel, accounts_of, get_account, require_team_member
 from kam.models import Account
 from kam.people import find_person
@@ -97,3 +99,29 @@ async def named_account(turn: Turn, command_key: str, which_key: str) -> Account
         else turn.t(which_key, names=names)
     )
     return None
+
+
+FormBuilder = Callable[[Texts, FormContext, dt.date, FormState | None, str | None], dict[str, Any]]
+
+
+async def start_form(turn: Turn, purpose: str, build: FormBuilder) -> None:
+    """A form for the channel's account or the user's only one; else first the account picker."""
+    accounts = await accounts_for(turn)
+    if accounts is None:
+        return
+    if len(accounts) == 1:
+        await turn.show(build(turn.t, form_context(accounts[0]), turn.today, None, None))
+    else:
+        options = [Option(a.id, a.name) for a in accounts]
+        await turn.show(account_picker_card(turn.t, options, turn.today, purpose=purpose))
+
+
+async def pick_form(
+    turn: Turn, value: Mapping[str, Any], purpose: str, build: FormBuilder, state: FormState | None = None
+) -> Reply:
+    """The account was chosen on the picker: the form takes the picker's place, under the same card id."""
+    meta = read_meta(value, today=turn.today, max_age_days=turn.services.settings.form_max_age_days)
+    account = await picked_account(turn, value, purpose=purpose)
+    if isinstance(account, Reply):
+        return account
+    return Reply(card=build(turn.t, form_context(account), turn.today, state, meta.card_id))

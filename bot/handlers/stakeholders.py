@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from bot.handlers.resolve import account_id_of, accounts_for, form_context, named_account, picked_account
+from bot.handlers.resolve import account_id_of, form_context, named_account, pick_form, start_form
 from bot.services import Reply, Turn
-from cards.contact import FormState, MalformedSubmission, Option, account_picker_card, form_state, read_meta
+from cards.contact import FormState, MalformedSubmission, form_state, read_meta
 from cards.stakeholders import (
     FIELDS,
     StakeholderLine,
@@ -22,22 +22,11 @@ from kam.stakeholders import StakeholderExists, add_stakeholder, relationship_pi
 
 
 async def add_start(turn: Turn) -> None:
-    accounts = await accounts_for(turn)
-    if accounts is None:
-        return
-    if len(accounts) == 1:
-        await turn.show(stakeholder_form_card(turn.t, form_context(accounts[0]), turn.today))
-    else:
-        options = [Option(a.id, a.name) for a in accounts]
-        await turn.show(account_picker_card(turn.t, options, turn.today, purpose="stakeholder"))
+    await start_form(turn, "stakeholder", stakeholder_form_card)
 
 
 async def pick(turn: Turn, value: Mapping[str, Any]) -> Reply:
-    meta = read_meta(value, today=turn.today, max_age_days=turn.services.settings.form_max_age_days)
-    account = await picked_account(turn, value, purpose="stakeholder")
-    if isinstance(account, Reply):
-        return account
-    return Reply(card=stakeholder_form_card(turn.t, form_context(account), turn.today, card_id=meta.card_id))
+    return await pick_form(turn, value, "stakeholder", stakeholder_form_card)
 
 
 async def save(turn: Turn, value: Mapping[str, Any]) -> Reply:
