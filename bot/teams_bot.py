@@ -17,6 +17,9 @@ from botbuilder.schema import (
 )
 from botbuilder.schema.teams import (
     MessagingExtensionActionResponse,
+    MessagingExtensionAttachment,
+    MessagingExtensionResponse,
+    MessagingExtensionResult,
     TaskModuleContinueResponse,
     TaskModuleMessageResponse,
     TaskModuleTaskInfo,
@@ -27,6 +30,7 @@ from botbuilder.schema.teams import (
 from bot.errors import USER_ERRORS, user_message
 from bot.handlers.general import welcome
 from bot.handlers.message_action import open_form
+from bot.handlers.search import found_cards, query_text
 from bot.routes import command_for, verb_handler
 from bot.services import Reply, Services, Turn
 from bot.turn import card_activity, command_text, is_card_submit, seen_conversation, tenant_of, typed_text
@@ -38,6 +42,7 @@ log = logging.getLogger(__name__)
 
 MESSAGE_CONTENT_TYPE = "application/vnd.microsoft.activity.message"
 DIALOG_INVOKES = ("composeExtension/fetchTask", "composeExtension/submitAction")
+THUMBNAIL = "application/vnd.microsoft.card.thumbnail"
 
 
 class UniversalActionResponse(AdaptiveCardInvokeResponse):
@@ -96,6 +101,8 @@ class KamBot(TeamsActivityHandler):
         """Universal Actions are answered here, from the raw value, so that a malformed one gets our message."""
         if turn_context.activity.name in DIALOG_INVOKES:
             return await self._dialog(turn_context)
+        if turn_context.activity.name == "composeExtension/query":
+            return await self._search(turn_context)
         if turn_context.activity.name != "adaptiveCard/action":
             try:
                 response = await super().on_invoke_activity(turn_context)
@@ -137,6 +144,23 @@ class KamBot(TeamsActivityHandler):
         else:
             task = TaskModuleMessageResponse(value=reply.message or turn.t("error.generic"))
         return InvokeResponse(status=200, body=MessagingExtensionActionResponse(task=task))
+
+    async def _search(self, turn_context: TurnContext) -> InvokeResponse:
+        """Search results: a preview per account; choosing one inserts its summary card."""
+        turn = Turn.of(turn_context, self.services)
+        text = query_text(turn_context.activity.value)
+        if text is None:
+            return InvokeResponse(status=400)
+        attachments = [
+            MessagingExtensionAttachment(
+                content_type=CARD_CONTENT_TYPE,
+                content=found,
+                preview=Attachment(content_type=THUMBNAIL, content={"title": name}),
+            )
+            for name, found in await found_cards(turn, text)
+        ]
+        result = MessagingExtensionResult(attachment_layout="list", type="result", attachments=attachments)
+        return InvokeResponse(status=200, body=MessagingExtensionResponse(compose_extension=result))
 
     async def on_teams_members_added(
         self, teams_members_added: list[TeamsChannelAccount], team_info: TeamInfo, turn_context: TurnContext

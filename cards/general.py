@@ -9,7 +9,16 @@ from cards.build import card, command_button, heading, plain, static
 from cards.i18n import Texts
 from kam.models import Role, Tier
 
-COMMANDS = ("help", "log_contact", "log_decision", "timeline", "stakeholders", "add_stakeholder", "accounts", "new_account")
+COMMANDS = (
+    "help",
+    "log_contact",
+    "log_decision",
+    "timeline",
+    "stakeholders",
+    "add_stakeholder",
+    "accounts",
+    "new_account",
+)
 
 
 def _command_list(t: Texts) -> list[Any]:
@@ -64,3 +73,24 @@ def channel_welcome_card(t: Texts, account_name: str, managers: list[str]) -> di
 def notice_card(t: Texts, message: str) -> dict[str, Any]:
     """A short message as a card, used where a card must be replaced in place."""
     return card([plain(message)], fallback_text=message)
+
+
+@dataclass(frozen=True)
+class AccountSummary:
+    name: str
+    tier: Tier
+    managers: list[str]
+    contacts_90d: int
+    decisions_90d: int
+    last_contact: str  # ISO date, or "" when never
+
+
+def account_summary_card(t: Texts, summary: AccountSummary) -> dict[str, Any]:
+    """The card the search command inserts into any chat: the account at a glance."""
+    body: list[Any] = [heading(summary.name), static(t(f"tier.{summary.tier.value}"), subtle=True)]
+    if summary.managers:
+        body.append(plain(t("channel.welcome.managers", names=", ".join(summary.managers))))
+    body.append(static(t("search.activity", contacts=summary.contacts_90d, decisions=summary.decisions_90d)))
+    last = t("search.last_contact", date=summary.last_contact) if summary.last_contact else t("search.no_contact")
+    body.append(static(last, subtle=True))
+    return card(body, fallback_text=summary.name)

@@ -93,3 +93,10 @@ async def create_account(session: AsyncSession, new: NewAccount, creator: Person
     session.add(account)
     await session.flush()
     return account
+
+
+async def search_accounts(session: AsyncSession, person: Person | None, text: str, limit: int = 10) -> list[Account]:
+    """The person's own accounts whose name contains `text`: nobody finds an account they are not on."""
+    accounts = await accounts_of(session, person)
+    wanted = text.strip().lower()
+    return [a for a in accounts if wanted in a.name.lower()][:limit]

@@ -60,3 +60,25 @@ async def timeline_page(session: AsyncSession, account_id: int, offset: int = 0,
     contacts = {c.id: c for c in await session.scalars(select(Contact).where(Contact.id.in_(contact_ids)))}
     decisions = {d.id: d for d in await session.scalars(select(Decision).where(Decision.id.in_(decision_ids)))}
     return Page(contacts, decisions, entries, total, offset)
+
+
+@dataclass(frozen=True)
+class Activity:
+    contacts: int
+    decisions: int
+    last_contact: dt.date | None
+
+
+async def recent_activity(session: AsyncSession, account_id: int, since: dt.date) -> Activity:
+    """How much the team logged for an account since a date, and when it last met the customer."""
+    contacts = await session.execute(
+        select(func.count(), func.max(Contact.met_on)).where(Contact.account_id == account_id, Contact.met_on >= since)
+    )
+    count, last = contacts.one()
+    last_any = await session.scalar(select(func.max(Contact.met_on)).where(Contact.account_id == account_id))
+    decisions = await session.scalar(
+        select(func.count())
+        .select_from(Decision)
+        .where(Decision.account_id == account_id, Decision.effective_on >= since)
+    )
+    return Activity(int(count or 0), int(decisions or 0), last_any or last)

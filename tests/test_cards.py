@@ -18,7 +18,16 @@ from cards.contact import (
     logged_card,
 )
 from cards.decision import DecisionView, channel_decision_card, decision_form_card, decision_logged_card
-from cards.general import AccountLine, accounts_card, channel_welcome_card, help_card, notice_card, welcome_card
+from cards.general import (
+    AccountLine,
+    AccountSummary,
+    account_summary_card,
+    accounts_card,
+    channel_welcome_card,
+    help_card,
+    notice_card,
+    welcome_card,
+)
 from cards.i18n import Texts
 from cards.stakeholders import (
     StakeholderLine,
@@ -125,6 +134,10 @@ def every_card() -> list[dict[str, Any]]:
             total=12,
             today=TODAY,
         ),
+        account_summary_card(
+            t, AccountSummary(NASTY[:200], Tier.KEY_ACCOUNT, ["Megan", NASTY[:30]], 3, 1, "2026-11-20")
+        ),
+        account_summary_card(t, AccountSummary("Fabrikam", Tier.KEY_ACCOUNT, [], 0, 0, "")),
         stakeholder_form_card(t, form, TODAY),
         stakeholder_form_card(
             t,
