@@ -12,13 +12,13 @@ from kam.models import Account, AccountMember, Person, Role, Tier
 
 
 async def accounts_of(session: AsyncSession, person: Person | None) -> list[Account]:
-    """The accounts whose team the person is on, by name."""
+    """The active accounts whose team the person is on, by name (those that left the list are kept, not offered)."""
     if person is None:
         return []
     rows = await session.scalars(
         select(Account)
         .join(AccountMember, AccountMember.account_id == Account.id)
-        .where(AccountMember.person_id == person.id)
+        .where(AccountMember.person_id == person.id, Account.active.is_(True))
         .order_by(Account.name)
     )
     return list(rows.unique())

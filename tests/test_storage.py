@@ -117,6 +117,11 @@ async def test_accounts_of_a_person_are_theirs_only(db: Database) -> None:
         lynne = await session.scalar(select(Person).where(Person.name == "Lynne Robbins"))
         assert [a.name for a in await accounts_of(session, alex)] == ["Contoso Pharma", "Fabrikam Logistics"]
         assert await accounts_of(session, lynne) == []
+        fabrikam = (await accounts_of(session, alex))[1]
+        fabrikam.active = False
+        await session.flush()
+        assert [a.name for a in await accounts_of(session, alex)] == ["Contoso Pharma"], "left the list: not offered"
+        fabrikam.active = True
         contoso = await get_account(session, (await accounts_of(session, alex))[0].id)
         assert {m.person.name for m in contoso.members} >= {"Megan Bowen", "Alex Wilber"}
 
