@@ -18,6 +18,7 @@ from bot.services import Services
 from bot.settings import Settings
 from bot.tabs import tab_page
 from bot.teams_bot import KamBot
+from kam.rules import Rules
 from kam.storage import Database
 
 log = logging.getLogger(__name__)
@@ -70,10 +71,16 @@ def create_app(settings: Settings, graph_credential: AsyncTokenCredential | None
     app = web.Application(client_max_size=MAX_BODY_BYTES)
     adapter = build_adapter(settings)
     db = Database(settings.database_url)
+    rules = Rules.load(settings.rules_file)
     messenger = Messenger(
-        adapter, db, app_id=settings.app_id, locale=settings.default_locale, sweep_seconds=settings.outbox_sweep_seconds
+        adapter,
+        db,
+        app_id=settings.app_id,
+        locale=settings.default_locale,
+        sweep_seconds=settings.outbox_sweep_seconds,
+        rules=rules,
     )
-    services = Services(settings=settings, db=db, messenger=messenger, graph_credential=graph_credential)
+    services = Services(settings=settings, db=db, messenger=messenger, graph_credential=graph_credential, rules=rules)
     app[SERVICES] = services
     app[ADAPTER] = adapter
     app[BOT] = KamBot(services)

@@ -236,7 +236,14 @@ def serve(port: int = typer.Option(None, help="Port to listen on (default: KAMBO
     settings = _settings()
     if settings.local_mode:
         console.print("[yellow]Local mode[/]: no KAMBOT_APP_ID set, so requests are not authenticated.")
-    web.run_app(create_app(settings), host=settings.host, port=port or settings.port, print=None)
+    from kam.rules import RulesFileError
+
+    try:
+        application = create_app(settings)
+    except RulesFileError as error:
+        console.print(f"[red]✗[/] KAMBOT_RULES_FILE cannot be used: {error}")
+        raise typer.Exit(2) from None
+    web.run_app(application, host=settings.host, port=port or settings.port, print=None)
 
 
 def _headless_browser_shim() -> Path:

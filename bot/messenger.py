@@ -20,8 +20,9 @@ from kam.accounts import get_account, managers_of
 from kam.contacts import CONTACT_LOGGED, get_contact
 from kam.conversations import SeenConversation, reference_for_channel, remember
 from kam.decisions import DECISION_LOGGED, get_decision
-from kam.models import Account, OutboxMessage
+from kam.models import Account, OutboxMessage, Person, StakeholderLevel
 from kam.outbox import CHANNEL_WELCOME, claim_due, mark_failed, mark_retry, mark_sent
+from kam.rules import Rules, must_inform
 from kam.storage import Database
 
 log = logging.getLogger(__name__)
@@ -36,7 +37,10 @@ class NotYetReachable(Exception):
 
 
 class Messenger:
-    def __init__(self, adapter: BotAdapter, db: Database, *, app_id: str, locale: str, sweep_seconds: float) -> None:
+    def __init__(
+        self, adapter: BotAdapter, db: Database, *, app_id: str, locale: str, sweep_seconds: float, rules: Rules
+    ) -> None:
+        self._rules = rules
         self._adapter = adapter
         self._db = db
         self._app_id = app_id
@@ -121,18 +125,25 @@ class Messenger:
         if contact is None:
             raise Undeliverable("the contact no longer exists")
         account = await get_account(session, contact.account_id)
-        return account, channel_summary_card(self._texts, contact_view(contact), self._must_know(account))
+        about = ["contact"]
+        if any(s.level in (StakeholderLevel.MANAGEMENT, StakeholderLevel.EXECUTIVE) for s in contact.stakeholders):
+            about.append("contact.management")
+        must_know = self._recipients(must_inform(self._rules, account, about))
+        return account, channel_summary_card(self._texts, contact_view(contact), must_know)
 
     async def _decision_logged(self, session: AsyncSession, decision_id: int) -> tuple[Account, dict]:
         decision = await get_decision(session, decision_id)
         if decision is None:
             raise Undeliverable("the decision no longer exists")
         account = await get_account(session, decision.account_id)
-        return account, channel_decision_card(self._texts, decision_view(decision), self._must_know(account))
+        people = must_inform(self._rules, account, ["decision", f"decision.{decision.category.value}"])
+        if decision.needs_confirmation:
+            people = list({p.id: p for p in [*people, *managers_of(account)]}.values())
+        return account, channel_decision_card(self._texts, decision_view(decision), self._recipients(people))
 
     @staticmethod
-    def _must_know(account: Account) -> list[Recipient]:
-        return [Recipient(p.teams_user_id or p.aad_object_id or "", p.name) for p in managers_of(account)]
+    def _recipients(people: list[Person]) -> list[Recipient]:
+        return [Recipient(p.teams_user_id or p.aad_object_id or "", p.name) for p in people]
 
     async def _channel_welcome(self, session: AsyncSession, account_id: int) -> tuple[Account, dict]:
         account = await get_account(session, account_id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from azure.core.credentials_async import AsyncTokenCredential
@@ -14,6 +14,7 @@ from bot.settings import Settings
 from bot.turn import caller_of, card_activity, texts_for
 from cards.i18n import Texts
 from kam.people import Caller
+from kam.rules import Rules
 from kam.storage import Database
 
 if TYPE_CHECKING:
@@ -27,6 +28,7 @@ class Services:
     messenger: Messenger
     # None: the identity configured in the settings; tests hand in one for the Graph fake.
     graph_credential: AsyncTokenCredential | None = None
+    rules: Rules = field(default_factory=Rules)
     provisioning: asyncio.Task[None] | None = None
 
 

@@ -28,6 +28,7 @@ class Settings(BaseSettings):
     default_locale: str = "en"
     outbox_sweep_seconds: float = 30.0
     form_max_age_days: int = 14
+    rules_file: str = Field(default="", description="YAML file with the communication rules (see kam/rules.py)")
 
     # Endpoints of the Bot Framework's identity services. Left empty, botbuilder
     # uses the public Azure cloud; set them for sovereign clouds (or test fakes).

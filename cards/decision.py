@@ -173,6 +173,7 @@ class DecisionView:
     communicator: str
     communicate_by: dt.date | None
     logged_by: str
+    needs_confirmation: bool = False
 
 
 def decision_view(decision: Decision) -> DecisionView:
@@ -188,6 +189,7 @@ def decision_view(decision: Decision) -> DecisionView:
         communicator=decision.communicator.name if decision.communicator else "",
         communicate_by=decision.communicate_by,
         logged_by=decision.logged_by.name,
+        needs_confirmation=decision.needs_confirmation,
     )
 
 
@@ -215,6 +217,8 @@ def _details(t: Texts, view: DecisionView) -> list[CardElement]:
 
 def decision_logged_card(t: Texts, view: DecisionView) -> dict[str, Any]:
     body = [heading(t("decision.logged.title", account=view.account_name)), *_details(t, view)]
+    if view.needs_confirmation:
+        body.append(static(t("decision.needs_confirmation"), color="Warning", bold=True))
     body.append(static(t("logged.told"), subtle=True))
     return card(body, fallback_text=t("decision.logged.title", account=view.account_name))
 
@@ -222,6 +226,8 @@ def decision_logged_card(t: Texts, view: DecisionView) -> dict[str, Any]:
 def channel_decision_card(t: Texts, view: DecisionView, must_know: Sequence[Recipient]) -> dict[str, Any]:
     body: list[CardElement] = [heading(t("decision.summary.title", account=view.account_name)), *_details(t, view)]
     body.append(plain(t("decision.summary.logged_by", name=view.logged_by), subtle=True))
+    if view.needs_confirmation:
+        body.append(static(t("decision.needs_confirmation"), color="Warning", bold=True))
     if must_know:
         body.append(static(t("summary.attention", mentions=", ".join(mention_tag(r.name) for r in must_know))))
     mentions = [mention(r.user_id, r.name) for r in must_know]

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kam.accounts import get_account, require_team_member
 from kam.errors import DuplicateSubmission, InvalidReference, UnknownPerson
 from kam.models import Decision, DecisionCategory, OutboxMessage, Person
+from kam.rules import Rules, may_decide
 
 TITLE_MAX = 200
 TEXT_MAX = 2000
@@ -41,8 +42,11 @@ async def find_decision_by_key(session: AsyncSession, idempotency_key: str) -> D
     return await session.scalar(select(Decision).where(Decision.idempotency_key == idempotency_key))
 
 
-async def log_decision(session: AsyncSession, command: LogDecision) -> Decision:
+async def log_decision(session: AsyncSession, command: LogDecision, rules: Rules | None = None) -> Decision:
     """Store the decision and, in the same transaction, its post to the account channel.
+
+    A decision the rules do not let its author take is stored all the same, marked as needing
+    the KA manager's confirmation.
 
     Raises AccountNotFound, NotOnAccountTeam, InvalidReference, DuplicateSubmission.
     """
@@ -67,6 +71,7 @@ async def log_decision(session: AsyncSession, command: LogDecision) -> Decision:
         scope=command.scope,
         communicator_id=command.communicator_id,
         communicate_by=command.communicate_by,
+        needs_confirmation=not may_decide(rules or Rules(), account, command.author, command.category),
     )
     session.add(decision)
     try:

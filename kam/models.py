@@ -236,6 +236,8 @@ class Decision(Base):
     scope: Mapped[str] = mapped_column(String(500), default="")
     communicator_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
     communicate_by: Mapped[dt.date | None] = mapped_column(Date)
+    # Logged by someone the rules do not allow to decide this: the KA manager must confirm it.
+    needs_confirmation: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     account: Mapped[Account] = relationship(lazy="joined")

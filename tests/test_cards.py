@@ -119,6 +119,7 @@ def every_card() -> list[dict[str, Any]]:
             "d" * 32,
         ),
         decision_logged_card(t, decision),
+        decision_logged_card(t, DecisionView(**{**decision.__dict__, "needs_confirmation": True})),
         channel_decision_card(t, decision, [Recipient("user-id-1", "Megan Bowen")]),
         channel_decision_card(t, DecisionView(**{**decision.__dict__, "communicator": "", "scope": ""}), []),
         timeline_card(t, 7, NASTY[:200], [], offset=0, total=0, today=TODAY),

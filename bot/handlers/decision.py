@@ -47,7 +47,7 @@ async def save(turn: Turn, value: Mapping[str, Any]) -> Reply:
             )
             if isinstance(parsed, FormState):
                 return Reply(card=decision_form_card(turn.t, form_context(account), turn.today, parsed, meta.card_id))
-            view = decision_view(await _reload(session, await log_decision(session, parsed)))
+            view = decision_view(await _reload(session, await log_decision(session, parsed, turn.services.rules)))
     except DuplicateSubmission:
         async with turn.services.db.transaction() as session:
             existing = await find_decision_by_key(session, meta.card_id)
