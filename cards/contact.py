@@ -197,6 +197,20 @@ def for_dialog(card_json: dict[str, Any]) -> dict[str, Any]:
     return {**card_json, "actions": actions} if actions else card_json
 
 
+def team_choice(t: Texts, state: FormState, name: str, label: str, team: Sequence[Option]) -> list[CardElement]:
+    """A choice of one person of the account team (who tells the customer, who owns a relationship)."""
+    if not team:
+        return []
+    element = ChoiceSetInput(
+        id=name,
+        label=label,
+        style="compact",
+        value=state.values.get(name) or None,
+        choices=[Choice(title=clean(o.label), value=str(o.id)) for o in team],
+    )
+    return [element, *field_error(state, name)]
+
+
 def contact_form_card(
     t: Texts, form: FormContext, today: dt.date, state: FormState | None = None, card_id: str | None = None
 ) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from typing import Any
 
 from microsoft_teams.cards import CardElement, Choice, ChoiceSetInput, DateInput, TextInput
 
-from cards.build import card, clean, heading, labelled, mention, mention_tag, plain, static
+from cards.build import card, heading, labelled, mention, mention_tag, plain, static
 from cards.contact import (
     FormContext,
     FormState,
@@ -20,6 +20,7 @@ from cards.contact import (
     form_state,
     new_card_id,
     parse_ids,
+    team_choice,
 )
 from cards.i18n import Texts
 from kam.decisions import NAME_MAX, SCOPE_MAX, TEXT_MAX, TITLE_MAX, LogDecision
@@ -85,17 +86,7 @@ def decision_form_card(
         *field_error(state, "effective_on"),
     ]
     body += _text(t, state, "scope")
-    if form.team:
-        body += [
-            ChoiceSetInput(
-                id="communicator",
-                label=t("decision.form.communicator"),
-                style="compact",
-                value=state.values.get("communicator") or None,
-                choices=[Choice(title=clean(o.label), value=str(o.id)) for o in form.team],
-            ),
-            *field_error(state, "communicator"),
-        ]
+    body += team_choice(t, state, "communicator", t("decision.form.communicator"), form.team)
     body += [
         DateInput(
             id="communicate_by",

@@ -10,7 +10,7 @@ from typing import Any
 
 from microsoft_teams.cards import CardElement, Choice, ChoiceSetInput, TextInput
 
-from cards.build import card, clean, heading, plain, static
+from cards.build import card, heading, plain, static
 from cards.contact import (
     FormContext,
     FormState,
@@ -20,6 +20,7 @@ from cards.contact import (
     form_state,
     new_card_id,
     parse_ids,
+    team_choice,
 )
 from cards.i18n import Texts
 from kam.models import Attitude, BuyingRole, StakeholderLevel
@@ -63,17 +64,7 @@ def stakeholder_form_card(
             ),
             *field_error(state, name),
         ]
-    if form.team:
-        body += [
-            ChoiceSetInput(
-                id="owner",
-                label=t("stakeholder.form.owner"),
-                style="compact",
-                value=state.values.get("owner") or None,
-                choices=[Choice(title=clean(o.label), value=str(o.id)) for o in form.team],
-            ),
-            *field_error(state, "owner"),
-        ]
+    body += team_choice(t, state, "owner", t("stakeholder.form.owner"), form.team)
     data = action_data(VERB_ADD_STAKEHOLDER, card_id or new_card_id(), today, account_id=form.account_id)
     return card(body, [execute_action(t("stakeholder.form.submit"), data)], fallback_text=title)
 

@@ -7,12 +7,11 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.handlers.resolve import account_id_of, form_context, pick_form, start_form
+from bot.handlers.resolve import form_context, pick_form, start_form, submitted_account
 from bot.services import Reply, Turn
 from bot.turn import channel_id_of
 from cards.contact import (
     FormState,
-    MalformedSubmission,
     contact_form_card,
     contact_view,
     logged_card,
@@ -20,11 +19,9 @@ from cards.contact import (
     prefill,
     read_meta,
 )
-from kam.accounts import get_account, require_team_member
 from kam.contacts import find_by_key, log_contact
 from kam.errors import DuplicateSubmission
 from kam.models import Contact
-from kam.people import find_person
 
 
 async def start(turn: Turn) -> None:
@@ -40,16 +37,10 @@ async def pick(turn: Turn, value: Mapping[str, Any]) -> Reply:
 async def save(turn: Turn, value: Mapping[str, Any]) -> Reply:
     """Store the contact once; the form is replaced by a read-only card, the channel is told."""
     meta = read_meta(value, today=turn.today, max_age_days=turn.services.settings.form_max_age_days)
-    account_id = account_id_of(value)
-    if account_id is None:
-        raise MalformedSubmission()
     in_channel = channel_id_of(turn.context.activity) is not None
-
     try:
         async with turn.services.db.transaction() as session:
-            person = await find_person(session, turn.caller)
-            account = await get_account(session, account_id)
-            require_team_member(account, person)
+            person, account = await submitted_account(session, turn, value)
             parsed = parse_contact_submission(
                 turn.t, value, author=person, account_id=account.id, card_id=meta.card_id, today=turn.today
             )

@@ -7,15 +7,13 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.handlers.resolve import account_id_of, form_context, pick_form, start_form
+from bot.handlers.resolve import form_context, pick_form, start_form, submitted_account
 from bot.services import Reply, Turn
-from cards.contact import FormState, MalformedSubmission, read_meta
+from cards.contact import FormState, read_meta
 from cards.decision import decision_form_card, decision_logged_card, decision_view, parse_decision_submission
-from kam.accounts import get_account, require_team_member
 from kam.decisions import find_decision_by_key, log_decision
 from kam.errors import DuplicateSubmission
 from kam.models import Decision
-from kam.people import find_person
 
 
 async def start(turn: Turn) -> None:
@@ -34,14 +32,9 @@ async def _reload(session: AsyncSession, decision: Decision) -> Decision:
 async def save(turn: Turn, value: Mapping[str, Any]) -> Reply:
     """Store the decision once; the form becomes a read-only card and the channel is told."""
     meta = read_meta(value, today=turn.today, max_age_days=turn.services.settings.form_max_age_days)
-    account_id = account_id_of(value)
-    if account_id is None:
-        raise MalformedSubmission()
     try:
         async with turn.services.db.transaction() as session:
-            person = await find_person(session, turn.caller)
-            account = await get_account(session, account_id)
-            require_team_member(account, person)
+            person, account = await submitted_account(session, turn, value)
             parsed = parse_decision_submission(
                 turn.t, value, author=person, account_id=account.id, card_id=meta.card_id
             )

@@ -6,12 +6,14 @@ import datetime as dt
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from bot.services import Reply, Turn
 from bot.turn import argument_of, channel_id_of, command_text
-from cards.contact import FormContext, FormState, Option, account_picker_card, read_meta
+from cards.contact import FormContext, FormState, MalformedSubmission, Option, account_picker_card, read_meta
 from cards.i18n import Texts
 from kam.accounts import account_for_channel, accounts_of, get_account, require_team_member
-from kam.models import Account
+from kam.models import Account, Person
 from kam.people import find_person
 
 
@@ -25,7 +27,7 @@ def form_context(account: Account) -> FormContext:
 
 
 async def accounts_for(turn: Turn) -> list[Account] | None:
-    """The accounts a form can be for: the channel's, or the user's. None when the user was told why there are none."""
+    """The accounts a turn can be about: the channel's, or the user's. None when the user was told why there are none."""
     channel_id = channel_id_of(turn.context.activity)
     async with turn.services.db.transaction() as session:
         person = await find_person(session, turn.caller)
@@ -33,15 +35,26 @@ async def accounts_for(turn: Turn) -> list[Account] | None:
             accounts = await accounts_of(session, person)
         else:
             account = await account_for_channel(session, channel_id)
-            if account is None:
-                await turn.say(turn.t("error.channel_not_linked"))
-                return None
-            require_team_member(account, person)
-            accounts = [account]
+            if account is not None:
+                require_team_member(account, person)
+            accounts = [account] if account else []
     if not accounts:
-        await turn.say(turn.t("error.no_accounts"))
+        await turn.say(turn.t("error.channel_not_linked" if channel_id else "error.no_accounts"))
         return None
     return accounts
+
+
+async def submitted_account(
+    session: AsyncSession, turn: Turn, value: Mapping[str, Any]
+) -> tuple[Person | None, Account]:
+    """The person submitting a form and its account, which they must be on the team of."""
+    account_id = account_id_of(value)
+    if account_id is None:
+        raise MalformedSubmission()
+    person = await find_person(session, turn.caller)
+    account = await get_account(session, account_id)
+    require_team_member(account, person)
+    return person, account
 
 
 def account_id_of(value: Mapping[str, Any]) -> int | None:
@@ -75,20 +88,11 @@ async def named_account(turn: Turn, command_key: str, which_key: str) -> Account
     None when the user was told why there is no single account.
     """
     wanted = argument_of(command_text(turn.context), command_key) or ""
-    channel_id = channel_id_of(turn.context.activity)
-    async with turn.services.db.transaction() as session:
-        person = await find_person(session, turn.caller)
-        if channel_id is not None:
-            account = await account_for_channel(session, channel_id)
-            if account is None:
-                await turn.say(turn.t("error.channel_not_linked"))
-                return None
-            require_team_member(account, person)
-            return account
-        mine = await accounts_of(session, person)
-    if not mine:
-        await turn.say(turn.t("error.no_accounts"))
+    mine = await accounts_for(turn)
+    if mine is None:
         return None
+    if channel_id_of(turn.context.activity) is not None:
+        return mine[0]
     chosen = [a for a in mine if wanted in a.name.lower()] if wanted else mine
     if len(chosen) == 1:
         return chosen[0]

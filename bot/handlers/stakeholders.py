@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from bot.handlers.resolve import account_id_of, form_context, named_account, pick_form, start_form
+from bot.handlers.resolve import form_context, named_account, pick_form, start_form, submitted_account
 from bot.services import Reply, Turn
-from cards.contact import FormState, MalformedSubmission, form_state, read_meta
+from cards.contact import FormState, form_state, read_meta
 from cards.stakeholders import (
     FIELDS,
     StakeholderLine,
@@ -16,8 +16,7 @@ from cards.stakeholders import (
     stakeholder_added_card,
     stakeholder_form_card,
 )
-from kam.accounts import get_account, require_team_member
-from kam.people import find_person
+from kam.accounts import get_account
 from kam.stakeholders import StakeholderExists, add_stakeholder, relationship_picture
 
 
@@ -31,14 +30,9 @@ async def pick(turn: Turn, value: Mapping[str, Any]) -> Reply:
 
 async def save(turn: Turn, value: Mapping[str, Any]) -> Reply:
     meta = read_meta(value, today=turn.today, max_age_days=turn.services.settings.form_max_age_days)
-    account_id = account_id_of(value)
-    if account_id is None:
-        raise MalformedSubmission()
     try:
         async with turn.services.db.transaction() as session:
-            person = await find_person(session, turn.caller)
-            account = await get_account(session, account_id)
-            require_team_member(account, person)
+            person, account = await submitted_account(session, turn, value)
             context = form_context(account)
             parsed = parse_stakeholder(turn.t, value, author=person, account_id=account.id)
             if isinstance(parsed, FormState):
