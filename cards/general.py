@@ -70,11 +70,6 @@ def channel_welcome_card(t: Texts, account_name: str, managers: list[str]) -> di
     return card(body, actions, fallback_text=t("channel.welcome.title", account=account_name))
 
 
-def notice_card(t: Texts, message: str) -> dict[str, Any]:
-    """A short message as a card, used where a card must be replaced in place."""
-    return card([plain(message)], fallback_text=message)
-
-
 @dataclass(frozen=True)
 class AccountSummary:
     name: str

@@ -25,7 +25,6 @@ from cards.general import (
     accounts_card,
     channel_welcome_card,
     help_card,
-    notice_card,
     welcome_card,
 )
 from cards.i18n import Texts
@@ -86,7 +85,6 @@ def every_card() -> list[dict[str, Any]]:
         help_card(t),
         accounts_card(t, [AccountLine(NASTY[:80], tier, Role.MANAGER) for tier in Tier]),
         accounts_card(t, []),
-        notice_card(t, NASTY),
         account_picker_card(t, [Option(1, "Contoso"), Option(2, NASTY[:60])], TODAY),
         account_picker_card(t, [Option(1, "Contoso")], TODAY, error="Choose an account."),
         contact_form_card(t, form, TODAY),
