@@ -78,7 +78,6 @@ def create_app(settings: Settings, graph_credential: AsyncTokenCredential | None
         app_id=settings.app_id,
         locale=settings.default_locale,
         sweep_seconds=settings.outbox_sweep_seconds,
-        rules=rules,
     )
     services = Services(settings=settings, db=db, messenger=messenger, graph_credential=graph_credential, rules=rules)
     app[SERVICES] = services

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cards.contact import MalformedSubmission, StaleCard
+from cards.errors import MalformedSubmission, StaleCard
 from cards.i18n import Texts
 from kam.errors import KamError, NotOnAccountTeam
 

@@ -7,25 +7,39 @@ import contextlib
 import logging
 
 from botbuilder.core import BotAdapter, TurnContext
-from botbuilder.schema import Activity, ChannelAccount, ConversationAccount, ConversationReference
+from botbuilder.schema import (
+    Activity,
+    ChannelAccount,
+    ConversationAccount,
+    ConversationParameters,
+    ConversationReference,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.items import item_card, teams_id
 from bot.retry import RetryPolicy, delay_for, is_transient, status_of, with_retries
 from bot.turn import card_activity
-from cards.contact import Recipient, channel_summary_card, contact_view
-from cards.decision import channel_decision_card, decision_view
 from cards.general import channel_welcome_card
 from cards.i18n import Texts
 from kam.accounts import get_account, managers_of
+from kam.acknowledgements import ACK_OVERDUE, ACK_REMINDER, ACK_REQUEST, get_acknowledgement, schedule_reminders
 from kam.contacts import CONTACT_LOGGED, get_contact
-from kam.conversations import SeenConversation, reference_for_channel, remember
+from kam.conversations import SeenConversation, any_reference, reference_for_channel, remember
 from kam.decisions import DECISION_LOGGED, get_decision
-from kam.models import Account, OutboxMessage, Person, StakeholderLevel
+from kam.errors import ItemNotFound
+from kam.models import Account, ConversationRef, ItemKind, OutboxMessage, Person
 from kam.outbox import CHANNEL_WELCOME, claim_due, mark_failed, mark_retry, mark_sent
-from kam.rules import Rules, must_inform
+from kam.price_actions import PRICE_RISK_POSTED
 from kam.storage import Database
 
 log = logging.getLogger(__name__)
+
+
+_CHANNEL_POSTS = {
+    CONTACT_LOGGED: ItemKind.CONTACT,
+    DECISION_LOGGED: ItemKind.DECISION,
+    PRICE_RISK_POSTED: ItemKind.PRICE_ACTION,
+}
 
 
 class Undeliverable(Exception):
@@ -37,10 +51,7 @@ class NotYetReachable(Exception):
 
 
 class Messenger:
-    def __init__(
-        self, adapter: BotAdapter, db: Database, *, app_id: str, locale: str, sweep_seconds: float, rules: Rules
-    ) -> None:
-        self._rules = rules
+    def __init__(self, adapter: BotAdapter, db: Database, *, app_id: str, locale: str, sweep_seconds: float) -> None:
         self._adapter = adapter
         self._db = db
         self._app_id = app_id
@@ -86,7 +97,11 @@ class Messenger:
 
     async def _deliver(self, session: AsyncSession, message: OutboxMessage) -> int:
         try:
-            reference, card = await self._render(session, message)
+            rendered = await self._render(session, message)
+            if rendered is None:
+                mark_sent(message)
+                return 0
+            reference, card = rendered
             await with_retries(lambda: self.post(reference, card_activity(card)), self.policy)
         except Undeliverable as error:
             log.error("outbox row %s undeliverable: %s", message.id, error)
@@ -107,47 +122,113 @@ class Messenger:
         mark_sent(message)
         return 1
 
-    async def _render(self, session: AsyncSession, message: OutboxMessage) -> tuple[ConversationReference, dict]:
-        """The card a row stands for and the account channel it goes to."""
-        renderers = {
-            CONTACT_LOGGED: self._contact_logged,
-            DECISION_LOGGED: self._decision_logged,
-            CHANNEL_WELCOME: self._channel_welcome,
-        }
-        renderer = renderers.get(message.kind)
-        if renderer is None:
-            raise Undeliverable(f"unknown outbox kind {message.kind!r}")
-        account, card = await renderer(session, message.subject_id)
+    async def _render(self, session: AsyncSession, message: OutboxMessage) -> tuple[ConversationReference, dict] | None:
+        """The card a row stands for and where it goes; None when it is no longer owed."""
+        if message.kind == CHANNEL_WELCOME:
+            account = await get_account(session, message.subject_id)
+            card = channel_welcome_card(self._texts, account.name, [p.name for p in managers_of(account)])
+            return await self._channel_reference(session, account), card
+        item = _CHANNEL_POSTS.get(message.kind)
+        if item is not None:
+            return await self._channel_post(session, message, item)
+        if message.kind in (ACK_REQUEST, ACK_REMINDER):
+            return await self._personal_card(session, message)
+        if message.kind == ACK_OVERDUE:
+            return await self._overdue_report(session, message)
+        raise Undeliverable(f"unknown outbox kind {message.kind!r}")
+
+    async def _channel_post(
+        self, session: AsyncSession, message: OutboxMessage, kind: ItemKind
+    ) -> tuple[ConversationReference, dict]:
+        account_id = message.account_id
+        if kind == ItemKind.CONTACT:
+            found = await get_contact(session, message.subject_id)
+            account_id = found.account_id if found else None
+        elif kind == ItemKind.DECISION:
+            found = await get_decision(session, message.subject_id)
+            account_id = found.account_id if found else None
+        if account_id is None:
+            raise Undeliverable(f"the {kind.value} no longer exists")
+        account = await get_account(session, account_id)
+        card = await item_card(session, self._texts, account, (kind, message.subject_id), None, in_channel=True)
         return await self._channel_reference(session, account), card
 
-    async def _contact_logged(self, session: AsyncSession, contact_id: int) -> tuple[Account, dict]:
-        contact = await get_contact(session, contact_id)
-        if contact is None:
-            raise Undeliverable("the contact no longer exists")
-        account = await get_account(session, contact.account_id)
-        about = ["contact"]
-        if any(s.level in (StakeholderLevel.MANAGEMENT, StakeholderLevel.EXECUTIVE) for s in contact.stakeholders):
-            about.append("contact.management")
-        must_know = self._recipients(must_inform(self._rules, account, about))
-        return account, channel_summary_card(self._texts, contact_view(contact), must_know)
+    async def _personal_card(
+        self, session: AsyncSession, message: OutboxMessage
+    ) -> tuple[ConversationReference, dict] | None:
+        ack = await get_acknowledgement(session, message.subject_id)
+        if ack is None or ack.acknowledged_at is not None:
+            return None
+        t = Texts(ack.person.locale or self._texts.language)
+        banner = t("ack.reminder") if message.kind == ACK_REMINDER else ""
+        account = await get_account(session, ack.account_id)
+        try:
+            card = await item_card(
+                session, t, account, (ack.item_kind, ack.item_id), ack.person, in_channel=False, banner=banner
+            )
+        except ItemNotFound:
+            return None
+        return await self._personal_reference(session, ack.person), card
 
-    async def _decision_logged(self, session: AsyncSession, decision_id: int) -> tuple[Account, dict]:
-        decision = await get_decision(session, decision_id)
-        if decision is None:
-            raise Undeliverable("the decision no longer exists")
-        account = await get_account(session, decision.account_id)
-        people = must_inform(self._rules, account, ["decision", f"decision.{decision.category.value}"])
-        if decision.needs_confirmation:
-            people = list({p.id: p for p in [*people, *managers_of(account)]}.values())
-        return account, channel_decision_card(self._texts, decision_view(decision), self._recipients(people))
+    async def _overdue_report(
+        self, session: AsyncSession, message: OutboxMessage
+    ) -> tuple[ConversationReference, dict] | None:
+        manager = await session.get(Person, message.subject_id)
+        detail = message.detail or {}
+        if manager is None or message.account_id is None:
+            raise Undeliverable("the KA manager or the account no longer exists")
+        t = Texts(manager.locale or self._texts.language)
+        account = await get_account(session, message.account_id)
+        item = (ItemKind(detail["item_kind"]), int(detail["item_id"]))
+        banner = t("ack.overdue", names=", ".join(detail.get("people", [])))
+        try:
+            card = await item_card(session, t, account, item, manager, in_channel=False, banner=banner)
+        except ItemNotFound:
+            return None
+        return await self._personal_reference(session, manager), card
 
-    @staticmethod
-    def _recipients(people: list[Person]) -> list[Recipient]:
-        return [Recipient(p.teams_user_id or p.aad_object_id or "", p.name) for p in people]
+    async def _personal_reference(self, session: AsyncSession, person: Person) -> ConversationReference:
+        """The person's 1:1 chat with the bot; opened through the Bot Connector the first time."""
+        stored = await session.get(ConversationRef, person.chat_id) if person.chat_id else None
+        if stored is None:
+            stored = await self._open_chat(session, person)
+        return ConversationReference(
+            channel_id="msteams",
+            service_url=stored.service_url,
+            bot=ChannelAccount(id=stored.bot_id or self._app_id),
+            user=ChannelAccount(id=teams_id(person)),
+            conversation=ConversationAccount(
+                id=stored.conversation_id, conversation_type="personal", tenant_id=stored.tenant_id
+            ),
+        )
 
-    async def _channel_welcome(self, session: AsyncSession, account_id: int) -> tuple[Account, dict]:
-        account = await get_account(session, account_id)
-        return account, channel_welcome_card(self._texts, account.name, [p.name for p in managers_of(account)])
+    async def _open_chat(self, session: AsyncSession, person: Person) -> ConversationRef:
+        if not teams_id(person):
+            raise Undeliverable(f"{person.name} has no Teams id yet")
+        known = await any_reference(session)
+        if known is None:
+            raise NotYetReachable("the bot has not been installed anywhere yet")
+        parameters = ConversationParameters(
+            is_group=False,
+            bot=ChannelAccount(id=known.bot_id or self._app_id),
+            members=[ChannelAccount(id=teams_id(person))],
+            tenant_id=known.tenant_id,
+            channel_data={"tenant": {"id": known.tenant_id}},
+        )
+        opened: list[str] = []
+
+        async def note(context: TurnContext) -> None:
+            opened.append(context.activity.conversation.id)
+
+        await with_retries(
+            lambda: self._adapter.create_conversation(  # type: ignore[call-arg]
+                self._app_id, note, parameters, "msteams", known.service_url
+            ),
+            self.policy,
+        )
+        person.chat_id = opened[-1]
+        seen = SeenConversation(opened[-1], known.service_url, known.tenant_id, "personal", None, known.bot_id)
+        return await remember(session, seen)
 
     async def _channel_reference(self, session: AsyncSession, account: Account) -> ConversationReference:
         """Where the account's channel is reached; remembered so that the channel has its own reference."""
@@ -190,9 +271,15 @@ class Messenger:
         """Pick up what a crash or an outage left behind, now and then."""
         self._sweeper = asyncio.create_task(self._sweep_forever())
 
+    async def schedule(self) -> int:
+        """Queue the reminders and reports that are due (once, whichever instance gets there first)."""
+        async with self._db.transaction() as session:
+            return await schedule_reminders(session, {})
+
     async def _sweep_forever(self) -> None:
         while True:
             try:
+                await self.schedule()
                 await self.drain()
             except Exception:
                 log.exception("outbox sweep failed")

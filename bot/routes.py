@@ -6,13 +6,27 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from bot.handlers import account, admin, contact, decision, general, stakeholders, timeline
+from bot.handlers import (
+    account,
+    acknowledge,
+    admin,
+    contact,
+    decision,
+    general,
+    price_action,
+    rules,
+    stakeholders,
+    timeline,
+)
 from bot.services import Reply, Turn
 from bot.turn import argument_of
 from cards.account import VERB_CREATE
+from cards.acknowledge import VERB_ACKNOWLEDGE, VERB_END_AGREEMENT, VERB_VIEW
 from cards.contact import VERB_PICK, VERB_PICK_FOR_DECISION, VERB_PICK_FOR_STAKEHOLDER, VERB_SAVE
 from cards.decision import VERB_SAVE_DECISION
 from cards.i18n import in_every_language
+from cards.price_action import VERB_SAVE_PRICE_ACTION
+from cards.rules import VERB_SAVE_RULES
 from cards.stakeholders import VERB_ADD_STAKEHOLDER
 from cards.timeline import VERB_TIMELINE_PAGE
 
@@ -43,6 +57,8 @@ COMMANDS: tuple[CommandRoute, ...] = (
     CommandRoute("command.help", general.show_help),
     CommandRoute("command.log_contact", contact.start),
     CommandRoute("command.log_decision", decision.start),
+    CommandRoute("command.log_price_action", price_action.start),
+    CommandRoute("command.rules", rules.show, takes_argument=True),
     CommandRoute("command.accounts", general.list_accounts),
     CommandRoute("command.new_account", account.new_account),
     CommandRoute("command.provision", admin.provision),
@@ -61,6 +77,11 @@ VERBS: Mapping[str, VerbHandler] = {
     VERB_TIMELINE_PAGE: timeline.page,
     VERB_PICK_FOR_STAKEHOLDER: stakeholders.pick,
     VERB_ADD_STAKEHOLDER: stakeholders.save,
+    VERB_ACKNOWLEDGE: acknowledge.acknowledge_item,
+    VERB_VIEW: acknowledge.view,
+    VERB_END_AGREEMENT: acknowledge.end_agreement,
+    VERB_SAVE_RULES: rules.save,
+    VERB_SAVE_PRICE_ACTION: price_action.save,
 }
 
 

@@ -33,10 +33,11 @@ from bot.handlers.message_action import open_form
 from bot.handlers.search import found_cards, query_text
 from bot.routes import command_for, verb_handler
 from bot.services import Reply, Services, Turn
-from bot.turn import card_activity, command_text, is_card_submit, seen_conversation, tenant_of, typed_text
+from bot.turn import caller_of, card_activity, command_text, is_card_submit, seen_conversation, tenant_of, typed_text
 from cards.build import CARD_CONTENT_TYPE
 from cards.contact import for_dialog
 from kam.conversations import remember
+from kam.people import remember_chat
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +80,8 @@ class KamBot(TeamsActivityHandler):
         if seen is not None:
             async with self.services.db.transaction() as session:
                 await remember(session, seen)
+                if seen.conversation_type == "personal":
+                    await remember_chat(session, caller_of(activity), seen.conversation_id, activity.locale)
         await super().on_turn(turn_context)
 
     async def on_message_activity(self, turn_context: TurnContext) -> None:

@@ -18,6 +18,7 @@ from microsoft_teams.cards import (
     ImBackSubmitActionData,
     Mention,
     MentionedEntity,
+    RefreshDefinition,
     RichTextBlock,
     SubmitAction,
     SubmitActionData,
@@ -83,6 +84,7 @@ def card(
     *,
     fallback_text: str,
     mentions: Sequence[Mention] = (),
+    refresh: RefreshDefinition | None = None,
 ) -> dict[str, Any]:
     """Serialise a card once, with the version Teams renders everywhere.
 
@@ -94,6 +96,7 @@ def card(
         fallback_text=clean(fallback_text)[:500],
         body=list(body),
         actions=list(actions) or None,
+        refresh=refresh,
         msteams=TeamsCardProperties(width="full", entities=list(mentions) or None),
     )
     payload = adaptive.model_dump(exclude_none=True, by_alias=True)

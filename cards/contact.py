@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from microsoft_teams.cards import (
+    Action,
     CardElement,
     Choice,
     ChoiceSetInput,
@@ -20,9 +21,11 @@ from microsoft_teams.cards import (
 )
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from cards.acknowledge import Attention, attention_section
 from cards.build import card, clean, heading, labelled, mention, mention_tag, plain, static
+from cards.errors import MalformedSubmission, StaleCard
 from cards.i18n import Texts
-from kam.contacts import FIELD_MAX, PEOPLE_MAX, SUMMARY_MAX, LogContact
+from kam.contacts import FIELD_MAX, PEOPLE_MAX, SUMMARY_MAX, TOPIC_MAX, LogContact
 from kam.models import Contact, ContactKind, Person
 
 FORM_VERSION = 1
@@ -39,17 +42,11 @@ TEXT_FIELDS: dict[str, int] = {
     "customer_asked": FIELD_MAX,
     "we_committed": FIELD_MAX,
     "next_steps": FIELD_MAX,
+    "paid_service": TOPIC_MAX,
 }
-CHOICE_FIELDS = ("stakeholders", "participants", "kind", "met_on", "confidential")
+CHOICE_FIELDS = ("stakeholders", "participants", "kind", "met_on", "confidential", "framework_agreement")
+TOGGLES = ("confidential", "framework_agreement")
 INPUT_FIELDS = (*TEXT_FIELDS, *CHOICE_FIELDS)
-
-
-class MalformedSubmission(Exception):
-    """The card sent data no form of ours produces."""
-
-
-class StaleCard(Exception):
-    """The card was made by an older version of the form, or too long ago."""
 
 
 class CardMeta(BaseModel):
@@ -246,19 +243,29 @@ def contact_form_card(
     body += _text_input(t, state, "summary", multiline=True, required=True)
     for name in ("customer_asked", "we_committed", "next_steps"):
         body += _text_input(t, state, name, multiline=True)
-    body.append(
-        ToggleInput(
-            id="confidential",
-            title=t("form.confidential"),
-            value="true" if state.values.get("confidential") == "true" else "false",
-            value_on="true",
-            value_off="false",
-        )
-    )
+    body += _text_input(t, state, "paid_service", multiline=False)
+    body += [toggle(state, name, t(f"form.{name}")) for name in ("framework_agreement", "confidential")]
     data = action_data(VERB_SAVE, card_id, today, account_id=form.account_id)
     return card(
         body, [execute_action(t("form.submit"), data)], fallback_text=t("form.title", account=form.account_name)
     )
+
+
+def toggle(state: FormState, name: str, title: str) -> ToggleInput:
+    return ToggleInput(
+        id=name,
+        title=title,
+        value="true" if state.values.get(name) == "true" else "false",
+        value_on="true",
+        value_off="false",
+    )
+
+
+def parse_toggles(state: FormState, names: Sequence[str]) -> dict[str, bool]:
+    """Toggles send "true" or "false"; anything else did not come from our card."""
+    if any(state.values.get(name, "false") not in ("true", "false") for name in names):
+        raise MalformedSubmission()
+    return {name: state.values.get(name) == "true" for name in names}
 
 
 def parse_ids(raw: str) -> tuple[int, ...] | None:
@@ -318,8 +325,7 @@ def parse_contact_submission(
     if kind_value not in {k.value for k in ContactKind}:
         errors["kind"] = t("field.required") if not kind_value else t("field.bad_choice")
 
-    if values.get("confidential", "false") not in ("true", "false"):
-        raise MalformedSubmission()
+    toggles = parse_toggles(state, TOGGLES)
     if errors or met_on is None:
         return state
     return LogContact(
@@ -335,7 +341,9 @@ def parse_contact_submission(
         customer_asked=values.get("customer_asked", ""),
         we_committed=values.get("we_committed", ""),
         next_steps=values.get("next_steps", ""),
-        confidential=values.get("confidential") == "true",
+        confidential=toggles["confidential"],
+        paid_service=values.get("paid_service", ""),
+        framework_agreement=toggles["framework_agreement"],
     )
 
 
@@ -379,14 +387,21 @@ def _details_or_notice(t: Texts, contact: ContactView, shown_to_channel: bool) -
     return _details(t, contact)
 
 
-def logged_card(t: Texts, contact: ContactView, *, shown_to_channel: bool) -> dict[str, Any]:
-    """Replaces the form, read-only; in a channel everyone sees it, so confidential details stay out."""
+def logged_card(
+    t: Texts, contact: ContactView, *, shown_to_channel: bool, attention: Attention | None = None
+) -> dict[str, Any]:
+    """Replaces the form, read-only; in a channel everyone sees it, so confidential details stay out.
+
+    With `attention`, the author sees what the checks found and who has been asked to acknowledge.
+    """
     body: list[CardElement] = [
         heading(t("logged.title", account=contact.account_name)),
         plain(_headline(t, contact), subtle=True),
         *_details_or_notice(t, contact, shown_to_channel),
         static(t("logged.told"), subtle=True),
     ]
+    if attention is not None:
+        body += attention_section(t, attention, anyone=False)[0]
     return card(body, fallback_text=t("logged.title", account=contact.account_name))
 
 
@@ -398,8 +413,18 @@ class Recipient:
     name: str
 
 
-def channel_summary_card(t: Texts, contact: ContactView, must_know: Sequence[Recipient]) -> dict[str, Any]:
-    """The post in the account channel, mentioning those who must know."""
+def channel_summary_card(
+    t: Texts,
+    contact: ContactView,
+    must_know: Sequence[Recipient],
+    attention: Attention | None = None,
+    *,
+    shown_to_channel: bool = True,
+) -> dict[str, Any]:
+    """The post in the account channel, mentioning who must know; with `shown_to_channel=False` the 1:1 card.
+
+    Confidential details stay out of the channel; the 1:1 card shows them to those who must know.
+    """
     body: list[CardElement] = [
         heading(t("summary.title", account=contact.account_name)),
         plain(_headline(t, contact), subtle=True),
@@ -407,9 +432,20 @@ def channel_summary_card(t: Texts, contact: ContactView, must_know: Sequence[Rec
     if must_know:
         tags = ", ".join(mention_tag(r.name) for r in must_know)
         body.append(static(t("summary.attention", mentions=tags)))
-    body += _details_or_notice(t, contact, shown_to_channel=True)
+    body += _details_or_notice(t, contact, shown_to_channel)
+    actions: list[Action] = []
+    refresh = None
+    if attention is not None:
+        extra, actions, refresh = attention_section(t, attention, anyone=shown_to_channel)
+        body += extra
     mentions = [mention(r.user_id, r.name) for r in must_know]
-    return card(body, fallback_text=t("summary.title", account=contact.account_name), mentions=mentions)
+    return card(
+        body,
+        actions,
+        fallback_text=t("summary.title", account=contact.account_name),
+        mentions=mentions,
+        refresh=refresh,
+    )
 
 
 def contact_view(contact: Contact) -> ContactView:

@@ -7,8 +7,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from microsoft_teams.cards import CardElement, Choice, ChoiceSetInput, DateInput, TextInput
+from microsoft_teams.cards import Action, CardElement, Choice, ChoiceSetInput, DateInput, TextInput
 
+from cards.acknowledge import Attention, attention_section
 from cards.build import card, heading, labelled, mention, mention_tag, plain, static
 from cards.contact import (
     FormContext,
@@ -20,7 +21,9 @@ from cards.contact import (
     form_state,
     new_card_id,
     parse_ids,
+    parse_toggles,
     team_choice,
+    toggle,
 )
 from cards.i18n import Texts
 from kam.decisions import NAME_MAX, SCOPE_MAX, TEXT_MAX, TITLE_MAX, LogDecision
@@ -34,7 +37,8 @@ TEXT_FIELDS: dict[str, int] = {
     "decided_by": NAME_MAX,
     "scope": SCOPE_MAX,
 }
-FIELDS = (*TEXT_FIELDS, "category", "effective_on", "communicator", "communicate_by")
+TOGGLES = ("concession", "framework_agreement")
+FIELDS = (*TEXT_FIELDS, "category", "effective_on", "communicator", "communicate_by", *TOGGLES)
 
 
 def _text(
@@ -95,6 +99,7 @@ def decision_form_card(
         ),
         *field_error(state, "communicate_by"),
     ]
+    body += [toggle(state, name, t(f"decision.form.{name}")) for name in TOGGLES]
     data = action_data(VERB_SAVE_DECISION, card_id or new_card_id(), today, account_id=form.account_id)
     title = t("decision.form.title", account=form.account_name)
     return card(body, [execute_action(t("decision.form.submit"), data)], fallback_text=title)
@@ -130,6 +135,7 @@ def parse_decision_submission(
         errors["category"] = t("field.required") if not category else t("field.bad_choice")
     effective_on = _date(t, state, "effective_on", required=True)
     communicate_by = _date(t, state, "communicate_by", required=False)
+    toggles = parse_toggles(state, TOGGLES)
     communicator = parse_ids(values.get("communicator", ""))
     if communicator is None or len(communicator) > 1:
         errors["communicator"] = t("field.bad_choice")
@@ -148,6 +154,8 @@ def parse_decision_submission(
         scope=values.get("scope", ""),
         communicator_id=communicator[0] if communicator else None,
         communicate_by=communicate_by,
+        concession=toggles["concession"],
+        framework_agreement=toggles["framework_agreement"],
     )
 
 
@@ -206,20 +214,42 @@ def _details(t: Texts, view: DecisionView) -> list[CardElement]:
     return body
 
 
-def decision_logged_card(t: Texts, view: DecisionView) -> dict[str, Any]:
+def decision_logged_card(t: Texts, view: DecisionView, attention: Attention | None = None) -> dict[str, Any]:
+    """Replaces the form; with `attention`, the author sees what the checks found and who was asked."""
     body = [heading(t("decision.logged.title", account=view.account_name)), *_details(t, view)]
     if view.needs_confirmation:
         body.append(static(t("decision.needs_confirmation"), color="Warning", bold=True))
     body.append(static(t("logged.told"), subtle=True))
+    if attention is not None:
+        body += attention_section(t, attention, anyone=False)[0]
     return card(body, fallback_text=t("decision.logged.title", account=view.account_name))
 
 
-def channel_decision_card(t: Texts, view: DecisionView, must_know: Sequence[Recipient]) -> dict[str, Any]:
+def channel_decision_card(
+    t: Texts,
+    view: DecisionView,
+    must_know: Sequence[Recipient],
+    attention: Attention | None = None,
+    *,
+    shown_to_channel: bool = True,
+) -> dict[str, Any]:
+    """The channel post (mentioning who must know), or with `shown_to_channel=False` the 1:1 card."""
     body: list[CardElement] = [heading(t("decision.summary.title", account=view.account_name)), *_details(t, view)]
     body.append(plain(t("decision.summary.logged_by", name=view.logged_by), subtle=True))
     if view.needs_confirmation:
         body.append(static(t("decision.needs_confirmation"), color="Warning", bold=True))
     if must_know:
         body.append(static(t("summary.attention", mentions=", ".join(mention_tag(r.name) for r in must_know))))
+    actions: list[Action] = []
+    refresh = None
+    if attention is not None:
+        extra, actions, refresh = attention_section(t, attention, anyone=shown_to_channel)
+        body += extra
     mentions = [mention(r.user_id, r.name) for r in must_know]
-    return card(body, fallback_text=t("decision.summary.title", account=view.account_name), mentions=mentions)
+    return card(
+        body,
+        actions,
+        fallback_text=t("decision.summary.title", account=view.account_name),
+        mentions=mentions,
+        refresh=refresh,
+    )

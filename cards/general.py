@@ -14,6 +14,8 @@ COMMANDS = (
     "log_contact",
     "log_decision",
     "timeline",
+    "rules",
+    "log_price_action",
     "stakeholders",
     "add_stakeholder",
     "accounts",

@@ -10,13 +10,17 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kam.accounts import get_account, require_team_member
+from kam.acknowledgements import MustKnow, ask_to_acknowledge, rule_reasons
+from kam.checks import Logged, framework_agreement_opened, paid_service_agreed
 from kam.errors import DuplicateSubmission, InvalidReference, UnknownPerson
-from kam.models import Contact, ContactKind, OutboxMessage, Person
+from kam.models import Account, Contact, ContactKind, ItemKind, OutboxMessage, Person, StakeholderLevel
+from kam.rules import Rules, must_inform
 
 # Bounds on what a user may type; Teams messages are limited to about 28 KB in all.
 SUMMARY_MAX = 2000
 FIELD_MAX = 1000
 PEOPLE_MAX = 500
+TOPIC_MAX = 300
 
 CONTACT_LOGGED = "contact.logged"
 
@@ -38,6 +42,9 @@ class LogContact:
     we_committed: str = ""
     next_steps: str = ""
     confidential: bool = False
+    # What the failure checks watch: a service the customer agreed to pay for, a framework agreement.
+    paid_service: str = ""
+    framework_agreement: bool = False
 
 
 async def find_by_key(session: AsyncSession, idempotency_key: str) -> Contact | None:
@@ -48,8 +55,16 @@ async def get_contact(session: AsyncSession, contact_id: int) -> Contact | None:
     return await session.get(Contact, contact_id)
 
 
-async def log_contact(session: AsyncSession, command: LogContact) -> Contact:
-    """Store the contact and, in the same transaction, the channel post it implies.
+def contact_abouts(contact: Contact) -> list[str]:
+    """The rules that apply: every contact, and contacts with the customer's management."""
+    about = ["contact"]
+    if any(s.level in (StakeholderLevel.MANAGEMENT, StakeholderLevel.EXECUTIVE) for s in contact.stakeholders):
+        about.append("contact.management")
+    return about
+
+
+async def log_contact(session: AsyncSession, command: LogContact, rules: Rules | None = None) -> Contact:
+    """Store the contact and, in the same transaction, the channel post and the acknowledgements it implies.
 
     Raises AccountNotFound, NotOnAccountTeam, InvalidReference, DuplicateSubmission.
     """
@@ -91,4 +106,21 @@ async def log_contact(session: AsyncSession, command: LogContact) -> Contact:
         # A second submit raced past the check above; the first one won.
         raise DuplicateSubmission() from None
     session.add(OutboxMessage(kind=CONTACT_LOGGED, subject_id=contact.id, account_id=account.id))
+    await _inform(session, rules or Rules(), account, contact, command)
     return contact
+
+
+async def _inform(session: AsyncSession, rules: Rules, account: Account, contact: Contact, command: LogContact) -> None:
+    author = command.author
+    assert author is not None
+    must_know: list[MustKnow] = []
+    for about in contact_abouts(contact):
+        must_know += rule_reasons(must_inform(rules, account, [about]), [about])
+    logged = Logged(account, ItemKind.CONTACT, contact.id, author)
+    if command.paid_service:
+        must_know += await paid_service_agreed(session, rules, logged, command.paid_service)
+    if command.framework_agreement:
+        must_know += await framework_agreement_opened(session, logged, command.summary[:TOPIC_MAX])
+    await ask_to_acknowledge(
+        session, account, (ItemKind.CONTACT, contact.id), author, must_know, rules.for_account(account)
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kam.models import ConversationRef, utcnow
@@ -28,8 +29,15 @@ def base_conversation_id(conversation_id: str) -> str:
 async def remember(session: AsyncSession, seen: SeenConversation) -> ConversationRef:
     ref = await session.get(ConversationRef, seen.conversation_id)
     if ref is None:
-        ref = ConversationRef(conversation_id=seen.conversation_id, service_url=seen.service_url)
-        session.add(ref)
+        try:
+            # A savepoint: another turn or the outbox may be storing the same conversation right now.
+            async with session.begin_nested():
+                ref = ConversationRef(conversation_id=seen.conversation_id, service_url=seen.service_url)
+                session.add(ref)
+        except IntegrityError:
+            ref = await session.get(ConversationRef, seen.conversation_id, populate_existing=True)
+            if ref is None:
+                raise
     for field in ("service_url", "tenant_id", "conversation_type", "team_id", "bot_id"):
         value = getattr(seen, field)
         if value and getattr(ref, field) != value:
@@ -51,7 +59,13 @@ async def reference_for_channel(session: AsyncSession, channel_id: str, team_id:
     ref = await session.get(ConversationRef, channel_id)
     if ref is not None:
         return ref
-    query = select(ConversationRef).order_by(ConversationRef.updated_at.desc()).limit(1)
     if team_id:
-        ref = await session.scalar(query.where(ConversationRef.team_id == team_id))
-    return ref or await session.scalar(query)
+        query = select(ConversationRef).where(ConversationRef.team_id == team_id)
+        ref = await session.scalar(query.order_by(ConversationRef.updated_at.desc()).limit(1))
+    return ref or await any_reference(session)
+
+
+async def any_reference(session: AsyncSession) -> ConversationRef | None:
+    """The most recent conversation of the tenant: its service URL reaches anyone in it."""
+    query = select(ConversationRef).order_by(ConversationRef.updated_at.desc()).limit(1)
+    return await session.scalar(query)

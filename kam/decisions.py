@@ -9,10 +9,18 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kam.accounts import get_account, require_team_member
+from kam.accounts import get_account, managers_of, require_team_member
+from kam.acknowledgements import MustKnow, ask_to_acknowledge, rule_reasons
+from kam.checks import (
+    Logged,
+    concession_given,
+    framework_agreement_opened,
+    is_framework_decision,
+    mentions_concession,
+)
 from kam.errors import DuplicateSubmission, InvalidReference, UnknownPerson
-from kam.models import Decision, DecisionCategory, OutboxMessage, Person
-from kam.rules import Rules, may_decide
+from kam.models import Account, Decision, DecisionCategory, ItemKind, OutboxMessage, Person
+from kam.rules import Rules, may_decide, must_inform
 
 TITLE_MAX = 200
 TEXT_MAX = 2000
@@ -36,6 +44,9 @@ class LogDecision:
     scope: str = ""
     communicator_id: int | None = None
     communicate_by: dt.date | None = None
+    # Given free of charge (also found from words like "free of charge", "kostenlos").
+    concession: bool = False
+    framework_agreement: bool = False
 
 
 async def find_decision_by_key(session: AsyncSession, idempotency_key: str) -> Decision | None:
@@ -43,7 +54,7 @@ async def find_decision_by_key(session: AsyncSession, idempotency_key: str) -> D
 
 
 async def log_decision(session: AsyncSession, command: LogDecision, rules: Rules | None = None) -> Decision:
-    """Store the decision and, in the same transaction, its post to the account channel.
+    """Store the decision and, in the same transaction, its channel post and the acknowledgements it implies.
 
     A decision the rules do not let its author take is stored all the same, marked as needing
     the KA manager's confirmation.
@@ -79,7 +90,30 @@ async def log_decision(session: AsyncSession, command: LogDecision, rules: Rules
     except IntegrityError:
         raise DuplicateSubmission() from None
     session.add(OutboxMessage(kind=DECISION_LOGGED, subject_id=decision.id, account_id=account.id))
+    await _inform(session, rules or Rules(), account, decision, command)
     return decision
+
+
+async def _inform(
+    session: AsyncSession, rules: Rules, account: Account, decision: Decision, command: LogDecision
+) -> None:
+    author = command.author
+    assert author is not None
+    abouts = [f"decision.{decision.category.value}", "decision"]
+    must_know: list[MustKnow] = []
+    for about in abouts:
+        must_know += rule_reasons(must_inform(rules, account, [about]), [about])
+    if decision.needs_confirmation:
+        must_know += [MustKnow(p, "needs_confirmation") for p in managers_of(account)]
+    logged = Logged(account, ItemKind.DECISION, decision.id, author)
+    text = f"{decision.title}\n{decision.decision}"
+    if command.concession or mentions_concession(text):
+        must_know += await concession_given(session, logged, text)
+    if command.framework_agreement or is_framework_decision(decision.category, text):
+        must_know += await framework_agreement_opened(session, logged, decision.title)
+    await ask_to_acknowledge(
+        session, account, (ItemKind.DECISION, decision.id), author, must_know, rules.for_account(account)
+    )
 
 
 async def get_decision(session: AsyncSession, decision_id: int) -> Decision | None:

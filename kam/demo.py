@@ -26,6 +26,8 @@ class DemoAccount:
     channel_id: str
     team: dict[str, Role]
     stakeholders: list[tuple[str, str]] = field(default_factory=list)
+    functions: dict[str, str] = field(default_factory=dict)
+    countries: list[str] = field(default_factory=list)
 
 
 PEOPLE = [
@@ -50,6 +52,8 @@ ACCOUNTS = [
             "Patti Fernandez": Role.MEMBER,
         },
         stakeholders=[("Dr. Hanna Berger", "Head of Procurement"), ("Tom Richter", "Plant Manager Leipzig")],
+        functions={"Alex Wilber": "sales", "Adele Vance": "service", "Patti Fernandez": "country lead"},
+        countries=["DE", "AT", "CH"],
     ),
     DemoAccount(
         name="Fabrikam Logistics",
@@ -58,6 +62,8 @@ ACCOUNTS = [
         channel_id="team-id",
         team={"Alex Wilber": Role.MANAGER, "Isaiah Langer": Role.MEMBER},
         stakeholders=[("Maria Lopez", "Senior Buyer")],
+        functions={"Isaiah Langer": "service"},
+        countries=["US", "MX"],
     ),
 ]
 
@@ -84,7 +90,11 @@ async def seed_demo(session: AsyncSession) -> int:
             tier=demo_account.tier,
             team_id=demo_account.team_id,
             channel_id=demo_account.channel_id,
-            members=[AccountMember(person=people[name], role=role) for name, role in demo_account.team.items()],
+            countries=demo_account.countries,
+            members=[
+                AccountMember(person=people[name], role=role, function=demo_account.functions.get(name))
+                for name, role in demo_account.team.items()
+            ],
             stakeholders=[Stakeholder(name=name, title=title) for name, title in demo_account.stakeholders],
         )
         session.add(account)

@@ -45,3 +45,9 @@ class NotAllowed(KamError):
     """The caller's role does not allow this (creating accounts, provisioning)."""
 
     code = "error.not_allowed"
+
+
+class ItemNotFound(KamError):
+    """A card names a contact, decision or price action that does not exist (on that account)."""
+
+    code = "error.item_gone"

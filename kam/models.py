@@ -95,6 +95,25 @@ class Attitude(StrEnum):
     CRITIC = "critic"
 
 
+class ItemKind(StrEnum):
+    """What someone can be asked to acknowledge."""
+
+    CONTACT = "contact"
+    DECISION = "decision"
+    PRICE_ACTION = "price_action"
+
+
+class FlagKind(StrEnum):
+    """Facts the failure checks watch, and the conflicts they find (see kam/checks.py)."""
+
+    PAID_SERVICE = "paid_service"
+    CONCESSION = "concession"
+    FRAMEWORK_AGREEMENT = "framework_agreement"
+    FREE_AFTER_PAID = "free_after_paid"
+    PARALLEL_FRAMEWORK = "parallel_framework"
+    PRICE_RISK = "price_risk"
+
+
 class OutboxStatus(StrEnum):
     PENDING = "pending"
     SENT = "sent"
@@ -116,6 +135,10 @@ class Person(Base):
     teams_user_id: Mapped[str | None] = mapped_column(String(200))
     name: Mapped[str] = mapped_column(String(200))
     upn: Mapped[str | None] = mapped_column(String(320), unique=True)
+    # The person's 1:1 chat with the bot, where acknowledgements and reminders go.
+    chat_id: Mapped[str | None] = mapped_column(String(400))
+    # The language of the person's Teams client, for the cards the bot sends unasked.
+    locale: Mapped[str | None] = mapped_column(String(20))
 
 
 class Account(Base):
@@ -134,6 +157,8 @@ class Account(Base):
     channel_name: Mapped[str | None] = mapped_column(String(50))
     tabs_ready: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     archived_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # The KA manager's communication rules for this account (kam.rules), on top of the tier's.
+    rules: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     # Loaded with the account: every use of an account asks who is on its team.
@@ -282,3 +307,69 @@ class OutboxMessage(Base):
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Acknowledgement(Base):
+    """One person's duty to take note of one item, and whether they did.
+
+    Written when the item is logged, from the rules in force then: a later change
+    of the rules applies to later items, never silently to open ones.
+    """
+
+    __tablename__ = "acknowledgements"
+    __table_args__ = (UniqueConstraint("account_id", "item_kind", "item_id", "person_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    item_kind: Mapped[ItemKind] = mapped_column(_enum(ItemKind, "item_kind"))
+    item_id: Mapped[int] = mapped_column(Integer)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    # False: someone the rules did not name, who acknowledged all the same.
+    required: Mapped[bool] = mapped_column(Boolean, default=True)
+    reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    remind_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    report_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    reminded_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    reported_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    acknowledged_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+    person: Mapped[Person] = relationship(lazy="joined")
+
+
+class Flag(Base):
+    """What a failure check noted about an item: a fact to watch, or a conflict with an earlier item."""
+
+    __tablename__ = "flags"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[FlagKind] = mapped_column(_enum(FlagKind, "flag_kind"))
+    item_kind: Mapped[ItemKind] = mapped_column(_enum(ItemKind, "item_kind"))
+    item_id: Mapped[int] = mapped_column(Integer)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="RESTRICT"))
+    topic: Mapped[str] = mapped_column(String(300), default="")
+    related_id: Mapped[int | None] = mapped_column(ForeignKey("flags.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+    owner: Mapped[Person] = relationship(lazy="joined")
+    related: Mapped[Flag | None] = relationship(remote_side=[id], lazy="joined", join_depth=1)
+
+
+class PriceAction(Base):
+    """A country's price action for all its customers, which key accounts' local buyers will see."""
+
+    __tablename__ = "price_actions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    logged_by_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="RESTRICT"))
+    idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    countries: Mapped[list[str]] = mapped_column(JSON, default=list)
+    description: Mapped[str] = mapped_column(Text, default="")
+    starts_on: Mapped[dt.date] = mapped_column(Date)
+    ends_on: Mapped[dt.date | None] = mapped_column(Date)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    logged_by: Mapped[Person] = relationship(lazy="joined")

@@ -29,3 +29,14 @@ async def find_person(session: AsyncSession, caller: Caller) -> Person | None:
     if person is not None and caller.teams_user_id and person.teams_user_id != caller.teams_user_id:
         person.teams_user_id = caller.teams_user_id
     return person
+
+
+async def remember_chat(session: AsyncSession, caller: Caller, conversation_id: str, locale: str | None) -> None:
+    """The caller's 1:1 chat with the bot and their language: where and how their reminders go."""
+    person = await find_person(session, caller)
+    if person is None:
+        return
+    if person.chat_id != conversation_id:
+        person.chat_id = conversation_id
+    if locale and person.locale != locale[:20]:
+        person.locale = locale[:20]

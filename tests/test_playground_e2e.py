@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PLAYGROUND = ROOT / "node_modules" / ".bin" / "agentsplayground"
 CONFIG = ROOT / ".m365agentsplayground.yml"
 CARD = "application/vnd.microsoft.card.adaptive"
+BOT_ID = "00000000-0000-0000-0000-00000000000011"  # the bot's id in .m365agentsplayground.yml
 
 pytestmark = pytest.mark.e2e
 
@@ -70,9 +71,33 @@ class Playground:
 
         return await asyncio.wait_for(wait(), timeout)
 
-    async def say(self, conversation: str, text: str, user: str) -> None:
+    async def bot_card_where(self, wanted: str, timeout: float = 15) -> tuple[dict[str, Any], str, str]:
+        """The first card the bot sent, in any conversation, whose JSON contains `wanted`."""
+
+        async def wait() -> tuple[dict[str, Any], str, str]:
+            while True:
+                for entry in self.log:
+                    if entry.get("from") != "User Application" or entry.get("activityName") != "message":
+                        continue
+                    for attachment in entry["request"]["body"].get("attachments") or []:
+                        if attachment["contentType"] == CARD and wanted in json.dumps(attachment["content"]):
+                            return attachment["content"], entry["messageId"], entry["conversationId"]
+                self._changed.clear()
+                await self._changed.wait()
+
+        return await asyncio.wait_for(wait(), timeout)
+
+    async def say(self, conversation: str, text: str, user: str, *, mention_bot: bool = False) -> None:
+        """Post as `user`; in a channel the bot only hears messages that @mention it, as in Teams."""
         url = f"{self.base}/_conversation/v1/conversations/{conversation}/messages"
-        async with self.http.post(url, json={"text": text, "textFormat": "plain", "from": {"id": user}}) as r:
+        body: dict[str, Any] = {"text": text, "textFormat": "plain", "from": {"id": user}}
+        if mention_bot:
+            tag = "<at>kambot</at>"
+            body |= {
+                "text": f"{tag} {text}",
+                "mentions": [{"mentioned": {"id": BOT_ID, "name": "kambot"}, "text": tag}],
+            }
+        async with self.http.post(url, json=body) as r:
             assert r.status == 200, await r.text()
 
     async def execute(
@@ -218,3 +243,36 @@ async def test_the_message_action_opens_a_prefilled_contact_dialog_in_the_playgr
     assert "For which key account?" in json.dumps(picker)
     assert picker["actions"][0]["data"]["summary"] == "Customer asks for a second service visit"
     assert_valid_cards([picker])
+
+
+async def test_a_decision_reaches_the_ka_manager_who_acknowledges_it_in_the_playground(
+    playground: tuple[Playground, RunningBot],
+) -> None:
+    client, _ = playground
+    general, isaiah, alex = "team-id", "user-id-3", "user-id-0"
+
+    await client.say(general, "log decision", isaiah, mention_bot=True)
+    form, form_id, thread = await client.bot_card_where("Log a decision: Fabrikam Logistics")
+    inputs = {
+        "title": "Weekend deliveries in Q1",
+        "category": "service",
+        "decision": "Saturday deliveries to the Memphis hub from January.",
+        "decided_by": "Isaiah Langer",
+        "effective_on": dt.date.today().isoformat(),
+    }
+    answer = await client.execute(thread, isaiah, form_id, "decision.save", dict(form["actions"][0]["data"]) | inputs)
+    assert answer["type"] == CARD and "Waiting for Alex Wilber" in json.dumps(answer["value"])
+
+    post, post_id, post_thread = await client.bot_card_where("Acknowledged: 0 of 1")
+    assert post["refresh"]["userIds"] == [alex]
+    personal, personal_id, chat = await client.bot_card_where("Why you:")
+    assert not chat.startswith(general) and "Weekend deliveries in Q1" in json.dumps(personal)
+    ack = next(a for a in personal["actions"] if a["verb"] == "ack")
+    answer = await client.execute(chat, alex, personal_id, "ack", ack["data"])
+    assert answer["type"] == CARD and "You acknowledged this on" in json.dumps(answer["value"])
+
+    # A new channel post opens its own thread, and a card in it is addressed there.
+    thread_of_post = f"{post_thread};messageid={post_id}"
+    refreshed = await client.execute(thread_of_post, isaiah, post_id, "ack.view", post["refresh"]["action"]["data"])
+    assert "Acknowledged: 1 of 1" in json.dumps(refreshed["value"])
+    assert_valid_cards([form, post, personal, answer["value"], refreshed["value"]])

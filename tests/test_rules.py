@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -13,10 +14,13 @@ from kam.decisions import LogDecision, log_decision
 from kam.models import Account, DecisionCategory, Person, Role, Tier
 from kam.rules import Rules, RulesFileError, must_inform
 from kam.storage import Database
+from tests.cards_judge import assert_valid_cards
 from tests.conftest import local_settings
 from tests.harness import RunningBot, migrate_and_seed
 from tests.teams import CONTOSO_CHANNEL
-from tests.test_contact_flow import GOOD_INPUT, action_data, invoke_card, last_card, texts_in
+from tests.test_acknowledgements import channel_post, log_in_channel
+from tests.test_contact_flow import GOOD_INPUT, action_data, invoke_card, invoke_message, last_card, texts_in
+from tests.test_decisions import DECISION
 
 TEAM = (
     Member("kam@contoso.test", Role.MANAGER, None),
@@ -145,7 +149,8 @@ async def test_the_channel_hears_from_everyone_the_rules_name(sqlite_url: str, c
         await bot.settle()
         post = [r for r in connector.in_conversation(CONTOSO_CHANNEL) if r.cards][-1].cards[0]
         mentioned = sorted(e["mentioned"]["name"] for e in post["msteams"]["entities"])
-        assert mentioned == ["Adele Vance", "Alex Wilber", "Megan Bowen", "Patti Fernandez"]
+        # Alex logged it: the whole team but the author.
+        assert mentioned == ["Adele Vance", "Megan Bowen", "Patti Fernandez"]
 
         await bot.send(bot.teams.message("log decision", where=CONTOSO_CHANNEL))
         form, _ = last_card(bot.connector, CONTOSO_CHANNEL)
@@ -163,3 +168,59 @@ async def test_the_channel_hears_from_everyone_the_rules_name(sqlite_url: str, c
         assert "Needs confirmation" in texts_in(post) and "<at>Megan Bowen</at>" in texts_in(post)
     finally:
         await bot.stop()
+
+
+def inputs_of(card: dict[str, Any]) -> dict[str, Any]:
+    return {e["id"]: e.get("value") for e in card["body"] if "id" in e}
+
+
+async def test_the_ka_manager_changes_the_rules_in_a_card_and_open_items_keep_their_people(bot: RunningBot) -> None:
+    await log_in_channel(bot, "log decision", DECISION)
+
+    await bot.send(bot.teams.message("rules", where=CONTOSO_CHANNEL))
+    read_only, _ = last_card(bot.connector, CONTOSO_CHANNEL)
+    assert "pricing decisions: KA manager, country lead, finance" in texts_in(read_only)
+    assert 'Nobody on the team is "finance"' in texts_in(read_only)
+    assert "Only the account's KA manager can change these rules." in texts_in(read_only)
+    assert inputs_of(read_only) == {} and not read_only.get("actions")
+
+    await bot.send(bot.teams.message("rules", user="megan", where=CONTOSO_CHANNEL))
+    editor, _ = last_card(bot.connector, CONTOSO_CHANNEL)
+    fields = inputs_of(editor)
+    assert fields["inform:decision.pricing"] == "manager,function:country lead,function:finance"
+    assert fields["decide:pricing"] == "manager" and fields["remind_after_hours"] == 24
+    assert "checks that always run" in texts_in(editor).lower()
+
+    wanted = {k: ("" if v is None else str(v)) for k, v in fields.items()} | {"inform:decision.pricing": "manager"}
+    stolen = invoke_message(await bot.send(bot.teams.execute(action_data(editor) | wanted, where=CONTOSO_CHANNEL)))
+    assert "Only KA managers and admins may do this." in stolen
+    bad = invoke_card(
+        await bot.send(
+            bot.teams.execute(
+                action_data(editor) | wanted | {"remind_after_hours": "soon"}, user="megan", where=CONTOSO_CHANNEL
+            )
+        )
+    )
+    assert "Enter a number of hours from 1 to 1440." in texts_in(bad)
+    assert inputs_of(bad)["inform:decision.pricing"] == "manager", "what she chose is kept"
+    async with bot.db.transaction() as session:
+        assert (await named(session, "Contoso Pharma")).rules is None, "nothing stored from a refused or bad form"
+
+    saved = invoke_card(
+        await bot.send(bot.teams.execute(action_data(editor) | wanted, user="megan", where=CONTOSO_CHANNEL))
+    )
+    assert "Saved." in texts_in(saved) and "pricing decisions: KA manager\n" in texts_in(saved) + "\n"
+    async with bot.db.transaction() as session:
+        stored = (await named(session, "Contoso Pharma")).rules
+    assert stored == {"inform": [{"about": "decision.pricing", "inform": ["manager"]}], "decide": []}
+
+    # The open decision keeps Megan and Patti; a new one goes to Megan only.
+    first = channel_post(bot.connector, CONTOSO_CHANNEL, "New decision")
+    view = invoke_card(
+        await bot.send(bot.teams.execute(first["refresh"]["action"]["data"], user="patti", where=CONTOSO_CHANNEL))
+    )
+    assert "Waiting for Megan Bowen, Patti Fernandez" in texts_in(view)
+    await log_in_channel(bot, "log decision", DECISION | {"title": "Volume bonus"})
+    second = channel_post(bot.connector, CONTOSO_CHANNEL, "Volume bonus")
+    assert "Waiting for Megan Bowen" in texts_in(second) and "Patti" not in texts_in(second)
+    assert_valid_cards([read_only, editor, bad, saved])

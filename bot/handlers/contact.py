@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.handlers.resolve import form_context, pick_form, start_form, submitted_account
+from bot.items import attention_for
 from bot.services import Reply, Turn
 from bot.turn import channel_id_of
 from cards.contact import (
@@ -21,7 +22,7 @@ from cards.contact import (
 )
 from kam.contacts import find_by_key, log_contact
 from kam.errors import DuplicateSubmission
-from kam.models import Contact
+from kam.models import Contact, ItemKind, Person
 
 
 async def start(turn: Turn) -> None:
@@ -46,16 +47,24 @@ async def save(turn: Turn, value: Mapping[str, Any]) -> Reply:
             )
             if isinstance(parsed, FormState):
                 return Reply(card=contact_form_card(turn.t, form_context(account), turn.today, parsed, meta.card_id))
-            contact = await log_contact(session, parsed)
-            view = contact_view(await _reload(session, contact))
+            contact = await log_contact(session, parsed, turn.services.rules)
+            card = await _logged(session, turn, await _reload(session, contact), person, in_channel)
     except DuplicateSubmission:
         async with turn.services.db.transaction() as session:
             existing = await find_by_key(session, meta.card_id)
             if existing is None:
                 raise
-            return Reply(card=logged_card(turn.t, contact_view(existing), shown_to_channel=in_channel))
+            return Reply(card=await _logged(session, turn, existing, existing.logged_by, in_channel))
     turn.services.messenger.kick()
-    return Reply(card=logged_card(turn.t, view, shown_to_channel=in_channel))
+    return Reply(card=card)
+
+
+async def _logged(
+    session: AsyncSession, turn: Turn, contact: Contact, author: Person | None, in_channel: bool
+) -> dict[str, Any]:
+    """The read-only card, with what the checks found and who was asked to acknowledge."""
+    attention, _ = await attention_for(session, contact.account, (ItemKind.CONTACT, contact.id), author)
+    return logged_card(turn.t, contact_view(contact), shown_to_channel=in_channel, attention=attention)
 
 
 async def _reload(session: AsyncSession, contact: Contact) -> Contact:

@@ -8,12 +8,13 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.handlers.resolve import form_context, pick_form, start_form, submitted_account
+from bot.items import attention_for
 from bot.services import Reply, Turn
 from cards.contact import FormState, read_meta
 from cards.decision import decision_form_card, decision_logged_card, decision_view, parse_decision_submission
 from kam.decisions import find_decision_by_key, log_decision
 from kam.errors import DuplicateSubmission
-from kam.models import Decision
+from kam.models import Decision, ItemKind
 
 
 async def start(turn: Turn) -> None:
@@ -40,12 +41,20 @@ async def save(turn: Turn, value: Mapping[str, Any]) -> Reply:
             )
             if isinstance(parsed, FormState):
                 return Reply(card=decision_form_card(turn.t, form_context(account), turn.today, parsed, meta.card_id))
-            view = decision_view(await _reload(session, await log_decision(session, parsed, turn.services.rules)))
+            decision = await _reload(session, await log_decision(session, parsed, turn.services.rules))
+            card = await _logged(session, turn, decision)
     except DuplicateSubmission:
         async with turn.services.db.transaction() as session:
             existing = await find_decision_by_key(session, meta.card_id)
             if existing is None:
                 raise
-            return Reply(card=decision_logged_card(turn.t, decision_view(existing)))
+            return Reply(card=await _logged(session, turn, existing))
     turn.services.messenger.kick()
-    return Reply(card=decision_logged_card(turn.t, view))
+    return Reply(card=card)
+
+
+async def _logged(session: AsyncSession, turn: Turn, decision: Decision) -> dict[str, Any]:
+    """The read-only card, with what the checks found and who was asked to acknowledge."""
+    item = (ItemKind.DECISION, decision.id)
+    attention, _ = await attention_for(session, decision.account, item, decision.logged_by)
+    return decision_logged_card(turn.t, decision_view(decision), attention)

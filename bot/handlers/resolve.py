@@ -10,7 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import Reply, Turn
 from bot.turn import argument_of, channel_id_of, command_text
-from cards.contact import FormContext, FormState, MalformedSubmission, Option, account_picker_card, read_meta
+from cards.contact import FormContext, FormState, Option, account_picker_card, read_meta
+from cards.errors import MalformedSubmission
 from cards.i18n import Texts
 from kam.accounts import account_for_channel, accounts_of, get_account, require_team_member
 from kam.models import Account, Person

@@ -8,7 +8,8 @@ from typing import Any
 from bot.handlers.resolve import account_id_of, named_account
 from bot.services import Reply, Turn
 from bot.turn import channel_id_of
-from cards.contact import MalformedSubmission, read_meta
+from cards.contact import read_meta
+from cards.errors import MalformedSubmission
 from cards.timeline import TimelineItem, timeline_card
 from kam.accounts import get_account, require_team_member
 from kam.models import Account

@@ -49,6 +49,7 @@ class ConnectorFake:
     per_conversation_rps: float | None = None
     recorded: list[Recorded] = field(default_factory=list)
     faults: list[Fault] = field(default_factory=list)
+    chats: dict[str, str] = field(default_factory=dict)  # user id -> the 1:1 chat the bot opened
     requests_seen: int = 0
     throttled: int = 0
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
@@ -128,10 +129,19 @@ class ConnectorFake:
         return await self._record(request, "update", activity_id)
 
     async def _create_conversation(self, request: web.Request) -> web.Response:
+        """Teams keeps one 1:1 chat per user and bot: asking again answers with the same id."""
         refused = self._gate(request, "")
         if refused is not None:
             return refused
-        conversation_id = f"a:conversation-{next(self._ids)}"
+        try:
+            body = await request.json()
+        except ValueError:
+            return self._error(400, "BadArgument", "The body is not JSON.")
+        members = [m.get("id") for m in body.get("members") or [] if isinstance(m, dict) and m.get("id")]
+        if body.get("isGroup") or len(members) != 1 or not (body.get("tenantId") or body.get("channelData")):
+            return self._error(400, "BadArgument", "A 1:1 chat needs exactly one member and the tenant.")
+        conversation_id = self.chats.get(members[0]) or f"a:chat-{members[0]}-{next(self._ids)}"
+        self.chats[members[0]] = conversation_id
         return web.json_response({"id": conversation_id, "serviceUrl": self.url}, status=201)
 
     async def start(self) -> ConnectorFake:

@@ -1,0 +1,118 @@
+"""One item (contact, decision, price action) as a card, with its acknowledgements and findings.
+
+The outbox, the Acknowledge button and the card refresh all render through here,
+so the channel post, the 1:1 card and every refreshed view say the same thing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cards.acknowledge import AckEntry, Attention, FlagView
+from cards.contact import Recipient, channel_summary_card, contact_view
+from cards.decision import channel_decision_card, decision_view
+from cards.i18n import Texts
+from cards.price_action import price_action_view, price_risk_card
+from kam.accounts import managers_of
+from kam.acknowledgements import acknowledgements_of
+from kam.checks import flags_of
+from kam.contacts import get_contact
+from kam.decisions import get_decision
+from kam.errors import ItemNotFound
+from kam.models import Account, Acknowledgement, Flag, FlagKind, ItemKind, Person
+from kam.price_actions import get_price_action
+
+
+def flag_view(flag: Flag) -> FlagView:
+    related = flag.related
+    return FlagView(
+        flag_id=flag.id,
+        kind=flag.kind,
+        topic=flag.topic,
+        owner=flag.owner.name,
+        since=flag.created_at.date(),
+        is_open=flag.closed_at is None,
+        related_owner=related.owner.name if related else "",
+        related_since=related.created_at.date() if related else None,
+    )
+
+
+def teams_id(person: Person) -> str:
+    return person.teams_user_id or person.aad_object_id or ""
+
+
+def _mine(acks: list[Acknowledgement], viewer: Person | None) -> Acknowledgement | None:
+    return next((a for a in acks if viewer is not None and a.person_id == viewer.id), None)
+
+
+def _may_end(account: Account, flags: list[Flag], viewer: Person | None) -> tuple[int, ...]:
+    """Open framework agreements on the card (its own, or the one it clashes with) that the viewer may end."""
+    if viewer is None:
+        return ()
+    managers = {p.id for p in managers_of(account)}
+    agreements = [f for f in flags if f.kind == FlagKind.FRAMEWORK_AGREEMENT]
+    agreements += [f.related for f in flags if f.kind == FlagKind.PARALLEL_FRAMEWORK and f.related is not None]
+    return tuple(
+        dict.fromkeys(f.id for f in agreements if f.closed_at is None and viewer.id in {f.owner_id, *managers})
+    )
+
+
+async def attention_for(
+    session: AsyncSession, account: Account, item: tuple[ItemKind, int], viewer: Person | None, banner: str = ""
+) -> tuple[Attention, list[Acknowledgement]]:
+    acks = await acknowledgements_of(session, account.id, item)
+    flags = await flags_of(session, account.id, item)
+    mine = _mine(acks, viewer)
+    attention = Attention(
+        item_kind=item[0],
+        item_id=item[1],
+        account_id=account.id,
+        entries=[
+            AckEntry(a.person.name, a.acknowledged_at.date() if a.acknowledged_at else None, a.required) for a in acks
+        ],
+        flags=[flag_view(f) for f in flags],
+        refresh_user_ids=[teams_id(a.person) for a in acks if a.required and teams_id(a.person)],
+        viewer_reasons=tuple(mine.reasons) if mine is not None and mine.required else (),
+        viewer_acknowledged=mine.acknowledged_at.date() if mine is not None and mine.acknowledged_at else None,
+        viewer_may_end=_may_end(account, flags, viewer),
+        banner=banner,
+    )
+    return attention, acks
+
+
+async def item_card(
+    session: AsyncSession,
+    t: Texts,
+    account: Account,
+    item: tuple[ItemKind, int],
+    viewer: Person | None,
+    *,
+    in_channel: bool,
+    banner: str = "",
+) -> dict[str, Any]:
+    """The item's card: in the channel (mentioning who must know) or in a 1:1 chat.
+
+    In a 1:1 chat a confidential contact shows its details only to its author and those asked to know.
+    """
+    attention, acks = await attention_for(session, account, item, viewer, banner)
+    must_know = [Recipient(teams_id(a.person), a.person.name) for a in acks if a.required] if in_channel else []
+    kind, item_id = item
+    if kind == ItemKind.CONTACT:
+        contact = await get_contact(session, item_id)
+        if contact is None or contact.account_id != account.id:
+            raise ItemNotFound()
+        insider = viewer is not None and (viewer.id == contact.logged_by_id or bool(attention.viewer_reasons))
+        return channel_summary_card(
+            t, contact_view(contact), must_know, attention, shown_to_channel=in_channel or not insider
+        )
+    if kind == ItemKind.DECISION:
+        decision = await get_decision(session, item_id)
+        if decision is None or decision.account_id != account.id:
+            raise ItemNotFound()
+        return channel_decision_card(t, decision_view(decision), must_know, attention, shown_to_channel=in_channel)
+    action = await get_price_action(session, item_id)
+    if action is None or not any(f.kind == FlagKind.PRICE_RISK for f in await flags_of(session, account.id, item)):
+        raise ItemNotFound()
+    return price_risk_card(t, account.name, price_action_view(action), attention, shown_to_channel=in_channel)

@@ -1,0 +1,167 @@
+"""What an item asks of the team: who must acknowledge it, who has, and what the failure checks found.
+
+The same section goes under the channel post, the 1:1 card, the reminder and the
+report to the KA manager; a Universal Action `refresh` shows each person named
+their own view (their Acknowledge button, or when they acknowledged).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from microsoft_teams.cards import Action, CardElement, ExecuteAction, RefreshDefinition, SubmitAction
+from pydantic import BaseModel, Field, ValidationError
+
+from cards.build import plain, static
+from cards.errors import MalformedSubmission
+from cards.i18n import Texts
+from kam.models import FlagKind, ItemKind
+
+VERB_ACKNOWLEDGE = "ack"
+VERB_VIEW = "ack.view"
+VERB_END_AGREEMENT = "agreement.end"
+REFRESH_USERS_MAX = 60  # Teams refreshes a card automatically for at most 60 users
+CONFLICTS = (FlagKind.FREE_AFTER_PAID, FlagKind.PARALLEL_FRAMEWORK, FlagKind.PRICE_RISK)
+
+
+class ItemRef(BaseModel):
+    """The data of an Acknowledge, view or end button: which item of which account."""
+
+    verb: str = Field(max_length=40)
+    item_kind: ItemKind
+    item_id: int = Field(ge=1, lt=2**31)
+    account_id: int = Field(ge=1, lt=2**31)
+    flag_id: int | None = Field(default=None, ge=1, lt=2**31)
+
+    @property
+    def item(self) -> tuple[ItemKind, int]:
+        return self.item_kind, self.item_id
+
+
+def read_item_ref(value: Mapping[str, Any]) -> ItemRef:
+    try:
+        return ItemRef.model_validate(dict(value))
+    except ValidationError:
+        raise MalformedSubmission() from None
+
+
+@dataclass(frozen=True)
+class AckEntry:
+    name: str
+    acknowledged_on: dt.date | None
+    required: bool
+
+
+@dataclass(frozen=True)
+class FlagView:
+    flag_id: int
+    kind: FlagKind
+    topic: str
+    owner: str
+    since: dt.date
+    is_open: bool
+    related_owner: str = ""
+    related_since: dt.date | None = None
+
+
+@dataclass(frozen=True)
+class Attention:
+    """An item's acknowledgements and findings, as one viewer (or, with no viewer, anyone) sees them."""
+
+    item_kind: ItemKind
+    item_id: int
+    account_id: int
+    entries: Sequence[AckEntry] = ()
+    flags: Sequence[FlagView] = ()
+    refresh_user_ids: Sequence[str] = ()
+    viewer_reasons: Sequence[str] = ()
+    viewer_acknowledged: dt.date | None = None
+    viewer_may_end: Sequence[int] = field(default_factory=tuple)
+    banner: str = ""
+
+    def data(self, verb: str, **extra: Any) -> dict[str, Any]:
+        return {
+            "verb": verb,
+            "item_kind": self.item_kind.value,
+            "item_id": self.item_id,
+            "account_id": self.account_id,
+            **extra,
+        }
+
+
+def flag_text(t: Texts, flag: FlagView) -> str:
+    related = flag.related_since.isoformat() if flag.related_since else ""
+    return t(f"flag.{flag.kind.value}", topic=flag.topic, name=flag.related_owner or flag.owner, date=related)
+
+
+def _reason_text(t: Texts, reason: str) -> str:
+    if reason.startswith("rule:"):
+        return t("ack.reason.rule", about=t(f"about.{reason[5:]}"))
+    return t(f"ack.reason.{reason}")
+
+
+def _status(t: Texts, attention: Attention) -> list[CardElement]:
+    required = [e for e in attention.entries if e.required]
+    if not required:
+        return [static(t("ack.nobody"), subtle=True)]
+    done = [e for e in required if e.acknowledged_on]
+    waiting = [e.name for e in required if not e.acknowledged_on]
+    body: list[CardElement] = [static(t("ack.progress", done=len(done), total=len(required)), bold=True)]
+    if done:
+        names = ", ".join(f"{e.name} ({e.acknowledged_on.isoformat()})" for e in done if e.acknowledged_on)
+        body.append(plain(t("ack.done", names=names)))
+    if waiting:
+        body.append(plain(t("ack.waiting", names=", ".join(waiting))))
+    also = [e.name for e in attention.entries if not e.required and e.acknowledged_on]
+    if also:
+        body.append(plain(t("ack.also", names=", ".join(also)), subtle=True))
+    return body
+
+
+def attention_section(
+    t: Texts, attention: Attention, *, anyone: bool
+) -> tuple[list[CardElement], list[Action], RefreshDefinition | None]:
+    """Body, buttons and refresh. `anyone`: the card everyone sees first (the channel post)."""
+    body: list[CardElement] = []
+    if attention.banner:
+        body.append(plain(attention.banner, bold=True, color="Attention"))
+    for flag in attention.flags:
+        conflict = flag.kind in CONFLICTS
+        body.append(plain(flag_text(t, flag), bold=conflict, color="Attention" if conflict else "Warning"))
+    body += _status(t, attention)
+    actions: list[Action] = []
+    if attention.viewer_acknowledged:
+        body.append(static(t("ack.you_did", date=attention.viewer_acknowledged.isoformat()), color="Good"))
+    elif attention.viewer_reasons or anyone:
+        if attention.viewer_reasons:
+            reasons = "; ".join(_reason_text(t, r) for r in attention.viewer_reasons)
+            body.append(static(t("ack.why_you", reasons=reasons)))
+        data = attention.data(VERB_ACKNOWLEDGE)
+        title = t("ack.button")
+        actions.append(
+            ExecuteAction(
+                title=title,
+                verb=VERB_ACKNOWLEDGE,
+                data=data,
+                style="positive",
+                fallback=SubmitAction(title=title, data=data),
+            )
+        )
+    for flag_id in attention.viewer_may_end:
+        data = attention.data(VERB_END_AGREEMENT, flag_id=flag_id)
+        title = t("flag.end_agreement")
+        actions.append(
+            ExecuteAction(
+                title=title, verb=VERB_END_AGREEMENT, data=data, fallback=SubmitAction(title=title, data=data)
+            )
+        )
+    refresh = None
+    if attention.refresh_user_ids:
+        refresh = RefreshDefinition(
+            action=ExecuteAction(title=t("ack.refresh"), verb=VERB_VIEW, data=attention.data(VERB_VIEW)),
+            user_ids=list(attention.refresh_user_ids)[:REFRESH_USERS_MAX],
+        )
+    return body, actions, refresh

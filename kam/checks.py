@@ -1,0 +1,157 @@
+"""The three failures of key account management (KAM.md), each caught by a check the team can see.
+
+1. The customer agreed to pay for a service: the KA manager and everyone who may
+   give concessions must know before anyone offers it free; a later concession
+   on the same topic is flagged.
+2. A second framework agreement opened while one is open: both owners and the
+   KA manager are told.
+3. A country's price action for all customers on countries where a key account
+   has sites: the KA manager is told it is a global price risk.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kam.accounts import managers_of
+from kam.acknowledgements import MustKnow
+from kam.errors import NotAllowed
+from kam.models import Account, DecisionCategory, Flag, FlagKind, ItemKind, Person, PriceAction, utcnow
+from kam.rules import Rules, concession_givers
+
+_CONCESSION_WORDS = re.compile(
+    r"\b(free of charge|for free|at no (extra )?(cost|charge)|no charge|without charge|waive[ds]?|"
+    r"kostenlos|kostenfrei|gratis|unentgeltlich|ohne berechnung|kulanz)\b",
+    re.IGNORECASE,
+)
+_FRAMEWORK_WORDS = re.compile(r"\b(framework|master agreement|rahmenvertrag|rahmenvereinbarung)", re.IGNORECASE)
+# Words that say nothing about which service a text is about.
+_NOT_A_TOPIC = frozenset(
+    "service services customer customers kunde kunden leistung leistungen free charge charged costs cost price "
+    "prices pays paid agreed agree will with from that this their they them have been also offer offered give "
+    "given kostenlos gratis ohne berechnung zahlt bezahlt zahlen preis preise wird werden einen eine einer der die "
+    "das und oder für fuer mit von charge".split()
+)
+
+
+def mentions_concession(text: str) -> bool:
+    return _CONCESSION_WORDS.search(text) is not None
+
+
+def mentions_framework_agreement(text: str) -> bool:
+    return _FRAMEWORK_WORDS.search(text) is not None
+
+
+def topic_words(text: str) -> set[str]:
+    words = re.findall(r"[^\W\d_]+", text.casefold())
+    return {w for w in words if len(w) >= 4 and w not in _NOT_A_TOPIC}
+
+
+def same_topic(first: str, second: str) -> bool:
+    """Share a word, allowing for endings (calibration / calibrations, Kalibrierung / Kalibrierungen)."""
+    a, b = topic_words(first), topic_words(second)
+    return any(x == y or (min(len(x), len(y)) >= 5 and (x.startswith(y) or y.startswith(x))) for x in a for y in b)
+
+
+@dataclass(frozen=True)
+class Logged:
+    """The item a check looks at."""
+
+    account: Account
+    kind: ItemKind
+    item_id: int
+    author: Person
+
+
+def _flag(logged: Logged, kind: FlagKind, topic: str = "", related: Flag | None = None) -> Flag:
+    return Flag(
+        account_id=logged.account.id,
+        kind=kind,
+        item_kind=logged.kind,
+        item_id=logged.item_id,
+        owner=logged.author,
+        owner_id=logged.author.id,
+        topic=topic[:300],
+        related=related,
+    )
+
+
+async def _open_flags(session: AsyncSession, account_id: int, kind: FlagKind) -> list[Flag]:
+    query = select(Flag).where(Flag.account_id == account_id, Flag.kind == kind, Flag.closed_at.is_(None))
+    return list(await session.scalars(query.order_by(Flag.id)))
+
+
+def _tell(people: Iterable[Person], reason: str) -> list[MustKnow]:
+    return [MustKnow(p, reason) for p in people]
+
+
+async def paid_service_agreed(session: AsyncSession, rules: Rules, logged: Logged, service: str) -> list[MustKnow]:
+    """Failure 1, first half: who may give it away must hear that the customer agreed to pay."""
+    session.add(_flag(logged, FlagKind.PAID_SERVICE, service))
+    return _tell([*managers_of(logged.account), *concession_givers(rules, logged.account)], "paid_service")
+
+
+async def concession_given(session: AsyncSession, logged: Logged, text: str) -> list[MustKnow]:
+    """Failure 1, second half: a concession on a topic the customer agreed to pay for."""
+    session.add(_flag(logged, FlagKind.CONCESSION, text))
+    must_know: list[MustKnow] = []
+    for paid in await _open_flags(session, logged.account.id, FlagKind.PAID_SERVICE):
+        if same_topic(paid.topic, text):
+            session.add(_flag(logged, FlagKind.FREE_AFTER_PAID, paid.topic, related=paid))
+            must_know += _tell([*managers_of(logged.account), paid.owner], "free_after_paid")
+    return must_know
+
+
+async def framework_agreement_opened(session: AsyncSession, logged: Logged, topic: str) -> list[MustKnow]:
+    """Failure 2: another framework agreement is open on the account, owned by someone else."""
+    others = [f for f in await _open_flags(session, logged.account.id, FlagKind.FRAMEWORK_AGREEMENT)]
+    others = [f for f in others if f.owner_id != logged.author.id]
+    session.add(_flag(logged, FlagKind.FRAMEWORK_AGREEMENT, topic))
+    must_know: list[MustKnow] = []
+    for other in others:
+        session.add(_flag(logged, FlagKind.PARALLEL_FRAMEWORK, other.topic, related=other))
+        must_know += _tell([*managers_of(logged.account), other.owner], "parallel_framework")
+    return must_know
+
+
+async def end_framework_agreement(session: AsyncSession, flag_id: int, person: Person | None) -> Flag:
+    """Its owner or the KA manager marks a framework agreement as ended; later ones no longer clash with it."""
+    flag = await session.get(Flag, flag_id, with_for_update=True)
+    if flag is None or flag.kind != FlagKind.FRAMEWORK_AGREEMENT:
+        raise NotAllowed()
+    account = await session.get(Account, flag.account_id)
+    allowed = {flag.owner_id, *(m.id for m in managers_of(account))} if account else {flag.owner_id}
+    if person is None or person.id not in allowed:
+        raise NotAllowed()
+    if flag.closed_at is None:
+        flag.closed_at = utcnow()
+    return flag
+
+
+async def price_risks(session: AsyncSession, action: PriceAction, author: Person) -> dict[Account, list[MustKnow]]:
+    """Failure 3: every active key account with sites in the action's countries, and whom to tell there."""
+    countries = {c.upper() for c in action.countries}
+    accounts = await session.scalars(select(Account).where(Account.active.is_(True)).order_by(Account.name))
+    affected: dict[Account, list[MustKnow]] = {}
+    for account in accounts:
+        overlap = sorted(countries & {c.upper() for c in account.countries or []})
+        if not overlap:
+            continue
+        logged = Logged(account, ItemKind.PRICE_ACTION, action.id, author)
+        session.add(_flag(logged, FlagKind.PRICE_RISK, ", ".join(overlap)))
+        affected[account] = _tell(managers_of(account), "price_risk")
+    return affected
+
+
+async def flags_of(session: AsyncSession, account_id: int, item: tuple[ItemKind, int]) -> list[Flag]:
+    query = select(Flag).where(Flag.account_id == account_id, Flag.item_kind == item[0], Flag.item_id == item[1])
+    return list(await session.scalars(query.order_by(Flag.id)))
+
+
+def is_framework_decision(category: DecisionCategory, text: str) -> bool:
+    return category == DecisionCategory.CONTRACT and mentions_framework_agreement(text)
