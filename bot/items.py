@@ -11,7 +11,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cards.acknowledge import AckEntry, Attention, FlagView
-from cards.contact import Recipient, channel_summary_card, contact_view
+from cards.build import Recipient
+from cards.contact import channel_summary_card, contact_view
 from cards.decision import channel_decision_card, decision_view
 from cards.i18n import Texts
 from cards.price_action import price_action_view, price_risk_card

@@ -15,7 +15,7 @@ from typing import Any
 from microsoft_teams.cards import Action, CardElement, ExecuteAction, RefreshDefinition, SubmitAction
 from pydantic import BaseModel, Field, ValidationError
 
-from cards.build import plain, static
+from cards.build import Recipient, card, mention, mention_tag, plain, static
 from cards.errors import MalformedSubmission
 from cards.i18n import Texts
 from kam.models import FlagKind, ItemKind
@@ -119,6 +119,27 @@ def _status(t: Texts, attention: Attention) -> list[CardElement]:
     if also:
         body.append(plain(t("ack.also", names=", ".join(also)), subtle=True))
     return body
+
+
+def card_with_attention(
+    t: Texts,
+    body: list[CardElement],
+    attention: Attention | None,
+    *,
+    anyone: bool,
+    fallback_text: str,
+    must_know: Sequence[Recipient] = (),
+) -> dict[str, Any]:
+    """An item's card: its own body, then the attention section, its buttons and refresh, and the @mentions."""
+    if must_know:
+        body.append(static(t("summary.attention", mentions=", ".join(mention_tag(r.name) for r in must_know))))
+    actions: list[Action] = []
+    refresh = None
+    if attention is not None:
+        extra, actions, refresh = attention_section(t, attention, anyone=anyone)
+        body += extra
+    mentions = [mention(r.user_id, r.name) for r in must_know]
+    return card(body, actions, fallback_text=fallback_text, mentions=mentions, refresh=refresh)
 
 
 def attention_section(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from microsoft_teams.cards import (
@@ -76,6 +77,14 @@ def mention(user_id: str, name: str) -> Mention:
     return Mention(
         text=mention_tag(name), mentioned=MentionedEntity(id=user_id, name=_MENTION_UNSAFE.sub("", name).strip())
     )
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """Someone to @mention: the id Teams knows them by, and their name."""
+
+    user_id: str
+    name: str
 
 
 def card(

@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from microsoft_teams.cards import (
-    Action,
     CardElement,
     Choice,
     ChoiceSetInput,
@@ -21,8 +20,8 @@ from microsoft_teams.cards import (
 )
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from cards.acknowledge import Attention, attention_section
-from cards.build import card, clean, heading, labelled, mention, mention_tag, plain, static
+from cards.acknowledge import Attention, attention_section, card_with_attention
+from cards.build import Recipient, card, clean, heading, labelled, plain, static
 from cards.errors import MalformedSubmission, StaleCard
 from cards.i18n import Texts
 from kam.contacts import FIELD_MAX, PEOPLE_MAX, SUMMARY_MAX, TOPIC_MAX, LogContact
@@ -251,6 +250,20 @@ def contact_form_card(
     )
 
 
+def parse_date(t: Texts, state: FormState, name: str, *, required: bool) -> dt.date | None:
+    """A date input's value; a message on the field when it is missing (if required) or not a date."""
+    raw = state.values.get(name, "")
+    if not raw:
+        if required:
+            state.errors[name] = t("field.required")
+        return None
+    try:
+        return dt.date.fromisoformat(raw)
+    except ValueError:
+        state.errors[name] = t("field.bad_date")
+        return None
+
+
 def toggle(state: FormState, name: str, title: str) -> ToggleInput:
     return ToggleInput(
         id=name,
@@ -405,14 +418,6 @@ def logged_card(
     return card(body, fallback_text=t("logged.title", account=contact.account_name))
 
 
-@dataclass(frozen=True)
-class Recipient:
-    """Someone to @mention: the id Teams knows them by, and their name."""
-
-    user_id: str
-    name: str
-
-
 def channel_summary_card(
     t: Texts,
     contact: ContactView,
@@ -428,24 +433,10 @@ def channel_summary_card(
     body: list[CardElement] = [
         heading(t("summary.title", account=contact.account_name)),
         plain(_headline(t, contact), subtle=True),
+        *_details_or_notice(t, contact, shown_to_channel),
     ]
-    if must_know:
-        tags = ", ".join(mention_tag(r.name) for r in must_know)
-        body.append(static(t("summary.attention", mentions=tags)))
-    body += _details_or_notice(t, contact, shown_to_channel)
-    actions: list[Action] = []
-    refresh = None
-    if attention is not None:
-        extra, actions, refresh = attention_section(t, attention, anyone=shown_to_channel)
-        body += extra
-    mentions = [mention(r.user_id, r.name) for r in must_know]
-    return card(
-        body,
-        actions,
-        fallback_text=t("summary.title", account=contact.account_name),
-        mentions=mentions,
-        refresh=refresh,
-    )
+    title = t("summary.title", account=contact.account_name)
+    return card_with_attention(t, body, attention, anyone=shown_to_channel, fallback_text=title, must_know=must_know)
 
 
 def contact_view(contact: Contact) -> ContactView:

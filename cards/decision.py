@@ -7,19 +7,19 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from microsoft_teams.cards import Action, CardElement, Choice, ChoiceSetInput, DateInput, TextInput
+from microsoft_teams.cards import CardElement, Choice, ChoiceSetInput, DateInput, TextInput
 
-from cards.acknowledge import Attention, attention_section
-from cards.build import card, heading, labelled, mention, mention_tag, plain, static
+from cards.acknowledge import Attention, attention_section, card_with_attention
+from cards.build import Recipient, card, heading, labelled, plain, static
 from cards.contact import (
     FormContext,
     FormState,
-    Recipient,
     action_data,
     execute_action,
     field_error,
     form_state,
     new_card_id,
+    parse_date,
     parse_ids,
     parse_toggles,
     team_choice,
@@ -105,19 +105,6 @@ def decision_form_card(
     return card(body, [execute_action(t("decision.form.submit"), data)], fallback_text=title)
 
 
-def _date(t: Texts, state: FormState, name: str, *, required: bool) -> dt.date | None:
-    raw = state.values.get(name, "")
-    if not raw:
-        if required:
-            state.errors[name] = t("field.required")
-        return None
-    try:
-        return dt.date.fromisoformat(raw)
-    except ValueError:
-        state.errors[name] = t("field.bad_date")
-        return None
-
-
 def parse_decision_submission(
     t: Texts, value: Mapping[str, Any], *, author: Person | None, account_id: int, card_id: str
 ) -> LogDecision | FormState:
@@ -133,8 +120,8 @@ def parse_decision_submission(
     category = values.get("category", "")
     if category not in {c.value for c in DecisionCategory}:
         errors["category"] = t("field.required") if not category else t("field.bad_choice")
-    effective_on = _date(t, state, "effective_on", required=True)
-    communicate_by = _date(t, state, "communicate_by", required=False)
+    effective_on = parse_date(t, state, "effective_on", required=True)
+    communicate_by = parse_date(t, state, "communicate_by", required=False)
     toggles = parse_toggles(state, TOGGLES)
     communicator = parse_ids(values.get("communicator", ""))
     if communicator is None or len(communicator) > 1:
@@ -238,18 +225,5 @@ def channel_decision_card(
     body.append(plain(t("decision.summary.logged_by", name=view.logged_by), subtle=True))
     if view.needs_confirmation:
         body.append(static(t("decision.needs_confirmation"), color="Warning", bold=True))
-    if must_know:
-        body.append(static(t("summary.attention", mentions=", ".join(mention_tag(r.name) for r in must_know))))
-    actions: list[Action] = []
-    refresh = None
-    if attention is not None:
-        extra, actions, refresh = attention_section(t, attention, anyone=shown_to_channel)
-        body += extra
-    mentions = [mention(r.user_id, r.name) for r in must_know]
-    return card(
-        body,
-        actions,
-        fallback_text=t("decision.summary.title", account=view.account_name),
-        mentions=mentions,
-        refresh=refresh,
-    )
+    title = t("decision.summary.title", account=view.account_name)
+    return card_with_attention(t, body, attention, anyone=shown_to_channel, fallback_text=title, must_know=must_know)

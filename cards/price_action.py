@@ -7,11 +7,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from microsoft_teams.cards import Action, CardElement, DateInput, TextInput
+from microsoft_teams.cards import CardElement, DateInput, TextInput
 
-from cards.acknowledge import Attention, attention_section
+from cards.acknowledge import Attention, card_with_attention
 from cards.build import card, heading, labelled, plain, static
-from cards.contact import FormState, action_data, execute_action, field_error, form_state, new_card_id
+from cards.contact import FormState, action_data, execute_action, field_error, form_state, new_card_id, parse_date
 from cards.i18n import Texts
 from kam.account_list import bad_countries, split_list
 from kam.models import Person, PriceAction
@@ -62,17 +62,6 @@ def price_action_form_card(
     return card(body, [execute_action(t("price.form.submit"), data)], fallback_text=t("price.form.heading"))
 
 
-def _date(t: Texts, state: FormState, name: str) -> dt.date | None:
-    raw = state.values.get(name, "")
-    if not raw:
-        return None
-    try:
-        return dt.date.fromisoformat(raw)
-    except ValueError:
-        state.errors[name] = t("field.bad_date")
-        return None
-
-
 def parse_price_action(
     t: Texts, value: Mapping[str, Any], *, author: Person | None, card_id: str
 ) -> LogPriceAction | FormState:
@@ -88,9 +77,8 @@ def parse_price_action(
         errors["countries"] = t("field.required")
     elif bad_countries(countries):
         errors["countries"] = t("account.new.bad_countries", values=", ".join(bad_countries(countries)))
-    starts_on, ends_on = _date(t, state, "starts_on"), _date(t, state, "ends_on")
-    if starts_on is None and "starts_on" not in errors:
-        errors["starts_on"] = t("field.required")
+    starts_on = parse_date(t, state, "starts_on", required=True)
+    ends_on = parse_date(t, state, "ends_on", required=False)
     if starts_on and ends_on and ends_on < starts_on:
         errors["ends_on"] = t("price.form.ends_before")
     if errors or starts_on is None:
@@ -159,7 +147,5 @@ def price_risk_card(
         static(t("price.risk.body")),
         *_details(t, view),
     ]
-    extra, actions, refresh = attention_section(t, attention, anyone=shown_to_channel)
-    body += extra
-    acts: list[Action] = list(actions)
-    return card(body, acts, fallback_text=t("price.risk.title", account=account_name), refresh=refresh)
+    title = t("price.risk.title", account=account_name)
+    return card_with_attention(t, body, attention, anyone=shown_to_channel, fallback_text=title)

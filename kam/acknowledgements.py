@@ -64,7 +64,6 @@ async def ask_to_acknowledge(
             item_kind=item[0],
             item_id=item[1],
             person_id=person_id,
-            person=people[person_id],
             required=True,
             reasons=reasons[person_id],
             created_at=now,
@@ -105,12 +104,12 @@ async def acknowledge(
         Acknowledgement.item_id == item[1],
         Acknowledgement.person_id == (person.id if person else -1),
     )
-    ack = await session.scalar(query.with_for_update())
+    ack = await session.scalar(query.with_for_update(of=Acknowledgement))
     if ack is None:
         if person is None or role_of(account, person) is None:
             raise NotOnAccountTeam(account.name)
         ack = Acknowledgement(
-            account_id=account.id, item_kind=item[0], item_id=item[1], person=person, required=False, reasons=[]
+            account_id=account.id, item_kind=item[0], item_id=item[1], person_id=person.id, required=False, reasons=[]
         )
         session.add(ack)
     if ack.acknowledged_at is None:
@@ -134,7 +133,7 @@ async def _due(session: AsyncSession, when: object, done: object, now: dt.dateti
         )
         .order_by(Acknowledgement.id)
         .limit(500)
-        .with_for_update(skip_locked=True)
+        .with_for_update(skip_locked=True, of=Acknowledgement)
     )
     return list(await session.scalars(query))
 

@@ -74,7 +74,6 @@ def _flag(logged: Logged, kind: FlagKind, topic: str = "", related: Flag | None 
         kind=kind,
         item_kind=logged.kind,
         item_id=logged.item_id,
-        owner=logged.author,
         owner_id=logged.author.id,
         topic=topic[:300],
         related=related,
@@ -121,7 +120,7 @@ async def framework_agreement_opened(session: AsyncSession, logged: Logged, topi
 
 async def end_framework_agreement(session: AsyncSession, flag_id: int, person: Person | None) -> Flag:
     """Its owner or the KA manager marks a framework agreement as ended; later ones no longer clash with it."""
-    flag = await session.get(Flag, flag_id, with_for_update=True)
+    flag = await session.scalar(select(Flag).where(Flag.id == flag_id).with_for_update(of=Flag))
     if flag is None or flag.kind != FlagKind.FRAMEWORK_AGREEMENT:
         raise NotAllowed()
     account = await session.get(Account, flag.account_id)

@@ -51,7 +51,6 @@ async def log_price_action(
     if await find_price_action_by_key(session, command.idempotency_key) is not None:
         raise DuplicateSubmission()
     action = PriceAction(
-        logged_by=command.author,
         logged_by_id=command.author.id,
         idempotency_key=command.idempotency_key,
         title=command.title,
@@ -65,6 +64,7 @@ async def log_price_action(
         await session.flush()
     except IntegrityError:
         raise DuplicateSubmission() from None
+    await session.refresh(action, ["logged_by"])
     affected = await price_risks(session, action, command.author)
     rules = rules or Rules()
     for account, must_know in affected.items():

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -19,6 +22,22 @@ from kam.storage import Database
 from tests.fakes.connector import ConnectorFake
 from tests.fakes.loopback import serve_on_loopback
 from tests.teams import Teams
+
+
+@asynccontextmanager
+async def bot_with_rules(
+    database_url: str, connector: ConnectorFake, folder: Path, rules_yaml: str
+) -> AsyncIterator[RunningBot]:
+    """The demo bot with a communication rules file, as admins write it."""
+    path = folder / "rules.yaml"
+    path.write_text(rules_yaml)
+    await migrate_and_seed(database_url)
+    settings = Settings(_env_file=None, database_url=database_url, outbox_sweep_seconds=0.2, rules_file=str(path))  # type: ignore[call-arg]
+    bot = await RunningBot(settings, connector).start()
+    try:
+        yield bot
+    finally:
+        await bot.stop()
 
 
 async def migrate_and_seed(database_url: str) -> None:

@@ -12,9 +12,8 @@ from sqlalchemy import select
 
 from kam.models import Acknowledgement
 from tests.cards_judge import assert_valid_cards
-from tests.conftest import local_settings
 from tests.fakes.connector import ConnectorFake
-from tests.harness import RunningBot, migrate_and_seed
+from tests.harness import RunningBot, bot_with_rules
 from tests.teams import CONTOSO_CHANNEL, FABRIKAM_CHANNEL, USERS
 from tests.test_contact_flow import GOOD_INPUT, action_data, invoke_card, invoke_message, last_card, texts_in
 from tests.test_decisions import DECISION
@@ -135,13 +134,8 @@ async def test_when_the_rules_name_nobody_but_the_author_nobody_is_asked(bot: Ru
 async def test_someone_on_two_accounts_acknowledges_each_on_its_own(
     sqlite_url: str, connector: ConnectorFake, tmp_path: Path
 ) -> None:
-    rules = tmp_path / "rules.yaml"
-    rules.write_text(
-        "accounts:\n  Contoso Pharma:\n    inform:\n      - {about: contact, inform: ['function:sales']}\n"
-    )
-    await migrate_and_seed(sqlite_url)
-    bot = await RunningBot(local_settings(sqlite_url, rules_file=str(rules)), connector).start()
-    try:
+    rules = "accounts:\n  Contoso Pharma:\n    inform:\n      - {about: contact, inform: ['function:sales']}\n"
+    async with bot_with_rules(sqlite_url, connector, tmp_path, rules) as bot:
         await log_in_channel(bot, "log contact", GOOD_INPUT, user="isaiah", where=FABRIKAM_CHANNEL)
         await log_in_channel(bot, "log contact", GOOD_INPUT, user="adele")
         fabrikam, contoso = chat_cards(connector, "alex")
@@ -154,21 +148,16 @@ async def test_someone_on_two_accounts_acknowledges_each_on_its_own(
         still_open = invoke_card(await bot.send(bot.teams.execute(fabrikam["refresh"]["action"]["data"])))
         assert "Waiting for Alex Wilber" in texts_in(still_open) and "ack" in verbs(still_open)
         assert await acknowledgement_rows(bot) == [("Alex Wilber", True, False), ("Alex Wilber", True, True)]
-    finally:
-        await bot.stop()
 
 
 async def test_the_unacknowledged_are_reminded_once_then_reported_to_the_ka_manager(
     sqlite_url: str, connector: ConnectorFake, tmp_path: Path
 ) -> None:
-    rules = tmp_path / "rules.yaml"
     # About two seconds each, so that the test sees both steps.
-    rules.write_text(
+    rules = (
         "tiers:\n  strategic_key_account:\n    acknowledge: {remind_after_hours: 0.0006, report_after_hours: 0.0006}\n"
     )
-    await migrate_and_seed(sqlite_url)
-    bot = await RunningBot(local_settings(sqlite_url, rules_file=str(rules)), connector).start()
-    try:
+    async with bot_with_rules(sqlite_url, connector, tmp_path, rules) as bot:
         await log_in_channel(bot, "log decision", DECISION)
         first = chat_cards(connector, "megan")[-1]
         invoke_card(await bot.send(bot.teams.execute(verb_data(first, "ack"), user="megan")))
@@ -187,5 +176,3 @@ async def test_the_unacknowledged_are_reminded_once_then_reported_to_the_ka_mana
         reports = [text for text in megans if "Not acknowledged in time by" in text]
         assert len(reports) == 1 and "Not acknowledged in time by: Patti Fernandez" in reports[0]
         assert_valid_cards(chat_cards(connector, "patti") + chat_cards(connector, "megan"))
-    finally:
-        await bot.stop()

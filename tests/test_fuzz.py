@@ -16,7 +16,9 @@ import pytest
 import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import func, select
 
+from kam.models import Account, Acknowledgement, Person, PriceAction
 from tests.conftest import local_settings
 from tests.fakes.background import BackgroundLoop
 from tests.fakes.connector import ConnectorFake
@@ -169,3 +171,54 @@ def test_card_submissions_with_random_values_store_only_valid_contacts(
     assert target.contacts() == before + (1 if logged else 0)
     if user == "isaiah":
         assert not logged, "someone off the account team never logs for it"
+
+
+def stored_by_outsiders(target: Target) -> tuple[int, int, int]:
+    """What Lynne, on no account team, could have stored: acknowledgements, account rules, price actions."""
+
+    async def count() -> tuple[int, int, int]:
+        async with target.bot.db.transaction() as session:
+            acks = await session.scalar(
+                select(func.count()).select_from(Acknowledgement).join(Person).where(Person.name == "Lynne Robbins")
+            )
+            rules = await session.scalar(select(func.count()).select_from(Account).where(Account.rules.is_not(None)))
+            prices = await session.scalar(select(func.count()).select_from(PriceAction))
+            return int(acks or 0), int(rules or 0), int(prices or 0)
+
+    return target.loop.run(count())
+
+
+@FUZZ
+@given(
+    verb=st.sampled_from(["ack", "ack.view", "agreement.end", "rules.save", "price_action.save"]),
+    data=st.dictionaries(
+        st.sampled_from(
+            [
+                "item_kind",
+                "item_id",
+                "account_id",
+                "flag_id",
+                "card_id",
+                "v",
+                "issued",
+                "countries",
+                "title",
+                "starts_on",
+                "inform:decision",
+                "decide:pricing",
+                "remind_after_hours",
+            ]
+        ),
+        json_values | st.sampled_from(["decision", "contact", "price_action", "1", "DE", "manager"]) | st.integers(),
+        max_size=6,
+    ),
+    where=st.sampled_from(["personal", CONTOSO_CHANNEL]),
+)
+def test_acknowledgement_rules_and_price_actions_refuse_what_outsiders_and_garbage_send(
+    target: Target, verb: str, data: dict[str, Any], where: str
+) -> None:
+    before = stored_by_outsiders(target)
+    response = target.post(Teams(target.connector.url).execute({"verb": verb, **data}, user="lynne", where=where))
+    target.settle()
+    assert_no_leak(target, response)
+    assert stored_by_outsiders(target) == before

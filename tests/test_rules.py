@@ -15,8 +15,7 @@ from kam.models import Account, DecisionCategory, Person, Role, Tier
 from kam.rules import Rules, RulesFileError, must_inform
 from kam.storage import Database
 from tests.cards_judge import assert_valid_cards
-from tests.conftest import local_settings
-from tests.harness import RunningBot, migrate_and_seed
+from tests.harness import RunningBot, bot_with_rules, migrate_and_seed
 from tests.teams import CONTOSO_CHANNEL
 from tests.test_acknowledgements import channel_post, log_in_channel
 from tests.test_contact_flow import GOOD_INPUT, action_data, invoke_card, invoke_message, last_card, texts_in
@@ -138,11 +137,8 @@ def test_a_broken_rules_file_says_where_and_why(tmp_path: Path, text: str, messa
 
 
 async def test_the_channel_hears_from_everyone_the_rules_name(sqlite_url: str, connector, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    path = tmp_path / "rules.yaml"
-    path.write_text("accounts:\n  Contoso Pharma:\n    inform:\n      - {about: contact, inform: [team]}\n")
-    await migrate_and_seed(sqlite_url)
-    bot = await RunningBot(local_settings(sqlite_url, rules_file=str(path)), connector).start()
-    try:
+    rules = "accounts:\n  Contoso Pharma:\n    inform:\n      - {about: contact, inform: [team]}\n"
+    async with bot_with_rules(sqlite_url, connector, tmp_path, rules) as bot:
         await bot.send(bot.teams.message("log contact", where=CONTOSO_CHANNEL))
         form, _ = last_card(bot.connector, CONTOSO_CHANNEL)
         invoke_card(await bot.send(bot.teams.execute(action_data(form) | GOOD_INPUT, where=CONTOSO_CHANNEL)))
@@ -166,8 +162,6 @@ async def test_the_channel_hears_from_everyone_the_rules_name(sqlite_url: str, c
         await bot.settle()
         post = [r for r in connector.in_conversation(CONTOSO_CHANNEL) if r.cards][-1].cards[0]
         assert "Needs confirmation" in texts_in(post) and "<at>Megan Bowen</at>" in texts_in(post)
-    finally:
-        await bot.stop()
 
 
 def inputs_of(card: dict[str, Any]) -> dict[str, Any]:

@@ -9,13 +9,29 @@ import pytest
 from sqlalchemy import func, select, text
 
 from kam.accounts import accounts_of, get_account
+from kam.acknowledgements import ACK_OVERDUE, ACK_REMINDER, ACK_REQUEST, acknowledge, schedule_reminders
+from kam.checks import end_framework_agreement
 from kam.contacts import LogContact, log_contact
 from kam.conversations import SeenConversation, mark_welcomed, reference_for_channel, remember
+from kam.decisions import LogDecision, log_decision
 from kam.demo import seed_demo
-from kam.errors import DuplicateSubmission, InvalidReference, NotOnAccountTeam
+from kam.errors import DuplicateSubmission, InvalidReference, NotAllowed, NotOnAccountTeam
 from kam.migrate import head_revision, upgrade
-from kam.models import Account, Contact, ContactKind, OutboxMessage, Person
+from kam.models import (
+    Account,
+    Acknowledgement,
+    Contact,
+    ContactKind,
+    DecisionCategory,
+    Flag,
+    FlagKind,
+    ItemKind,
+    OutboxMessage,
+    Person,
+    utcnow,
+)
 from kam.outbox import claim_due, pending_count
+from kam.price_actions import LogPriceAction, log_price_action
 from kam.storage import Database
 from tests.harness import migrate_and_seed
 
@@ -158,3 +174,80 @@ async def test_two_senders_on_postgresql_never_claim_the_same_row(fresh_postgres
             assert await pending_count(session) == 3
     finally:
         await database.close()
+
+
+async def test_two_instances_on_postgresql_remind_and_report_each_acknowledgement_once(fresh_postgres: str) -> None:
+    await migrate_and_seed(fresh_postgres)
+    database = Database(fresh_postgres)
+    try:
+        alex = await person(database, "Alex Wilber")
+        contoso = await account_id(database, "Contoso Pharma")
+        async with database.transaction() as session:
+            for i in range(20):
+                await log_contact(session, command(contoso, alex, key=f"{i:032d}"))
+            acks = list(await session.scalars(select(Acknowledgement)))
+            for ack in acks:  # due now: reminder time passed, report time passed after it
+                ack.remind_at = ack.report_at = utcnow() - dt.timedelta(minutes=1)
+
+        async def instance() -> int:
+            queued = 0
+            for _ in range(2):  # first the reminders, on the next sweep the reports
+                async with database.transaction() as session:
+                    queued += await schedule_reminders(session, {})
+            return queued
+
+        assert sum(await asyncio.gather(instance(), instance(), instance())) == 40
+        async with database.transaction() as session:
+            kinds = await session.execute(
+                select(OutboxMessage.kind, func.count())
+                .where(OutboxMessage.kind.like("ack.%"))
+                .group_by(OutboxMessage.kind)
+            )
+            assert dict(kinds.all()) == {ACK_REQUEST: 20, ACK_REMINDER: 20, ACK_OVERDUE: 20}
+    finally:
+        await database.close()
+
+
+async def test_acknowledgements_and_checks_work_the_same_on_both_databases(db: Database) -> None:
+    alex, megan, adele = [await person(db, n) for n in ("Alex Wilber", "Megan Bowen", "Adele Vance")]
+    contoso = await account_id(db, "Contoso Pharma")
+    async with db.transaction() as session:
+        paid = command(contoso, alex, key="p" * 32, paid_service="Extra calibration visit", framework_agreement=True)
+        contact = await log_contact(session, paid)
+        free = LogDecision(
+            contoso,
+            megan,
+            "f" * 32,
+            "Free calibration",
+            DecisionCategory.SERVICE,
+            "Calibration at no charge.",
+            "Megan",
+            dt.date(2026, 11, 20),
+            framework_agreement=True,
+        )
+        decision = await log_decision(session, free)
+    async with db.transaction() as session:
+        kinds = sorted(f.kind.value for f in await session.scalars(select(Flag)))
+        assert kinds == [
+            "concession",
+            "framework_agreement",
+            "framework_agreement",
+            "free_after_paid",
+            "paid_service",
+            "parallel_framework",
+        ]
+        account = await get_account(session, contoso)
+        item = (ItemKind.CONTACT, contact.id)
+        first = await acknowledge(session, account, item, megan)
+        again = await acknowledge(session, account, item, megan)
+        assert first.id == again.id and first.acknowledged_at == again.acknowledged_at
+        extra = await acknowledge(session, account, (ItemKind.DECISION, decision.id), adele)
+        assert extra.required is False
+        agreement = next(f for f in await session.scalars(select(Flag)) if f.kind == FlagKind.FRAMEWORK_AGREEMENT)
+        with pytest.raises(NotAllowed):
+            await end_framework_agreement(session, agreement.id, adele)
+        assert (await end_framework_agreement(session, agreement.id, megan)).closed_at is not None
+        action, at_risk = await log_price_action(
+            session, LogPriceAction(adele, "d" * 32, "Bargain", ("AT",), dt.date(2026, 11, 20))
+        )
+        assert [a.name for a in at_risk] == ["Contoso Pharma"]
