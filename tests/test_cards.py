@@ -6,12 +6,13 @@ import datetime as dt
 from typing import Any
 
 from cards.account import account_created_card, new_account_card
+from cards.acknowledge import AckEntry, Attention, FlagView
+from cards.build import Recipient
 from cards.contact import (
     ContactView,
     FormContext,
     FormState,
     Option,
-    Recipient,
     account_picker_card,
     channel_summary_card,
     contact_form_card,
@@ -28,6 +29,8 @@ from cards.general import (
     welcome_card,
 )
 from cards.i18n import Texts
+from cards.price_action import PriceActionView, price_action_form_card, price_action_logged_card, price_risk_card
+from cards.rules import rules_card
 from cards.stakeholders import (
     StakeholderLine,
     relationship_map_card,
@@ -35,7 +38,18 @@ from cards.stakeholders import (
     stakeholder_form_card,
 )
 from cards.timeline import TimelineItem, timeline_card
-from kam.models import Attitude, ContactKind, DecisionCategory, Role, StakeholderLevel, Tier
+from kam.models import (
+    Account,
+    Attitude,
+    ContactKind,
+    DecisionCategory,
+    FlagKind,
+    ItemKind,
+    Role,
+    StakeholderLevel,
+    Tier,
+)
+from kam.rules import Rules
 from tests.cards_judge import assert_valid_cards, card_problems
 
 TODAY = dt.date(2026, 11, 22)
@@ -160,6 +174,57 @@ def every_card() -> list[dict[str, Any]]:
                 StakeholderLine("Tom", "", None, None, "", None, (), False),
             ],
         ),
+        *acknowledgement_cards(t, view, decision),
+    ]
+
+
+def acknowledgement_cards(t: Texts, view: ContactView, decision: DecisionView) -> list[dict[str, Any]]:
+    """What the rules, the checks and the acknowledgements add, with hostile text wherever a user can type."""
+    flags = [
+        FlagView(i + 1, kind, NASTY[:300], NASTY[:40], TODAY, True, NASTY[:40], TODAY)
+        for i, kind in enumerate(FlagKind)
+    ]
+    people = [AckEntry(NASTY[:60], TODAY, True), AckEntry("Patti", None, True), AckEntry("Adele", TODAY, False)]
+    crowd = [f"29:user-{i}" for i in range(80)]
+    asked = Attention(
+        ItemKind.DECISION,
+        3,
+        7,
+        people,
+        flags,
+        crowd,
+        ["rule:decision.pricing", "needs_confirmation", "price_risk"],
+        viewer_may_end=(1,),
+        banner=t("ack.overdue", names=NASTY[:100]),
+    )
+    done = Attention(ItemKind.CONTACT, 4, 7, people, [], ["29:a"], [], TODAY)
+    nobody = Attention(ItemKind.CONTACT, 5, 7)
+    rules = Rules().for_account(Account(name="x", tier=Tier.STRATEGIC_KEY_ACCOUNT))
+    bad_rules = FormState(
+        values={"inform:contact": "manager,function:" + NASTY[:40], "remind_after_hours": "soon"},
+        errors={"inform:contact": "bad", "remind_after_hours": "bad", "decide:pricing": "bad"},
+    )
+    price = PriceActionView(NASTY[:200], ["DE", "AT"], NASTY, TODAY, None, NASTY[:40])
+    price_errors = FormState(
+        values={"title": NASTY[:200], "countries": "Germany"},
+        errors={n: "bad" for n in ("title", "countries", "ends_on")},
+    )
+    kwargs = dict(account_id=7, account_name=NASTY[:200], rules=rules, unfilled=["function:finance"], today=TODAY)
+    return [
+        channel_decision_card(t, decision, [Recipient("user-id-1", "Megan")], asked),
+        channel_decision_card(t, decision, [], asked, shown_to_channel=False),
+        channel_summary_card(t, view, [], done, shown_to_channel=False),
+        channel_summary_card(t, view, [], nobody),
+        logged_card(t, view, shown_to_channel=True, attention=asked),
+        decision_logged_card(t, decision, nobody),
+        rules_card(t, functions=["sales", NASTY[:40]], editable=True, **kwargs),  # type: ignore[arg-type]
+        rules_card(t, functions=[], editable=True, state=bad_rules, card_id="c" * 32, **kwargs),  # type: ignore[arg-type]
+        rules_card(t, functions=[], editable=False, saved=True, **kwargs),  # type: ignore[arg-type]
+        price_action_form_card(t, TODAY),
+        price_action_form_card(t, TODAY, price_errors, "a" * 32),
+        price_action_logged_card(t, price, [NASTY[:200], "Contoso"]),
+        price_action_logged_card(t, price, []),
+        price_risk_card(t, NASTY[:200], price, asked),
     ]
 
 
