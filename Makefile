@@ -23,8 +23,14 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+# The tab pages are checked in Debian's Chromium (never a browser downloaded by a test tool).
+CHROMIUM := /usr/bin/chromium
+$(CHROMIUM):
+	@if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	else echo "Install Debian's chromium first: sudo apt-get install chromium" >&2; exit 1; fi
+
 install-run: $(VENV)/.run-deps node_modules/.installed
-install-test: $(VENV)/.test-deps node_modules/.installed
+install-test: $(VENV)/.test-deps node_modules/.installed $(CHROMIUM)
 
 ## run: install, migrate the SQLite database, seed the demo, start the bot and the Agents Playground
 run: install-run

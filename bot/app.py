@@ -16,7 +16,7 @@ from bot.adapter import build_adapter
 from bot.messenger import Messenger
 from bot.services import Services
 from bot.settings import Settings
-from bot.tabs import tab_page
+from bot.tabs import TabPages
 from bot.teams_bot import KamBot
 from kam.rules import Rules
 from kam.storage import Database
@@ -95,5 +95,5 @@ def create_app(settings: Settings, graph_credential: AsyncTokenCredential | None
     app.cleanup_ctx.append(lifecycle)
     app.router.add_post("/api/messages", messages)
     app.router.add_get("/healthz", healthz)
-    app.router.add_get("/tabs/{kind}", tab_page(services))
+    TabPages(services).register(app.router)
     return app

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -270,11 +271,16 @@ def dev() -> None:
     playground = subprocess.Popen(
         [str(PLAYGROUND_BIN), "-e", endpoint, "-c", "msteams", "--dt", "-p", str(settings.playground_port)], env=env
     )
-    bot = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve"], env={**os.environ})
+    # The Playground shows no tabs: the tab pages open in a browser, signed in with dev tokens of its users.
+    secret = settings.tab_dev_secret or secrets.token_urlsafe(32)
+    bot = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "serve"], env={**os.environ, "KAMBOT_TAB_DEV_SECRET": secret}
+    )
     console.print(
         f"\n[bold]kambot is running.[/] Open [link]http://localhost:{settings.playground_port}[/link] to chat with it "
         "(try: help, log contact, accounts). Press Ctrl+C to stop.\n"
     )
+    _print_tab_links(settings.model_copy(update={"tab_dev_secret": secret}))
 
     def stop(_signum: int, _frame: object) -> None:
         raise KeyboardInterrupt
@@ -296,6 +302,41 @@ def dev() -> None:
             except subprocess.TimeoutExpired:
                 process.kill()
         shutil.rmtree(env["PATH"].split(os.pathsep)[0], ignore_errors=True)
+
+
+def _print_tab_links(settings: Settings) -> None:
+    from bot.sso import TabTokens
+    from kam.demo import PEOPLE, TENANT_ID
+
+    tokens = TabTokens(settings)
+    alex = next(p for p in PEOPLE if p.teams_user_id == "user-id-0")
+    token = tokens.dev_token(alex.aad_object_id, TENANT_ID, alex.name)
+    base = f"http://localhost:{settings.port}/tabs"
+    console.print(f"Tabs of Contoso Pharma, signed in as {alex.name} (local dev token):")
+    for kind in ("plan", "log", "stakeholders"):
+        console.print(f"  {base}/{kind}?account=1#token={token}")
+
+
+@app.command("tab-link")
+def tab_link(
+    account: int = typer.Option(..., help="The account's id (see the tab's URL)."),
+    user: str = typer.Option(..., help="The Entra object id of a person on the account team."),
+    tab: str = typer.Option("plan", help="plan, log or stakeholders"),
+) -> None:
+    """Local mode: a tab URL signed in as a Playground user (needs the bot's KAMBOT_TAB_DEV_SECRET)."""
+    from bot.sso import NotSignedIn, TabTokens
+    from kam.demo import TENANT_ID
+
+    settings = _settings()
+    if not settings.tab_dev_secret:
+        console.print("[red]✗[/] Set KAMBOT_TAB_DEV_SECRET to the secret the running bot uses.")
+        raise typer.Exit(1)
+    try:
+        token = TabTokens(settings).dev_token(user, TENANT_ID, user)
+    except NotSignedIn:
+        console.print("[red]✗[/] Dev tokens exist in local mode only (no KAMBOT_APP_ID).")
+        raise typer.Exit(1) from None
+    console.print(f"http://localhost:{settings.port}/tabs/{tab}?account={account}#token={token}")
 
 
 def _safe_url(url: str) -> str:

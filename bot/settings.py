@@ -52,6 +52,16 @@ class Settings(BaseSettings):
     admin_aad_ids: Annotated[list[str], NoDecode] = Field(default_factory=list)
     teams_app_id: str = ""
     channels_per_team: int = Field(default=900, ge=1, le=1000)
+
+    # Tabs: Teams single sign-on. Tokens are issued by Entra for the app's Application ID URI.
+    tab_sso_client_id: str = Field(
+        default="", description="the app registration the tab tokens are for; default app_id"
+    )
+    tab_sso_application_id_uri: str = Field(default="", description="default api://<public host>/<client id>")
+    tab_jwks_url: str = "https://login.microsoftonline.com/common/discovery/v2.0/keys"
+    tab_issuer_base: str = "https://login.microsoftonline.com"
+    # Local mode only: dev tokens for the Playground's users are signed with this (HS256).
+    tab_dev_secret: str = ""
     provision_concurrency: int = Field(default=16, ge=1, le=64)
 
     @field_validator("allowed_tenant_ids", "kam_team_ids", "admin_aad_ids", mode="before")
@@ -75,6 +85,15 @@ class Settings(BaseSettings):
     def local_mode(self) -> bool:
         """No app id: accept the local emulator's unauthenticated traffic."""
         return not self.app_id
+
+    @property
+    def tab_audiences(self) -> list[str]:
+        """What a tab token's `aud` may be: the client id (v2 tokens) or the Application ID URI (v1)."""
+        client_id = self.tab_sso_client_id or self.app_id
+        if not client_id:
+            return []
+        host = self.public_base_url.split("://", 1)[-1].split("/", 1)[0]
+        return [client_id, self.tab_sso_application_id_uri or f"api://{host}/{client_id}"]
 
     def tenant_allowed(self, tenant_id: str | None) -> bool:
         return not self.allowed_tenant_ids or tenant_id in self.allowed_tenant_ids

@@ -30,6 +30,8 @@ class DemoAccount:
     countries: list[str] = field(default_factory=list)
 
 
+TENANT_ID = "00000000-0000-0000-0000-0000000000001"  # the Agents Playground's tenant (.m365agentsplayground.yml)
+
 PEOPLE = [
     DemoPerson("00000000-0000-0000-0000-0000000000020", "user-id-0", "Alex Wilber", "alexw@example.com"),
     DemoPerson("00000000-0000-0000-0000-0000000000021", "user-id-1", "Megan Bowen", "meganb@example.com"),

@@ -373,3 +373,19 @@ class PriceAction(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     logged_by: Mapped[Person] = relationship(lazy="joined")
+
+
+class PlanVersion(Base):
+    """One saved version of an account's key account plan; the newest is the plan in force."""
+
+    __tablename__ = "plan_versions"
+    __table_args__ = (UniqueConstraint("account_id", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    content: Mapped[dict[str, Any]] = mapped_column(JSON)
+    saved_by_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="RESTRICT"))
+    saved_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    saved_by: Mapped[Person] = relationship(lazy="joined")

@@ -9,7 +9,7 @@ from typing import Literal
 from sqlalchemy import func, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kam.models import Contact, Decision
+from kam.models import Acknowledgement, Contact, Decision, ItemKind, Stakeholder
 
 PAGE_SIZE = 5
 
@@ -82,3 +82,77 @@ async def recent_activity(session: AsyncSession, account_id: int, since: dt.date
         .where(Decision.account_id == account_id, Decision.effective_on >= since)
     )
     return Activity(int(count or 0), int(decisions or 0), last_any or last)
+
+
+@dataclass(frozen=True)
+class LogFilters:
+    kind: Literal["contact", "decision"] | None = None
+    person_id: int | None = None
+    stakeholder_id: int | None = None
+    since: dt.date | None = None
+    until: dt.date | None = None
+    open_only: bool = False
+
+
+@dataclass(frozen=True)
+class LogRow:
+    kind: Literal["contact", "decision"]
+    item: Contact | Decision
+    on: dt.date
+    acknowledged: int
+    asked: int
+
+    @property
+    def waiting(self) -> bool:
+        return self.acknowledged < self.asked
+
+
+LOG_MAX = 1000
+
+
+async def _ack_counts(session: AsyncSession, account_id: int, kind: ItemKind) -> dict[int, tuple[int, int]]:
+    query = (
+        select(Acknowledgement.item_id, func.count(), func.count(Acknowledgement.acknowledged_at))
+        .where(
+            Acknowledgement.account_id == account_id,
+            Acknowledgement.item_kind == kind,
+            Acknowledgement.required.is_(True),
+        )
+        .group_by(Acknowledgement.item_id)
+    )
+    return {row[0]: (int(row[2]), int(row[1])) for row in (await session.execute(query)).all()}
+
+
+async def filtered_log(session: AsyncSession, account_id: int, filters: LogFilters) -> list[LogRow]:
+    """The account's log for the Log tab and its CSV export: newest first, at most LOG_MAX rows."""
+    rows: list[LogRow] = []
+    if filters.kind in (None, "contact"):
+        query = select(Contact).where(Contact.account_id == account_id)
+        if filters.person_id is not None:
+            query = query.where(Contact.logged_by_id == filters.person_id)
+        if filters.stakeholder_id is not None:
+            query = query.where(Contact.stakeholders.any(Stakeholder.id == filters.stakeholder_id))
+        if filters.since:
+            query = query.where(Contact.met_on >= filters.since)
+        if filters.until:
+            query = query.where(Contact.met_on <= filters.until)
+        counts = await _ack_counts(session, account_id, ItemKind.CONTACT)
+        for contact in await session.scalars(query.order_by(Contact.met_on.desc()).limit(LOG_MAX)):
+            done, asked = counts.get(contact.id, (0, 0))
+            rows.append(LogRow("contact", contact, contact.met_on, done, asked))
+    if filters.kind in (None, "decision") and filters.stakeholder_id is None:
+        query = select(Decision).where(Decision.account_id == account_id)
+        if filters.person_id is not None:
+            query = query.where(Decision.logged_by_id == filters.person_id)
+        if filters.since:
+            query = query.where(Decision.effective_on >= filters.since)
+        if filters.until:
+            query = query.where(Decision.effective_on <= filters.until)
+        counts = await _ack_counts(session, account_id, ItemKind.DECISION)
+        for decision in await session.scalars(query.order_by(Decision.effective_on.desc()).limit(LOG_MAX)):
+            done, asked = counts.get(decision.id, (0, 0))
+            rows.append(LogRow("decision", decision, decision.effective_on, done, asked))
+    if filters.open_only:
+        rows = [row for row in rows if row.waiting]
+    rows.sort(key=lambda row: (row.on, row.item.created_at), reverse=True)
+    return rows[:LOG_MAX]

@@ -250,22 +250,6 @@ async def test_a_dry_run_shows_the_plan_and_writes_nothing(database: str, graph:
     assert len(graph.writes()) == writes
 
 
-async def test_the_tab_pages_show_the_account_and_what_will_appear(database: str) -> None:
-    from tests.harness import RunningBot
-
-    bot = await RunningBot(local_settings(database)).start()
-    try:
-        assert bot._http is not None
-        async with bot._http.get(f"{bot.url}/tabs/plan?account=1") as response:
-            page = await response.text()
-            assert response.status == 200 and "Account plan: Contoso Pharma" in page and "actions with owners" in page
-        for path in ("/tabs/plan?account=999", "/tabs/secrets?account=1", "/tabs/log?account=<script>"):
-            async with bot._http.get(f"{bot.url}{path}") as response:
-                assert response.status == 404
-    finally:
-        await bot.stop()
-
-
 async def test_the_bot_greets_a_new_channel_and_remembers_how_to_reach_it(database: str, connector) -> None:  # type: ignore[no-untyped-def]
     from kam.models import ConversationRef
     from tests.harness import RunningBot

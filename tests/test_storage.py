@@ -31,6 +31,7 @@ from kam.models import (
     utcnow,
 )
 from kam.outbox import claim_due, pending_count
+from kam.plans import PlanConflict, PlanContent, current_plan, save_plan
 from kam.price_actions import LogPriceAction, log_price_action
 from kam.storage import Database
 from tests.harness import migrate_and_seed
@@ -251,3 +252,24 @@ async def test_acknowledgements_and_checks_work_the_same_on_both_databases(db: D
             session, LogPriceAction(adele, "d" * 32, "Bargain", ("AT",), dt.date(2026, 11, 20))
         )
         assert [a.name for a in at_risk] == ["Contoso Pharma"]
+
+
+async def test_two_plan_saves_from_the_same_version_at_once_give_one_version_and_one_conflict(db: Database) -> None:
+    contoso = await account_id(db, "Contoso Pharma")
+    megan = await person(db, "Megan Bowen")
+
+    async def save(text: str) -> str:
+        try:
+            async with db.transaction() as session:
+                account = await get_account(session, contoso)
+                await save_plan(session, account, megan, 0, PlanContent(sections={"facts": text}))
+                await asyncio.sleep(0.05)  # both are inside their transaction at the same time
+            return "saved"
+        except PlanConflict:
+            return "conflict"
+
+    outcomes = sorted(await asyncio.gather(save("first"), save("second")))
+    async with db.transaction() as session:
+        plan = await current_plan(session, await get_account(session, contoso))
+    assert plan.version == 1 and plan.content.sections["facts"] in ("first", "second")
+    assert outcomes == ["conflict", "saved"], "never two version 1s, never a silent overwrite"

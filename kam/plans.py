@@ -1,0 +1,208 @@
+"""The key account plan: about three years ahead, lean for Key Accounts, full for strategic ones.
+
+Every save is a new version. A save names the version it was based on; if
+someone saved in between, it is refused with both versions, never merged or
+overwritten silently. The KA manager (and account admins) edit the whole plan;
+other members update the objectives and actions they own and add their own.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kam.accounts import role_of
+from kam.errors import KamError, NotAllowed, NotOnAccountTeam
+from kam.models import Account, Person, PlanVersion, Role, Tier
+
+LEAN_SECTIONS = ("facts", "potential_targets", "key_stakeholders")
+FULL_SECTIONS = (
+    *LEAN_SECTIONS,
+    "customer_strategy",
+    "position_share_of_wallet",
+    "market_competitors",
+    "opportunities_risks",
+    "extra_services",
+    "resources",
+)
+SECTION_MAX = 4000
+ITEMS_MAX = 200
+HORIZON_YEARS = 3
+
+
+class ItemStatus(StrEnum):
+    OPEN = "open"
+    IN_PROGRESS = "in_progress"
+    DONE = "done"
+    BLOCKED = "blocked"
+
+
+class PlanItemKind(StrEnum):
+    OBJECTIVE = "objective"
+    ACTION = "action"
+
+
+class PlanItem(BaseModel):
+    """An objective or action, with its owner, due date and status."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(default_factory=lambda: uuid.uuid4().hex, pattern=r"^[0-9a-f]{32}$")
+    kind: PlanItemKind = PlanItemKind.ACTION
+    title: str = Field(min_length=1, max_length=200)
+    owner_id: int | None = None
+    due_on: dt.date | None = None
+    status: ItemStatus = ItemStatus.OPEN
+    progress: int = Field(default=0, ge=0, le=100)
+    comment: str = Field(default="", max_length=1000)
+
+
+class PlanContent(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    sections: dict[str, str] = Field(default_factory=dict)
+    items: list[PlanItem] = Field(default_factory=list, max_length=ITEMS_MAX)
+
+
+class PlanConflict(KamError):
+    """Someone saved the plan since this editor loaded it."""
+
+    code = "plan.conflict"
+
+    def __init__(self, current: PlanVersion) -> None:
+        super().__init__(current.version)
+        self.current = current
+
+
+class InvalidPlan(KamError):
+    code = "plan.invalid"
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+def sections_for(tier: Tier) -> tuple[str, ...]:
+    """The full plan for (corporate) strategic accounts; the lean sales plan for the many."""
+    strategic = (Tier.STRATEGIC_KEY_ACCOUNT, Tier.CORPORATE_STRATEGIC_KEY_ACCOUNT)
+    return FULL_SECTIONS if tier in strategic else LEAN_SECTIONS
+
+
+@dataclass(frozen=True)
+class Plan:
+    version: int
+    content: PlanContent
+    saved_by: str
+    saved_at: dt.datetime | None
+
+
+def _plan(row: PlanVersion | None) -> Plan:
+    if row is None:
+        return Plan(0, PlanContent(), "", None)
+    return Plan(row.version, PlanContent.model_validate(row.content), row.saved_by.name, row.saved_at)
+
+
+async def _latest(session: AsyncSession, account_id: int) -> PlanVersion | None:
+    query = select(PlanVersion).where(PlanVersion.account_id == account_id)
+    return await session.scalar(query.order_by(PlanVersion.version.desc()).limit(1))
+
+
+async def current_plan(session: AsyncSession, account: Account) -> Plan:
+    return _plan(await _latest(session, account.id))
+
+
+def parse_plan(raw: object, account: Account) -> PlanContent:
+    """The submitted plan, or InvalidPlan with one readable problem per bad field."""
+    try:
+        content = PlanContent.model_validate(raw)
+    except ValidationError as error:
+        raise InvalidPlan([f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors()]) from None
+    allowed = sections_for(account.tier)
+    problems = [f"sections.{name}: not a section of this plan" for name in content.sections if name not in allowed]
+    problems += [
+        f"sections.{name}: at most {SECTION_MAX} characters"
+        for name, text in content.sections.items()
+        if len(text) > SECTION_MAX
+    ]
+    team = {m.person_id for m in account.members}
+    problems += [
+        f"items.{i}.owner_id: not on the account team"
+        for i, item in enumerate(content.items)
+        if item.owner_id is not None and item.owner_id not in team
+    ]
+    if len({item.id for item in content.items}) != len(content.items):
+        problems.append("items: the same id twice")
+    if problems:
+        raise InvalidPlan(problems)
+    return content
+
+
+def _member_may_save(before: PlanContent, after: PlanContent, person: Person) -> bool:
+    """Members change only what they own: their items' status, progress and comment, and their new items."""
+    if before.sections != after.sections:
+        return False
+    old = {item.id: item for item in before.items}
+    new = {item.id: item for item in after.items}
+    if not old.keys() <= new.keys():
+        return False
+    for item_id, item in new.items():
+        was = old.get(item_id)
+        if was is None:
+            if item.owner_id != person.id:
+                return False
+        elif item != was:
+            same_frame = item.model_dump(exclude={"status", "progress", "comment"}) == was.model_dump(
+                exclude={"status", "progress", "comment"}
+            )
+            if not same_frame or was.owner_id != person.id:
+                return False
+    return True
+
+
+def may_edit_everything(account: Account, person: Person | None) -> bool:
+    return role_of(account, person) in (Role.MANAGER, Role.ADMIN)
+
+
+async def save_plan(
+    session: AsyncSession, account: Account, person: Person | None, base_version: int, content: PlanContent
+) -> Plan:
+    """Store `content` as the next version, if nobody saved since `base_version`.
+
+    Raises NotOnAccountTeam, NotAllowed (a member changing what is not theirs), PlanConflict.
+    """
+    role = role_of(account, person)
+    if person is None or role is None:
+        raise NotOnAccountTeam(account.name)
+    latest = await _latest(session, account.id)
+    current = _plan(latest)
+    if base_version != current.version:
+        assert latest is not None
+        raise PlanConflict(latest)
+    if role == Role.MEMBER and not _member_may_save(current.content, content, person):
+        raise NotAllowed()
+    row = PlanVersion(
+        account_id=account.id,
+        version=current.version + 1,
+        content=content.model_dump(mode="json"),
+        saved_by_id=person.id,
+    )
+    try:
+        async with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        # Another save took this version number at the same moment.
+        raise PlanConflict(await _latest(session, account.id) or row) from None
+    await session.refresh(row, ["saved_by"])
+    return _plan(row)
+
+
+async def plan_versions(session: AsyncSession, account_id: int) -> list[PlanVersion]:
+    query = select(PlanVersion).where(PlanVersion.account_id == account_id).order_by(PlanVersion.version.desc())
+    return list(await session.scalars(query))
