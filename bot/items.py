@@ -16,14 +16,17 @@ from cards.contact import channel_summary_card, contact_view
 from cards.decision import channel_decision_card, decision_view
 from cards.i18n import Texts
 from cards.price_action import price_action_view, price_risk_card
+from cards.review import ReviewLine, ReviewView, review_card
 from kam.accounts import managers_of
 from kam.acknowledgements import acknowledgements_of
 from kam.checks import flags_of
 from kam.contacts import get_contact
 from kam.decisions import get_decision
 from kam.errors import ItemNotFound
-from kam.models import Account, Acknowledgement, Flag, FlagKind, ItemKind, Person
+from kam.models import Account, Acknowledgement, Flag, FlagKind, ItemKind, Person, Review
+from kam.plans import may_edit_everything
 from kam.price_actions import get_price_action
+from kam.reviews import get_review
 
 
 def flag_view(flag: Flag) -> FlagView:
@@ -97,6 +100,8 @@ async def item_card(
 
     In a 1:1 chat a confidential contact shows its details only to its author and those asked to know.
     """
+    if item[0] == ItemKind.REVIEW:
+        return await _review_card(session, t, account, item[1], viewer, banner)
     attention, acks = await attention_for(session, account, item, viewer, banner)
     must_know = [Recipient(teams_id(a.person), a.person.name) for a in acks if a.required] if in_channel else []
     kind, item_id = item
@@ -117,3 +122,48 @@ async def item_card(
     if action is None or not any(f.kind == FlagKind.PRICE_RISK for f in await flags_of(session, account.id, item)):
         raise ItemNotFound()
     return price_risk_card(t, account.name, price_action_view(action), attention, shown_to_channel=in_channel)
+
+
+def review_view(review: Review, account: Account, acks: list[Acknowledgement]) -> ReviewView:
+    return ReviewView(
+        review_id=review.id,
+        account_id=account.id,
+        account_name=account.name,
+        started_by=review.started_by.name,
+        due_on=review.due_on,
+        closed=review.closed_at is not None,
+        lines=[
+            ReviewLine(
+                u.item_id,
+                u.title,
+                u.owner.name,
+                u.owner_id,
+                u.status,
+                u.progress,
+                u.comment,
+                u.needs_decision,
+                u.updated_at is not None,
+            )
+            for u in review.updates
+        ],
+        owners_done=[a.person.name for a in acks if a.required and a.acknowledged_at],
+        owners_waiting=[a.person.name for a in acks if a.required and not a.acknowledged_at],
+    )
+
+
+async def _review_card(
+    session: AsyncSession, t: Texts, account: Account, review_id: int, viewer: Person | None, banner: str
+) -> dict[str, Any]:
+    review = await get_review(session, review_id)
+    if review is None or review.account_id != account.id:
+        raise ItemNotFound()
+    acks = await acknowledgements_of(session, account.id, (ItemKind.REVIEW, review.id))
+    people = {a.person.id: a.person for a in acks if a.required} | {p.id: p for p in managers_of(account)}
+    return review_card(
+        t,
+        review_view(review, account, acks),
+        viewer_id=viewer.id if viewer else None,
+        viewer_is_manager=may_edit_everything(account, viewer),
+        refresh_user_ids=[teams_id(p) for p in people.values() if teams_id(p)],
+        banner=banner,
+    )

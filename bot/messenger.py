@@ -21,6 +21,7 @@ from bot.retry import RetryPolicy, delay_for, is_transient, status_of, with_retr
 from bot.turn import card_activity
 from cards.general import channel_welcome_card
 from cards.i18n import Texts
+from cards.review import review_due_card, review_summary_card
 from kam.accounts import get_account, managers_of
 from kam.acknowledgements import ACK_OVERDUE, ACK_REMINDER, ACK_REQUEST, get_acknowledgement, schedule_reminders
 from kam.contacts import CONTACT_LOGGED, get_contact
@@ -30,6 +31,7 @@ from kam.errors import ItemNotFound
 from kam.models import Account, ConversationRef, ItemKind, OutboxMessage, Person
 from kam.outbox import CHANNEL_WELCOME, claim_due, mark_failed, mark_retry, mark_sent
 from kam.price_actions import PRICE_RISK_POSTED
+from kam.reviews import REVIEW_CLOSED, REVIEW_DUE, REVIEW_STARTED, get_review, schedule_reviews_due
 from kam.storage import Database
 
 log = logging.getLogger(__name__)
@@ -39,6 +41,7 @@ _CHANNEL_POSTS = {
     CONTACT_LOGGED: ItemKind.CONTACT,
     DECISION_LOGGED: ItemKind.DECISION,
     PRICE_RISK_POSTED: ItemKind.PRICE_ACTION,
+    REVIEW_STARTED: ItemKind.REVIEW,
 }
 
 
@@ -135,6 +138,10 @@ class Messenger:
             return await self._personal_card(session, message)
         if message.kind == ACK_OVERDUE:
             return await self._overdue_report(session, message)
+        if message.kind == REVIEW_CLOSED:
+            return await self._review_summary(session, message)
+        if message.kind == REVIEW_DUE:
+            return await self._review_due(session, message)
         raise Undeliverable(f"unknown outbox kind {message.kind!r}")
 
     async def _channel_post(
@@ -160,7 +167,8 @@ class Messenger:
         if ack is None or ack.acknowledged_at is not None:
             return None
         t = Texts(ack.person.locale or self._texts.language)
-        banner = t("ack.reminder") if message.kind == ACK_REMINDER else ""
+        reminder = "review.reminder" if ack.item_kind == ItemKind.REVIEW else "ack.reminder"
+        banner = t(reminder) if message.kind == ACK_REMINDER else ""
         account = await get_account(session, ack.account_id)
         try:
             card = await item_card(
@@ -185,6 +193,25 @@ class Messenger:
             card = await item_card(session, t, account, item, manager, in_channel=False, banner=banner)
         except ItemNotFound:
             return None
+        return await self._personal_reference(session, manager), card
+
+    async def _review_summary(
+        self, session: AsyncSession, message: OutboxMessage
+    ) -> tuple[ConversationReference, dict]:
+        review = await get_review(session, message.subject_id)
+        if review is None:
+            raise Undeliverable("the review no longer exists")
+        account = await get_account(session, review.account_id)
+        card = review_summary_card(self._texts, account.name, review.plan_version or 0, review.summary or {})
+        return await self._channel_reference(session, account), card
+
+    async def _review_due(self, session: AsyncSession, message: OutboxMessage) -> tuple[ConversationReference, dict]:
+        manager = await session.get(Person, message.subject_id)
+        if manager is None or message.account_id is None:
+            raise Undeliverable("the KA manager or the account no longer exists")
+        account = await get_account(session, message.account_id)
+        t = Texts(manager.locale or self._texts.language)
+        card = review_due_card(t, account.name, (message.detail or {}).get("last"))
         return await self._personal_reference(session, manager), card
 
     async def _personal_reference(self, session: AsyncSession, person: Person) -> ConversationReference:
@@ -272,9 +299,9 @@ class Messenger:
         self._sweeper = asyncio.create_task(self._sweep_forever())
 
     async def schedule(self) -> int:
-        """Queue the reminders and reports that are due (once, whichever instance gets there first)."""
+        """Queue the reminders, reports and due reviews (once, whichever instance gets there first)."""
         async with self._db.transaction() as session:
-            return await schedule_reminders(session, {})
+            return await schedule_reminders(session, {}) + await schedule_reviews_due(session)
 
     async def _sweep_forever(self) -> None:
         while True:

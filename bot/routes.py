@@ -14,6 +14,7 @@ from bot.handlers import (
     decision,
     general,
     price_action,
+    review,
     rules,
     stakeholders,
     timeline,
@@ -26,6 +27,7 @@ from cards.contact import VERB_PICK, VERB_PICK_FOR_DECISION, VERB_PICK_FOR_STAKE
 from cards.decision import VERB_SAVE_DECISION
 from cards.i18n import in_every_language
 from cards.price_action import VERB_SAVE_PRICE_ACTION
+from cards.review import VERB_CLOSE_REVIEW, VERB_REMIND_REVIEW, VERB_START_REVIEW, VERB_UPDATE_REVIEW
 from cards.rules import VERB_SAVE_RULES
 from cards.stakeholders import VERB_ADD_STAKEHOLDER
 from cards.timeline import VERB_TIMELINE_PAGE
@@ -59,6 +61,7 @@ COMMANDS: tuple[CommandRoute, ...] = (
     CommandRoute("command.log_decision", decision.start),
     CommandRoute("command.log_price_action", price_action.start),
     CommandRoute("command.rules", rules.show, takes_argument=True),
+    CommandRoute("command.review_plan", review.start, takes_argument=True),
     CommandRoute("command.accounts", general.list_accounts),
     CommandRoute("command.new_account", account.new_account),
     CommandRoute("command.provision", admin.provision),
@@ -82,6 +85,10 @@ VERBS: Mapping[str, VerbHandler] = {
     VERB_END_AGREEMENT: acknowledge.end_agreement,
     VERB_SAVE_RULES: rules.save,
     VERB_SAVE_PRICE_ACTION: price_action.save,
+    VERB_START_REVIEW: review.start_save,
+    VERB_UPDATE_REVIEW: review.update,
+    VERB_REMIND_REVIEW: review.remind,
+    VERB_CLOSE_REVIEW: review.close,
 }
 
 

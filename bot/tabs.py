@@ -42,6 +42,7 @@ from kam.plans import (
     save_plan,
     sections_for,
 )
+from kam.reviews import reviews_of
 from kam.stakeholders import relationship_picture
 from kam.timeline import LogFilters, LogRow, filtered_log
 
@@ -222,6 +223,7 @@ class TabPages:
             statuses=[s.value for s in ItemStatus],
             blank=PlanItem(title="-", owner_id=person.id).model_copy(update={"title": ""}),
             versions=(await plan_versions(session, account.id))[:10],
+            reviews=await reviews_of(session, account.id),
             notice=notice,
             notice_kind=notice_kind,
             yours=yours,

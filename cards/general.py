@@ -15,6 +15,7 @@ COMMANDS = (
     "log_decision",
     "timeline",
     "rules",
+    "review_plan",
     "log_price_action",
     "stakeholders",
     "add_stakeholder",

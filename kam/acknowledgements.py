@@ -45,11 +45,17 @@ async def ask_to_acknowledge(
     author: Person | None,
     must_know: Sequence[MustKnow],
     rules: RuleSet,
+    *,
+    remind_at: dt.datetime | None = None,
 ) -> list[Acknowledgement]:
-    """One acknowledgement and one 1:1 card per person who must know; the author knows already."""
+    """One acknowledgement and one 1:1 card per person who must know; the author knows already.
+
+    The reminder comes `remind_after` the rules set, or at `remind_at` (a review's due date).
+    """
     now = utcnow()
     remind_after = rules.remind_after or DEFAULT_REMIND_AFTER
     report_after = rules.report_after or DEFAULT_REPORT_AFTER
+    reminding = remind_at or now + remind_after
     reasons: dict[int, list[str]] = {}
     people: dict[int, Person] = {}
     for entry in must_know:
@@ -67,8 +73,8 @@ async def ask_to_acknowledge(
             required=True,
             reasons=reasons[person_id],
             created_at=now,
-            remind_at=now + remind_after,
-            report_at=now + remind_after + report_after,
+            remind_at=reminding,
+            report_at=reminding + report_after,
         )
         for person_id in sorted(people, key=lambda i: people[i].name)
     ]
@@ -171,3 +177,23 @@ async def schedule_reminders(
             session.add(OutboxMessage(kind=ACK_OVERDUE, subject_id=manager.id, account_id=account_id, detail=detail))
             queued += 1
     return queued
+
+
+async def stop_reminders(session: AsyncSession, account_id: int, item: tuple[ItemKind, int]) -> None:
+    """The item is settled (a review closed): nobody is reminded of it or reported any more."""
+    now = utcnow()
+    for ack in await acknowledgements_of(session, account_id, item):
+        ack.reminded_at = ack.reminded_at or now
+        ack.reported_at = ack.reported_at or now
+
+
+async def remind_now(session: AsyncSession, account_id: int, item: tuple[ItemKind, int]) -> list[str]:
+    """Remind at once whoever has not acknowledged and was not reminded yet; their names."""
+    now = utcnow()
+    reminded = []
+    for ack in await acknowledgements_of(session, account_id, item):
+        if ack.required and ack.acknowledged_at is None and ack.reminded_at is None:
+            ack.reminded_at = now
+            session.add(OutboxMessage(kind=ACK_REMINDER, subject_id=ack.id, account_id=account_id))
+            reminded.append(ack.person.name)
+    return reminded

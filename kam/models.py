@@ -101,6 +101,7 @@ class ItemKind(StrEnum):
     CONTACT = "contact"
     DECISION = "decision"
     PRICE_ACTION = "price_action"
+    REVIEW = "review"
 
 
 class FlagKind(StrEnum):
@@ -159,6 +160,8 @@ class Account(Base):
     archived_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     # The KA manager's communication rules for this account (kam.rules), on top of the tier's.
     rules: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # When the KA manager was last told a plan review is due (once per due review).
+    review_due_notified_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     # Loaded with the account: every use of an account asks who is on its team.
@@ -389,3 +392,46 @@ class PlanVersion(Base):
     saved_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     saved_by: Mapped[Person] = relationship(lazy="joined")
+
+
+class Review(Base):
+    """A plan review: owners update their objectives and actions; closing stores what was reviewed."""
+
+    __tablename__ = "reviews"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    started_by_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="RESTRICT"))
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    due_on: Mapped[dt.date] = mapped_column(Date)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    plan_version: Mapped[int | None] = mapped_column(Integer)
+    snapshot: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    summary: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+    started_by: Mapped[Person] = relationship(lazy="joined", foreign_keys=[started_by_id])
+    updates: Mapped[list[ReviewUpdate]] = relationship(
+        back_populates="review", lazy="selectin", order_by="ReviewUpdate.id", cascade="all, delete-orphan"
+    )
+
+
+class ReviewUpdate(Base):
+    """One plan item in a review, as its owner reported it (prefilled with the plan's values)."""
+
+    __tablename__ = "review_updates"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    review_id: Mapped[int] = mapped_column(ForeignKey("reviews.id", ondelete="CASCADE"), index=True)
+    item_id: Mapped[str] = mapped_column(String(32))
+    owner_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    title: Mapped[str] = mapped_column(String(200))
+    due_on: Mapped[dt.date | None] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(20))
+    progress: Mapped[int] = mapped_column(Integer, default=0)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    needs_decision: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+    review: Mapped[Review] = relationship(back_populates="updates")
+    owner: Mapped[Person] = relationship(lazy="joined")

@@ -30,6 +30,14 @@ from cards.general import (
 )
 from cards.i18n import Texts
 from cards.price_action import PriceActionView, price_action_form_card, price_action_logged_card, price_risk_card
+from cards.review import (
+    ReviewLine,
+    ReviewView,
+    review_card,
+    review_due_card,
+    review_start_card,
+    review_summary_card,
+)
 from cards.rules import rules_card
 from cards.stakeholders import (
     StakeholderLine,
@@ -225,6 +233,36 @@ def acknowledgement_cards(t: Texts, view: ContactView, decision: DecisionView) -
         price_action_logged_card(t, price, [NASTY[:200], "Contoso"]),
         price_action_logged_card(t, price, []),
         price_risk_card(t, NASTY[:200], price, asked),
+        *review_cards(t),
+    ]
+
+
+def review_cards(t: Texts) -> list[dict[str, Any]]:
+    lines = [
+        ReviewLine("a" * 32, NASTY[:200], NASTY[:40], 5, "blocked", 20, NASTY[:1000], True, True),
+        ReviewLine("b" * 32, "Offer", "Adele", 6, "open", 0, "", False, False),
+    ]
+    view = ReviewView(3, 7, NASTY[:200], NASTY[:40], TODAY, False, lines, [NASTY[:40]], ["Adele"])
+    entry = {"title": NASTY[:200], "owner": "Adele", "status": "done", "progress": 100, "comment": NASTY[:300]}
+    summary = {"changed": [entry], "late": [entry | {"due_on": "2026-01-01"}], "decisions": [], "silent": [entry]}
+    crowd = [f"29:u-{i}" for i in range(70)]
+    return [
+        review_start_card(t, 7, NASTY[:200], TODAY),
+        review_start_card(
+            t, 7, "Contoso", TODAY, FormState(values={"due_on": "x"}, errors={"due_on": "bad"}), "d" * 32
+        ),
+        review_card(t, view, viewer_id=5, viewer_is_manager=True, refresh_user_ids=crowd, banner=NASTY[:100]),
+        review_card(t, view, viewer_id=None, viewer_is_manager=False, refresh_user_ids=[]),
+        review_card(
+            t,
+            ReviewView(**{**view.__dict__, "closed": True}),
+            viewer_id=5,
+            viewer_is_manager=True,
+            refresh_user_ids=crowd,
+        ),
+        review_summary_card(t, NASTY[:200], 4, summary),
+        review_due_card(t, NASTY[:200], "2026-08-01"),
+        review_due_card(t, "Contoso", None),
     ]
 
 

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from kam.models import Account, Acknowledgement, Person, PriceAction
+from kam.models import Account, Acknowledgement, Person, PriceAction, Review
 from tests.conftest import local_settings
 from tests.fakes.background import BackgroundLoop
 from tests.fakes.connector import ConnectorFake
@@ -173,24 +173,37 @@ def test_card_submissions_with_random_values_store_only_valid_contacts(
         assert not logged, "someone off the account team never logs for it"
 
 
-def stored_by_outsiders(target: Target) -> tuple[int, int, int]:
-    """What Lynne, on no account team, could have stored: acknowledgements, account rules, price actions."""
+def stored_by_outsiders(target: Target) -> tuple[int, int, int, int]:
+    """What Lynne, on no account team, could have stored: acknowledgements, account rules, price actions, reviews."""
 
-    async def count() -> tuple[int, int, int]:
+    async def count() -> tuple[int, int, int, int]:
         async with target.bot.db.transaction() as session:
             acks = await session.scalar(
                 select(func.count()).select_from(Acknowledgement).join(Person).where(Person.name == "Lynne Robbins")
             )
             rules = await session.scalar(select(func.count()).select_from(Account).where(Account.rules.is_not(None)))
             prices = await session.scalar(select(func.count()).select_from(PriceAction))
-            return int(acks or 0), int(rules or 0), int(prices or 0)
+            reviews = await session.scalar(select(func.count()).select_from(Review))
+            return int(acks or 0), int(rules or 0), int(prices or 0), int(reviews or 0)
 
     return target.loop.run(count())
 
 
 @FUZZ
 @given(
-    verb=st.sampled_from(["ack", "ack.view", "agreement.end", "rules.save", "price_action.save"]),
+    verb=st.sampled_from(
+        [
+            "ack",
+            "ack.view",
+            "agreement.end",
+            "rules.save",
+            "price_action.save",
+            "review.start",
+            "review.update",
+            "review.remind",
+            "review.close",
+        ]
+    ),
     data=st.dictionaries(
         st.sampled_from(
             [
@@ -207,6 +220,8 @@ def stored_by_outsiders(target: Target) -> tuple[int, int, int]:
                 "inform:decision",
                 "decide:pricing",
                 "remind_after_hours",
+                "review_id",
+                "due_on",
             ]
         ),
         json_values | st.sampled_from(["decision", "contact", "price_action", "1", "DE", "manager"]) | st.integers(),

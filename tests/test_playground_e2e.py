@@ -15,6 +15,8 @@ from typing import Any
 import aiohttp
 import pytest
 
+from kam.accounts import get_account
+from kam.plans import PlanContent, PlanItem, save_plan
 from tests.cards_judge import assert_valid_cards
 from tests.conftest import local_settings
 from tests.harness import RunningBot, migrate_and_seed
@@ -71,13 +73,17 @@ class Playground:
 
         return await asyncio.wait_for(wait(), timeout)
 
-    async def bot_card_where(self, wanted: str, timeout: float = 15) -> tuple[dict[str, Any], str, str]:
-        """The first card the bot sent, in any conversation, whose JSON contains `wanted`."""
+    async def bot_card_where(
+        self, wanted: str, timeout: float = 15, conversation: str = ""
+    ) -> tuple[dict[str, Any], str, str]:
+        """The first card the bot sent whose JSON contains `wanted` (in a conversation starting so, if given)."""
 
         async def wait() -> tuple[dict[str, Any], str, str]:
             while True:
                 for entry in self.log:
                     if entry.get("from") != "User Application" or entry.get("activityName") != "message":
+                        continue
+                    if not str(entry.get("conversationId", "")).startswith(conversation):
                         continue
                     for attachment in entry["request"]["body"].get("attachments") or []:
                         if attachment["contentType"] == CARD and wanted in json.dumps(attachment["content"]):
@@ -276,3 +282,53 @@ async def test_a_decision_reaches_the_ka_manager_who_acknowledges_it_in_the_play
     refreshed = await client.execute(thread_of_post, isaiah, post_id, "ack.view", post["refresh"]["action"]["data"])
     assert "Acknowledged: 1 of 1" in json.dumps(refreshed["value"])
     assert_valid_cards([form, post, personal, answer["value"], refreshed["value"]])
+
+
+async def test_a_plan_review_runs_in_the_playground_from_start_to_summary(
+    playground: tuple[Playground, RunningBot],
+) -> None:
+    client, bot = playground
+    general, alex, isaiah = "team-id", "user-id-0", "user-id-3"
+    async with bot.db.transaction() as session:
+        fabrikam = await get_account(session, 2)
+        owners = {m.person.teams_user_id: m.person.id for m in fabrikam.members}
+        items = [
+            PlanItem(id="a" * 32, title="Weekend delivery pilot", owner_id=owners[alex]),
+            PlanItem(id="b" * 32, title="Memphis hub service contract", owner_id=owners[isaiah]),
+        ]
+        await save_plan(session, fabrikam, fabrikam.members[0].person, 0, PlanContent(items=items))
+
+    await client.say(general, "review plan", alex, mention_bot=True)
+    form, form_id, thread = await client.bot_card_where("Start review")
+    due = (dt.date.today() + dt.timedelta(days=7)).isoformat()
+    started = await client.execute(
+        thread, alex, form_id, "review.start", dict(form["actions"][0]["data"]) | {"due_on": due}
+    )
+    assert "Updated: 0 of 2 owners" in json.dumps(started["value"])
+
+    own, own_id, chat = await client.bot_card_where("status_" + "a" * 32)
+    update = next(a for a in own["actions"] if a["verb"] == "review.update")["data"]
+    mine = {f"status_{'a' * 32}": "done", f"progress_{'a' * 32}": "100", f"comment_{'a' * 32}": "Pilot ran in March"}
+    answer = await client.execute(chat, alex, own_id, "review.update", update | mine)
+    assert "Updated: 1 of 2 owners" in json.dumps(answer["value"])
+
+    remind = next(a for a in started["value"]["actions"] if a["verb"] == "review.remind")["data"]
+    reminded = await client.execute(thread, alex, form_id, "review.remind", remind)
+    assert reminded["value"] == "Reminded: Isaiah Langer"
+    reminder, _, isaiahs_chat = await client.bot_card_where("Reminder: please send your update")
+    assert isaiahs_chat not in (chat, general)
+
+    post, post_id, post_thread = await client.bot_card_where("Plan review: Fabrikam Logistics", conversation=general)
+    channel_thread = f"{post_thread};messageid={post_id}" if ";" not in post_thread else post_thread
+    his = await client.execute(channel_thread, isaiah, post_id, "ack.view", post["refresh"]["action"]["data"])
+    update = next(a for a in his["value"]["actions"] if a["verb"] == "review.update")["data"]
+    theirs = {f"status_{'b' * 32}": "in_progress", f"progress_{'b' * 32}": "50", f"decision_{'b' * 32}": "true"}
+    answer = await client.execute(channel_thread, isaiah, post_id, "review.update", update | theirs)
+    assert "Updated: 2 of 2 owners" in json.dumps(answer["value"])
+
+    close = next(a for a in started["value"]["actions"] if a["verb"] == "review.close")["data"]
+    summary = await client.execute(thread, alex, form_id, "review.close", close)
+    text = json.dumps(summary["value"])
+    assert "Plan review closed: Fabrikam Logistics" in text and "Decisions needed (1)" in text
+    posted, _, _ = await client.bot_card_where("Plan review closed: Fabrikam Logistics")
+    assert_valid_cards([form, started["value"], own, reminder, his["value"], summary["value"], posted])

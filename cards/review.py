@@ -1,0 +1,241 @@
+"""Plan review cards: starting one, the review as each person sees it, its summary, and "a review is due"."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from microsoft_teams.cards import (
+    Action,
+    CardElement,
+    Choice,
+    ChoiceSetInput,
+    Container,
+    DateInput,
+    ExecuteAction,
+    NumberInput,
+    RefreshDefinition,
+    SubmitAction,
+    TextInput,
+    ToggleInput,
+)
+
+from cards.acknowledge import REFRESH_USERS_MAX, VERB_VIEW
+from cards.build import card, command_button, heading, plain, static
+from cards.contact import FormState, action_data, execute_action, field_error, form_state, new_card_id, parse_date
+from cards.errors import MalformedSubmission
+from cards.i18n import Texts
+from kam.models import ItemKind
+from kam.plans import ItemStatus
+from kam.reviews import COMMENT_MAX, ItemUpdate
+
+VERB_START_REVIEW = "review.start"
+VERB_UPDATE_REVIEW = "review.update"
+VERB_REMIND_REVIEW = "review.remind"
+VERB_CLOSE_REVIEW = "review.close"
+
+
+@dataclass(frozen=True)
+class ReviewLine:
+    item_id: str
+    title: str
+    owner: str
+    owner_id: int
+    status: str
+    progress: int
+    comment: str
+    needs_decision: bool
+    updated: bool
+
+
+@dataclass(frozen=True)
+class ReviewView:
+    review_id: int
+    account_id: int
+    account_name: str
+    started_by: str
+    due_on: dt.date
+    closed: bool
+    lines: Sequence[ReviewLine]
+    owners_done: Sequence[str]
+    owners_waiting: Sequence[str]
+
+
+def review_start_card(
+    t: Texts,
+    account_id: int,
+    account_name: str,
+    today: dt.date,
+    state: FormState | None = None,
+    card_id: str | None = None,
+) -> dict[str, Any]:
+    due = (state.values.get("due_on") if state else None) or (today + dt.timedelta(days=7)).isoformat()
+    body: list[CardElement] = [
+        heading(t("review.start.title", account=account_name)),
+        static(t("review.start.body")),
+        DateInput(
+            id="due_on",
+            label=t("review.start.due"),
+            value=due,
+            is_required=True,
+            min=today.isoformat(),
+            error_message=t("field.bad_date"),
+        ),
+        *(field_error(state, "due_on") if state else []),
+    ]
+    data = action_data(VERB_START_REVIEW, card_id or new_card_id(), today, account_id=account_id)
+    return card(
+        body,
+        [execute_action(t("review.start.submit"), data)],
+        fallback_text=t("review.start.title", account=account_name),
+    )
+
+
+def parse_due_on(t: Texts, value: Mapping[str, Any], today: dt.date) -> dt.date | FormState:
+    state = form_state(value, ("due_on",))
+    due = parse_date(t, state, "due_on", required=True)
+    if due is not None and due < today:
+        state.errors["due_on"] = t("review.start.past")
+    return state if state.errors or due is None else due
+
+
+def _status_choices(t: Texts) -> list[Choice]:
+    return [Choice(title=t(f"tab.status.{s.value}"), value=s.value) for s in ItemStatus]
+
+
+def _own_item(t: Texts, line: ReviewLine) -> Container:
+    return Container(
+        separator=True,
+        items=[
+            plain(line.title, bold=True),
+            ChoiceSetInput(
+                id=f"status_{line.item_id}",
+                label=t("tab.item.status"),
+                style="compact",
+                value=line.status,
+                choices=_status_choices(t),
+            ),
+            NumberInput(
+                id=f"progress_{line.item_id}", label=t("tab.item.progress"), min=0, max=100, value=line.progress
+            ),
+            TextInput(
+                id=f"comment_{line.item_id}",
+                label=t("tab.item.comment"),
+                value=line.comment or None,
+                max_length=COMMENT_MAX,
+                is_multiline=True,
+            ),
+            ToggleInput(
+                id=f"decision_{line.item_id}",
+                title=t("review.needs_decision"),
+                value="true" if line.needs_decision else "false",
+                value_on="true",
+                value_off="false",
+            ),
+        ],
+    )
+
+
+def _button(title: str, verb: str, data: dict[str, Any]) -> ExecuteAction:
+    return ExecuteAction(title=title, verb=verb, data=data, fallback=SubmitAction(title=title, data=data))
+
+
+def review_card(
+    t: Texts,
+    view: ReviewView,
+    *,
+    viewer_id: int | None,
+    viewer_is_manager: bool,
+    refresh_user_ids: Sequence[str],
+    banner: str = "",
+) -> dict[str, Any]:
+    """The review as one person sees it: everyone the progress; owners their inputs; the manager remind and close."""
+    body: list[CardElement] = [heading(t("review.title", account=view.account_name))]
+    if banner:
+        body.append(plain(banner, bold=True, color="Attention"))
+    body.append(plain(t("review.line", name=view.started_by, date=view.due_on.isoformat()), subtle=True))
+    total = len(view.owners_done) + len(view.owners_waiting)
+    body.append(static(t("review.progress", done=len(view.owners_done), total=total), bold=True))
+    if view.owners_waiting:
+        body.append(plain(t("ack.waiting", names=", ".join(view.owners_waiting))))
+    if view.closed:
+        body.append(static(t("review.closed"), color="Good"))
+    for line in view.lines:
+        state = t(f"tab.status.{line.status}") + (" ✓" if line.updated else "")
+        body.append(plain(t("review.item", title=line.title, owner=line.owner, status=state, progress=line.progress)))
+    mine = [line for line in view.lines if line.owner_id == viewer_id]
+    data = {"review_id": view.review_id, "account_id": view.account_id}
+    actions: list[Action] = []
+    if not view.closed and mine:
+        body.append(static(t("review.yours"), bold=True))
+        body += [_own_item(t, line) for line in mine]
+        actions.append(_button(t("review.send"), VERB_UPDATE_REVIEW, {"verb": VERB_UPDATE_REVIEW, **data}))
+    if not view.closed and viewer_is_manager:
+        actions.append(_button(t("review.remind"), VERB_REMIND_REVIEW, {"verb": VERB_REMIND_REVIEW, **data}))
+        actions.append(_button(t("review.close"), VERB_CLOSE_REVIEW, {"verb": VERB_CLOSE_REVIEW, **data}))
+    refresh = None
+    if refresh_user_ids and not view.closed:
+        refresh_data = {
+            "verb": VERB_VIEW,
+            "item_kind": ItemKind.REVIEW.value,
+            "item_id": view.review_id,
+            "account_id": view.account_id,
+        }
+        refresh = RefreshDefinition(
+            action=ExecuteAction(title=t("ack.refresh"), verb=VERB_VIEW, data=refresh_data),
+            user_ids=list(refresh_user_ids)[:REFRESH_USERS_MAX],
+        )
+    return card(body, actions, fallback_text=t("review.title", account=view.account_name), refresh=refresh)
+
+
+def parse_review_updates(value: Mapping[str, Any], item_ids: Sequence[str]) -> list[ItemUpdate]:
+    """What an owner sent for their items; MalformedSubmission for anything our card cannot send."""
+    updates = []
+    for item_id in item_ids:
+        if f"status_{item_id}" not in value:
+            continue
+        raw = {key: value.get(f"{key}_{item_id}") for key in ("status", "progress", "comment", "decision")}
+        try:
+            status = ItemStatus(str(raw["status"]))
+            progress = int(str(raw["progress"] if raw["progress"] not in (None, "") else 0))
+        except ValueError:
+            raise MalformedSubmission() from None
+        if not 0 <= progress <= 100 or len(str(raw["comment"] or "")) > COMMENT_MAX:
+            raise MalformedSubmission()
+        updates.append(ItemUpdate(item_id, status, progress, str(raw["comment"] or ""), raw["decision"] == "true"))
+    return updates
+
+
+def review_summary_card(t: Texts, account_name: str, version: int, summary: Mapping[str, Any]) -> dict[str, Any]:
+    body: list[CardElement] = [
+        heading(t("review.summary.title", account=account_name)),
+        static(t("review.summary.version", version=version), subtle=True),
+    ]
+    for part in ("changed", "late", "decisions", "silent"):
+        entries = summary.get(part) or []
+        body.append(static(t(f"review.summary.{part}", count=len(entries)), bold=True))
+        for entry in entries:
+            text = t(
+                "review.item",
+                title=entry["title"],
+                owner=entry["owner"],
+                status=t(f"tab.status.{entry['status']}"),
+                progress=entry["progress"],
+            )
+            body.append(plain(text + (f" — {entry['comment']}" if entry.get("comment") else "")))
+    return card(body, fallback_text=t("review.summary.title", account=account_name))
+
+
+def review_due_card(t: Texts, account_name: str, last: str | None) -> dict[str, Any]:
+    body: list[CardElement] = [
+        heading(t("review.due.title", account=account_name)),
+        static(t("review.due.last", date=last) if last else t("review.due.never")),
+    ]
+    command = f"{t('command.review_plan')} {account_name}"
+    return card(
+        body,
+        [command_button(t("command.review_plan"), command)],
+        fallback_text=t("review.due.title", account=account_name),
+    )
