@@ -42,7 +42,7 @@ from kam.plans import (
     save_plan,
     sections_for,
 )
-from kam.reviews import reviews_of
+from kam.reviews import NothingToReview, ReviewRunning, reviews_of, start_review
 from kam.stakeholders import relationship_picture
 from kam.timeline import LogFilters, LogRow, filtered_log
 
@@ -129,6 +129,7 @@ class TabPages:
         router.add_get("/tabs/static/{name}", self.static)
         router.add_get("/tabs/log/export.csv", self.export)
         router.add_post("/tabs/plan/save", self.save)
+        router.add_post("/tabs/plan/review", self.start_review)
         router.add_get("/tabs/{kind}/content", self.content)
         router.add_get("/tabs/{kind}", self.shell)
 
@@ -204,6 +205,7 @@ class TabPages:
         status: int = 200,
     ) -> web.Response:
         plan = await current_plan(session, account)
+        reviews = await reviews_of(session, account.id)
         start = (plan.saved_at or dt.datetime.now(dt.UTC)).date()
         sections = sections_for(account.tier)
         return _render(
@@ -223,7 +225,10 @@ class TabPages:
             statuses=[s.value for s in ItemStatus],
             blank=PlanItem(title="-", owner_id=person.id).model_copy(update={"title": ""}),
             versions=(await plan_versions(session, account.id))[:10],
-            reviews=await reviews_of(session, account.id),
+            reviews=reviews,
+            running=any(r.closed_at is None for r in reviews),
+            today=dt.date.today().isoformat(),
+            review_due=(dt.date.today() + dt.timedelta(days=7)).isoformat(),
             notice=notice,
             notice_kind=notice_kind,
             yours=yours,
@@ -266,6 +271,34 @@ class TabPages:
             return _render("message.html", t, refused.status, text=t(refused.key))
         except InvalidReference:
             return _render("message.html", t, 400, text=t("error.invalid_reference"))
+
+    async def start_review(self, request: web.Request) -> web.Response:
+        """The KA manager starts a plan review from the Plan tab, as with "review plan" in the channel."""
+        t = _texts(request)
+        try:
+            raw = await request.json()
+        except ValueError:
+            raw = None
+        due = _date(raw.get("due_on")) if isinstance(raw, dict) and isinstance(raw.get("due_on"), str) else None
+        try:
+            async with self.services.db.transaction() as session:
+                account, person = await self._viewer(session, request)
+                if due is None or due < dt.date.today():
+                    text = t("review.start.past")
+                    return await self._plan(session, t, account, person, notice=text, notice_kind="problem", status=400)
+                try:
+                    await start_review(session, self.services.rules, account, person, due)
+                except (NotAllowed, ReviewRunning, NothingToReview) as error:
+                    status = 403 if isinstance(error, NotAllowed) else 409
+                    text = t(error.code)
+                    return await self._plan(
+                        session, t, account, person, notice=text, notice_kind="problem", status=status
+                    )
+            self.services.messenger.kick()
+            async with self.services.db.transaction() as session:
+                return await self._plan(session, t, account, person, notice=t("tab.plan.review_started"))
+        except Refused as refused:
+            return _render("message.html", t, refused.status, text=t(refused.key))
 
     async def _rows(
         self, session: AsyncSession, t: Texts, account: Account, filters: LogFilters

@@ -220,3 +220,25 @@ async def test_in_local_mode_dev_tokens_of_playground_users_sign_in(sqlite_url: 
                     assert r.status == expected
     finally:
         await bot.stop()
+
+
+async def test_the_ka_manager_starts_a_plan_review_from_the_plan_tab(tabs: Tabs) -> None:
+    async def start(user: str, due: str) -> tuple[int, str]:
+        headers = {"Authorization": f"Bearer {tabs.token(user)}"}
+        url = f"{tabs.bot.url}/tabs/plan/review?account={CONTOSO}"
+        async with tabs.http.post(url, json={"due_on": due}, headers=headers) as r:
+            return r.status, await r.text()
+
+    next_week = (dt.date.today() + dt.timedelta(days=7)).isoformat()
+    status, body = await start("megan", next_week)
+    assert status == 409 and "no objective or action with an owner" in body
+    async with tabs.bot.db.transaction() as session:
+        adele_id = (await person(session, "adele")).id
+    await tabs.save("megan", 0, {"sections": {}, "items": [ITEM | {"owner_id": adele_id}]})
+    assert (await start("adele", next_week))[0] == 403
+    assert (await start("megan", "2001-01-01"))[0] == 400
+    status, body = await start("megan", next_week)
+    assert status == 200 and "Review started" in body and "running, owners answer by" in body
+    assert 'id="review-form"' not in body, "no second review while one runs"
+    status, body = await start("megan", next_week)
+    assert status == 409 and "already running" in body

@@ -87,6 +87,10 @@ async def test_each_tab_shows_its_content_in_every_theme_and_at_mobile_width(
             assert await page.evaluate("getComputedStyle(document.body).backgroundColor") == background
             await page.screenshot(path=str(ARTIFACTS / f"{kind}-{theme}.png"), full_page=True)
             await page.close()
+        switching = await open_tab(browser, f"{bot.url}/tabs/{kind}?account={CONTOSO}#token={token}")
+        await switching.evaluate("window.kambot.setTheme('contrast')")  # what Teams' theme-change event calls
+        assert await switching.evaluate("getComputedStyle(document.body).backgroundColor") == BACKGROUNDS["contrast"]
+        await switching.close()
         mobile = await open_tab(browser, f"{bot.url}/tabs/{kind}?account={CONTOSO}#token={token}", width=375)
         assert await mobile.evaluate("document.documentElement.scrollWidth") <= 375, f"{kind} fits a phone"
         unlabelled = await mobile.evaluate(

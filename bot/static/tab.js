@@ -98,6 +98,17 @@
         if (response) show(await response.text());
       });
     }
+    const review = document.getElementById("review-form");
+    if (review) {
+      review.addEventListener("submit", async (event) => {
+        event.preventDefault();
+        const response = await call("/tabs/plan/review?account=" + account, {
+          method: "POST", headers: { "Content-Type": "application/json" },
+          body: JSON.stringify({ due_on: review.querySelector("[name='due_on']").value }),
+        });
+        if (response) show(await response.text());
+      });
+    }
     const filters = document.getElementById("log-filters");
     if (filters) {
       const query = () => "&" + new URLSearchParams(new FormData(filters)).toString();
@@ -113,6 +124,8 @@
     }
   }
 
+  // What Teams calls when the user switches theme (registered above); named so that it can be seen working.
+  window.kambot = { setTheme: setTheme };
   setTheme(new URLSearchParams(location.search).get("theme") || "default");
   load("").catch(() => {
     show('<p class="notice problem" role="alert"></p>');
