@@ -108,8 +108,8 @@ async def concession_given(session: AsyncSession, logged: Logged, text: str) -> 
 
 async def framework_agreement_opened(session: AsyncSession, logged: Logged, topic: str) -> list[MustKnow]:
     """Failure 2: another framework agreement is open on the account, owned by someone else."""
-    others = [f for f in await _open_flags(session, logged.account.id, FlagKind.FRAMEWORK_AGREEMENT)]
-    others = [f for f in others if f.owner_id != logged.author.id]
+    open_ones = await _open_flags(session, logged.account.id, FlagKind.FRAMEWORK_AGREEMENT)
+    others = [f for f in open_ones if f.owner_id != logged.author.id]
     session.add(_flag(logged, FlagKind.FRAMEWORK_AGREEMENT, topic))
     must_know: list[MustKnow] = []
     for other in others:

@@ -106,13 +106,13 @@ async def log_contact(session: AsyncSession, command: LogContact, rules: Rules |
         # A second submit raced past the check above; the first one won.
         raise DuplicateSubmission() from None
     session.add(OutboxMessage(kind=CONTACT_LOGGED, subject_id=contact.id, account_id=account.id))
-    await _inform(session, rules or Rules(), account, contact, command)
+    await _inform(session, rules or Rules(), account, contact, command, command.author)
     return contact
 
 
-async def _inform(session: AsyncSession, rules: Rules, account: Account, contact: Contact, command: LogContact) -> None:
-    author = command.author
-    assert author is not None
+async def _inform(
+    session: AsyncSession, rules: Rules, account: Account, contact: Contact, command: LogContact, author: Person
+) -> None:
     must_know: list[MustKnow] = []
     for about in contact_abouts(contact):
         must_know += rule_reasons(must_inform(rules, account, [about]), [about])

@@ -90,15 +90,13 @@ async def log_decision(session: AsyncSession, command: LogDecision, rules: Rules
     except IntegrityError:
         raise DuplicateSubmission() from None
     session.add(OutboxMessage(kind=DECISION_LOGGED, subject_id=decision.id, account_id=account.id))
-    await _inform(session, rules or Rules(), account, decision, command)
+    await _inform(session, rules or Rules(), account, decision, command, command.author)
     return decision
 
 
 async def _inform(
-    session: AsyncSession, rules: Rules, account: Account, decision: Decision, command: LogDecision
+    session: AsyncSession, rules: Rules, account: Account, decision: Decision, command: LogDecision, author: Person
 ) -> None:
-    author = command.author
-    assert author is not None
     abouts = [f"decision.{decision.category.value}", "decision"]
     must_know: list[MustKnow] = []
     for about in abouts:
