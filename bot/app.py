@@ -11,13 +11,16 @@ from azure.core.credentials_async import AsyncTokenCredential
 from botbuilder.integration.aiohttp import CloudAdapter
 from botbuilder.schema import Activity
 from msrest.exceptions import DeserializationError
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from bot.adapter import build_adapter
 from bot.messenger import Messenger
+from bot.metrics import Metrics
 from bot.services import Services
 from bot.settings import Settings
 from bot.tabs import TabPages
 from bot.teams_bot import KamBot
+from kam.migrate import head_revision
 from kam.rules import Rules
 from kam.storage import Database
 
@@ -67,19 +70,39 @@ async def healthz(request: web.Request) -> web.Response:
     )
 
 
+async def readyz(request: web.Request) -> web.Response:
+    """Ready for traffic: the database answers and its schema is the one this code needs."""
+    db = request.app[SERVICES].db
+    revision = await db.schema_revision()
+    wanted = head_revision()
+    ready = revision is not None and revision == wanted
+    body = {"status": "ready" if ready else "not ready", "schema": revision, "needs": wanted}
+    return web.json_response(body, status=200 if ready else 503)
+
+
+async def metrics_page(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    body = await services.metrics.render(services.db)
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
 def create_app(settings: Settings, graph_credential: AsyncTokenCredential | None = None) -> web.Application:
     app = web.Application(client_max_size=MAX_BODY_BYTES)
     adapter = build_adapter(settings)
     db = Database(settings.database_url)
     rules = Rules.load(settings.rules_file)
+    metrics = Metrics()
     messenger = Messenger(
         adapter,
         db,
         app_id=settings.app_id,
         locale=settings.default_locale,
         sweep_seconds=settings.outbox_sweep_seconds,
+        metrics=metrics,
     )
-    services = Services(settings=settings, db=db, messenger=messenger, graph_credential=graph_credential, rules=rules)
+    services = Services(
+        settings=settings, db=db, messenger=messenger, graph_credential=graph_credential, rules=rules, metrics=metrics
+    )
     app[SERVICES] = services
     app[ADAPTER] = adapter
     app[BOT] = KamBot(services)
@@ -95,5 +118,7 @@ def create_app(settings: Settings, graph_credential: AsyncTokenCredential | None
     app.cleanup_ctx.append(lifecycle)
     app.router.add_post("/api/messages", messages)
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", metrics_page)
     TabPages(services).register(app.router)
     return app

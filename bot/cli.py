@@ -50,9 +50,14 @@ def _settings() -> Settings:
 
 
 def _configure_logging() -> None:
-    logging.basicConfig(
-        level=os.environ.get("KAMBOT_LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    """JSON lines for log collectors; KAMBOT_LOG_FORMAT=text for a person at a terminal (`kambot dev`)."""
+    level = os.environ.get("KAMBOT_LOG_LEVEL", "INFO")
+    if os.environ.get("KAMBOT_LOG_FORMAT", "json") == "text":
+        logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    else:
+        from bot.logs import configure
+
+        configure(level)
 
 
 @db_app.command("upgrade")
@@ -273,9 +278,8 @@ def dev() -> None:
     )
     # The Playground shows no tabs: the tab pages open in a browser, signed in with dev tokens of its users.
     secret = settings.tab_dev_secret or secrets.token_urlsafe(32)
-    bot = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "serve"], env={**os.environ, "KAMBOT_TAB_DEV_SECRET": secret}
-    )
+    serve_env = {"KAMBOT_LOG_FORMAT": "text", **os.environ, "KAMBOT_TAB_DEV_SECRET": secret}
+    bot = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve"], env=serve_env)
     console.print(
         f"\n[bold]kambot is running.[/] Open [link]http://localhost:{settings.playground_port}[/link] to chat with it "
         "(try: help, log contact, accounts). Press Ctrl+C to stop.\n"

@@ -17,6 +17,7 @@ from botbuilder.schema import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.items import item_card, teams_id
+from bot.metrics import Metrics
 from bot.retry import RetryPolicy, delay_for, is_transient, status_of, with_retries
 from bot.turn import card_activity
 from cards.general import channel_welcome_card
@@ -54,7 +55,17 @@ class NotYetReachable(Exception):
 
 
 class Messenger:
-    def __init__(self, adapter: BotAdapter, db: Database, *, app_id: str, locale: str, sweep_seconds: float) -> None:
+    def __init__(
+        self,
+        adapter: BotAdapter,
+        db: Database,
+        *,
+        app_id: str,
+        locale: str,
+        sweep_seconds: float,
+        metrics: Metrics,
+    ) -> None:
+        self._metrics = metrics
         self._adapter = adapter
         self._db = db
         self._app_id = app_id
@@ -105,10 +116,11 @@ class Messenger:
                 mark_sent(message)
                 return 0
             reference, card = rendered
-            await with_retries(lambda: self.post(reference, card_activity(card)), self.policy)
+            await with_retries(lambda: self.post(reference, card_activity(card)), self.policy, self._observe)
         except Undeliverable as error:
-            log.error("outbox row %s undeliverable: %s", message.id, error)
+            log.error("outbox row %s undeliverable: %s", message.id, error, extra={"outbox_id": message.id})
             mark_failed(message, str(error))
+            self._metrics.outbox_failed.labels(kind=message.kind).inc()
             return 0
         except NotYetReachable as error:
             mark_retry(message, str(error), self._sweep_seconds * 2**message.attempts)
@@ -118,12 +130,19 @@ class Messenger:
                 mark_retry(
                     message, f"HTTP {status_of(error)}: {error}", delay_for(error, message.attempts + 1, self.policy)
                 )
+                self._metrics.outbox_retried.labels(status=str(status_of(error) or "timeout")).inc()
             else:
-                log.exception("outbox row %s failed", message.id)
+                log.exception("outbox row %s failed", message.id, extra={"outbox_id": message.id})
                 mark_failed(message, f"HTTP {status_of(error)}: {error}")
+                self._metrics.outbox_failed.labels(kind=message.kind).inc()
             return 0
         mark_sent(message)
+        self._metrics.outbox_sent.labels(kind=message.kind).inc()
         return 1
+
+    def _observe(self, error: BaseException) -> None:
+        if status_of(error) == 429:
+            self._metrics.connector_throttled.inc()
 
     async def _render(self, session: AsyncSession, message: OutboxMessage) -> tuple[ConversationReference, dict] | None:
         """The card a row stands for and where it goes; None when it is no longer owed."""

@@ -52,11 +52,18 @@ def delay_for(error: BaseException, attempt: int, policy: RetryPolicy) -> float:
     return random.uniform(0, min(policy.max_delay, policy.base_delay * 2**attempt))
 
 
-async def with_retries(call: Callable[[], Awaitable[T]], policy: RetryPolicy = RetryPolicy()) -> T:
+async def with_retries(
+    call: Callable[[], Awaitable[T]],
+    policy: RetryPolicy = RetryPolicy(),
+    observe: Callable[[BaseException], None] | None = None,
+) -> T:
+    """`observe` hears of every failure (to count throttling), retried or not."""
     for attempt in range(1, policy.attempts + 1):
         try:
             return await call()
         except Exception as error:
+            if observe is not None:
+                observe(error)
             if not is_transient(error) or attempt == policy.attempts:
                 raise
             await asyncio.sleep(delay_for(error, attempt, policy))

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from azure.core.credentials_async import AsyncTokenCredential
 from botbuilder.core import TurnContext
 
+from bot.metrics import Metrics
 from bot.settings import Settings
 from bot.turn import caller_of, card_activity, texts_for
 from cards.i18n import Texts
@@ -29,6 +30,7 @@ class Services:
     # None: the identity configured in the settings; tests hand in one for the Graph fake.
     graph_credential: AsyncTokenCredential | None = None
     rules: Rules = field(default_factory=Rules)
+    metrics: Metrics = field(default_factory=Metrics)
     provisioning: asyncio.Task[None] | None = None
 
 

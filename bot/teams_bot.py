@@ -31,6 +31,7 @@ from bot.errors import USER_ERRORS, user_message
 from bot.handlers.general import welcome
 from bot.handlers.message_action import open_form
 from bot.handlers.search import found_cards, query_text
+from bot.logs import ACTIVITY_ID, CONVERSATION_ID
 from bot.routes import command_for, verb_handler
 from bot.services import Reply, Services, Turn
 from bot.turn import caller_of, card_activity, command_text, is_card_submit, seen_conversation, tenant_of, typed_text
@@ -69,6 +70,9 @@ class KamBot(TeamsActivityHandler):
 
     async def on_turn(self, turn_context: TurnContext) -> None:
         activity = turn_context.activity
+        ACTIVITY_ID.set(activity.id)
+        CONVERSATION_ID.set(activity.conversation.id if activity.conversation else None)
+        self.services.metrics.turns.labels(type=str(activity.type or "unknown")[:30]).inc()
         if not self.services.settings.tenant_allowed(tenant_of(activity)):
             log.warning("turn from a tenant that is not allowed", extra={"tenant": tenant_of(activity)})
             if activity.type == ActivityTypes.invoke:

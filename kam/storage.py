@@ -58,5 +58,13 @@ class Database:
             return False
         return True
 
+    async def schema_revision(self) -> str | None:
+        """The migration the database is at (None when it has none or cannot be read)."""
+        try:
+            async with self.engine.connect() as connection:
+                return await connection.scalar(text("SELECT version_num FROM alembic_version"))
+        except Exception:  # noqa: BLE001 - unreadable means "not ready" to a readiness check
+            return None
+
     async def close(self) -> None:
         await self.engine.dispose()
