@@ -21,6 +21,7 @@ from bot.settings import Settings
 from bot.tabs import TabPages
 from bot.teams_bot import KamBot
 from kam.migrate import head_revision
+from kam.nudges import WEEKDAYS, NudgeTime
 from kam.rules import Rules
 from kam.storage import Database
 
@@ -99,6 +100,11 @@ def create_app(settings: Settings, graph_credential: AsyncTokenCredential | None
         locale=settings.default_locale,
         sweep_seconds=settings.outbox_sweep_seconds,
         metrics=metrics,
+        nudge_time=(
+            NudgeTime(WEEKDAYS.index(settings.nudge_weekday), settings.nudge_hour)
+            if settings.nudge_weekday in WEEKDAYS
+            else None
+        ),
     )
     services = Services(
         settings=settings, db=db, messenger=messenger, graph_credential=graph_credential, rules=rules, metrics=metrics

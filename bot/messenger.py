@@ -22,6 +22,7 @@ from bot.retry import RetryPolicy, delay_for, is_transient, status_of, with_retr
 from bot.turn import card_activity
 from cards.general import channel_welcome_card
 from cards.i18n import Texts
+from cards.nudge import weekly_nudge_card
 from cards.review import review_due_card, review_summary_card
 from kam.accounts import get_account, managers_of
 from kam.acknowledgements import ACK_OVERDUE, ACK_REMINDER, ACK_REQUEST, get_acknowledgement, schedule_reminders
@@ -29,7 +30,8 @@ from kam.contacts import CONTACT_LOGGED, get_contact
 from kam.conversations import SeenConversation, any_reference, reference_for_channel, remember
 from kam.decisions import DECISION_LOGGED, get_decision
 from kam.errors import ItemNotFound
-from kam.models import Account, ConversationRef, ItemKind, OutboxMessage, Person
+from kam.models import Account, ConversationRef, ItemKind, OutboxMessage, Person, utcnow
+from kam.nudges import NUDGE_WEEKLY, NudgeTime, local_now, schedule_weekly_nudges, still_wanted
 from kam.outbox import CHANNEL_WELCOME, claim_due, mark_failed, mark_retry, mark_sent
 from kam.price_actions import PRICE_RISK_POSTED
 from kam.reviews import REVIEW_CLOSED, REVIEW_DUE, REVIEW_STARTED, get_review, schedule_reviews_due
@@ -64,7 +66,9 @@ class Messenger:
         locale: str,
         sweep_seconds: float,
         metrics: Metrics,
+        nudge_time: NudgeTime | None = None,
     ) -> None:
+        self._nudge_time = nudge_time
         self._metrics = metrics
         self._adapter = adapter
         self._db = db
@@ -161,6 +165,8 @@ class Messenger:
             return await self._review_summary(session, message)
         if message.kind == REVIEW_DUE:
             return await self._review_due(session, message)
+        if message.kind == NUDGE_WEEKLY:
+            return await self._weekly_nudge(session, message)
         raise Undeliverable(f"unknown outbox kind {message.kind!r}")
 
     async def _channel_post(
@@ -232,6 +238,19 @@ class Messenger:
         t = Texts(manager.locale or self._texts.language)
         card = review_due_card(t, account.name, (message.detail or {}).get("last"))
         return await self._personal_reference(session, manager), card
+
+    async def _weekly_nudge(
+        self, session: AsyncSession, message: OutboxMessage
+    ) -> tuple[ConversationReference, dict] | None:
+        member = await session.get(Person, message.subject_id)
+        if member is None or message.account_id is None:
+            return None
+        account = await get_account(session, message.account_id)
+        if not await still_wanted(session, member, account):
+            return None
+        t = Texts(member.locale or self._texts.language)
+        card = weekly_nudge_card(t, account.id, account.name, local_now(member, utcnow()).date())
+        return await self._personal_reference(session, member), card
 
     async def _personal_reference(self, session: AsyncSession, person: Person) -> ConversationReference:
         """The person's 1:1 chat with the bot; opened through the Bot Connector the first time."""
@@ -320,7 +339,10 @@ class Messenger:
     async def schedule(self) -> int:
         """Queue the reminders, reports and due reviews (once, whichever instance gets there first)."""
         async with self._db.transaction() as session:
-            return await schedule_reminders(session, {}) + await schedule_reviews_due(session)
+            queued = await schedule_reminders(session, {}) + await schedule_reviews_due(session)
+            if self._nudge_time is not None:
+                queued += await schedule_weekly_nudges(session, self._nudge_time)
+            return queued
 
     async def _sweep_forever(self) -> None:
         while True:

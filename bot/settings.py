@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     allowed_tenant_ids: Annotated[list[str], NoDecode] = Field(default_factory=list)
     default_locale: str = "en"
     outbox_sweep_seconds: float = 30.0
+    # The weekly nudge: weekday and hour in each member's own time zone ("off": none).
+    nudge_weekday: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun", "off"] = "fri"
+    nudge_hour: int = Field(default=14, ge=0, le=23)
     form_max_age_days: int = 14
     rules_file: str = Field(default="", description="YAML file with the communication rules (see kam/rules.py)")
 

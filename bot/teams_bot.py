@@ -85,7 +85,9 @@ class KamBot(TeamsActivityHandler):
             async with self.services.db.transaction() as session:
                 await remember(session, seen)
                 if seen.conversation_type == "personal":
-                    await remember_chat(session, caller_of(activity), seen.conversation_id, activity.locale)
+                    await remember_chat(
+                        session, caller_of(activity), seen.conversation_id, activity.locale, activity.local_timezone
+                    )
         await super().on_turn(turn_context)
 
     async def on_message_activity(self, turn_context: TurnContext) -> None:

@@ -17,6 +17,7 @@ COMMANDS = (
     "rules",
     "review_plan",
     "log_price_action",
+    "pause_nudges",
     "stakeholders",
     "add_stakeholder",
     "accounts",

@@ -140,6 +140,8 @@ class Person(Base):
     chat_id: Mapped[str | None] = mapped_column(String(400))
     # The language of the person's Teams client, for the cards the bot sends unasked.
     locale: Mapped[str | None] = mapped_column(String(20))
+    time_zone: Mapped[str | None] = mapped_column(String(64))  # IANA name from the Teams client
+    nudges_paused: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Account(Base):
@@ -435,3 +437,16 @@ class ReviewUpdate(Base):
 
     review: Mapped[Review] = relationship(back_populates="updates")
     owner: Mapped[Person] = relationship(lazy="joined")
+
+
+class NudgeSent(Base):
+    """A weekly nudge that went (or is going) to one member about one account: never twice in a week."""
+
+    __tablename__ = "nudges_sent"
+    __table_args__ = (UniqueConstraint("person_id", "account_id", "week"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    week: Mapped[str] = mapped_column(String(10))  # ISO year and week in the person's time zone, e.g. 2026-W47
+    sent_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

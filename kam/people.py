@@ -31,11 +31,15 @@ async def find_person(session: AsyncSession, caller: Caller) -> Person | None:
     return person
 
 
-async def remember_chat(session: AsyncSession, caller: Caller, conversation_id: str, locale: str | None) -> None:
-    """The caller's 1:1 chat with the bot and their language: where and how their reminders go."""
+async def remember_chat(
+    session: AsyncSession, caller: Caller, conversation_id: str, locale: str | None, time_zone: str | None = None
+) -> None:
+    """The caller's 1:1 chat with the bot, language and time zone: where, how and when their reminders go."""
     person = await find_person(session, caller)
     if person is None:
         return
+    if time_zone and len(time_zone) <= 64 and person.time_zone != time_zone:
+        person.time_zone = time_zone
     if person.chat_id != conversation_id:
         person.chat_id = conversation_id
     if locale and person.locale != locale[:20]:

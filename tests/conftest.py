@@ -67,7 +67,13 @@ def sqlite_url(tmp_path) -> str:  # type: ignore[no-untyped-def]
 
 
 def local_settings(database_url: str, **overrides: object) -> Settings:
-    values: dict[str, object] = {"database_url": database_url, "outbox_sweep_seconds": 0.2, **overrides}
+    # No weekly nudges unless a test asks for them: they would otherwise arrive on Fridays only.
+    values: dict[str, object] = {
+        "database_url": database_url,
+        "outbox_sweep_seconds": 0.2,
+        "nudge_weekday": "off",
+        **overrides,
+    }
     return Settings(_env_file=None, **values)  # type: ignore[arg-type]
 
 

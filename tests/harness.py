@@ -32,7 +32,9 @@ async def bot_with_rules(
     path = folder / "rules.yaml"
     path.write_text(rules_yaml)
     await migrate_and_seed(database_url)
-    settings = Settings(_env_file=None, database_url=database_url, outbox_sweep_seconds=0.2, rules_file=str(path))  # type: ignore[call-arg]
+    settings = Settings(
+        _env_file=None, nudge_weekday="off", database_url=database_url, outbox_sweep_seconds=0.2, rules_file=str(path)
+    )  # type: ignore[call-arg]
     bot = await RunningBot(settings, connector).start()
     try:
         yield bot

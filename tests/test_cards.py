@@ -38,6 +38,7 @@ from cards.review import (
     review_start_card,
     review_summary_card,
 )
+from cards.nudge import weekly_nudge_card
 from cards.rules import rules_card
 from cards.stakeholders import (
     StakeholderLine,
@@ -263,6 +264,7 @@ def review_cards(t: Texts) -> list[dict[str, Any]]:
         review_summary_card(t, NASTY[:200], 4, summary),
         review_due_card(t, NASTY[:200], "2026-08-01"),
         review_due_card(t, "Contoso", None),
+        weekly_nudge_card(t, 7, NASTY[:200], TODAY),
     ]
 
 

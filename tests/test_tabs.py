@@ -64,6 +64,7 @@ async def tabs(sqlite_url: str, connector: ConnectorFake) -> AsyncIterator[Tabs]
     await migrate_and_seed(sqlite_url)
     settings = Settings(  # type: ignore[call-arg]
         _env_file=None,
+        nudge_weekday="off",
         database_url=sqlite_url,
         outbox_sweep_seconds=0.2,
         app_id=CLIENT_ID,
@@ -206,7 +207,7 @@ async def test_in_local_mode_dev_tokens_of_playground_users_sign_in(sqlite_url: 
     from bot.sso import TabTokens
 
     await migrate_and_seed(sqlite_url)
-    settings = Settings(_env_file=None, database_url=sqlite_url, tab_dev_secret="s" * 32)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, nudge_weekday="off", database_url=sqlite_url, tab_dev_secret="s" * 32)  # type: ignore[call-arg]
     bot = await RunningBot(settings, connector).start()
     try:
         token = TabTokens(settings).dev_token(AAD["alex"], TENANT_ID, "Alex Wilber")

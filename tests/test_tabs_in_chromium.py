@@ -43,7 +43,7 @@ async def site(sqlite_url: str, connector: ConnectorFake) -> AsyncIterator[tuple
     if not CHROMIUM.exists():
         pytest.fail("Debian's chromium is not installed; `make test` installs it with apt-get.")
     await migrate_and_seed(sqlite_url)
-    settings = Settings(_env_file=None, database_url=sqlite_url, tab_dev_secret="c" * 32)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, nudge_weekday="off", database_url=sqlite_url, tab_dev_secret="c" * 32)  # type: ignore[call-arg]
     bot = await RunningBot(settings, connector).start()
     megan = next(p for p in PEOPLE if p.name == "Megan Bowen")
     async with bot.db.transaction() as session:

@@ -1,0 +1,92 @@
+"""The weekly nudge: once a week, each member is asked about each of their accounts, unless they logged already.
+
+It goes at the configured weekday and hour in the member's own time zone (from
+their Teams client; UTC until the bot has heard from them), at most once per
+member, account and week, whichever instance gets there first: the unique
+(person, account, week) row is the claim. Members can pause it for themselves.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kam.models import Account, Contact, Decision, NudgeSent, OutboxMessage, Person, utcnow
+
+NUDGE_WEEKLY = "nudge.weekly"  # subject: the member; account: the account asked about
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+@dataclass(frozen=True)
+class NudgeTime:
+    weekday: int  # 0 = Monday
+    hour: int
+
+
+def local_now(person: Person, now: dt.datetime) -> dt.datetime:
+    try:
+        zone = ZoneInfo(person.time_zone) if person.time_zone else dt.UTC
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = dt.UTC
+    return now.astimezone(zone)
+
+
+def week_of(moment: dt.datetime) -> str:
+    year, week, _ = moment.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+async def _logged_since(session: AsyncSession, person: Person, account: Account, since: dt.datetime) -> bool:
+    for model in (Contact, Decision):
+        query = select(model.id).where(
+            model.account_id == account.id, model.logged_by_id == person.id, model.created_at >= since
+        )
+        if await session.scalar(query.limit(1)) is not None:
+            return True
+    return False
+
+
+def _week_start(local: dt.datetime) -> dt.datetime:
+    monday = local - dt.timedelta(days=local.weekday())
+    return monday.replace(hour=0, minute=0, second=0, microsecond=0).astimezone(dt.UTC)
+
+
+async def still_wanted(session: AsyncSession, person: Person, account: Account, now: dt.datetime | None = None) -> bool:
+    """Checked again when the nudge is sent: the member may have paused or logged in between."""
+    if person.nudges_paused:
+        return False
+    return not await _logged_since(session, person, account, _week_start(local_now(person, now or utcnow())))
+
+
+async def schedule_weekly_nudges(session: AsyncSession, when: NudgeTime, now: dt.datetime | None = None) -> int:
+    """Queue the nudges due now; returns how many."""
+    now = now or utcnow()
+    queued = 0
+    accounts = await session.scalars(select(Account).where(Account.active.is_(True)).order_by(Account.id))
+    for account in accounts:
+        for member in account.members:
+            person = member.person
+            if person.nudges_paused or not (person.teams_user_id or person.aad_object_id):
+                continue
+            local = local_now(person, now)
+            if local.weekday() != when.weekday or local.hour < when.hour:
+                continue
+            if await _logged_since(session, person, account, _week_start(local)):
+                continue
+            try:
+                async with session.begin_nested():
+                    session.add(NudgeSent(person_id=person.id, account_id=account.id, week=week_of(local)))
+            except IntegrityError:
+                continue  # nudged already this week (here, or by another instance)
+            session.add(OutboxMessage(kind=NUDGE_WEEKLY, subject_id=person.id, account_id=account.id))
+            queued += 1
+    return queued
+
+
+def set_paused(person: Person, paused: bool) -> None:
+    person.nudges_paused = paused
