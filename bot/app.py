@@ -114,7 +114,8 @@ def create_app(settings: Settings, graph_credential: AsyncTokenCredential | None
     app[BOT] = KamBot(services)
 
     async def lifecycle(app: web.Application):  # type: ignore[no-untyped-def]
-        messenger.start_sweeper()
+        if settings.background_jobs:
+            messenger.start_sweeper()
         yield
         if services.provisioning is not None:
             services.provisioning.cancel()

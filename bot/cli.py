@@ -235,21 +235,48 @@ def print_summary(summary) -> None:  # type: ignore[no-untyped-def]
 
 @app.command()
 def serve(port: int = typer.Option(None, help="Port to listen on (default: KAMBOT_PORT or 3978).")) -> None:
-    """Run the bot: /api/messages for Teams and /healthz."""
-    from bot.app import create_app
-
+    """Run the bot: /api/messages for Teams, the tabs, /healthz, /readyz and /metrics."""
     _configure_logging()
     settings = _settings()
     if settings.local_mode:
         console.print("[yellow]Local mode[/]: no KAMBOT_APP_ID set, so requests are not authenticated.")
+    web.run_app(_application(settings), host=settings.host, port=port or settings.port, print=None)
+
+
+def _application(settings: Settings) -> web.Application:
+    from bot.app import create_app
     from kam.rules import RulesFileError
 
     try:
-        application = create_app(settings)
+        return create_app(settings)
     except RulesFileError as error:
         console.print(f"[red]✗[/] KAMBOT_RULES_FILE cannot be used: {error}")
         raise typer.Exit(2) from None
-    web.run_app(application, host=settings.host, port=port or settings.port, print=None)
+
+
+@app.command()
+def worker() -> None:
+    """Send what the outbox owes and run the scheduled jobs (reminders, reviews due, nudges), without serving HTTP.
+
+    Run it beside `kambot serve` instances started with KAMBOT_BACKGROUND_JOBS=false, or as one of several
+    workers: on PostgreSQL each message and each job is done once, whichever process claims it.
+    """
+    _configure_logging()
+    settings = _settings().model_copy(update={"background_jobs": True})
+    application = _application(settings)
+
+    async def run() -> None:
+        runner = web.AppRunner(application)
+        await runner.setup()  # starts the outbox sweeper and the scheduled jobs
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        console.print("kambot worker running; Ctrl+C to stop.")
+        await stop.wait()
+        await runner.cleanup()
+
+    asyncio.run(run())
 
 
 def _headless_browser_shim() -> Path:

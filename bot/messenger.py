@@ -78,6 +78,8 @@ class Messenger:
         self._drain_task: asyncio.Task[int] | None = None
         self._again = False
         self._sweeper: asyncio.Task[None] | None = None
+        # Set on shutdown: the message being sent is finished and committed, no new one is started.
+        self._stopping = asyncio.Event()
         # Row locks keep instances apart on PostgreSQL; within one process (and on
         # SQLite, which has no row locks) only one drain may run at a time.
         self._draining = asyncio.Lock()
@@ -106,12 +108,13 @@ class Messenger:
         """Send every due row, one transaction per row so that locks stay short."""
         sent = 0
         async with self._draining:
-            while True:
+            while not self._stopping.is_set():
                 async with self._db.transaction() as session:
                     rows = await claim_due(session, limit=1)
                     if not rows:
                         return sent
                     sent += await self._deliver(session, rows[0])
+            return sent
 
     async def _deliver(self, session: AsyncSession, message: OutboxMessage) -> int:
         try:
@@ -345,17 +348,18 @@ class Messenger:
             return queued
 
     async def _sweep_forever(self) -> None:
-        while True:
+        while not self._stopping.is_set():
             try:
                 await self.schedule()
                 await self.drain()
             except Exception:
                 log.exception("outbox sweep failed")
-            await asyncio.sleep(self._sweep_seconds)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), self._sweep_seconds)
 
     async def close(self) -> None:
+        """Stop between two messages, never in the middle of one (which would send it again after a restart)."""
+        self._stopping.set()
         if self._sweeper is not None:
-            self._sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._sweeper
+            await self._sweeper
         await self.idle()

@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     allowed_tenant_ids: Annotated[list[str], NoDecode] = Field(default_factory=list)
     default_locale: str = "en"
     outbox_sweep_seconds: float = 30.0
+    # False: this instance only answers requests; a `kambot worker` sends the outbox and runs the jobs.
+    background_jobs: bool = True
     # The weekly nudge: weekday and hour in each member's own time zone ("off": none).
     nudge_weekday: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun", "off"] = "fri"
     nudge_hour: int = Field(default=14, ge=0, le=23)

@@ -273,3 +273,21 @@ async def test_two_plan_saves_from_the_same_version_at_once_give_one_version_and
         plan = await current_plan(session, await get_account(session, contoso))
     assert plan.version == 1 and plan.content.sections["facts"] in ("first", "second")
     assert outcomes == ["conflict", "saved"], "never two version 1s, never a silent overwrite"
+
+
+async def test_the_migrations_build_exactly_the_schema_the_models_describe(database_url: str) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from kam.models import Base
+
+    await asyncio.to_thread(upgrade, database_url)
+    database = Database(database_url)
+    try:
+        async with database.engine.connect() as connection:
+            differences = await connection.run_sync(
+                lambda sync: compare_metadata(MigrationContext.configure(sync), Base.metadata)
+            )
+    finally:
+        await database.close()
+    assert differences == [], differences

@@ -1,0 +1,99 @@
+"""`kambot worker` processes: the outbox sent from outside the web process, and by several at once on PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from kam.conversations import SeenConversation, remember
+from kam.models import Account, OutboxMessage, OutboxStatus
+from kam.outbox import CHANNEL_WELCOME
+from kam.storage import Database
+from tests.fakes.connector import ConnectorFake
+from tests.harness import migrate_and_seed
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+async def queue_welcomes(url: str, connector: ConnectorFake, count: int) -> None:
+    """`count` channel welcomes owed to Contoso's channel, which the bot can reach through the connector fake."""
+    await migrate_and_seed(url)
+    db = Database(url)
+    async with db.transaction() as session:
+        await remember(session, SeenConversation("channel-contoso-id", connector.url, "t", "channel", "team-id", "b"))
+        contoso = await session.scalar(select(Account.id).where(Account.name == "Contoso Pharma"))
+        session.add_all(
+            OutboxMessage(kind=CHANNEL_WELCOME, subject_id=contoso, account_id=contoso) for _ in range(count)
+        )
+    await db.close()
+
+
+def start_worker(url: str) -> subprocess.Popen[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("KAMBOT_")}
+    env = {
+        **clean,
+        "KAMBOT_DATABASE_URL": url,
+        "KAMBOT_OUTBOX_SWEEP_SECONDS": "0.2",
+        "KAMBOT_NUDGE_WEEKDAY": "off",
+        "KAMBOT_LOG_LEVEL": "WARNING",
+        "PYTHONPATH": str(ROOT),
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "worker"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+async def sent_and_pending(url: str) -> tuple[int, int]:
+    db = Database(url)
+    async with db.transaction() as session:
+        counts = dict(
+            (await session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status))).all()
+        )
+    await db.close()
+    return counts.get(OutboxStatus.SENT, 0), counts.get(OutboxStatus.PENDING, 0)
+
+
+async def stop(worker: subprocess.Popen[str]) -> str:
+    worker.send_signal(signal.SIGTERM)
+    output, _ = await asyncio.to_thread(worker.communicate, timeout=20)
+    assert worker.returncode == 0, output
+    return output
+
+
+async def test_a_worker_sends_the_outbox_without_a_web_server_and_stops_cleanly(
+    sqlite_url: str, connector: ConnectorFake
+) -> None:
+    await queue_welcomes(sqlite_url, connector, 3)
+    worker = start_worker(sqlite_url)
+    try:
+        await connector.wait_for(lambda fake: len(fake.in_conversation("channel-contoso-id")) == 3, timeout=30)
+    finally:
+        output = await stop(worker)
+    assert "Traceback" not in output
+    assert await sent_and_pending(sqlite_url) == (3, 0)
+
+
+async def test_three_workers_on_postgresql_send_each_message_once(
+    fresh_postgres: str, connector: ConnectorFake
+) -> None:
+    await queue_welcomes(fresh_postgres, connector, 60)
+    workers = [start_worker(fresh_postgres) for _ in range(3)]
+    try:
+        await connector.wait_for(lambda fake: len(fake.in_conversation("channel-contoso-id")) >= 60, timeout=60)
+        await asyncio.sleep(1)  # time for a duplicate to show, if there were one
+    finally:
+        for worker in workers:
+            await stop(worker)
+    assert len(connector.in_conversation("channel-contoso-id")) == 60
+    assert await sent_and_pending(fresh_postgres) == (60, 0)
