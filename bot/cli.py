@@ -30,6 +30,8 @@ accounts_app = typer.Typer(help="The key account list.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(accounts_app, name="accounts")
 app.add_typer(demo_app, name="demo")
+outbox_app = typer.Typer(help="Messages the bot owes: the ones that failed, and sending them again.")
+app.add_typer(outbox_app, name="outbox")
 console = Console(stderr=True, soft_wrap=True)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -74,6 +76,44 @@ def db_upgrade(revision: str = typer.Argument("head", help="Target revision; 'he
         )
         raise typer.Exit(1) from None
     console.print(f"[green]✓[/] database at revision {revision}: {_safe_url(settings.database_url)}")
+
+
+@outbox_app.callback(invoke_without_command=True)
+def outbox_list(context: typer.Context) -> None:
+    """List the messages that failed and wait for a person (the KA managers were told)."""
+    if context.invoked_subcommand is not None:
+        return
+    from kam.outbox import failed_messages
+
+    rows = asyncio.run(_in_session(failed_messages))
+    if not rows:
+        console.print("[green]✓[/] no failed messages")
+        return
+    table = Table("id", "kind", "account", "attempts", "last error")
+    for row in rows:
+        table.add_row(str(row.id), row.kind, str(row.account_id or ""), str(row.attempts), (row.last_error or "")[:80])
+    console.print(table)
+    console.print('Fix the cause, then run "kambot outbox retry" (or "--id N" for one).')
+
+
+@outbox_app.command("retry")
+def outbox_retry(ids: list[int] = typer.Option(None, "--id", help="Only these messages (repeat --id).")) -> None:
+    """Put failed messages back in the queue; a running bot or worker sends them on its next sweep."""
+    from kam.outbox import retry_failed
+
+    count = asyncio.run(_in_session(lambda session: retry_failed(session, ids or None)))
+    console.print(f"[green]✓[/] {count} message(s) queued again")
+
+
+async def _in_session(work):  # type: ignore[no-untyped-def]
+    from kam.storage import Database
+
+    db = Database(_settings().database_url)
+    try:
+        async with db.transaction() as session:
+            return await work(session)
+    finally:
+        await db.close()
 
 
 @demo_app.command("seed")

@@ -20,7 +20,7 @@ from bot.items import item_card, teams_id
 from bot.metrics import Metrics
 from bot.retry import RetryPolicy, delay_for, is_transient, status_of, with_retries
 from bot.turn import card_activity
-from cards.general import channel_welcome_card
+from cards.general import channel_welcome_card, delivery_failed_card
 from cards.i18n import Texts
 from cards.nudge import weekly_nudge_card
 from cards.review import review_due_card, review_summary_card
@@ -30,9 +30,17 @@ from kam.contacts import CONTACT_LOGGED, get_contact
 from kam.conversations import SeenConversation, any_reference, reference_for_channel, remember
 from kam.decisions import DECISION_LOGGED, get_decision
 from kam.errors import ItemNotFound
-from kam.models import Account, ConversationRef, ItemKind, OutboxMessage, Person, utcnow
+from kam.models import Account, ConversationRef, ItemKind, OutboxMessage, OutboxStatus, Person, utcnow
 from kam.nudges import NUDGE_WEEKLY, NudgeTime, local_now, schedule_weekly_nudges, still_wanted
-from kam.outbox import CHANNEL_WELCOME, claim_due, mark_failed, mark_retry, mark_sent
+from kam.outbox import (
+    CHANNEL_WELCOME,
+    DELIVERY_FAILED,
+    claim_due,
+    mark_failed,
+    mark_retry,
+    mark_sent,
+    report_failure,
+)
 from kam.price_actions import PRICE_RISK_POSTED
 from kam.reviews import REVIEW_CLOSED, REVIEW_DUE, REVIEW_STARTED, get_review, schedule_reviews_due
 from kam.storage import Database
@@ -127,10 +135,12 @@ class Messenger:
         except Undeliverable as error:
             log.error("outbox row %s undeliverable: %s", message.id, error, extra={"outbox_id": message.id})
             mark_failed(message, str(error))
-            self._metrics.outbox_failed.labels(kind=message.kind).inc()
+            await self._failed(session, message)
             return 0
         except NotYetReachable as error:
             mark_retry(message, str(error), self._sweep_seconds * 2**message.attempts)
+            if message.status == OutboxStatus.FAILED:
+                await self._failed(session, message)
             return 0
         except Exception as error:
             if is_transient(error):
@@ -141,11 +151,16 @@ class Messenger:
             else:
                 log.exception("outbox row %s failed", message.id, extra={"outbox_id": message.id})
                 mark_failed(message, f"HTTP {status_of(error)}: {error}")
-                self._metrics.outbox_failed.labels(kind=message.kind).inc()
+            if message.status == OutboxStatus.FAILED:
+                await self._failed(session, message)
             return 0
         mark_sent(message)
         self._metrics.outbox_sent.labels(kind=message.kind).inc()
         return 1
+
+    async def _failed(self, session: AsyncSession, message: OutboxMessage) -> None:
+        self._metrics.outbox_failed.labels(kind=message.kind).inc()
+        await report_failure(session, message)
 
     def _observe(self, error: BaseException) -> None:
         if status_of(error) == 429:
@@ -170,6 +185,8 @@ class Messenger:
             return await self._review_due(session, message)
         if message.kind == NUDGE_WEEKLY:
             return await self._weekly_nudge(session, message)
+        if message.kind == DELIVERY_FAILED:
+            return await self._failure_notice(session, message)
         raise Undeliverable(f"unknown outbox kind {message.kind!r}")
 
     async def _channel_post(
@@ -240,6 +257,18 @@ class Messenger:
         account = await get_account(session, message.account_id)
         t = Texts(manager.locale or self._texts.language)
         card = review_due_card(t, account.name, (message.detail or {}).get("last"))
+        return await self._personal_reference(session, manager), card
+
+    async def _failure_notice(
+        self, session: AsyncSession, message: OutboxMessage
+    ) -> tuple[ConversationReference, dict]:
+        manager = await session.get(Person, message.subject_id)
+        if manager is None or message.account_id is None:
+            raise Undeliverable("the KA manager or the account no longer exists")
+        account = await get_account(session, message.account_id)
+        detail = message.detail or {}
+        t = Texts(manager.locale or self._texts.language)
+        card = delivery_failed_card(t, account.name, str(detail.get("kind", "")), str(detail.get("error", "")))
         return await self._personal_reference(session, manager), card
 
     async def _weekly_nudge(

@@ -93,3 +93,18 @@ def account_summary_card(t: Texts, summary: AccountSummary) -> dict[str, Any]:
     last = t("search.last_contact", date=summary.last_contact) if summary.last_contact else t("search.no_contact")
     body.append(static(last, subtle=True))
     return card(body, fallback_text=summary.name)
+
+
+def delivery_failed_card(t: Texts, account_name: str, kind: str, error: str) -> dict[str, Any]:
+    """To the KA manager: something the team should have seen did not arrive, and what an admin can do."""
+    what = t(f"failed.kind.{kind}") if kind in FAILED_KINDS else t("failed.kind.other")
+    body = [
+        heading(t("failed.title", account=account_name)),
+        static(t("failed.body", what=what)),
+        plain(error, subtle=True),
+        static(t("failed.fix")),
+    ]
+    return card(body, fallback_text=t("failed.title", account=account_name))
+
+
+FAILED_KINDS = ("contact.logged", "decision.logged", "channel.welcome", "ack.request", "ack.reminder")

@@ -25,6 +25,7 @@ from cards.general import (
     account_summary_card,
     accounts_card,
     channel_welcome_card,
+    delivery_failed_card,
     help_card,
     welcome_card,
 )
@@ -265,6 +266,8 @@ def review_cards(t: Texts) -> list[dict[str, Any]]:
         review_due_card(t, NASTY[:200], "2026-08-01"),
         review_due_card(t, "Contoso", None),
         weekly_nudge_card(t, 7, NASTY[:200], TODAY),
+        delivery_failed_card(t, NASTY[:200], "contact.logged", NASTY[:300]),
+        delivery_failed_card(t, "Contoso", "something.else", ""),
     ]
 
 
