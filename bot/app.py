@@ -100,6 +100,7 @@ def create_app(settings: Settings, graph_credential: AsyncTokenCredential | None
         locale=settings.default_locale,
         sweep_seconds=settings.outbox_sweep_seconds,
         metrics=metrics,
+        sends_per_second=settings.connector_sends_per_second,
         nudge_time=(
             NudgeTime(WEEKDAYS.index(settings.nudge_weekday), settings.nudge_hour)
             if settings.nudge_weekday in WEEKDAYS

@@ -17,6 +17,7 @@ from botbuilder.schema import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.items import item_card, teams_id
+from bot.limiter import RateLimiter
 from bot.metrics import Metrics
 from bot.retry import RetryPolicy, delay_for, is_transient, status_of, with_retries
 from bot.turn import card_activity
@@ -48,6 +49,8 @@ from kam.storage import Database
 log = logging.getLogger(__name__)
 
 
+PACING_MARGIN = 0.1  # seconds added to each limit's window
+
 _CHANNEL_POSTS = {
     CONTACT_LOGGED: ItemKind.CONTACT,
     DECISION_LOGGED: ItemKind.DECISION,
@@ -75,7 +78,13 @@ class Messenger:
         sweep_seconds: float,
         metrics: Metrics,
         nudge_time: NudgeTime | None = None,
+        sends_per_second: int = 50,
     ) -> None:
+        # The Bot Connector's limits: 50 requests per second per app and tenant (this instance's share is
+        # configured), and per conversation 7 a second and 60 in 30 seconds; the windows are a little
+        # longer than the service's, because our clock starts before the request reaches it.
+        self._per_tenant = RateLimiter(sends_per_second, 1.0 + PACING_MARGIN)
+        self._per_conversation = (RateLimiter(7, 1.0 + PACING_MARGIN), RateLimiter(60, 30.0 + PACING_MARGIN))
         self._nudge_time = nudge_time
         self._metrics = metrics
         self._adapter = adapter
@@ -360,9 +369,21 @@ class Messenger:
             except Exception as error:
                 failures.append(error)
 
+        await self._pace(reference)
         await self._adapter.continue_conversation(reference, send, self._app_id)
         if failures:
             raise failures[0]
+
+    async def _pace(self, reference: ConversationReference) -> None:
+        """Wait for a free slot under the conversation's and then the tenant's limits.
+
+        The tenant's slot is taken last, right before sending: taken earlier, it would be spent
+        while waiting for the conversation's.
+        """
+        conversation = reference.conversation
+        for limiter in self._per_conversation:
+            await limiter.acquire(getattr(conversation, "id", None) or "")
+        await self._per_tenant.acquire(getattr(conversation, "tenant_id", None) or "")
 
     def start_sweeper(self) -> None:
         """Pick up what a crash or an outage left behind, now and then."""

@@ -29,6 +29,8 @@ class Settings(BaseSettings):
     outbox_sweep_seconds: float = 30.0
     # False: this instance only answers requests; a `kambot worker` sends the outbox and runs the jobs.
     background_jobs: bool = True
+    # This instance's share of the Bot Connector's 50 requests per second per tenant (50 / number of instances).
+    connector_sends_per_second: int = Field(default=50, ge=1, le=50)
     # The weekly nudge: weekday and hour in each member's own time zone ("off": none).
     nudge_weekday: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun", "off"] = "fri"
     nudge_hour: int = Field(default=14, ge=0, le=23)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kam.models import ConversationRef, utcnow
+from kam.storage import insert_if_absent
 
 
 @dataclass(frozen=True)
@@ -29,15 +29,11 @@ def base_conversation_id(conversation_id: str) -> str:
 async def remember(session: AsyncSession, seen: SeenConversation) -> ConversationRef:
     ref = await session.get(ConversationRef, seen.conversation_id)
     if ref is None:
-        try:
-            # A savepoint: another turn or the outbox may be storing the same conversation right now.
-            async with session.begin_nested():
-                ref = ConversationRef(conversation_id=seen.conversation_id, service_url=seen.service_url)
-                session.add(ref)
-        except IntegrityError:
-            ref = await session.get(ConversationRef, seen.conversation_id, populate_existing=True)
-            if ref is None:
-                raise
+        # Another turn or the outbox may be storing the same conversation right now.
+        values = {"conversation_id": seen.conversation_id, "service_url": seen.service_url, "updated_at": utcnow()}
+        await insert_if_absent(session, ConversationRef, values, ["conversation_id"])
+        ref = await session.get(ConversationRef, seen.conversation_id, populate_existing=True)
+        assert ref is not None, "inserted or already there"
     for field in ("service_url", "tenant_id", "conversation_type", "team_id", "bot_id"):
         value = getattr(seen, field)
         if value and getattr(ref, field) != value:

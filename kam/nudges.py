@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kam.models import Account, Contact, Decision, NudgeSent, OutboxMessage, Person, utcnow
+from kam.storage import insert_if_absent
 
 NUDGE_WEEKLY = "nudge.weekly"  # subject: the member; account: the account asked about
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -78,10 +78,8 @@ async def schedule_weekly_nudges(session: AsyncSession, when: NudgeTime, now: dt
                 continue
             if await _logged_since(session, person, account, _week_start(local)):
                 continue
-            try:
-                async with session.begin_nested():
-                    session.add(NudgeSent(person_id=person.id, account_id=account.id, week=week_of(local)))
-            except IntegrityError:
+            claim = {"person_id": person.id, "account_id": account.id, "week": week_of(local), "sent_at": now}
+            if not await insert_if_absent(session, NudgeSent, claim, ["person_id", "account_id", "week"]):
                 continue  # nudged already this week (here, or by another instance)
             session.add(OutboxMessage(kind=NUDGE_WEEKLY, subject_id=person.id, account_id=account.id))
             queued += 1

@@ -15,12 +15,12 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kam.accounts import role_of
 from kam.errors import KamError, NotAllowed, NotOnAccountTeam
-from kam.models import Account, Person, PlanVersion, Role, Tier
+from kam.models import Account, Person, PlanVersion, Role, Tier, utcnow
+from kam.storage import insert_if_absent
 
 LEAN_SECTIONS = ("facts", "potential_targets", "key_stakeholders")
 FULL_SECTIONS = (
@@ -187,20 +187,19 @@ async def save_plan(
         raise PlanConflict(latest)
     if role == Role.MEMBER and not _member_may_save(current.content, content, person):
         raise NotAllowed()
-    row = PlanVersion(
-        account_id=account.id,
-        version=current.version + 1,
-        content=content.model_dump(mode="json"),
-        saved_by_id=person.id,
-    )
-    try:
-        async with session.begin_nested():
-            session.add(row)
-    except IntegrityError:
+    values = {
+        "account_id": account.id,
+        "version": current.version + 1,
+        "content": content.model_dump(mode="json"),
+        "saved_by_id": person.id,
+        "saved_at": utcnow(),
+    }
+    if not await insert_if_absent(session, PlanVersion, values, ["account_id", "version"]):
         # Another save took this version number at the same moment.
-        raise PlanConflict(await _latest(session, account.id) or row) from None
-    await session.refresh(row, ["saved_by"])
-    return _plan(row)
+        raise PlanConflict(await _latest(session, account.id) or PlanVersion(**values))
+    saved = await _latest(session, account.id)
+    assert saved is not None and saved.version == values["version"]
+    return _plan(saved)
 
 
 async def plan_versions(session: AsyncSession, account_id: int) -> list[PlanVersion]:

@@ -68,3 +68,19 @@ class Database:
 
     async def close(self) -> None:
         await self.engine.dispose()
+
+
+async def insert_if_absent(session: AsyncSession, model: type, values: dict[str, object], keys: list[str]) -> bool:
+    """INSERT ... ON CONFLICT DO NOTHING on SQLite and PostgreSQL: True when this call inserted the row.
+
+    Used where two writers may race for the same row. Unlike a savepoint, it keeps SQLite's
+    transaction whole (pysqlite commits a savepoint opened before any other write).
+    """
+    if session.bind.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    statement = (
+        insert(model).values(**values).on_conflict_do_nothing(index_elements=keys).returning(getattr(model, keys[0]))
+    )
+    return (await session.execute(statement)).first() is not None

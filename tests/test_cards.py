@@ -30,6 +30,7 @@ from cards.general import (
     welcome_card,
 )
 from cards.i18n import Texts
+from cards.nudge import weekly_nudge_card
 from cards.price_action import PriceActionView, price_action_form_card, price_action_logged_card, price_risk_card
 from cards.review import (
     ReviewLine,
@@ -39,7 +40,6 @@ from cards.review import (
     review_start_card,
     review_summary_card,
 )
-from cards.nudge import weekly_nudge_card
 from cards.rules import rules_card
 from cards.stakeholders import (
     StakeholderLine,

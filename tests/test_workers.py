@@ -97,3 +97,36 @@ async def test_three_workers_on_postgresql_send_each_message_once(
             await stop(worker)
     assert len(connector.in_conversation("channel-contoso-id")) == 60
     assert await sent_and_pending(fresh_postgres) == (60, 0)
+
+
+async def test_the_outbox_keeps_under_the_connectors_limit_per_tenant(sqlite_url: str) -> None:
+    """A fake enforcing 10 sends a second per tenant: paced sends are never throttled, unpaced ones are."""
+    from tests.conftest import local_settings
+    from tests.harness import RunningBot
+
+    async def run(sends_per_second: int) -> tuple[int, float]:
+        connector = await ConnectorFake(per_tenant_limit=(10, 1.0)).start()
+        url = sqlite_url.replace("kambot.db", f"pace-{sends_per_second}.db")
+        await queue_welcomes(url, connector, 12)
+        db = Database(url)
+        async with db.transaction() as session:
+            await remember(session, SeenConversation("team-id", connector.url, "t", "channel", "team-id", "b"))
+            fabrikam = await session.scalar(select(Account.id).where(Account.name == "Fabrikam Logistics"))
+            session.add_all(
+                OutboxMessage(kind=CHANNEL_WELCOME, subject_id=fabrikam, account_id=fabrikam) for _ in range(12)
+            )
+        await db.close()
+        started = asyncio.get_running_loop().time()
+        settings = local_settings(url, connector_sends_per_second=sends_per_second)
+        bot = await RunningBot(settings, connector).start()
+        try:
+            await connector.wait_for(lambda fake: len([r for r in fake.recorded if r.method == "send"]) >= 24, 30)
+        finally:
+            await bot.stop()
+            await connector.stop()
+        return connector.throttled, asyncio.get_running_loop().time() - started
+
+    throttled, seconds = await run(10)
+    assert throttled == 0 and seconds >= 1.5, (throttled, seconds)
+    unpaced, _ = await run(50)
+    assert unpaced > 0, "the fake does enforce the limit: without pacing it throttles"

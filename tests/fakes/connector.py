@@ -47,8 +47,11 @@ class Fault:
 class ConnectorFake:
     require_token: Callable[[str], bool] | None = None
     per_conversation_rps: float | None = None
+    # (requests, seconds): the Bot Connector's limit per tenant, e.g. (50, 1.0); more are answered 429.
+    per_tenant_limit: tuple[int, float] | None = None
     recorded: list[Recorded] = field(default_factory=list)
     faults: list[Fault] = field(default_factory=list)
+    _tenant_sends: list[float] = field(default_factory=list)
     chats: dict[str, str] = field(default_factory=dict)  # user id -> the 1:1 chat the bot opened
     requests_seen: int = 0
     throttled: int = 0
@@ -92,6 +95,15 @@ class ConnectorFake:
             if fault.status == 429:
                 self.throttled += 1
             return self._error(fault.status, "ServiceError", "Injected failure", fault.retry_after)
+        if self.per_tenant_limit and conversation_id:
+            count, window = self.per_tenant_limit
+            now = time.monotonic()
+            recent = [t for t in self._tenant_sends if now - t < window]
+            self._tenant_sends[:] = recent
+            if len(recent) >= count:
+                self.throttled += 1
+                return self._error(429, "TooManyRequests", "Too many requests", round(window - (now - recent[0]), 3))
+            self._tenant_sends.append(now)
         if self.per_conversation_rps:
             now = time.monotonic()
             gap = 1.0 / self.per_conversation_rps
