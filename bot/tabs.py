@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.services import Services
 from bot.sso import NotSignedIn, TabTokens, TabUser
 from cards.i18n import Texts
+from cards.timeline import timeline_item
 from kam.accounts import get_account, role_of
 from kam.errors import AccountNotFound, InvalidReference, NotAllowed
 from kam.models import Account, Person
@@ -306,31 +307,10 @@ class TabPages:
         rows: list[LogRow] = await filtered_log(session, account.id, filters)
         shown = []
         for row in rows:
-            item = row.item
-            if row.kind == "contact":
-                hidden = item.confidential  # type: ignore[union-attr]
-                people = ", ".join(
-                    [s.name for s in item.stakeholders] + [item.customer_people] * bool(item.customer_people)
-                )  # type: ignore[union-attr]
-                headline = t("timeline.confidential") if hidden else people
-                text = "" if hidden else item.summary  # type: ignore[union-attr]
-                label = t(f"kind.{item.kind.value}")  # type: ignore[union-attr]
-            else:
-                headline, text = item.title, item.decision  # type: ignore[union-attr]
-                label = t(f"category.{item.category.value}")  # type: ignore[union-attr]
+            # The tab is the channel's: confidential contacts keep their details out, as in the channel.
+            line = timeline_item(t, row.item, row.on, hide_confidential=True)
             acks = t("tab.log.ack_count", done=row.acknowledged, total=row.asked) if row.asked else "—"
-            shown.append(
-                {
-                    "on": row.on,
-                    "kind": row.kind,
-                    "label": label,
-                    "headline": headline,
-                    "text": text,
-                    "by": item.logged_by.name,
-                    "acks": acks,
-                    "waiting": row.waiting,
-                }
-            )
+            shown.append({**line.__dict__, "acks": acks, "waiting": row.waiting})
         return shown
 
     async def _log(self, session: AsyncSession, t: Texts, account: Account, filters: LogFilters) -> web.Response:

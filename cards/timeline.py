@@ -11,6 +11,7 @@ from microsoft_teams.cards import CardElement
 from cards.build import card, heading, plain, static
 from cards.contact import action_data, execute_action, new_card_id
 from cards.i18n import Texts
+from kam.models import Contact, Decision
 from kam.timeline import PAGE_SIZE
 
 VERB_TIMELINE_PAGE = "timeline.page"
@@ -25,6 +26,18 @@ class TimelineItem:
     headline: str  # people met, or the decision's title
     text: str  # summary, or the decision
     by: str
+
+
+def timeline_item(t: Texts, item: Contact | Decision, on: dt.date, *, hide_confidential: bool) -> TimelineItem:
+    """One contact or decision as a line of the timeline (and of the Log tab); confidential details hidden."""
+    if isinstance(item, Decision):
+        label = t(f"category.{item.category.value}")
+        return TimelineItem("decision", on, label, item.title, item.decision, item.logged_by.name)
+    hidden = item.confidential and hide_confidential
+    people = ", ".join([s.name for s in item.stakeholders] + [item.customer_people] * bool(item.customer_people))
+    headline = t("timeline.confidential") if hidden else people
+    text = "" if hidden else item.summary
+    return TimelineItem("contact", on, t(f"kind.{item.kind.value}"), headline, text, item.logged_by.name)
 
 
 def _excerpt(text: str) -> str:

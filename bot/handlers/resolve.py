@@ -28,7 +28,10 @@ def form_context(account: Account) -> FormContext:
 
 
 async def accounts_for(turn: Turn) -> list[Account] | None:
-    """The accounts a turn can be about: the channel's, or the user's. None when the user was told why there are none."""
+    """The accounts a turn can be about: the channel's, or the user's.
+
+    None when the user was told why there are none.
+    """
     channel_id = channel_id_of(turn.context.activity)
     async with turn.services.db.transaction() as session:
         person = await find_person(session, turn.caller)

@@ -10,7 +10,7 @@ from bot.services import Reply, Turn
 from bot.turn import channel_id_of
 from cards.contact import read_meta
 from cards.errors import MalformedSubmission
-from cards.timeline import TimelineItem, timeline_card
+from cards.timeline import TimelineItem, timeline_card, timeline_item
 from kam.accounts import get_account, require_team_member
 from kam.models import Account
 from kam.people import find_person
@@ -23,25 +23,8 @@ def _items(turn: Turn, page: Page) -> list[TimelineItem]:
     t, in_channel = turn.t, channel_id_of(turn.context.activity) is not None
     items = []
     for entry in page.entries:
-        if entry.kind == "contact":
-            contact = page.contacts[entry.id]
-            hidden = contact.confidential and in_channel
-            people = ", ".join(
-                [s.name for s in contact.stakeholders] + [contact.customer_people] * bool(contact.customer_people)
-            )
-            headline = t("timeline.confidential") if hidden else people
-            text = "" if hidden else contact.summary
-            items.append(
-                TimelineItem(
-                    "contact", entry.on, t(f"kind.{contact.kind.value}"), headline, text, contact.logged_by.name
-                )
-            )
-        else:
-            decision = page.decisions[entry.id]
-            label = t(f"category.{decision.category.value}")
-            items.append(
-                TimelineItem("decision", entry.on, label, decision.title, decision.decision, decision.logged_by.name)
-            )
+        item = page.contacts[entry.id] if entry.kind == "contact" else page.decisions[entry.id]
+        items.append(timeline_item(t, item, entry.on, hide_confidential=in_channel))
     return items
 
 
