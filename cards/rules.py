@@ -74,35 +74,27 @@ def _editor(t: Texts, rules: RuleSet, functions: Sequence[str], state: FormState
     body: list[CardElement] = [static(t("rules.edit"), bold=True), static(t("rules.edit.applies"), subtle=True)]
     if state and state.errors:
         body.append(static(t("form.fix_errors"), color="Attention", bold=True))
+
+    def targets_input(name: str, label: str, current: Sequence[str], placeholder: str | None) -> list[CardElement]:
+        element = ChoiceSetInput(
+            id=name,
+            label=label,
+            placeholder=placeholder,
+            style="compact",
+            is_multi_select=True,
+            value=values.get(name, ",".join(current)) or None,
+            choices=choices,
+        )
+        return [element, *(field_error(state, name) if state else [])]
+
     for about in ABOUTS:
         rule = rules.inform.get(about)
-        name = _inform_id(about)
-        body += [
-            ChoiceSetInput(
-                id=name,
-                label=t("rules.edit.inform", about=t(f"about.{about}")),
-                style="compact",
-                is_multi_select=True,
-                value=values.get(name, ",".join(rule.inform if rule else ())) or None,
-                choices=choices,
-            ),
-            *(field_error(state, name) if state else []),
-        ]
+        label = t("rules.edit.inform", about=t(f"about.{about}"))
+        body += targets_input(_inform_id(about), label, rule.inform if rule else (), None)
     for category in DecisionCategory:
         decide = rules.decide.get(category)
-        name = _decide_id(category)
-        body += [
-            ChoiceSetInput(
-                id=name,
-                label=t("rules.edit.decide", category=t(f"category.{category.value}")),
-                placeholder=t("rules.anyone"),
-                style="compact",
-                is_multi_select=True,
-                value=values.get(name, ",".join(decide.who if decide else ())) or None,
-                choices=choices,
-            ),
-            *(field_error(state, name) if state else []),
-        ]
+        label = t("rules.edit.decide", category=t(f"category.{category.value}"))
+        body += targets_input(_decide_id(category), label, decide.who if decide else (), t("rules.anyone"))
     for name, current in zip(HOURS, (rules.remind_after, rules.report_after), strict=True):
         body += [
             NumberInput(

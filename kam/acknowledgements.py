@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kam.accounts import managers_of, role_of
 from kam.errors import NotOnAccountTeam
 from kam.models import Account, Acknowledgement, ItemKind, OutboxMessage, Person, utcnow
-from kam.rules import DEFAULT_REMIND_AFTER, DEFAULT_REPORT_AFTER, RuleSet
+from kam.rules import DEFAULT_REMIND_AFTER, DEFAULT_REPORT_AFTER, Rules, RuleSet, must_inform
 
 ACK_REQUEST = "ack.request"  # subject: an acknowledgement; a 1:1 card to its person
 ACK_REMINDER = "ack.reminder"  # subject: an acknowledgement; the one reminder
@@ -33,9 +33,9 @@ class MustKnow:
     reason: str
 
 
-def rule_reasons(people: Iterable[Person], abouts: Iterable[str]) -> list[MustKnow]:
-    keys = list(abouts)
-    return [MustKnow(p, f"rule:{key}") for p in people for key in keys]
+def rule_reasons(rules: Rules, account: Account, abouts: Iterable[str]) -> list[MustKnow]:
+    """Everyone the rules name for each `about` key, with that key as their reason."""
+    return [MustKnow(p, f"rule:{about}") for about in abouts for p in must_inform(rules, account, [about])]
 
 
 async def ask_to_acknowledge(

@@ -6,7 +6,6 @@ import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kam.accounts import get_account, require_team_member
@@ -14,7 +13,8 @@ from kam.acknowledgements import MustKnow, ask_to_acknowledge, rule_reasons
 from kam.checks import Logged, framework_agreement_opened, paid_service_agreed
 from kam.errors import DuplicateSubmission, InvalidReference, UnknownPerson
 from kam.models import Account, Contact, ContactKind, ItemKind, OutboxMessage, Person, StakeholderLevel
-from kam.rules import Rules, must_inform
+from kam.rules import Rules
+from kam.storage import add_once
 
 # Bounds on what a user may type; Teams messages are limited to about 28 KB in all.
 SUMMARY_MAX = 2000
@@ -99,12 +99,7 @@ async def log_contact(session: AsyncSession, command: LogContact, rules: Rules |
         stakeholders=[stakeholders_by_id[i] for i in command.stakeholder_ids],
         participants=[team_by_id[i] for i in command.participant_ids],
     )
-    session.add(contact)
-    try:
-        await session.flush()
-    except IntegrityError:
-        # A second submit raced past the check above; the first one won.
-        raise DuplicateSubmission() from None
+    await add_once(session, contact)
     session.add(OutboxMessage(kind=CONTACT_LOGGED, subject_id=contact.id, account_id=account.id))
     await _inform(session, rules or Rules(), account, contact, command, command.author)
     return contact
@@ -113,9 +108,7 @@ async def log_contact(session: AsyncSession, command: LogContact, rules: Rules |
 async def _inform(
     session: AsyncSession, rules: Rules, account: Account, contact: Contact, command: LogContact, author: Person
 ) -> None:
-    must_know: list[MustKnow] = []
-    for about in contact_abouts(contact):
-        must_know += rule_reasons(must_inform(rules, account, [about]), [about])
+    must_know: list[MustKnow] = rule_reasons(rules, account, contact_abouts(contact))
     logged = Logged(account, ItemKind.CONTACT, contact.id, author)
     if command.paid_service:
         must_know += await paid_service_agreed(session, rules, logged, command.paid_service)

@@ -6,7 +6,6 @@ import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kam.accounts import get_account, managers_of, require_team_member
@@ -20,7 +19,8 @@ from kam.checks import (
 )
 from kam.errors import DuplicateSubmission, InvalidReference, UnknownPerson
 from kam.models import Account, Decision, DecisionCategory, ItemKind, OutboxMessage, Person
-from kam.rules import Rules, may_decide, must_inform
+from kam.rules import Rules, may_decide
+from kam.storage import add_once
 
 TITLE_MAX = 200
 TEXT_MAX = 2000
@@ -84,11 +84,7 @@ async def log_decision(session: AsyncSession, command: LogDecision, rules: Rules
         communicate_by=command.communicate_by,
         needs_confirmation=not may_decide(rules or Rules(), account, command.author, command.category),
     )
-    session.add(decision)
-    try:
-        await session.flush()
-    except IntegrityError:
-        raise DuplicateSubmission() from None
+    await add_once(session, decision)
     session.add(OutboxMessage(kind=DECISION_LOGGED, subject_id=decision.id, account_id=account.id))
     await _inform(session, rules or Rules(), account, decision, command, command.author)
     return decision
@@ -98,9 +94,7 @@ async def _inform(
     session: AsyncSession, rules: Rules, account: Account, decision: Decision, command: LogDecision, author: Person
 ) -> None:
     abouts = [f"decision.{decision.category.value}", "decision"]
-    must_know: list[MustKnow] = []
-    for about in abouts:
-        must_know += rule_reasons(must_inform(rules, account, [about]), [about])
+    must_know: list[MustKnow] = rule_reasons(rules, account, abouts)
     if decision.needs_confirmation:
         must_know += [MustKnow(p, "needs_confirmation") for p in managers_of(account)]
     logged = Logged(account, ItemKind.DECISION, decision.id, author)

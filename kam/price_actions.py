@@ -6,7 +6,6 @@ import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kam.accounts import accounts_of
@@ -15,6 +14,7 @@ from kam.checks import price_risks
 from kam.errors import DuplicateSubmission, UnknownPerson
 from kam.models import Account, ItemKind, OutboxMessage, Person, PriceAction
 from kam.rules import Rules
+from kam.storage import add_once
 
 TITLE_MAX = 200
 TEXT_MAX = 2000
@@ -59,11 +59,7 @@ async def log_price_action(
         starts_on=command.starts_on,
         ends_on=command.ends_on,
     )
-    session.add(action)
-    try:
-        await session.flush()
-    except IntegrityError:
-        raise DuplicateSubmission() from None
+    await add_once(session, action)
     await session.refresh(action, ["logged_by"])
     affected = await price_risks(session, action, command.author)
     rules = rules or Rules()

@@ -84,3 +84,16 @@ async def insert_if_absent(session: AsyncSession, model: type, values: dict[str,
         insert(model).values(**values).on_conflict_do_nothing(index_elements=keys).returning(getattr(model, keys[0]))
     )
     return (await session.execute(statement)).first() is not None
+
+
+async def add_once(session: AsyncSession, row: object) -> None:
+    """Store a row carrying an idempotency key; a second submit that raced past the check raises DuplicateSubmission."""
+    from sqlalchemy.exc import IntegrityError
+
+    from kam.errors import DuplicateSubmission
+
+    session.add(row)
+    try:
+        await session.flush()
+    except IntegrityError:
+        raise DuplicateSubmission() from None
