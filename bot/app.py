@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 
@@ -14,6 +15,8 @@ from msrest.exceptions import DeserializationError
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from bot.adapter import build_adapter
+from bot.graph_access import graph_gateway
+from bot.meeting_watch import MeetingWatch
 from bot.messenger import Messenger
 from bot.metrics import Metrics
 from bot.services import Services
@@ -87,6 +90,19 @@ async def metrics_page(request: web.Request) -> web.Response:
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
+def meeting_watch(
+    settings: Settings, db: Database, metrics: Metrics, credential: AsyncTokenCredential | None
+) -> MeetingWatch:
+    gateway = graph_gateway(settings, credential, metrics.graph_throttled.inc)
+    return MeetingWatch(
+        db,
+        gateway,
+        metrics,
+        every=dt.timedelta(minutes=settings.meeting_read_minutes),
+        lookback=dt.timedelta(hours=settings.meeting_lookback_hours),
+    )
+
+
 def create_app(settings: Settings, graph_credential: AsyncTokenCredential | None = None) -> web.Application:
     app = web.Application(client_max_size=MAX_BODY_BYTES)
     adapter = build_adapter(settings)
@@ -106,6 +122,7 @@ def create_app(settings: Settings, graph_credential: AsyncTokenCredential | None
             if settings.nudge_weekday in WEEKDAYS
             else None
         ),
+        jobs=[meeting_watch(settings, db, metrics, graph_credential).run_once] if settings.meeting_nudges else [],
     )
     services = Services(
         settings=settings, db=db, messenger=messenger, graph_credential=graph_credential, rules=rules, metrics=metrics

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable, Sequence
 
 from botbuilder.core import BotAdapter, TurnContext
 from botbuilder.schema import (
@@ -23,7 +24,7 @@ from bot.retry import RetryPolicy, delay_for, is_transient, status_of, with_retr
 from bot.turn import card_activity
 from cards.general import channel_welcome_card, delivery_failed_card
 from cards.i18n import Texts
-from cards.nudge import weekly_nudge_card
+from cards.nudge import MeetingView, meeting_nudge_card, weekly_nudge_card
 from cards.review import review_due_card, review_summary_card
 from kam.accounts import get_account, managers_of
 from kam.acknowledgements import ACK_OVERDUE, ACK_REMINDER, ACK_REQUEST, get_acknowledgement, schedule_reminders
@@ -31,7 +32,9 @@ from kam.contacts import CONTACT_LOGGED, get_contact
 from kam.conversations import SeenConversation, any_reference, reference_for_channel, remember
 from kam.decisions import DECISION_LOGGED, get_decision
 from kam.errors import ItemNotFound
-from kam.models import Account, ConversationRef, ItemKind, OutboxMessage, OutboxStatus, Person, utcnow
+from kam.meetings import NUDGE_MEETING
+from kam.meetings import still_wanted as meeting_still_wanted
+from kam.models import Account, ConversationRef, ItemKind, MeetingNudge, OutboxMessage, OutboxStatus, Person, utcnow
 from kam.nudges import NUDGE_WEEKLY, NudgeTime, local_now, schedule_weekly_nudges, still_wanted
 from kam.outbox import (
     CHANNEL_WELCOME,
@@ -50,6 +53,7 @@ log = logging.getLogger(__name__)
 
 
 PACING_MARGIN = 0.1  # seconds added to each limit's window
+NUDGE_KINDS = {NUDGE_WEEKLY: "weekly", NUDGE_MEETING: "meeting"}
 
 _CHANNEL_POSTS = {
     CONTACT_LOGGED: ItemKind.CONTACT,
@@ -79,6 +83,7 @@ class Messenger:
         metrics: Metrics,
         nudge_time: NudgeTime | None = None,
         sends_per_second: int = 50,
+        jobs: Sequence[Callable[[], Awaitable[int]]] = (),
     ) -> None:
         # The Bot Connector's limits: 50 requests per second per app and tenant (this instance's share is
         # configured), and per conversation 7 a second and 60 in 30 seconds; the windows are a little
@@ -86,6 +91,7 @@ class Messenger:
         self._per_tenant = RateLimiter(sends_per_second, 1.0 + PACING_MARGIN)
         self._per_conversation = (RateLimiter(7, 1.0 + PACING_MARGIN), RateLimiter(60, 30.0 + PACING_MARGIN))
         self._nudge_time = nudge_time
+        self._jobs = tuple(jobs)  # more work that queues messages, run on each sweep (reading calendars)
         self._metrics = metrics
         self._adapter = adapter
         self._db = db
@@ -165,6 +171,8 @@ class Messenger:
             return 0
         mark_sent(message)
         self._metrics.outbox_sent.labels(kind=message.kind).inc()
+        if message.kind in NUDGE_KINDS:
+            self._metrics.nudges_sent.labels(kind=NUDGE_KINDS[message.kind]).inc()
         return 1
 
     async def _failed(self, session: AsyncSession, message: OutboxMessage) -> None:
@@ -194,6 +202,8 @@ class Messenger:
             return await self._review_due(session, message)
         if message.kind == NUDGE_WEEKLY:
             return await self._weekly_nudge(session, message)
+        if message.kind == NUDGE_MEETING:
+            return await self._meeting_nudge(session, message)
         if message.kind == DELIVERY_FAILED:
             return await self._failure_notice(session, message)
         raise Undeliverable(f"unknown outbox kind {message.kind!r}")
@@ -291,6 +301,28 @@ class Messenger:
             return None
         t = Texts(member.locale or self._texts.language)
         card = weekly_nudge_card(t, account.id, account.name, local_now(member, utcnow()).date())
+        return await self._personal_reference(session, member), card
+
+    async def _meeting_nudge(
+        self, session: AsyncSession, message: OutboxMessage
+    ) -> tuple[ConversationReference, dict] | None:
+        nudge = await session.get(MeetingNudge, message.subject_id)
+        if nudge is None or not await meeting_still_wanted(session, nudge):
+            return None
+        member = nudge.person
+        account = await get_account(session, nudge.account_id)
+        t = Texts(member.locale or self._texts.language)
+        meeting = MeetingView(
+            nudge_id=nudge.id,
+            account_id=account.id,
+            account_name=account.name,
+            subject=nudge.subject,
+            starts=local_now(member, nudge.starts_at),
+            ends=local_now(member, nudge.ends_at),
+            customer_people=nudge.customer_people,
+            colleague_ids=nudge.colleague_ids,
+        )
+        card = meeting_nudge_card(t, meeting, local_now(member, utcnow()).date())
         return await self._personal_reference(session, member), card
 
     async def _personal_reference(self, session: AsyncSession, person: Person) -> ConversationReference:
@@ -404,6 +436,12 @@ class Messenger:
                 await self.drain()
             except Exception:
                 log.exception("outbox sweep failed")
+            for job in self._jobs:
+                try:
+                    if await job():
+                        self.kick()
+                except Exception:
+                    log.exception("background job failed")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), self._sweep_seconds)
 

@@ -1,17 +1,16 @@
-"""Prometheus metrics: turns, the outbox (depth, age, outcomes), throttling by the Bot Connector.
+"""Prometheus metrics: turns, the outbox (depth, age, outcomes), throttling by the Bot Connector and Graph, nudges.
 
 One registry per app, so that several apps in one process (tests) do not share counts.
-Gauges that describe the database (outbox depth and age) are read when scraped.
+Gauges that describe the database (outbox depth and age, nudges answered) are read when scraped.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 from sqlalchemy import func, select
 
-from kam.models import OutboxMessage, OutboxStatus, utcnow
+from kam.models import MeetingNudge, NudgeSent, OutboxMessage, OutboxStatus, aware, utcnow
+from kam.nudges import LOGGED, NOT_RELEVANT
 from kam.storage import Database
 
 
@@ -32,6 +31,21 @@ class Metrics:
         self.connector_throttled = Counter(
             "kambot_connector_throttled", "429 answers from the Bot Connector", registry=self.registry
         )
+        self.graph_throttled = Counter(
+            "kambot_graph_throttled", "429 answers from Microsoft Graph", registry=self.registry
+        )
+        self.calendar_reads = Counter(
+            "kambot_calendar_reads", "Calendars read for after-meeting nudges", ["outcome"], registry=self.registry
+        )
+        self.nudges_sent = Counter(
+            "kambot_nudges_sent", "Nudges delivered by this instance", ["kind"], registry=self.registry
+        )
+        self.nudges_answered = Gauge(
+            "kambot_nudges_answered",
+            "Nudges answered so far, all instances (logged: something was logged; not_relevant: dismissed)",
+            ["kind", "answer"],
+            registry=self.registry,
+        )
         self.outbox_depth = Gauge("kambot_outbox_depth", "Outbox messages waiting", registry=self.registry)
         self.outbox_age = Gauge(
             "kambot_outbox_oldest_age_seconds", "Age of the oldest waiting outbox message", registry=self.registry
@@ -48,11 +62,19 @@ class Metrics:
             failed = await session.scalar(
                 select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == OutboxStatus.FAILED)
             )
+            weekly = await session.scalar(
+                select(func.count()).select_from(NudgeSent).where(NudgeSent.answered_at.is_not(None))
+            )
+            meetings = dict(
+                (await session.execute(select(MeetingNudge.answer, func.count()).group_by(MeetingNudge.answer))).all()
+            )
+        self.nudges_answered.labels(kind="weekly", answer=LOGGED).set(weekly or 0)
+        for answer in (LOGGED, NOT_RELEVANT):
+            self.nudges_answered.labels(kind="meeting", answer=answer).set(meetings.get(answer, 0))
         self.outbox_depth.set(depth or 0)
         self.outbox_failed_now.set(failed or 0)
         if oldest is not None:
-            oldest = oldest if oldest.tzinfo else oldest.replace(tzinfo=dt.UTC)
-            self.outbox_age.set(max(0.0, (utcnow() - oldest).total_seconds()))
+            self.outbox_age.set(max(0.0, (utcnow() - aware(oldest)).total_seconds()))
         else:
             self.outbox_age.set(0)
         return generate_latest(self.registry)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from azure.core.credentials_async import AsyncTokenCredential
 
+from bot.graph_access import graph_gateway
 from bot.settings import Settings
 
 if TYPE_CHECKING:
@@ -27,20 +29,13 @@ def provisioning_problems(settings: Settings) -> list[str]:
     return problems
 
 
-def build_provisioner(settings: Settings, credential: AsyncTokenCredential | None = None) -> Provisioner:
+def build_provisioner(
+    settings: Settings, credential: AsyncTokenCredential | None = None, on_throttled: Callable[[], None] | None = None
+) -> Provisioner:
     """The provisioner for the configured tenant; `credential` replaces the configured identity."""
-    from graph.client import make_client, make_credential
-    from graph.gateway import TeamsGateway
     from graph.provisioning import Provisioner, ProvisioningConfig
     from kam.storage import Database
 
-    credential = credential or make_credential(
-        settings.graph_auth,
-        tenant_id=settings.graph_tenant_id or settings.app_tenant_id,
-        client_id=settings.graph_client_id or settings.app_id,
-        client_secret=settings.graph_client_secret or settings.app_password,
-        certificate_path=settings.graph_certificate_path,
-    )
     config = ProvisioningConfig(
         team_ids=settings.kam_team_ids,
         app_id=settings.teams_app_id,
@@ -48,5 +43,5 @@ def build_provisioner(settings: Settings, credential: AsyncTokenCredential | Non
         channels_per_team=settings.channels_per_team,
         concurrency=settings.provision_concurrency,
     )
-    gateway = TeamsGateway(make_client(credential, settings.graph_base_url, settings.graph_timeout_seconds))
+    gateway = graph_gateway(settings, credential, on_throttled)
     return Provisioner(gateway, Database(settings.database_url), config)

@@ -27,6 +27,7 @@ from cards.acknowledge import VERB_ACKNOWLEDGE, VERB_END_AGREEMENT, VERB_VIEW
 from cards.contact import VERB_PICK, VERB_PICK_FOR_DECISION, VERB_PICK_FOR_STAKEHOLDER, VERB_SAVE
 from cards.decision import VERB_SAVE_DECISION
 from cards.i18n import in_every_language
+from cards.nudge import VERB_MEETING_NOT_RELEVANT
 from cards.price_action import VERB_SAVE_PRICE_ACTION
 from cards.review import VERB_CLOSE_REVIEW, VERB_REMIND_REVIEW, VERB_START_REVIEW, VERB_UPDATE_REVIEW
 from cards.rules import VERB_SAVE_RULES
@@ -92,6 +93,7 @@ VERBS: Mapping[str, VerbHandler] = {
     VERB_UPDATE_REVIEW: review.update,
     VERB_REMIND_REVIEW: review.remind,
     VERB_CLOSE_REVIEW: review.close,
+    VERB_MEETING_NOT_RELEVANT: nudges.not_relevant,
 }
 
 

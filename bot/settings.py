@@ -34,6 +34,11 @@ class Settings(BaseSettings):
     # The weekly nudge: weekday and hour in each member's own time zone ("off": none).
     nudge_weekday: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun", "off"] = "fri"
     nudge_hour: int = Field(default=14, ge=0, le=23)
+    # After-meeting nudges: members' calendars are read through Graph (application permission Calendars.ReadBasic)
+    # for meetings with the customer that ended in the last hours; off until the admin has granted it.
+    meeting_nudges: bool = False
+    meeting_read_minutes: float = Field(default=15, gt=0, le=1440)
+    meeting_lookback_hours: int = Field(default=4, ge=1, le=48)
     form_max_age_days: int = 14
     rules_file: str = Field(default="", description="YAML file with the communication rules (see kam/rules.py)")
 

@@ -179,11 +179,15 @@ PREFILLED = ("summary", "customer_people", "met_on")
 
 
 def prefill(value: Mapping[str, Any], today: dt.date) -> FormState:
-    """A new form's values: today's meeting, plus what a message action carried over (summary, author, date)."""
+    """A new form's values: today's meeting, plus what a message action or a meeting nudge carried over
+    (summary, customer people, date, our attendees). The form still checks them all on submit."""
     values = {"met_on": today.isoformat(), "kind": ContactKind.MEETING.value}
     for name in PREFILLED:
         if isinstance(value.get(name), str) and value[name].strip():
             values[name] = clean(value[name])[: TEXT_FIELDS.get(name, 10)]
+    participants = value.get("participants")
+    if isinstance(participants, str) and parse_ids(participants):
+        values["participants"] = participants
     return FormState(values=values)
 
 

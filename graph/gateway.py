@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import httpx
 from kiota_abstractions.api_error import APIError
+from kiota_abstractions.base_request_configuration import RequestConfiguration
 from kiota_abstractions.request_information import RequestInformation
 from msgraph import GraphServiceClient
 from msgraph.generated.models.aad_user_conversation_member import AadUserConversationMember
@@ -23,6 +26,7 @@ from msgraph.generated.models.teams_tab_configuration import TeamsTabConfigurati
 from msgraph.generated.teams.item.channels.item.archive.archive_post_request_body import ArchivePostRequestBody
 
 from graph.limits import GraphLimits
+from kam.meetings import Attendee, Meeting
 
 T = TypeVar("T")
 GRAPH = "https://graph.microsoft.com/v1.0"
@@ -88,10 +92,17 @@ class TeamsGateway:
     or with jittered exponential backoff where it names none.
     """
 
-    def __init__(self, client: GraphServiceClient, limits: GraphLimits | None = None, attempts: int = 4) -> None:
+    def __init__(
+        self,
+        client: GraphServiceClient,
+        limits: GraphLimits | None = None,
+        attempts: int = 4,
+        on_throttled: Callable[[], None] | None = None,
+    ) -> None:
         self._client = client
         self._limits = limits or GraphLimits()
         self._attempts = attempts
+        self._on_throttled = on_throttled
         self.requests = 0
         self.throttled = 0
 
@@ -109,6 +120,8 @@ class TeamsGateway:
                 delay = _retry_after(error) or delay
                 if failure.status == 429:
                     self.throttled += 1
+                    if self._on_throttled is not None:
+                        self._on_throttled()
             except (httpx.TimeoutException, httpx.TransportError) as error:
                 if attempt == self._attempts:
                     raise GraphFailure(None, "Timeout", str(error) or type(error).__name__) from None
@@ -125,14 +138,18 @@ class TeamsGateway:
         raw = await self._call(resource, write, lambda: adapter.send_primitive_async(request(), "bytes", ERRORS))
         return json.loads(raw) if raw else None
 
-    async def _pages(self, resource: str, builder: Any) -> list[dict[str, Any]]:
+    async def _pages(
+        self, resource: str, builder: Any, configuration: RequestConfiguration | None = None
+    ) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
-        page = await self._json(resource, False, builder.to_get_request_information)
+        page = await self._json(resource, False, lambda: builder.to_get_request_information(configuration))
         while page:
             items += page.get("value", [])
             link = page.get("@odata.nextLink")
             page = (
-                await self._json(resource, False, lambda: builder.with_url(link).to_get_request_information())
+                await self._json(
+                    resource, False, lambda url=link: builder.with_url(url).to_get_request_information(configuration)
+                )
                 if link
                 else None
             )
@@ -206,3 +223,52 @@ class TeamsGateway:
                 return None
             raise
         return found.get("id") if found else None
+
+    async def calendar_meetings(self, user_id: str, start: dt.datetime, end: dt.datetime) -> list[Meeting]:
+        """The events in a user's calendar between start and end (those overlapping it), in UTC.
+
+        Needs the application permission Calendars.ReadBasic (subject, times, attendees; never the body).
+        """
+        view = self._client.users.by_user_id(user_id).calendar_view
+        parameters = view.CalendarViewRequestBuilderGetQueryParameters(
+            start_date_time=_iso(start), end_date_time=_iso(end), select=list(EVENT_FIELDS), top=CALENDAR_PAGE
+        )
+        configuration = RequestConfiguration(query_parameters=parameters)
+        configuration.headers.add("Prefer", 'outlook.timezone="UTC"')
+        events = await self._pages(f"mailbox:{user_id}", view, configuration)
+        return [_meeting(e) for e in events if e.get("iCalUId") and e.get("start") and e.get("end")]
+
+
+EVENT_FIELDS = ("iCalUId", "subject", "start", "end", "attendees", "isCancelled")
+CALENDAR_PAGE = 100
+
+
+def _iso(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _moment(value: dict[str, Any]) -> dt.datetime:
+    """Graph's dateTimeTimeZone: seven decimals and a separate zone (UTC, as asked for)."""
+    raw = str(value.get("dateTime", ""))[:26]
+    moment = dt.datetime.fromisoformat(raw)
+    try:
+        zone: dt.tzinfo = ZoneInfo(value.get("timeZone") or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = dt.UTC
+    return moment.replace(tzinfo=zone).astimezone(dt.UTC)
+
+
+def _meeting(event: dict[str, Any]) -> Meeting:
+    attendees = tuple(
+        Attendee(str(address.get("name") or ""), str(address.get("address") or ""))
+        for address in ((a.get("emailAddress") or {}) for a in event.get("attendees") or [])
+        if address.get("address")
+    )
+    return Meeting(
+        key=str(event["iCalUId"]),
+        subject=str(event.get("subject") or ""),
+        starts_at=_moment(event["start"]),
+        ends_at=_moment(event["end"]),
+        attendees=attendees,
+        cancelled=bool(event.get("isCancelled")),
+    )

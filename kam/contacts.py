@@ -13,6 +13,7 @@ from kam.acknowledgements import MustKnow, ask_to_acknowledge, rule_reasons
 from kam.checks import Logged, framework_agreement_opened, paid_service_agreed
 from kam.errors import DuplicateSubmission, InvalidReference, UnknownPerson
 from kam.models import Account, Contact, ContactKind, ItemKind, OutboxMessage, Person, StakeholderLevel
+from kam.nudges import note_logged
 from kam.rules import Rules
 from kam.storage import add_once
 
@@ -102,6 +103,7 @@ async def log_contact(session: AsyncSession, command: LogContact, rules: Rules |
     await add_once(session, contact)
     session.add(OutboxMessage(kind=CONTACT_LOGGED, subject_id=contact.id, account_id=account.id))
     await _inform(session, rules or Rules(), account, contact, command, command.author)
+    await note_logged(session, [command.author, *contact.participants], account.id, contact.met_on)
     return contact
 
 

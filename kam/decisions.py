@@ -19,6 +19,7 @@ from kam.checks import (
 )
 from kam.errors import DuplicateSubmission, InvalidReference, UnknownPerson
 from kam.models import Account, Decision, DecisionCategory, ItemKind, OutboxMessage, Person
+from kam.nudges import note_logged
 from kam.rules import Rules, may_decide
 from kam.storage import add_once
 
@@ -87,6 +88,7 @@ async def log_decision(session: AsyncSession, command: LogDecision, rules: Rules
     await add_once(session, decision)
     session.add(OutboxMessage(kind=DECISION_LOGGED, subject_id=decision.id, account_id=account.id))
     await _inform(session, rules or Rules(), account, decision, command, command.author)
+    await note_logged(session, [command.author], account.id, None)
     return decision
 
 

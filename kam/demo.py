@@ -28,6 +28,7 @@ class DemoAccount:
     stakeholders: list[tuple[str, str]] = field(default_factory=list)
     functions: dict[str, str] = field(default_factory=dict)
     countries: list[str] = field(default_factory=list)
+    customer_domains: list[str] = field(default_factory=list)
 
 
 TENANT_ID = "00000000-0000-0000-0000-0000000000001"  # the Agents Playground's tenant (.m365agentsplayground.yml)
@@ -56,6 +57,7 @@ ACCOUNTS = [
         stakeholders=[("Dr. Hanna Berger", "Head of Procurement"), ("Tom Richter", "Plant Manager Leipzig")],
         functions={"Alex Wilber": "sales", "Adele Vance": "service", "Patti Fernandez": "country lead"},
         countries=["DE", "AT", "CH"],
+        customer_domains=["contoso-pharma.example"],
     ),
     DemoAccount(
         name="Fabrikam Logistics",
@@ -66,6 +68,7 @@ ACCOUNTS = [
         stakeholders=[("Maria Lopez", "Senior Buyer")],
         functions={"Isaiah Langer": "service"},
         countries=["US", "MX"],
+        customer_domains=["fabrikam.example"],
     ),
 ]
 
@@ -93,6 +96,7 @@ async def seed_demo(session: AsyncSession) -> int:
             team_id=demo_account.team_id,
             channel_id=demo_account.channel_id,
             countries=demo_account.countries,
+            customer_domains=demo_account.customer_domains,
             members=[
                 AccountMember(person=people[name], role=role, function=demo_account.functions.get(name))
                 for name, role in demo_account.team.items()

@@ -47,6 +47,12 @@ class NotAllowed(KamError):
     code = "error.not_allowed"
 
 
+class NotAddressee(KamError):
+    """A card meant for one person (a nudge) was used by someone else, or names nothing there is."""
+
+    code = "error.not_addressee"
+
+
 class ItemNotFound(KamError):
     """A card names a contact, decision or price action that does not exist (on that account)."""
 

@@ -38,6 +38,11 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
+def aware(moment: dt.datetime) -> dt.datetime:
+    """SQLite hands back naive UTC times, PostgreSQL aware ones: always aware."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
@@ -142,6 +147,8 @@ class Person(Base):
     locale: Mapped[str | None] = mapped_column(String(20))
     time_zone: Mapped[str | None] = mapped_column(String(64))  # IANA name from the Teams client
     nudges_paused: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # After-meeting nudges: when the calendar is next read (moved forward by the instance that claims it).
+    calendar_due_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), index=True)
 
 
 class Account(Base):
@@ -450,3 +457,28 @@ class NudgeSent(Base):
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
     week: Mapped[str] = mapped_column(String(10))  # ISO year and week in the person's time zone, e.g. 2026-W47
     sent_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # When the member logged something for the account after being nudged (the nudge was answered).
+    answered_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class MeetingNudge(Base):
+    """ "You met the customer, log it?" for one meeting and one of our attendees: never twice."""
+
+    __tablename__ = "meeting_nudges"
+    __table_args__ = (UniqueConstraint("person_id", "meeting_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    # The meeting's iCalUId: the same in every attendee's calendar, its own for each occurrence of a series.
+    meeting_key: Mapped[str] = mapped_column(String(400))
+    subject: Mapped[str] = mapped_column(String(255), default="")
+    starts_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    ends_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    customer_people: Mapped[list[str]] = mapped_column(JSON, default=list)
+    colleague_ids: Mapped[list[int]] = mapped_column(JSON, default=list)  # our other attendees on the account team
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    answer: Mapped[str | None] = mapped_column(String(20))  # "logged" or "not_relevant"
+    answered_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+    person: Mapped[Person] = relationship(lazy="joined")

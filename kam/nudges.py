@@ -12,13 +12,15 @@ import datetime as dt
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kam.models import Account, Contact, Decision, NudgeSent, OutboxMessage, Person, utcnow
+from kam.models import Account, Contact, Decision, MeetingNudge, NudgeSent, OutboxMessage, Person, aware, utcnow
 from kam.storage import insert_if_absent
 
 NUDGE_WEEKLY = "nudge.weekly"  # subject: the member; account: the account asked about
+LOGGED = "logged"  # a meeting nudge answered by logging the contact
+NOT_RELEVANT = "not_relevant"  # ... or by saying it was no customer meeting worth logging
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
@@ -33,7 +35,7 @@ def local_now(person: Person, now: dt.datetime) -> dt.datetime:
         zone = ZoneInfo(person.time_zone) if person.time_zone else dt.UTC
     except (ZoneInfoNotFoundError, ValueError):
         zone = dt.UTC
-    return now.astimezone(zone)
+    return aware(now).astimezone(zone)
 
 
 def week_of(moment: dt.datetime) -> str:
@@ -88,3 +90,36 @@ async def schedule_weekly_nudges(session: AsyncSession, when: NudgeTime, now: dt
 
 def set_paused(person: Person, paused: bool) -> None:
     person.nudges_paused = paused
+
+
+async def note_logged(session: AsyncSession, people: list[Person], account_id: int, met_on: dt.date | None) -> None:
+    """Something was logged for the account: the nudges it answers count as answered.
+
+    The week's nudge of its author; meeting nudges of the author and of colleagues named on it, for
+    meetings that day (contacts only: a decision answers no meeting).
+    """
+    now = utcnow()
+    author = people[0]
+    await session.execute(
+        update(NudgeSent)
+        .where(
+            NudgeSent.person_id == author.id,
+            NudgeSent.account_id == account_id,
+            NudgeSent.week == week_of(local_now(author, now)),
+            NudgeSent.answered_at.is_(None),
+        )
+        .values(answered_at=now)
+    )
+    if met_on is None:
+        return
+    for person in people:
+        waiting = await session.scalars(
+            select(MeetingNudge).where(
+                MeetingNudge.person_id == person.id,
+                MeetingNudge.account_id == account_id,
+                MeetingNudge.answer.is_(None),
+            )
+        )
+        for nudge in waiting:
+            if local_now(person, nudge.starts_at).date() == met_on:
+                nudge.answer, nudge.answered_at = LOGGED, now

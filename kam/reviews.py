@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kam.accounts import managers_of
 from kam.acknowledgements import MustKnow, acknowledge, ask_to_acknowledge, remind_now, stop_reminders
 from kam.errors import KamError, NotAllowed
-from kam.models import Account, ItemKind, OutboxMessage, Person, Review, ReviewUpdate, Tier, utcnow
+from kam.models import Account, ItemKind, OutboxMessage, Person, Review, ReviewUpdate, Tier, aware, utcnow
 from kam.plans import ItemStatus, PlanItem, current_plan, may_edit_everything, save_plan
 from kam.rules import Rules
 
@@ -217,10 +217,10 @@ async def schedule_reviews_due(session: AsyncSession, today: dt.date | None = No
     )
     queued = 0
     for account, last_started in rows.all():
-        since = _aware(last_started or account.created_at)
+        since = aware(last_started or account.created_at)
         due = since.date() + dt.timedelta(days=CADENCE_DAYS[account.tier])
         notified = account.review_due_notified_at
-        already = notified is not None and _aware(notified) >= since
+        already = notified is not None and aware(notified) >= since
         if due > today or already:
             continue
         account.review_due_notified_at = utcnow()
@@ -235,8 +235,3 @@ async def schedule_reviews_due(session: AsyncSession, today: dt.date | None = No
             )
             queued += 1
     return queued
-
-
-def _aware(moment: dt.datetime) -> dt.datetime:
-    """SQLite hands back naive UTC times; PostgreSQL aware ones."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)

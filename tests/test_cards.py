@@ -30,7 +30,7 @@ from cards.general import (
     welcome_card,
 )
 from cards.i18n import Texts
-from cards.nudge import weekly_nudge_card
+from cards.nudge import MeetingView, meeting_dismissed_card, meeting_nudge_card, weekly_nudge_card
 from cards.price_action import PriceActionView, price_action_form_card, price_action_logged_card, price_risk_card
 from cards.review import (
     ReviewLine,
@@ -248,6 +248,7 @@ def review_cards(t: Texts) -> list[dict[str, Any]]:
     entry = {"title": NASTY[:200], "owner": "Adele", "status": "done", "progress": 100, "comment": NASTY[:300]}
     summary = {"changed": [entry], "late": [entry | {"due_on": "2026-01-01"}], "decisions": [], "silent": [entry]}
     crowd = [f"29:u-{i}" for i in range(70)]
+    moment = dt.datetime(2026, 11, 23, 9, 30, tzinfo=dt.UTC)
     return [
         review_start_card(t, 7, NASTY[:200], TODAY),
         review_start_card(
@@ -266,6 +267,11 @@ def review_cards(t: Texts) -> list[dict[str, Any]]:
         review_due_card(t, NASTY[:200], "2026-08-01"),
         review_due_card(t, "Contoso", None),
         weekly_nudge_card(t, 7, NASTY[:200], TODAY),
+        meeting_nudge_card(
+            t, MeetingView(3, 7, NASTY[:200], NASTY[:255], moment, moment, [NASTY[:80]] * 9, [1, 2]), TODAY
+        ),
+        meeting_nudge_card(t, MeetingView(3, 7, "Contoso", "", moment, moment, ["Hanna"], []), TODAY),
+        meeting_dismissed_card(t, NASTY[:255]),
         delivery_failed_card(t, NASTY[:200], "contact.logged", NASTY[:300]),
         delivery_failed_card(t, "Contoso", "something.else", ""),
     ]

@@ -93,6 +93,6 @@ async def test_members_pause_and_resume_their_own_nudges(bot: RunningBot, connec
             return bool(person and person.nudges_paused)
 
     await bot.send(bot.teams.message("pause nudges", user="isaiah"))
-    assert "Paused: no more weekly questions" in connector.recorded[-1].activity["text"] and await paused()
+    assert "Paused: no more questions about your accounts" in connector.recorded[-1].activity["text"] and await paused()
     await bot.send(bot.teams.message("erinnerungen fortsetzen", user="isaiah", locale="de-DE"))
     assert "wieder da" in connector.recorded[-1].activity["text"] and not await paused()

@@ -46,7 +46,9 @@ async def provision(turn: Turn) -> None:
     t = turn.t
 
     async def run() -> None:
-        provisioner = build_provisioner(services.settings, services.graph_credential)
+        provisioner = build_provisioner(
+            services.settings, services.graph_credential, services.metrics.graph_throttled.inc
+        )
         try:
             message = report(t, await provisioner.run())
         except Exception:

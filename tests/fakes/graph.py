@@ -10,6 +10,7 @@ timeouts, name conflicts). Every request is recorded for the tests.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import itertools
 import math
 import re
@@ -88,6 +89,9 @@ class GraphFake:
         self.enforce_limits = enforce_limits
         self.teams: dict[str, Team] = {}
         self.users: dict[str, dict[str, str]] = {}
+        # Outlook calendars by user (Entra object id): Graph event objects. Users not here have no mailbox.
+        self.calendars: dict[str, list[dict[str, Any]]] = {}
+        self.calendar_denied: set[str] = set()  # excluded by the tenant's application access policy
         self.calls: list[Call] = []
         self.faults: list[Fault] = []
         self.timeout_seconds = 30.0
@@ -111,6 +115,40 @@ class GraphFake:
         user_id = str(uuid.uuid5(uuid.NAMESPACE_DNS, upn.lower()))
         self.users[upn.lower()] = {"id": user_id, "displayName": name or upn.split("@")[0], "userPrincipalName": upn}
         return user_id
+
+    def add_meeting(
+        self,
+        calendars: list[str],
+        subject: str,
+        start: dt.datetime,
+        end: dt.datetime,
+        attendees: list[tuple[str, str]],
+        *,
+        cancelled: bool = False,
+    ) -> str:
+        """One meeting, in the calendar of each of `calendars` (same iCalUId, each its own event id)."""
+        key = "040000008200E00074C5B7101A82E008" + uuid.uuid4().hex.upper()
+        for user_id in calendars:
+            self.calendars.setdefault(user_id, []).append(
+                {
+                    "id": "AAMk" + uuid.uuid4().hex,
+                    "iCalUId": key,
+                    "subject": subject,
+                    "isCancelled": cancelled,
+                    "start": start,
+                    "end": end,
+                    "bodyPreview": "Confidential agenda: not for Calendars.ReadBasic",
+                    "attendees": [
+                        {
+                            "type": "required",
+                            "status": {"response": "accepted", "time": "0001-01-01T00:00:00Z"},
+                            "emailAddress": {"name": name, "address": address},
+                        }
+                        for name, address in attendees
+                    ],
+                }
+            )
+        return key
 
     def fail(self, status: int | str, *, times: int = 1, method: str | None = None, path_contains: str = "") -> None:
         self.faults.extend(Fault(status, method, path_contains) for _ in range(times))
@@ -176,9 +214,11 @@ class GraphFake:
 
     @staticmethod
     def _resource(request: web.Request) -> str:
-        """What Graph's per-team and per-channel limits count against."""
+        """What Graph's per-team, per-channel and per-mailbox limits count against."""
         team_id = request.match_info.get("team")
         channel_id = request.match_info.get("channel")
+        if request.path.endswith("/calendarView"):
+            return f"mailbox:{request.match_info.get('user')}"
         return f"channel:{channel_id}" if channel_id else f"team:{team_id}" if team_id else "tenant"
 
     async def _handle(self, request: web.Request, handler: Any) -> web.StreamResponse:
@@ -307,6 +347,45 @@ class GraphFake:
             )
         return web.json_response(user)
 
+    async def _calendar_view(self, request: web.Request) -> web.Response:
+        """GET /users/{id}/calendarView: events overlapping [startDateTime, endDateTime), paged by $top."""
+        user_id = request.match_info["user"]
+        try:
+            start = _utc(request.query["startDateTime"])
+            end = _utc(request.query["endDateTime"])
+        except (KeyError, ValueError):
+            return self.error(
+                400,
+                "ErrorInvalidParameter",
+                "This request requires a time window specified by the query "
+                "string parameters StartDateTime and EndDateTime.",
+            )
+        if user_id in self.calendar_denied:
+            return self.error(
+                403,
+                "ErrorAccessDenied",
+                "Access to OData is disabled: blocked by tenant configured AppOnly AccessPolicy settings.",
+            )
+        if user_id not in self.calendars:
+            return self.error(
+                404,
+                "MailboxNotEnabledForRESTAPI",
+                "The mailbox is either inactive, soft-deleted, or is hosted on-premise.",
+            )
+        utc = 'outlook.timezone="UTC"' in request.headers.get("Prefer", "")
+        fields = set(filter(None, request.query.get("$select", "").split(","))) or None
+        found = sorted(
+            (e for e in self.calendars[user_id] if e["start"] < end and e["end"] > start), key=lambda e: e["start"]
+        )
+        items = [_event_json(e, fields, utc) for e in found]
+        top = min(int(request.query.get("$top", "10")), 1000)
+        skip = int(request.query.get("$skip", "0"))
+        body: dict[str, Any] = {"value": items[skip : skip + top]}
+        if skip + top < len(items):
+            query = dict(request.query) | {"$skip": str(skip + top)}
+            body["@odata.nextLink"] = str(request.url.with_query(query)).replace(str(request.url.origin()), self.url)
+        return web.json_response(body)
+
     async def start(self) -> GraphFake:
         app = web.Application(middlewares=[self._middleware])
         base = "/v1.0/teams/{team}"
@@ -319,6 +398,7 @@ class GraphFake:
         app.router.add_get(f"{base}/installedApps", self._list_apps)
         app.router.add_post(f"{base}/installedApps", self._install_app)
         app.router.add_get("/v1.0/users/{user}", self._user)
+        app.router.add_get("/v1.0/users/{user}/calendarView", self._calendar_view)
         self._runner, port = await serve_on_loopback(app)
         self.url = f"http://127.0.0.1:{port}"
         return self
@@ -326,6 +406,29 @@ class GraphFake:
     async def stop(self) -> None:
         if self._runner is not None:
             await self._runner.cleanup()
+
+
+def _utc(value: str) -> dt.datetime:
+    moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+PACIFIC = dt.timezone(dt.timedelta(hours=-8))
+
+
+def _event_json(event: dict[str, Any], fields: set[str] | None, utc: bool) -> dict[str, Any]:
+    """As Graph answers: times as dateTimeTimeZone with seven decimals; in UTC only when asked (else the
+    mailbox's own zone, Pacific here), only the $select-ed fields (and always the id)."""
+
+    def moment(value: dt.datetime) -> dict[str, str]:
+        local = value.astimezone(dt.UTC if utc else PACIFIC).replace(tzinfo=None)
+        return {
+            "dateTime": local.isoformat(timespec="microseconds") + "0",
+            "timeZone": "UTC" if utc else "Pacific Standard Time",
+        }
+
+    whole = {**event, "start": moment(event["start"]), "end": moment(event["end"])}
+    return {k: v for k, v in whole.items() if fields is None or k in fields or k == "id"}
 
 
 class FakeGraphCredential:

@@ -1,0 +1,74 @@
+"""Reading team members' calendars for customer meetings that just ended (after-meeting nudges).
+
+Runs with the outbox sweep on every instance with background jobs; the calendars due are
+claimed in the database, so several instances share the reading and never read one twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from typing import TYPE_CHECKING
+
+from bot.metrics import Metrics
+from kam.meetings import CalendarRead, claim_calendar_reads, postpone_read, record_meetings
+from kam.models import utcnow
+from kam.storage import Database
+
+if TYPE_CHECKING:
+    from graph.gateway import TeamsGateway
+
+log = logging.getLogger(__name__)
+# Outlook allows 4 concurrent requests per mailbox; this bounds how many mailboxes are read at once.
+PARALLEL_READS = 8
+CLAIM_BATCH = 50
+# No mailbox, or the admin's application access policy excludes the person: look again a day later.
+UNREADABLE_PAUSE = dt.timedelta(days=1)
+
+
+class MeetingWatch:
+    def __init__(
+        self,
+        db: Database,
+        gateway: TeamsGateway,
+        metrics: Metrics,
+        *,
+        every: dt.timedelta,
+        lookback: dt.timedelta,
+    ) -> None:
+        self._db = db
+        self._gateway = gateway
+        self._metrics = metrics
+        self._every = every
+        self._lookback = lookback
+        self._slots = asyncio.Semaphore(PARALLEL_READS)
+
+    async def run_once(self) -> int:
+        """Read every calendar that is due; returns how many nudges were queued."""
+        queued = 0
+        while True:
+            async with self._db.transaction() as session:
+                reads = await claim_calendar_reads(
+                    session, every=self._every, lookback=self._lookback, limit=CLAIM_BATCH
+                )
+            queued += sum(await asyncio.gather(*(self._read(read) for read in reads)))
+            if len(reads) < CLAIM_BATCH:
+                return queued
+
+    async def _read(self, read: CalendarRead) -> int:
+        from graph.gateway import GraphFailure
+
+        async with self._slots:
+            try:
+                meetings = await self._gateway.calendar_meetings(read.user_id, read.start, read.end)
+            except GraphFailure as failure:
+                self._metrics.calendar_reads.labels(outcome="failed").inc()
+                log.warning("calendar of person %s not read: %s", read.person_id, failure)
+                if failure.status in (403, 404):
+                    async with self._db.transaction() as session:
+                        await postpone_read(session, read.person_id, utcnow() + UNREADABLE_PAUSE)
+                return 0
+        self._metrics.calendar_reads.labels(outcome="read").inc()
+        async with self._db.transaction() as session:
+            return await record_meetings(session, read, meetings, self._lookback)
