@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 # Outlook allows 4 concurrent requests per mailbox; this bounds how many mailboxes are read at once.
 PARALLEL_READS = 8
 CLAIM_BATCH = 50
+MAX_BATCHES = 40  # per sweep, so that the outbox gets its turn; the rest is read on the next sweep
 # No mailbox, or the admin's application access policy excludes the person: look again a day later.
 UNREADABLE_PAUSE = dt.timedelta(days=1)
 
@@ -47,14 +48,15 @@ class MeetingWatch:
     async def run_once(self) -> int:
         """Read every calendar that is due; returns how many nudges were queued."""
         queued = 0
-        while True:
+        for _ in range(MAX_BATCHES):
             async with self._db.transaction() as session:
                 reads = await claim_calendar_reads(
                     session, every=self._every, lookback=self._lookback, limit=CLAIM_BATCH
                 )
             queued += sum(await asyncio.gather(*(self._read(read) for read in reads)))
             if len(reads) < CLAIM_BATCH:
-                return queued
+                break
+        return queued
 
     async def _read(self, read: CalendarRead) -> int:
         from graph.gateway import GraphFailure

@@ -52,7 +52,7 @@ from kam.storage import Database
 log = logging.getLogger(__name__)
 
 
-PACING_MARGIN = 0.1  # seconds added to each limit's window
+PACING_MARGIN = 0.03  # seconds added to each limit's window
 NUDGE_KINDS = {NUDGE_WEEKLY: "weekly", NUDGE_MEETING: "meeting"}
 
 _CHANNEL_POSTS = {

@@ -1,16 +1,13 @@
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import AsyncIterator
 
-import asyncpg
 import pytest
-from sqlalchemy.engine import make_url
 
 from bot.settings import Settings
 from tests.fakes.connector import ConnectorFake
-from tests.harness import RunningBot, migrate_and_seed
+from tests.harness import RunningBot, fresh_database, migrate_and_seed
 
 POSTGRES_URL = os.environ.get("KAMBOT_TEST_POSTGRES_URL", "")
 
@@ -21,29 +18,11 @@ def _postgres_or_skip() -> str:
     return POSTGRES_URL
 
 
-async def _admin(url: str) -> asyncpg.Connection:
-    parsed = make_url(url)
-    return await asyncpg.connect(
-        host=parsed.host,
-        port=parsed.port or 5432,
-        user=parsed.username,
-        password=parsed.password,
-        database=parsed.database,
-    )
-
-
 @pytest.fixture
 async def fresh_postgres() -> AsyncIterator[str]:
     """A new, empty PostgreSQL database for one test, dropped afterwards."""
-    base = _postgres_or_skip()
-    name = f"kambot_test_{uuid.uuid4().hex[:12]}"
-    admin = await _admin(base)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield make_url(base).set(database=name).render_as_string(hide_password=False)
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+    async with fresh_database(_postgres_or_skip()) as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

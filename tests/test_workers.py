@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import subprocess
-import sys
-from pathlib import Path
 
 from sqlalchemy import func, select
 
@@ -17,8 +14,7 @@ from kam.outbox import CHANNEL_WELCOME
 from kam.storage import Database
 from tests.fakes.connector import ConnectorFake
 from tests.harness import migrate_and_seed
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.workers import deliveries, owe_weekly_nudges, start_worker
 
 
 async def queue_welcomes(url: str, connector: ConnectorFake, count: int) -> None:
@@ -32,26 +28,6 @@ async def queue_welcomes(url: str, connector: ConnectorFake, count: int) -> None
             OutboxMessage(kind=CHANNEL_WELCOME, subject_id=contoso, account_id=contoso) for _ in range(count)
         )
     await db.close()
-
-
-def start_worker(url: str) -> subprocess.Popen[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("KAMBOT_")}
-    env = {
-        **clean,
-        "KAMBOT_DATABASE_URL": url,
-        "KAMBOT_OUTBOX_SWEEP_SECONDS": "0.2",
-        "KAMBOT_NUDGE_WEEKDAY": "off",
-        "KAMBOT_LOG_LEVEL": "WARNING",
-        "PYTHONPATH": str(ROOT),
-    }
-    return subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "worker"],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
 
 
 async def sent_and_pending(url: str) -> tuple[int, int]:
@@ -97,6 +73,32 @@ async def test_three_workers_on_postgresql_send_each_message_once(
             await stop(worker)
     assert len(connector.in_conversation("channel-contoso-id")) == 60
     assert await sent_and_pending(fresh_postgres) == (60, 0)
+
+
+async def test_a_worker_killed_outright_loses_nothing_and_the_others_finish_its_work(
+    fresh_postgres: str, connector: ConnectorFake
+) -> None:
+    """SIGKILL: no chance to finish or release anything; PostgreSQL frees its row lock with its connection."""
+    people = 240
+    await owe_weekly_nudges(fresh_postgres, connector, people)
+    workers = [start_worker(fresh_postgres, connector_sends_per_second="16") for _ in range(3)]
+    try:
+        await connector.wait_for(lambda fake: deliveries(fake, people).delivered >= people // 3, timeout=60)
+        victim = workers.pop(0)
+        victim.send_signal(signal.SIGKILL)
+        await asyncio.to_thread(victim.wait, 10)
+        at_kill = deliveries(connector, people).delivered
+        await connector.wait_for(lambda fake: deliveries(fake, people).lost == 0, timeout=60)
+        await asyncio.sleep(1)  # time for a duplicate to show, if there were one
+    finally:
+        for worker in workers:
+            await stop(worker)
+    assert victim.returncode == -signal.SIGKILL and at_kill < people, "killed mid-run"
+    result = deliveries(connector, people)
+    assert result.lost == 0 and await sent_and_pending(fresh_postgres) == (people, 0)
+    # The Bot Connector has no idempotency key: only a message the victim had sent but not yet
+    # marked sent when it died can go out again, never more than that one.
+    assert result.duplicates <= 1, result
 
 
 async def test_the_outbox_keeps_under_the_connectors_limit_per_tenant(sqlite_url: str) -> None:
