@@ -7,7 +7,16 @@ from types import SimpleNamespace
 
 from botbuilder.core import TurnContext
 from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
-from botbuilder.schema import ActivityTypes
+from botbuilder.schema import Activity, ActivityTypes
+from botframework.connector import ConnectorClient
+from botframework.connector.auth import (
+    AuthenticateRequestResult,
+    BotFrameworkAuthentication,
+    ClaimsIdentity,
+    ConnectorFactory,
+    UserTokenClient,
+)
+from botframework.connector.skills import BotFrameworkClient
 
 from bot.settings import Settings
 from bot.turn import texts_for
@@ -55,7 +64,70 @@ async def _on_turn_error(context: TurnContext, error: Exception) -> None:
         log.warning("could not tell the user about the failure", exc_info=True)
 
 
+class _ReusedConnectors(ConnectorFactory):
+    """Hands out one ConnectorClient per identity, service URL and audience, built on first use."""
+
+    def __init__(self, inner: ConnectorFactory, clients: dict[tuple[object, ...], ConnectorClient]) -> None:
+        self._inner = inner
+        self._clients = clients
+
+    async def create(self, service_url: str, audience: str | None = None) -> ConnectorClient:
+        key = (getattr(self._inner, "_app_id", None), service_url, audience)
+        client = self._clients.get(key)
+        if client is None:
+            client = self._clients[key] = await self._inner.create(service_url, audience)
+        return client
+
+
+class ReusingClients(BotFrameworkAuthentication):
+    """botbuilder's authentication, except that Bot Connector and token clients are built once and reused.
+
+    botbuilder builds a new ConnectorClient and UserTokenClient for every turn and every proactive
+    send; building one costs milliseconds of CPU (msrest's retry configuration alone scans a
+    thousand status codes against a list) and leaves an HTTP session behind. The clients carry
+    the app's credentials, which fetch and refresh their own tokens, so sharing them is safe.
+    """
+
+    def __init__(self, inner: BotFrameworkAuthentication) -> None:
+        self._inner = inner
+        self._connectors: dict[tuple[object, ...], ConnectorClient] = {}
+        self._token_clients: dict[tuple[object, ...], UserTokenClient] = {}
+
+    def _reusing(self, result: AuthenticateRequestResult) -> AuthenticateRequestResult:
+        if result.connector_factory is not None:
+            result.connector_factory = _ReusedConnectors(result.connector_factory, self._connectors)
+        return result
+
+    async def authenticate_request(self, activity: Activity, auth_header: str) -> AuthenticateRequestResult:
+        return self._reusing(await self._inner.authenticate_request(activity, auth_header))
+
+    async def authenticate_streaming_request(
+        self, auth_header: str, channel_id_header: str
+    ) -> AuthenticateRequestResult:
+        return self._reusing(await self._inner.authenticate_streaming_request(auth_header, channel_id_header))
+
+    def create_connector_factory(self, claims_identity: ClaimsIdentity) -> ConnectorFactory:
+        return _ReusedConnectors(self._inner.create_connector_factory(claims_identity), self._connectors)
+
+    async def create_user_token_client(self, claims_identity: ClaimsIdentity) -> UserTokenClient:
+        key = tuple(claims_identity.get_claim_value(c) for c in ("aud", "appid", "azp", "ver"))
+        client = self._token_clients.get(key)
+        if client is None:
+            client = self._token_clients[key] = await self._inner.create_user_token_client(claims_identity)
+        return client
+
+    def create_bot_framework_client(self) -> BotFrameworkClient:
+        return self._inner.create_bot_framework_client()
+
+    def get_originating_audience(self) -> str:
+        return self._inner.get_originating_audience()
+
+    async def authenticate_channel_request(self, auth_header: str) -> ClaimsIdentity:
+        return await self._inner.authenticate_channel_request(auth_header)
+
+
 def build_adapter(settings: Settings) -> CloudAdapter:
-    adapter = CloudAdapter(ConfigurationBotFrameworkAuthentication(auth_configuration(settings)))
+    authentication = ConfigurationBotFrameworkAuthentication(auth_configuration(settings))
+    adapter = CloudAdapter(ReusingClients(authentication))
     adapter.on_turn_error = _on_turn_error
     return adapter
