@@ -21,7 +21,7 @@ from kam.accounts import accounts_of
 from kam.errors import NotAddressee
 from kam.models import Account, AccountMember, Contact, MeetingNudge, OutboxMessage, Person, utcnow
 from kam.nudges import NOT_RELEVANT, local_now
-from kam.storage import insert_if_absent
+from kam.storage import insert_id_if_absent
 
 NUDGE_MEETING = "nudge.meeting"  # subject: the MeetingNudge
 SUBJECT_MAX = 255
@@ -159,13 +159,9 @@ async def record_meetings(
             "colleague_ids": colleagues,
             "created_at": utcnow(),
         }
-        if not await insert_if_absent(session, MeetingNudge, claim, ["person_id", "meeting_key"]):
+        nudge_id = await insert_id_if_absent(session, MeetingNudge, claim, ["person_id", "meeting_key"])
+        if nudge_id is None:
             continue  # asked already (here, or by another instance)
-        nudge_id = await session.scalar(
-            select(MeetingNudge.id).where(
-                MeetingNudge.person_id == person.id, MeetingNudge.meeting_key == claim["meeting_key"]
-            )
-        )
         session.add(OutboxMessage(kind=NUDGE_MEETING, subject_id=nudge_id, account_id=account.id))
         queued += 1
     return queued

@@ -76,14 +76,27 @@ async def insert_if_absent(session: AsyncSession, model: type, values: dict[str,
     Used where two writers may race for the same row. Unlike a savepoint, it keeps SQLite's
     transaction whole (pysqlite commits a savepoint opened before any other write).
     """
+    return await _insert_or_nothing(session, model, values, keys, keys[0]) is not None
+
+
+async def insert_id_if_absent(
+    session: AsyncSession, model: type, values: dict[str, object], keys: list[str]
+) -> int | None:
+    """Like insert_if_absent, but the new row's id; None when the row was there already."""
+    return await _insert_or_nothing(session, model, values, keys, "id")
+
+
+async def _insert_or_nothing(
+    session: AsyncSession, model: type, values: dict[str, object], keys: list[str], returning: str
+) -> object:
     if session.bind.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
     statement = (
-        insert(model).values(**values).on_conflict_do_nothing(index_elements=keys).returning(getattr(model, keys[0]))
+        insert(model).values(**values).on_conflict_do_nothing(index_elements=keys).returning(getattr(model, returning))
     )
-    return (await session.execute(statement)).first() is not None
+    return (await session.execute(statement)).scalar()
 
 
 async def add_once(session: AsyncSession, row: object) -> None:
