@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import json
 import logging
 
@@ -34,6 +35,23 @@ MAX_BODY_BYTES = 256 * 1024
 SERVICES = web.AppKey("services", Services)
 BOT = web.AppKey("bot", KamBot)
 ADAPTER = web.AppKey("adapter", CloudAdapter)
+
+
+_startup_frozen = False
+
+
+def freeze_startup_objects() -> None:
+    """Take what start-up built out of the garbage collector's sight, once per process.
+
+    The dependencies leave some 160,000 long-lived objects (msgraph's models above all); every
+    full collection walked them all, about 80 ms with every turn of the process standing still,
+    which set the bot's p99. gc.freeze() is the documented cure for long-lived start-up state.
+    """
+    global _startup_frozen
+    if not _startup_frozen:
+        gc.collect()
+        gc.freeze()
+        _startup_frozen = True
 
 
 def _bad_request(reason: str) -> web.Response:
@@ -132,6 +150,7 @@ def create_app(settings: Settings, graph_credential: AsyncTokenCredential | None
     app[BOT] = KamBot(services)
 
     async def lifecycle(app: web.Application):  # type: ignore[no-untyped-def]
+        freeze_startup_objects()
         if settings.background_jobs:
             messenger.start_sweeper()
         yield

@@ -68,8 +68,20 @@ async def attention_for(
 ) -> tuple[Attention, list[Acknowledgement]]:
     acks = await acknowledgements_of(session, account.id, item)
     flags = await flags_of(session, account.id, item)
+    return attention(account, item, viewer, acks, flags, banner), acks
+
+
+def attention(
+    account: Account,
+    item: tuple[ItemKind, int],
+    viewer: Person | None,
+    acks: list[Acknowledgement],
+    flags: list[Flag],
+    banner: str = "",
+) -> Attention:
+    """Who was asked to know the item and who has, what the checks found, and what the viewer may do."""
     mine = _mine(acks, viewer)
-    attention = Attention(
+    return Attention(
         item_kind=item[0],
         item_id=item[1],
         account_id=account.id,
@@ -83,7 +95,6 @@ async def attention_for(
         viewer_may_end=_may_end(account, flags, viewer),
         banner=banner,
     )
-    return attention, acks
 
 
 async def item_card(

@@ -33,6 +33,7 @@ from bot.handlers.message_action import open_form
 from bot.handlers.search import found_cards, query_text
 from bot.logs import ACTIVITY_ID, CONVERSATION_ID
 from bot.routes import command_for, verb_handler
+from bot.seen import RecentlyStored
 from bot.services import Reply, Services, Turn
 from bot.turn import caller_of, card_activity, command_text, is_card_submit, seen_conversation, tenant_of, typed_text
 from cards.build import CARD_CONTENT_TYPE
@@ -67,6 +68,7 @@ def execute_data(value: object) -> object:
 class KamBot(TeamsActivityHandler):
     def __init__(self, services: Services) -> None:
         self.services = services
+        self._stored = RecentlyStored()
 
     async def on_turn(self, turn_context: TurnContext) -> None:
         activity = turn_context.activity
@@ -80,15 +82,26 @@ class KamBot(TeamsActivityHandler):
                     Activity(type=ActivityTypes.invoke_response, value=InvokeResponse(status=403))
                 )
             return
-        seen = seen_conversation(activity)
-        if seen is not None:
-            async with self.services.db.transaction() as session:
-                await remember(session, seen)
-                if seen.conversation_type == "personal":
-                    await remember_chat(
-                        session, caller_of(activity), seen.conversation_id, activity.locale, activity.local_timezone
-                    )
+        await self._remember_conversation(activity)
         await super().on_turn(turn_context)
+
+    async def _remember_conversation(self, activity: Activity) -> None:
+        """Where and how to reach this conversation (and a 1:1 chat's user) later, stored when it changed."""
+        seen = seen_conversation(activity)
+        if seen is None:
+            return
+        personal = seen.conversation_type == "personal"
+        caller = caller_of(activity) if personal else None
+        state = (seen, caller, activity.locale, activity.local_timezone)
+        if self._stored.unchanged(seen.conversation_id, state):
+            return
+        async with self.services.db.transaction() as session:
+            await remember(session, seen)
+            known = caller is None or await remember_chat(
+                session, caller, seen.conversation_id, activity.locale, activity.local_timezone
+            )
+        if known:  # someone not on a team yet is looked up again, until an import adds them
+            self._stored.note(seen.conversation_id, state)
 
     async def on_message_activity(self, turn_context: TurnContext) -> None:
         turn = Turn.of(turn_context, self.services)

@@ -69,7 +69,7 @@ async def ask_to_acknowledge(
             account_id=account.id,
             item_kind=item[0],
             item_id=item[1],
-            person_id=person_id,
+            person=people[person_id],
             required=True,
             reasons=reasons[person_id],
             created_at=now,

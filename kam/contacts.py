@@ -11,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kam.accounts import get_account, require_team_member
 from kam.acknowledgements import MustKnow, ask_to_acknowledge, rule_reasons
 from kam.checks import Logged, framework_agreement_opened, paid_service_agreed
-from kam.errors import DuplicateSubmission, InvalidReference, UnknownPerson
-from kam.models import Account, Contact, ContactKind, ItemKind, OutboxMessage, Person, StakeholderLevel
+from kam.errors import InvalidReference, UnknownPerson
+from kam.models import Account, Acknowledgement, Contact, ContactKind, ItemKind, OutboxMessage, Person, StakeholderLevel
 from kam.nudges import note_logged
 from kam.rules import Rules
 from kam.storage import add_once
@@ -47,6 +47,17 @@ class LogContact:
     paid_service: str = ""
     framework_agreement: bool = False
 
+    @property
+    def runs_checks(self) -> bool:
+        """Whether a failure check looks at this contact (and may flag it)."""
+        return bool(self.paid_service or self.framework_agreement)
+
+
+@dataclass(frozen=True)
+class LoggedContact:
+    contact: Contact
+    acknowledgements: list[Acknowledgement]  # everyone asked to acknowledge it, by name
+
 
 async def find_by_key(session: AsyncSession, idempotency_key: str) -> Contact | None:
     return await session.scalar(select(Contact).where(Contact.idempotency_key == idempotency_key))
@@ -64,7 +75,7 @@ def contact_abouts(contact: Contact) -> list[str]:
     return about
 
 
-async def log_contact(session: AsyncSession, command: LogContact, rules: Rules | None = None) -> Contact:
+async def log_contact(session: AsyncSession, command: LogContact, rules: Rules | None = None) -> LoggedContact:
     """Store the contact and, in the same transaction, the channel post and the acknowledgements it implies.
 
     Raises AccountNotFound, NotOnAccountTeam, InvalidReference, DuplicateSubmission.
@@ -74,10 +85,6 @@ async def log_contact(session: AsyncSession, command: LogContact, rules: Rules |
     account = await get_account(session, command.account_id)
     require_team_member(account, command.author)
 
-    existing = await find_by_key(session, command.idempotency_key)
-    if existing is not None:
-        raise DuplicateSubmission()
-
     stakeholders_by_id = {s.id: s for s in account.stakeholders}
     team_by_id = {m.person_id: m.person for m in account.members}
     if not set(command.stakeholder_ids) <= stakeholders_by_id.keys():
@@ -85,9 +92,9 @@ async def log_contact(session: AsyncSession, command: LogContact, rules: Rules |
     if not set(command.participant_ids) <= team_by_id.keys():
         raise InvalidReference()
 
-    contact = Contact(
-        account_id=account.id,
-        logged_by_id=command.author.id,
+    contact = Contact(  # with its relations set, the card needs no reload
+        account=account,
+        logged_by=team_by_id[command.author.id],  # this session's copy of the author
         idempotency_key=command.idempotency_key,
         met_on=command.met_on,
         kind=command.kind,
@@ -100,22 +107,22 @@ async def log_contact(session: AsyncSession, command: LogContact, rules: Rules |
         stakeholders=[stakeholders_by_id[i] for i in command.stakeholder_ids],
         participants=[team_by_id[i] for i in command.participant_ids],
     )
-    await add_once(session, contact)
+    await add_once(session, contact)  # a second submit of the same card: DuplicateSubmission
     session.add(OutboxMessage(kind=CONTACT_LOGGED, subject_id=contact.id, account_id=account.id))
-    await _inform(session, rules or Rules(), account, contact, command, command.author)
+    acknowledgements = await _inform(session, rules or Rules(), account, contact, command, command.author)
     await note_logged(session, [command.author, *contact.participants], account.id, contact.met_on)
-    return contact
+    return LoggedContact(contact, acknowledgements)
 
 
 async def _inform(
     session: AsyncSession, rules: Rules, account: Account, contact: Contact, command: LogContact, author: Person
-) -> None:
+) -> list[Acknowledgement]:
     must_know: list[MustKnow] = rule_reasons(rules, account, contact_abouts(contact))
     logged = Logged(account, ItemKind.CONTACT, contact.id, author)
     if command.paid_service:
         must_know += await paid_service_agreed(session, rules, logged, command.paid_service)
     if command.framework_agreement:
         must_know += await framework_agreement_opened(session, logged, command.summary[:TOPIC_MAX])
-    await ask_to_acknowledge(
+    return await ask_to_acknowledge(
         session, account, (ItemKind.CONTACT, contact.id), author, must_know, rules.for_account(account)
     )

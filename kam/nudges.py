@@ -112,14 +112,14 @@ async def note_logged(session: AsyncSession, people: list[Person], account_id: i
     )
     if met_on is None:
         return
-    for person in people:
-        waiting = await session.scalars(
-            select(MeetingNudge).where(
-                MeetingNudge.person_id == person.id,
-                MeetingNudge.account_id == account_id,
-                MeetingNudge.answer.is_(None),
-            )
+    by_id = {person.id: person for person in people}
+    waiting = await session.scalars(
+        select(MeetingNudge).where(
+            MeetingNudge.person_id.in_(by_id),
+            MeetingNudge.account_id == account_id,
+            MeetingNudge.answer.is_(None),
         )
-        for nudge in waiting:
-            if local_now(person, nudge.starts_at).date() == met_on:
-                nudge.answer, nudge.answered_at = LOGGED, now
+    )
+    for nudge in waiting:
+        if local_now(by_id[nudge.person_id], nudge.starts_at).date() == met_on:
+            nudge.answer, nudge.answered_at = LOGGED, now

@@ -33,14 +33,18 @@ async def find_person(session: AsyncSession, caller: Caller) -> Person | None:
 
 async def remember_chat(
     session: AsyncSession, caller: Caller, conversation_id: str, locale: str | None, time_zone: str | None = None
-) -> None:
-    """The caller's 1:1 chat with the bot, language and time zone: where, how and when their reminders go."""
+) -> bool:
+    """The caller's 1:1 chat with the bot, language and time zone: where, how and when their reminders go.
+
+    False when the caller is nobody kambot knows (yet).
+    """
     person = await find_person(session, caller)
     if person is None:
-        return
+        return False
     if time_zone and len(time_zone) <= 64 and person.time_zone != time_zone:
         person.time_zone = time_zone
     if person.chat_id != conversation_id:
         person.chat_id = conversation_id
     if locale and person.locale != locale[:20]:
         person.locale = locale[:20]
+    return True

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from kam.models import Acknowledgement
+from kam.models import Acknowledgement, Person
 from tests.cards_judge import assert_valid_cards
 from tests.fakes.connector import ConnectorFake
 from tests.harness import RunningBot, bot_with_rules
@@ -96,6 +96,32 @@ async def test_everyone_the_rules_name_gets_a_card_to_acknowledge_and_the_channe
     assert f"Acknowledged by Megan Bowen ({TODAY})" in texts_in(refreshed)
     assert "Waiting for Patti Fernandez" in texts_in(refreshed) and "ack" in verbs(refreshed)
     assert_valid_cards([logged, post, megans, pattis[0], answered, refreshed])
+
+
+async def set_megans_ids(bot: RunningBot, aad_object_id: str, teams_user_id: str) -> None:
+    async with bot.db.transaction() as session:
+        megan = await session.scalar(select(Person).where(Person.name == "Megan Bowen"))
+        assert megan is not None
+        megan.aad_object_id, megan.teams_user_id = aad_object_id, teams_user_id
+
+
+async def test_cards_follow_a_chat_and_language_that_change_and_reach_someone_added_after_they_first_chatted(
+    bot: RunningBot,
+) -> None:
+    # Megan chats before an import puts her on the team list: nobody kambot knows, nothing is kept.
+    real = USERS["megan"]
+    await set_megans_ids(bot, "not-yet-imported", "29:not-yet-imported")
+    await bot.send(bot.teams.message("help", user="megan"))
+    await set_megans_ids(bot, real.aad_object_id, real.teams_user_id)
+    # Then she chats again: her card comes to that chat, none is created.
+    await bot.send(bot.teams.message("help", user="megan"))
+    await log_in_channel(bot, "log decision", DECISION)
+    assert "Acknowledge" in texts_in(chat_cards(bot.connector, "megan")[-1])
+    assert real.teams_user_id not in bot.connector.chats, "her card went to the chat she opened"
+    # With Teams switched to German, her next card is in German.
+    await bot.send(bot.teams.message("hilfe", user="megan", locale="de-DE"))
+    await log_in_channel(bot, "log decision", DECISION)
+    assert "Zur Kenntnis genommen" in texts_in(chat_cards(bot.connector, "megan")[-1])
 
 
 async def test_a_team_member_not_asked_may_acknowledge_others_are_refused_and_nothing_is_kept(bot: RunningBot) -> None:

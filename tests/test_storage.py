@@ -214,7 +214,7 @@ async def test_acknowledgements_and_checks_work_the_same_on_both_databases(db: D
     contoso = await account_id(db, "Contoso Pharma")
     async with db.transaction() as session:
         paid = command(contoso, alex, key="p" * 32, paid_service="Extra calibration visit", framework_agreement=True)
-        contact = await log_contact(session, paid)
+        contact = (await log_contact(session, paid)).contact
         free = LogDecision(
             contoso,
             megan,

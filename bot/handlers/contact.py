@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.handlers.resolve import form_context, pick_form, start_form, submitted_account
-from bot.items import attention_for
+from bot.items import attention, attention_for
 from bot.services import Reply, Turn
 from bot.turn import channel_id_of
 from cards.contact import (
@@ -20,7 +20,8 @@ from cards.contact import (
     prefill,
     read_meta,
 )
-from kam.contacts import find_by_key, log_contact
+from kam.checks import flags_of
+from kam.contacts import LoggedContact, find_by_key, log_contact
 from kam.errors import DuplicateSubmission
 from kam.models import Contact, ItemKind, Person
 
@@ -47,8 +48,8 @@ async def save(turn: Turn, value: Mapping[str, Any]) -> Reply:
             )
             if isinstance(parsed, FormState):
                 return Reply(card=contact_form_card(turn.t, form_context(account), turn.today, parsed, meta.card_id))
-            contact = await log_contact(session, parsed, turn.services.rules)
-            card = await _logged(session, turn, await _reload(session, contact), person, in_channel)
+            logged = await log_contact(session, parsed, turn.services.rules)
+            card = await _fresh(session, turn, logged, parsed.runs_checks, in_channel)
     except DuplicateSubmission:
         async with turn.services.db.transaction() as session:
             existing = await find_by_key(session, meta.card_id)
@@ -59,14 +60,20 @@ async def save(turn: Turn, value: Mapping[str, Any]) -> Reply:
     return Reply(card=card)
 
 
+async def _fresh(
+    session: AsyncSession, turn: Turn, logged: LoggedContact, checked: bool, in_channel: bool
+) -> dict[str, Any]:
+    """The card of a contact just stored: its acknowledgements are at hand, flags only if a check ran."""
+    contact = logged.contact
+    item = (ItemKind.CONTACT, contact.id)
+    flags = await flags_of(session, contact.account_id, item) if checked else []
+    seen = attention(contact.account, item, contact.logged_by, logged.acknowledgements, flags)
+    return logged_card(turn.t, contact_view(contact), shown_to_channel=in_channel, attention=seen)
+
+
 async def _logged(
     session: AsyncSession, turn: Turn, contact: Contact, author: Person | None, in_channel: bool
 ) -> dict[str, Any]:
     """The read-only card, with what the checks found and who was asked to acknowledge."""
-    attention, _ = await attention_for(session, contact.account, (ItemKind.CONTACT, contact.id), author)
-    return logged_card(turn.t, contact_view(contact), shown_to_channel=in_channel, attention=attention)
-
-
-async def _reload(session: AsyncSession, contact: Contact) -> Contact:
-    await session.refresh(contact, ["account", "logged_by", "stakeholders", "participants"])
-    return contact
+    seen, _ = await attention_for(session, contact.account, (ItemKind.CONTACT, contact.id), author)
+    return logged_card(turn.t, contact_view(contact), shown_to_channel=in_channel, attention=seen)
