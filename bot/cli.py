@@ -410,6 +410,36 @@ def tab_link(
     console.print(f"http://localhost:{settings.port}/tabs/{tab}?account={account}#token={token}")
 
 
+@app.command()
+def package(
+    out: Path = typer.Option(Path("kambot-teams-app.zip"), "--out", help="Where to write the app package (.zip)."),
+    version: str = typer.Option("", help="The app version, e.g. 1.4.0 (default: kambot's). Raise it for every update."),
+    validate: bool = typer.Option(True, help="Check the package with Microsoft's manifest validator (offline)."),
+) -> None:
+    """Build the Teams app package from the configuration: manifest (English, German), icons; validated."""
+    from bot.package import PackageProblem, render_package
+    from bot.package import validate as validate_package
+
+    settings = _settings()
+    try:
+        archive = render_package(settings, version or None).zip_bytes()
+        problems = validate_package(archive) if validate else []
+    except PackageProblem as problem:
+        console.print(f"[red]✗[/] {problem}")
+        raise typer.Exit(1) from None
+    if problems:
+        console.print(f"[red]✗[/] The package is not valid ({len(problems)} problems); nothing was written:")
+        for problem in problems:
+            console.print(f"  {problem}")
+        raise typer.Exit(1)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = out.with_name(out.name + ".part")
+    partial.write_bytes(archive)
+    partial.replace(out)
+    checked = "passes Microsoft's manifest validation" if validate else "not validated (--no-validate)"
+    console.print(f"[green]✓[/] {out} ({len(archive):,} bytes): {checked}")
+
+
 def _safe_url(url: str) -> str:
     from sqlalchemy.engine import make_url
 

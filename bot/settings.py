@@ -76,6 +76,11 @@ class Settings(BaseSettings):
     tab_dev_secret: str = ""
     provision_concurrency: int = Field(default=16, ge=1, le=64)
 
+    # The Teams app package (`kambot package`): who publishes it and where its legal pages are.
+    developer_name: str = Field(default="kambot", max_length=32)
+    privacy_url: str = Field(default="", description="default <public base URL>/privacy, served by the bot")
+    terms_url: str = Field(default="", description="default <public base URL>/terms, served by the bot")
+
     @field_validator("allowed_tenant_ids", "kam_team_ids", "admin_aad_ids", mode="before")
     @classmethod
     def _split_ids(cls, value: object) -> object:

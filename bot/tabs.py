@@ -23,7 +23,7 @@ from bot.services import Services
 from bot.sso import NotSignedIn, TabTokens, TabUser
 from cards.i18n import Texts
 from cards.timeline import timeline_item
-from kam.accounts import get_account, role_of
+from kam.accounts import account_for_channel, get_account, role_of
 from kam.errors import AccountNotFound, InvalidReference, NotAllowed
 from kam.models import Account, Person
 from kam.people import Caller, find_person
@@ -52,6 +52,7 @@ ROOT = Path(__file__).resolve().parent
 STATIC = {
     "tab.js": (ROOT / "static" / "tab.js", "application/javascript"),
     "tab.css": (ROOT / "static" / "tab.css", "text/css"),
+    "config.js": (ROOT / "static" / "config.js", "application/javascript"),
     # Installed by npm with the project (package.json); the Teams client library must come from our own origin.
     "teams.js": (
         ROOT.parent / "node_modules" / "@microsoft" / "teams-js" / "dist" / "umd" / "MicrosoftTeams.min.js",
@@ -131,6 +132,10 @@ class TabPages:
         router.add_get("/tabs/log/export.csv", self.export)
         router.add_post("/tabs/plan/save", self.save)
         router.add_post("/tabs/plan/review", self.start_review)
+        router.add_get("/privacy", self.legal)
+        router.add_get("/terms", self.legal)
+        router.add_get("/tabs/config", self.config_page)
+        router.add_get("/tabs/config/channel", self.config_channel)
         router.add_get("/tabs/{kind}/content", self.content)
         router.add_get("/tabs/{kind}", self.shell)
 
@@ -139,6 +144,35 @@ class TabPages:
         if entry is None or not entry[0].is_file():
             raise web.HTTPNotFound()
         return web.FileResponse(entry[0], headers={"Content-Type": entry[1], "Cache-Control": "public, max-age=3600"})
+
+    async def legal(self, request: web.Request) -> web.Response:
+        """The privacy statement and terms of use the app package points to, unless the company has its own."""
+        t = _texts(request)
+        page = request.path.strip("/")
+        paragraphs = [t(f"legal.{page}.{n}") for n in (1, 2, 3)]
+        return _render("legal.html", t, lang=t.language, title=t(f"legal.{page}.title"), paragraphs=paragraphs)
+
+    async def config_page(self, request: web.Request) -> web.Response:
+        """The configurable tab's set-up page, shown when someone adds a kambot tab to a channel by hand."""
+        t = _texts(request)
+        return _render("config.html", t, lang=t.language, kinds=KINDS)
+
+    async def config_channel(self, request: web.Request) -> web.Response:
+        """The key account of the channel a tab is being added to, for a signed-in member of its team."""
+        t = _texts(request)
+        try:
+            user: TabUser = await self.tokens.user_of(request.headers.get("Authorization"))
+        except NotSignedIn:
+            return web.json_response({"message": t("tab.sign_in_failed")}, status=401)
+        async with self.services.db.transaction() as session:
+            account = await account_for_channel(session, request.query.get("channel", ""))
+            if account is None:
+                return web.json_response({"message": t("tab.config.not_account_channel")}, status=404)
+            person = await find_person(session, Caller(user.aad_object_id, None, user.name))
+            if person is None or role_of(account, person) is None:
+                return web.json_response({"message": t("tab.forbidden")}, status=403)
+            message = t("tab.config.for_account", account=account.name)
+            return web.json_response({"account_id": account.id, "name": account.name, "message": message})
 
     async def shell(self, request: web.Request) -> web.Response:
         t = _texts(request)

@@ -243,3 +243,31 @@ async def test_the_ka_manager_starts_a_plan_review_from_the_plan_tab(tabs: Tabs)
     assert 'id="review-form"' not in body, "no second review while one runs"
     status, body = await start("megan", next_week)
     assert status == 409 and "already running" in body
+
+
+async def test_adding_a_tab_by_hand_offers_the_three_tabs_for_the_channels_account_to_its_team_only(
+    tabs: Tabs,
+) -> None:
+    status, page, _ = await tabs.get("/tabs/config?locale=de-DE")
+    assert status == 200 and "kambot-Registerkarte hinzufügen" in page
+    assert all(f'value="{kind}"' in page for kind in ("plan", "log", "stakeholders"))
+
+    status, text, _ = await tabs.get(f"/tabs/config/channel?channel={CONTOSO_CHANNEL}", tabs.token("alex"))
+    assert status == 200 and '"account_id": 1' in text and "Key account: Contoso Pharma" in text
+    status, text, _ = await tabs.get(f"/tabs/config/channel?channel={CONTOSO_CHANNEL}", tabs.token("isaiah"))
+    assert status == 403 and "account team of this key account only" in text and "Contoso" not in text
+    status, text, _ = await tabs.get("/tabs/config/channel?channel=channel-random-id", tabs.token("alex"))
+    assert status == 404 and "belongs to no key account" in text
+    status, text, _ = await tabs.get(f"/tabs/config/channel?channel={CONTOSO_CHANNEL}")
+    assert status == 401 and "could not tell who you are" in text
+
+
+async def test_the_privacy_statement_and_terms_the_app_package_points_to_are_served(tabs: Tabs) -> None:
+    for path, english, german in (
+        ("/privacy", "never their content", "nie deren Inhalt"),
+        ("/terms", "MIT licence", "MIT-Lizenz"),
+    ):
+        status, page, _ = await tabs.get(path)
+        assert status == 200 and english in page
+        status, page, _ = await tabs.get(f"{path}?locale=de")
+        assert status == 200 and german in page
