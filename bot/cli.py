@@ -410,6 +410,30 @@ def tab_link(
     console.print(f"http://localhost:{settings.port}/tabs/{tab}?account={account}#token={token}")
 
 
+def _checked_package(
+    settings: Settings, package_file: Path | None, version: str, validate: bool, *, nothing_done: str
+) -> bytes:
+    """The package from a file or built from the configuration; exits with the reasons when it is not valid."""
+    from bot.package import PackageProblem, render_package
+    from bot.package import validate as validate_package
+
+    if package_file is not None and not package_file.is_file():
+        console.print(f"[red]✗[/] {package_file}: no such file")
+        raise typer.Exit(1)
+    try:
+        archive = package_file.read_bytes() if package_file else render_package(settings, version or None).zip_bytes()
+        problems = validate_package(archive) if validate else []
+    except PackageProblem as problem:
+        console.print(f"[red]✗[/] {problem}")
+        raise typer.Exit(1) from None
+    if problems:
+        console.print(f"[red]✗[/] The package is not valid ({len(problems)} problem(s)); {nothing_done}:")
+        for problem in problems:
+            console.print(f"  {problem}")
+        raise typer.Exit(1)
+    return archive
+
+
 @app.command()
 def package(
     out: Path = typer.Option(Path("kambot-teams-app.zip"), "--out", help="Where to write the app package (.zip)."),
@@ -417,27 +441,61 @@ def package(
     validate: bool = typer.Option(True, help="Check the package with Microsoft's manifest validator (offline)."),
 ) -> None:
     """Build the Teams app package from the configuration: manifest (English, German), icons; validated."""
-    from bot.package import PackageProblem, render_package
-    from bot.package import validate as validate_package
-
     settings = _settings()
-    try:
-        archive = render_package(settings, version or None).zip_bytes()
-        problems = validate_package(archive) if validate else []
-    except PackageProblem as problem:
-        console.print(f"[red]✗[/] {problem}")
-        raise typer.Exit(1) from None
-    if problems:
-        console.print(f"[red]✗[/] The package is not valid ({len(problems)} problems); nothing was written:")
-        for problem in problems:
-            console.print(f"  {problem}")
-        raise typer.Exit(1)
+    archive = _checked_package(settings, None, version, validate, nothing_done="nothing was written")
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_name(out.name + ".part")
     partial.write_bytes(archive)
     partial.replace(out)
     checked = "passes Microsoft's manifest validation" if validate else "not validated (--no-validate)"
     console.print(f"[green]✓[/] {out} ({len(archive):,} bytes): {checked}")
+
+
+@app.command()
+def publish(
+    package_file: Path = typer.Option(
+        None, "--package", help="The package to upload (default: build one from the configuration, as `package`)."
+    ),
+    version: str = typer.Option("", help="When building: the app version (higher than the catalog's)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Show what would be uploaded; change nothing."),
+    client_id: str = typer.Option(
+        "", help="App registration the admin signs in through (default: Microsoft Graph Command Line Tools)."
+    ),
+) -> None:
+    """Upload kambot to the tenant's Teams app catalog, or update it there (a Teams admin signs in)."""
+    from bot.publish import GRAPH_COMMAND_LINE_TOOLS, PublishProblem, admin_sign_in
+    from bot.publish import publish as publish_package
+
+    settings = _settings()
+    archive = _checked_package(settings, package_file, version, True, nothing_done="nothing was uploaded")
+    credential = admin_sign_in(settings, client_id or GRAPH_COMMAND_LINE_TOOLS, console.print)
+    try:
+        outcome = asyncio.run(publish_package(settings, archive, credential, dry_run=dry_run))
+    except PublishProblem as problem:
+        console.print(f"[red]✗[/] {problem}")
+        raise typer.Exit(1) from None
+    console.print(f"[green]✓[/] {outcome.message}")
+
+
+@app.command()
+def doctor() -> None:
+    """Check this installation: configuration, database, credentials, Graph permissions, teams, public URL."""
+    from bot.doctor import run_checks
+
+    settings = _settings()
+    checks = asyncio.run(run_checks(settings))
+    table = Table(title="kambot doctor", show_lines=False)
+    for column in ("", "check", "result", "fix"):
+        table.add_column(column, overflow="fold")
+    marks = {True: "[green]✓[/]", False: "[red]✗[/]", None: "–"}
+    for check in checks:
+        table.add_row(marks[check.ok], check.name, check.detail, check.fix)
+    Console(soft_wrap=False, width=max(console.width, 140)).print(table)
+    failed = sum(1 for check in checks if check.ok is False)
+    if failed:
+        console.print(f"[red]✗[/] {failed} check(s) failed: see the fix column.")
+        raise typer.Exit(1)
+    console.print("[green]✓[/] All checks passed.")
 
 
 def _safe_url(url: str) -> str:

@@ -17,18 +17,40 @@ if TYPE_CHECKING:
 
 
 def graph_gateway(
-    settings: Settings, credential: AsyncTokenCredential | None = None, on_throttled: Callable[[], None] | None = None
+    settings: Settings,
+    credential: AsyncTokenCredential | None = None,
+    on_throttled: Callable[[], None] | None = None,
+    scopes: tuple[str, ...] | None = None,
 ) -> TeamsGateway:
     """A gateway for the configured tenant; `credential` replaces the configured identity (tests: the fake's)."""
-    from graph.client import make_client, make_credential
+    from graph.client import GRAPH_SCOPE, make_client
     from graph.gateway import TeamsGateway
 
-    credential = credential or make_credential(
+    client = make_client(
+        credential or graph_credential(settings),
+        settings.graph_base_url,
+        settings.graph_timeout_seconds,
+        scopes or (GRAPH_SCOPE,),
+    )
+    return TeamsGateway(client, on_throttled=on_throttled)
+
+
+def graph_credential(settings: Settings) -> AsyncTokenCredential:
+    """The configured identity for Graph: the bot's app registration unless KAMBOT_GRAPH_* name another."""
+    from graph.client import make_credential
+
+    return make_credential(
         settings.graph_auth,
-        tenant_id=settings.graph_tenant_id or settings.app_tenant_id,
-        client_id=settings.graph_client_id or settings.app_id,
+        tenant_id=graph_tenant(settings),
+        client_id=graph_client_id(settings),
         client_secret=settings.graph_client_secret or settings.app_password,
         certificate_path=settings.graph_certificate_path,
     )
-    client = make_client(credential, settings.graph_base_url, settings.graph_timeout_seconds)
-    return TeamsGateway(client, on_throttled=on_throttled)
+
+
+def graph_tenant(settings: Settings) -> str:
+    return settings.graph_tenant_id or settings.app_tenant_id
+
+
+def graph_client_id(settings: Settings) -> str:
+    return settings.graph_client_id or settings.app_id

@@ -84,6 +84,12 @@ def _values(settings: Settings, version: str) -> dict[str, str]:
     if not re.fullmatch(r"\d+\.\d+\.\d+", version):
         raise PackageProblem(f"the version must look like 1.2.3 (Teams wants it to grow with each upload): {version!r}")
     host = parts.netloc
+    try:
+        sso_client_id = str(uuid.UUID(settings.tab_sso_client_id or app_id))
+    except ValueError:
+        raise PackageProblem(
+            f"KAMBOT_TAB_SSO_CLIENT_ID must be the tabs' app registration id (a GUID): {settings.tab_sso_client_id!r}"
+        ) from None
     return {
         "APP_ID": app_id,
         "VERSION": version,
@@ -92,7 +98,8 @@ def _values(settings: Settings, version: str) -> dict[str, str]:
         "DEVELOPER_NAME": settings.developer_name,
         "PRIVACY_URL": settings.privacy_url or f"{base}/privacy",
         "TERMS_URL": settings.terms_url or f"{base}/terms",
-        "SSO_RESOURCE": settings.tab_sso_application_id_uri or f"api://{host}/{app_id}",
+        "SSO_CLIENT_ID": sso_client_id,
+        "SSO_RESOURCE": settings.tab_sso_application_id_uri or f"api://{host}/{sso_client_id}",
     }
 
 
@@ -137,22 +144,58 @@ def _png_size(data: bytes) -> tuple[int, int] | None:
     return struct.unpack(">II", data[16:24])
 
 
-def _has_transparency(data: bytes) -> bool:
-    """True when an 8-bit RGBA PNG has a pixel that is not fully opaque (the outline icon must)."""
-    size = _png_size(data)
-    if size is None or data[24:26] != b"\x08\x06":
-        return False
-    chunks, offset = b"", 8
-    while offset < len(data):
+def _chunks(data: bytes) -> dict[bytes, bytes]:
+    found: dict[bytes, bytes] = {}
+    offset = 8
+    while offset + 8 <= len(data):
         (length,) = struct.unpack(">I", data[offset : offset + 4])
-        if data[offset + 4 : offset + 8] == b"IDAT":
-            chunks += data[offset + 8 : offset + 8 + length]
+        kind = data[offset + 4 : offset + 8]
+        found[kind] = found.get(kind, b"") + data[offset + 8 : offset + 8 + length]
         offset += 12 + length
-    raw = zlib.decompress(chunks)
-    width = size[0]
-    stride = width * 4 + 1
-    # Filter bytes aside, alpha values below 255 anywhere mean transparency (exact for unfiltered rows).
-    return any(raw[row * stride + 1 + 4 * x + 3] < 255 for row in range(size[1]) for x in range(width))
+    return found
+
+
+def _has_transparency(data: bytes) -> bool:
+    """True when the PNG has a pixel that is not fully opaque (Teams wants the outline icon transparent)."""
+    size = _png_size(data)
+    if size is None:
+        return False
+    chunks = _chunks(data)
+    bit_depth, color_type = data[24], data[25]
+    if color_type not in (4, 6) or bit_depth != 8:
+        return b"tRNS" in chunks  # palette, grey or RGB images are transparent only through a tRNS chunk
+    channels = 4 if color_type == 6 else 2
+    width, height = size
+    stride = width * channels
+    raw = zlib.decompress(chunks.get(b"IDAT", b""))
+    previous = bytearray(stride)
+    for row in range(height):
+        line = raw[row * (stride + 1) : (row + 1) * (stride + 1)]
+        current = _unfilter(line[0], bytearray(line[1:]), previous, channels)
+        if any(alpha < 255 for alpha in current[channels - 1 :: channels]):
+            return True
+        previous = current
+    return False
+
+
+def _unfilter(kind: int, line: bytearray, above: bytearray, step: int) -> bytearray:
+    """Undo one PNG scanline filter (None, Sub, Up, Average, Paeth)."""
+    for i in range(len(line)):
+        left = line[i - step] if i >= step else 0
+        up = above[i]
+        corner = above[i - step] if i >= step else 0
+        if kind == 1:
+            line[i] = (line[i] + left) & 0xFF
+        elif kind == 2:
+            line[i] = (line[i] + up) & 0xFF
+        elif kind == 3:
+            line[i] = (line[i] + (left + up) // 2) & 0xFF
+        elif kind == 4:
+            estimate = left + up - corner
+            distances = (abs(estimate - left), abs(estimate - up), abs(estimate - corner))
+            predictor = (left, up, corner)[distances.index(min(distances))]
+            line[i] = (line[i] + predictor) & 0xFF
+    return line
 
 
 def package_problems(archive: bytes) -> list[str]:
@@ -215,11 +258,16 @@ def validate(archive: bytes) -> list[str]:
     Raises PackageProblem when the validator cannot run.
     """
     problems = package_problems(archive)
+    try:
+        files = zipfile.ZipFile(io.BytesIO(archive))
+        json.loads(files.read("manifest.json"))
+    except (zipfile.BadZipFile, KeyError, ValueError):
+        return problems  # nothing the schema validator could read
     command = node_validator()
     if command is None:
         raise PackageProblem("Node.js and the project's npm packages are needed to validate (run `make install-run`)")
     with tempfile.TemporaryDirectory(prefix="kambot-package-") as folder:
-        zipfile.ZipFile(io.BytesIO(archive)).extractall(folder)
+        files.extractall(folder)
         result = subprocess.run([*command, folder], capture_output=True, text=True, timeout=120, check=False)
     try:
         answer = json.loads(result.stdout)

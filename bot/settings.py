@@ -34,7 +34,7 @@ class Settings(BaseSettings):
     # The weekly nudge: weekday and hour in each member's own time zone ("off": none).
     nudge_weekday: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun", "off"] = "fri"
     nudge_hour: int = Field(default=14, ge=0, le=23)
-    # After-meeting nudges: members' calendars are read through Graph (application permission Calendars.ReadBasic)
+    # After-meeting nudges: members' calendars are read through Graph (application permission Calendars.ReadBasic.All)
     # for meetings with the customer that ended in the last hours; off until the admin has granted it.
     meeting_nudges: bool = False
     meeting_read_minutes: float = Field(default=15, gt=0, le=1440)

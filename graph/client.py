@@ -34,11 +34,17 @@ def make_credential(
 
 
 def make_client(
-    credential: AsyncTokenCredential, base_url: str = "", timeout_seconds: float = 60.0
+    credential: AsyncTokenCredential,
+    base_url: str = "",
+    timeout_seconds: float = 60.0,
+    scopes: tuple[str, ...] = (GRAPH_SCOPE,),
 ) -> GraphServiceClient:
-    """A client for the public cloud, or for another Graph endpoint (sovereign clouds, the test fake)."""
+    """A client for the public cloud, or for another Graph endpoint (sovereign clouds, the test fake).
+
+    `scopes`: the app's granted permissions by default; a signed-in admin's delegated ones otherwise.
+    """
     hosts = [base_url.split("//", 1)[-1].split("/", 1)[0].split(":", 1)[0]] if base_url else None
-    provider = AzureIdentityAuthenticationProvider(credential, scopes=[GRAPH_SCOPE], allowed_hosts=hosts or [])
+    provider = AzureIdentityAuthenticationProvider(credential, scopes=list(scopes), allowed_hosts=hosts or [])
     # The gateway retries, paced under Graph's limits; the SDK's own retries would not be.
     no_retries = {RetryHandlerOption.get_key(): RetryHandlerOption(max_retries=0, should_retry=False)}
     http = GraphClientFactory.create_with_default_middleware(

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import httpx
 from kiota_abstractions.api_error import APIError
 from kiota_abstractions.base_request_configuration import RequestConfiguration
+from kiota_abstractions.method import Method
 from kiota_abstractions.request_information import RequestInformation
 from msgraph import GraphServiceClient
 from msgraph.generated.models.aad_user_conversation_member import AadUserConversationMember
@@ -32,6 +33,17 @@ T = TypeVar("T")
 GRAPH = "https://graph.microsoft.com/v1.0"
 TRANSIENT = {429, 500, 502, 503, 504}
 ERRORS = {"XXX": ODataError}
+
+
+@dataclass(frozen=True)
+class CatalogApp:
+    id: str  # the catalog's id: KAMBOT_TEAMS_APP_ID
+    external_id: str  # the manifest's id
+    version: str
+
+
+def _version_key(version: str) -> tuple[int, ...]:
+    return tuple(int(part) if part.isdigit() else -1 for part in version.split("."))
 
 
 class GraphFailure(Exception):
@@ -214,6 +226,38 @@ class TeamsGateway:
         apps = self._client.teams.by_team_id(team_id).installed_apps
         await self._json(f"team:{team_id}", True, lambda: apps.to_post_request_information(body))
 
+    async def catalog_app(self, external_id: str) -> CatalogApp | None:
+        """kambot in the tenant's app catalog, found by its manifest id, with its newest version."""
+        from msgraph.generated.app_catalogs.teams_apps.teams_apps_request_builder import TeamsAppsRequestBuilder
+
+        query = TeamsAppsRequestBuilder.TeamsAppsRequestBuilderGetQueryParameters(
+            filter=f"externalId eq '{external_id}'", expand=["appDefinitions"]
+        )
+        found = await self._pages(
+            "tenant", self._client.app_catalogs.teams_apps, RequestConfiguration(query_parameters=query)
+        )
+        if not found:
+            return None
+        versions = [d.get("version", "") for d in found[0].get("appDefinitions") or []]
+        newest = max(versions, key=_version_key, default="")
+        return CatalogApp(found[0]["id"], found[0].get("externalId", external_id), newest)
+
+    async def upload_app(self, archive: bytes, version: str, existing: CatalogApp | None) -> CatalogApp:
+        """A new app in the catalog, or a new version of `existing` (Teams wants a higher version each time)."""
+        apps = self._client.app_catalogs.teams_apps
+
+        def request() -> RequestInformation:
+            builder = apps if existing is None else apps.by_teams_app_id(existing.id).app_definitions
+            information = RequestInformation(Method.POST, builder.url_template, builder.path_parameters)
+            information.headers.try_add("Accept", "application/json")
+            information.set_stream_content(archive, "application/zip")
+            return information
+
+        answer = await self._json("tenant", True, request) or {}
+        if existing is not None:
+            return CatalogApp(existing.id, existing.external_id, answer.get("version", version))
+        return CatalogApp(answer["id"], answer.get("externalId", ""), version)
+
     async def user_id(self, upn: str) -> str | None:
         user = self._client.users.by_user_id(upn)
         try:
@@ -227,7 +271,7 @@ class TeamsGateway:
     async def calendar_meetings(self, user_id: str, start: dt.datetime, end: dt.datetime) -> list[Meeting]:
         """The events in a user's calendar between start and end (those overlapping it), in UTC.
 
-        Needs the application permission Calendars.ReadBasic (subject, times, attendees; never the body).
+        Needs the application permission Calendars.ReadBasic.All (subject, times, attendees; never the body).
         """
         view = self._client.users.by_user_id(user_id).calendar_view
         parameters = view.CalendarViewRequestBuilderGetQueryParameters(

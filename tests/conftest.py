@@ -1,12 +1,14 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
 from bot.settings import Settings
+from tests.fakes.background import BackgroundLoop
 from tests.fakes.connector import ConnectorFake
+from tests.fakes.jwks import IdentityFake
 from tests.harness import RunningBot, fresh_database, migrate_and_seed
 
 POSTGRES_URL = os.environ.get("KAMBOT_TEST_POSTGRES_URL", "")
@@ -31,6 +33,16 @@ def database_url(request: pytest.FixtureRequest, tmp_path) -> str:  # type: igno
     if request.param == "sqlite":
         return f"sqlite+aiosqlite:///{tmp_path / 'kambot.db'}"
     return request.getfixturevalue("fresh_postgres")
+
+
+@pytest.fixture(scope="module")
+def identity() -> Iterator[IdentityFake]:
+    """The Bot Framework's and Entra's identity endpoints, in their own thread: MSAL calls them blocking."""
+    loop = BackgroundLoop()
+    fake = loop.run(IdentityFake().start())
+    yield fake
+    loop.run(fake.stop())
+    loop.close()
 
 
 @pytest.fixture

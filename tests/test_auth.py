@@ -3,28 +3,17 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from tests.conftest import local_settings
-from tests.fakes.background import BackgroundLoop
 from tests.fakes.connector import ConnectorFake
 from tests.fakes.jwks import ISSUER, IdentityFake
 from tests.harness import RunningBot, migrate_and_seed
 
 APP_ID = "11111111-2222-3333-4444-555555555555"
-
-
-@pytest.fixture(scope="module")
-def identity() -> Iterator[IdentityFake]:
-    """In its own thread: botbuilder and MSAL call it with blocking requests from the bot's loop."""
-    loop = BackgroundLoop()
-    fake = loop.run(IdentityFake().start())
-    yield fake
-    loop.run(fake.stop())
-    loop.close()
 
 
 @pytest.fixture

@@ -145,3 +145,10 @@ def test_a_configuration_that_cannot_make_a_package_is_named_and_nothing_is_writ
         ).returncode
         == 1
     )
+
+
+def test_a_bot_on_a_managed_identity_signs_its_tabs_in_with_its_own_app_registration() -> None:
+    sso = "0a1b2c3d-0000-4000-8000-00000000abcd"
+    manifest = render_package(settings(app_type="UserAssignedMSI", tab_sso_client_id=sso), "1.0.0").manifest
+    assert manifest["bots"][0]["botId"] == APP_ID
+    assert manifest["webApplicationInfo"] == {"id": sso, "resource": f"api://kambot.contoso.example/{sso}"}

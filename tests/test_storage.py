@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select, text
@@ -291,3 +295,18 @@ async def test_the_migrations_build_exactly_the_schema_the_models_describe(datab
     finally:
         await database.close()
     assert differences == [], differences
+
+
+async def test_instances_that_start_together_migrate_one_after_the_other(fresh_postgres: str, tmp_path: Path) -> None:
+    """Each container runs `kambot db upgrade` on start; on a new PostgreSQL database they must not collide."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("KAMBOT_")}
+    env = {**clean, "KAMBOT_DATABASE_URL": fresh_postgres, "PYTHONPATH": str(Path.cwd())}
+    command = [sys.executable, "-m", "bot.cli", "db", "upgrade"]
+    starts = [subprocess.Popen(command, env=env, cwd=tmp_path, stderr=subprocess.PIPE) for _ in range(3)]
+    outcomes = [(process.wait(timeout=120), process.stderr.read().decode()) for process in starts if process.stderr]
+    assert [code for code, _ in outcomes] == [0, 0, 0], outcomes
+    database = Database(fresh_postgres)
+    try:
+        assert await database.schema_revision() == head_revision()
+    finally:
+        await database.close()

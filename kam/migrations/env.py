@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from alembic import context
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -12,6 +13,9 @@ from kam.models import Base
 
 config = context.config
 target_metadata = Base.metadata
+# Held for the migration's transaction: instances that start together (each running `db upgrade`)
+# migrate one after the other, and the later ones find the schema at head.
+MIGRATION_LOCK = 0x6B616D626F74  # "kambot"
 
 
 def _run(connection: Connection) -> None:
@@ -22,6 +26,8 @@ def _run(connection: Connection) -> None:
         compare_type=True,
     )
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         context.run_migrations()
 
 

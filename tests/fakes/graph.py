@@ -11,18 +11,31 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import io
 import itertools
+import json
 import math
 import re
 import time
 import uuid
+import zipfile
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from typing import Any
 
+import jwt
 from aiohttp import web
 
 from tests.fakes.loopback import serve_on_loopback
+
+ALL_PERMISSIONS_TOKEN = "graph-test-token"
+ANY_ROLE = "*"
+TOKEN_KEY = "graph-fake-signing-key-of-32-bytes!"
+# Application permissions that let an app-only token call a route (Graph's documented least-privileged and broader).
+ROUTE_PERMISSIONS = {
+    "/v1.0/users/{user}": {"User.ReadBasic.All", "User.Read.All", "User.ReadWrite.All", "Directory.Read.All"},
+    "/v1.0/users/{user}/calendarView": {"Calendars.ReadBasic.All", "Calendars.Read", "Calendars.ReadWrite"},
+}
 
 FORBIDDEN = re.compile(r"[#%&*{}/\\:<>?+|'\"]")
 WRITES = {"POST", "PATCH", "PUT", "DELETE"}
@@ -92,6 +105,9 @@ class GraphFake:
         # Outlook calendars by user (Entra object id): Graph event objects. Users not here have no mailbox.
         self.calendars: dict[str, list[dict[str, Any]]] = {}
         self.calendar_denied: set[str] = set()  # excluded by the tenant's application access policy
+        # Teams kambot has no access to (not installed there, so no resource-specific consent).
+        self.locked_teams: set[str] = set()
+        self.catalog: dict[str, dict[str, Any]] = {}  # the tenant's app catalog: teamsApp id -> teamsApp
         self.calls: list[Call] = []
         self.faults: list[Fault] = []
         self.timeout_seconds = 30.0
@@ -201,12 +217,39 @@ class GraphFake:
             hits.append(now)
         return None
 
+    @staticmethod
+    def _roles(authorization: str) -> set[str] | None:
+        """The application permissions of the request's token: None for a bad token, ANY_ROLE for the test token."""
+        token = authorization.removeprefix("Bearer ")
+        if token == ALL_PERMISSIONS_TOKEN:
+            return {ANY_ROLE}
+        try:
+            claims = jwt.decode(token, TOKEN_KEY, algorithms=["HS256"], audience="https://graph.microsoft.com")
+        except jwt.PyJWTError:
+            return None
+        return set(claims.get("roles") or [])
+
+    def _denied(self, request: web.Request, roles: set[str]) -> web.Response | None:
+        """Graph's 403 when the token lacks the permission a route needs, or the app has no access to the team."""
+        team_id = request.match_info.get("team")
+        if team_id is not None and team_id in self.locked_teams:
+            return self.error(403, "Forbidden", "Missing role permissions on the request. API requires one of ...")
+        resource = request.match_info.route.resource
+        needs = ROUTE_PERMISSIONS.get(resource.canonical if resource is not None else "")
+        if request.method == "POST" and request.path.startswith("/v1.0/appCatalogs/") and ANY_ROLE not in roles:
+            # Publishing to the app catalog takes a signed-in admin: Graph supports no application permission for it.
+            return self.error(403, "Forbidden", "Application permissions are not supported for this operation.")
+        if needs and ANY_ROLE not in roles and not roles & needs:
+            return self.error(403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
+        return None
+
     @web.middleware
     async def _middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
-        if request.headers.get("Authorization", "") != "Bearer graph-test-token":
+        roles = self._roles(request.headers.get("Authorization", ""))
+        if roles is None:
             response: web.StreamResponse = self.error(401, "InvalidAuthenticationToken", "Access token is empty.")
         else:
-            response = await self._handle(request, handler)
+            response = self._denied(request, roles) or await self._handle(request, handler)
         self.calls.append(
             Call(request.method, request.path, response.status, time.monotonic(), self._resource(request))
         )
@@ -386,6 +429,64 @@ class GraphFake:
             body["@odata.nextLink"] = str(request.url.with_query(query)).replace(str(request.url.origin()), self.url)
         return web.json_response(body)
 
+    # --- the tenant's app catalog (organization apps) ---------------------------------
+    def _uploaded_manifest(self, body: bytes, content_type: str) -> dict[str, Any] | web.Response:
+        if content_type != "application/zip":
+            return self.error(415, "UnsupportedMediaType", "The app package must be sent as application/zip.")
+        try:
+            return dict(json.loads(zipfile.ZipFile(io.BytesIO(body)).read("manifest.json")))
+        except (zipfile.BadZipFile, KeyError, ValueError):
+            return self.error(400, "BadRequest", "The app package is not a zip file with a manifest.json.")
+
+    @staticmethod
+    def _definition(app_id: str, manifest: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "id": f"{app_id}-{manifest['version']}",
+            "teamsAppId": app_id,
+            "version": manifest["version"],
+            "displayName": manifest["name"]["short"],
+            "publishingState": "published",
+        }
+
+    async def _list_catalog(self, request: web.Request) -> web.Response:
+        wanted = re.fullmatch(r"externalId eq '([^']*)'", request.query.get("$filter", ""))
+        apps = [a for a in self.catalog.values() if wanted is None or a["externalId"] == wanted.group(1)]
+        expand = "appDefinitions" in request.query.get("$expand", "")
+        return self._page(
+            request, [a if expand else {k: v for k, v in a.items() if k != "appDefinitions"} for a in apps]
+        )
+
+    async def _publish_app(self, request: web.Request) -> web.Response:
+        manifest = self._uploaded_manifest(await request.read(), request.content_type)
+        if isinstance(manifest, web.Response):
+            return manifest
+        if any(a["externalId"] == manifest["id"] for a in self.catalog.values()):
+            return self.error(409, "Conflict", "An app with the same id already exists in the tenant app catalog.")
+        app_id = str(uuid.uuid4())
+        self.catalog[app_id] = {
+            "id": app_id,
+            "externalId": manifest["id"],
+            "displayName": manifest["name"]["short"],
+            "distributionMethod": "organization",
+            "appDefinitions": [self._definition(app_id, manifest)],
+        }
+        return web.json_response({k: v for k, v in self.catalog[app_id].items() if k != "appDefinitions"}, status=201)
+
+    async def _update_app(self, request: web.Request) -> web.Response:
+        app = self.catalog.get(request.match_info["app"])
+        if app is None:
+            return self.error(404, "NotFound", "No app with this id in the tenant app catalog.")
+        manifest = self._uploaded_manifest(await request.read(), request.content_type)
+        if isinstance(manifest, web.Response):
+            return manifest
+        if manifest["id"] != app["externalId"]:
+            return self.error(400, "BadRequest", "The manifest id does not match the app being updated.")
+        newest = max(tuple(map(int, d["version"].split("."))) for d in app["appDefinitions"])
+        if tuple(map(int, manifest["version"].split("."))) <= newest:
+            return self.error(409, "Conflict", "The app version must be greater than the current version.")
+        app["appDefinitions"].append(self._definition(app["id"], manifest))
+        return web.json_response(app["appDefinitions"][-1], status=201)
+
     async def start(self) -> GraphFake:
         app = web.Application(middlewares=[self._middleware])
         base = "/v1.0/teams/{team}"
@@ -397,6 +498,9 @@ class GraphFake:
         app.router.add_post(base + "/channels/{channel}/tabs", self._add_tab)
         app.router.add_get(f"{base}/installedApps", self._list_apps)
         app.router.add_post(f"{base}/installedApps", self._install_app)
+        app.router.add_get("/v1.0/appCatalogs/teamsApps", self._list_catalog)
+        app.router.add_post("/v1.0/appCatalogs/teamsApps", self._publish_app)
+        app.router.add_post("/v1.0/appCatalogs/teamsApps/{app}/appDefinitions", self._update_app)
         app.router.add_get("/v1.0/users/{user}", self._user)
         app.router.add_get("/v1.0/users/{user}/calendarView", self._calendar_view)
         self._runner, port = await serve_on_loopback(app)
@@ -432,12 +536,23 @@ def _event_json(event: dict[str, Any], fields: set[str] | None, utc: bool) -> di
 
 
 class FakeGraphCredential:
-    """An azure-identity style credential that hands out the token the Graph fake accepts."""
+    """An azure-identity style credential that hands out a token the Graph fake accepts.
+
+    With `roles`, the token is a JWT carrying those application permissions, as Entra issues
+    them, and the fake refuses what they do not cover; without, it may do everything.
+    """
+
+    def __init__(self, roles: set[str] | None = None) -> None:
+        self.roles = roles
 
     async def get_token(self, *scopes: str, **kwargs: Any) -> Any:
         from azure.core.credentials import AccessToken
 
-        return AccessToken("graph-test-token", int(time.time()) + 3600)
+        expires = int(time.time()) + 3600
+        if self.roles is None:
+            return AccessToken(ALL_PERMISSIONS_TOKEN, expires)
+        claims = {"aud": "https://graph.microsoft.com", "roles": sorted(self.roles), "exp": expires}
+        return AccessToken(jwt.encode(claims, TOKEN_KEY, algorithm="HS256"), expires)
 
     async def close(self) -> None:
         return None

@@ -1,0 +1,189 @@
+"""`kambot doctor`: is this installation ready for a tenant? Each check says ✓ or ✗, and how to fix a ✗.
+
+It reads, never writes: configuration, the database and its schema, the bot's credentials (a token
+from Entra), the Graph permissions the enabled features need (the token's `roles`), access to each
+KAM team, and whether Teams can reach the public URL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import aiohttp
+from azure.core.credentials_async import AsyncTokenCredential
+from botbuilder.integration.aiohttp import ConfigurationServiceClientCredentialFactory
+from botframework.connector.auth import AuthenticationConstants
+from sqlalchemy.engine import make_url
+
+from bot.adapter import auth_configuration
+from bot.graph_access import graph_client_id, graph_credential, graph_gateway, graph_tenant
+from bot.settings import Settings
+from kam.migrate import head_revision
+from kam.storage import Database
+
+TIMEOUT_SECONDS = 15.0
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool | None  # None: does not apply to this configuration
+    detail: str
+    fix: str = ""
+
+
+def configuration_checks(settings: Settings) -> list[Check]:
+    checks = []
+    if settings.local_mode:
+        checks.append(
+            Check(
+                "Bot identity",
+                False,
+                "KAMBOT_APP_ID is empty: local mode, requests are not authenticated",
+                "set KAMBOT_APP_ID, KAMBOT_APP_PASSWORD and KAMBOT_APP_TENANT_ID from the app registration",
+            )
+        )
+    else:
+        checks.append(Check("Bot identity", True, f"{settings.app_type} app {settings.app_id}"))
+    parts = urlsplit(settings.public_base_url)
+    if parts.scheme == "https" and parts.hostname:
+        checks.append(Check("Public URL", True, settings.public_base_url))
+    else:
+        checks.append(
+            Check(
+                "Public URL",
+                False,
+                f"{settings.public_base_url} is not https",
+                "set KAMBOT_PUBLIC_BASE_URL to the https address Teams reaches the bot at",
+            )
+        )
+    return checks
+
+
+async def database_checks(settings: Settings) -> list[Check]:
+    url = make_url(settings.database_url)
+    if url.get_backend_name() == "sqlite" and url.database and not Path(url.database).is_file():
+        return [Check("Database", False, f"no database file at {url.database}", "kambot db upgrade")]
+    db = Database(settings.database_url)
+    try:
+        if not await db.reachable():
+            return [Check("Database", False, "cannot connect", "check KAMBOT_DATABASE_URL and that the server runs")]
+        kind = "PostgreSQL" if db.is_postgres else "SQLite (embedded: one instance only)"
+        revision, wanted = await db.schema_revision(), head_revision()
+    finally:
+        await db.close()
+    checks = [Check("Database", True, kind)]
+    if revision == wanted:
+        checks.append(Check("Database schema", True, f"at {wanted}"))
+    else:
+        checks.append(
+            Check("Database schema", False, f"at {revision or 'nothing'}, needs {wanted}", "kambot db upgrade")
+        )
+    return checks
+
+
+async def bot_credentials_check(settings: Settings) -> Check:
+    """A token for the Bot Connector, fetched as the running bot would (botbuilder and MSAL)."""
+    if settings.local_mode:
+        return Check("Bot credentials", None, "local mode: no token needed")
+    tenant = settings.app_tenant_id if settings.app_type == "SingleTenant" else None
+    login = settings.auth_login_url or (
+        AuthenticationConstants.TO_CHANNEL_FROM_BOT_LOGIN_URL_PREFIX
+        + (tenant or AuthenticationConstants.DEFAULT_CHANNEL_AUTH_TENANT)
+    )
+    scope = settings.auth_oauth_scope or AuthenticationConstants.TO_CHANNEL_FROM_BOT_OAUTH_SCOPE
+    try:
+        factory = ConfigurationServiceClientCredentialFactory(auth_configuration(settings))
+        credentials = await factory.create_credentials(settings.app_id, scope, login, not settings.auth_login_url)
+        token = await asyncio.wait_for(asyncio.to_thread(credentials.get_access_token), TIMEOUT_SECONDS)
+    except Exception as error:  # noqa: BLE001 - whatever Entra or the network says, the admin needs to read it
+        return Check(
+            "Bot credentials",
+            False,
+            f"no token: {type(error).__name__}: {str(error)[:200]}",
+            "check KAMBOT_APP_PASSWORD (the client secret may have expired) and KAMBOT_APP_TENANT_ID",
+        )
+    if not token:
+        return Check("Bot credentials", False, "Entra answered without a token", "check the app registration")
+    return Check("Bot credentials", True, "token for the Bot Connector acquired")
+
+
+async def graph_checks(settings: Settings, credential: AsyncTokenCredential | None = None) -> list[Check]:
+    from graph.client import GRAPH_SCOPE
+    from graph.gateway import GraphFailure
+    from graph.permissions import CALENDARS, USER_LOOKUP, admin_consent_url, roles_of
+
+    needed = ([USER_LOOKUP] if settings.kam_team_ids else []) + ([CALENDARS] if settings.meeting_nudges else [])
+    if not needed:
+        return [Check("Microsoft Graph", None, "not used: no KAMBOT_KAM_TEAM_IDS, meeting nudges off")]
+    credential = credential or graph_credential(settings)
+    try:
+        token = await asyncio.wait_for(credential.get_token(GRAPH_SCOPE), TIMEOUT_SECONDS)
+    except Exception as error:  # noqa: BLE001 - shown to the admin as it is
+        return [
+            Check(
+                "Microsoft Graph",
+                False,
+                f"no token: {type(error).__name__}: {str(error)[:200]}",
+                "check KAMBOT_GRAPH_AUTH and the identity's secret, certificate or managed identity",
+            )
+        ]
+    checks = [Check("Microsoft Graph", True, f"token for {graph_client_id(settings) or 'the managed identity'}")]
+    roles = roles_of(token.token)
+    consent = admin_consent_url(graph_tenant(settings), graph_client_id(settings))
+    for permission in needed:
+        if permission.granted(roles):
+            checks.append(Check(f"Graph: {permission.name}", True, permission.purpose))
+        else:
+            fix = f"add {permission.name} (Application) to the app registration, then grant admin consent: {consent}"
+            checks.append(Check(f"Graph: {permission.name}", False, f"not granted; {permission.purpose}", fix))
+    gateway = graph_gateway(settings, credential)
+    for team_id in settings.kam_team_ids:
+        name = f"Team {team_id}"
+        try:
+            channels = await gateway.channels(team_id)
+            installed = await gateway.installed_app_ids(team_id)
+        except GraphFailure as failure:
+            if failure.status == 404:
+                checks.append(Check(name, False, "no such team", "check KAMBOT_KAM_TEAM_IDS (the teams' group ids)"))
+            else:
+                fix = "add kambot to this team (Teams admin center → Manage apps → kambot → Add to a team)"
+                checks.append(Check(name, False, f"no access: HTTP {failure.status} {failure.code}", fix))
+            continue
+        if settings.teams_app_id and settings.teams_app_id not in installed:
+            fix = "add kambot to this team, or run `kambot provision`, which installs it"
+            checks.append(Check(name, False, f"{len(channels)} channel(s) readable, kambot not installed", fix))
+        else:
+            checks.append(Check(name, True, f"kambot installed, {len(channels)} channel(s) readable"))
+    return checks
+
+
+async def reachability_check(settings: Settings) -> Check:
+    url = settings.public_base_url.rstrip("/") + "/healthz"
+    try:
+        timeout = aiohttp.ClientTimeout(total=TIMEOUT_SECONDS)
+        # The system's trust store as it is now (SSL_CERT_FILE included, e.g. a company's own CA).
+        connector = aiohttp.TCPConnector(ssl=ssl.create_default_context())
+        async with aiohttp.ClientSession(timeout=timeout, connector=connector) as http, http.get(url) as response:
+            status = response.status
+    except (aiohttp.ClientError, TimeoutError) as error:
+        return Check("Reachable", False, f"{url}: {type(error).__name__}: {str(error)[:150]}", _REACH_FIX)
+    if status != 200:
+        return Check("Reachable", False, f"{url} answered HTTP {status}", _REACH_FIX)
+    return Check("Reachable", True, f"{url} answers")
+
+
+_REACH_FIX = "check DNS, TLS and that kambot runs behind KAMBOT_PUBLIC_BASE_URL (it must answer /healthz)"
+
+
+async def run_checks(settings: Settings, graph_credential_override: AsyncTokenCredential | None = None) -> list[Check]:
+    checks = configuration_checks(settings)
+    checks += await database_checks(settings)
+    checks.append(await bot_credentials_check(settings))
+    checks += await graph_checks(settings, graph_credential_override)
+    checks.append(await reachability_check(settings))
+    return checks

@@ -1,0 +1,52 @@
+"""The Microsoft Graph application permissions kambot's features need, and those a token carries.
+
+An app-only token from Entra lists the application permissions the tenant granted in its `roles`
+claim. Reading it tells an admin what is missing before a feature fails at 2 a.m. Team-level
+access (resource-specific consent, when kambot is installed in a team) is not in the token; it
+is checked by reading the team instead (`TeamsGateway.channels`, `installed_app_ids`).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Permission:
+    name: str
+    purpose: str
+    # Broader permissions that include this one: an admin who granted one of them needs nothing more.
+    broader: tuple[str, ...] = ()
+
+    def granted(self, roles: set[str]) -> bool:
+        return self.name in roles or any(name in roles for name in self.broader)
+
+
+USER_LOOKUP = Permission(
+    "User.ReadBasic.All",
+    "provisioning: finds the members of confidential (private) account channels by their UPN",
+    ("User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"),
+)
+CALENDARS = Permission(
+    "Calendars.ReadBasic.All",
+    "after-meeting nudges: subject, times and attendees of team members' meetings, never their content",
+    ("Calendars.Read", "Calendars.ReadWrite"),
+)
+
+
+def roles_of(access_token: str) -> set[str]:
+    """The application permissions in a JWT access token (its signature is Entra's business, not ours)."""
+    try:
+        payload = access_token.split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except (IndexError, ValueError, binascii.Error):
+        return set()
+    roles = claims.get("roles") if isinstance(claims, dict) else None
+    return {role for role in roles if isinstance(role, str)} if isinstance(roles, list) else set()
+
+
+def admin_consent_url(tenant_id: str, client_id: str) -> str:
+    return f"https://login.microsoftonline.com/{tenant_id or 'organizations'}/adminconsent?client_id={client_id}"
