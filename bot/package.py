@@ -96,6 +96,8 @@ def _values(settings: Settings, version: str) -> dict[str, str]:
         "BASE_URL": base,
         "PUBLIC_HOST": host,
         "DEVELOPER_NAME": settings.developer_name,
+        "APP_NAME_EN": settings.app_name_en,
+        "APP_NAME_DE": settings.app_name_de,
         "PRIVACY_URL": settings.privacy_url or f"{base}/privacy",
         "TERMS_URL": settings.terms_url or f"{base}/terms",
         "SSO_CLIENT_ID": sso_client_id,
@@ -116,7 +118,7 @@ def _render(node: Any, values: dict[str, str], t: Texts, path: str, keys: dict[s
         name = match.group(1)
         if name.startswith("t:"):
             keys[path] = name[2:]
-            return t(name[2:])
+            return t(name[2:], name=values[f"APP_NAME_{t.language.upper()}"])
         if name not in values:
             raise PackageProblem(f"the manifest template asks for {name!r}, which kambot does not know")
         return values[name]
@@ -133,7 +135,8 @@ def render_package(settings: Settings, version: str | None = None) -> AppPackage
     languages = {}
     for language, file_name in ADDITIONAL_LANGUAGES.items():
         t = Texts(language)
-        strings = {path: t(key) for path, key in keys.items() if _LOCALIZABLE.match(path)}
+        name = values[f"APP_NAME_{language.upper()}"]
+        strings = {path: t(key, name=name) for path, key in keys.items() if _LOCALIZABLE.match(path)}
         languages[file_name] = {"$schema": schema, **strings}
     return AppPackage(manifest, languages)
 

@@ -78,6 +78,9 @@ class Settings(BaseSettings):
 
     # The Teams app package (`kambot package`): who publishes it and where its legal pages are.
     developer_name: str = Field(default="kambot", max_length=32)
+    # The app's name in Teams, per language (at most 30 characters; the full name adds "– key account management").
+    app_name_en: str = Field(default="kambot", min_length=1, max_length=30)
+    app_name_de: str = Field(default="kambot", min_length=1, max_length=30)
     privacy_url: str = Field(default="", description="default <public base URL>/privacy, served by the bot")
     terms_url: str = Field(default="", description="default <public base URL>/terms, served by the bot")
 

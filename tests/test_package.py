@@ -74,6 +74,7 @@ def test_kambot_package_writes_a_package_that_passes_microsofts_validator(tmp_pa
         "TeamsTab.Create.Group",
         "TeamsAppInstallation.Read.Group",
     }
+    assert manifest["name"] == {"short": "kambot", "full": "kambot – key account management"}
     german = json.loads(files["de.json"])
     assert german["name.full"] == "kambot – Key Account Management"
     assert german["bots[0].commandLists[0].commands[0].title"] == "kontakt erfassen"
@@ -93,6 +94,17 @@ async def test_every_command_the_package_lists_is_one_the_bot_answers_in_both_la
                 unknown = Texts(language)("error.unknown_command", text=title)
                 assert answers, f"no answer to {title!r}"
                 assert all(unknown not in json.dumps(a.activity, ensure_ascii=False) for a in answers), title
+
+
+def test_the_app_is_named_as_the_configuration_says_in_each_language() -> None:
+    package = render_package(settings(app_name_en="Contoso KAM", app_name_de="Contoso KAM-Assistent"), "1.0.0")
+    assert package.manifest["name"] == {"short": "Contoso KAM", "full": "Contoso KAM – key account management"}
+    german = package.languages["de.json"]
+    assert (german["name.short"], german["name.full"]) == (
+        "Contoso KAM-Assistent",
+        "Contoso KAM-Assistent – Key Account Management",
+    )
+    assert validate(package.zip_bytes()) == []
 
 
 def test_a_broken_manifest_is_refused_by_the_validator_with_the_reason() -> None:
