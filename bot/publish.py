@@ -47,13 +47,6 @@ def manifest_of(archive: bytes) -> dict[str, Any]:
     return manifest
 
 
-def _newer(version: str, than: str) -> bool:
-    def key(value: str) -> tuple[int, ...]:
-        return tuple(int(part) if part.isdigit() else -1 for part in value.split("."))
-
-    return key(version) > key(than)
-
-
 async def publish(
     settings: Settings, archive: bytes, credential: AsyncTokenCredential, *, dry_run: bool = False
 ) -> Published:
@@ -65,7 +58,7 @@ async def publish(
     gateway = graph_gateway(settings, credential, scopes=(CATALOG_SCOPE,))
     try:
         existing = await gateway.catalog_app(manifest["id"])
-        if existing is not None and not _newer(version, existing.version):
+        if existing is not None and not existing.older_than(version):
             raise PublishProblem(
                 f"the catalog has version {existing.version}; this package is {version}. "
                 "Build one with a higher version: kambot package --version X.Y.Z"

@@ -35,15 +35,19 @@ TRANSIENT = {429, 500, 502, 503, 504}
 ERRORS = {"XXX": ODataError}
 
 
+def _version_key(version: str) -> tuple[int, ...]:
+    return tuple(int(part) if part.isdigit() else -1 for part in version.split("."))
+
+
 @dataclass(frozen=True)
 class CatalogApp:
     id: str  # the catalog's id: KAMBOT_TEAMS_APP_ID
     external_id: str  # the manifest's id
     version: str
 
-
-def _version_key(version: str) -> tuple[int, ...]:
-    return tuple(int(part) if part.isdigit() else -1 for part in version.split("."))
+    def older_than(self, version: str) -> bool:
+        """Teams takes an update only with a higher version (1.10.0 is higher than 1.9.0)."""
+        return _version_key(self.version) < _version_key(version)
 
 
 class GraphFailure(Exception):
