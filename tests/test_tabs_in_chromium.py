@@ -122,3 +122,58 @@ async def test_without_a_token_the_page_says_so_and_shows_no_data(site: tuple[Ru
     assert "could not tell who you are" in await page.inner_text("#content")
     assert "Contoso" not in await page.content()
     await page.close()
+
+
+# The Teams host, as far as the set-up page talks to it (teams-js v2): the channel it is opened in,
+# the signed-in user's token, and what the page hands to Teams when the admin presses Save.
+TEAMS_HOST = """
+window.teamsHost = { valid: null, config: null, saved: null, save: null };
+window.microsoftTeams = {
+  app: {
+    initialize: async () => {},
+    getContext: async () => ({ channel: { id: "%(channel)s" }, app: { locale: "en-us", theme: "default" } }),
+  },
+  authentication: { getAuthToken: async () => "%(token)s" },
+  pages: { config: {
+    setValidityState: (valid) => { window.teamsHost.valid = valid; },
+    registerOnSaveHandler: (handler) => { window.teamsHost.save = handler; },
+    setConfig: async (config) => { window.teamsHost.config = config; },
+  } },
+};
+"""
+
+
+async def test_adding_a_tab_by_hand_saves_the_chosen_tab_of_the_channels_account(
+    site: tuple[RunningBot, str, Browser],
+) -> None:
+    bot, token, browser = site
+    page = await browser.new_page(viewport={"width": 600, "height": 500})
+    host = TEAMS_HOST % {"channel": "channel-contoso-id", "token": token}
+    await page.route("**/tabs/static/teams.js", lambda route: route.fulfill(body=host, content_type="text/javascript"))
+    await page.goto(f"{bot.url}/tabs/config")
+    await page.wait_for_selector("#account.notice", timeout=15000)
+    assert await page.inner_text("#account") == "Key account: Contoso Pharma"
+    assert await page.evaluate("window.teamsHost.valid") is None, "nothing chosen yet: Save stays off"
+
+    await page.get_by_label("Log").check()
+    assert await page.evaluate("window.teamsHost.valid") is True
+    await page.evaluate(
+        "new Promise((done) => window.teamsHost.save({ notifySuccess: () => done(), notifyFailure: done }))"
+    )
+    config = await page.evaluate("window.teamsHost.config")
+    assert config == {
+        "entityId": "kambot-log-1",
+        "contentUrl": f"{bot.url}/tabs/log?account=1",
+        "websiteUrl": f"{bot.url}/tabs/log?account=1",
+        "suggestedDisplayName": "Log",
+    }
+    await page.screenshot(path=str(ARTIFACTS / "config.png"))
+
+    other = await browser.new_page()
+    unlinked = TEAMS_HOST % {"channel": "channel-random-id", "token": token}
+    await other.route(
+        "**/tabs/static/teams.js", lambda route: route.fulfill(body=unlinked, content_type="text/javascript")
+    )
+    await other.goto(f"{bot.url}/tabs/config")
+    await other.wait_for_selector("#account.problem", timeout=15000)
+    assert "belongs to no key account" in await other.inner_text("#account")

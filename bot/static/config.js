@@ -7,7 +7,7 @@
 
   function say(text, problem) {
     status.textContent = text;
-    status.className = problem ? "notice problem" : "notice";
+    status.className = problem ? "notice problem" : "notice done";
   }
 
   function chosen() {
