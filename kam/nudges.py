@@ -12,10 +12,21 @@ import datetime as dt
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kam.models import Account, Contact, Decision, MeetingNudge, NudgeSent, OutboxMessage, Person, aware, utcnow
+from kam.models import (
+    Account,
+    AccountMember,
+    Contact,
+    Decision,
+    MeetingNudge,
+    NudgeSent,
+    OutboxMessage,
+    Person,
+    aware,
+    utcnow,
+)
 from kam.storage import insert_if_absent
 
 NUDGE_WEEKLY = "nudge.weekly"  # subject: the member; account: the account asked about
@@ -66,26 +77,56 @@ async def still_wanted(session: AsyncSession, person: Person, account: Account, 
 
 
 async def schedule_weekly_nudges(session: AsyncSession, when: NudgeTime, now: dt.datetime | None = None) -> int:
-    """Queue the nudges due now; returns how many."""
+    """Queue the nudges due now; returns how many.
+
+    It runs on every sweep: three queries whatever the number of members (who is on which account,
+    the claims and the logging of the last eight days), then a claim per nudge that goes.
+    """
     now = now or utcnow()
+    recent = now - dt.timedelta(days=8)  # covers the current week in every time zone
+    claims = select(NudgeSent.person_id, NudgeSent.account_id, NudgeSent.week).where(NudgeSent.sent_at >= recent)
+    claimed = {tuple(row) for row in await session.execute(claims)}
+    last_logged = await _last_logged(session, recent)
+    members = await session.execute(
+        select(AccountMember.account_id, Person)
+        .join(Person, Person.id == AccountMember.person_id)
+        .join(Account, Account.id == AccountMember.account_id)
+        .where(Account.active.is_(True), Person.nudges_paused.is_(False))
+        .order_by(AccountMember.account_id, Person.id)
+    )
     queued = 0
-    accounts = await session.scalars(select(Account).where(Account.active.is_(True)).order_by(Account.id))
-    for account in accounts:
-        for member in account.members:
-            person = member.person
-            if person.nudges_paused or not (person.teams_user_id or person.aad_object_id):
-                continue
-            local = local_now(person, now)
-            if local.weekday() != when.weekday or local.hour < when.hour:
-                continue
-            if await _logged_since(session, person, account, _week_start(local)):
-                continue
-            claim = {"person_id": person.id, "account_id": account.id, "week": week_of(local), "sent_at": now}
-            if not await insert_if_absent(session, NudgeSent, claim, ["person_id", "account_id", "week"]):
-                continue  # nudged already this week (here, or by another instance)
-            session.add(OutboxMessage(kind=NUDGE_WEEKLY, subject_id=person.id, account_id=account.id))
-            queued += 1
+    for account_id, person in members.all():
+        if not (person.teams_user_id or person.aad_object_id):
+            continue
+        local = local_now(person, now)
+        if local.weekday() != when.weekday or local.hour < when.hour:
+            continue
+        if (person.id, account_id, week_of(local)) in claimed:
+            continue
+        logged = last_logged.get((person.id, account_id))
+        if logged is not None and aware(logged) >= _week_start(local):
+            continue
+        claim = {"person_id": person.id, "account_id": account_id, "week": week_of(local), "sent_at": now}
+        if not await insert_if_absent(session, NudgeSent, claim, ["person_id", "account_id", "week"]):
+            continue  # nudged already this week (by another instance, a moment ago)
+        session.add(OutboxMessage(kind=NUDGE_WEEKLY, subject_id=person.id, account_id=account_id))
+        queued += 1
     return queued
+
+
+async def _last_logged(session: AsyncSession, since: dt.datetime) -> dict[tuple[int, int], dt.datetime]:
+    """When each member last logged a contact or decision for each account, since `since`."""
+    latest: dict[tuple[int, int], dt.datetime] = {}
+    for model in (Contact, Decision):
+        rows = await session.execute(
+            select(model.logged_by_id, model.account_id, func.max(model.created_at))
+            .where(model.created_at >= since)
+            .group_by(model.logged_by_id, model.account_id)
+        )
+        for person_id, account_id, moment in rows.all():
+            key = (person_id, account_id)
+            latest[key] = max(aware(moment), latest.get(key, aware(moment)))
+    return latest
 
 
 def set_paused(person: Person, paused: bool) -> None:
