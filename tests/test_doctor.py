@@ -76,11 +76,12 @@ def by_name(checks: list[Check]) -> dict[str, Check]:
 async def test_a_complete_installation_passes_every_check(
     identity: IdentityFake, graph: GraphFake, sqlite_url: str, public_url: str
 ) -> None:
+    issued = len(identity.issued_tokens)
     checks = await run_checks(production(identity, graph, sqlite_url, public_url), FakeGraphCredential(EVERYTHING))
     assert [(c.name, c.detail) for c in checks if c.ok is not True] == []
     found = by_name(checks)
     assert found["Bot credentials"].detail == "token for the Bot Connector acquired"
-    assert identity.issued_tokens, "the token came from Entra (the fake), as the bot's would"
+    assert len(identity.issued_tokens) == issued + 1, "the token came from Entra (the fake), as the bot's would"
     assert found["Graph: Calendars.ReadBasic.All"].ok and found["Graph: User.ReadBasic.All"].ok
     assert found["Team team-kam"].detail == "kambot installed, 1 channel(s) readable"
     assert found["Database schema"].ok and found["Reachable"].detail.endswith("/healthz answers")
@@ -124,6 +125,16 @@ async def test_missing_permissions_access_schema_and_reachability_each_get_their
         await gateway.user_id("megan@contoso.test")
     assert refused.value.status == 403
     assert await graph_gateway(settings, FakeGraphCredential(EVERYTHING)).user_id("megan@contoso.test")
+
+
+async def test_an_expired_bot_secret_is_named_with_its_fix(
+    identity: IdentityFake, graph: GraphFake, sqlite_url: str, public_url: str
+) -> None:
+    identity.expired_secrets.add("expired-secret")
+    settings = production(identity, graph, sqlite_url, public_url, app_password="expired-secret")
+    check = by_name(await run_checks(settings, FakeGraphCredential(EVERYTHING)))["Bot credentials"]
+    assert check.ok is False and "AADSTS7000222" in check.detail
+    assert check.fix.startswith("check KAMBOT_APP_PASSWORD (the client secret may have expired)")
 
 
 def test_kambot_doctor_prints_a_table_and_fails_while_anything_is_missing(tmp_path: Path) -> None:

@@ -62,6 +62,7 @@ class IdentityFake:
     key_id: str = "test-key-1"
     endorsements: tuple[str, ...] = ("msteams",)
     issued_tokens: list[str] = field(default_factory=list)
+    expired_secrets: set[str] = field(default_factory=set)  # answered as Entra answers an expired client secret
     base_url: str = ""
     ca_bundle: Path | None = None
     _runner: web.AppRunner | None = None
@@ -124,6 +125,9 @@ class IdentityFake:
         form = await request.post()
         if form.get("grant_type") != "client_credentials" or not form.get("client_secret"):
             return web.json_response({"error": "invalid_client"}, status=401)
+        if form.get("client_secret") in self.expired_secrets:
+            description = "AADSTS7000222: The provided client secret keys for app are expired."
+            return web.json_response({"error": "invalid_client", "error_description": description}, status=401)
         token = f"outbound-{uuid.uuid4().hex}"
         self.issued_tokens.append(token)
         return web.json_response({"access_token": token, "token_type": "Bearer", "expires_in": 3600})
