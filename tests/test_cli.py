@@ -31,6 +31,10 @@ def test_db_upgrade_creates_the_embedded_database_and_is_safe_to_repeat(tmp_path
         result = kambot("db", "upgrade", env=env, cwd=tmp_path)
         assert result.returncode == 0, result.stderr
         assert "database at revision head" in result.stderr
+    with sqlite3.connect(tmp_path / "data" / "kambot.db") as connection:
+        # WAL, switched by the migration: connections that start together (bot, worker, a CLI command) never
+        # race to switch it, which SQLite can refuse with "database is locked" despite any busy timeout.
+        assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     seeded = kambot("demo", "seed", env=env, cwd=tmp_path)
     assert seeded.returncode == 0 and "2 account(s) created" in seeded.stderr
     with sqlite3.connect(tmp_path / "data" / "kambot.db") as connection:

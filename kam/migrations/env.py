@@ -19,6 +19,11 @@ MIGRATION_LOCK = 0x6B616D626F74  # "kambot"
 
 
 def _run(connection: Connection) -> None:
+    if connection.dialect.name == "sqlite":
+        # WAL is a property of the database file: set once here, before any instance connects, so
+        # that the bot's connections (and a CLI command beside it) never have to switch it together.
+        connection.exec_driver_sql("PRAGMA journal_mode=WAL")
+        connection.commit()
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
