@@ -201,20 +201,24 @@ def _unfilter(kind: int, line: bytearray, above: bytearray, step: int) -> bytear
     return line
 
 
-def package_problems(archive: bytes) -> list[str]:
-    """What Teams would refuse that the JSON schema does not check: files, icon sizes, ids, domains."""
-    problems: list[str] = []
+def _opened(archive: bytes) -> tuple[zipfile.ZipFile, dict[str, Any]] | str:
+    """The package and its manifest, or why it cannot be read at all."""
     try:
         files = zipfile.ZipFile(io.BytesIO(archive))
     except zipfile.BadZipFile:
-        return ["the package is not a zip file"]
-    names = set(files.namelist())
-    if "manifest.json" not in names:
-        return ["manifest.json is missing from the top of the package"]
+        return "the package is not a zip file"
+    if "manifest.json" not in files.namelist():
+        return "manifest.json is missing from the top of the package"
     try:
-        manifest = json.loads(files.read("manifest.json"))
+        return files, json.loads(files.read("manifest.json"))
     except ValueError as error:
-        return [f"manifest.json is not valid JSON: {error}"]
+        return f"manifest.json is not valid JSON: {error}"
+
+
+def _package_problems(files: zipfile.ZipFile, manifest: dict[str, Any]) -> list[str]:
+    """What Teams would refuse that the JSON schema does not check: files, icon sizes, ids, domains."""
+    problems: list[str] = []
+    names = set(files.namelist())
     for field in ("color", "outline"):
         name = (manifest.get("icons") or {}).get(field)
         if name not in names:
@@ -234,17 +238,11 @@ def package_problems(archive: bytes) -> list[str]:
         if bot.get("botId") != app_id:
             problems.append(f"bots[{index}].botId differs from the app id {app_id}")
     domains = set(manifest.get("validDomains") or [])
-    for url in _urls(manifest):
-        host = urlsplit(url).netloc
-        if host and host not in domains and not url.startswith(("api://",)):
-            problems.append(f"{url}: its host {host} is not in validDomains")
+    for tab in manifest.get("configurableTabs") or []:
+        host = urlsplit(tab.get("configurationUrl", "")).netloc
+        if host not in domains:
+            problems.append(f"{tab.get('configurationUrl')}: its host {host} is not in validDomains")
     return problems
-
-
-def _urls(manifest: dict[str, Any]) -> list[str]:
-    return [tab["configurationUrl"] for tab in manifest.get("configurableTabs") or []] + [
-        tab.get("contentUrl", "") for tab in manifest.get("staticTabs") or []
-    ]
 
 
 def node_validator() -> list[str] | None:
@@ -260,12 +258,11 @@ def validate(archive: bytes) -> list[str]:
 
     Raises PackageProblem when the validator cannot run.
     """
-    problems = package_problems(archive)
-    try:
-        files = zipfile.ZipFile(io.BytesIO(archive))
-        json.loads(files.read("manifest.json"))
-    except (zipfile.BadZipFile, KeyError, ValueError):
-        return problems  # nothing the schema validator could read
+    opened = _opened(archive)
+    if isinstance(opened, str):
+        return [opened]  # nothing the schema validator could read
+    files, manifest = opened
+    problems = _package_problems(files, manifest)
     command = node_validator()
     if command is None:
         raise PackageProblem("Node.js and the project's npm packages are needed to validate (run `make install-run`)")

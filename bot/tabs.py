@@ -122,6 +122,14 @@ def log_filters(query: Any) -> LogFilters:
     )
 
 
+async def _member(session: AsyncSession, account: Account, user: TabUser) -> Person:
+    """The signed-in user as a member of the account's team; Refused otherwise."""
+    person = await find_person(session, Caller(user.aad_object_id, None, user.name))
+    if person is None or role_of(account, person) is None:
+        raise Refused(403, "tab.forbidden")
+    return person
+
+
 class TabPages:
     def __init__(self, services: Services) -> None:
         self.services = services
@@ -161,18 +169,16 @@ class TabPages:
         """The key account of the channel a tab is being added to, for a signed-in member of its team."""
         t = _texts(request)
         try:
-            user: TabUser = await self.tokens.user_of(request.headers.get("Authorization"))
-        except NotSignedIn:
-            return web.json_response({"message": t("tab.sign_in_failed")}, status=401)
-        async with self.services.db.transaction() as session:
-            account = await account_for_channel(session, request.query.get("channel", ""))
-            if account is None:
-                return web.json_response({"message": t("tab.config.not_account_channel")}, status=404)
-            person = await find_person(session, Caller(user.aad_object_id, None, user.name))
-            if person is None or role_of(account, person) is None:
-                return web.json_response({"message": t("tab.forbidden")}, status=403)
-            message = t("tab.config.for_account", account=account.name)
-            return web.json_response({"account_id": account.id, "name": account.name, "message": message})
+            user = await self._signed_in(request)
+            async with self.services.db.transaction() as session:
+                account = await account_for_channel(session, request.query.get("channel", ""))
+                if account is None:
+                    raise Refused(404, "tab.config.not_account_channel")
+                await _member(session, account, user)
+        except Refused as refused:
+            return web.json_response({"message": t(refused.key)}, status=refused.status)
+        message = t("tab.config.for_account", account=account.name)
+        return web.json_response({"account_id": account.id, "name": account.name, "message": message})
 
     async def shell(self, request: web.Request) -> web.Response:
         t = _texts(request)
@@ -196,20 +202,19 @@ class TabPages:
 
     async def _viewer(self, session: AsyncSession, request: web.Request) -> tuple[Account, Person]:
         """The account asked for and the signed-in member of its team; Refused otherwise."""
+        user = await self._signed_in(request)
         try:
-            user: TabUser = await self.tokens.user_of(request.headers.get("Authorization"))
+            account = await get_account(session, _account_id(request))
+        except AccountNotFound:
+            # The same answer whether the account exists or not: nothing to learn from a 403.
+            raise Refused(403, "tab.forbidden") from None
+        return account, await _member(session, account, user)
+
+    async def _signed_in(self, request: web.Request) -> TabUser:
+        try:
+            return await self.tokens.user_of(request.headers.get("Authorization"))
         except NotSignedIn:
             raise Refused(401, "tab.sign_in_failed") from None
-        account_id = _account_id(request)
-        person = await find_person(session, Caller(user.aad_object_id, None, user.name))
-        try:
-            account = await get_account(session, account_id)
-        except AccountNotFound:
-            raise Refused(403, "tab.forbidden") from None
-        if person is None or role_of(account, person) is None:
-            # The same answer whether the account exists or not: nothing to learn from a 403.
-            raise Refused(403, "tab.forbidden")
-        return account, person
 
     async def content(self, request: web.Request) -> web.Response:
         t = _texts(request)
