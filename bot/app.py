@@ -3,23 +3,29 @@
 from __future__ import annotations
 
 import datetime as dt
+import contextlib
 import gc
-import json
+import hmac
 import logging
 
 import jwt
 from aiohttp import web
 from azure.core.credentials_async import AsyncTokenCredential
+from botbuilder.core import serializer_helper
 from botbuilder.integration.aiohttp import CloudAdapter
 from botbuilder.schema import Activity
 from msrest.exceptions import DeserializationError
 from prometheus_client import CONTENT_TYPE_LATEST
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.adapter import build_adapter
+from bot.envelope import NotAnActivity, read_activity
 from bot.graph_access import graph_gateway
 from bot.meeting_watch import MeetingWatch
 from bot.messenger import Messenger
 from bot.metrics import Metrics
+from bot.routes import BOUND_VERBS
+from bot.sealer import Sealer
 from bot.services import Services
 from bot.settings import Settings
 from bot.tabs import TabPages
@@ -35,6 +41,7 @@ MAX_BODY_BYTES = 256 * 1024
 SERVICES = web.AppKey("services", Services)
 BOT = web.AppKey("bot", KamBot)
 ADAPTER = web.AppKey("adapter", CloudAdapter)
+METRICS_ONLY = web.AppKey("metrics_only", bool)
 
 
 _startup_frozen = False
@@ -67,22 +74,25 @@ async def messages(request: web.Request) -> web.StreamResponse:
     if "application/json" not in request.headers.get("Content-Type", ""):
         return web.json_response({"error": {"code": "UnsupportedMediaType"}}, status=415)
     try:
-        body = json.loads(await request.read())
-    except (ValueError, UnicodeDecodeError):
-        return _bad_request("The body is not JSON.")
-    if not isinstance(body, dict) or not isinstance(body.get("type"), str) or not body["type"]:
-        return _bad_request("The body is not an activity.")
+        body = read_activity(await request.read())
+    except NotAnActivity as refused:
+        return _bad_request(str(refused))
     try:
-        Activity().deserialize(body)
+        activity = Activity().deserialize(body)
     except (DeserializationError, TypeError, ValueError, AttributeError):
         return _bad_request("The activity could not be read.")
     try:
-        response = await request.app[ADAPTER].process(request, request.app[BOT])
+        # The activity read once, here: botbuilder's own `process` would parse the body again.
+        answer = await request.app[ADAPTER].process_activity(
+            request.headers.get("Authorization", ""), activity, request.app[BOT].on_turn
+        )
     except (jwt.PyJWTError, PermissionError) as error:
         # botbuilder lets the JWT library's verdicts escape as plain exceptions.
         log.info("rejected a request with an invalid token: %s", error)
         return web.json_response({"error": {"code": "Unauthorized"}}, status=401)
-    return response or web.Response(status=201)
+    if answer is None:
+        return web.Response(status=201)
+    return web.json_response(serializer_helper(answer.body), status=answer.status)
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -103,9 +113,34 @@ async def readyz(request: web.Request) -> web.Response:
 
 
 async def metrics_page(request: web.Request) -> web.Response:
+    """Prometheus' page. Outside local mode the public port serves it only with the metrics token."""
     services = request.app[SERVICES]
+    settings = services.settings
+    if not settings.local_mode and not request.app.get(METRICS_ONLY, False):
+        token = settings.metrics_token
+        offered = request.headers.get("Authorization", "")
+        if not token or not hmac.compare_digest(offered.encode(), f"Bearer {token}".encode()):
+            raise web.HTTPNotFound()
     body = await services.metrics.render(services.db)
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+async def _metrics_listener(app: web.Application):  # type: ignore[no-untyped-def]
+    settings = app[SERVICES].settings
+    runner = web.AppRunner(metrics_app(app), access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, settings.host, settings.metrics_port).start()
+    yield
+    await runner.cleanup()
+
+
+def metrics_app(app: web.Application) -> web.Application:
+    """/metrics alone, for a port of its own that the public ingress does not expose."""
+    inner = web.Application()
+    inner[SERVICES] = app[SERVICES]
+    inner[METRICS_ONLY] = True
+    inner.router.add_get("/metrics", metrics_page)
+    return inner
 
 
 def meeting_watch(
@@ -127,6 +162,7 @@ def create_app(settings: Settings, graph_credential: AsyncTokenCredential | None
     db = Database(settings.database_url)
     rules = Rules.load(settings.rules_file)
     metrics = Metrics()
+    sealer = Sealer(BOUND_VERBS, settings.card_secret)
     messenger = Messenger(
         adapter,
         db,
@@ -141,15 +177,26 @@ def create_app(settings: Settings, graph_credential: AsyncTokenCredential | None
             else None
         ),
         jobs=[meeting_watch(settings, db, metrics, graph_credential).run_once] if settings.meeting_nudges else [],
+        tenant_ids=settings.tenant_ids,
+        lease_seconds=settings.outbox_lease_seconds,
+        sealer=sealer,
     )
     services = Services(
-        settings=settings, db=db, messenger=messenger, graph_credential=graph_credential, rules=rules, metrics=metrics
+        settings=settings,
+        db=db,
+        messenger=messenger,
+        sealer=sealer,
+        graph_credential=graph_credential,
+        rules=rules,
+        metrics=metrics,
     )
     app[SERVICES] = services
     app[ADAPTER] = adapter
     app[BOT] = KamBot(services)
 
     async def lifecycle(app: web.Application):  # type: ignore[no-untyped-def]
+        with contextlib.suppress(SQLAlchemyError):  # not migrated yet: loaded by the first turn after that
+            await sealer.ready(db)
         freeze_startup_objects()
         if settings.background_jobs:
             messenger.start_sweeper()
@@ -160,9 +207,11 @@ def create_app(settings: Settings, graph_credential: AsyncTokenCredential | None
         await db.close()
 
     app.cleanup_ctx.append(lifecycle)
+    if settings.metrics_port:
+        app.cleanup_ctx.append(_metrics_listener)
     app.router.add_post("/api/messages", messages)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics_page)
-    TabPages(services).register(app.router)
+    TabPages(services).register(app)
     return app

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from cards.errors import MalformedSubmission, StaleCard
 from cards.i18n import Texts
-from kam.errors import KamError, NotOnAccountTeam
+from kam.errors import KamError
 
 USER_ERRORS = (KamError, MalformedSubmission, StaleCard)
 
 
 def user_message(t: Texts, error: Exception) -> str:
-    if isinstance(error, NotOnAccountTeam):
-        return t(error.code, account=error.account_name)
     if isinstance(error, KamError):
         return t(error.code)
     if isinstance(error, StaleCard):

@@ -17,6 +17,7 @@ from cards.decision import channel_decision_card, decision_view
 from cards.i18n import Texts
 from cards.price_action import price_action_view, price_risk_card
 from cards.review import ReviewLine, ReviewView, review_card
+from kam.access import Audience, Principal, may_see_details
 from kam.accounts import managers_of
 from kam.acknowledgements import acknowledgements_of
 from kam.checks import flags_of
@@ -27,6 +28,7 @@ from kam.models import Account, Acknowledgement, Flag, FlagKind, ItemKind, Perso
 from kam.plans import may_edit_everything
 from kam.price_actions import get_price_action
 from kam.reviews import get_review
+from kam.subjects import contact_subject
 
 
 def flag_view(flag: Flag) -> FlagView:
@@ -104,35 +106,37 @@ async def item_card(
     item: tuple[ItemKind, int],
     viewer: Person | None,
     *,
-    in_channel: bool,
+    audience: Audience,
     banner: str = "",
 ) -> dict[str, Any]:
-    """The item's card: in the channel (mentioning who must know) or in a 1:1 chat.
+    """The item's card: for a shared place (mentioning who must know; the channel post has no viewer),
+    or for one person in a 1:1 chat.
 
-    In a 1:1 chat a confidential contact shows its details only to its author and those asked to know.
+    A confidential contact shows its details only where the access policy lets this viewer read them.
     """
     if item[0] == ItemKind.REVIEW:
         return await _review_card(session, t, account, item[1], viewer, banner)
+    shared = audience == Audience.SHARED
     attention, acks = await attention_for(session, account, item, viewer, banner)
-    must_know = [Recipient(teams_id(a.person), a.person.name) for a in acks if a.required] if in_channel else []
+    must_know = [Recipient(teams_id(a.person), a.person.name) for a in acks if a.required] if shared else []
     kind, item_id = item
     if kind == ItemKind.CONTACT:
         contact = await get_contact(session, item_id)
         if contact is None or contact.account_id != account.id:
             raise ItemNotFound()
-        insider = viewer is not None and (viewer.id == contact.logged_by_id or bool(attention.viewer_reasons))
+        visible = may_see_details(Principal(viewer), await contact_subject(session, contact), audience)
         return channel_summary_card(
-            t, contact_view(contact), must_know, attention, shown_to_channel=in_channel or not insider
+            t, contact_view(contact), must_know, attention, shown_to_channel=shared, hide_details=not visible
         )
     if kind == ItemKind.DECISION:
         decision = await get_decision(session, item_id)
         if decision is None or decision.account_id != account.id:
             raise ItemNotFound()
-        return channel_decision_card(t, decision_view(decision), must_know, attention, shown_to_channel=in_channel)
+        return channel_decision_card(t, decision_view(decision), must_know, attention, shown_to_channel=shared)
     action = await get_price_action(session, item_id)
     if action is None or not any(f.kind == FlagKind.PRICE_RISK for f in await flags_of(session, account.id, item)):
         raise ItemNotFound()
-    return price_risk_card(t, account.name, price_action_view(action), attention, shown_to_channel=in_channel)
+    return price_risk_card(t, account.name, price_action_view(action), attention, shown_to_channel=shared)
 
 
 def review_view(review: Review, account: Account, acks: list[Acknowledgement]) -> ReviewView:

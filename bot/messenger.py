@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
+import datetime as dt
 import logging
+from dataclasses import dataclass
 from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 
 from botbuilder.core import BotAdapter, TurnContext
 from botbuilder.schema import (
@@ -19,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.items import item_card, teams_id
 from bot.limiter import RateLimiter
+from bot.sealer import Sealer
 from bot.metrics import Metrics
 from bot.retry import RetryPolicy, delay_for, is_transient, status_of, with_retries
 from bot.turn import card_activity
@@ -26,10 +31,18 @@ from cards.general import channel_welcome_card, delivery_failed_card
 from cards.i18n import Texts
 from cards.nudge import MeetingView, meeting_nudge_card, weekly_nudge_card
 from cards.review import review_due_card, review_summary_card
+from kam.access import Audience
 from kam.accounts import get_account, managers_of
 from kam.acknowledgements import ACK_OVERDUE, ACK_REMINDER, ACK_REQUEST, get_acknowledgement, schedule_reminders
 from kam.contacts import CONTACT_LOGGED, get_contact
-from kam.conversations import SeenConversation, any_reference, reference_for_channel, remember
+from kam.conversations import (
+    SeenConversation,
+    any_reference,
+    base_conversation_id,
+    record_card_message,
+    reference_for_channel,
+    remember,
+)
 from kam.decisions import DECISION_LOGGED, get_decision
 from kam.errors import ItemNotFound
 from kam.meetings import NUDGE_MEETING
@@ -40,14 +53,16 @@ from kam.outbox import (
     CHANNEL_WELCOME,
     DELIVERY_FAILED,
     claim_due,
+    leased,
     mark_failed,
     mark_retry,
     mark_sent,
+    mark_throttled,
     report_failure,
 )
 from kam.price_actions import PRICE_RISK_POSTED
 from kam.reviews import REVIEW_CLOSED, REVIEW_DUE, REVIEW_STARTED, get_review, schedule_reviews_due
-from kam.storage import Database
+from kam.storage import Database, no_transaction_open
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +76,60 @@ _CHANNEL_POSTS = {
     PRICE_RISK_POSTED: ItemKind.PRICE_ACTION,
     REVIEW_STARTED: ItemKind.REVIEW,
 }
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one delivery, written to its row once the network call is over."""
+
+    sent: bool = False  # delivered, or no longer owed
+    error: str = ""
+    retry_in: float | None = None  # with an error: try again in so many seconds; None: give up
+    throttled: bool = False  # a 429: the service said "later", which costs the row no attempt
+    holding: tuple[str, str, str] | None = None  # the message sent holds a card: (conversation, message, card)
+
+    def apply(self, row: OutboxMessage) -> None:
+        if self.sent or not self.error:
+            mark_sent(row)
+        elif self.throttled and self.retry_in is not None:
+            mark_throttled(row, self.error, self.retry_in)
+        elif self.retry_in is not None:
+            mark_retry(row, self.error, self.retry_in)
+        else:
+            mark_failed(row, self.error)
+
+
+@dataclass(frozen=True)
+class OpenChat:
+    """A 1:1 chat the Bot Connector must open before the card can go: with whom, through which service."""
+
+    person_id: int
+    member_id: str
+    service_url: str
+    tenant_id: str | None
+    bot_id: str
+
+
+Destination = ConversationReference | OpenChat
+# Where a card goes, the card, and to whom it is issued (None: a channel, where anyone on the team may act on it).
+Rendered = tuple[Destination, dict[str, Any], str | None]
+
+
+def addressee(person: Person) -> str:
+    """Whom a 1:1 card is issued to, as a turn names its caller (Entra object id, else Teams id)."""
+    return person.aad_object_id or person.teams_user_id or ""
+
+
+def _personal(stored: ConversationRef, member_id: str, app_id: str) -> ConversationReference:
+    return ConversationReference(
+        channel_id="msteams",
+        service_url=stored.service_url,
+        bot=ChannelAccount(id=stored.bot_id or app_id),
+        user=ChannelAccount(id=member_id),
+        conversation=ConversationAccount(
+            id=stored.conversation_id, conversation_type="personal", tenant_id=stored.tenant_id
+        ),
+    )
 
 
 class Undeliverable(Exception):
@@ -84,6 +153,9 @@ class Messenger:
         nudge_time: NudgeTime | None = None,
         sends_per_second: int = 50,
         jobs: Sequence[Callable[[], Awaitable[int]]] = (),
+        tenant_ids: Sequence[str] = (),
+        lease_seconds: float = 300.0,
+        sealer: Sealer | None = None,
     ) -> None:
         # The Bot Connector's limits: 50 requests per second per app and tenant (this instance's share is
         # configured), and per conversation 7 a second and 60 in 30 seconds; the windows are a little
@@ -96,6 +168,10 @@ class Messenger:
         self._adapter = adapter
         self._db = db
         self._app_id = app_id
+        # Conversation references are used only within these tenants (none given: local mode, any).
+        self._tenant_ids = tuple(tenant_ids)
+        self._lease = dt.timedelta(seconds=lease_seconds)
+        self._sealer = sealer or Sealer(frozenset())
         self._texts = Texts(locale)
         self._sweep_seconds = sweep_seconds
         self._drain_task: asyncio.Task[int] | None = None
@@ -111,7 +187,8 @@ class Messenger:
     def kick(self) -> None:
         """Start draining now, without making the caller wait for the posts."""
         if self._drain_task is None or self._drain_task.done():
-            self._drain_task = asyncio.create_task(self._drain_until_quiet())
+            # A context of its own: the caller's (a turn's, perhaps inside a transaction) is not the drain's.
+            self._drain_task = asyncio.create_task(self._drain_until_quiet(), context=contextvars.Context())
         else:
             self._again = True
 
@@ -128,52 +205,71 @@ class Messenger:
         return sent
 
     async def drain(self) -> int:
-        """Send every due row, one transaction per row so that locks stay short."""
+        """Send every due row: lease it (commit), send with no transaction open, then mark it."""
         sent = 0
+        await self._sealer.ready(self._db)
         async with self._draining:
             while not self._stopping.is_set():
                 async with self._db.transaction() as session:
-                    rows = await claim_due(session, limit=1)
-                    if not rows:
-                        return sent
-                    sent += await self._deliver(session, rows[0])
+                    rows = await claim_due(session, limit=1, lease=self._lease)
+                    claimed = [(row.id, row.lease_id or "") for row in rows]
+                if not claimed:
+                    return sent
+                sent += await self._deliver(*claimed[0])
             return sent
 
-    async def _deliver(self, session: AsyncSession, message: OutboxMessage) -> int:
+    async def _deliver(self, message_id: int, lease_id: str) -> int:
+        """One leased row: render it (a short read), reach its conversation, post, record the outcome."""
+        attempts = 0
+        holding: tuple[str, str, str] | None = None
         try:
-            rendered = await self._render(session, message)
-            if rendered is None:
-                mark_sent(message)
-                return 0
-            reference, card = rendered
-            await with_retries(lambda: self.post(reference, card_activity(card)), self.policy, self._observe)
+            async with self._db.transaction() as session:
+                message = await session.get(OutboxMessage, message_id)
+                if message is None:
+                    return 0
+                attempts = message.attempts
+                rendered = await self._render(session, message)
+            if rendered is not None:
+                destination, card, issued_to = rendered
+                reference = await self._reach(destination)
+                sealed = self._sealer.seal(card, issued_to, utcnow().date())
+                sent = await with_retries(lambda: self.post(reference, card_activity(sealed)), self.policy, self._observe)
+                holding = self._holding(reference, sent, sealed)
+            outcome = Outcome(sent=rendered is not None, holding=holding)
         except Undeliverable as error:
-            log.error("outbox row %s undeliverable: %s", message.id, error, extra={"outbox_id": message.id})
-            mark_failed(message, str(error))
-            await self._failed(session, message)
-            return 0
+            log.error("outbox row %s undeliverable: %s", message_id, error, extra={"outbox_id": message_id})
+            outcome = Outcome(error=str(error))
         except NotYetReachable as error:
-            mark_retry(message, str(error), self._sweep_seconds * 2**message.attempts)
-            if message.status == OutboxStatus.FAILED:
-                await self._failed(session, message)
-            return 0
+            outcome = Outcome(error=str(error), retry_in=self._sweep_seconds * 2**attempts)
         except Exception as error:
-            if is_transient(error):
-                mark_retry(
-                    message, f"HTTP {status_of(error)}: {error}", delay_for(error, message.attempts + 1, self.policy)
-                )
-                self._metrics.outbox_retried.labels(status=str(status_of(error) or "timeout")).inc()
-            else:
-                log.exception("outbox row %s failed", message.id, extra={"outbox_id": message.id})
-                mark_failed(message, f"HTTP {status_of(error)}: {error}")
+            outcome = self._after_failure(message_id, error, attempts)
+        async with self._db.transaction() as session:
+            message = await leased(session, message_id, lease_id)
+            if message is None:
+                log.warning("outbox row %s: the lease ran out before it was marked", message_id)
+                return 0
+            outcome.apply(message)
+            if outcome.holding is not None:
+                await record_card_message(session, *outcome.holding)
+            if outcome.sent:
+                self._count_sent(message)
             if message.status == OutboxStatus.FAILED:
                 await self._failed(session, message)
-            return 0
-        mark_sent(message)
+        return 1 if outcome.sent else 0
+
+    def _count_sent(self, message: OutboxMessage) -> None:
         self._metrics.outbox_sent.labels(kind=message.kind).inc()
         if message.kind in NUDGE_KINDS:
             self._metrics.nudges_sent.labels(kind=NUDGE_KINDS[message.kind]).inc()
-        return 1
+
+    def _after_failure(self, message_id: int, error: Exception, attempts: int) -> Outcome:
+        status = status_of(error)
+        text = f"HTTP {status}: {error}"
+        if is_transient(error):
+            self._metrics.outbox_retried.labels(status=str(status or "timeout")).inc()
+            return Outcome(error=text, retry_in=delay_for(error, attempts + 1, self.policy), throttled=status == 429)
+        log.error("outbox row %s failed", message_id, exc_info=error, extra={"outbox_id": message_id})
+        return Outcome(error=text)
 
     async def _failed(self, session: AsyncSession, message: OutboxMessage) -> None:
         self._metrics.outbox_failed.labels(kind=message.kind).inc()
@@ -183,12 +279,12 @@ class Messenger:
         if status_of(error) == 429:
             self._metrics.connector_throttled.inc()
 
-    async def _render(self, session: AsyncSession, message: OutboxMessage) -> tuple[ConversationReference, dict] | None:
+    async def _render(self, session: AsyncSession, message: OutboxMessage) -> Rendered | None:
         """The card a row stands for and where it goes; None when it is no longer owed."""
         if message.kind == CHANNEL_WELCOME:
             account = await get_account(session, message.subject_id)
             card = channel_welcome_card(self._texts, account.name, [p.name for p in managers_of(account)])
-            return await self._channel_reference(session, account), card
+            return await self._channel_reference(session, account), card, None
         item = _CHANNEL_POSTS.get(message.kind)
         if item is not None:
             return await self._channel_post(session, message, item)
@@ -210,7 +306,7 @@ class Messenger:
 
     async def _channel_post(
         self, session: AsyncSession, message: OutboxMessage, kind: ItemKind
-    ) -> tuple[ConversationReference, dict]:
+    ) -> Rendered:
         account_id = message.account_id
         if kind == ItemKind.CONTACT:
             found = await get_contact(session, message.subject_id)
@@ -221,12 +317,14 @@ class Messenger:
         if account_id is None:
             raise Undeliverable(f"the {kind.value} no longer exists")
         account = await get_account(session, account_id)
-        card = await item_card(session, self._texts, account, (kind, message.subject_id), None, in_channel=True)
-        return await self._channel_reference(session, account), card
+        card = await item_card(
+            session, self._texts, account, (kind, message.subject_id), None, audience=Audience.SHARED
+        )
+        return await self._channel_reference(session, account), card, None
 
     async def _personal_card(
         self, session: AsyncSession, message: OutboxMessage
-    ) -> tuple[ConversationReference, dict] | None:
+    ) -> Rendered | None:
         ack = await get_acknowledgement(session, message.subject_id)
         if ack is None or ack.acknowledged_at is not None:
             return None
@@ -236,15 +334,15 @@ class Messenger:
         account = await get_account(session, ack.account_id)
         try:
             card = await item_card(
-                session, t, account, (ack.item_kind, ack.item_id), ack.person, in_channel=False, banner=banner
+                session, t, account, (ack.item_kind, ack.item_id), ack.person, audience=Audience.PRIVATE, banner=banner
             )
         except ItemNotFound:
             return None
-        return await self._personal_reference(session, ack.person), card
+        return await self._personal_reference(session, ack.person), card, addressee(ack.person)
 
     async def _overdue_report(
         self, session: AsyncSession, message: OutboxMessage
-    ) -> tuple[ConversationReference, dict] | None:
+    ) -> Rendered | None:
         manager = await session.get(Person, message.subject_id)
         detail = message.detail or {}
         if manager is None or message.account_id is None:
@@ -254,33 +352,33 @@ class Messenger:
         item = (ItemKind(detail["item_kind"]), int(detail["item_id"]))
         banner = t("ack.overdue", names=", ".join(detail.get("people", [])))
         try:
-            card = await item_card(session, t, account, item, manager, in_channel=False, banner=banner)
+            card = await item_card(session, t, account, item, manager, audience=Audience.PRIVATE, banner=banner)
         except ItemNotFound:
             return None
-        return await self._personal_reference(session, manager), card
+        return await self._personal_reference(session, manager), card, addressee(manager)
 
     async def _review_summary(
         self, session: AsyncSession, message: OutboxMessage
-    ) -> tuple[ConversationReference, dict]:
+    ) -> Rendered:
         review = await get_review(session, message.subject_id)
         if review is None:
             raise Undeliverable("the review no longer exists")
         account = await get_account(session, review.account_id)
         card = review_summary_card(self._texts, account.name, review.plan_version or 0, review.summary or {})
-        return await self._channel_reference(session, account), card
+        return await self._channel_reference(session, account), card, None
 
-    async def _review_due(self, session: AsyncSession, message: OutboxMessage) -> tuple[ConversationReference, dict]:
+    async def _review_due(self, session: AsyncSession, message: OutboxMessage) -> Rendered:
         manager = await session.get(Person, message.subject_id)
         if manager is None or message.account_id is None:
             raise Undeliverable("the KA manager or the account no longer exists")
         account = await get_account(session, message.account_id)
         t = Texts(manager.locale or self._texts.language)
         card = review_due_card(t, account.name, (message.detail or {}).get("last"))
-        return await self._personal_reference(session, manager), card
+        return await self._personal_reference(session, manager), card, addressee(manager)
 
     async def _failure_notice(
         self, session: AsyncSession, message: OutboxMessage
-    ) -> tuple[ConversationReference, dict]:
+    ) -> Rendered:
         manager = await session.get(Person, message.subject_id)
         if manager is None or message.account_id is None:
             raise Undeliverable("the KA manager or the account no longer exists")
@@ -288,11 +386,11 @@ class Messenger:
         detail = message.detail or {}
         t = Texts(manager.locale or self._texts.language)
         card = delivery_failed_card(t, account.name, str(detail.get("kind", "")), str(detail.get("error", "")))
-        return await self._personal_reference(session, manager), card
+        return await self._personal_reference(session, manager), card, addressee(manager)
 
     async def _weekly_nudge(
         self, session: AsyncSession, message: OutboxMessage
-    ) -> tuple[ConversationReference, dict] | None:
+    ) -> Rendered | None:
         member = await session.get(Person, message.subject_id)
         if member is None or message.account_id is None:
             return None
@@ -301,11 +399,11 @@ class Messenger:
             return None
         t = Texts(member.locale or self._texts.language)
         card = weekly_nudge_card(t, account.id, account.name, local_now(member, utcnow()).date())
-        return await self._personal_reference(session, member), card
+        return await self._personal_reference(session, member), card, addressee(member)
 
     async def _meeting_nudge(
         self, session: AsyncSession, message: OutboxMessage
-    ) -> tuple[ConversationReference, dict] | None:
+    ) -> Rendered | None:
         nudge = await session.get(MeetingNudge, message.subject_id)
         if nudge is None or not await meeting_still_wanted(session, nudge):
             return None
@@ -323,56 +421,68 @@ class Messenger:
             colleague_ids=nudge.colleague_ids,
         )
         card = meeting_nudge_card(t, meeting, local_now(member, utcnow()).date())
-        return await self._personal_reference(session, member), card
+        return await self._personal_reference(session, member), card, addressee(member)
 
-    async def _personal_reference(self, session: AsyncSession, person: Person) -> ConversationReference:
-        """The person's 1:1 chat with the bot; opened through the Bot Connector the first time."""
+    async def _personal_reference(self, session: AsyncSession, person: Person) -> Destination:
+        """The person's 1:1 chat with the bot, or what it takes to open it (outside the transaction)."""
         stored = await session.get(ConversationRef, person.chat_id) if person.chat_id else None
-        if stored is None:
-            stored = await self._open_chat(session, person)
-        return ConversationReference(
-            channel_id="msteams",
-            service_url=stored.service_url,
-            bot=ChannelAccount(id=stored.bot_id or self._app_id),
-            user=ChannelAccount(id=teams_id(person)),
-            conversation=ConversationAccount(
-                id=stored.conversation_id, conversation_type="personal", tenant_id=stored.tenant_id
-            ),
-        )
-
-    async def _open_chat(self, session: AsyncSession, person: Person) -> ConversationRef:
+        if stored is not None and self._tenant_ok(stored.tenant_id):
+            return _personal(stored, teams_id(person), self._app_id)
         if not teams_id(person):
             raise Undeliverable(f"{person.name} has no Teams id yet")
-        known = await any_reference(session)
+        known = await any_reference(session, self._tenant_for(person))
         if known is None:
-            raise NotYetReachable("the bot has not been installed anywhere yet")
+            raise NotYetReachable("the bot has not been installed anywhere in the person's tenant yet")
+        return OpenChat(person.id, teams_id(person), known.service_url, known.tenant_id, known.bot_id or self._app_id)
+
+    def _tenant_ok(self, tenant_id: str | None) -> bool:
+        return not self._tenant_ids or tenant_id in self._tenant_ids
+
+    def _tenant_for(self, person: Person) -> list[str]:
+        """Where a reference to open the person's chat may come from: their own tenant, else ours."""
+        if person.tenant_id and self._tenant_ok(person.tenant_id):
+            return [person.tenant_id]
+        return list(self._tenant_ids)
+
+    async def _reach(self, destination: Destination) -> ConversationReference:
+        if isinstance(destination, ConversationReference):
+            return destination
+        return await self._open_chat(destination)
+
+    async def _open_chat(self, chat: OpenChat) -> ConversationReference:
+        """Open the 1:1 chat through the Bot Connector, then remember it (two steps: no transaction across the call)."""
         parameters = ConversationParameters(
             is_group=False,
-            bot=ChannelAccount(id=known.bot_id or self._app_id),
-            members=[ChannelAccount(id=teams_id(person))],
-            tenant_id=known.tenant_id,
-            channel_data={"tenant": {"id": known.tenant_id}},
+            bot=ChannelAccount(id=chat.bot_id),
+            members=[ChannelAccount(id=chat.member_id)],
+            tenant_id=chat.tenant_id,
+            channel_data={"tenant": {"id": chat.tenant_id}},
         )
         opened: list[str] = []
 
         async def note(context: TurnContext) -> None:
             opened.append(context.activity.conversation.id)
 
+        no_transaction_open("opening a 1:1 chat")
         await with_retries(
             lambda: self._adapter.create_conversation(  # type: ignore[call-arg]
-                self._app_id, note, parameters, "msteams", known.service_url
+                self._app_id, note, parameters, "msteams", chat.service_url
             ),
             self.policy,
         )
-        person.chat_id = opened[-1]
-        seen = SeenConversation(opened[-1], known.service_url, known.tenant_id, "personal", None, known.bot_id)
-        return await remember(session, seen)
+        seen = SeenConversation(opened[-1], chat.service_url, chat.tenant_id, "personal", None, chat.bot_id)
+        async with self._db.transaction() as session:
+            person = await session.get(Person, chat.person_id)
+            if person is not None:
+                person.chat_id = seen.conversation_id
+            stored = await remember(session, seen)
+            return _personal(stored, chat.member_id, self._app_id)
 
     async def _channel_reference(self, session: AsyncSession, account: Account) -> ConversationReference:
         """Where the account's channel is reached; remembered so that the channel has its own reference."""
         if not account.channel_id:
             raise Undeliverable(f"account {account.name!r} has no channel")
-        stored = await reference_for_channel(session, account.channel_id, account.team_id)
+        stored = await reference_for_channel(session, account.channel_id, account.team_id, self._tenant_ids)
         if stored is None:
             raise NotYetReachable("the bot has not been installed in the account's team yet")
         if stored.conversation_id != account.channel_id:
@@ -389,22 +499,37 @@ class Messenger:
             ),
         )
 
-    async def post(self, reference: ConversationReference, activity: Activity | str) -> None:
-        """Post one message proactively; the adapter would hand a failure to its turn-error handler, so keep it."""
+    async def post(self, reference: ConversationReference, activity: Activity | str) -> str | None:
+        """Post one message proactively; its id. The adapter would hand a failure to its turn-error handler,
+        so keep it."""
         failures: list[Exception] = []
+        sent: list[str | None] = []
 
         async def send(context: TurnContext) -> None:
             # A new post in the conversation, not a reply to the continuation event's made-up id.
             context.activity.id = None
             try:
-                await context.send_activity(activity)
+                response = await context.send_activity(activity)
+                sent.append(response.id if response is not None else None)
             except Exception as error:
                 failures.append(error)
 
+        no_transaction_open("a proactive message")
         await self._pace(reference)
         await self._adapter.continue_conversation(reference, send, self._app_id)
         if failures:
             raise failures[0]
+        return sent[-1] if sent else None
+
+    def _holding(
+        self, reference: ConversationReference, activity_id: str | None, card: dict[str, Any]
+    ) -> tuple[str, str, str] | None:
+        """(conversation, message, card id) for a card with actions: only that message may be updated by them."""
+        card_id = self._sealer.card_id(card)
+        conversation = getattr(reference.conversation, "id", None)
+        if card_id and activity_id and conversation:
+            return base_conversation_id(conversation), activity_id, card_id
+        return None
 
     async def _pace(self, reference: ConversationReference) -> None:
         """Wait for a free slot under the conversation's and then the tenant's limits.
@@ -419,7 +544,7 @@ class Messenger:
 
     def start_sweeper(self) -> None:
         """Pick up what a crash or an outage left behind, now and then."""
-        self._sweeper = asyncio.create_task(self._sweep_forever())
+        self._sweeper = asyncio.create_task(self._sweep_forever(), context=contextvars.Context())
 
     async def schedule(self) -> int:
         """Queue the reminders, reports and due reviews (once, whichever instance gets there first)."""

@@ -1,10 +1,14 @@
-"""Which typed command and which card verb go to which handler: a table, not an if/elif chain."""
+"""Which command and which card verb go to which handler, and what the access policy asks of each.
+
+A table, not an if/elif chain. Every entry names its act (kam.access.Act) and how its
+subject is found: a route cannot be added without deciding who may use it, and the
+access matrix in the tests is generated from these tables.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from bot.handlers import (
     account,
@@ -20,6 +24,18 @@ from bot.handlers import (
     stakeholders,
     timeline,
 )
+from bot.requests import (
+    CommandRequest,
+    SubjectOf,
+    VerbRequest,
+    named_account,
+    named_agreement,
+    named_item,
+    named_nudge,
+    named_review,
+    no_subject,
+    picked_account,
+)
 from bot.services import Reply, Turn
 from bot.turn import argument_of
 from cards.account import VERB_CREATE
@@ -33,20 +49,25 @@ from cards.review import VERB_CLOSE_REVIEW, VERB_REMIND_REVIEW, VERB_START_REVIE
 from cards.rules import VERB_SAVE_RULES
 from cards.stakeholders import VERB_ADD_STAKEHOLDER
 from cards.timeline import VERB_TIMELINE_PAGE
+from kam.access import Act
 
-CommandHandler = Callable[[Turn], Awaitable[None]]
-VerbHandler = Callable[[Turn, Mapping[str, Any]], Awaitable[Reply]]
+CommandHandler = Callable[[Turn, CommandRequest], Awaitable[None]]
+VerbHandler = Callable[[Turn, VerbRequest], Awaitable[Reply]]
 
 
 @dataclass(frozen=True)
 class CommandRoute:
     """A command, named by its catalogue key: users may type it in any language we speak.
 
-    With `takes_argument`, words may follow the command ("timeline contoso").
+    With `takes_argument`, words may follow the command ("timeline contoso"). With
+    `about_account`, the router offers the handler the accounts the caller may `act` on:
+    the channel's (refused if not), or in a chat their own.
     """
 
     key: str
     handler: CommandHandler
+    act: Act
+    about_account: bool = False
     takes_argument: bool = False
 
     @property
@@ -57,54 +78,81 @@ class CommandRoute:
         return text in self.words or (self.takes_argument and argument_of(text, self.key) is not None)
 
 
+@dataclass(frozen=True)
+class VerbRoute:
+    """A card verb. `subject` finds what the card's ids name; `bound`: a form, which only the
+    person it was issued to may submit; `replay` answers a second submit of a stored form."""
+
+    verb: str
+    handler: VerbHandler
+    act: Act
+    subject: SubjectOf
+    bound: bool = False
+    replay: VerbHandler | None = None
+    # A picker: with nothing chosen yet, the handler asks again (no account to check).
+    optional_account: bool = False
+
+
 COMMANDS: tuple[CommandRoute, ...] = (
-    CommandRoute("command.help", general.show_help),
-    CommandRoute("command.log_contact", contact.start),
-    CommandRoute("command.log_decision", decision.start),
-    CommandRoute("command.log_price_action", price_action.start),
-    CommandRoute("command.rules", rules.show, takes_argument=True),
-    CommandRoute("command.review_plan", review.start, takes_argument=True),
-    CommandRoute("command.pause_nudges", nudges.pause),
-    CommandRoute("command.resume_nudges", nudges.resume),
-    CommandRoute("command.accounts", general.list_accounts),
-    CommandRoute("command.new_account", account.new_account),
-    CommandRoute("command.provision", admin.provision),
-    CommandRoute("command.timeline", timeline.show, takes_argument=True),
+    CommandRoute("command.help", general.show_help, Act.USE),
+    CommandRoute("command.log_contact", contact.start, Act.LOG, about_account=True),
+    CommandRoute("command.log_decision", decision.start, Act.LOG, about_account=True),
+    CommandRoute("command.log_price_action", price_action.start, Act.LOG_PRICE_ACTION),
+    CommandRoute("command.rules", rules.show, Act.VIEW, about_account=True, takes_argument=True),
+    CommandRoute("command.review_plan", review.start, Act.MANAGE, about_account=True, takes_argument=True),
+    CommandRoute("command.pause_nudges", nudges.pause, Act.USE),
+    CommandRoute("command.resume_nudges", nudges.resume, Act.USE),
+    CommandRoute("command.accounts", general.list_accounts, Act.USE),
+    CommandRoute("command.new_account", account.new_account, Act.CREATE_ACCOUNT),
+    CommandRoute("command.provision", admin.provision, Act.PROVISION),
+    CommandRoute("command.timeline", timeline.show, Act.VIEW, about_account=True, takes_argument=True),
     # Before "stakeholders": in German, "stakeholder hinzufügen" starts with that command's word.
-    CommandRoute("command.add_stakeholder", stakeholders.add_start),
-    CommandRoute("command.stakeholders", stakeholders.show_map, takes_argument=True),
+    CommandRoute("command.add_stakeholder", stakeholders.add_start, Act.LOG, about_account=True),
+    CommandRoute("command.stakeholders", stakeholders.show_map, Act.VIEW, about_account=True, takes_argument=True),
 )
 
-VERBS: Mapping[str, VerbHandler] = {
-    VERB_PICK: contact.pick,
-    VERB_SAVE: contact.save,
-    VERB_CREATE: account.create,
-    VERB_PICK_FOR_DECISION: decision.pick,
-    VERB_SAVE_DECISION: decision.save,
-    VERB_TIMELINE_PAGE: timeline.page,
-    VERB_PICK_FOR_STAKEHOLDER: stakeholders.pick,
-    VERB_ADD_STAKEHOLDER: stakeholders.save,
-    VERB_ACKNOWLEDGE: acknowledge.acknowledge_item,
-    VERB_VIEW: acknowledge.view,
-    VERB_END_AGREEMENT: acknowledge.end_agreement,
-    VERB_SAVE_RULES: rules.save,
-    VERB_SAVE_PRICE_ACTION: price_action.save,
-    VERB_START_REVIEW: review.start_save,
-    VERB_UPDATE_REVIEW: review.update,
-    VERB_REMIND_REVIEW: review.remind,
-    VERB_CLOSE_REVIEW: review.close,
-    VERB_MEETING_NOT_RELEVANT: nudges.not_relevant,
-}
+VERB_ROUTES: tuple[VerbRoute, ...] = (
+    VerbRoute(VERB_PICK, contact.pick, Act.LOG, picked_account, bound=True, optional_account=True),
+    VerbRoute(VERB_SAVE, contact.save, Act.LOG, named_account, bound=True, replay=contact.replay),
+    VerbRoute(VERB_CREATE, account.create, Act.CREATE_ACCOUNT, no_subject, bound=True),
+    VerbRoute(VERB_PICK_FOR_DECISION, decision.pick, Act.LOG, picked_account, bound=True, optional_account=True),
+    VerbRoute(VERB_SAVE_DECISION, decision.save, Act.LOG, named_account, bound=True, replay=decision.replay),
+    VerbRoute(VERB_TIMELINE_PAGE, timeline.page, Act.VIEW, named_account),
+    VerbRoute(
+        VERB_PICK_FOR_STAKEHOLDER, stakeholders.pick, Act.LOG, picked_account, bound=True, optional_account=True
+    ),
+    VerbRoute(VERB_ADD_STAKEHOLDER, stakeholders.save, Act.LOG, named_account, bound=True),
+    VerbRoute(VERB_ACKNOWLEDGE, acknowledge.acknowledge_item, Act.ACKNOWLEDGE, named_item),
+    VerbRoute(VERB_VIEW, acknowledge.view, Act.VIEW, named_item),
+    VerbRoute(VERB_END_AGREEMENT, acknowledge.end_agreement, Act.END_AGREEMENT, named_agreement),
+    VerbRoute(VERB_SAVE_RULES, rules.save, Act.MANAGE, named_account, bound=True),
+    VerbRoute(
+        VERB_SAVE_PRICE_ACTION,
+        price_action.save,
+        Act.LOG_PRICE_ACTION,
+        no_subject,
+        bound=True,
+        replay=price_action.replay,
+    ),
+    VerbRoute(VERB_START_REVIEW, review.start_save, Act.MANAGE, named_account, bound=True),
+    VerbRoute(VERB_UPDATE_REVIEW, review.update, Act.UPDATE_REVIEW, named_review),
+    VerbRoute(VERB_REMIND_REVIEW, review.remind, Act.MANAGE, named_review),
+    VerbRoute(VERB_CLOSE_REVIEW, review.close, Act.MANAGE, named_review),
+    VerbRoute(VERB_MEETING_NOT_RELEVANT, nudges.not_relevant, Act.ANSWER_NUDGE, named_nudge, bound=True),
+)
+
+VERBS: Mapping[str, VerbRoute] = {route.verb: route for route in VERB_ROUTES}
+BOUND_VERBS = frozenset(route.verb for route in VERB_ROUTES if route.bound)
 
 
-def command_for(text: str) -> CommandHandler | None:
+def command_for(text: str) -> CommandRoute | None:
     for route in COMMANDS:
         if route.matches(text):
-            return route.handler
+            return route
     return None
 
 
-def verb_handler(value: object) -> VerbHandler | None:
+def verb_route(value: object) -> VerbRoute | None:
     if isinstance(value, Mapping) and isinstance(value.get("verb"), str):
         return VERBS.get(value["verb"])
     return None

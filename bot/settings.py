@@ -24,9 +24,20 @@ class Settings(BaseSettings):
     public_base_url: str = "http://localhost:3978"
     host: str = "0.0.0.0"
     port: int = 3978
+    # The Entra tenants whose Teams traffic kambot accepts. Required outside local mode; a
+    # SingleTenant or managed-identity bot defaults to its own tenant.
     allowed_tenant_ids: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # /metrics outside local mode: on a port of its own (not behind the public ingress), or on the
+    # public port for requests with `Authorization: Bearer <metrics_token>`; with neither, not served.
+    metrics_port: int = Field(default=0, ge=0, le=65535)
+    metrics_token: str = ""
+    # Signs the data of the cards kambot sends (a form is bound to whom it was issued). Empty: a
+    # random key made once and kept in the database, shared by every instance.
+    card_secret: str = ""
     default_locale: str = "en"
     outbox_sweep_seconds: float = 30.0
+    # How long a sender holds an outbox message it is sending; a sender that dies frees its messages then.
+    outbox_lease_seconds: float = Field(default=300.0, ge=1.0, le=3600.0)
     # False: this instance only answers requests; a `kambot worker` sends the outbox and runs the jobs.
     background_jobs: bool = True
     # This instance's share of the Bot Connector's 50 requests per second per tenant (50 / number of instances).
@@ -99,6 +110,10 @@ class Settings(BaseSettings):
             )
         if self.app_id and self.app_type == "UserAssignedMSI" and not self.app_tenant_id:
             raise ValueError("a UserAssignedMSI bot needs KAMBOT_APP_TENANT_ID besides KAMBOT_APP_ID")
+        if self.app_id and not self.tenant_ids:
+            raise ValueError(
+                "a MultiTenant bot needs KAMBOT_ALLOWED_TENANT_IDS: the Entra tenants whose Teams may talk to it"
+            )
         return self
 
     @property
@@ -115,5 +130,18 @@ class Settings(BaseSettings):
         host = self.public_base_url.split("://", 1)[-1].split("/", 1)[0]
         return [client_id, self.tab_sso_application_id_uri or f"api://{host}/{client_id}"]
 
+    @property
+    def tenant_ids(self) -> list[str]:
+        """The tenants kambot serves: the allow-list, else a single-tenant bot's own; none in local mode."""
+        if self.allowed_tenant_ids:
+            return list(self.allowed_tenant_ids)
+        if self.app_id and self.app_type in ("SingleTenant", "UserAssignedMSI") and self.app_tenant_id:
+            return [self.app_tenant_id]
+        return []
+
     def tenant_allowed(self, tenant_id: str | None) -> bool:
-        return not self.allowed_tenant_ids or tenant_id in self.allowed_tenant_ids
+        """Local mode with no list accepts any tenant (the Playground's); otherwise only those listed."""
+        allowed = self.tenant_ids
+        if not allowed:
+            return self.local_mode
+        return tenant_id in allowed

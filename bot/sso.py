@@ -20,6 +20,7 @@ import aiohttp
 import jwt
 
 from bot.settings import Settings
+from kam.storage import no_transaction_open
 
 DEV_ISSUER = "kambot-dev"
 DEV_AUDIENCE = "kambot-tabs"
@@ -116,6 +117,7 @@ class TabTokens:
         return self._keys[kid]
 
     async def _fetch_keys(self) -> dict[str, Any]:
+        no_transaction_open("fetching Entra's signing keys")
         try:
             timeout = aiohttp.ClientTimeout(total=10)
             async with aiohttp.ClientSession(timeout=timeout) as http, http.get(self._settings.tab_jwks_url) as answer:

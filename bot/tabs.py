@@ -1,17 +1,19 @@
 """The channel tabs (Plan, Log, Stakeholders), served by the bot itself.
 
 The page itself holds no account data: it loads the Teams JavaScript library,
-gets the user's single sign-on token and asks for its content with it. Content,
-saves and the CSV export answer only for members of that account's team: 401
-without a valid token, 403 for anyone else, and never a byte of data with either.
+gets the user's single sign-on token and asks for its content with it. Every route
+that shows or changes account data is in TAB_ROUTES with its act, and one middleware
+(`TabPages.access`) signs the user in and asks the access policy before the handler
+runs: 401 without a valid token, the same 403 for an unknown account and for one whose
+team the user is not on, and never a byte of data with either.
 Pages are rendered on the server (Jinja, escaped), so no front-end build is needed.
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -19,13 +21,15 @@ import jinja2
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.exports import XLSX_TYPE, log_csv, log_xlsx
 from bot.services import Services
 from bot.sso import NotSignedIn, TabTokens, TabUser
 from cards.i18n import Texts
 from cards.timeline import timeline_item
-from kam.accounts import account_for_channel, get_account, role_of
-from kam.errors import AccountNotFound, InvalidReference, NotAllowed
-from kam.models import Account, Person
+from kam.access import Act, Audience, Principal, Subject, may_see_details, require
+from kam.accounts import account_for_channel
+from kam.errors import InvalidReference, KamError, NotAllowed
+from kam.models import Account, Contact, Person
 from kam.people import Caller, find_person
 from kam.plans import (
     HORIZON_YEARS,
@@ -45,6 +49,7 @@ from kam.plans import (
 )
 from kam.reviews import NothingToReview, ReviewRunning, reviews_of, start_review
 from kam.stakeholders import relationship_picture
+from kam.subjects import contact_subject
 from kam.timeline import LogFilters, LogRow, filtered_log
 
 KINDS = ("plan", "log", "stakeholders")
@@ -92,11 +97,9 @@ def _render(name: str, t: Texts, status: int = 200, **values: Any) -> web.Respon
     return _html(TEMPLATES.get_template(name).render(t=t, **values), status)
 
 
-def _account_id(request: web.Request) -> int:
+def _account_id(request: web.Request) -> int | None:
     raw = request.query.get("account", "")
-    if not raw.isdigit() or len(raw) > 9:
-        raise Refused(404, "tab.not_found")
-    return int(raw)
+    return int(raw) if raw.isdigit() and len(raw) <= 9 else None
 
 
 def _date(raw: str | None) -> dt.date | None:
@@ -122,30 +125,122 @@ def log_filters(query: Any) -> LogFilters:
     )
 
 
-async def _member(session: AsyncSession, account: Account, user: TabUser) -> Person:
-    """The signed-in user as a member of the account's team; Refused otherwise."""
-    person = await find_person(session, Caller(user.aad_object_id, None, user.name))
-    if person is None or role_of(account, person) is None:
-        raise Refused(403, "tab.forbidden")
-    return person
+@dataclass
+class Viewer:
+    """The signed-in person the policy let in, the account, and the transaction the handler works in."""
+
+    principal: Principal
+    account: Account
+    session: AsyncSession
+    notify: bool = False  # the handler queued messages: the outbox is kicked after the commit
+
+    @property
+    def person(self) -> Person:
+        assert self.principal.person is not None, "the policy lets in known people only"
+        return self.principal.person
+
+
+@dataclass(frozen=True)
+class TabRoute:
+    """A tab page or action, and what the access policy asks of it (None: it holds no account data).
+
+    `from_channel`: the account is the one of the channel named in `?channel=` (the tab set-up page);
+    otherwise the one named in `?account=`.
+    """
+
+    method: str
+    path: str
+    handler: str
+    act: Act | None = None
+    from_channel: bool = False
+    json: bool = False
+
+
+TAB_ROUTES: tuple[TabRoute, ...] = (
+    TabRoute("GET", "/tabs/static/{name}", "static"),
+    TabRoute("GET", "/tabs/log/export.csv", "export_csv", Act.EXPORT),
+    TabRoute("GET", "/tabs/log/export.xlsx", "export_xlsx", Act.EXPORT),
+    TabRoute("POST", "/tabs/plan/save", "save", Act.EDIT_PLAN),
+    TabRoute("POST", "/tabs/plan/review", "start_review", Act.MANAGE),
+    TabRoute("GET", "/privacy", "legal"),
+    TabRoute("GET", "/terms", "legal"),
+    TabRoute("GET", "/tabs/config", "config_page"),
+    TabRoute("GET", "/tabs/config/channel", "config_channel", Act.VIEW, from_channel=True, json=True),
+    TabRoute("GET", "/tabs/{kind}/content", "content", Act.VIEW),
+    TabRoute("GET", "/tabs/{kind}", "shell"),
+)
+VIEWER = web.RequestKey("kambot_tab_viewer", object)  # set by the middleware, for the routes with an act
 
 
 class TabPages:
     def __init__(self, services: Services) -> None:
         self.services = services
         self.tokens = TabTokens(services.settings)
+        self._routes: dict[str, TabRoute] = {}
 
-    def register(self, router: web.UrlDispatcher) -> None:
-        router.add_get("/tabs/static/{name}", self.static)
-        router.add_get("/tabs/log/export.csv", self.export)
-        router.add_post("/tabs/plan/save", self.save)
-        router.add_post("/tabs/plan/review", self.start_review)
-        router.add_get("/privacy", self.legal)
-        router.add_get("/terms", self.legal)
-        router.add_get("/tabs/config", self.config_page)
-        router.add_get("/tabs/config/channel", self.config_channel)
-        router.add_get("/tabs/{kind}/content", self.content)
-        router.add_get("/tabs/{kind}", self.shell)
+    def register(self, app: web.Application) -> None:
+        """The routes of TAB_ROUTES, and the middleware that lets only those the policy allows reach them."""
+        for number, route in enumerate(TAB_ROUTES):
+            name = f"kambot_tab_{number}"
+            app.router.add_route(route.method, route.path, getattr(self, route.handler), name=name)
+            self._routes[name] = route
+        app.middlewares.append(self.access)
+
+    @web.middleware
+    async def access(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        """The one door of the tabs: sign-in, then the account looked up and the policy asked; else 401/403.
+
+        A tab route missing from TAB_ROUTES is not served at all (fail closed).
+        """
+        name = request.match_info.route.name or ""
+        route = self._routes.get(name)
+        if route is None:
+            if request.path.startswith("/tabs"):
+                raise web.HTTPNotFound()
+            return await handler(request)
+        if route.act is None:
+            return await handler(request)
+        t = _texts(request)
+        try:
+            user = await self._signed_in(request)  # may fetch Entra's keys: before any transaction
+            async with self.services.db.transaction() as session:
+                viewer = await self._viewer(session, request, user, route)
+                request[VIEWER] = viewer
+                response = await handler(request)
+        except Refused as refused:
+            if route.json:
+                return web.json_response({"message": t(refused.key)}, status=refused.status)
+            return _render("message.html", t, refused.status, text=t(refused.key))
+        if viewer.notify:
+            self.services.messenger.kick()
+        return response
+
+    async def _viewer(self, session: AsyncSession, request: web.Request, user: TabUser, route: TabRoute) -> Viewer:
+        """The same 403 whether the account exists or not, and whether the user is not on its team or unknown."""
+        assert route.act is not None
+        forbidden = Refused(403, "tab.config.not_account_channel" if route.from_channel else "tab.forbidden")
+        if route.from_channel:
+            account = await account_for_channel(session, request.query.get("channel", "")[:200])
+        else:
+            account_id = _account_id(request)
+            account = await session.get(Account, account_id) if account_id is not None else None
+        person = await find_person(session, Caller(user.aad_object_id, None, user.name))
+        principal = Principal(person)
+        if account is None or person is None:
+            raise forbidden
+        try:
+            require(principal, route.act, Subject(account=account))
+        except NotAllowed:
+            raise Refused(403, f"error.not_allowed.{route.act.value}") from None
+        except KamError:
+            raise forbidden from None
+        return Viewer(principal, account, session)
+
+    async def _signed_in(self, request: web.Request) -> TabUser:
+        try:
+            return await self.tokens.user_of(request.headers.get("Authorization"))
+        except NotSignedIn:
+            raise Refused(401, "tab.sign_in_failed") from None
 
     async def static(self, request: web.Request) -> web.StreamResponse:
         entry = STATIC.get(request.match_info["name"])
@@ -167,28 +262,17 @@ class TabPages:
 
     async def config_channel(self, request: web.Request) -> web.Response:
         """The key account of the channel a tab is being added to, for a signed-in member of its team."""
-        t = _texts(request)
-        try:
-            user = await self._signed_in(request)
-            async with self.services.db.transaction() as session:
-                account = await account_for_channel(session, request.query.get("channel", ""))
-                if account is None:
-                    raise Refused(404, "tab.config.not_account_channel")
-                await _member(session, account, user)
-        except Refused as refused:
-            return web.json_response({"message": t(refused.key)}, status=refused.status)
+        t, account = _texts(request), _viewer(request).account
         message = t("tab.config.for_account", account=account.name)
         return web.json_response({"account_id": account.id, "name": account.name, "message": message})
 
     async def shell(self, request: web.Request) -> web.Response:
+        """The page around a tab: no account data, just what it takes to sign in and ask for the content."""
         t = _texts(request)
         kind = request.match_info["kind"]
-        if kind not in KINDS:
+        account_id = _account_id(request)
+        if kind not in KINDS or account_id is None:
             raise web.HTTPNotFound(text=t("tab.not_found"))
-        try:
-            account_id = _account_id(request)
-        except Refused as refused:
-            raise web.HTTPNotFound(text=t(refused.key)) from None
         theme = request.query.get("theme", "default")
         return _render(
             "shell.html",
@@ -200,50 +284,28 @@ class TabPages:
             theme=theme if theme in ("default", "dark", "contrast") else "default",
         )
 
-    async def _viewer(self, session: AsyncSession, request: web.Request) -> tuple[Account, Person]:
-        """The account asked for and the signed-in member of its team; Refused otherwise."""
-        user = await self._signed_in(request)
-        try:
-            account = await get_account(session, _account_id(request))
-        except AccountNotFound:
-            # The same answer whether the account exists or not: nothing to learn from a 403.
-            raise Refused(403, "tab.forbidden") from None
-        return account, await _member(session, account, user)
-
-    async def _signed_in(self, request: web.Request) -> TabUser:
-        try:
-            return await self.tokens.user_of(request.headers.get("Authorization"))
-        except NotSignedIn:
-            raise Refused(401, "tab.sign_in_failed") from None
-
     async def content(self, request: web.Request) -> web.Response:
-        t = _texts(request)
+        t, viewer = _texts(request), _viewer(request)
         kind = request.match_info["kind"]
-        if kind not in KINDS:
-            raise web.HTTPNotFound()
-        try:
-            async with self.services.db.transaction() as session:
-                account, person = await self._viewer(session, request)
-                if kind == "plan":
-                    return await self._plan(session, t, account, person)
-                if kind == "log":
-                    return await self._log(session, t, account, log_filters(request.query))
-                return await self._stakeholders(session, t, account)
-        except Refused as refused:
-            return _render("message.html", t, refused.status, text=t(refused.key))
+        if kind == "plan":
+            return await self._plan(viewer, t)
+        if kind == "log":
+            return await self._log(viewer, t, log_filters(request.query))
+        if kind == "stakeholders":
+            return await self._stakeholders(viewer, t)
+        raise web.HTTPNotFound()
 
     async def _plan(
         self,
-        session: AsyncSession,
+        viewer: Viewer,
         t: Texts,
-        account: Account,
-        person: Person,
         *,
         notice: str = "",
         notice_kind: str = "done",
         yours: PlanContent | None = None,
         status: int = 200,
     ) -> web.Response:
+        session, account, person = viewer.session, viewer.account, viewer.person
         plan = await current_plan(session, account)
         reviews = await reviews_of(session, account.id)
         start = (plan.saved_at or dt.datetime.now(dt.UTC)).date()
@@ -275,121 +337,74 @@ class TabPages:
         )
 
     async def save(self, request: web.Request) -> web.Response:
-        t = _texts(request)
+        t, viewer = _texts(request), _viewer(request)
+        raw = await _json_body(request)
+        if not isinstance(raw, dict) or not isinstance(raw.get("base_version"), int):
+            return _render("message.html", t, 400, text=t("tab.plan.invalid", problems="base_version"))
+        problem = partial(self._plan, viewer, t, notice_kind="problem")
         try:
-            raw = await request.json()
-        except ValueError:
-            raw = None
-        try:
-            async with self.services.db.transaction() as session:
-                account, person = await self._viewer(session, request)
-                if not isinstance(raw, dict) or not isinstance(raw.get("base_version"), int):
-                    return _render("message.html", t, 400, text=t("tab.plan.invalid", problems="base_version"))
-                try:
-                    content = parse_plan({k: v for k, v in raw.items() if k != "base_version"}, account)
-                    saved = await save_plan(session, account, person, raw["base_version"], content)
-                except InvalidPlan as error:
-                    text = t("tab.plan.invalid", problems="; ".join(error.problems[:5]))
-                    return await self._plan(session, t, account, person, notice=text, notice_kind="problem", status=400)
-                except NotAllowed:
-                    text = t("tab.plan.not_allowed")
-                    return await self._plan(session, t, account, person, notice=text, notice_kind="problem", status=403)
-                except PlanConflict as conflict:
-                    current = conflict.current
-                    text = t(
-                        "tab.plan.conflict",
-                        name=current.saved_by.name,
-                        version=current.version,
-                        date=current.saved_at.date().isoformat(),
-                    )
-                    return await self._plan(
-                        session, t, account, person, notice=text, notice_kind="problem", yours=content, status=409
-                    )
-                text = t("tab.plan.saved", version=saved.version)
-                return await self._plan(session, t, account, person, notice=text)
-        except Refused as refused:
-            return _render("message.html", t, refused.status, text=t(refused.key))
+            content = parse_plan({k: v for k, v in raw.items() if k != "base_version"}, viewer.account)
+            saved = await save_plan(viewer.session, viewer.account, viewer.person, raw["base_version"], content)
+        except InvalidPlan as error:
+            return await problem(notice=t("tab.plan.invalid", problems="; ".join(error.problems[:5])), status=400)
+        except NotAllowed:
+            return await problem(notice=t("tab.plan.not_allowed"), status=403)
         except InvalidReference:
-            return _render("message.html", t, 400, text=t("error.invalid_reference"))
+            return await problem(notice=t("error.invalid_reference"), status=400)
+        except PlanConflict as conflict:
+            current = conflict.current
+            date = current.saved_at.date().isoformat()
+            text = t("tab.plan.conflict", name=current.saved_by.name, version=current.version, date=date)
+            return await problem(notice=text, yours=content, status=409)
+        return await self._plan(viewer, t, notice=t("tab.plan.saved", version=saved.version))
 
     async def start_review(self, request: web.Request) -> web.Response:
         """The KA manager starts a plan review from the Plan tab, as with "review plan" in the channel."""
-        t = _texts(request)
-        try:
-            raw = await request.json()
-        except ValueError:
-            raw = None
+        t, viewer = _texts(request), _viewer(request)
+        raw = await _json_body(request)
         due = _date(raw.get("due_on")) if isinstance(raw, dict) and isinstance(raw.get("due_on"), str) else None
+        problem = partial(self._plan, viewer, t, notice_kind="problem")
+        if due is None or due < dt.date.today():
+            return await problem(notice=t("review.start.past"), status=400)
         try:
-            async with self.services.db.transaction() as session:
-                account, person = await self._viewer(session, request)
-                if due is None or due < dt.date.today():
-                    text = t("review.start.past")
-                    return await self._plan(session, t, account, person, notice=text, notice_kind="problem", status=400)
-                try:
-                    await start_review(session, self.services.rules, account, person, due)
-                except (NotAllowed, ReviewRunning, NothingToReview) as error:
-                    status = 403 if isinstance(error, NotAllowed) else 409
-                    text = t(error.code)
-                    return await self._plan(
-                        session, t, account, person, notice=text, notice_kind="problem", status=status
-                    )
-            self.services.messenger.kick()
-            async with self.services.db.transaction() as session:
-                return await self._plan(session, t, account, person, notice=t("tab.plan.review_started"))
-        except Refused as refused:
-            return _render("message.html", t, refused.status, text=t(refused.key))
+            await start_review(viewer.session, self.services.rules, viewer.account, viewer.person, due)
+        except (ReviewRunning, NothingToReview) as error:
+            return await problem(notice=t(error.code), status=409)
+        viewer.notify = True
+        return await self._plan(viewer, t, notice=t("tab.plan.review_started"))
 
-    async def _rows(
-        self, session: AsyncSession, t: Texts, account: Account, filters: LogFilters
-    ) -> list[dict[str, Any]]:
-        rows: list[LogRow] = await filtered_log(session, account.id, filters)
+    async def _rows(self, viewer: Viewer, t: Texts, filters: LogFilters) -> list[dict[str, Any]]:
+        """The log as this viewer may read it: a tab (and its export) is theirs alone, so a confidential
+        contact shows its details to those the access policy lets read them, and to nobody else."""
+        rows: list[LogRow] = await filtered_log(viewer.session, viewer.account.id, filters)
         shown = []
         for row in rows:
-            # The tab is the channel's: confidential contacts keep their details out, as in the channel.
-            line = timeline_item(t, row.item, row.on, hide_confidential=True)
+            hidden = isinstance(row.item, Contact) and not may_see_details(
+                viewer.principal, await contact_subject(viewer.session, row.item), Audience.PRIVATE
+            )
+            line = timeline_item(t, row.item, row.on, hide_confidential=hidden)
             acks = t("tab.log.ack_count", done=row.acknowledged, total=row.asked) if row.asked else "—"
             shown.append({**line.__dict__, "acks": acks, "waiting": row.waiting})
         return shown
 
-    async def _log(self, session: AsyncSession, t: Texts, account: Account, filters: LogFilters) -> web.Response:
+    async def _log(self, viewer: Viewer, t: Texts, filters: LogFilters) -> web.Response:
+        account = viewer.account
         team = [(m.person.id, m.person.name) for m in account.members]
-        rows = await self._rows(session, t, account, filters)
+        rows = await self._rows(viewer, t, filters)
         return _render("log.html", t, account=account, filters=filters, team=team, rows=rows)
 
-    async def export(self, request: web.Request) -> web.Response:
-        t = _texts(request)
-        try:
-            async with self.services.db.transaction() as session:
-                account, _ = await self._viewer(session, request)
-                rows = await self._rows(session, t, account, log_filters(request.query))
-        except Refused as refused:
-            return _render("message.html", t, refused.status, text=t(refused.key))
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow(
-            [
-                t("tab.log.date"),
-                t("tab.log.type"),
-                t("tab.log.what"),
-                t("tab.log.text"),
-                t("tab.log.person"),
-                t("tab.log.acks"),
-            ]
-        )
-        for row in rows:
-            writer.writerow(
-                [
-                    row["on"].isoformat(),
-                    row["label"],
-                    _cell(row["headline"]),
-                    _cell(row["text"]),
-                    _cell(row["by"]),
-                    row["acks"],
-                ]
-            )
+    async def _export_rows(self, request: web.Request) -> tuple[list[str], list[list[str]]]:
+        t, viewer = _texts(request), _viewer(request)
+        rows = await self._rows(viewer, t, log_filters(request.query))
+        header = [t(f"tab.log.{key}") for key in ("date", "type", "what", "text", "person", "acks")]
+        return header, [
+            [row["on"].isoformat(), row["label"], row["headline"], row["text"], row["by"], row["acks"]] for row in rows
+        ]
+
+    async def export_csv(self, request: web.Request) -> web.Response:
+        header, rows = await self._export_rows(request)
         return web.Response(
-            body=("\ufeff" + out.getvalue()).encode("utf-8"),
+            body=log_csv(header, rows),
             headers={
                 **SECURITY_HEADERS,
                 "Content-Type": "text/csv; charset=utf-8",
@@ -397,8 +412,20 @@ class TabPages:
             },
         )
 
-    async def _stakeholders(self, session: AsyncSession, t: Texts, account: Account) -> web.Response:
-        picture = await relationship_picture(session, account, dt.date.today())
+    async def export_xlsx(self, request: web.Request) -> web.Response:
+        header, rows = await self._export_rows(request)
+        return web.Response(
+            body=log_xlsx(header, rows, _texts(request)("tab.log.sheet")),
+            headers={
+                **SECURITY_HEADERS,
+                "Content-Type": XLSX_TYPE,
+                "Content-Disposition": 'attachment; filename="log.xlsx"',
+            },
+        )
+
+    async def _stakeholders(self, viewer: Viewer, t: Texts) -> web.Response:
+        account = viewer.account
+        picture = await relationship_picture(viewer.session, account, dt.date.today())
         levels: dict[str, list[Any]] = {}
         for coverage in picture.coverage:
             level = coverage.stakeholder.level
@@ -412,6 +439,14 @@ class TabPages:
         )
 
 
-def _cell(text: str) -> str:
-    """Spreadsheets run cells that start with these as formulas: keep user text text."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+def _viewer(request: web.Request) -> Viewer:
+    viewer = request.get(VIEWER)
+    assert isinstance(viewer, Viewer), "a protected route is reached only through the access middleware"
+    return viewer
+
+
+async def _json_body(request: web.Request) -> object:
+    try:
+        return await request.json()
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return None

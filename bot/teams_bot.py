@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from typing import Any
 
 from botbuilder.core import TurnContext
 from botbuilder.core.teams import TeamsActivityHandler
@@ -32,14 +33,16 @@ from bot.handlers.general import welcome
 from bot.handlers.message_action import open_form
 from bot.handlers.search import found_cards, query_text
 from bot.logs import ACTIVITY_ID, CONVERSATION_ID
-from bot.routes import command_for, verb_handler
+from bot.router import run_command, run_verb
+from bot.routes import command_for
 from bot.seen import RecentlyStored
 from bot.services import Reply, Services, Turn
 from bot.turn import caller_of, card_activity, command_text, is_card_submit, seen_conversation, tenant_of, typed_text
 from cards.build import CARD_CONTENT_TYPE
 from cards.contact import for_dialog
-from kam.conversations import remember
+from kam.conversations import holds_card, record_card_message, remember
 from kam.people import remember_chat
+from kam.storage import no_transaction_open
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +68,12 @@ def execute_data(value: object) -> object:
     return data
 
 
+async def _outside_transactions(context: TurnContext, activities: Any, next_send: Any) -> Any:
+    """Every send and update of a turn goes to the Bot Connector: never while a transaction is open."""
+    no_transaction_open("a message to the Bot Connector")
+    return await next_send()
+
+
 class KamBot(TeamsActivityHandler):
     def __init__(self, services: Services) -> None:
         self.services = services
@@ -82,6 +91,9 @@ class KamBot(TeamsActivityHandler):
                     Activity(type=ActivityTypes.invoke_response, value=InvokeResponse(status=403))
                 )
             return
+        await self.services.sealer.ready(self.services.db)
+        turn_context.on_send_activities(_outside_transactions)
+        turn_context.on_update_activity(_outside_transactions)
         await self._remember_conversation(activity)
         await super().on_turn(turn_context)
 
@@ -98,7 +110,7 @@ class KamBot(TeamsActivityHandler):
         async with self.services.db.transaction() as session:
             await remember(session, seen)
             known = caller is None or await remember_chat(
-                session, caller, seen.conversation_id, activity.locale, activity.local_timezone
+                session, caller, seen.conversation_id, activity.locale, activity.local_timezone, seen.tenant_id
             )
         if known:  # someone not on a team yet is looked up again, until an import adds them
             self._stored.note(seen.conversation_id, state)
@@ -108,14 +120,13 @@ class KamBot(TeamsActivityHandler):
         if is_card_submit(turn_context.activity):
             await self._answer_submit(turn, await self._run_verb(turn, turn_context.activity.value))
             return
-        text = command_text(turn_context)
-        handler = command_for(text)
-        if handler is None:
+        route = command_for(command_text(turn_context))
+        if route is None:
             said = typed_text(turn_context)[:60]
             await turn.say(turn.t("error.unknown_command", text=said) if said else turn.t("help.body"))
             return
         try:
-            await handler(turn)
+            await run_command(turn, route)
         except USER_ERRORS as error:
             await turn.say(user_message(turn.t, error))
 
@@ -138,7 +149,7 @@ class KamBot(TeamsActivityHandler):
         turn = Turn.of(turn_context, self.services)
         reply = await self._run_verb(turn, execute_data(turn_context.activity.value))
         if reply.card is not None:
-            body = UniversalActionResponse(status_code=200, type=CARD_CONTENT_TYPE, value=reply.card)
+            body = UniversalActionResponse(status_code=200, type=CARD_CONTENT_TYPE, value=turn.sealed(reply.card))
         else:
             body = UniversalActionResponse(status_code=200, type=MESSAGE_CONTENT_TYPE, value=reply.message)
         return InvokeResponse(status=200, body=body)
@@ -158,7 +169,7 @@ class KamBot(TeamsActivityHandler):
         if reply.card is not None:
             info = TaskModuleTaskInfo(
                 title=turn.t("pick.title"),
-                card=Attachment(content_type=CARD_CONTENT_TYPE, content=for_dialog(reply.card)),
+                card=Attachment(content_type=CARD_CONTENT_TYPE, content=turn.sealed(for_dialog(reply.card))),
                 height="large",
                 width="medium",
             )
@@ -176,7 +187,7 @@ class KamBot(TeamsActivityHandler):
         attachments = [
             MessagingExtensionAttachment(
                 content_type=CARD_CONTENT_TYPE,
-                content=found,
+                content=turn.sealed(found),
                 preview=Attachment(content_type=THUMBNAIL, content={"title": name}),
             )
             for name, found in await found_cards(turn, text)
@@ -198,26 +209,45 @@ class KamBot(TeamsActivityHandler):
         await welcome(Turn.of(turn_context, self.services))
 
     async def _run_verb(self, turn: Turn, value: object) -> Reply:
-        handler = verb_handler(value)
-        if handler is None:
-            key = "error.stale_card" if isinstance(value, Mapping) and "verb" in value else "error.malformed"
-            return Reply(message=turn.t(key))
         try:
-            return await handler(turn, value)  # type: ignore[arg-type]
+            reply = await run_verb(turn, value)
         except USER_ERRORS as error:
             return Reply(message=user_message(turn.t, error))
         except Exception:
             log.exception("card action failed", extra={"activity_id": turn.context.activity.id})
             return Reply(message=turn.t("error.generic"))
+        return reply
 
     async def _answer_submit(self, turn: Turn, reply: Reply) -> None:
-        """Action.Submit has no invoke response: update the clicked card, or answer in the chat."""
-        reply_to = turn.context.activity.reply_to_id
-        if reply.card is not None and reply_to:
-            update = card_activity(reply.card)
-            update.id = reply_to
-            await turn.context.update_activity(update)
-        elif reply.card is not None:
-            await turn.show(reply.card)
-        else:
+        """Action.Submit has no invoke response: update the clicked card, or answer in the chat.
+
+        `replyToId` is the client's word: only a message the bot sent in this conversation with
+        this very card is updated; anything else gets the answer as a new message.
+        """
+        if reply.card is None:
             await turn.say(reply.message or turn.t("error.generic"))
+            return
+        if await self._may_update(turn):
+            update = card_activity(turn.sealed(reply.card))
+            update.id = turn.context.activity.reply_to_id
+            try:
+                await turn.context.update_activity(update)
+                await self._note_card(turn, update.id, update.attachments[0].content)
+                return
+            except Exception:  # noqa: BLE001 - what was saved stays saved; the answer goes out as a new message
+                log.warning("could not update the card; answering with a new message", exc_info=True)
+        await turn.show(reply.card)
+
+    async def _may_update(self, turn: Turn) -> bool:
+        reply_to, value = turn.context.activity.reply_to_id, turn.context.activity.value
+        card_id = value.get("card_id") if isinstance(value, Mapping) else None
+        if not reply_to or not isinstance(card_id, str) or not turn.conversation_id:
+            return False
+        async with self.services.db.transaction() as session:
+            return await holds_card(session, turn.conversation_id, reply_to, card_id)
+
+    async def _note_card(self, turn: Turn, activity_id: str, card: dict[str, Any]) -> None:
+        card_id = self.services.sealer.card_id(card)
+        if card_id:
+            async with self.services.db.transaction() as session:
+                await record_card_message(session, turn.conversation_id, activity_id, card_id)

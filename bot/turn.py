@@ -14,6 +14,8 @@ from kam.conversations import SeenConversation, base_conversation_id
 from kam.people import Caller
 
 _SPACES = re.compile(r"\s+")
+_MENTIONS = re.compile(r"<at>[^<]*</at>")
+COMMAND_MAX = 4000
 
 
 def caller_of(activity: Activity) -> Caller:
@@ -71,11 +73,20 @@ def seen_conversation(activity: Activity) -> SeenConversation | None:
     )
 
 
+def strip_mentions(text: str) -> str:
+    """`text` without `<at>…</at>` mentions, white space folded.
+
+    `<at>[^<]*</at>` cannot backtrack across another tag, so the work is linear in the
+    text's length (a lazy `.*?` rescans the rest of the text from every unclosed `<at>`).
+    """
+    return _SPACES.sub(" ", _MENTIONS.sub(" ", text)).strip()
+
+
 def typed_text(context: TurnContext) -> str:
-    """What the user typed, without @mentions, with white space folded."""
+    """What the user typed, without @mentions; commands are short, text beyond COMMAND_MAX is not read."""
     if not isinstance(context.activity.text, str):
         return ""
-    return _SPACES.sub(" ", re.sub(r"<at>.*?</at>", " ", context.activity.text)).strip()
+    return strip_mentions(context.activity.text[:COMMAND_MAX])
 
 
 def command_text(context: TurnContext) -> str:

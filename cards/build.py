@@ -28,16 +28,17 @@ from microsoft_teams.cards import (
     TextRun,
 )
 
+from kam.text import clean_text
+
 CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
 CARD_VERSION = "1.5"
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u2028-\u202e\u2066-\u2069]")
 _MENTION_UNSAFE = re.compile(r"[<>\[\]()*_`~#|\\]")
 
 
 def clean(text: str) -> str:
-    """Drop control and direction-override characters a user cannot mean to send."""
-    return _CONTROL.sub("", text).replace("\r\n", "\n").strip()
+    """Every user text on a card, and every input read back from one, goes through kam's one cleaning."""
+    return clean_text(text)
 
 
 def heading(text: str) -> RichTextBlock:

@@ -98,15 +98,16 @@ def new_card_id() -> str:
     return uuid.uuid4().hex
 
 
-def read_meta(value: object, *, today: dt.date, max_age_days: int) -> CardMeta:
-    """The card's own data; MalformedSubmission if it is not ours, StaleCard if it is too old."""
+def read_meta(value: object, *, today: dt.date, max_age_days: int | None) -> CardMeta:
+    """The card's own data; MalformedSubmission if it is not ours, StaleCard if it is of an older version
+    or (with `max_age_days`, for forms) too old."""
     if not isinstance(value, Mapping):
         raise MalformedSubmission()
     try:
         meta = CardMeta.model_validate(dict(value))
     except ValidationError:
         raise MalformedSubmission() from None
-    too_old = (today - meta.issued).days > max_age_days
+    too_old = max_age_days is not None and (today - meta.issued).days > max_age_days
     if meta.v != FORM_VERSION or too_old or meta.issued > today + dt.timedelta(days=1):
         raise StaleCard()
     return meta
@@ -120,9 +121,10 @@ def account_picker_card(
     *,
     purpose: str = "contact",
     carry: Mapping[str, str] | None = None,
+    card_id: str | None = None,
 ) -> dict[str, Any]:
     """Which account, before a form (contact, decision, stakeholder); the form then replaces it, same card id."""
-    card_id = new_card_id()
+    card_id = card_id or new_card_id()
     title = t(PICK_TITLES[purpose])
     body: list[Any] = [heading(title)]
     body.append(
@@ -398,8 +400,8 @@ def _headline(t: Texts, contact: ContactView) -> str:
     )
 
 
-def _details_or_notice(t: Texts, contact: ContactView, shown_to_channel: bool) -> list[CardElement]:
-    if contact.confidential and shown_to_channel:
+def _details_or_notice(t: Texts, contact: ContactView, hide_details: bool) -> list[CardElement]:
+    if contact.confidential and hide_details:
         return [static(t("summary.confidential"), color="Warning")]
     return _details(t, contact)
 
@@ -407,7 +409,8 @@ def _details_or_notice(t: Texts, contact: ContactView, shown_to_channel: bool) -
 def logged_card(
     t: Texts, contact: ContactView, *, shown_to_channel: bool, attention: Attention | None = None
 ) -> dict[str, Any]:
-    """Replaces the form, read-only; in a channel everyone sees it, so confidential details stay out.
+    """Replaces the form, read-only. `shown_to_channel`: the confidential details stay out (the access
+    policy decided that the reader may not see them, or that others read along).
 
     With `attention`, the author sees what the checks found and who has been asked to acknowledge.
     """
@@ -429,15 +432,16 @@ def channel_summary_card(
     attention: Attention | None = None,
     *,
     shown_to_channel: bool = True,
+    hide_details: bool = True,
 ) -> dict[str, Any]:
-    """The post in the account channel, mentioning who must know; with `shown_to_channel=False` the 1:1 card.
+    """The post in a shared place, mentioning who must know; with `shown_to_channel=False` the 1:1 card.
 
-    Confidential details stay out of the channel; the 1:1 card shows them to those who must know.
+    `hide_details`: a confidential contact's details stay out (the access policy's decision for this reader).
     """
     body: list[CardElement] = [
         heading(t("summary.title", account=contact.account_name)),
         plain(_headline(t, contact), subtle=True),
-        *_details_or_notice(t, contact, shown_to_channel),
+        *_details_or_notice(t, contact, hide_details),
     ]
     title = t("summary.title", account=contact.account_name)
     return card_with_attention(t, body, attention, anyone=shown_to_channel, fallback_text=title, must_know=must_know)

@@ -53,13 +53,16 @@ class AccountLine:
     role: Role
 
 
-def accounts_card(t: Texts, accounts: list[AccountLine]) -> dict[str, Any]:
+def accounts_card(t: Texts, accounts: list[AccountLine], unnamed: int = 0) -> dict[str, Any]:
+    """`unnamed`: confidential accounts left out because others read along (named in the 1:1 chat)."""
     body: list[Any] = [heading(t("accounts.title"))]
-    if not accounts:
+    if not accounts and not unnamed:
         body.append(static(t("accounts.none")))
     for line in accounts:
         body.append(plain(line.name, bold=True))
         body.append(static(f"{t(f'tier.{line.tier.value}')} · {t(f'accounts.role.{line.role.value}')}", subtle=True))
+    if unnamed:
+        body.append(static(t("accounts.confidential_elsewhere", count=unnamed), subtle=True))
     actions = [command_button(t("command.log_contact"), t("command.log_contact"))] if accounts else []
     return card(body, actions, fallback_text=t("accounts.title"))
 

@@ -128,11 +128,17 @@ def _details(t: Texts, view: PriceActionView) -> list[CardElement]:
     ]
 
 
-def price_action_logged_card(t: Texts, view: PriceActionView, at_risk: Sequence[str]) -> dict[str, Any]:
+def price_action_logged_card(
+    t: Texts, view: PriceActionView, at_risk: Sequence[str], others_at_risk: int = 0
+) -> dict[str, Any]:
+    """`at_risk`: the accounts the author may see; `others_at_risk` counts the rest, unnamed."""
     body: list[CardElement] = [heading(t("price.logged.title")), *_details(t, view)]
-    if at_risk:
+    if at_risk or others_at_risk:
         body.append(static(t("price.logged.at_risk"), bold=True))
-        body.append(plain(", ".join(at_risk)))
+        if at_risk:
+            body.append(plain(", ".join(at_risk)))
+        if others_at_risk:
+            body.append(static(t("price.logged.others", count=others_at_risk)))
     else:
         body.append(static(t("price.logged.none")))
     return card(body, fallback_text=t("price.logged.title"))

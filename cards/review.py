@@ -23,7 +23,7 @@ from microsoft_teams.cards import (
 )
 
 from cards.acknowledge import REFRESH_USERS_MAX, VERB_VIEW
-from cards.build import card, command_button, heading, plain, static
+from cards.build import card, clean, command_button, heading, plain, static
 from cards.contact import FormState, action_data, execute_action, field_error, form_state, new_card_id, parse_date
 from cards.errors import MalformedSubmission
 from cards.i18n import Texts
@@ -202,9 +202,12 @@ def parse_review_updates(value: Mapping[str, Any], item_ids: Sequence[str]) -> l
             progress = int(str(raw["progress"] if raw["progress"] not in (None, "") else 0))
         except ValueError:
             raise MalformedSubmission() from None
-        if not 0 <= progress <= 100 or len(str(raw["comment"] or "")) > COMMENT_MAX:
+        if raw["comment"] is not None and not isinstance(raw["comment"], str):
             raise MalformedSubmission()
-        updates.append(ItemUpdate(item_id, status, progress, str(raw["comment"] or ""), raw["decision"] == "true"))
+        comment = clean(raw["comment"] or "")
+        if not 0 <= progress <= 100 or len(comment) > COMMENT_MAX:
+            raise MalformedSubmission()
+        updates.append(ItemUpdate(item_id, status, progress, comment, raw["decision"] == "true"))
     return updates
 
 

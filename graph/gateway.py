@@ -28,6 +28,7 @@ from msgraph.generated.teams.item.channels.item.archive.archive_post_request_bod
 
 from graph.limits import GraphLimits
 from kam.meetings import Attendee, Meeting
+from kam.storage import no_transaction_open
 
 T = TypeVar("T")
 GRAPH = "https://graph.microsoft.com/v1.0"
@@ -123,6 +124,7 @@ class TeamsGateway:
         self.throttled = 0
 
     async def _call(self, resource: str, write: bool, operation: Callable[[], Awaitable[T]]) -> T:
+        no_transaction_open(f"a Graph call ({resource})")
         for attempt in range(1, self._attempts + 1):
             await self._limits.before(resource, write=write)
             self.requests += 1

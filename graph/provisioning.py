@@ -214,16 +214,27 @@ class Provisioner:
 
     async def _directory_ids(self, account: Account) -> tuple[list[str], list[str]]:
         """Entra ids of the account team for a private channel: managers own it, the others are members."""
-        owners, members = [], []
         async with self.db.transaction() as session:
             stored = await session.get(Account, account.id)
             assert stored is not None
-            for member in stored.members:
-                person: Person = member.person
-                if not person.aad_object_id and person.upn:
-                    person.aad_object_id = await self.gateway.user_id(person.upn)
-                if person.aad_object_id:
-                    (owners if member.role == Role.MANAGER else members).append(person.aad_object_id)
+            team = [(m.person.id, m.person.aad_object_id, m.person.upn, m.role) for m in stored.members]
+        found: dict[int, str] = {}
+        for person_id, known, upn, _ in team:
+            if not known and upn:
+                looked_up = await self.gateway.user_id(upn)  # a Graph call: no transaction is held across it
+                if looked_up:
+                    found[person_id] = looked_up
+        if found:
+            async with self.db.transaction() as session:
+                for person_id, object_id in found.items():
+                    person = await session.get(Person, person_id)
+                    if person is not None and not person.aad_object_id:
+                        person.aad_object_id = object_id
+        owners, members = [], []
+        for person_id, known, _, role in team:
+            object_id = known or found.get(person_id)
+            if object_id:
+                (owners if role == Role.MANAGER else members).append(object_id)
         if not owners:
             raise GraphFailure(None, "NoOwner", "no KA manager of this confidential account was found in the directory")
         return owners, members

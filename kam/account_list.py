@@ -26,6 +26,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kam.models import Account, AccountMember, Person, Role, Tier
+from kam.text import clean_text
 
 MAX_ROWS = 20_000
 _EMAIL = re.compile(r"^[^@\s;,()<>]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
@@ -183,7 +184,7 @@ def parse_rows(table: list[list[str]]) -> tuple[list[AccountRow], list[RowError]
         values = {column: "" for column in HEADERS.values()}
         for column, cell in zip(columns, cells, strict=False):
             if column:
-                values[column] = str(cell).strip()
+                values[column] = clean_text(str(cell))
         if not any(values.values()):
             continue
         problems: list[str] = []

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kam.errors import AccountExists, AccountNotFound, NotAllowed, NotOnAccountTeam
+from kam.access import Act, Principal, Subject, require
+from kam.errors import AccountExists, Refused
 from kam.models import Account, AccountMember, Person, Role, Tier
 
 
@@ -31,7 +32,7 @@ async def account_for_channel(session: AsyncSession, channel_id: str) -> Account
 async def get_account(session: AsyncSession, account_id: int) -> Account:
     account = await session.get(Account, account_id)
     if account is None:
-        raise AccountNotFound()
+        raise Refused()
     return account
 
 
@@ -45,10 +46,10 @@ def role_of(account: Account, person: Person | None) -> Role | None:
 
 
 def require_team_member(account: Account, person: Person | None) -> Role:
-    """Anyone on the account's team may log; everyone else is refused."""
+    """Anyone on the account's team may log (kam.access); everyone else is refused, naming nothing."""
+    require(Principal(person), Act.LOG, Subject(account=account))
     role = role_of(account, person)
-    if role is None:
-        raise NotOnAccountTeam(account.name)
+    assert role is not None
     return role
 
 
@@ -66,20 +67,12 @@ class NewAccount:
     confidential: bool = False
 
 
-async def may_create_accounts(session: AsyncSession, person: Person | None) -> bool:
-    """KA managers and admins of any account may add key accounts."""
-    if person is None:
-        return False
-    query = select(AccountMember.id).where(
-        AccountMember.person_id == person.id, AccountMember.role.in_([Role.MANAGER, Role.ADMIN])
-    )
-    return await session.scalar(query.limit(1)) is not None
-
-
-async def create_account(session: AsyncSession, new: NewAccount, creator: Person | None) -> Account:
+async def create_account(session: AsyncSession, new: NewAccount, principal: Principal) -> Account:
     """A new key account with its creator as KA manager; provisioning gives it a channel later."""
-    if creator is None or not await may_create_accounts(session, creator):
-        raise NotAllowed()
+    require(principal, Act.CREATE_ACCOUNT)
+    creator = principal.person
+    if creator is None:
+        raise Refused()
     if await session.scalar(select(Account.id).where(func.lower(Account.name) == new.name.lower())) is not None:
         raise AccountExists()
     account = Account(
@@ -95,8 +88,13 @@ async def create_account(session: AsyncSession, new: NewAccount, creator: Person
     return account
 
 
-async def search_accounts(session: AsyncSession, person: Person | None, text: str, limit: int = 10) -> list[Account]:
-    """The person's own accounts whose name contains `text`: nobody finds an account they are not on."""
-    accounts = await accounts_of(session, person)
-    wanted = text.strip().lower()
-    return [a for a in accounts if wanted in a.name.lower()][:limit]
+async def team_roles(session: AsyncSession, person: Person | None) -> frozenset[Role]:
+    """The roles a person has on any active account team (for acts about no one account)."""
+    if person is None:
+        return frozenset()
+    query = (
+        select(AccountMember.role)
+        .join(Account, Account.id == AccountMember.account_id)
+        .where(AccountMember.person_id == person.id, Account.active.is_(True))
+    )
+    return frozenset(await session.scalars(query))

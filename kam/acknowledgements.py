@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kam.accounts import managers_of, role_of
-from kam.errors import NotOnAccountTeam
+from kam.errors import Refused
 from kam.models import Account, Acknowledgement, ItemKind, OutboxMessage, Person, utcnow
 from kam.rules import DEFAULT_REMIND_AFTER, DEFAULT_REPORT_AFTER, Rules, RuleSet, must_inform
 
@@ -102,7 +102,7 @@ async def acknowledge(
 ) -> Acknowledgement:
     """Note that `person` has taken note; the account team may acknowledge what they were not asked to.
 
-    Raises NotOnAccountTeam for anyone else. Acknowledging twice keeps the first time.
+    Raises Refused for anyone else. Acknowledging twice keeps the first time.
     """
     query = select(Acknowledgement).where(
         Acknowledgement.account_id == account.id,
@@ -113,7 +113,7 @@ async def acknowledge(
     ack = await session.scalar(query.with_for_update(of=Acknowledgement))
     if ack is None:
         if person is None or role_of(account, person) is None:
-            raise NotOnAccountTeam(account.name)
+            raise Refused()
         ack = Acknowledgement(
             account_id=account.id, item_kind=item[0], item_id=item[1], person_id=person.id, required=False, reasons=[]
         )

@@ -20,7 +20,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kam.accounts import managers_of
 from kam.acknowledgements import MustKnow
-from kam.errors import NotAllowed
 from kam.models import Account, DecisionCategory, Flag, FlagKind, ItemKind, Person, PriceAction, utcnow
 from kam.rules import Rules, concession_givers
 
@@ -118,18 +117,11 @@ async def framework_agreement_opened(session: AsyncSession, logged: Logged, topi
     return must_know
 
 
-async def end_framework_agreement(session: AsyncSession, flag_id: int, person: Person | None) -> Flag:
-    """Its owner or the KA manager marks a framework agreement as ended; later ones no longer clash with it."""
-    flag = await session.scalar(select(Flag).where(Flag.id == flag_id).with_for_update(of=Flag))
-    if flag is None or flag.kind != FlagKind.FRAMEWORK_AGREEMENT:
-        raise NotAllowed()
-    account = await session.get(Account, flag.account_id)
-    allowed = {flag.owner_id, *(m.id for m in managers_of(account))} if account else {flag.owner_id}
-    if person is None or person.id not in allowed:
-        raise NotAllowed()
+def end_framework_agreement(flag: Flag) -> None:
+    """A framework agreement has ended (its owner or a KA manager said so: kam.access, END_AGREEMENT);
+    later ones no longer clash with it."""
     if flag.closed_at is None:
         flag.closed_at = utcnow()
-    return flag
 
 
 async def price_risks(session: AsyncSession, action: PriceAction, author: Person) -> dict[Account, list[MustKnow]]:

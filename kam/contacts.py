@@ -78,7 +78,7 @@ def contact_abouts(contact: Contact) -> list[str]:
 async def log_contact(session: AsyncSession, command: LogContact, rules: Rules | None = None) -> LoggedContact:
     """Store the contact and, in the same transaction, the channel post and the acknowledgements it implies.
 
-    Raises AccountNotFound, NotOnAccountTeam, InvalidReference, DuplicateSubmission.
+    Raises Refused (no such account, or not on its team), InvalidReference, DuplicateSubmission.
     """
     if command.author is None:
         raise UnknownPerson()

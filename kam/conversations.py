@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import Select, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kam.models import ConversationRef, utcnow
+from kam.models import CardMessage, ConversationRef, utcnow
 from kam.storage import insert_if_absent
 
 
@@ -42,26 +44,78 @@ async def remember(session: AsyncSession, seen: SeenConversation) -> Conversatio
 
 
 async def mark_welcomed(session: AsyncSession, conversation_id: str) -> bool:
-    """True the first time only, so a conversation is welcomed once."""
-    ref = await session.get(ConversationRef, conversation_id, with_for_update=True)
-    if ref is None or ref.welcomed_at is not None:
-        return False
-    ref.welcomed_at = utcnow()
-    return True
+    """True the first time only, so a conversation is welcomed once.
+
+    One conditional UPDATE: of two events racing (Teams sends installationUpdate and
+    conversationUpdate together) exactly one changes the row, on SQLite (no row locks)
+    as on PostgreSQL.
+    """
+    statement = (
+        update(ConversationRef)
+        .where(ConversationRef.conversation_id == conversation_id, ConversationRef.welcomed_at.is_(None))
+        .values(welcomed_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    result = await session.execute(statement)
+    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-async def reference_for_channel(session: AsyncSession, channel_id: str, team_id: str | None) -> ConversationRef | None:
-    """The stored reference of the channel, or one of its team or tenant to borrow the service URL from."""
+async def reference_for_channel(
+    session: AsyncSession, channel_id: str, team_id: str | None, tenant_ids: Sequence[str] = ()
+) -> ConversationRef | None:
+    """The stored reference of the channel, or one of its team or tenant to borrow the service URL from.
+
+    Only references of `tenant_ids` are used (none given: any, as in local mode).
+    """
     ref = await session.get(ConversationRef, channel_id)
-    if ref is not None:
+    if ref is not None and (not tenant_ids or ref.tenant_id in tenant_ids):
         return ref
     if team_id:
-        query = select(ConversationRef).where(ConversationRef.team_id == team_id)
+        query = _in_tenants(select(ConversationRef).where(ConversationRef.team_id == team_id), tenant_ids)
         ref = await session.scalar(query.order_by(ConversationRef.updated_at.desc()).limit(1))
-    return ref or await any_reference(session)
+        if ref is not None:
+            return ref
+    return await any_reference(session, tenant_ids)
 
 
-async def any_reference(session: AsyncSession) -> ConversationRef | None:
-    """The most recent conversation of the tenant: its service URL reaches anyone in it."""
-    query = select(ConversationRef).order_by(ConversationRef.updated_at.desc()).limit(1)
+async def any_reference(session: AsyncSession, tenant_ids: Sequence[str] = ()) -> ConversationRef | None:
+    """The most recent conversation of the tenant: its service URL reaches anyone in it.
+
+    A reference from another tenant must never open a chat with one of our people, so only
+    `tenant_ids` count (none given: any, as in local mode).
+    """
+    query = _in_tenants(select(ConversationRef), tenant_ids).order_by(ConversationRef.updated_at.desc()).limit(1)
     return await session.scalar(query)
+
+
+def _in_tenants(query: Select[tuple[ConversationRef]], tenant_ids: Sequence[str]) -> Select[tuple[ConversationRef]]:
+    return query.where(ConversationRef.tenant_id.in_(list(tenant_ids))) if tenant_ids else query
+
+
+async def record_card_message(session: AsyncSession, conversation_id: str, activity_id: str, card_id: str) -> None:
+    """The bot sent `card_id` as message `activity_id` in the conversation: only that message shows that card."""
+    known = await session.get(CardMessage, (conversation_id[:400], activity_id[:200]))
+    if known is not None:
+        known.card_id = card_id  # the message was updated with another card
+        return
+    values = {
+        "conversation_id": conversation_id[:400],
+        "activity_id": activity_id[:200],
+        "card_id": card_id,
+        "created_at": utcnow(),
+    }
+    await insert_if_absent(session, CardMessage, values, ["conversation_id", "activity_id"])
+
+
+async def holds_card(session: AsyncSession, conversation_id: str, activity_id: str, card_id: str) -> bool:
+    """Whether the bot's message `activity_id` in the conversation holds that card (a form may update it)."""
+    found = await session.get(CardMessage, (conversation_id, activity_id))
+    return found is not None and found.card_id == card_id
+
+
+async def forget_card_messages(session: AsyncSession, before: dt.datetime) -> int:
+    """Messages of forms too old to submit need no record."""
+    result = await session.execute(
+        delete(CardMessage).where(CardMessage.created_at < before).execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

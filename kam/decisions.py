@@ -60,7 +60,7 @@ async def log_decision(session: AsyncSession, command: LogDecision, rules: Rules
     A decision the rules do not let its author take is stored all the same, marked as needing
     the KA manager's confirmation.
 
-    Raises AccountNotFound, NotOnAccountTeam, InvalidReference, DuplicateSubmission.
+    Raises Refused (no such account, or not on its team), InvalidReference, DuplicateSubmission.
     """
     if command.author is None:
         raise UnknownPerson()

@@ -9,18 +9,6 @@ class KamError(Exception):
     code = "error.generic"
 
 
-class AccountNotFound(KamError):
-    code = "error.account_not_found"
-
-
-class NotOnAccountTeam(KamError):
-    code = "error.not_on_team"
-
-    def __init__(self, account_name: str) -> None:
-        super().__init__(account_name)
-        self.account_name = account_name
-
-
 class UnknownPerson(KamError):
     code = "error.unknown_person"
 
@@ -42,18 +30,21 @@ class AccountExists(KamError):
 
 
 class NotAllowed(KamError):
-    """The caller's role does not allow this (creating accounts, provisioning)."""
+    """Someone on the account team whose role (or ownership) does not allow this; `act` says what it needs."""
 
     code = "error.not_allowed"
 
+    def __init__(self, act: str = "") -> None:
+        super().__init__(act)
+        if act:
+            self.code = f"error.not_allowed.{act}"
 
-class NotAddressee(KamError):
-    """A card meant for one person (a nudge) was used by someone else, or names nothing there is."""
 
-    code = "error.not_addressee"
+class Refused(KamError):
+    """Not there, or not the caller's: one answer for both, naming nothing (no account, no item)."""
+
+    code = "error.refused"
 
 
-class ItemNotFound(KamError):
+class ItemNotFound(Refused):
     """A card names a contact, decision or price action that does not exist (on that account)."""
-
-    code = "error.item_gone"

@@ -18,7 +18,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kam.accounts import accounts_of
-from kam.errors import NotAddressee
+from kam.errors import Refused
 from kam.models import Account, AccountMember, Contact, MeetingNudge, OutboxMessage, Person, utcnow
 from kam.nudges import NOT_RELEVANT, local_now
 from kam.storage import insert_id_if_absent
@@ -179,7 +179,7 @@ async def dismiss(session: AsyncSession, nudge_id: int, person: Person | None) -
     """ "Not relevant": never asked about this meeting again. Only the person asked may say so."""
     nudge = await session.get(MeetingNudge, nudge_id, with_for_update=True)
     if nudge is None or person is None or nudge.person_id != person.id:
-        raise NotAddressee()
+        raise Refused()
     if nudge.answer is None:
         nudge.answer = NOT_RELEVANT
         nudge.answered_at = utcnow()

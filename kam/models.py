@@ -146,6 +146,8 @@ class Person(Base):
     # The language of the person's Teams client, for the cards the bot sends unasked.
     locale: Mapped[str | None] = mapped_column(String(20))
     time_zone: Mapped[str | None] = mapped_column(String(64))  # IANA name from the Teams client
+    # The Entra tenant the person's Teams client was last seen in: their 1:1 chat is opened there only.
+    tenant_id: Mapped[str | None] = mapped_column(String(64))
     nudges_paused: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # After-meeting nudges: when the calendar is next read (moved forward by the instance that claims it).
     calendar_due_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), index=True)
@@ -297,6 +299,31 @@ class ConversationRef(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 
 
+class CardMessage(Base):
+    """A message the bot sent holding a form: the only messages a form's Action.Submit may update.
+
+    Teams names the message to update in `replyToId`, which a client can set to anything;
+    an update goes only to a message found here, in the same conversation, for the same form.
+    """
+
+    __tablename__ = "card_messages"
+
+    conversation_id: Mapped[str] = mapped_column(String(400), primary_key=True)
+    activity_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    card_id: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+
+
+class AppSecret(Base):
+    """A secret every instance shares (the key that signs card data), made once by whichever starts first."""
+
+    __tablename__ = "app_secrets"
+
+    name: Mapped[str] = mapped_column(String(60), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 class OutboxMessage(Base):
     """A message the bot owes someone, written in the same transaction as its cause.
 
@@ -314,7 +341,9 @@ class OutboxMessage(Base):
         _enum(OutboxStatus, "outbox_status"), default=OutboxStatus.PENDING, index=True
     )
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # Due from then; a sender's lease moves it forward while the row is on its way (kam.outbox.claim_due).
     not_before: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    lease_id: Mapped[str | None] = mapped_column(String(32))
     last_error: Mapped[str | None] = mapped_column(Text)
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

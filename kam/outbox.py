@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,32 +15,62 @@ CHANNEL_WELCOME = "channel.welcome"  # subject: the account whose new channel is
 DELIVERY_FAILED = "outbox.failed"  # subject: a KA manager; detail: which message failed and why
 
 
-async def claim_due(session: AsyncSession, limit: int = 50) -> list[OutboxMessage]:
-    """Pending rows whose time has come, locked so that another sender skips them."""
+LEASE = dt.timedelta(minutes=10)  # longer than any send with its retries takes; a dead sender's rows return then
+
+
+async def claim_due(session: AsyncSession, limit: int = 50, lease: dt.timedelta = LEASE) -> list[OutboxMessage]:
+    """Lease the pending rows whose time has come, so that no other sender takes them until the lease ends.
+
+    The lease is the row's `not_before` moved forward plus a `lease_id`: the caller commits
+    at once and sends with no transaction open; whoever marks the row must still hold the
+    lease (`holds_lease`). A sender that dies leaves rows that fall due again when it expires.
+    """
+    now = utcnow()
     query = (
         select(OutboxMessage)
-        .where(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.not_before <= utcnow())
+        .where(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.not_before <= now)
         .order_by(OutboxMessage.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
-    return list(await session.scalars(query))
+    rows = list(await session.scalars(query))
+    for row in rows:
+        row.not_before = now + lease
+        row.lease_id = uuid.uuid4().hex
+    return rows
+
+
+async def leased(session: AsyncSession, message_id: int, lease_id: str) -> OutboxMessage | None:
+    """The row, locked, if this lease still holds it (it ran out and another sender took it: None)."""
+    query = select(OutboxMessage).where(OutboxMessage.id == message_id).with_for_update()
+    row = await session.scalar(query)
+    if row is None or row.lease_id != lease_id or row.status != OutboxStatus.PENDING:
+        return None
+    return row
 
 
 def mark_sent(message: OutboxMessage) -> None:
     message.status = OutboxStatus.SENT
     message.sent_at = utcnow()
     message.attempts += 1
+    message.lease_id = None
 
 
 def mark_retry(message: OutboxMessage, error: str, delay_seconds: float) -> None:
     """Try again later, or give up visibly once the attempts are spent."""
     message.attempts += 1
     message.last_error = error[:2000]
+    message.lease_id = None
     if message.attempts >= MAX_ATTEMPTS:
         message.status = OutboxStatus.FAILED
-    else:
-        message.not_before = utcnow() + dt.timedelta(seconds=delay_seconds)
+    message.not_before = utcnow() + dt.timedelta(seconds=delay_seconds)
+
+
+def mark_throttled(message: OutboxMessage, error: str, delay_seconds: float) -> None:
+    """The service said "later" (429): try again then; being throttled is no failure of the message."""
+    message.last_error = error[:2000]
+    message.lease_id = None
+    message.not_before = utcnow() + dt.timedelta(seconds=delay_seconds)
 
 
 def mark_failed(message: OutboxMessage, error: str) -> None:
@@ -47,6 +78,7 @@ def mark_failed(message: OutboxMessage, error: str) -> None:
     message.attempts += 1
     message.status = OutboxStatus.FAILED
     message.last_error = error[:2000]
+    message.lease_id = None
 
 
 async def pending_count(session: AsyncSession) -> int:

@@ -32,7 +32,12 @@ async def find_person(session: AsyncSession, caller: Caller) -> Person | None:
 
 
 async def remember_chat(
-    session: AsyncSession, caller: Caller, conversation_id: str, locale: str | None, time_zone: str | None = None
+    session: AsyncSession,
+    caller: Caller,
+    conversation_id: str,
+    locale: str | None,
+    time_zone: str | None = None,
+    tenant_id: str | None = None,
 ) -> bool:
     """The caller's 1:1 chat with the bot, language and time zone: where, how and when their reminders go.
 
@@ -45,6 +50,8 @@ async def remember_chat(
         person.time_zone = time_zone
     if person.chat_id != conversation_id:
         person.chat_id = conversation_id
+    if tenant_id and person.tenant_id != tenant_id[:64]:
+        person.tenant_id = tenant_id[:64]
     if locale and person.locale != locale[:20]:
         person.locale = locale[:20]
     return True

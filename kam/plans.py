@@ -13,14 +13,16 @@ import uuid
 from dataclasses import dataclass
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kam.access import Act, Principal, Subject, is_allowed
 from kam.accounts import role_of
-from kam.errors import KamError, NotAllowed, NotOnAccountTeam
+from kam.errors import KamError, NotAllowed, Refused
 from kam.models import Account, Person, PlanVersion, Role, Tier, utcnow
 from kam.storage import insert_if_absent
+from kam.text import clean_text, one_line
 
 LEAN_SECTIONS = ("facts", "potential_targets", "key_stakeholders")
 FULL_SECTIONS = (
@@ -63,12 +65,26 @@ class PlanItem(BaseModel):
     progress: int = Field(default=0, ge=0, le=100)
     comment: str = Field(default="", max_length=1000)
 
+    @field_validator("title", "comment", mode="before")
+    @classmethod
+    def _cleaned(cls, value: object, info: ValidationInfo) -> object:
+        if not isinstance(value, str):
+            return value
+        return one_line(value) if info.field_name == "title" else clean_text(value)
+
 
 class PlanContent(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     sections: dict[str, str] = Field(default_factory=dict)
     items: list[PlanItem] = Field(default_factory=list, max_length=ITEMS_MAX)
+
+    @field_validator("sections", mode="before")
+    @classmethod
+    def _clean_sections(cls, value: object) -> object:
+        if isinstance(value, dict):
+            return {key: clean_text(text) if isinstance(text, str) else text for key, text in value.items()}
+        return value
 
 
 class PlanConflict(KamError):
@@ -167,7 +183,8 @@ def _member_may_save(before: PlanContent, after: PlanContent, person: Person) ->
 
 
 def may_edit_everything(account: Account, person: Person | None) -> bool:
-    return role_of(account, person) in (Role.MANAGER, Role.ADMIN)
+    """KA managers and account admins edit the whole plan (kam.access, MANAGE); members their own items."""
+    return is_allowed(Principal(person), Act.MANAGE, Subject(account=account))
 
 
 async def save_plan(
@@ -175,11 +192,11 @@ async def save_plan(
 ) -> Plan:
     """Store `content` as the next version, if nobody saved since `base_version`.
 
-    Raises NotOnAccountTeam, NotAllowed (a member changing what is not theirs), PlanConflict.
+    Raises Refused (not on the team), NotAllowed (a member changing what is not theirs), PlanConflict.
     """
     role = role_of(account, person)
     if person is None or role is None:
-        raise NotOnAccountTeam(account.name)
+        raise Refused()
     latest = await _latest(session, account.id)
     current = _plan(latest)
     if base_version != current.version:

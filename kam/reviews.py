@@ -17,11 +17,12 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kam.access import Act, Principal, Subject, require
 from kam.accounts import managers_of
 from kam.acknowledgements import MustKnow, acknowledge, ask_to_acknowledge, remind_now, stop_reminders
-from kam.errors import KamError, NotAllowed
+from kam.errors import KamError
 from kam.models import Account, ItemKind, OutboxMessage, Person, Review, ReviewUpdate, Tier, aware, utcnow
-from kam.plans import ItemStatus, PlanItem, current_plan, may_edit_everything, save_plan
+from kam.plans import ItemStatus, PlanItem, current_plan, save_plan
 from kam.rules import Rules
 
 REVIEW_STARTED = "review.started"  # subject: the review; its card in the account channel
@@ -78,8 +79,8 @@ async def get_review(session: AsyncSession, review_id: int) -> Review | None:
 
 
 def _require_manager(account: Account, person: Person | None) -> Person:
-    if person is None or not may_edit_everything(account, person):
-        raise NotAllowed()
+    require(Principal(person), Act.MANAGE, Subject(account=account))
+    assert person is not None
     return person
 
 

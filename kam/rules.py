@@ -42,6 +42,7 @@ from typing import Any
 
 import yaml
 
+from kam.access import Act, Principal, Subject, is_allowed
 from kam.errors import NotAllowed
 from kam.models import Account, DecisionCategory, Person, Role, Tier
 
@@ -279,10 +280,8 @@ def may_decide(rules: Rules, account: Account, person: Person, category: Decisio
 
 
 def may_change_rules(account: Account, person: Person | None) -> bool:
-    """The account's KA managers (and its admins) own its communication rules."""
-    return person is not None and any(
-        m.person_id == person.id and m.role in (Role.MANAGER, Role.ADMIN) for m in account.members
-    )
+    """The account's KA managers (and its admins) own its communication rules (kam.access, MANAGE)."""
+    return is_allowed(Principal(person), Act.MANAGE, Subject(account=account))
 
 
 def change_account_rules(rules: Rules, account: Account, person: Person | None, wanted: RuleSet) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from pathlib import Path
 
 from sqlalchemy import event, text
@@ -22,6 +23,24 @@ def _prepare_sqlite(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
+
+
+_open_transaction: ContextVar[bool] = ContextVar("kambot_open_transaction", default=False)
+
+
+class TransactionOpen(RuntimeError):
+    """A network call was about to be made while this task holds a database transaction."""
+
+
+def no_transaction_open(call: str) -> None:
+    """Called before every network call (Bot Connector, Graph, key downloads).
+
+    A transaction held across a call to a slow or throttling service holds its locks
+    (on SQLite: the whole database) for as long as the service takes. That is a bug
+    wherever it happens, so it fails loudly, in tests and in production alike.
+    """
+    if _open_transaction.get():
+        raise TransactionOpen(f"{call} while a database transaction is open")
 
 
 def ensure_sqlite_folder(url: str) -> None:
@@ -48,8 +67,12 @@ class Database:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """One transaction: committed when the block ends, rolled back on any error."""
-        async with self._sessions() as session, session.begin():
-            yield session
+        token = _open_transaction.set(True)
+        try:
+            async with self._sessions() as session, session.begin():
+                yield session
+        finally:
+            _open_transaction.reset(token)
 
     async def reachable(self) -> bool:
         try:

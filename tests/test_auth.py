@@ -12,6 +12,7 @@ from tests.conftest import local_settings
 from tests.fakes.connector import ConnectorFake
 from tests.fakes.jwks import ISSUER, IdentityFake
 from tests.harness import RunningBot, migrate_and_seed
+from tests.teams import TENANT_ID
 
 APP_ID = "11111111-2222-3333-4444-555555555555"
 
@@ -28,6 +29,7 @@ async def secured_bot(
         app_id=APP_ID,
         app_password="test-secret",
         app_type="MultiTenant",
+        allowed_tenant_ids=TENANT_ID,
         auth_openid_metadata_url=identity.metadata_url,
         auth_token_issuer=ISSUER,
         auth_login_url=identity.login_url,

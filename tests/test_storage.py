@@ -19,7 +19,7 @@ from kam.contacts import LogContact, log_contact
 from kam.conversations import SeenConversation, mark_welcomed, reference_for_channel, remember
 from kam.decisions import LogDecision, log_decision
 from kam.demo import seed_demo
-from kam.errors import DuplicateSubmission, InvalidReference, NotAllowed, NotOnAccountTeam
+from kam.errors import DuplicateSubmission, InvalidReference, NotAllowed, Refused
 from kam.migrate import head_revision, upgrade
 from kam.models import (
     Account,
@@ -124,7 +124,7 @@ async def test_only_the_account_team_may_log_and_only_its_own_people(db: Databas
     isaiah = await person(db, "Isaiah Langer")
     alex = await person(db, "Alex Wilber")
     contoso = await account_id(db, "Contoso Pharma")
-    with pytest.raises(NotOnAccountTeam):
+    with pytest.raises(Refused):
         async with db.transaction() as session:
             await log_contact(session, command(contoso, isaiah))
     with pytest.raises(InvalidReference):

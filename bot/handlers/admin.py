@@ -8,6 +8,7 @@ import logging
 from botbuilder.core import TurnContext
 
 from bot.provisioning import build_provisioner, provisioning_problems
+from bot.requests import CommandRequest
 from bot.services import Turn
 from cards.i18n import Texts
 from graph.provisioning import Summary
@@ -30,12 +31,12 @@ def report(t: Texts, summary: Summary) -> str:
     return done
 
 
-async def provision(turn: Turn) -> None:
-    """Runs in the background (it can take minutes); the admin is told here when it is done."""
+async def provision(turn: Turn, request: CommandRequest) -> None:
+    """Runs in the background (it can take minutes); the admin is told here when it is done.
+
+    Only kambot admins get here (the router asks the access policy: PROVISION).
+    """
     services = turn.services
-    if turn.caller.aad_object_id not in services.settings.admin_aad_ids:
-        await turn.say(turn.t("error.not_allowed"))
-        return
     if provisioning_problems(services.settings):
         await turn.say(turn.t("provision.not_configured"))
         return

@@ -2,55 +2,49 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.handlers.resolve import form_context, pick_form, start_form, submitted_account
+from bot.handlers.resolve import form_context, pick_form, start_form
 from bot.items import attention_for
+from bot.requests import CommandRequest, VerbRequest
 from bot.services import Reply, Turn
-from cards.contact import FormState, read_meta
+from cards.contact import FormState
 from cards.decision import decision_form_card, decision_logged_card, decision_view, parse_decision_submission
 from kam.decisions import find_decision_by_key, log_decision
-from kam.errors import DuplicateSubmission
+from kam.errors import Refused
 from kam.models import Decision, ItemKind
 
 
-async def start(turn: Turn) -> None:
-    await start_form(turn, "decision", decision_form_card)
+async def start(turn: Turn, request: CommandRequest) -> None:
+    await start_form(turn, request, "decision", decision_form_card)
 
 
-async def pick(turn: Turn, value: Mapping[str, Any]) -> Reply:
-    return await pick_form(turn, value, "decision", decision_form_card)
+async def pick(turn: Turn, request: VerbRequest) -> Reply:
+    return await pick_form(turn, request, "decision", decision_form_card)
 
 
-async def _reload(session: AsyncSession, decision: Decision) -> Decision:
-    await session.refresh(decision, ["account", "logged_by", "communicator"])
-    return decision
-
-
-async def save(turn: Turn, value: Mapping[str, Any]) -> Reply:
+async def save(turn: Turn, request: VerbRequest) -> Reply:
     """Store the decision once; the form becomes a read-only card and the channel is told."""
-    meta = read_meta(value, today=turn.today, max_age_days=turn.services.settings.form_max_age_days)
-    try:
-        async with turn.services.db.transaction() as session:
-            person, account = await submitted_account(session, turn, value)
-            parsed = parse_decision_submission(
-                turn.t, value, author=person, account_id=account.id, card_id=meta.card_id
-            )
-            if isinstance(parsed, FormState):
-                return Reply(card=decision_form_card(turn.t, form_context(account), turn.today, parsed, meta.card_id))
-            decision = await _reload(session, await log_decision(session, parsed, turn.services.rules))
-            card = await _logged(session, turn, decision)
-    except DuplicateSubmission:
-        async with turn.services.db.transaction() as session:
-            existing = await find_decision_by_key(session, meta.card_id)
-            if existing is None:
-                raise
-            return Reply(card=await _logged(session, turn, existing))
-    turn.services.messenger.kick()
-    return Reply(card=card)
+    account = request.account
+    assert account is not None, "the route names its account"
+    parsed = parse_decision_submission(
+        turn.t, request.value, author=request.person, account_id=account.id, card_id=request.meta.card_id
+    )
+    if isinstance(parsed, FormState):
+        return Reply(card=decision_form_card(turn.t, form_context(account), turn.today, parsed, request.meta.card_id))
+    decision = await log_decision(request.session, parsed, turn.services.rules)
+    await request.session.refresh(decision, ["account", "logged_by", "communicator"])
+    return Reply(card=await _logged(request.session, turn, decision), notify=True)
+
+
+async def replay(turn: Turn, request: VerbRequest) -> Reply:
+    existing = await find_decision_by_key(request.session, request.meta.card_id)
+    author = request.person
+    if existing is None or author is None or existing.logged_by_id != author.id:
+        raise Refused()
+    return Reply(card=await _logged(request.session, turn, existing))
 
 
 async def _logged(session: AsyncSession, turn: Turn, decision: Decision) -> dict[str, Any]:

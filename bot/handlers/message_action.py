@@ -8,12 +8,11 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from bot.handlers.resolve import form_context
+from bot.handlers.resolve import form_context, options
+from bot.router import Unanswerable, command_request
 from bot.services import Reply, Turn
-from bot.turn import channel_id_of
-from cards.contact import Option, account_picker_card, contact_form_card, prefill
-from kam.accounts import account_for_channel, accounts_of, get_account, require_team_member
-from kam.people import find_person
+from cards.contact import account_picker_card, contact_form_card, prefill
+from kam.access import Act
 
 LOG_AS_CONTACT = "logAsContact"
 _TAGS = re.compile(r"<[^>]+>")
@@ -53,16 +52,12 @@ async def open_form(turn: Turn, value: object) -> Reply:
         "customer_people": _author(payload),
         "met_on": _sent_on(payload, turn.today),
     }
-    channel_id = channel_id_of(turn.context.activity)
-    async with turn.services.db.transaction() as session:
-        person = await find_person(session, turn.caller)
-        channel_account = await account_for_channel(session, channel_id) if channel_id else None
-        accounts = [channel_account] if channel_account else await accounts_of(session, person)
-        if not accounts:
-            return Reply(message=turn.t("error.no_accounts"))
-        if len(accounts) == 1:
-            account = await get_account(session, accounts[0].id)
-            require_team_member(account, person)
-            return Reply(card=contact_form_card(turn.t, form_context(account), turn.today, prefill(carry, turn.today)))
-    options = [Option(a.id, a.name) for a in accounts]
-    return Reply(card=account_picker_card(turn.t, options, turn.today, carry=carry))
+    try:
+        request = await command_request(turn, Act.LOG, about_account=True, unlinked_channel_as_chat=True)
+    except Unanswerable as stop:
+        return Reply(message=turn.t(stop.key))
+    accounts = list(request.accounts)
+    if len(accounts) == 1:
+        form = contact_form_card(turn.t, form_context(accounts[0]), turn.today, prefill(carry, turn.today))
+        return Reply(card=form)
+    return Reply(card=account_picker_card(turn.t, options(accounts), turn.today, carry=carry))

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
+from bot.requests import CommandRequest, VerbRequest
 from bot.services import Reply, Turn
-from cards.contact import read_meta
-from cards.nudge import meeting_dismissed_card, read_nudge_id
+from cards.nudge import meeting_dismissed_card
 from kam.errors import UnknownPerson
 from kam.meetings import dismiss
 from kam.nudges import set_paused
@@ -23,17 +20,15 @@ async def _set(turn: Turn, paused: bool) -> None:
     await turn.say(turn.t("nudge.paused" if paused else "nudge.resumed"))
 
 
-async def pause(turn: Turn) -> None:
+async def pause(turn: Turn, request: CommandRequest) -> None:
     await _set(turn, True)
 
 
-async def resume(turn: Turn) -> None:
+async def resume(turn: Turn, request: CommandRequest) -> None:
     await _set(turn, False)
 
 
-async def not_relevant(turn: Turn, value: Mapping[str, Any]) -> Reply:
-    """ "Not relevant" on a meeting nudge: never asked about that meeting again; only its addressee may say so."""
-    read_meta(value, today=turn.today, max_age_days=turn.services.settings.form_max_age_days)
-    async with turn.services.db.transaction() as session:
-        nudge = await dismiss(session, read_nudge_id(value), await find_person(session, turn.caller))
-        return Reply(card=meeting_dismissed_card(turn.t, nudge.subject))
+async def not_relevant(turn: Turn, request: VerbRequest) -> Reply:
+    """ "Not relevant" on a meeting nudge: never asked about that meeting again (only its addressee: the router)."""
+    nudge = await dismiss(request.session, request.row.id, request.person)
+    return Reply(card=meeting_dismissed_card(turn.t, nudge.subject))

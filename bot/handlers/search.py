@@ -8,12 +8,15 @@ from typing import Any
 
 from bot.services import Turn
 from cards.general import AccountSummary, account_summary_card
-from kam.accounts import managers_of, search_accounts
-from kam.people import find_person
+from bot.router import Unanswerable, command_request
+from kam.access import Act, nameable
+from kam.accounts import managers_of
+from kam.errors import KamError
 from kam.timeline import recent_activity
 
 SEARCH_ACCOUNTS = "searchAccount"
 MAX_QUERY = 100
+MAX_RESULTS = 10
 
 
 def query_text(value: object) -> str | None:
@@ -30,12 +33,21 @@ def query_text(value: object) -> str | None:
 
 
 async def found_cards(turn: Turn, text: str) -> list[tuple[str, dict[str, Any]]]:
-    """(account name, summary card) for each of the caller's accounts that matches."""
+    """(account name, summary card) for each account the caller may see here whose name matches.
+
+    The card will be inserted into this conversation: an account's channel offers only that
+    account, and where others read along confidential accounts are not offered.
+    """
+    try:
+        request = await command_request(turn, Act.VIEW, about_account=True, unlinked_channel_as_chat=True)
+    except (Unanswerable, KamError):
+        return []
+    wanted = text.strip().lower()
+    matching = [a for a in nameable(request.accounts, turn.audience) if wanted in a.name.lower()][:MAX_RESULTS]
     since = turn.today - dt.timedelta(days=90)
     results = []
     async with turn.services.db.transaction() as session:
-        person = await find_person(session, turn.caller)
-        for account in await search_accounts(session, person, text):
+        for account in matching:
             activity = await recent_activity(session, account.id, since)
             summary = AccountSummary(
                 account.name,

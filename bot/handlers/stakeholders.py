@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
-from bot.handlers.resolve import form_context, named_account, pick_form, start_form, submitted_account
+from bot.handlers.resolve import form_context, named_account, pick_form, start_form
+from bot.requests import CommandRequest, VerbRequest
 from bot.services import Reply, Turn
-from cards.contact import FormState, form_state, read_meta
+from cards.contact import FormState, form_state
 from cards.stakeholders import (
     FIELDS,
     StakeholderLine,
@@ -20,33 +18,33 @@ from kam.accounts import get_account
 from kam.stakeholders import StakeholderExists, add_stakeholder, relationship_picture
 
 
-async def add_start(turn: Turn) -> None:
-    await start_form(turn, "stakeholder", stakeholder_form_card)
+async def add_start(turn: Turn, request: CommandRequest) -> None:
+    await start_form(turn, request, "stakeholder", stakeholder_form_card)
 
 
-async def pick(turn: Turn, value: Mapping[str, Any]) -> Reply:
-    return await pick_form(turn, value, "stakeholder", stakeholder_form_card)
+async def pick(turn: Turn, request: VerbRequest) -> Reply:
+    return await pick_form(turn, request, "stakeholder", stakeholder_form_card)
 
 
-async def save(turn: Turn, value: Mapping[str, Any]) -> Reply:
-    meta = read_meta(value, today=turn.today, max_age_days=turn.services.settings.form_max_age_days)
+async def save(turn: Turn, request: VerbRequest) -> Reply:
+    account = request.account
+    assert account is not None, "the route names its account"
+    context = form_context(account)
+    card_id = request.meta.card_id
+    parsed = parse_stakeholder(turn.t, request.value, author=request.person, account_id=account.id)
+    if isinstance(parsed, FormState):
+        return Reply(card=stakeholder_form_card(turn.t, context, turn.today, parsed, card_id))
     try:
-        async with turn.services.db.transaction() as session:
-            person, account = await submitted_account(session, turn, value)
-            context = form_context(account)
-            parsed = parse_stakeholder(turn.t, value, author=person, account_id=account.id)
-            if isinstance(parsed, FormState):
-                return Reply(card=stakeholder_form_card(turn.t, context, turn.today, parsed, meta.card_id))
-            await add_stakeholder(session, parsed)
+        await add_stakeholder(request.session, parsed)
     except StakeholderExists:
-        state = form_state(value, FIELDS)
+        state = form_state(request.value, FIELDS)
         state.errors["name"] = turn.t("error.stakeholder_exists")
-        return Reply(card=stakeholder_form_card(turn.t, context, turn.today, state, meta.card_id))
+        return Reply(card=stakeholder_form_card(turn.t, context, turn.today, state, card_id))
     return Reply(card=stakeholder_added_card(turn.t, context.account_name, parsed.name))
 
 
-async def show_map(turn: Turn) -> None:
-    account = await named_account(turn, "command.stakeholders", "stakeholders.which")
+async def show_map(turn: Turn, request: CommandRequest) -> None:
+    account = await named_account(turn, request, "command.stakeholders", "stakeholders.which")
     if account is None:
         return
     async with turn.services.db.transaction() as session:

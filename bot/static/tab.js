@@ -113,13 +113,16 @@
     if (filters) {
       const query = () => "&" + new URLSearchParams(new FormData(filters)).toString();
       filters.addEventListener("submit", (event) => { event.preventDefault(); load(query()); });
-      document.getElementById("export").addEventListener("click", async () => {
-        const response = await call("/tabs/log/export.csv?account=" + account + query());
-        if (!response || !response.ok) return;
-        const link = document.createElement("a");
-        link.href = URL.createObjectURL(await response.blob());
-        link.download = "log.csv";
-        link.click();
+      document.querySelectorAll("button.export").forEach((button) => {
+        button.addEventListener("click", async () => {
+          const format = button.dataset.format;
+          const response = await call("/tabs/log/export." + format + "?account=" + account + query());
+          if (!response || !response.ok) return;
+          const link = document.createElement("a");
+          link.href = URL.createObjectURL(await response.blob());
+          link.download = "log." + format;
+          link.click();
+        });
       });
     }
   }

@@ -1,0 +1,115 @@
+"""The one place where the bot's surface asks the access policy: commands, card verbs, invokes.
+
+For a card verb: the data must be kambot's own (sealed; a form's bound to whoever submits
+it), its ids are looked up (kam.subjects), and the policy decides (kam.access), all in
+the transaction the handler then works in; the handler never decides access itself.
+For a command: the accounts it may be about are worked out here (the channel's, or the
+caller's own on which they may act), and refused the same way for everything else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.requests import CommandRequest, VerbRequest
+from bot.routes import CommandRoute, VerbHandler, VerbRoute, verb_route
+from bot.services import Reply, Turn
+from cards.contact import CardMeta, read_meta
+from kam.access import RULES, Act, Place, Principal, Subject, require, team_accounts
+from kam.accounts import account_for_channel, accounts_of, team_roles
+from kam.errors import DuplicateSubmission, NotAllowed
+from kam.people import find_person
+
+
+class Unanswerable(Exception):
+    """The turn cannot go on; `key` names what the user is told."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+async def principal_of(session: AsyncSession, turn: Turn, act: Act) -> Principal:
+    person = await find_person(session, turn.caller)
+    is_admin = bool(turn.caller.aad_object_id) and turn.caller.aad_object_id in turn.services.settings.admin_aad_ids
+    roles = await team_roles(session, person) if not RULES[act].account else frozenset()
+    return Principal(person, is_admin=is_admin, any_roles=roles)
+
+
+async def place_of(session: AsyncSession, turn: Turn) -> Place:
+    """Who reads along, and whose account channel this is: a card of another account stays out of it."""
+    channel_account = await account_for_channel(session, turn.channel_id) if turn.channel_id else None
+    return Place(turn.audience, channel_account.id if channel_account else None)
+
+
+async def run_verb(turn: Turn, value: object) -> Reply:
+    """A card action, from its raw data: malformed, stale, not ours or not allowed is answered, never run."""
+    route = verb_route(value)
+    if route is None or not isinstance(value, Mapping):
+        key = "error.stale_card" if isinstance(value, Mapping) and "verb" in value else "error.malformed"
+        return Reply(message=turn.t(key))
+    max_age = turn.services.settings.form_max_age_days if route.bound else None
+    meta = read_meta(value, today=turn.today, max_age_days=max_age)
+    if not turn.services.sealer.verify(value, turn.principal):
+        return Reply(message=turn.t("error.not_your_form" if route.bound else "error.refused"))
+    try:
+        reply = await _verb_once(turn, route, value, meta, route.handler)
+    except DuplicateSubmission:
+        if route.replay is None:
+            raise
+        reply = await _verb_once(turn, route, value, meta, route.replay)
+    if reply.notify:
+        turn.services.messenger.kick()
+    return reply
+
+
+async def _verb_once(
+    turn: Turn, route: VerbRoute, value: Mapping[str, Any], meta: CardMeta, handler: VerbHandler
+) -> Reply:
+    async with turn.services.db.transaction() as session:
+        principal = await principal_of(session, turn, route.act)
+        place = await place_of(session, turn)
+        found = await route.subject(session, value)
+        if not (route.optional_account and found.subject.account is None):
+            require(principal, route.act, found.subject, place)
+        return await handler(turn, VerbRequest(session, value, meta, principal, place, found))
+
+
+async def command_request(
+    turn: Turn, act: Act, *, about_account: bool, unlinked_channel_as_chat: bool = False
+) -> CommandRequest:
+    """Who asks, and the accounts a command (or an invoke) may be about.
+
+    In an account's channel only that account; elsewhere the caller's own. Unanswerable when
+    there is nothing it can be about (a channel of no account, unless it counts as a chat; no accounts).
+    """
+    async with turn.services.db.transaction() as session:
+        principal = await principal_of(session, turn, act)
+        if not about_account:
+            require(principal, act)
+            return CommandRequest(principal)
+        account = await account_for_channel(session, turn.channel_id) if turn.channel_id is not None else None
+        if turn.channel_id is not None and account is None and not unlinked_channel_as_chat:
+            raise Unanswerable("error.channel_not_linked")
+        if account is not None:
+            require(principal, act, Subject(account=account), Place(turn.audience, account.id))
+            return CommandRequest(principal, [account])
+        mine = await accounts_of(session, principal.person)
+        allowed = team_accounts(mine, principal, act)
+        if not allowed:
+            if mine:
+                raise NotAllowed(act.value)
+            raise Unanswerable("error.no_accounts")
+        return CommandRequest(principal, allowed)
+
+
+async def run_command(turn: Turn, route: CommandRoute) -> None:
+    try:
+        request = await command_request(turn, route.act, about_account=route.about_account)
+    except Unanswerable as stop:
+        await turn.say(turn.t(stop.key))
+        return
+    await route.handler(turn, request)
