@@ -195,7 +195,7 @@ def create_app(settings: Settings, graph_credential: AsyncTokenCredential | None
     app[BOT] = KamBot(services)
 
     async def lifecycle(app: web.Application):  # type: ignore[no-untyped-def]
-        with contextlib.suppress(SQLAlchemyError):  # not migrated yet: loaded by the first turn after that
+        with contextlib.suppress(SQLAlchemyError, OSError):  # not migrated or unreachable: the first turn loads it
             await sealer.ready(db)
         freeze_startup_objects()
         if settings.background_jobs:

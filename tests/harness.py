@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -24,7 +25,7 @@ from kam.models import Contact
 from kam.storage import Database
 from tests.fakes.connector import ConnectorFake
 from tests.fakes.loopback import serve_on_loopback
-from tests.teams import Teams
+from tests.teams import USERS, Teams
 
 
 @asynccontextmanager
@@ -135,6 +136,16 @@ class RunningBot:
     async def contact_count(self) -> int:
         async with self.db.transaction() as session:
             return int(await session.scalar(select(func.count()).select_from(Contact)) or 0)
+
+    def reseal(self, data: dict[str, Any], user: str = "alex") -> dict[str, Any]:
+        """`data` sealed with the bot's own key for `user`, as if kambot had issued it: a forged id
+        then gets past the signature, so a test reaches the access policy behind it."""
+        assert self.app is not None
+        person = USERS[user]
+        card = {"actions": [{"type": "Action.Submit", "data": dict(data)}]}
+        sealer = self.app[SERVICES].sealer
+        sealed = sealer.seal(card, person.aad_object_id, dt.date.today())
+        return sealed["actions"][0]["data"]
 
     async def settle(self) -> None:
         """Wait for the outbox sends that the last turn started."""

@@ -15,6 +15,9 @@ TEAM_ID = "team-id"
 CONTOSO_CHANNEL = "channel-contoso-id"
 FABRIKAM_CHANNEL = "team-id"
 UNLINKED_CHANNEL = "channel-random-id"
+GROUP_CHAT = "19:group-chat-id@thread.v2"
+MEETING_CHAT = "19:meeting_chat-id@thread.v2"
+CHATS = (GROUP_CHAT, MEETING_CHAT)
 
 USERS = {person.name.split()[0].lower(): person for person in PEOPLE}
 
@@ -50,6 +53,15 @@ class Teams:
                 "conversationType": "personal",
                 "tenantId": self.tenant_id,
             }
+        elif where in CHATS:
+            activity["conversation"] = {
+                "id": where,
+                "conversationType": "groupChat",
+                "isGroup": True,
+                "tenantId": self.tenant_id,
+            }
+            if where == MEETING_CHAT:
+                activity["channelData"]["meeting"] = {"id": "meeting-id"}
         else:
             activity["conversation"] = {
                 "id": f"{where};messageid={next(self._ids)}",
@@ -62,7 +74,7 @@ class Teams:
 
     def message(self, text: str, user: str = "alex", where: str = "personal", locale: str = "en-US") -> dict[str, Any]:
         activity = self._base("message", user, where, locale)
-        if where != "personal":
+        if where != "personal":  # in channels and group chats, the bot hears only what @mentions it
             text = f"<at>kambot</at> {text}"
             activity["entities"] = [
                 {"type": "mention", "text": "<at>kambot</at>", "mentioned": {"id": BOT_ID, "name": "kambot"}}
@@ -103,7 +115,8 @@ class Teams:
         activity["membersAdded"] = [{"id": BOT_ID}]
         if where != "personal":
             activity["conversation"]["id"] = where
-            activity["channelData"]["eventType"] = "teamMemberAdded"
+            if where not in CHATS:
+                activity["channelData"]["eventType"] = "teamMemberAdded"
         return activity
 
     def installed(self, where: str = "personal", user: str = "alex") -> dict[str, Any]:

@@ -134,13 +134,15 @@ async def test_a_team_member_not_asked_may_acknowledge_others_are_refused_and_no
     assert "Acknowledged: 0 of 2" in texts_in(adele)
 
     lynne = invoke_message(await bot.send(bot.teams.execute(data, user="lynne", where=CONTOSO_CHANNEL)))
-    assert "not on the account team of Contoso Pharma" in lynne
-    gone = invoke_message(await bot.send(bot.teams.execute(data | {"item_id": 999}, user="adele")))
-    assert "can't find what this card is about" in gone
-    other_account = invoke_message(await bot.send(bot.teams.execute(data | {"account_id": 2}, user="alex")))
-    assert "can't find what this card is about" in other_account
-    garbage = invoke_message(await bot.send(bot.teams.execute(data | {"item_id": "x"}, user="adele")))
-    assert "couldn't read what this card sent" in garbage
+    assert "not available to you" in lynne and "Contoso" not in lynne
+    counted = invoke_message(await bot.send(bot.teams.execute(data | {"item_id": 999}, user="adele")))
+    assert "not available to you" in counted
+    gone = invoke_message(await bot.send(bot.teams.execute(bot.reseal(data | {"item_id": 999}, "adele"), user="adele")))
+    assert gone == lynne  # an id that does not exist and one that is not yours: the same answer
+    other = invoke_message(await bot.send(bot.teams.execute(bot.reseal(data | {"account_id": 2}), user="alex")))
+    assert other == lynne
+    garbage = bot.reseal(data | {"item_id": "x"}, "adele")
+    assert "couldn't read what this card sent" in invoke_message(await bot.send(bot.teams.execute(garbage, user="adele")))
     assert await acknowledgement_rows(bot) == [
         ("Megan Bowen", True, False),
         ("Patti Fernandez", True, False),

@@ -235,12 +235,16 @@ async def test_a_date_in_the_future_or_garbage_is_an_inline_error(bot: RunningBo
 
 async def test_someone_not_on_the_account_team_is_refused_and_nothing_is_stored(bot: RunningBot) -> None:
     form, _ = await open_form(bot, "Contoso Pharma")
-    refusal = invoke_message(await save(bot, form, user="isaiah"))
-    assert "not on the account team of Contoso Pharma" in refusal
+    stolen = invoke_message(await save(bot, form, user="isaiah"))
+    assert "opened for someone else" in stolen and "Contoso" not in stolen
+
+    forged = bot.reseal(action_data(form) | GOOD_INPUT, user="isaiah")  # past the seal: the policy decides
+    refusal = invoke_message(await bot.send(bot.teams.execute(forged, user="isaiah")))
+    assert "not available to you" in refusal and "Contoso" not in refusal
 
     await bot.send(bot.teams.message("log contact", user="lynne", where=CONTOSO_CHANNEL))
     said = bot.connector.in_conversation(CONTOSO_CHANNEL)[-1].activity["text"]
-    assert "not on the account team of Contoso Pharma" in said
+    assert "not available to you" in said
     assert await bot.contact_count() == 0
 
 
@@ -248,9 +252,9 @@ async def test_unknown_account_stale_card_and_malformed_payloads_each_get_a_clea
     form, _ = await open_form(bot)
     data = action_data(form) | GOOD_INPUT
 
-    assert "can't find that key account" in invoke_message(
-        await bot.send(bot.teams.execute(data | {"account_id": 999}))
-    )
+    assert "opened for someone else" in invoke_message(await bot.send(bot.teams.execute(data | {"account_id": 999})))
+    unknown = invoke_message(await bot.send(bot.teams.execute(bot.reseal(data | {"account_id": 999}))))
+    assert "not available to you" in unknown
     assert "out of date" in invoke_message(await bot.send(bot.teams.execute(data | {"v": 0})))
     old = (dt.date.today() - dt.timedelta(days=60)).isoformat()
     assert "out of date" in invoke_message(await bot.send(bot.teams.execute(data | {"issued": old})))
@@ -261,9 +265,10 @@ async def test_unknown_account_stale_card_and_malformed_payloads_each_get_a_clea
         data | {"summary": {"nested": "object"}},
         data | {"stakeholders": ["1"]},
         data | {"confidential": "perhaps"},
-        data | {"account_id": "one"},
+        bot.reseal(data | {"account_id": "one"}),
         "just a string",
     ]
+    assert "opened for someone else" in invoke_message(await bot.send(bot.teams.execute(data | {"account_id": "one"})))
     for value in malformed:
         reply = await bot.send(bot.teams.execute(value, verb="contact.save"))
         assert "couldn't read what this card sent" in invoke_message(reply), value
@@ -452,5 +457,7 @@ async def test_members_who_manage_no_account_cannot_create_accounts(bot: Running
         "name": "Sneaky Corp",
         "tier": "key_account",
     }
-    refused = invoke_message(await bot.send(bot.teams.execute(form_data, user="isaiah")))
+    unsealed = invoke_message(await bot.send(bot.teams.execute(form_data, user="isaiah")))
+    assert "opened for someone else" in unsealed
+    refused = invoke_message(await bot.send(bot.teams.execute(bot.reseal(form_data, "isaiah"), user="isaiah")))
     assert "Only KA managers and admins" in refused

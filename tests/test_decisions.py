@@ -77,8 +77,10 @@ async def test_people_off_the_team_cannot_log_decisions_for_it(bot: RunningBot) 
     await bot.send(bot.teams.message("log decision", user="isaiah"))
     form, _ = last_card(bot.connector, "a:personal-isaiah")
     data = action_data(form) | DECISION
-    refused = invoke_message(await bot.send(bot.teams.execute(data, user="lynne")))
-    assert "not on the account team of Fabrikam Logistics" in refused
+    stolen = invoke_message(await bot.send(bot.teams.execute(data, user="lynne")))
+    assert "opened for someone else" in stolen
+    refused = invoke_message(await bot.send(bot.teams.execute(bot.reseal(data, "lynne"), user="lynne")))
+    assert "not available to you" in refused and "Fabrikam" not in refused
     assert await decisions(bot) == 0
 
 

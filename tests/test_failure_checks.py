@@ -79,7 +79,7 @@ async def test_a_second_open_framework_agreement_is_flagged_to_both_owners_and_t
     ended = invoke_card(await bot.send(bot.teams.execute(verb_data(adeles, "agreement.end"), user="adele")))
     assert "agreement.end" not in [a.get("verb") for a in ended.get("actions") or []]
     refused = invoke_message(await bot.send(bot.teams.execute(verb_data(adeles, "agreement.end"), user="alex")))
-    assert "Only KA managers and admins" in refused
+    assert "Only whoever recorded this framework agreement, or a KA manager" in refused
     renewal = decision("Framework agreement renewal", "We renew the framework agreement.", category="contract")
     third = await log_in_channel(bot, "log decision", renewal, user="alex")
     assert conflict in texts_in(third) and "Patti Fernandez" in texts_in(third) and "Adele Vance" not in texts_in(third)
@@ -114,7 +114,7 @@ async def test_a_country_price_action_warns_the_key_accounts_with_sites_there(bo
     assert not [r for r in bot.connector.in_conversation(FABRIKAM_CHANNEL) if r.cards], "no sites in DE or FR"
 
     await bot.send(bot.teams.message("log price action", user="lynne"))
-    assert "you are not on any key account team" in bot.connector.recorded[-1].activity["text"]
+    assert "Only people on a key account team may log price actions" in bot.connector.recorded[-1].activity["text"]
     async with bot.db.transaction() as session:
         assert await session.scalar(select(func.count()).select_from(PriceAction)) == 1
     assert_valid_cards([form, again, logged, post, megans])

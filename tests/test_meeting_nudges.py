@@ -158,7 +158,9 @@ async def test_not_relevant_silences_that_meeting_and_only_its_addressee_may_say
     await connector.wait_for(lambda c: meeting_cards(c, "adele"), timeout=10)
     data = verb_data(meeting_cards(connector, "adele")[0], "nudge.meeting.not_relevant")
 
-    refused = invoke_message(await bot.send(bot.teams.execute(data, user="alex")))
+    stolen = invoke_message(await bot.send(bot.teams.execute(data, user="alex")))
+    assert "opened for someone else" in stolen
+    refused = invoke_message(await bot.send(bot.teams.execute(bot.reseal(data, "alex"), user="alex")))
     assert refused == "This card was meant for someone else: nothing changed."
     assert [a for _, _, a in await nudges(bot)] == [None], "someone else's click changes nothing"
     forged = invoke_message(await bot.send(bot.teams.execute(data | {"nudge_id": "1; drop"}, user="adele")))

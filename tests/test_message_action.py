@@ -80,4 +80,4 @@ async def test_strangers_and_unknown_commands_get_a_message_not_a_form(bot: Runn
     reply = await bot.send(fetch(bot, command="somethingElse"))
     assert reply.body["task"]["type"] == "message" and "couldn't read" in reply.body["task"]["value"]
     reply = await bot.send(fetch(bot, user="isaiah", where=CONTOSO_CHANNEL))
-    assert "not on the account team of Contoso Pharma" in reply.body["task"]["value"]
+    assert "not available to you" in reply.body["task"]["value"]

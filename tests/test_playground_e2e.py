@@ -20,6 +20,7 @@ from kam.plans import PlanContent, PlanItem, save_plan
 from tests.cards_judge import assert_valid_cards
 from tests.conftest import local_settings
 from tests.harness import RunningBot, migrate_and_seed
+from tests.teams import USERS
 
 ROOT = Path(__file__).resolve().parent.parent
 PLAYGROUND = ROOT / "node_modules" / ".bin" / "agentsplayground"
@@ -104,6 +105,25 @@ class Playground:
                 "mentions": [{"mentioned": {"id": BOT_ID, "name": "kambot"}, "text": tag}],
             }
         async with self.http.post(url, json=body) as r:
+            assert r.status == 200, await r.text()
+
+    async def say_as(self, conversation: str, text: str, user: str) -> None:
+        """Type as `user` (not the Playground's current user), @mentioning the bot: a custom message activity."""
+        url = f"{self.base}/_internal/v1/customActivities"
+        async with self.http.get(f"{url}/template?conversationId={conversation}") as r:
+            activity = await r.json()
+        person = next(p for p in USERS.values() if p.teams_user_id == user)
+        tag = "<at>kambot</at>"
+        activity.update(
+            {
+                "type": "message",
+                "text": f"{tag} {text}",
+                "textFormat": "plain",
+                "from": {"id": user, "name": person.name, "aadObjectId": person.aad_object_id},
+                "entities": [{"type": "mention", "text": tag, "mentioned": {"id": BOT_ID, "name": "kambot"}}],
+            }
+        )
+        async with self.http.post(url, json=activity) as r:
             assert r.status == 200, await r.text()
 
     async def execute(
@@ -257,7 +277,7 @@ async def test_a_decision_reaches_the_ka_manager_who_acknowledges_it_in_the_play
     client, _ = playground
     general, isaiah, alex = "team-id", "user-id-3", "user-id-0"
 
-    await client.say(general, "log decision", isaiah, mention_bot=True)
+    await client.say_as(general, "log decision", isaiah)
     form, form_id, thread = await client.bot_card_where("Log a decision: Fabrikam Logistics")
     inputs = {
         "title": "Weekend deliveries in Q1",
@@ -266,8 +286,9 @@ async def test_a_decision_reaches_the_ka_manager_who_acknowledges_it_in_the_play
         "decided_by": "Isaiah Langer",
         "effective_on": dt.date.today().isoformat(),
     }
+    thread = f"{general};messageid={form_id}"  # a post of the bot's own in the channel starts its thread
     answer = await client.execute(thread, isaiah, form_id, "decision.save", dict(form["actions"][0]["data"]) | inputs)
-    assert answer["type"] == CARD and "Waiting for Alex Wilber" in json.dumps(answer["value"])
+    assert answer["type"] == CARD and "Waiting for Alex Wilber" in json.dumps(answer["value"]), answer
 
     post, post_id, post_thread = await client.bot_card_where("Acknowledged: 0 of 1")
     assert post["refresh"]["userIds"] == [alex]

@@ -313,7 +313,7 @@ async def test_an_admin_provisions_from_the_chat_and_is_told_the_outcome(
     try:
         await bot.send(bot.teams.bot_added(where=FABRIKAM_CHANNEL))
         await bot.send(bot.teams.message("provision", user="isaiah"))
-        assert "Only KA managers and admins" in connector.in_conversation("a:personal-isaiah")[-1].activity["text"]
+        assert "Only kambot admins may provision" in connector.in_conversation("a:personal-isaiah")[-1].activity["text"]
 
         await bot.send(bot.teams.message("provision"))
         chat = "a:personal-alex"

@@ -55,7 +55,7 @@ def review_data(card: dict[str, Any], verb: str, **inputs: str) -> dict[str, Any
 async def test_a_review_runs_from_start_to_summary(bot: RunningBot) -> None:
     await seed_plan(bot)
     await bot.send(bot.teams.message("review plan", user="adele", where=CONTOSO_CHANNEL))
-    assert "Only KA managers and admins may do this." in bot.connector.recorded[-1].activity["text"]
+    assert "Only the account's KA managers (and its admins) may do this." in bot.connector.recorded[-1].activity["text"]
 
     await bot.send(bot.teams.message("review plan", user="megan", where=CONTOSO_CHANNEL))
     form, _ = last_card(bot.connector, CONTOSO_CHANNEL)

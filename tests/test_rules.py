@@ -187,7 +187,10 @@ async def test_the_ka_manager_changes_the_rules_in_a_card_and_open_items_keep_th
 
     wanted = {k: ("" if v is None else str(v)) for k, v in fields.items()} | {"inform:decision.pricing": "manager"}
     stolen = invoke_message(await bot.send(bot.teams.execute(action_data(editor) | wanted, where=CONTOSO_CHANNEL)))
-    assert "Only KA managers and admins may do this." in stolen
+    assert "opened for someone else" in stolen
+    forged = bot.reseal(action_data(editor) | wanted)
+    refused = invoke_message(await bot.send(bot.teams.execute(forged, where=CONTOSO_CHANNEL)))
+    assert "Only the account's KA managers (and its admins) may do this." in refused
     bad = invoke_card(
         await bot.send(
             bot.teams.execute(

@@ -45,8 +45,11 @@ async def test_a_team_member_adds_a_stakeholder_who_then_appears_in_the_contact_
     assert "Stakeholder added: Contoso Pharma" in texts_in(added) and "Dr. Eva Klein" in texts_in(added)
     twice = invoke_card(await bot.send(bot.teams.execute(data | {"name": "dr. eva klein"}, where=CONTOSO_CHANNEL)))
     assert "stakeholder of that name already" in texts_in(twice)
-    refused = invoke_message(await bot.send(bot.teams.execute(data | {"name": "Someone"}, user="isaiah")))
-    assert "not on the account team of Contoso Pharma" in refused
+    stolen = invoke_message(await bot.send(bot.teams.execute(data | {"name": "Someone"}, user="isaiah")))
+    assert "opened for someone else" in stolen
+    forged = bot.reseal(data | {"name": "Someone"}, "isaiah")
+    refused = invoke_message(await bot.send(bot.teams.execute(forged, user="isaiah")))
+    assert "not available to you" in refused and "Contoso" not in refused
 
     await bot.send(bot.teams.message("log contact", where=CONTOSO_CHANNEL))
     contact_form, _ = last_card(bot.connector, CONTOSO_CHANNEL)

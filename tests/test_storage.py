@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, text
 
+from kam.access import Act, Principal, require
 from kam.accounts import accounts_of, get_account
 from kam.acknowledgements import ACK_OVERDUE, ACK_REMINDER, ACK_REQUEST, acknowledge, schedule_reminders
 from kam.checks import end_framework_agreement
@@ -38,6 +39,7 @@ from kam.outbox import claim_due, pending_count
 from kam.plans import PlanConflict, PlanContent, current_plan, save_plan
 from kam.price_actions import LogPriceAction, log_price_action
 from kam.storage import Database
+from kam.subjects import agreement_subject
 from tests.harness import migrate_and_seed
 
 
@@ -249,9 +251,12 @@ async def test_acknowledgements_and_checks_work_the_same_on_both_databases(db: D
         extra = await acknowledge(session, account, (ItemKind.DECISION, decision.id), adele)
         assert extra.required is False
         agreement = next(f for f in await session.scalars(select(Flag)) if f.kind == FlagKind.FRAMEWORK_AGREEMENT)
+        found = await agreement_subject(session, contoso, agreement.id)
         with pytest.raises(NotAllowed):
-            await end_framework_agreement(session, agreement.id, adele)
-        assert (await end_framework_agreement(session, agreement.id, megan)).closed_at is not None
+            require(Principal(adele), Act.END_AGREEMENT, found.subject)
+        require(Principal(megan), Act.END_AGREEMENT, found.subject)
+        end_framework_agreement(found.row)
+        assert found.row.closed_at is not None
         action, at_risk = await log_price_action(
             session, LogPriceAction(adele, "d" * 32, "Bargain", ("AT",), dt.date(2026, 11, 20))
         )

@@ -90,6 +90,8 @@ async def test_paging_someone_elses_account_or_with_a_forged_offset_is_refused(b
     await bot.send(bot.teams.message("timeline contoso"))
     card, _ = last_card(bot.connector, "a:personal-alex")
     data = action_data(card)
-    assert "not on the account team" in invoke_message(await bot.send(bot.teams.execute(data, user="isaiah")))
-    assert "couldn't read" in invoke_message(await bot.send(bot.teams.execute(data | {"offset": -5})))
-    assert "couldn't read" in invoke_message(await bot.send(bot.teams.execute(data | {"offset": "1"})))
+    refused = invoke_message(await bot.send(bot.teams.execute(data, user="isaiah")))
+    assert "not available to you" in refused and "Contoso" not in refused
+    assert "not available to you" in invoke_message(await bot.send(bot.teams.execute(data | {"offset": 1})))
+    assert "couldn't read" in invoke_message(await bot.send(bot.teams.execute(bot.reseal(data | {"offset": -5}))))
+    assert "couldn't read" in invoke_message(await bot.send(bot.teams.execute(bot.reseal(data | {"offset": "1"}))))
