@@ -141,6 +141,20 @@ VERB_ROUTES: tuple[VerbRoute, ...] = (
     VerbRoute(VERB_MEETING_NOT_RELEVANT, nudges.not_relevant, Act.ANSWER_NUDGE, named_nudge, bound=True),
 )
 
+@dataclass(frozen=True)
+class InvokeRoute:
+    """An invoke that is not a card verb: what it asks of the policy (its accounts are worked out
+    as a command's; a channel of no account counts as a chat, where nothing of one is inserted)."""
+
+    name: str
+    act: Act
+
+
+SEARCH = InvokeRoute("composeExtension/query", Act.VIEW)
+MESSAGE_ACTION = InvokeRoute("composeExtension/fetchTask", Act.LOG)
+# adaptiveCard/action and composeExtension/submitAction carry card verbs: VERB_ROUTES decides them.
+INVOKE_ROUTES: tuple[InvokeRoute, ...] = (SEARCH, MESSAGE_ACTION)
+
 VERBS: Mapping[str, VerbRoute] = {route.verb: route for route in VERB_ROUTES}
 BOUND_VERBS = frozenset(route.verb for route in VERB_ROUTES if route.bound)
 

@@ -7,7 +7,7 @@ import itertools
 from dataclasses import dataclass
 from typing import Any
 
-from kam.demo import PEOPLE
+from kam.demo import PEOPLE, DemoPerson
 
 TENANT_ID = "00000000-0000-0000-0000-0000000000001"
 BOT_ID = "28:00000000-0000-0000-0000-00000000000011"
@@ -19,7 +19,11 @@ GROUP_CHAT = "19:group-chat-id@thread.v2"
 MEETING_CHAT = "19:meeting_chat-id@thread.v2"
 CHATS = (GROUP_CHAT, MEETING_CHAT)
 
-USERS = {person.name.split()[0].lower(): person for person in PEOPLE}
+# Besides the demo people: someone kambot has never heard of, and an admin on no account team
+# (kambot knows her once the access tests add her and list her in KAMBOT_ADMIN_AAD_IDS).
+STRANGER = DemoPerson("00000000-0000-0000-0000-0000000000098", "user-id-98", "Sam Stranger", "sam@example.com")
+ADMIN = DemoPerson("00000000-0000-0000-0000-0000000000099", "user-id-99", "Diego Siciliani", "diegos@example.com")
+USERS = {person.name.split()[0].lower(): person for person in (*PEOPLE, STRANGER, ADMIN)}
 
 
 @dataclass

@@ -10,9 +10,9 @@ from typing import Any
 
 from bot.handlers.resolve import form_context, options
 from bot.router import Unanswerable, command_request
+from bot.routes import MESSAGE_ACTION
 from bot.services import Reply, Turn
 from cards.contact import account_picker_card, contact_form_card, prefill
-from kam.access import Act
 
 LOG_AS_CONTACT = "logAsContact"
 _TAGS = re.compile(r"<[^>]+>")
@@ -53,7 +53,7 @@ async def open_form(turn: Turn, value: object) -> Reply:
         "met_on": _sent_on(payload, turn.today),
     }
     try:
-        request = await command_request(turn, Act.LOG, about_account=True, unlinked_channel_as_chat=True)
+        request = await command_request(turn, MESSAGE_ACTION.act, about_account=True, unlinked_channel_as_chat=True)
     except Unanswerable as stop:
         return Reply(message=turn.t(stop.key))
     accounts = list(request.accounts)

@@ -9,7 +9,8 @@ from typing import Any
 from bot.services import Turn
 from cards.general import AccountSummary, account_summary_card
 from bot.router import Unanswerable, command_request
-from kam.access import Act, nameable
+from bot.routes import SEARCH
+from kam.access import nameable
 from kam.accounts import managers_of
 from kam.errors import KamError
 from kam.timeline import recent_activity
@@ -39,7 +40,7 @@ async def found_cards(turn: Turn, text: str) -> list[tuple[str, dict[str, Any]]]
     account, and where others read along confidential accounts are not offered.
     """
     try:
-        request = await command_request(turn, Act.VIEW, about_account=True, unlinked_channel_as_chat=True)
+        request = await command_request(turn, SEARCH.act, about_account=True, unlinked_channel_as_chat=True)
     except (Unanswerable, KamError):
         return []
     wanted = text.strip().lower()
