@@ -2,15 +2,17 @@
 
 A cell a spreadsheet reads as a formula (`=`, `+`, `-`, `@`, tab, CR at its start) can
 run commands or leak data when opened. The .xlsx export writes every cell as a string
-(it cannot be a formula). The CSV quotes every field, so that neither separator Excel
-uses (`,` in English, `;` in German) can split a cell and make a formula of its rest,
-and puts a `'` before a cell that starts like a formula (Excel shows the rest as text).
+(it cannot be a formula). The CSV quotes every field and puts a `'` before anything that
+would start a cell like a formula: the text's start, and whatever follows a `,` or `;`
+in it. Excel splits on `,` in English and on `;` in German, and a German Excel opening a
+comma file starts a new cell after each `;` the text holds, quotes or not.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Sequence
 
 from openpyxl import Workbook
@@ -20,9 +22,14 @@ XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")  # and their full-width forms
 
 
+_AFTER_A_SEPARATOR = re.compile('([,;][\\s"\u00a0]*)(?=[' + re.escape("".join(FORMULA_STARTS)) + "])")
+
+
 def guarded(text: str) -> str:
-    """User text that no spreadsheet runs: a formula-like start (after blanks) gets a leading `'`."""
-    return "'" + text if text.lstrip(" \u00a0")[:1] in FORMULA_STARTS or text[:1] in FORMULA_STARTS else text
+    """User text that no spreadsheet runs: a formula-like start (after blanks, and after each
+    separator in it) gets a `'` before it."""
+    text = _AFTER_A_SEPARATOR.sub(lambda m: m.group(1) + "'", text)
+    return "'" + text if text.lstrip(' \u00a0"')[:1] in FORMULA_STARTS or text[:1] in FORMULA_STARTS else text
 
 
 def log_csv(header: Sequence[str], rows: Sequence[Sequence[str]]) -> bytes:

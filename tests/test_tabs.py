@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
+import openpyxl
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlalchemy import func, select
@@ -271,3 +272,68 @@ async def test_the_privacy_statement_and_terms_the_app_package_points_to_are_ser
         assert status == 200 and english in page
         status, page, _ = await tabs.get(f"{path}?locale=de")
         assert status == 200 and german in page
+
+
+FORMULAS = (
+    "=cmd|' /C calc'!A0",
+    "a;=1+2",
+    "b,=1+2",
+    "+SUM(1)",
+    "-2+3",
+    "@SUM(1)",
+    "  =indented",
+    "\u00a0=no-break space",
+    "\uff1dfull-width",
+    "\t=tab",
+    'c;"=quoted',
+)
+
+
+async def get_bytes(tabs: Tabs, path: str, token: str) -> tuple[int, bytes]:
+    async with tabs.http.get(f"{tabs.bot.url}{path}", headers={"Authorization": f"Bearer {token}"}) as r:
+        return r.status, await r.read()
+
+
+def starts_like_a_formula(cell: str) -> bool:
+    """Blanks and quotes before it do not keep a spreadsheet from reading a formula."""
+    return cell.lstrip(' \u00a0"')[:1] in ("=", "+", "-", "@", "\t", "\uff1d") or cell[:1] in ("=", "+", "-", "@", "\t")
+
+
+async def test_the_exports_open_as_text_in_english_and_german_excel(tabs: Tabs) -> None:
+    """Excel splits a CSV on `,` in English and on `;` in German: no cell may start like a formula
+    either way; the .xlsx holds every cell as a string."""
+    async with tabs.bot.db.transaction() as session:
+        alex = await person(session, "alex")
+        for i, summary in enumerate(FORMULAS):
+            contact = LogContact(CONTOSO, alex, f"{i:032d}", dt.date.today(), ContactKind.CALL, summary, summary)
+            await log_contact(session, contact)
+    token = tabs.token("megan")
+    status, exported = await get_bytes(tabs, f"/tabs/log/export.csv?account={CONTOSO}", token)
+    assert status == 200
+    content = exported.decode("utf-8").lstrip("\ufeff")
+    for separator in (",", ";"):
+        cells = [cell for row in csv.reader(io.StringIO(content), delimiter=separator) for cell in row]
+        assert len(cells) > len(FORMULAS)
+        assert not [c for c in cells if starts_like_a_formula(c)], separator
+
+    status, book = await get_bytes(tabs, f"/tabs/log/export.xlsx?account={CONTOSO}", token)
+    assert status == 200
+    sheet = openpyxl.load_workbook(io.BytesIO(book)).active
+    values = [cell for row in sheet.iter_rows() for cell in row]
+    assert {c.data_type for c in values} == {"s"}, "every cell a string: never a formula"
+    shown = {c.value for c in values}
+    assert set(FORMULAS) - {"\t=tab"} <= shown, "the text itself is kept as typed"
+
+
+async def test_the_ka_manager_reads_a_confidential_contact_in_the_log_tab_and_members_do_not(tabs: Tabs) -> None:
+    async with tabs.bot.db.transaction() as session:
+        alex = await person(session, "alex")
+        secret = LogContact(
+            CONTOSO, alex, "9" * 32, dt.date.today(), ContactKind.CALL, "Merger talk", "Hanna", confidential=True
+        )
+        await log_contact(session, secret)
+    for user, sees in (("megan", True), ("alex", True), ("adele", False)):
+        status, body, _ = await tabs.get(f"/tabs/log/content?account={CONTOSO}", tabs.token(user))
+        assert status == 200 and ("Merger talk" in body) is sees, user
+        status, exported = await get_bytes(tabs, f"/tabs/log/export.csv?account={CONTOSO}", tabs.token(user))
+        assert status == 200 and ("Merger talk" in exported.decode()) is sees, user

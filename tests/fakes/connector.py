@@ -60,6 +60,18 @@ class ConnectorFake:
     _changed: asyncio.Event = field(default_factory=asyncio.Event)
     url: str = ""
     _runner: web.AppRunner | None = None
+    _stalled_until: float = 0.0
+    stalled: int = 0  # requests that had to wait out a stall
+
+    def stall(self, seconds: float) -> None:
+        """Hold every request that arrives in the next `seconds` until they are over (a slow Bot Connector)."""
+        self._stalled_until = time.monotonic() + seconds
+
+    async def _wait_out_stall(self) -> None:
+        wait = self._stalled_until - time.monotonic()
+        if wait > 0:
+            self.stalled += 1
+            await asyncio.sleep(wait)
 
     def fail_next(self, status: int, times: int = 1, retry_after: float | None = None) -> None:
         self.faults.extend(Fault(status, retry_after) for _ in range(times))
@@ -116,6 +128,7 @@ class ConnectorFake:
 
     async def _record(self, request: web.Request, method: str, activity_id: str | None = None) -> web.Response:
         conversation_id = request.match_info["conversation_id"]
+        await self._wait_out_stall()
         refused = self._gate(request, conversation_id)
         if refused is not None:
             return refused
@@ -142,6 +155,7 @@ class ConnectorFake:
 
     async def _create_conversation(self, request: web.Request) -> web.Response:
         """Teams keeps one 1:1 chat per user and bot: asking again answers with the same id."""
+        await self._wait_out_stall()
         refused = self._gate(request, "")
         if refused is not None:
             return refused
