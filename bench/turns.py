@@ -84,7 +84,15 @@ async def main(kind: str, server: str, turns: int, levels: list[int]) -> None:
         await kambot.send(teams.message("log contact", user="isaiah"))
         form = [r for r in connector.in_conversation("a:personal-isaiah") if r.cards][-1].cards[0]
         inputs = {"customer_people": "Maria Lopez", "kind": "call", "met_on": form["body"][3]["value"]}
-        counter = iter(range(10**9))
+        # Forms are sealed for whom they were issued (as kambot sends them): each submission is a new
+        # form of Isaiah's, sealed before the clock runs.
+        base = dict(form["actions"][0]["data"]) | inputs
+        sealed = iter(
+            [
+                kambot.reseal(base | {"summary": f"Volumes {n}", "card_id": f"{n:032x}"}, "isaiah")
+                for n in range(ROUNDS * turns + sum(turns * c // 2 + turns for c in levels) + 200)
+            ]
+        )
 
         async def echo() -> None:
             assert kambot._http is not None
@@ -92,10 +100,8 @@ async def main(kind: str, server: str, turns: int, levels: list[int]) -> None:
                 assert response.status in (200, 201)
 
         async def contact() -> None:
-            number = next(counter)
-            data = dict(form["actions"][0]["data"]) | inputs | {"summary": f"Volumes {number}"}
-            data["card_id"] = f"{number:032x}"
-            assert (await kambot.send(teams.execute(data, user="isaiah"))).status == 200
+            reply = await kambot.send(teams.execute(next(sealed), user="isaiah"))
+            assert reply.status == 200 and reply.body["type"].endswith("card.adaptive"), reply
 
         for call in (echo, contact):  # warm up both
             await run_at(call, 1, 20)

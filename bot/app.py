@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import contextlib
+import datetime as dt
 import gc
 import hmac
 import logging
@@ -180,6 +180,7 @@ def create_app(settings: Settings, graph_credential: AsyncTokenCredential | None
         tenant_ids=settings.tenant_ids,
         lease_seconds=settings.outbox_lease_seconds,
         sealer=sealer,
+        card_memory_days=settings.form_max_age_days + 1,  # a form older than that is refused anyway
     )
     services = Services(
         settings=settings,

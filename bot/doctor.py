@@ -49,6 +49,8 @@ def configuration_checks(settings: Settings) -> list[Check]:
         )
     else:
         checks.append(Check("Bot identity", True, f"{settings.app_type} app {settings.app_id}"))
+    checks.append(tenants_check(settings))
+    checks.append(metrics_check(settings))
     parts = urlsplit(settings.public_base_url)
     if parts.scheme == "https" and parts.hostname:
         checks.append(Check("Public URL", True, settings.public_base_url))
@@ -62,6 +64,34 @@ def configuration_checks(settings: Settings) -> list[Check]:
             )
         )
     return checks
+
+
+def tenants_check(settings: Settings) -> Check:
+    """Which tenants' messages are answered: a conversation of any other is neither used nor stored."""
+    tenants = settings.tenant_ids
+    if tenants:
+        source = "KAMBOT_ALLOWED_TENANT_IDS" if settings.allowed_tenant_ids else "the bot's own tenant"
+        return Check("Tenants", True, f"{', '.join(tenants)} ({source})")
+    if settings.local_mode:
+        return Check("Tenants", None, "local mode: any tenant (the Agents Playground's)")
+    return Check(
+        "Tenants",
+        False,
+        "no tenant allow-list: kambot would refuse to start",
+        "set KAMBOT_ALLOWED_TENANT_IDS to your tenant id (comma-separated for several)",
+    )
+
+
+def metrics_check(settings: Settings) -> Check:
+    if settings.local_mode:
+        return Check("Metrics", None, "local mode: /metrics on the bot's port")
+    if settings.metrics_port:
+        return Check("Metrics", True, f"/metrics on its own port {settings.metrics_port} (keep it internal)")
+    if settings.metrics_token:
+        return Check("Metrics", True, "/metrics on the bot's port, for a bearer token (KAMBOT_METRICS_TOKEN)")
+    return Check(
+        "Metrics", True, "not served (set KAMBOT_METRICS_PORT, an internal port, or KAMBOT_METRICS_TOKEN to scrape it)"
+    )
 
 
 async def database_checks(settings: Settings) -> list[Check]:

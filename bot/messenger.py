@@ -7,8 +7,8 @@ import contextlib
 import contextvars
 import datetime as dt
 import logging
-from dataclasses import dataclass
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from botbuilder.core import BotAdapter, TurnContext
@@ -23,9 +23,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.items import item_card, teams_id
 from bot.limiter import RateLimiter
-from bot.sealer import Sealer
 from bot.metrics import Metrics
 from bot.retry import RetryPolicy, delay_for, is_transient, status_of, with_retries
+from bot.sealer import Sealer
 from bot.turn import card_activity
 from cards.general import channel_welcome_card, delivery_failed_card
 from cards.i18n import Texts
@@ -39,6 +39,7 @@ from kam.conversations import (
     SeenConversation,
     any_reference,
     base_conversation_id,
+    forget_card_messages,
     record_card_message,
     reference_for_channel,
     remember,
@@ -156,6 +157,7 @@ class Messenger:
         tenant_ids: Sequence[str] = (),
         lease_seconds: float = 300.0,
         sealer: Sealer | None = None,
+        card_memory_days: int = 15,
     ) -> None:
         # The Bot Connector's limits: 50 requests per second per app and tenant (this instance's share is
         # configured), and per conversation 7 a second and 60 in 30 seconds; the windows are a little
@@ -172,6 +174,7 @@ class Messenger:
         self._tenant_ids = tuple(tenant_ids)
         self._lease = dt.timedelta(seconds=lease_seconds)
         self._sealer = sealer or Sealer(frozenset())
+        self._card_memory = dt.timedelta(days=card_memory_days)
         self._texts = Texts(locale)
         self._sweep_seconds = sweep_seconds
         self._drain_task: asyncio.Task[int] | None = None
@@ -233,7 +236,9 @@ class Messenger:
                 destination, card, issued_to = rendered
                 reference = await self._reach(destination)
                 sealed = self._sealer.seal(card, issued_to, utcnow().date())
-                sent = await with_retries(lambda: self.post(reference, card_activity(sealed)), self.policy, self._observe)
+                sent = await with_retries(
+                    lambda: self.post(reference, card_activity(sealed)), self.policy, self._observe
+                )
                 holding = self._holding(reference, sent, sealed)
             outcome = Outcome(sent=rendered is not None, holding=holding)
         except Undeliverable as error:
@@ -304,9 +309,7 @@ class Messenger:
             return await self._failure_notice(session, message)
         raise Undeliverable(f"unknown outbox kind {message.kind!r}")
 
-    async def _channel_post(
-        self, session: AsyncSession, message: OutboxMessage, kind: ItemKind
-    ) -> Rendered:
+    async def _channel_post(self, session: AsyncSession, message: OutboxMessage, kind: ItemKind) -> Rendered:
         account_id = message.account_id
         if kind == ItemKind.CONTACT:
             found = await get_contact(session, message.subject_id)
@@ -322,9 +325,7 @@ class Messenger:
         )
         return await self._channel_reference(session, account), card, None
 
-    async def _personal_card(
-        self, session: AsyncSession, message: OutboxMessage
-    ) -> Rendered | None:
+    async def _personal_card(self, session: AsyncSession, message: OutboxMessage) -> Rendered | None:
         ack = await get_acknowledgement(session, message.subject_id)
         if ack is None or ack.acknowledged_at is not None:
             return None
@@ -340,9 +341,7 @@ class Messenger:
             return None
         return await self._personal_reference(session, ack.person), card, addressee(ack.person)
 
-    async def _overdue_report(
-        self, session: AsyncSession, message: OutboxMessage
-    ) -> Rendered | None:
+    async def _overdue_report(self, session: AsyncSession, message: OutboxMessage) -> Rendered | None:
         manager = await session.get(Person, message.subject_id)
         detail = message.detail or {}
         if manager is None or message.account_id is None:
@@ -357,9 +356,7 @@ class Messenger:
             return None
         return await self._personal_reference(session, manager), card, addressee(manager)
 
-    async def _review_summary(
-        self, session: AsyncSession, message: OutboxMessage
-    ) -> Rendered:
+    async def _review_summary(self, session: AsyncSession, message: OutboxMessage) -> Rendered:
         review = await get_review(session, message.subject_id)
         if review is None:
             raise Undeliverable("the review no longer exists")
@@ -376,9 +373,7 @@ class Messenger:
         card = review_due_card(t, account.name, (message.detail or {}).get("last"))
         return await self._personal_reference(session, manager), card, addressee(manager)
 
-    async def _failure_notice(
-        self, session: AsyncSession, message: OutboxMessage
-    ) -> Rendered:
+    async def _failure_notice(self, session: AsyncSession, message: OutboxMessage) -> Rendered:
         manager = await session.get(Person, message.subject_id)
         if manager is None or message.account_id is None:
             raise Undeliverable("the KA manager or the account no longer exists")
@@ -388,9 +383,7 @@ class Messenger:
         card = delivery_failed_card(t, account.name, str(detail.get("kind", "")), str(detail.get("error", "")))
         return await self._personal_reference(session, manager), card, addressee(manager)
 
-    async def _weekly_nudge(
-        self, session: AsyncSession, message: OutboxMessage
-    ) -> Rendered | None:
+    async def _weekly_nudge(self, session: AsyncSession, message: OutboxMessage) -> Rendered | None:
         member = await session.get(Person, message.subject_id)
         if member is None or message.account_id is None:
             return None
@@ -401,9 +394,7 @@ class Messenger:
         card = weekly_nudge_card(t, account.id, account.name, local_now(member, utcnow()).date())
         return await self._personal_reference(session, member), card, addressee(member)
 
-    async def _meeting_nudge(
-        self, session: AsyncSession, message: OutboxMessage
-    ) -> Rendered | None:
+    async def _meeting_nudge(self, session: AsyncSession, message: OutboxMessage) -> Rendered | None:
         nudge = await session.get(MeetingNudge, message.subject_id)
         if nudge is None or not await meeting_still_wanted(session, nudge):
             return None
@@ -552,6 +543,7 @@ class Messenger:
             queued = await schedule_reminders(session, {}) + await schedule_reviews_due(session)
             if self._nudge_time is not None:
                 queued += await schedule_weekly_nudges(session, self._nudge_time)
+            await forget_card_messages(session, utcnow() - self._card_memory)
             return queued
 
     async def _sweep_forever(self) -> None:

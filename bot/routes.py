@@ -118,9 +118,7 @@ VERB_ROUTES: tuple[VerbRoute, ...] = (
     VerbRoute(VERB_PICK_FOR_DECISION, decision.pick, Act.LOG, picked_account, bound=True, optional_account=True),
     VerbRoute(VERB_SAVE_DECISION, decision.save, Act.LOG, named_account, bound=True, replay=decision.replay),
     VerbRoute(VERB_TIMELINE_PAGE, timeline.page, Act.VIEW, named_account),
-    VerbRoute(
-        VERB_PICK_FOR_STAKEHOLDER, stakeholders.pick, Act.LOG, picked_account, bound=True, optional_account=True
-    ),
+    VerbRoute(VERB_PICK_FOR_STAKEHOLDER, stakeholders.pick, Act.LOG, picked_account, bound=True, optional_account=True),
     VerbRoute(VERB_ADD_STAKEHOLDER, stakeholders.save, Act.LOG, named_account, bound=True),
     VerbRoute(VERB_ACKNOWLEDGE, acknowledge.acknowledge_item, Act.ACKNOWLEDGE, named_item),
     VerbRoute(VERB_VIEW, acknowledge.view, Act.VIEW, named_item),
@@ -140,6 +138,7 @@ VERB_ROUTES: tuple[VerbRoute, ...] = (
     VerbRoute(VERB_CLOSE_REVIEW, review.close, Act.MANAGE, named_review),
     VerbRoute(VERB_MEETING_NOT_RELEVANT, nudges.not_relevant, Act.ANSWER_NUDGE, named_nudge, bound=True),
 )
+
 
 @dataclass(frozen=True)
 class InvokeRoute:

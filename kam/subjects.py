@@ -104,9 +104,7 @@ async def item_subject(session: AsyncSession, account_id: int, kind: ItemKind, i
 
 
 def review_owners(account: Account, review: Review) -> Subject:
-    return Subject(
-        account=account, item_kind=ItemKind.REVIEW, owner_ids=frozenset(u.owner_id for u in review.updates)
-    )
+    return Subject(account=account, item_kind=ItemKind.REVIEW, owner_ids=frozenset(u.owner_id for u in review.updates))
 
 
 async def review_subject(session: AsyncSession, account_id: int, review_id: int) -> Found:

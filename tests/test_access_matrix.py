@@ -47,9 +47,10 @@ from kam.models import (
 )
 from kam.people import Caller, find_person
 from tests.fakes.connector import ConnectorFake
-from tests.fakes.entra import CLIENT_ID, EntraFake
+from tests.fakes.entra import EntraFake
 from tests.harness import RunningBot, migrate_and_seed
 from tests.teams import ADMIN, CONTOSO_CHANNEL, FABRIKAM_CHANNEL, GROUP_CHAT, MEETING_CHAT, USERS
+from tests.test_tabs import tab_settings
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -123,7 +124,9 @@ OWNERS = {  # who owns the seeded agreement, review item and nudge of each accou
 async def seed_items(bot: RunningBot) -> Seeded:
     """On each account: a contact, a decision, a framework agreement and a concession flag on
     it, an open review with one item, and a meeting nudge; and the admin, known to kambot."""
-    ids: dict[str, dict[int, int]] = {k: {} for k in ("contact", "decision", "agreement", "concession", "review", "nudge")}
+    ids: dict[str, dict[int, int]] = {
+        k: {} for k in ("contact", "decision", "agreement", "concession", "review", "nudge")
+    }
     async with bot.db.transaction() as session:
         session.add(Person(aad_object_id=ADMIN.aad_object_id, teams_user_id=ADMIN.teams_user_id, name=ADMIN.name))
         people = {u: await find_person(session, Caller(USERS[u].aad_object_id, None, "")) for u in KNOWN - ADMINS}
@@ -301,7 +304,9 @@ class VerbSpec:
     subject: str = "account"  # "account", "item" (has a kind), "none" (about the caller)
 
 
-def _account(extra: dict[str, Any] | None = None, as_input: bool = False) -> Callable[[Seeded, str, int], dict[str, Any]]:
+def _account(
+    extra: dict[str, Any] | None = None, as_input: bool = False
+) -> Callable[[Seeded, str, int], dict[str, Any]]:
     def build(seeded: Seeded, variant: str, account: int) -> dict[str, Any] | None:
         if variant in ("crossed", "wrong_kind"):
             return None
@@ -571,7 +576,9 @@ async def test_invokes(matrix_bot: tuple[RunningBot, Seeded, Snapshots]) -> None
         assert reply.status == 200, reply
         found = {a["preview"]["content"]["title"] for a in reply.body["composeExtension"]["attachments"]}
         if found != visible_accounts(user, place):
-            problems.append(f"search {where}: offered {sorted(found)}, expected {sorted(visible_accounts(user, place))}")
+            problems.append(
+                f"search {where}: offered {sorted(found)}, expected {sorted(visible_accounts(user, place))}"
+            )
 
         before = await snapshots.now()
         fetch = bot.teams._base("invoke", user, place, "en-US")
@@ -624,19 +631,7 @@ async def tab_bot(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[tup
     await migrate_and_seed(database)
     entra = await EntraFake().start()
     connector = await ConnectorFake().start()
-    settings = Settings(  # type: ignore[call-arg]
-        _env_file=None,
-        nudge_weekday="off",
-        database_url=database,
-        background_jobs=False,
-        app_id=CLIENT_ID,
-        app_password="not-used-here",
-        app_tenant_id=TENANT_ID,
-        tab_jwks_url=entra.jwks_url,
-        tab_issuer_base=entra.url,
-        allowed_tenant_ids=[TENANT_ID],
-        admin_aad_ids=[ADMIN.aad_object_id],
-    )
+    settings = tab_settings(database, entra, background_jobs=False, admin_aad_ids=[ADMIN.aad_object_id])
     bot = await RunningBot(settings, connector).start()
     await seed_items(bot)
     snapshots = Snapshots(bot, str(folder / "kambot.db"))
@@ -654,7 +649,10 @@ def tab_requests(method: str, path: str, variant: str) -> list[tuple[str, str, d
         channel = {CONTOSO: CONTOSO_CHANNEL, FABRIKAM: FABRIKAM_CHANNEL}.get(account, "channel-of-nothing")
         return [(method, f"{path}?channel={channel}", None, account)]
     if path == "/tabs/{kind}/content":
-        return [(method, f"/tabs/{kind}/content?account={account}", None, account) for kind in ("plan", "log", "stakeholders")]
+        return [
+            (method, f"/tabs/{kind}/content?account={account}", None, account)
+            for kind in ("plan", "log", "stakeholders")
+        ]
     body = {"base_version": 0, "objectives": [], "actions": []} if path == "/tabs/plan/save" else {}
     return [(method, f"{path}?account={account}", body if method == "POST" else None, account)]
 

@@ -142,7 +142,9 @@ async def test_a_team_member_not_asked_may_acknowledge_others_are_refused_and_no
     other = invoke_message(await bot.send(bot.teams.execute(bot.reseal(data | {"account_id": 2}), user="alex")))
     assert other == lynne
     garbage = bot.reseal(data | {"item_id": "x"}, "adele")
-    assert "couldn't read what this card sent" in invoke_message(await bot.send(bot.teams.execute(garbage, user="adele")))
+    assert "couldn't read what this card sent" in invoke_message(
+        await bot.send(bot.teams.execute(garbage, user="adele"))
+    )
     assert await acknowledgement_rows(bot) == [
         ("Megan Bowen", True, False),
         ("Patti Fernandez", True, False),

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -19,16 +18,11 @@ import urllib.request
 from pathlib import Path
 
 from kam.migrate import head_revision
+from tests.fakes.loopback import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 ENTRYPOINT = ROOT / "deploy" / "docker-entrypoint.sh"
 HEALTHCHECK = ROOT / "deploy" / "healthcheck.py"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def container_env(tmp_path: Path, port: int, **extra: str) -> dict[str, str]:

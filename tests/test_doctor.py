@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.app import create_app
-from bot.doctor import Check, run_checks
+from bot.doctor import Check, configuration_checks, run_checks
 from bot.graph_access import graph_gateway
 from bot.settings import Settings
 from graph.gateway import GraphFailure
@@ -85,6 +85,18 @@ async def test_a_complete_installation_passes_every_check(
     assert found["Graph: Calendars.ReadBasic.All"].ok and found["Graph: User.ReadBasic.All"].ok
     assert found["Team team-kam"].detail == "kambot installed, 1 channel(s) readable"
     assert found["Database schema"].ok and found["Reachable"].detail.endswith("/healthz answers")
+    assert found["Tenants"].detail == f"{TENANT} (the bot's own tenant)"
+    assert found["Metrics"].detail.startswith("not served")
+
+
+async def test_the_doctor_lists_the_allowed_tenants_and_how_metrics_are_served(
+    identity: IdentityFake, graph: GraphFake, sqlite_url: str, public_url: str
+) -> None:
+    tenants = [TENANT, "00000000-0000-0000-0000-00000000abcd"]
+    settings = production(identity, graph, sqlite_url, public_url, allowed_tenant_ids=tenants, metrics_port=9464)
+    found = by_name(configuration_checks(settings))
+    assert found["Tenants"].ok and found["Tenants"].detail == f"{', '.join(tenants)} (KAMBOT_ALLOWED_TENANT_IDS)"
+    assert found["Metrics"].ok and "own port 9464" in found["Metrics"].detail
 
 
 async def test_missing_permissions_access_schema_and_reachability_each_get_their_fix(

@@ -6,7 +6,6 @@ import asyncio
 import datetime as dt
 import json
 import os
-import socket
 import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -19,6 +18,7 @@ from kam.accounts import get_account
 from kam.plans import PlanContent, PlanItem, save_plan
 from tests.cards_judge import assert_valid_cards
 from tests.conftest import local_settings
+from tests.fakes.loopback import free_port
 from tests.harness import RunningBot, migrate_and_seed
 from tests.teams import USERS
 
@@ -29,12 +29,6 @@ CARD = "application/vnd.microsoft.card.adaptive"
 BOT_ID = "00000000-0000-0000-0000-00000000000011"  # the bot's id in .m365agentsplayground.yml
 
 pytestmark = pytest.mark.e2e
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Playground:

@@ -59,23 +59,28 @@ class Tabs:
             return int(await session.scalar(select(func.count()).select_from(PlanVersion)) or 0)
 
 
+def tab_settings(database_url: str, entra: EntraFake, **overrides: Any) -> Settings:
+    """A bot that checks Bot Framework tokens and signs tab users in with the Entra fake's tokens."""
+    values: dict[str, Any] = {
+        "nudge_weekday": "off",
+        "database_url": database_url,
+        "outbox_sweep_seconds": 0.2,
+        "app_id": CLIENT_ID,
+        "app_password": "not-used-here",
+        "app_tenant_id": TENANT_ID,
+        "tab_jwks_url": entra.jwks_url,
+        "tab_issuer_base": entra.url,
+        "allowed_tenant_ids": [TENANT_ID],
+        **overrides,
+    }
+    return Settings(_env_file=None, **values)
+
+
 @pytest.fixture
 async def tabs(sqlite_url: str, connector: ConnectorFake) -> AsyncIterator[Tabs]:
     entra = await EntraFake().start()
     await migrate_and_seed(sqlite_url)
-    settings = Settings(  # type: ignore[call-arg]
-        _env_file=None,
-        nudge_weekday="off",
-        database_url=sqlite_url,
-        outbox_sweep_seconds=0.2,
-        app_id=CLIENT_ID,
-        app_password="not-used-here",
-        app_tenant_id=TENANT_ID,
-        tab_jwks_url=entra.jwks_url,
-        tab_issuer_base=entra.url,
-        allowed_tenant_ids=[TENANT_ID],
-    )
-    bot = await RunningBot(settings, connector).start()
+    bot = await RunningBot(tab_settings(sqlite_url, entra), connector).start()
     async with aiohttp.ClientSession() as http:
         yield Tabs(bot, entra, http)
     await bot.stop()

@@ -9,12 +9,17 @@ import logging
 import time
 from typing import Any
 
+import aiohttp
 import pytest
+from pydantic import ValidationError
 from sqlalchemy import func, select
 
-from kam.models import Contact, ConversationRef, ReviewUpdate
+from bot.app import SERVICES
+from bot.settings import Settings
+from kam.models import CardMessage, Contact, ConversationRef, ReviewUpdate, utcnow
 from tests.conftest import local_settings
 from tests.fakes.connector import ConnectorFake
+from tests.fakes.loopback import free_port
 from tests.harness import RunningBot, migrate_and_seed
 from tests.teams import CONTOSO_CHANNEL, FABRIKAM_CHANNEL, GROUP_CHAT, MEETING_CHAT, TENANT_ID, Teams
 from tests.test_acknowledgements import channel_post, chat_cards, log_in_channel, verb_data
@@ -133,7 +138,11 @@ async def test_a_forged_reply_to_id_never_overwrites_another_bot_message(bot: Ru
     updates = [r for r in bot.connector.recorded if r.method == "update"]
     assert updates == [], "only the message holding the form may be updated"
     assert await contacts(bot) == 1, "saved once; the two later clicks were the same form"
-    logged = [r for r in bot.connector.in_conversation(FABRIKAM_CHANNEL) if r.cards and "Contact logged" in texts_in(r.cards[0])]
+    logged = [
+        r
+        for r in bot.connector.in_conversation(FABRIKAM_CHANNEL)
+        if r.cards and "Contact logged" in texts_in(r.cards[0])
+    ]
     assert logged, "the outcome is sent as a new message instead"
 
 
@@ -333,3 +342,51 @@ async def test_the_welcome_is_sent_once_when_teams_sends_both_events_at_once(
             assert len(welcomes) == 1, user
     finally:
         await bot.stop()
+
+
+async def test_the_record_of_which_message_holds_which_form_is_kept_only_while_forms_can_be_sent(
+    bot: RunningBot,
+) -> None:
+    await bot.send(bot.teams.message("log contact", user="isaiah"))
+    async with bot.db.transaction() as session:
+        old = utcnow() - dt.timedelta(days=40)
+        session.add(CardMessage(conversation_id="a:old", activity_id="1", card_id="c" * 32, created_at=old))
+    await bot.app[SERVICES].messenger.schedule()  # type: ignore[index]
+    async with bot.db.transaction() as session:
+        kept = [m.conversation_id for m in await session.scalars(select(CardMessage))]
+    assert kept == ["a:personal-isaiah"], "the fresh form's message is remembered, the old one forgotten"
+
+
+def test_production_refuses_to_start_without_knowing_its_tenants() -> None:
+    with pytest.raises(ValidationError, match="KAMBOT_ALLOWED_TENANT_IDS"):
+        Settings(
+            _env_file=None, app_id="11111111-2222-3333-4444-555555555555", app_password="x", app_type="MultiTenant"
+        )  # type: ignore[call-arg]
+    single = Settings(_env_file=None, app_id="a", app_password="x", app_tenant_id=TENANT_ID)  # type: ignore[call-arg]
+    assert single.tenant_ids == [TENANT_ID] and not single.tenant_allowed("99999999-0000-0000-0000-000000000000")
+
+
+async def test_metrics_are_not_public_in_production(sqlite_url: str, connector: ConnectorFake) -> None:
+    await migrate_and_seed(sqlite_url)
+    port = free_port()
+    production = {"app_id": "a", "app_password": "x", "app_tenant_id": TENANT_ID}
+    for extra, public, private in (
+        ({}, 404, None),
+        ({"metrics_token": "s3cret"}, 404, None),
+        ({"metrics_port": port}, 404, 200),
+    ):
+        bot = await RunningBot(local_settings(sqlite_url, **production, **extra), connector).start()
+        try:
+            async with aiohttp.ClientSession() as http:
+                async with http.get(f"{bot.url}/metrics") as r:
+                    assert r.status == public, extra
+                async with http.get(f"{bot.url}/metrics", headers={"Authorization": "Bearer guess"}) as r:
+                    assert r.status == 404, extra
+                if "metrics_token" in extra:
+                    async with http.get(f"{bot.url}/metrics", headers={"Authorization": "Bearer s3cret"}) as r:
+                        assert r.status == 200 and "kambot_turns_total" in await r.text()
+                if private is not None:
+                    async with http.get(f"http://127.0.0.1:{port}/metrics") as r:
+                        assert r.status == private and "kambot_turns_total" in await r.text()
+        finally:
+            await bot.stop()

@@ -45,9 +45,7 @@ async def start_save(turn: Turn, request: VerbRequest) -> Reply:
 async def _card(
     session: AsyncSession, turn: Turn, account: Account, review: Review, person: Person | None
 ) -> dict[str, Any]:
-    return await item_card(
-        session, turn.t, account, (ItemKind.REVIEW, review.id), person, audience=Audience.SHARED
-    )
+    return await item_card(session, turn.t, account, (ItemKind.REVIEW, review.id), person, audience=Audience.SHARED)
 
 
 def _review(request: VerbRequest) -> tuple[Account, Review]:

@@ -6,10 +6,10 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-from bot.services import Turn
-from cards.general import AccountSummary, account_summary_card
 from bot.router import Unanswerable, command_request
 from bot.routes import SEARCH
+from bot.services import Turn
+from cards.general import AccountSummary, account_summary_card
 from kam.access import nameable
 from kam.accounts import managers_of
 from kam.errors import KamError

@@ -19,7 +19,9 @@ from kam.timeline import timeline_page
 MAX_OFFSET = 100_000
 
 
-async def _card(session: AsyncSession, turn: Turn, principal: Principal, account: Account, offset: int) -> dict[str, Any]:
+async def _card(
+    session: AsyncSession, turn: Turn, principal: Principal, account: Account, offset: int
+) -> dict[str, Any]:
     page = await timeline_page(session, account.id, offset)
     items: list[TimelineItem] = []
     for entry in page.entries:

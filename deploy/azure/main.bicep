@@ -309,6 +309,11 @@ resource app 'Microsoft.App/containerApps@2024-03-01' = {
               value: string(50 / maxReplicas)
             }
             {
+              // Not the ingress's target port: /metrics stays inside the environment.
+              name: 'KAMBOT_METRICS_PORT'
+              value: '9464'
+            }
+            {
               name: 'APPLICATIONINSIGHTS_CONNECTION_STRING'
               value: insights.properties.ConnectionString
             }
