@@ -515,8 +515,8 @@ class Messenger:
     def _holding(
         self, reference: ConversationReference, activity_id: str | None, card: dict[str, Any]
     ) -> tuple[str, str, str] | None:
-        """(conversation, message, card id) for a card with actions: only that message may be updated by them."""
-        card_id = self._sealer.card_id(card)
+        """(conversation, message, card id) for a card with a form: only that message may be updated by it."""
+        card_id = self._sealer.form_id(card)
         conversation = getattr(reference.conversation, "id", None)
         if card_id and activity_id and conversation:
             return base_conversation_id(conversation), activity_id, card_id

@@ -7,7 +7,7 @@ import hashlib
 from collections.abc import Mapping
 from typing import Any
 
-from cards.seal import ANYONE, card_id_of, seal, verify
+from cards.seal import ANYONE, card_id_of, seal, verbs_of, verify
 from kam.secrets import CARD_KEY, shared_secret
 from kam.storage import Database
 
@@ -51,3 +51,8 @@ class Sealer:
     @staticmethod
     def card_id(card: Mapping[str, Any]) -> str | None:
         return card_id_of(card)
+
+    def form_id(self, card: Mapping[str, Any]) -> str | None:
+        """The card id of a card holding a form (a bound verb): the one kind a submit may update in place.
+        Buttons anyone may press (Acknowledge) are Universal Actions: their answer replaces the card itself."""
+        return card_id_of(card) if verbs_of(card) & self._bound else None

@@ -101,7 +101,7 @@ class Turn:
         """Send a card, sealed for the caller; a card with a form is noted, so that only it is updated later."""
         sealed = self.sealed(card)
         sent = await self.context.send_activity(card_activity(sealed))
-        card_id = self.services.sealer.card_id(sealed)
+        card_id = self.services.sealer.form_id(sealed)
         if card_id and sent is not None and sent.id and self.conversation_id:
             async with self.services.db.transaction() as session:
                 await record_card_message(session, self.conversation_id, sent.id, card_id)

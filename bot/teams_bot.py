@@ -40,7 +40,7 @@ from bot.services import Reply, Services, Turn
 from bot.turn import caller_of, card_activity, command_text, is_card_submit, seen_conversation, tenant_of, typed_text
 from cards.build import CARD_CONTENT_TYPE
 from cards.contact import for_dialog
-from kam.conversations import holds_card, record_card_message, remember
+from kam.conversations import holds_card, remember
 from kam.people import remember_chat
 from kam.storage import no_transaction_open
 
@@ -231,8 +231,7 @@ class KamBot(TeamsActivityHandler):
             update = card_activity(turn.sealed(reply.card))
             update.id = turn.context.activity.reply_to_id
             try:
-                await turn.context.update_activity(update)
-                await self._note_card(turn, update.id, update.attachments[0].content)
+                await turn.context.update_activity(update)  # the message stays recorded with this card
                 return
             except Exception:  # noqa: BLE001 - what was saved stays saved; the answer goes out as a new message
                 log.warning("could not update the card; answering with a new message", exc_info=True)
@@ -245,9 +244,3 @@ class KamBot(TeamsActivityHandler):
             return False
         async with self.services.db.transaction() as session:
             return await holds_card(session, turn.conversation_id, reply_to, card_id)
-
-    async def _note_card(self, turn: Turn, activity_id: str, card: dict[str, Any]) -> None:
-        card_id = self.services.sealer.card_id(card)
-        if card_id:
-            async with self.services.db.transaction() as session:
-                await record_card_message(session, turn.conversation_id, activity_id, card_id)

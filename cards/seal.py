@@ -54,6 +54,10 @@ def card_id_of(card: Mapping[str, Any]) -> str | None:
     return next((d["card_id"] for d in _action_data(card) if isinstance(d.get("card_id"), str)), None)
 
 
+def verbs_of(card: Mapping[str, Any]) -> set[str]:
+    return {d["verb"] for d in _action_data(card)}
+
+
 def seal(card: dict[str, Any], key: bytes, today: dt.date, principal_for: Callable[[str], str]) -> dict[str, Any]:
     """Sign every action's data in place; `principal_for(verb)` says to whom each is bound.
 

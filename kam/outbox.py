@@ -23,7 +23,7 @@ async def claim_due(session: AsyncSession, limit: int = 50, lease: dt.timedelta 
 
     The lease is the row's `not_before` moved forward plus a `lease_id`: the caller commits
     at once and sends with no transaction open; whoever marks the row must still hold the
-    lease (`holds_lease`). A sender that dies leaves rows that fall due again when it expires.
+    lease (`leased`). A sender that dies leaves rows that fall due again when it expires.
     """
     now = utcnow()
     query = (
