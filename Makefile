@@ -36,8 +36,9 @@ install-test: $(VENV)/.test-deps node_modules/.installed $(CHROMIUM)
 run: install-run
 	$(BIN)/kambot dev
 
-## test: install what the tests need and run them all
+## test: install what the tests need, check the types, and run every test
 test: install-test
+	$(BIN)/python -m mypy
 	$(BIN)/python -m pytest
 
 clean:

@@ -7,6 +7,7 @@ import datetime as dt
 import gc
 import hmac
 import logging
+from collections.abc import AsyncIterator
 
 import jwt
 from aiohttp import web
@@ -125,7 +126,7 @@ async def metrics_page(request: web.Request) -> web.Response:
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
-async def _metrics_listener(app: web.Application):  # type: ignore[no-untyped-def]
+async def _metrics_listener(app: web.Application) -> AsyncIterator[None]:
     settings = app[SERVICES].settings
     runner = web.AppRunner(metrics_app(app), access_log=None)
     await runner.setup()
@@ -195,7 +196,7 @@ def create_app(settings: Settings, graph_credential: AsyncTokenCredential | None
     app[ADAPTER] = adapter
     app[BOT] = KamBot(services)
 
-    async def lifecycle(app: web.Application):  # type: ignore[no-untyped-def]
+    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         with contextlib.suppress(SQLAlchemyError, OSError):  # not migrated or unreachable: the first turn loads it
             await sealer.ready(db)
         freeze_startup_objects()

@@ -12,7 +12,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 import typer
 from aiohttp import web
@@ -22,6 +24,14 @@ from rich.table import Table
 
 from bot.provisioning import build_provisioner, provisioning_problems
 from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from graph.provisioning import Step, Summary
+    from kam.account_list import ImportReport
+
+T = TypeVar("T")
 
 app = typer.Typer(help="kambot: one consistent message to your key accounts, in Microsoft Teams.", no_args_is_help=True)
 db_app = typer.Typer(help="The database: create it or bring it to the current schema.", no_args_is_help=True)
@@ -105,7 +115,7 @@ def outbox_retry(ids: list[int] = typer.Option(None, "--id", help="Only these me
     console.print(f"[green]✓[/] {count} message(s) queued again")
 
 
-async def _in_session(work):  # type: ignore[no-untyped-def]
+async def _in_session(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
     from kam.storage import Database
 
     db = Database(_settings().database_url)
@@ -154,7 +164,7 @@ def accounts_import(
         console.print(f"[red]✗[/] Nothing imported: {error}")
         raise typer.Exit(2) from None
 
-    async def run():  # type: ignore[no-untyped-def]
+    async def run() -> ImportReport:
         db = Database(_settings().database_url)
         try:
             async with db.transaction() as session:
@@ -170,8 +180,8 @@ def accounts_import(
         *(str(len(x)) for x in (report.created, report.updated, report.unchanged, report.deactivated)), str(len(errors))
     )
     console.print(table)
-    for error in errors:
-        console.print(f"[red]✗[/] line {error.line}: {error.reason}")
+    for row_error in errors:
+        console.print(f"[red]✗[/] line {row_error.line}: {row_error.reason}")
     if errors:
         raise typer.Exit(1)
 
@@ -206,7 +216,7 @@ def provision(
         raise typer.Exit(2)
     provisioner = build_provisioner(settings)
 
-    async def run():  # type: ignore[no-untyped-def]
+    async def run() -> list[Step] | Summary:
         try:
             if dry_run:
                 return await provisioner.plan()
@@ -230,7 +240,7 @@ def provision(
     except GraphFailure as failure:
         console.print(f"[red]✗[/] Microsoft Graph refused: {failure}")
         raise typer.Exit(1) from None
-    if dry_run:
+    if isinstance(result, list):  # --dry-run: the plan
         table = Table(title="Provisioning plan (nothing was changed)")
         for column in ("account", "action", "detail"):
             table.add_column(column)
@@ -243,7 +253,7 @@ def provision(
         raise typer.Exit(1)
 
 
-def print_summary(summary) -> None:  # type: ignore[no-untyped-def]
+def print_summary(summary: Summary) -> None:
     table = Table(title="Provisioning summary")
     names = (
         "channels created",
@@ -428,8 +438,8 @@ def _checked_package(
         raise typer.Exit(1) from None
     if problems:
         console.print(f"[red]✗[/] The package is not valid ({len(problems)} problem(s)); {nothing_done}:")
-        for problem in problems:
-            console.print(f"  {problem}")
+        for found in problems:
+            console.print(f"  {found}")
         raise typer.Exit(1)
     return archive
 

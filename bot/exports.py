@@ -42,7 +42,7 @@ def log_csv(header: Sequence[str], rows: Sequence[Sequence[str]]) -> bytes:
 
 def log_xlsx(header: Sequence[str], rows: Sequence[Sequence[str]], title: str) -> bytes:
     book = Workbook()
-    sheet = book.active
+    sheet = book.worksheets[0]
     sheet.title = title[:31] or "Log"
     for row, values in enumerate((header, *rows), start=1):
         for column, value in enumerate(values, start=1):

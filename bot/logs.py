@@ -12,7 +12,7 @@ CONVERSATION_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar("co
 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        entry = {
+        entry: dict[str, object] = {
             "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
             "level": record.levelname,
             "logger": record.name,

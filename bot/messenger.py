@@ -9,7 +9,7 @@ import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeAlias
 
 from botbuilder.core import BotAdapter, TurnContext
 from botbuilder.schema import (
@@ -111,9 +111,9 @@ class OpenChat:
     bot_id: str
 
 
-Destination = ConversationReference | OpenChat
+Destination: TypeAlias = ConversationReference | OpenChat
 # Where a card goes, the card, and to whom it is issued (None: a channel, where anyone on the team may act on it).
-Rendered = tuple[Destination, dict[str, Any], str | None]
+Rendered: TypeAlias = tuple[Destination, dict[str, Any], str | None]
 
 
 def addressee(person: Person) -> str:
@@ -312,11 +312,11 @@ class Messenger:
     async def _channel_post(self, session: AsyncSession, message: OutboxMessage, kind: ItemKind) -> Rendered:
         account_id = message.account_id
         if kind == ItemKind.CONTACT:
-            found = await get_contact(session, message.subject_id)
-            account_id = found.account_id if found else None
+            contact = await get_contact(session, message.subject_id)
+            account_id = contact.account_id if contact else None
         elif kind == ItemKind.DECISION:
-            found = await get_decision(session, message.subject_id)
-            account_id = found.account_id if found else None
+            decision = await get_decision(session, message.subject_id)
+            account_id = decision.account_id if decision else None
         if account_id is None:
             raise Undeliverable(f"the {kind.value} no longer exists")
         account = await get_account(session, account_id)
@@ -456,7 +456,7 @@ class Messenger:
 
         no_transaction_open("opening a 1:1 chat")
         await with_retries(
-            lambda: self._adapter.create_conversation(  # type: ignore[call-arg]
+            lambda: self._adapter.create_conversation(
                 self._app_id, note, parameters, "msteams", chat.service_url
             ),
             self.policy,

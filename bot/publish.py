@@ -98,6 +98,9 @@ class _InThread(AsyncTokenCredential):
     async def close(self) -> None:
         return None
 
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
 
 def admin_sign_in(settings: Settings, client_id: str, tell: Callable[[str], None]) -> AsyncTokenCredential:
     """A Teams admin's delegated sign-in with a device code: `tell` shows the code and where to enter it."""

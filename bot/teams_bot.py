@@ -203,7 +203,7 @@ class KamBot(TeamsActivityHandler):
             await welcome(Turn.of(turn_context, self.services))
 
     async def on_members_added_activity(self, members_added: list[ChannelAccount], turn_context: TurnContext) -> None:
-        await self.on_teams_members_added(members_added, None, turn_context)  # type: ignore[arg-type]
+        await self.on_teams_members_added(members_added, None, turn_context)
 
     async def on_installation_update_add(self, turn_context: TurnContext) -> None:
         await welcome(Turn.of(turn_context, self.services))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from microsoft_teams.cards import (
     Action,
@@ -25,13 +25,14 @@ from microsoft_teams.cards import (
     SubmitActionData,
     TeamsCardProperties,
     TextBlock,
+    TextColor,
     TextRun,
 )
 
 from kam.text import clean_text
 
 CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
-CARD_VERSION = "1.5"
+CARD_VERSION: Final = "1.5"
 
 _MENTION_UNSAFE = re.compile(r"[<>\[\]()*_`~#|\\]")
 
@@ -42,19 +43,21 @@ def clean(text: str) -> str:
 
 
 def heading(text: str) -> RichTextBlock:
-    return RichTextBlock(inlines=[TextRun(text=clean(text), size="Large", weight="Bolder")])
+    run: list[CardElement] = [TextRun(text=clean(text), size="Large", weight="Bolder")]
+    return RichTextBlock(inlines=run)
 
 
-def static(text: str, *, subtle: bool = False, color: str | None = None, bold: bool = False) -> TextBlock:
+def static(text: str, *, subtle: bool = False, color: TextColor | None = None, bold: bool = False) -> TextBlock:
     """A catalogue string with no user data in it."""
     return TextBlock(text=text, wrap=True, is_subtle=subtle or None, color=color, weight="Bolder" if bold else None)
 
 
-def plain(text: str, *, subtle: bool = False, bold: bool = False, color: str | None = None) -> RichTextBlock:
+def plain(text: str, *, subtle: bool = False, bold: bool = False, color: TextColor | None = None) -> RichTextBlock:
     """Text that may contain user input, rendered literally."""
-    return RichTextBlock(
-        inlines=[TextRun(text=clean(text), is_subtle=subtle or None, weight="Bolder" if bold else None, color=color)]
-    )
+    run: list[CardElement] = [
+        TextRun(text=clean(text), is_subtle=subtle or None, weight="Bolder" if bold else None, color=color)
+    ]
+    return RichTextBlock(inlines=run)
 
 
 def labelled(label: str, value: str) -> list[CardElement]:

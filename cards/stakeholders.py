@@ -6,6 +6,7 @@ import datetime as dt
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from microsoft_teams.cards import CardElement, Choice, ChoiceSetInput, TextInput
@@ -28,7 +29,7 @@ from kam.stakeholders import NAME_MAX, AddStakeholder
 
 VERB_ADD_STAKEHOLDER = "stakeholder.save"
 TEXT_FIELDS = {"name": NAME_MAX, "title": 200, "function": 100}
-CHOICES: dict[str, type] = {"level": StakeholderLevel, "buying_role": BuyingRole, "attitude": Attitude}
+CHOICES: dict[str, type[StrEnum]] = {"level": StakeholderLevel, "buying_role": BuyingRole, "attitude": Attitude}
 FIELDS = (*TEXT_FIELDS, *CHOICES, "owner")
 
 
@@ -115,7 +116,7 @@ class StakeholderLine:
 
 
 def stakeholder_added_card(t: Texts, account_name: str, name: str) -> dict[str, Any]:
-    body = [heading(t("stakeholder.added.title", account=account_name)), plain(name, bold=True)]
+    body: list[CardElement] = [heading(t("stakeholder.added.title", account=account_name)), plain(name, bold=True)]
     body.append(static(t("stakeholder.added.next"), subtle=True))
     return card(body, fallback_text=t("stakeholder.added.title", account=account_name))
 

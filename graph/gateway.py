@@ -152,8 +152,8 @@ class TeamsGateway:
         msgraph-sdk's model parsing costs about 11 ms of CPU per entity here (it runs
         hundreds of imports per call); kambot needs a few fields, so it reads JSON itself.
         """
-        adapter = self._client.request_adapter
-        raw = await self._call(resource, write, lambda: adapter.send_primitive_async(request(), "bytes", ERRORS))
+        send: Any = self._client.request_adapter.send_primitive_async  # typed as returning None for "bytes"
+        raw = await self._call(resource, write, lambda: send(request(), "bytes", ERRORS))
         return json.loads(raw) if raw else None
 
     async def _pages(
@@ -164,10 +164,12 @@ class TeamsGateway:
         while page:
             items += page.get("value", [])
             link = page.get("@odata.nextLink")
+
+            def next_page(url: str = str(link)) -> RequestInformation:
+                return builder.with_url(url).to_get_request_information(configuration)
+
             page = (
-                await self._json(
-                    resource, False, lambda url=link: builder.with_url(url).to_get_request_information(configuration)
-                )
+                await self._json(resource, False, next_page)
                 if link
                 else None
             )
@@ -210,7 +212,7 @@ class TeamsGateway:
     async def tab_entity_ids(self, team_id: str, channel_id: str) -> set[str]:
         builder = self._client.teams.by_team_id(team_id).channels.by_channel_id(channel_id).tabs
         tabs = await self._pages(f"channel:{channel_id}", builder)
-        return {(t.get("configuration") or {}).get("entityId") for t in tabs} - {None}
+        return {e for t in tabs if isinstance(e := (t.get("configuration") or {}).get("entityId"), str)}
 
     async def add_tab(self, team_id: str, channel_id: str, app_id: str, tab: TabSpec) -> None:
         body = TeamsTab(
@@ -225,7 +227,7 @@ class TeamsGateway:
 
     async def installed_app_ids(self, team_id: str) -> set[str]:
         apps = await self._pages(f"team:{team_id}", self._client.teams.by_team_id(team_id).installed_apps)
-        return {(a.get("teamsApp") or {}).get("id") for a in apps} - {None}
+        return {i for a in apps if isinstance(i := (a.get("teamsApp") or {}).get("id"), str)}
 
     async def install_app(self, team_id: str, app_id: str) -> None:
         body = TeamsAppInstallation(additional_data={"teamsApp@odata.bind": f"{GRAPH}/appCatalogs/teamsApps/{app_id}"})

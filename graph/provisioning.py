@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 
 from sqlalchemy import select
 
@@ -152,9 +153,9 @@ class Provisioner:
                 needs_app.add(team_id)
             if not account.tabs_ready:
                 steps.append(Step(account.name, "add tabs", ", ".join(title for _, title in TABS)))
-                team_id = assigned[account.id][0] if account.id in assigned else account.team_id
-                if team_id:
-                    needs_app.add(team_id)
+                tab_team = assigned[account.id][0] if account.id in assigned else account.team_id
+                if tab_team:
+                    needs_app.add(tab_team)
             if account.id not in welcomed:
                 steps.append(Step(account.name, "post welcome card"))
         for team_id in sorted(needs_app):
@@ -194,8 +195,8 @@ class Provisioner:
                 self.on_progress(done, total)
 
         await asyncio.gather(
-            *(guarded(lambda a=a: self._provision(a, teams, welcomed), a) for a in work),
-            *(guarded(lambda a=a: self._retire(a, teams), a) for a in retire),
+            *(guarded(partial(self._provision, a, teams, welcomed), a) for a in work),
+            *(guarded(partial(self._retire, a, teams), a) for a in retire),
         )
         return self.summary
 
@@ -230,11 +231,12 @@ class Provisioner:
                     person = await session.get(Person, person_id)
                     if person is not None and not person.aad_object_id:
                         person.aad_object_id = object_id
-        owners, members = [], []
+        owners: list[str] = []
+        members: list[str] = []
         for person_id, known, _, role in team:
-            object_id = known or found.get(person_id)
-            if object_id:
-                (owners if role == Role.MANAGER else members).append(object_id)
+            member = known or found.get(person_id)
+            if member:
+                (owners if role == Role.MANAGER else members).append(member)
         if not owners:
             raise GraphFailure(None, "NoOwner", "no KA manager of this confidential account was found in the directory")
         return owners, members

@@ -14,6 +14,7 @@ from itertools import groupby
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from kam.accounts import managers_of, role_of
 from kam.errors import Refused
@@ -128,14 +129,19 @@ async def get_acknowledgement(session: AsyncSession, ack_id: int) -> Acknowledge
     return await session.get(Acknowledgement, ack_id)
 
 
-async def _due(session: AsyncSession, when: object, done: object, now: dt.datetime) -> list[Acknowledgement]:
+async def _due(
+    session: AsyncSession,
+    when: InstrumentedAttribute[dt.datetime | None],
+    done: InstrumentedAttribute[dt.datetime | None],
+    now: dt.datetime,
+) -> list[Acknowledgement]:
     query = (
         select(Acknowledgement)
         .where(
             Acknowledgement.required.is_(True),
             Acknowledgement.acknowledged_at.is_(None),
-            done.is_(None),  # type: ignore[attr-defined]
-            when <= now,  # type: ignore[operator]
+            done.is_(None),
+            when <= now,
         )
         .order_by(Acknowledgement.id)
         .limit(500)

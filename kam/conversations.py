@@ -88,7 +88,7 @@ async def any_reference(session: AsyncSession, tenant_ids: Sequence[str] = ()) -
     return await session.scalar(query)
 
 
-def _in_tenants(query: Select[tuple[ConversationRef]], tenant_ids: Sequence[str]) -> Select[tuple[ConversationRef]]:
+def _in_tenants(query: Select[ConversationRef], tenant_ids: Sequence[str]) -> Select[ConversationRef]:
     return query.where(ConversationRef.tenant_id.in_(list(tenant_ids))) if tenant_ids else query
 
 

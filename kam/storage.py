@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
@@ -16,7 +17,7 @@ def _prepare_sqlite(engine: AsyncEngine) -> None:
     """WAL lets readers work while the bot writes; foreign keys are off by default in SQLite."""
 
     @event.listens_for(engine.sync_engine, "connect")
-    def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         cursor = dbapi_connection.cursor()
         # First the wait for locks, so that it covers the switch to WAL too (which may need an exclusive lock).
         cursor.execute("PRAGMA busy_timeout=5000")
@@ -107,16 +108,18 @@ async def insert_id_if_absent(
     session: AsyncSession, model: type, values: dict[str, object], keys: list[str]
 ) -> int | None:
     """Like insert_if_absent, but the new row's id; None when the row was there already."""
-    return await _insert_or_nothing(session, model, values, keys, "id")
+    found: int | None = await _insert_or_nothing(session, model, values, keys, "id")
+    return found
 
 
 async def _insert_or_nothing(
     session: AsyncSession, model: type, values: dict[str, object], keys: list[str], returning: str
-) -> object:
-    if session.bind.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
+) -> Any:
+    """The returned column of the new row; None when a row with those keys was there already."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = (
         insert(model).values(**values).on_conflict_do_nothing(index_elements=keys).returning(getattr(model, returning))
     )

@@ -141,15 +141,15 @@ async def filtered_log(session: AsyncSession, account_id: int, filters: LogFilte
             done, asked = counts.get(contact.id, (0, 0))
             rows.append(LogRow("contact", contact, contact.met_on, done, asked))
     if filters.kind in (None, "decision") and filters.stakeholder_id is None:
-        query = select(Decision).where(Decision.account_id == account_id)
+        decisions = select(Decision).where(Decision.account_id == account_id)
         if filters.person_id is not None:
-            query = query.where(Decision.logged_by_id == filters.person_id)
+            decisions = decisions.where(Decision.logged_by_id == filters.person_id)
         if filters.since:
-            query = query.where(Decision.effective_on >= filters.since)
+            decisions = decisions.where(Decision.effective_on >= filters.since)
         if filters.until:
-            query = query.where(Decision.effective_on <= filters.until)
+            decisions = decisions.where(Decision.effective_on <= filters.until)
         counts = await _ack_counts(session, account_id, ItemKind.DECISION)
-        for decision in await session.scalars(query.order_by(Decision.effective_on.desc()).limit(LOG_MAX)):
+        for decision in await session.scalars(decisions.order_by(Decision.effective_on.desc()).limit(LOG_MAX)):
             done, asked = counts.get(decision.id, (0, 0))
             rows.append(LogRow("decision", decision, decision.effective_on, done, asked))
     if filters.open_only:

@@ -18,18 +18,22 @@ LOG_AS_CONTACT = "logAsContact"
 _TAGS = re.compile(r"<[^>]+>")
 
 
+def _mapping(value: object) -> Mapping[str, Any]:
+    """Part of what the client sent, if it is an object (anything else counts as empty)."""
+    return value if isinstance(value, Mapping) else {}
+
+
 def _message_text(payload: Mapping[str, Any]) -> str:
-    body = payload.get("body") if isinstance(payload.get("body"), Mapping) else {}
-    content = body.get("content") if isinstance(body.get("content"), str) else ""
+    body = _mapping(payload.get("body"))
+    raw = body.get("content")
+    content = raw if isinstance(raw, str) else ""
     if body.get("contentType") == "html":
         content = html.unescape(_TAGS.sub(" ", content.replace("<br>", "\n")))
     return " ".join(content.split())
 
 
 def _author(payload: Mapping[str, Any]) -> str:
-    sender = payload.get("from") if isinstance(payload.get("from"), Mapping) else {}
-    user = sender.get("user") if isinstance(sender.get("user"), Mapping) else {}
-    name = user.get("displayName")
+    name = _mapping(_mapping(payload.get("from")).get("user")).get("displayName")
     return name if isinstance(name, str) else ""
 
 
@@ -46,7 +50,7 @@ async def open_form(turn: Turn, value: object) -> Reply:
     """composeExtension/fetchTask: the contact form prefilled with the message, or first the account picker."""
     if not isinstance(value, Mapping) or value.get("commandId") != LOG_AS_CONTACT:
         return Reply(message=turn.t("error.malformed"))
-    payload = value.get("messagePayload") if isinstance(value.get("messagePayload"), Mapping) else {}
+    payload = _mapping(value.get("messagePayload"))
     carry = {
         "summary": _message_text(payload),
         "customer_people": _author(payload),
