@@ -108,8 +108,7 @@ async def insert_id_if_absent(
     session: AsyncSession, model: type, values: dict[str, object], keys: list[str]
 ) -> int | None:
     """Like insert_if_absent, but the new row's id; None when the row was there already."""
-    found: int | None = await _insert_or_nothing(session, model, values, keys, "id")
-    return found
+    return await _insert_or_nothing(session, model, values, keys, "id")
 
 
 async def _insert_or_nothing(
