@@ -100,10 +100,15 @@ async def picked_account(session: AsyncSession, value: Mapping[str, Any]) -> Fou
     return Found(await account_subject(session, account_id))
 
 
-class _ItemRef(BaseModel):
+class _AccountRef(BaseModel):
+    """A card's ids: always the account, and what of it the action is about."""
+
+    account_id: int = _ID
+
+
+class _ItemRef(_AccountRef):
     item_kind: ItemKind
     item_id: int = _ID
-    account_id: int = _ID
 
 
 async def named_item(session: AsyncSession, value: Mapping[str, Any]) -> Found:
@@ -120,19 +125,17 @@ def item_of(value: Mapping[str, Any]) -> tuple[ItemKind, int] | None:
     return ref.item_kind, ref.item_id
 
 
-class _AgreementRef(BaseModel):
+class _AgreementRef(_AccountRef):
     flag_id: int = _ID
-    account_id: int = _ID
+
+
+class _ReviewRef(_AccountRef):
+    review_id: int = _ID
 
 
 async def named_agreement(session: AsyncSession, value: Mapping[str, Any]) -> Found:
     ref: _AgreementRef = _read(_AgreementRef, value)
     return await agreement_subject(session, ref.account_id, ref.flag_id)
-
-
-class _ReviewRef(BaseModel):
-    review_id: int = _ID
-    account_id: int = _ID
 
 
 async def named_review(session: AsyncSession, value: Mapping[str, Any]) -> Found:
