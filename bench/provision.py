@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.provisioning import build_provisioner  # noqa: E402
+from bot.admin.provisioning import build_provisioner  # noqa: E402
 from kam.account_list import AccountRow, Member, apply_rows  # noqa: E402
 from kam.migrate import upgrade  # noqa: E402
 from kam.models import Role, Tier  # noqa: E402

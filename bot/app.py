@@ -19,18 +19,18 @@ from msrest.exceptions import DeserializationError
 from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.adapter import build_adapter
-from bot.envelope import NotAnActivity, read_activity
-from bot.graph_access import graph_gateway
-from bot.meeting_watch import MeetingWatch
-from bot.messenger import Messenger
+from bot.teams.adapter import build_adapter
+from bot.teams.envelope import NotAnActivity, read_activity
+from bot.admin.graph_access import graph_gateway
+from bot.outbox.meeting_watch import MeetingWatch
+from bot.outbox.sender import Messenger
 from bot.metrics import Metrics
 from bot.routes import BOUND_VERBS
 from bot.sealer import Sealer
 from bot.services import Services
 from bot.settings import Settings
-from bot.tabs import TabPages
-from bot.teams_bot import KamBot
+from bot.tabs.pages import TabPages
+from bot.teams.handler import KamBot
 from kam.migrate import head_revision
 from kam.nudges import WEEKDAYS, NudgeTime
 from kam.rules import Rules

@@ -22,7 +22,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from bot.provisioning import build_provisioner, provisioning_problems
+from bot.admin.provisioning import build_provisioner, provisioning_problems
 from bot.settings import Settings
 
 if TYPE_CHECKING:
@@ -386,7 +386,7 @@ def dev() -> None:
 
 
 def _print_tab_links(settings: Settings) -> None:
-    from bot.sso import TabTokens
+    from bot.tabs.signin import TabTokens
     from kam.demo import PEOPLE, TENANT_ID
 
     tokens = TabTokens(settings)
@@ -405,7 +405,7 @@ def tab_link(
     tab: str = typer.Option("plan", help="plan, log or stakeholders"),
 ) -> None:
     """Local mode: a tab URL signed in as a Playground user (needs the bot's KAMBOT_TAB_DEV_SECRET)."""
-    from bot.sso import NotSignedIn, TabTokens
+    from bot.tabs.signin import NotSignedIn, TabTokens
     from kam.demo import TENANT_ID
 
     settings = _settings()
@@ -424,8 +424,8 @@ def _checked_package(
     settings: Settings, package_file: Path | None, version: str, validate: bool, *, nothing_done: str
 ) -> bytes:
     """The package from a file or built from the configuration; exits with the reasons when it is not valid."""
-    from bot.package import PackageProblem, render_package
-    from bot.package import validate as validate_package
+    from bot.admin.package import PackageProblem, render_package
+    from bot.admin.package import validate as validate_package
 
     if package_file is not None and not package_file.is_file():
         console.print(f"[red]✗[/] {package_file}: no such file")
@@ -473,8 +473,8 @@ def publish(
     ),
 ) -> None:
     """Upload kambot to the tenant's Teams app catalog, or update it there (a Teams admin signs in)."""
-    from bot.publish import GRAPH_COMMAND_LINE_TOOLS, PublishProblem, admin_sign_in
-    from bot.publish import publish as publish_package
+    from bot.admin.publish import GRAPH_COMMAND_LINE_TOOLS, PublishProblem, admin_sign_in
+    from bot.admin.publish import publish as publish_package
 
     settings = _settings()
     archive = _checked_package(settings, package_file, version, True, nothing_done="nothing was uploaded")
@@ -490,7 +490,7 @@ def publish(
 @app.command()
 def doctor() -> None:
     """Check this installation: configuration, database, credentials, Graph permissions, teams, public URL."""
-    from bot.doctor import run_checks
+    from bot.admin.doctor import run_checks
 
     settings = _settings()
     checks = asyncio.run(run_checks(settings))

@@ -22,7 +22,7 @@ from kam.rules import Rules
 from kam.storage import Database
 
 if TYPE_CHECKING:
-    from bot.messenger import Messenger
+    from bot.outbox.sender import Messenger
 
 CLIENT_CLOCK_SLACK = dt.timedelta(days=1)
 

@@ -27,7 +27,7 @@ from sqlalchemy import select
 
 from bot.routes import COMMANDS, INVOKE_ROUTES, VERB_ROUTES
 from bot.settings import Settings
-from bot.tabs import TAB_ROUTES
+from bot.tabs.pages import TAB_ROUTES
 from cards.i18n import Texts
 from kam.access import Act
 from kam.demo import TENANT_ID

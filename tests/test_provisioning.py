@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot.provisioning import build_provisioner
+from bot.admin.provisioning import build_provisioner
 from graph.provisioning import Provisioner
 from kam.account_list import AccountRow, Member, apply_rows
 from kam.channel_names import channel_name, unique_name

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.package import render_package
-from bot.publish import PublishProblem, publish
+from bot.admin.package import render_package
+from bot.admin.publish import PublishProblem, publish
 from tests.fakes.graph import FakeGraphCredential, GraphFake
 from tests.test_cli import kambot
 from tests.test_package import APP_ID, CONFIG, settings

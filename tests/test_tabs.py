@@ -210,7 +210,7 @@ async def test_the_stakeholder_map_shows_levels_owners_and_who_nobody_met(tabs: 
 
 
 async def test_in_local_mode_dev_tokens_of_playground_users_sign_in(sqlite_url: str, connector: ConnectorFake) -> None:
-    from bot.sso import TabTokens
+    from bot.tabs.signin import TabTokens
 
     await migrate_and_seed(sqlite_url)
     settings = Settings(_env_file=None, nudge_weekday="off", database_url=sqlite_url, tab_dev_secret="s" * 32)  # type: ignore[call-arg]

@@ -13,7 +13,7 @@ import pytest
 from playwright.async_api import Browser, Page, async_playwright
 
 from bot.settings import Settings
-from bot.sso import TabTokens
+from bot.tabs.signin import TabTokens
 from kam.accounts import get_account
 from kam.contacts import LogContact, log_contact
 from kam.demo import PEOPLE, TENANT_ID

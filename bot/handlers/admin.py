@@ -7,7 +7,7 @@ import logging
 
 from botbuilder.core import TurnContext
 
-from bot.provisioning import build_provisioner, provisioning_problems
+from bot.admin.provisioning import build_provisioner, provisioning_problems
 from bot.requests import CommandRequest
 from bot.services import Turn
 from cards.i18n import Texts

@@ -22,9 +22,9 @@ from botbuilder.schema import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.items import item_card, teams_id
-from bot.limiter import RateLimiter
+from bot.outbox.pacing import RateLimiter
 from bot.metrics import Metrics
-from bot.retry import RetryPolicy, delay_for, is_transient, status_of, with_retries
+from bot.outbox.retry import RetryPolicy, delay_for, is_transient, status_of, with_retries
 from bot.sealer import Sealer
 from bot.turn import card_activity
 from cards.general import channel_welcome_card, delivery_failed_card

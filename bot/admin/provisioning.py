@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from azure.core.credentials_async import AsyncTokenCredential
 
-from bot.graph_access import graph_gateway
+from bot.admin.graph_access import graph_gateway
 from bot.settings import Settings
 
 if TYPE_CHECKING:

@@ -21,9 +21,9 @@ import jinja2
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.exports import XLSX_TYPE, log_csv, log_xlsx
+from bot.tabs.exports import XLSX_TYPE, log_csv, log_xlsx
 from bot.services import Services
-from bot.sso import NotSignedIn, TabTokens, TabUser
+from bot.tabs.signin import NotSignedIn, TabTokens, TabUser
 from cards.i18n import Texts
 from cards.timeline import timeline_item
 from kam.access import Act, Audience, Principal, Subject, may_see_details, require
@@ -60,7 +60,7 @@ STATIC = {
     "config.js": (ROOT / "static" / "config.js", "application/javascript"),
     # Installed by npm with the project (package.json); the Teams client library must come from our own origin.
     "teams.js": (
-        ROOT.parent / "node_modules" / "@microsoft" / "teams-js" / "dist" / "umd" / "MicrosoftTeams.min.js",
+        ROOT.parents[1] / "node_modules" / "@microsoft" / "teams-js" / "dist" / "umd" / "MicrosoftTeams.min.js",
         "application/javascript",
     ),
 }

@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 from bot.settings import Settings
 from cards.i18n import Texts
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 MANIFEST_FOLDER = PROJECT_ROOT / "deploy" / "manifest"
 VALIDATOR = MANIFEST_FOLDER / "validate.mjs"
 ICONS = {"color.png": (192, 192), "outline.png": (32, 32)}

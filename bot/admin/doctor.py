@@ -19,8 +19,8 @@ from botbuilder.integration.aiohttp import ConfigurationServiceClientCredentialF
 from botframework.connector.auth import AuthenticationConstants
 from sqlalchemy.engine import make_url
 
-from bot.adapter import auth_configuration
-from bot.graph_access import graph_client_id, graph_credential, graph_gateway, graph_tenant
+from bot.teams.adapter import auth_configuration
+from bot.admin.graph_access import graph_client_id, graph_credential, graph_gateway, graph_tenant
 from bot.settings import Settings
 from kam.migrate import head_revision
 from kam.storage import Database

@@ -35,7 +35,7 @@ from bot.handlers.search import found_cards, query_text
 from bot.logs import ACTIVITY_ID, CONVERSATION_ID
 from bot.router import run_command, run_verb
 from bot.routes import command_for
-from bot.seen import RecentlyStored
+from bot.teams.seen import RecentlyStored
 from bot.services import Reply, Services, Turn
 from bot.turn import caller_of, card_activity, command_text, is_card_submit, seen_conversation, tenant_of, typed_text
 from cards.build import CARD_CONTENT_TYPE

@@ -19,7 +19,7 @@ from typing import Any
 from azure.core.credentials import AccessToken, TokenCredential
 from azure.core.credentials_async import AsyncTokenCredential
 
-from bot.graph_access import graph_gateway, graph_tenant
+from bot.admin.graph_access import graph_gateway, graph_tenant
 from bot.settings import Settings
 
 CATALOG_SCOPE = "https://graph.microsoft.com/AppCatalog.ReadWrite.All"
