@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
 import gc
@@ -9,28 +10,23 @@ import hmac
 import logging
 from collections.abc import AsyncIterator
 
-import jwt
 from aiohttp import web
 from azure.core.credentials_async import AsyncTokenCredential
-from botbuilder.core import serializer_helper
-from botbuilder.integration.aiohttp import CloudAdapter
-from botbuilder.schema import Activity
-from msrest.exceptions import DeserializationError
 from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.teams.adapter import build_adapter
-from bot.teams.envelope import NotAnActivity, read_activity
 from bot.admin.graph_access import graph_gateway
-from bot.outbox.meeting_watch import MeetingWatch
-from bot.outbox.sender import Messenger
 from bot.metrics import Metrics
+from bot.outbox.address import AddressBook
+from bot.outbox.meeting_watch import MeetingWatch
+from bot.outbox.sender import Connector, Sender
+from bot.outbox.sweeper import Sweeper
 from bot.routes import BOUND_VERBS
 from bot.sealer import Sealer
 from bot.services import Services
 from bot.settings import Settings
 from bot.tabs.pages import TabPages
-from bot.teams.handler import KamBot
+from bot.teams.endpoint import TeamsEndpoint
 from kam.migrate import head_revision
 from kam.nudges import WEEKDAYS, NudgeTime
 from kam.rules import Rules
@@ -40,9 +36,8 @@ log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 256 * 1024
 SERVICES = web.AppKey("services", Services)
-BOT = web.AppKey("bot", KamBot)
-ADAPTER = web.AppKey("adapter", CloudAdapter)
 METRICS_ONLY = web.AppKey("metrics_only", bool)
+SWEEPER = web.AppKey("sweeper", Sweeper)
 
 
 _startup_frozen = False
@@ -60,40 +55,6 @@ def freeze_startup_objects() -> None:
         gc.collect()
         gc.freeze()
         _startup_frozen = True
-
-
-def _bad_request(reason: str) -> web.Response:
-    return web.json_response({"error": {"code": "BadRequest", "message": reason}}, status=400)
-
-
-async def messages(request: web.Request) -> web.StreamResponse:
-    """Validate the envelope here so that garbage gets a 400, not a stack trace."""
-    settings = request.app[SERVICES].settings
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    if not settings.local_mode and (scheme != "Bearer" or not token.strip()):
-        return web.json_response({"error": {"code": "Unauthorized"}}, status=401)
-    if "application/json" not in request.headers.get("Content-Type", ""):
-        return web.json_response({"error": {"code": "UnsupportedMediaType"}}, status=415)
-    try:
-        body = read_activity(await request.read())
-    except NotAnActivity as refused:
-        return _bad_request(str(refused))
-    try:
-        activity = Activity().deserialize(body)
-    except (DeserializationError, TypeError, ValueError, AttributeError):
-        return _bad_request("The activity could not be read.")
-    try:
-        # The activity read once, here: botbuilder's own `process` would parse the body again.
-        answer = await request.app[ADAPTER].process_activity(
-            request.headers.get("Authorization", ""), activity, request.app[BOT].on_turn
-        )
-    except (jwt.PyJWTError, PermissionError) as error:
-        # botbuilder lets the JWT library's verdicts escape as plain exceptions.
-        log.info("rejected a request with an invalid token: %s", error)
-        return web.json_response({"error": {"code": "Unauthorized"}}, status=401)
-    if answer is None:
-        return web.Response(status=201)
-    return web.json_response(serializer_helper(answer.body), status=answer.status)
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -126,22 +87,25 @@ async def metrics_page(request: web.Request) -> web.Response:
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
-async def _metrics_listener(app: web.Application) -> AsyncIterator[None]:
-    settings = app[SERVICES].settings
-    runner = web.AppRunner(metrics_app(app), access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, settings.host, settings.metrics_port).start()
-    yield
-    await runner.cleanup()
-
-
-def metrics_app(app: web.Application) -> web.Application:
-    """/metrics alone, for a port of its own that the public ingress does not expose."""
+@contextlib.asynccontextmanager
+async def metrics_listener(services: Services) -> AsyncIterator[None]:
+    """/metrics alone, on a port of its own that the public ingress does not expose."""
     inner = web.Application()
-    inner[SERVICES] = app[SERVICES]
+    inner[SERVICES] = services
     inner[METRICS_ONLY] = True
     inner.router.add_get("/metrics", metrics_page)
-    return inner
+    runner = web.AppRunner(inner, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, services.settings.host, services.settings.metrics_port).start()
+    try:
+        yield
+    finally:
+        await runner.cleanup()
+
+
+async def _metrics_listener(app: web.Application) -> AsyncIterator[None]:
+    async with metrics_listener(app[SERVICES]):
+        yield
 
 
 def meeting_watch(
@@ -157,63 +121,104 @@ def meeting_watch(
     )
 
 
-def create_app(settings: Settings, graph_credential: AsyncTokenCredential | None = None) -> web.Application:
-    app = web.Application(client_max_size=MAX_BODY_BYTES)
-    adapter = build_adapter(settings)
-    db = Database(settings.database_url)
-    rules = Rules.load(settings.rules_file)
-    metrics = Metrics()
-    sealer = Sealer(BOUND_VERBS, settings.card_secret)
-    messenger = Messenger(
-        adapter,
+def outbox(
+    settings: Settings,
+    db: Database,
+    connector: Connector,
+    sealer: Sealer,
+    metrics: Metrics,
+    credential: AsyncTokenCredential | None,
+) -> tuple[Sender, Sweeper]:
+    """The outbox's sender and its sweep, as `kambot serve` and `kambot worker` both run them."""
+    sender = Sender(
+        connector,
         db,
-        app_id=settings.app_id,
+        addresses=AddressBook(settings.app_id, settings.tenant_ids),
         locale=settings.default_locale,
-        sweep_seconds=settings.outbox_sweep_seconds,
         metrics=metrics,
+        sealer=sealer,
         sends_per_second=settings.connector_sends_per_second,
+        lease_seconds=settings.outbox_lease_seconds,
+        not_reachable_seconds=settings.outbox_sweep_seconds,
+        in_flight=settings.outbox_in_flight,
+    )
+    sweeper = Sweeper(
+        sender,
+        db,
+        every_seconds=settings.outbox_sweep_seconds,
         nudge_time=(
             NudgeTime(WEEKDAYS.index(settings.nudge_weekday), settings.nudge_hour)
             if settings.nudge_weekday in WEEKDAYS
             else None
         ),
-        jobs=[meeting_watch(settings, db, metrics, graph_credential).run_once] if settings.meeting_nudges else [],
-        tenant_ids=settings.tenant_ids,
-        lease_seconds=settings.outbox_lease_seconds,
-        sealer=sealer,
+        jobs=[meeting_watch(settings, db, metrics, credential).run_once] if settings.meeting_nudges else [],
         card_memory_days=settings.form_max_age_days + 1,  # a form older than that is refused anyway
     )
+    return sender, sweeper
+
+
+def build(
+    settings: Settings, graph_credential: AsyncTokenCredential | None = None
+) -> tuple[Services, Sweeper, TeamsEndpoint]:
+    """Everything kambot runs on, built once: by `serve` around the web app, by `worker` without one."""
+    endpoint = TeamsEndpoint(settings)
+    db = Database(settings.database_url)
+    rules = Rules.load(settings.rules_file)
+    metrics = Metrics()
+    sealer = Sealer(BOUND_VERBS, settings.card_secret)
+    sender, sweeper = outbox(settings, db, endpoint.connector, sealer, metrics, graph_credential)
     services = Services(
         settings=settings,
         db=db,
-        messenger=messenger,
+        sender=sender,
         sealer=sealer,
         graph_credential=graph_credential,
         rules=rules,
         metrics=metrics,
     )
+    endpoint.serve(services)
+    return services, sweeper, endpoint
+
+
+def create_app(settings: Settings, graph_credential: AsyncTokenCredential | None = None) -> web.Application:
+    app = web.Application(client_max_size=MAX_BODY_BYTES)
+    services, sweeper, endpoint = build(settings, graph_credential)
     app[SERVICES] = services
-    app[ADAPTER] = adapter
-    app[BOT] = KamBot(services)
+    app[SWEEPER] = sweeper
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         with contextlib.suppress(SQLAlchemyError, OSError):  # not migrated or unreachable: the first turn loads it
-            await sealer.ready(db)
+            await services.sealer.ready(services.db)
         freeze_startup_objects()
         if settings.background_jobs:
-            messenger.start_sweeper()
+            sweeper.start()
         yield
         if services.provisioning is not None:
             services.provisioning.cancel()
-        await messenger.close()
-        await db.close()
+        await sweeper.close()
+        await services.db.close()
 
     app.cleanup_ctx.append(lifecycle)
     if settings.metrics_port:
         app.cleanup_ctx.append(_metrics_listener)
-    app.router.add_post("/api/messages", messages)
+    app.router.add_post("/api/messages", endpoint.messages)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics_page)
     TabPages(services).register(app)
     return app
+
+
+async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
+    """The outbox and the scheduled jobs, with no web app (and /metrics on its port, when one is set)."""
+    services, sweeper, _ = build(settings)
+    freeze_startup_objects()
+    async with contextlib.AsyncExitStack() as stack:
+        if settings.metrics_port:
+            await stack.enter_async_context(metrics_listener(services))
+        sweeper.start()
+        try:
+            await stop.wait()
+        finally:
+            await sweeper.close()
+            await services.db.close()

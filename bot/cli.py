@@ -313,20 +313,22 @@ def worker() -> None:
     """
     _configure_logging()
     settings = _settings().model_copy(update={"background_jobs": True})
-    application = _application(settings)
+    from bot.app import run_worker
+    from kam.rules import RulesFileError
 
     async def run() -> None:
-        runner = web.AppRunner(application)
-        await runner.setup()  # starts the outbox sweeper and the scheduled jobs
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
         console.print("kambot worker running; Ctrl+C to stop.")
-        await stop.wait()
-        await runner.cleanup()
+        await run_worker(settings, stop)
 
-    asyncio.run(run())
+    try:
+        asyncio.run(run())
+    except RulesFileError as error:
+        console.print(f"[red]✗[/] KAMBOT_RULES_FILE cannot be used: {error}")
+        raise typer.Exit(2) from None
 
 
 def _headless_browser_shim() -> Path:

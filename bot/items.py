@@ -25,6 +25,7 @@ from kam.contacts import get_contact
 from kam.decisions import get_decision
 from kam.errors import ItemNotFound
 from kam.models import Account, Acknowledgement, Flag, FlagKind, ItemKind, Person, Review
+from kam.people import teams_id
 from kam.plans import may_edit_everything
 from kam.price_actions import get_price_action
 from kam.reviews import get_review
@@ -43,10 +44,6 @@ def flag_view(flag: Flag) -> FlagView:
         related_owner=related.owner.name if related else "",
         related_since=related.created_at.date() if related else None,
     )
-
-
-def teams_id(person: Person) -> str:
-    return person.teams_user_id or person.aad_object_id or ""
 
 
 def _mine(acks: list[Acknowledgement], viewer: Person | None) -> Acknowledgement | None:

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.requests import CommandRequest, VerbRequest
 from bot.routes import CommandRoute, VerbHandler, VerbRoute, verb_route
-from bot.services import Reply, Turn
+from bot.turn import Reply, Turn
 from cards.contact import CardMeta, read_meta
 from kam.access import RULES, Act, Place, Principal, Subject, require, team_accounts
 from kam.accounts import account_for_channel, accounts_of, team_roles
@@ -62,7 +62,7 @@ async def run_verb(turn: Turn, value: object) -> Reply:
             raise
         reply = await _verb_once(turn, route, value, meta, route.replay)
     if reply.notify:
-        turn.services.messenger.kick()
+        turn.services.sender.kick()
     return reply
 
 

@@ -36,8 +36,7 @@ from bot.requests import (
     no_subject,
     picked_account,
 )
-from bot.services import Reply, Turn
-from bot.turn import argument_of
+from bot.turn import Reply, Turn, argument_of
 from cards.account import VERB_CREATE
 from cards.acknowledge import VERB_ACKNOWLEDGE, VERB_END_AGREEMENT, VERB_VIEW
 from cards.contact import VERB_PICK, VERB_PICK_FOR_DECISION, VERB_PICK_FOR_STAKEHOLDER, VERB_SAVE

@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     outbox_sweep_seconds: float = 30.0
     # How long a sender holds an outbox message it is sending; a sender that dies frees its messages then.
     outbox_lease_seconds: float = Field(default=300.0, ge=1.0, le=3600.0)
+    # How many conversations one process posts to at the same time (each conversation's messages stay in
+    # order). A process killed outright may send at most this many messages again after it.
+    outbox_in_flight: int = Field(default=8, ge=1, le=64)
     # False: this instance only answers requests; a `kambot worker` sends the outbox and runs the jobs.
     background_jobs: bool = True
     # This instance's share of the Bot Connector's 50 requests per second per tenant (50 / number of instances).

@@ -1,76 +1,52 @@
-"""What one turn is about: who is speaking, in which conversation and language."""
+"""One turn as handlers see it: who speaks, where, in which language, and how to answer.
+
+Plain data and a small port (`Replies`), filled in by bot/teams/activities.py: no handler
+sees a Bot Framework object, so the framework can change without the handlers knowing.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Protocol
 
-from botbuilder.core import MessageFactory, TurnContext
-from botbuilder.schema import Activity, ActivityTypes, Attachment
-
-from cards.build import CARD_CONTENT_TYPE
+from bot.outbox.address import Address
+from bot.services import Services
 from cards.i18n import Texts, in_every_language
-from kam.conversations import SeenConversation, base_conversation_id
+from kam.access import Audience
+from kam.conversations import record_card_message
 from kam.people import Caller
 
 _SPACES = re.compile(r"\s+")
 _MENTIONS = re.compile(r"<at>[^<]*</at>")
 COMMAND_MAX = 4000
+CLIENT_CLOCK_SLACK = dt.timedelta(days=1)
 
 
-def caller_of(activity: Activity) -> Caller:
-    sender = activity.from_property
-    return Caller(
-        aad_object_id=getattr(sender, "aad_object_id", None) or None,
-        teams_user_id=getattr(sender, "id", None) or None,
-        name=getattr(sender, "name", None) or "",
-    )
+class Replies(Protocol):
+    """Answers in the turn's own conversation."""
+
+    async def send(self, content: dict[str, Any] | str) -> str | None:
+        """A card or a text; the id of the message sent."""
+        ...
+
+    async def update(self, message_id: str, card: dict[str, Any]) -> None: ...
 
 
-def texts_for(activity: Activity) -> Texts:
-    return Texts(activity.locale)
+def client_today(activity_moment: object, now: dt.datetime | None = None) -> dt.date:
+    """The user's local date, from their client's clock unless it is more than a day off ours.
 
-
-def _channel_data(activity: Activity) -> dict[str, Any]:
-    data = activity.channel_data
-    return data if isinstance(data, dict) else {}
-
-
-def tenant_of(activity: Activity) -> str | None:
-    tenant = _channel_data(activity).get("tenant")
-    if isinstance(tenant, dict) and isinstance(tenant.get("id"), str):
-        return tenant["id"]
-    conversation = activity.conversation
-    return getattr(conversation, "tenant_id", None) if conversation else None
-
-
-def channel_id_of(activity: Activity) -> str | None:
-    """The Teams channel this turn happens in, if it happens in a channel."""
-    channel = _channel_data(activity).get("channel")
-    if isinstance(channel, dict) and isinstance(channel.get("id"), str):
-        return channel["id"]
-    return None
-
-
-def team_id_of(activity: Activity) -> str | None:
-    team = _channel_data(activity).get("team")
-    if isinstance(team, dict) and isinstance(team.get("id"), str):
-        return team["id"]
-    return None
-
-
-def seen_conversation(activity: Activity) -> SeenConversation | None:
-    conversation = activity.conversation
-    if conversation is None or not conversation.id or not activity.service_url:
-        return None
-    return SeenConversation(
-        conversation_id=base_conversation_id(conversation.id),
-        service_url=activity.service_url,
-        tenant_id=tenant_of(activity),
-        conversation_type=getattr(conversation, "conversation_type", None),
-        team_id=team_id_of(activity),
-        bot_id=activity.recipient.id if activity.recipient else None,
-    )
+    Dates a user types are checked against this "today"; a client clock set years ahead
+    would otherwise let anything through as "not in the future".
+    """
+    now = now or dt.datetime.now(dt.UTC)
+    if not isinstance(activity_moment, dt.datetime):
+        return now.date()
+    moment = activity_moment if activity_moment.tzinfo else activity_moment.replace(tzinfo=dt.UTC)
+    if abs(moment - now) > CLIENT_CLOCK_SLACK:
+        return now.date()
+    return moment.date()
 
 
 def strip_mentions(text: str) -> str:
@@ -82,24 +58,11 @@ def strip_mentions(text: str) -> str:
     return _SPACES.sub(" ", _MENTIONS.sub(" ", text)).strip()
 
 
-def typed_text(context: TurnContext) -> str:
+def typed_text(text: object) -> str:
     """What the user typed, without @mentions; commands are short, text beyond COMMAND_MAX is not read."""
-    if not isinstance(context.activity.text, str):
+    if not isinstance(text, str):
         return ""
-    return strip_mentions(context.activity.text[:COMMAND_MAX])
-
-
-def command_text(context: TurnContext) -> str:
-    return typed_text(context).lower()
-
-
-def card_activity(card: dict[str, Any], text: str | None = None) -> Activity:
-    return MessageFactory.attachment(Attachment(content_type=CARD_CONTENT_TYPE, content=card), text=text)
-
-
-def is_card_submit(activity: Activity) -> bool:
-    """An Action.Submit from an older client arrives as a message with a value."""
-    return activity.type == ActivityTypes.message and activity.value is not None and not (activity.text or "").strip()
+    return strip_mentions(text[:COMMAND_MAX])
 
 
 def argument_of(text: str, key: str) -> str | None:
@@ -108,3 +71,52 @@ def argument_of(text: str, key: str) -> str | None:
         if text.startswith(word + " "):
             return text[len(word) + 1 :].strip()
     return None
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One turn as handlers see it."""
+
+    services: Services
+    replies: Replies
+    t: Texts
+    caller: Caller
+    today: dt.date
+    audience: Audience
+    channel_id: str | None
+    conversation_id: str  # without a thread's message id
+    text: str = ""  # what the user typed, without @mentions
+    address: Address | None = None  # where a later, proactive message about this turn goes
+
+    @property
+    def command(self) -> str:
+        return self.text.lower()
+
+    @property
+    def principal(self) -> str:
+        """Whom a card shown in this turn is issued to: the caller's Entra object id (else their Teams id)."""
+        return self.caller.aad_object_id or self.caller.teams_user_id or ""
+
+    def sealed(self, card: dict[str, Any]) -> dict[str, Any]:
+        return self.services.sealer.seal(card, self.principal, self.today)
+
+    async def say(self, text: str) -> None:
+        await self.replies.send(text)
+
+    async def show(self, card: dict[str, Any]) -> None:
+        """Send a card, sealed for the caller; a card with a form is noted, so that only it is updated later."""
+        sealed = self.sealed(card)
+        sent_id = await self.replies.send(sealed)
+        card_id = self.services.sealer.form_id(sealed)
+        if card_id and sent_id and self.conversation_id:
+            async with self.services.db.transaction() as session:
+                await record_card_message(session, self.conversation_id, sent_id, card_id)
+
+
+@dataclass(frozen=True)
+class Reply:
+    """The answer to a card action: a card that replaces the one clicked, or a short message."""
+
+    card: dict[str, Any] | None = None
+    message: str | None = None
+    notify: bool = False  # the action queued messages: the outbox is kicked once the transaction is committed

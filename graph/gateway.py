@@ -168,11 +168,7 @@ class TeamsGateway:
             def next_page(url: str = str(link)) -> RequestInformation:
                 return builder.with_url(url).to_get_request_information(configuration)
 
-            page = (
-                await self._json(resource, False, next_page)
-                if link
-                else None
-            )
+            page = await self._json(resource, False, next_page) if link else None
         return items
 
     async def channels(self, team_id: str) -> list[ChannelInfo]:

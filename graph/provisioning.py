@@ -19,7 +19,7 @@ from sqlalchemy import select
 from graph.gateway import ChannelInfo, GraphFailure, NameTaken, TabSpec, TeamsGateway
 from kam.channel_names import archived_name, channel_name, unique_name
 from kam.models import Account, OutboxMessage, Person, Role, utcnow
-from kam.outbox import CHANNEL_WELCOME
+from kam.outbox import OutboxKind
 from kam.storage import Database
 
 TABS = (("plan", "Plan"), ("log", "Log"), ("stakeholders", "Stakeholders"))
@@ -97,7 +97,9 @@ class Provisioner:
         async with self.db.transaction() as session:
             accounts = list(await session.scalars(select(Account).order_by(Account.id)))
             welcomed = set(
-                await session.scalars(select(OutboxMessage.subject_id).where(OutboxMessage.kind == CHANNEL_WELCOME))
+                await session.scalars(
+                    select(OutboxMessage.subject_id).where(OutboxMessage.kind == OutboxKind.CHANNEL_WELCOME)
+                )
             )
         return accounts, welcomed
 
@@ -279,7 +281,9 @@ class Provisioner:
             await self._update(account.id, tabs_ready=True)
         if account.id not in welcomed:
             async with self.db.transaction() as session:
-                session.add(OutboxMessage(kind=CHANNEL_WELCOME, subject_id=account.id, account_id=account.id))
+                session.add(
+                    OutboxMessage(kind=OutboxKind.CHANNEL_WELCOME, subject_id=account.id, account_id=account.id)
+                )
             self.summary.welcomes_queued += 1
 
     async def _retire(self, account: Account, teams: dict[str, TeamState]) -> None:

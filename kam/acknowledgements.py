@@ -19,11 +19,8 @@ from sqlalchemy.orm import InstrumentedAttribute
 from kam.accounts import managers_of, role_of
 from kam.errors import Refused
 from kam.models import Account, Acknowledgement, ItemKind, OutboxMessage, Person, utcnow
+from kam.outbox import OutboxKind
 from kam.rules import DEFAULT_REMIND_AFTER, DEFAULT_REPORT_AFTER, Rules, RuleSet, must_inform
-
-ACK_REQUEST = "ack.request"  # subject: an acknowledgement; a 1:1 card to its person
-ACK_REMINDER = "ack.reminder"  # subject: an acknowledgement; the one reminder
-ACK_OVERDUE = "ack.overdue"  # subject: a KA manager; detail: the item, and who has not acknowledged it
 
 
 @dataclass(frozen=True)
@@ -82,7 +79,7 @@ async def ask_to_acknowledge(
     session.add_all(acknowledgements)
     await session.flush()
     session.add_all(
-        OutboxMessage(kind=ACK_REQUEST, subject_id=ack.id, account_id=account.id) for ack in acknowledgements
+        OutboxMessage(kind=OutboxKind.ACK_REQUEST, subject_id=ack.id, account_id=account.id) for ack in acknowledgements
     )
     return acknowledgements
 
@@ -162,7 +159,7 @@ async def schedule_reminders(
     queued = 0
     for ack in await _due(session, Acknowledgement.remind_at, Acknowledgement.reminded_at, now):
         ack.reminded_at = now
-        session.add(OutboxMessage(kind=ACK_REMINDER, subject_id=ack.id, account_id=ack.account_id))
+        session.add(OutboxMessage(kind=OutboxKind.ACK_REMINDER, subject_id=ack.id, account_id=ack.account_id))
         queued += 1
     overdue = [
         a for a in await _due(session, Acknowledgement.report_at, Acknowledgement.reported_at, now) if a.reminded_at
@@ -180,7 +177,9 @@ async def schedule_reminders(
         accounts[account_id] = account
         detail = {"item_kind": kind.value, "item_id": item_id, "people": [a.person.name for a in late]}
         for manager in managers_of(account):
-            session.add(OutboxMessage(kind=ACK_OVERDUE, subject_id=manager.id, account_id=account_id, detail=detail))
+            session.add(
+                OutboxMessage(kind=OutboxKind.ACK_OVERDUE, subject_id=manager.id, account_id=account_id, detail=detail)
+            )
             queued += 1
     return queued
 
@@ -200,6 +199,6 @@ async def remind_now(session: AsyncSession, account_id: int, item: tuple[ItemKin
     for ack in await acknowledgements_of(session, account_id, item):
         if ack.required and ack.acknowledged_at is None and ack.reminded_at is None:
             ack.reminded_at = now
-            session.add(OutboxMessage(kind=ACK_REMINDER, subject_id=ack.id, account_id=account_id))
+            session.add(OutboxMessage(kind=OutboxKind.ACK_REMINDER, subject_id=ack.id, account_id=account_id))
             reminded.append(ack.person.name)
     return reminded

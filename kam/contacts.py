@@ -14,6 +14,7 @@ from kam.checks import Logged, framework_agreement_opened, paid_service_agreed
 from kam.errors import InvalidReference, UnknownPerson
 from kam.models import Account, Acknowledgement, Contact, ContactKind, ItemKind, OutboxMessage, Person, StakeholderLevel
 from kam.nudges import note_logged
+from kam.outbox import OutboxKind
 from kam.rules import Rules
 from kam.storage import add_once
 
@@ -22,8 +23,6 @@ SUMMARY_MAX = 2000
 FIELD_MAX = 1000
 PEOPLE_MAX = 500
 TOPIC_MAX = 300
-
-CONTACT_LOGGED = "contact.logged"
 
 
 @dataclass(frozen=True)
@@ -108,7 +107,7 @@ async def log_contact(session: AsyncSession, command: LogContact, rules: Rules |
         participants=[team_by_id[i] for i in command.participant_ids],
     )
     await add_once(session, contact)  # a second submit of the same card: DuplicateSubmission
-    session.add(OutboxMessage(kind=CONTACT_LOGGED, subject_id=contact.id, account_id=account.id))
+    session.add(OutboxMessage(kind=OutboxKind.CONTACT_LOGGED, subject_id=contact.id, account_id=account.id))
     acknowledgements = await _inform(session, rules or Rules(), account, contact, command, command.author)
     await note_logged(session, [command.author, *contact.participants], account.id, contact.met_on)
     return LoggedContact(contact, acknowledgements)

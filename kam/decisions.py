@@ -20,6 +20,7 @@ from kam.checks import (
 from kam.errors import DuplicateSubmission, InvalidReference, UnknownPerson
 from kam.models import Account, Decision, DecisionCategory, ItemKind, OutboxMessage, Person
 from kam.nudges import note_logged
+from kam.outbox import OutboxKind
 from kam.rules import Rules, may_decide
 from kam.storage import add_once
 
@@ -27,8 +28,6 @@ TITLE_MAX = 200
 TEXT_MAX = 2000
 NAME_MAX = 200
 SCOPE_MAX = 500
-
-DECISION_LOGGED = "decision.logged"
 
 
 @dataclass(frozen=True)
@@ -86,7 +85,7 @@ async def log_decision(session: AsyncSession, command: LogDecision, rules: Rules
         needs_confirmation=not may_decide(rules or Rules(), account, command.author, command.category),
     )
     await add_once(session, decision)
-    session.add(OutboxMessage(kind=DECISION_LOGGED, subject_id=decision.id, account_id=account.id))
+    session.add(OutboxMessage(kind=OutboxKind.DECISION_LOGGED, subject_id=decision.id, account_id=account.id))
     await _inform(session, rules or Rules(), account, decision, command, command.author)
     await note_logged(session, [command.author], account.id, None)
     return decision

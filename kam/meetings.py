@@ -21,9 +21,9 @@ from kam.accounts import accounts_of
 from kam.errors import Refused
 from kam.models import Account, AccountMember, Contact, MeetingNudge, OutboxMessage, Person, utcnow
 from kam.nudges import NOT_RELEVANT, local_now
+from kam.outbox import OutboxKind
 from kam.storage import insert_id_if_absent
 
-NUDGE_MEETING = "nudge.meeting"  # subject: the MeetingNudge
 SUBJECT_MAX = 255
 
 
@@ -162,7 +162,7 @@ async def record_meetings(
         nudge_id = await insert_id_if_absent(session, MeetingNudge, claim, ["person_id", "meeting_key"])
         if nudge_id is None:
             continue  # asked already (here, or by another instance)
-        session.add(OutboxMessage(kind=NUDGE_MEETING, subject_id=nudge_id, account_id=account.id))
+        session.add(OutboxMessage(kind=OutboxKind.NUDGE_MEETING, subject_id=nudge_id, account_id=account.id))
         queued += 1
     return queued
 

@@ -27,9 +27,9 @@ from kam.models import (
     aware,
     utcnow,
 )
+from kam.outbox import OutboxKind
 from kam.storage import insert_if_absent
 
-NUDGE_WEEKLY = "nudge.weekly"  # subject: the member; account: the account asked about
 LOGGED = "logged"  # a meeting nudge answered by logging the contact
 NOT_RELEVANT = "not_relevant"  # ... or by saying it was no customer meeting worth logging
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -109,7 +109,7 @@ async def schedule_weekly_nudges(session: AsyncSession, when: NudgeTime, now: dt
         claim = {"person_id": person.id, "account_id": account_id, "week": week_of(local), "sent_at": now}
         if not await insert_if_absent(session, NudgeSent, claim, ["person_id", "account_id", "week"]):
             continue  # nudged already this week (by another instance, a moment ago)
-        session.add(OutboxMessage(kind=NUDGE_WEEKLY, subject_id=person.id, account_id=account_id))
+        session.add(OutboxMessage(kind=OutboxKind.NUDGE_WEEKLY, subject_id=person.id, account_id=account_id))
         queued += 1
     return queued
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from enum import StrEnum
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -11,8 +12,27 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kam.models import Account, OutboxMessage, OutboxStatus, Role, utcnow
 
 MAX_ATTEMPTS = 8
-CHANNEL_WELCOME = "channel.welcome"  # subject: the account whose new channel is greeted
-DELIVERY_FAILED = "outbox.failed"  # subject: a KA manager; detail: which message failed and why
+
+
+class OutboxKind(StrEnum):
+    """What an outbox row owes, and so how it is rendered (bot/outbox/render.py has one renderer per kind).
+
+    The subject is the row's `subject_id`; `account_id` and `detail` as noted.
+    """
+
+    CHANNEL_WELCOME = "channel.welcome"  # the account whose new channel is greeted
+    CONTACT_LOGGED = "contact.logged"  # the contact: its card in the account channel
+    DECISION_LOGGED = "decision.logged"  # the decision: its card in the account channel
+    PRICE_RISK_POSTED = "price_action.flagged"  # the price action; account: the one at risk
+    REVIEW_STARTED = "review.started"  # the review: its card in the account channel
+    REVIEW_CLOSED = "review.closed"  # the review: the summary in the account channel
+    ACK_REQUEST = "ack.request"  # an acknowledgement: a 1:1 card to its person
+    ACK_REMINDER = "ack.reminder"  # an acknowledgement: the one reminder
+    ACK_OVERDUE = "ack.overdue"  # a KA manager; detail: the item, and who has not acknowledged it
+    REVIEW_DUE = "review.due"  # a KA manager; account: the one whose review is due
+    NUDGE_WEEKLY = "nudge.weekly"  # the member; account: the account asked about
+    NUDGE_MEETING = "nudge.meeting"  # the MeetingNudge
+    DELIVERY_FAILED = "outbox.failed"  # a KA manager; detail: which message failed and why
 
 
 LEASE = dt.timedelta(minutes=10)  # longer than any send with its retries takes; a dead sender's rows return then
@@ -91,7 +111,7 @@ async def report_failure(session: AsyncSession, message: OutboxMessage) -> int:
 
     A failed report is not reported again (the manager may be the one who cannot be reached).
     """
-    if message.kind == DELIVERY_FAILED or message.account_id is None:
+    if message.kind == OutboxKind.DELIVERY_FAILED or message.account_id is None:
         return 0
     account = await session.get(Account, message.account_id)
     if account is None:
@@ -99,7 +119,9 @@ async def report_failure(session: AsyncSession, message: OutboxMessage) -> int:
     detail = {"failed_id": message.id, "kind": message.kind, "error": (message.last_error or "")[:300]}
     managers = [m.person for m in account.members if m.role == Role.MANAGER]
     for manager in managers:
-        session.add(OutboxMessage(kind=DELIVERY_FAILED, subject_id=manager.id, account_id=account.id, detail=detail))
+        session.add(
+            OutboxMessage(kind=OutboxKind.DELIVERY_FAILED, subject_id=manager.id, account_id=account.id, detail=detail)
+        )
     return len(managers)
 
 

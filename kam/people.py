@@ -10,6 +10,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kam.models import Person
 
 
+def teams_id(person: Person) -> str:
+    """The person's Teams id (what a mention and a 1:1 chat need), else their Entra object id."""
+    return person.teams_user_id or person.aad_object_id or ""
+
+
+def addressee(person: Person) -> str:
+    """Whom a 1:1 card is issued to, as a turn names its caller (Entra object id, else Teams id)."""
+    return person.aad_object_id or person.teams_user_id or ""
+
+
 @dataclass(frozen=True)
 class Caller:
     """The user behind one turn, as the channel identifies them."""

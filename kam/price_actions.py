@@ -13,12 +13,12 @@ from kam.acknowledgements import ask_to_acknowledge
 from kam.checks import price_risks
 from kam.errors import DuplicateSubmission, UnknownPerson
 from kam.models import Account, ItemKind, OutboxMessage, Person, PriceAction
+from kam.outbox import OutboxKind
 from kam.rules import Rules
 from kam.storage import add_once
 
 TITLE_MAX = 200
 TEXT_MAX = 2000
-PRICE_RISK_POSTED = "price_action.flagged"  # subject: the price action; account: the one at risk
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,7 @@ async def log_price_action(
     affected = await price_risks(session, action, command.author)
     rules = rules or Rules()
     for account, must_know in affected.items():
-        session.add(OutboxMessage(kind=PRICE_RISK_POSTED, subject_id=action.id, account_id=account.id))
+        session.add(OutboxMessage(kind=OutboxKind.PRICE_RISK_POSTED, subject_id=action.id, account_id=account.id))
         item = (ItemKind.PRICE_ACTION, action.id)
         await ask_to_acknowledge(session, account, item, command.author, must_know, rules.for_account(account))
     return action, list(affected)

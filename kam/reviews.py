@@ -22,12 +22,10 @@ from kam.accounts import managers_of
 from kam.acknowledgements import MustKnow, acknowledge, ask_to_acknowledge, remind_now, stop_reminders
 from kam.errors import KamError
 from kam.models import Account, ItemKind, OutboxMessage, Person, Review, ReviewUpdate, Tier, aware, utcnow
+from kam.outbox import OutboxKind
 from kam.plans import ItemStatus, PlanItem, current_plan, save_plan
 from kam.rules import Rules
 
-REVIEW_STARTED = "review.started"  # subject: the review; its card in the account channel
-REVIEW_CLOSED = "review.closed"  # subject: the review; the summary in the account channel
-REVIEW_DUE = "review.due"  # subject: a KA manager; account: the one whose review is due
 CADENCE_DAYS = {
     Tier.KEY_ACCOUNT: 182,
     Tier.INTERNATIONAL_KEY_ACCOUNT: 182,
@@ -111,7 +109,7 @@ async def start_review(
     ]
     session.add(review)
     await session.flush()
-    session.add(OutboxMessage(kind=REVIEW_STARTED, subject_id=review.id, account_id=account.id))
+    session.add(OutboxMessage(kind=OutboxKind.REVIEW_STARTED, subject_id=review.id, account_id=account.id))
     team = {m.person_id: m.person for m in account.members}
     owners = [MustKnow(team[i], "review_owner") for i in dict.fromkeys(u.owner_id for u in review.updates) if i in team]
     on_due_date = dt.datetime.combine(due_on, dt.time(), tzinfo=dt.UTC)
@@ -197,7 +195,7 @@ async def close_review(session: AsyncSession, account: Account, review: Review, 
     review.snapshot = saved.content.model_dump(mode="json")
     review.summary = _summary(review, {i.id: i for i in plan.content.items}, dt.date.today())
     await stop_reminders(session, account.id, _item(review))
-    session.add(OutboxMessage(kind=REVIEW_CLOSED, subject_id=review.id, account_id=account.id))
+    session.add(OutboxMessage(kind=OutboxKind.REVIEW_CLOSED, subject_id=review.id, account_id=account.id))
     return review
 
 
@@ -228,7 +226,7 @@ async def schedule_reviews_due(session: AsyncSession, today: dt.date | None = No
         for manager in managers_of(account):
             session.add(
                 OutboxMessage(
-                    kind=REVIEW_DUE,
+                    kind=OutboxKind.REVIEW_DUE,
                     subject_id=manager.id,
                     account_id=account.id,
                     detail={"last": last_started.date().isoformat() if last_started else None},

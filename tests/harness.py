@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import shutil
+import tempfile
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -66,7 +68,25 @@ async def fresh_database(server_url: str) -> AsyncIterator[str]:
         await admin.close()
 
 
-async def migrate_and_seed(database_url: str) -> None:
+_seeded_sqlite: list[Path] = []
+
+
+async def _seeded_sqlite_template() -> Path:
+    """The migrated, seeded SQLite database, made once per test process (migrating takes a while)."""
+    if not _seeded_sqlite:
+        path = Path(tempfile.mkdtemp(prefix="kambot-template-")) / "seeded.db"
+        await migrate_and_seed(f"sqlite+aiosqlite:///{path}", from_template=False)
+        _seeded_sqlite.append(path)
+    return _seeded_sqlite[0]
+
+
+async def migrate_and_seed(database_url: str, *, from_template: bool = True) -> None:
+    """The schema and the demo portfolio; a new SQLite file is a copy of the one seeded first."""
+    parsed = make_url(database_url)
+    target = Path(parsed.database or "")
+    if from_template and parsed.get_backend_name() == "sqlite" and parsed.database and not target.exists():
+        shutil.copyfile(await _seeded_sqlite_template(), target)
+        return
     await asyncio.to_thread(upgrade, database_url)
     db = Database(database_url)
     try:
@@ -150,4 +170,4 @@ class RunningBot:
     async def settle(self) -> None:
         """Wait for the outbox sends that the last turn started."""
         assert self.app is not None
-        await self.app[SERVICES].messenger.idle()
+        await self.app[SERVICES].sender.idle()

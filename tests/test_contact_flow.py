@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import select
 
 from kam.models import OutboxMessage, OutboxStatus
+from kam.outbox import OutboxKind
 from tests.cards_judge import assert_valid_cards
 from tests.fakes.connector import ConnectorFake
 from tests.harness import RunningBot
@@ -350,11 +351,12 @@ async def test_a_post_that_cannot_be_sent_now_survives_a_restart_and_is_sent_onc
     await migrate_and_seed(sqlite_url)
     first = await RunningBot(local_settings(sqlite_url, outbox_sweep_seconds=3600), connector).start()
     form, _ = await open_form(first)
-    connector.fail_next(503, times=4)
+    # Every attempt at the channel post fails (the contact's 1:1 cards, sent beside it, go through).
+    connector.fail_next(503, times=4, conversation=CONTOSO_CHANNEL)
     invoke_card(await save(first, form))
     await first.settle()
     async with first.db.transaction() as session:
-        row = await session.scalar(select(OutboxMessage))
+        row = await session.scalar(select(OutboxMessage).where(OutboxMessage.kind == OutboxKind.CONTACT_LOGGED))
         assert row is not None and row.status == OutboxStatus.PENDING and row.attempts == 1
         assert "503" in (row.last_error or "")
     await first.stop()
@@ -366,7 +368,7 @@ async def test_a_post_that_cannot_be_sent_now_survives_a_restart_and_is_sent_onc
         await asyncio.sleep(0.5)
         assert len([r for r in connector.in_conversation(CONTOSO_CHANNEL) if r.cards]) == 1
         async with second.db.transaction() as session:
-            row = await session.scalar(select(OutboxMessage))
+            row = await session.scalar(select(OutboxMessage).where(OutboxMessage.kind == OutboxKind.CONTACT_LOGGED))
             assert row is not None and row.status == OutboxStatus.SENT
             assert await second.contact_count() == 1
     finally:

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import create_app
 from bot.admin.doctor import Check, configuration_checks, run_checks
 from bot.admin.graph_access import graph_gateway
+from bot.app import create_app
 from bot.settings import Settings
 from graph.gateway import GraphFailure
 from kam.migrate import upgrade

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.admin.package import AppPackage, render_package, validate
 from bot.handlers.message_action import LOG_AS_CONTACT
 from bot.handlers.search import SEARCH_ACCOUNTS
-from bot.admin.package import AppPackage, render_package, validate
 from bot.settings import Settings
 from cards.i18n import Texts
 from deploy.manifest.draw_icons import color_icon

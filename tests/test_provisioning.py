@@ -14,7 +14,7 @@ from graph.provisioning import Provisioner
 from kam.account_list import AccountRow, Member, apply_rows
 from kam.channel_names import channel_name, unique_name
 from kam.models import Account, OutboxMessage, OutboxStatus, Role, Tier
-from kam.outbox import CHANNEL_WELCOME
+from kam.outbox import OutboxKind
 from kam.storage import Database
 from tests.conftest import local_settings
 from tests.fakes.graph import FakeGraphCredential, GraphFake
@@ -106,7 +106,9 @@ async def test_a_fresh_tenant_gets_a_channel_with_tabs_per_account_and_a_second_
         assert plan["websiteUrl"] == plan["contentUrl"]
     db = Database(database)
     async with db.transaction() as session:
-        welcomes = list(await session.scalars(select(OutboxMessage).where(OutboxMessage.kind == CHANNEL_WELCOME)))
+        welcomes = list(
+            await session.scalars(select(OutboxMessage).where(OutboxMessage.kind == OutboxKind.CHANNEL_WELCOME))
+        )
     await db.close()
     assert len(welcomes) == 2
 
@@ -214,7 +216,9 @@ async def test_killed_at_any_moment_a_rerun_finishes_without_duplicates(
     db = Database(database)
     async with db.transaction() as session:
         welcomes = list(
-            await session.scalars(select(OutboxMessage.subject_id).where(OutboxMessage.kind == CHANNEL_WELCOME))
+            await session.scalars(
+                select(OutboxMessage.subject_id).where(OutboxMessage.kind == OutboxKind.CHANNEL_WELCOME)
+            )
         )
     await db.close()
     assert sorted(welcomes) == sorted(set(welcomes)) and len(welcomes) == 6
@@ -260,7 +264,7 @@ async def test_the_bot_greets_a_new_channel_and_remembers_how_to_reach_it(databa
         contoso = await session.scalar(select(Account).where(Account.name == "Contoso Pharma"))
         assert contoso is not None
         contoso.channel_id = "19:new-contoso@thread.tacv2"
-        session.add(OutboxMessage(kind=CHANNEL_WELCOME, subject_id=contoso.id, account_id=contoso.id))
+        session.add(OutboxMessage(kind=OutboxKind.CHANNEL_WELCOME, subject_id=contoso.id, account_id=contoso.id))
     await db.close()
 
     bot = await RunningBot(local_settings(database), connector).start()

@@ -14,7 +14,7 @@ from sqlalchemy import func, select, text
 
 from kam.access import Act, Principal, require
 from kam.accounts import accounts_of, get_account
-from kam.acknowledgements import ACK_OVERDUE, ACK_REMINDER, ACK_REQUEST, acknowledge, schedule_reminders
+from kam.acknowledgements import acknowledge, schedule_reminders
 from kam.checks import end_framework_agreement
 from kam.contacts import LogContact, log_contact
 from kam.conversations import SeenConversation, mark_welcomed, reference_for_channel, remember
@@ -35,7 +35,7 @@ from kam.models import (
     Person,
     utcnow,
 )
-from kam.outbox import claim_due, pending_count
+from kam.outbox import OutboxKind, claim_due, pending_count
 from kam.plans import PlanConflict, PlanContent, current_plan, save_plan
 from kam.price_actions import LogPriceAction, log_price_action
 from kam.storage import Database
@@ -210,7 +210,11 @@ async def test_two_instances_on_postgresql_remind_and_report_each_acknowledgemen
                 .where(OutboxMessage.kind.like("ack.%"))
                 .group_by(OutboxMessage.kind)
             )
-            assert dict(kinds.all()) == {ACK_REQUEST: 20, ACK_REMINDER: 20, ACK_OVERDUE: 20}
+            assert dict(kinds.all()) == {
+                OutboxKind.ACK_REQUEST: 20,
+                OutboxKind.ACK_REMINDER: 20,
+                OutboxKind.ACK_OVERDUE: 20,
+            }
     finally:
         await database.close()
 

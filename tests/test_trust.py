@@ -14,7 +14,7 @@ import pytest
 from pydantic import ValidationError
 from sqlalchemy import func, select
 
-from bot.app import SERVICES
+from bot.app import SWEEPER
 from bot.settings import Settings
 from kam.models import CardMessage, Contact, ConversationRef, ReviewUpdate, utcnow
 from tests.conftest import local_settings
@@ -351,7 +351,7 @@ async def test_the_record_of_which_message_holds_which_form_is_kept_only_while_f
     async with bot.db.transaction() as session:
         old = utcnow() - dt.timedelta(days=40)
         session.add(CardMessage(conversation_id="a:old", activity_id="1", card_id="c" * 32, created_at=old))
-    await bot.app[SERVICES].messenger.schedule()  # type: ignore[index]
+    await bot.app[SWEEPER].schedule()  # type: ignore[index]
     async with bot.db.transaction() as session:
         kept = [m.conversation_id for m in await session.scalars(select(CardMessage))]
     assert kept == ["a:personal-isaiah"], "the fresh form's message is remembered, the old one forgotten"

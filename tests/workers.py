@@ -13,7 +13,7 @@ from pathlib import Path
 from kam.demo import TENANT_ID
 from kam.migrate import upgrade
 from kam.models import Account, AccountMember, ConversationRef, OutboxMessage, Person, Role, Tier
-from kam.nudges import NUDGE_WEEKLY
+from kam.outbox import OutboxKind
 from kam.storage import Database
 from tests.fakes.connector import ConnectorFake
 
@@ -73,7 +73,7 @@ async def owe_weekly_nudges(url: str, connector: ConnectorFake, people: int) -> 
         session.add_all(accounts)
         await session.flush()
         session.add_all(
-            OutboxMessage(kind=NUDGE_WEEKLY, subject_id=member.person.id, account_id=account.id)
+            OutboxMessage(kind=OutboxKind.NUDGE_WEEKLY, subject_id=member.person.id, account_id=account.id)
             for account in accounts
             for member in account.members
         )

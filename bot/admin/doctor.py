@@ -15,13 +15,11 @@ from urllib.parse import urlsplit
 
 import aiohttp
 from azure.core.credentials_async import AsyncTokenCredential
-from botbuilder.integration.aiohttp import ConfigurationServiceClientCredentialFactory
-from botframework.connector.auth import AuthenticationConstants
 from sqlalchemy.engine import make_url
 
-from bot.teams.adapter import auth_configuration
 from bot.admin.graph_access import graph_client_id, graph_credential, graph_gateway, graph_tenant
 from bot.settings import Settings
+from bot.teams.adapter import connector_token
 from kam.migrate import head_revision
 from kam.storage import Database
 
@@ -120,16 +118,8 @@ async def bot_credentials_check(settings: Settings) -> Check:
     """A token for the Bot Connector, fetched as the running bot would (botbuilder and MSAL)."""
     if settings.local_mode:
         return Check("Bot credentials", None, "local mode: no token needed")
-    tenant = settings.app_tenant_id if settings.app_type == "SingleTenant" else None
-    login = settings.auth_login_url or (
-        AuthenticationConstants.TO_CHANNEL_FROM_BOT_LOGIN_URL_PREFIX
-        + (tenant or AuthenticationConstants.DEFAULT_CHANNEL_AUTH_TENANT)
-    )
-    scope = settings.auth_oauth_scope or AuthenticationConstants.TO_CHANNEL_FROM_BOT_OAUTH_SCOPE
     try:
-        factory = ConfigurationServiceClientCredentialFactory(auth_configuration(settings))
-        credentials = await factory.create_credentials(settings.app_id, scope, login, not settings.auth_login_url)
-        token = await asyncio.wait_for(asyncio.to_thread(credentials.get_access_token), TIMEOUT_SECONDS)
+        token = await asyncio.wait_for(connector_token(settings), TIMEOUT_SECONDS)
     except Exception as error:  # noqa: BLE001 - whatever Entra or the network says, the admin needs to read it
         return Check(
             "Bot credentials",

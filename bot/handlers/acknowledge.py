@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.items import item_card
 from bot.requests import VerbRequest, item_of
-from bot.services import Reply, Turn
+from bot.turn import Reply, Turn
 from kam.acknowledgements import acknowledge
 from kam.checks import end_framework_agreement
 from kam.models import Flag, ItemKind

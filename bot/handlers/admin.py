@@ -5,11 +5,9 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from botbuilder.core import TurnContext
-
 from bot.admin.provisioning import build_provisioner, provisioning_problems
 from bot.requests import CommandRequest
-from bot.services import Turn
+from bot.turn import Turn
 from cards.i18n import Texts
 from graph.provisioning import Summary
 
@@ -43,7 +41,7 @@ async def provision(turn: Turn, request: CommandRequest) -> None:
     if services.provisioning is not None and not services.provisioning.done():
         await turn.say(turn.t("provision.running"))
         return
-    reference = TurnContext.get_conversation_reference(turn.context.activity)
+    address = turn.address
     t = turn.t
 
     async def run() -> None:
@@ -57,8 +55,9 @@ async def provision(turn: Turn, request: CommandRequest) -> None:
             message = t("error.generic")
         finally:
             await provisioner.db.close()
-        await services.messenger.post(reference, message)
-        services.messenger.kick()
+        if address is not None:
+            await services.sender.post(address, message)
+        services.sender.kick()
 
     services.provisioning = asyncio.create_task(run())
     await turn.say(t("provision.started"))

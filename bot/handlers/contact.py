@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.handlers.resolve import form_context, pick_form, start_form
 from bot.items import attention, attention_for
 from bot.requests import CommandRequest, VerbRequest
-from bot.services import Reply, Turn
+from bot.turn import Reply, Turn
 from cards.contact import (
     FormState,
     contact_form_card,

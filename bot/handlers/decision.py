@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.handlers.resolve import form_context, pick_form, start_form
 from bot.items import attention_for
 from bot.requests import CommandRequest, VerbRequest
-from bot.services import Reply, Turn
+from bot.turn import Reply, Turn
 from cards.contact import FormState
 from cards.decision import decision_form_card, decision_logged_card, decision_view, parse_decision_submission
 from kam.decisions import find_decision_by_key, log_decision

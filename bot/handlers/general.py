@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.requests import CommandRequest
-from bot.services import Turn
+from bot.turn import Turn
 from cards.general import AccountLine, accounts_card, help_card, welcome_card
 from kam.access import nameable
 from kam.accounts import accounts_of, role_of

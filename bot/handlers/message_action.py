@@ -11,7 +11,7 @@ from typing import Any
 from bot.handlers.resolve import form_context, options
 from bot.router import Unanswerable, command_request
 from bot.routes import MESSAGE_ACTION
-from bot.services import Reply, Turn
+from bot.turn import Reply, Turn
 from cards.contact import account_picker_card, contact_form_card, prefill
 
 LOG_AS_CONTACT = "logAsContact"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.requests import CommandRequest, VerbRequest
-from bot.services import Reply, Turn
+from bot.turn import Reply, Turn
 from cards.nudge import meeting_dismissed_card
 from kam.errors import UnknownPerson
 from kam.meetings import dismiss

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.requests import CommandRequest, VerbRequest
-from bot.services import Reply, Turn
+from bot.turn import Reply, Turn
 from cards.contact import FormState
 from cards.price_action import (
     parse_price_action,

@@ -7,8 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bot.requests import CommandRequest, VerbRequest
-from bot.services import Reply, Turn
-from bot.turn import argument_of, command_text
+from bot.turn import Reply, Turn, argument_of
 from cards.contact import FormContext, FormState, Option, account_picker_card
 from cards.i18n import Texts
 from kam.access import Act, team_accounts
@@ -37,7 +36,7 @@ async def named_account(turn: Turn, request: CommandRequest, command_key: str, w
     mine = list(request.accounts)
     if turn.channel_id is not None or len(mine) == 1:
         return mine[0]
-    wanted = argument_of(command_text(turn.context), command_key) or ""
+    wanted = argument_of(turn.command, command_key) or ""
     chosen = [a for a in mine if wanted in a.name.lower()] if wanted else mine
     if len(chosen) == 1:
         return chosen[0]

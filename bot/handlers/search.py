@@ -8,7 +8,7 @@ from typing import Any
 
 from bot.router import Unanswerable, command_request
 from bot.routes import SEARCH
-from bot.services import Turn
+from bot.turn import Turn
 from cards.general import AccountSummary, account_summary_card
 from kam.access import nameable
 from kam.accounts import managers_of

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.handlers.resolve import form_context, named_account, pick_form, start_form
 from bot.requests import CommandRequest, VerbRequest
-from bot.services import Reply, Turn
+from bot.turn import Reply, Turn
 from cards.contact import FormState, form_state
 from cards.stakeholders import (
     FIELDS,

@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.handlers.resolve import named_account
 from bot.requests import CommandRequest, VerbRequest
-from bot.services import Reply, Turn
+from bot.turn import Reply, Turn
 from cards.errors import MalformedSubmission
 from cards.timeline import TimelineItem, timeline_card, timeline_item
 from kam.access import Principal, may_see_details

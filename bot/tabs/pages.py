@@ -21,8 +21,8 @@ import jinja2
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.tabs.exports import XLSX_TYPE, log_csv, log_xlsx
 from bot.services import Services
+from bot.tabs.exports import XLSX_TYPE, log_csv, log_xlsx
 from bot.tabs.signin import NotSignedIn, TabTokens, TabUser
 from cards.i18n import Texts
 from cards.timeline import timeline_item
@@ -212,7 +212,7 @@ class TabPages:
                 return web.json_response({"message": t(refused.key)}, status=refused.status)
             return _render("message.html", t, refused.status, text=t(refused.key))
         if viewer.notify:
-            self.services.messenger.kick()
+            self.services.sender.kick()
         return response
 
     async def _viewer(self, session: AsyncSession, request: web.Request, user: TabUser, route: TabRoute) -> Viewer:

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from types import SimpleNamespace
 
 from botbuilder.core import TurnContext
-from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
+from botbuilder.integration.aiohttp import (
+    CloudAdapter,
+    ConfigurationBotFrameworkAuthentication,
+    ConfigurationServiceClientCredentialFactory,
+)
 from botbuilder.schema import Activity, ActivityTypes
 from botframework.connector import ConnectorClient
 from botframework.connector.auth import (
     AuthenticateRequestResult,
+    AuthenticationConstants,
     BotFrameworkAuthentication,
     ClaimsIdentity,
     ConnectorFactory,
@@ -19,7 +25,7 @@ from botframework.connector.auth import (
 from botframework.connector.skills import BotFrameworkClient
 
 from bot.settings import Settings
-from bot.turn import texts_for
+from bot.teams.activities import texts_for
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +51,19 @@ def auth_configuration(settings: Settings) -> SimpleNamespace:
     if any(overrides.values()):
         config.VALIDATE_AUTHORITY = False
     return config
+
+
+async def connector_token(settings: Settings) -> str:
+    """A token for the Bot Connector, fetched as the running bot fetches it (botbuilder and MSAL)."""
+    tenant = settings.app_tenant_id if settings.app_type == "SingleTenant" else None
+    login = settings.auth_login_url or (
+        AuthenticationConstants.TO_CHANNEL_FROM_BOT_LOGIN_URL_PREFIX
+        + (tenant or AuthenticationConstants.DEFAULT_CHANNEL_AUTH_TENANT)
+    )
+    scope = settings.auth_oauth_scope or AuthenticationConstants.TO_CHANNEL_FROM_BOT_OAUTH_SCOPE
+    factory = ConfigurationServiceClientCredentialFactory(auth_configuration(settings))
+    credentials = await factory.create_credentials(settings.app_id, scope, login, not settings.auth_login_url)
+    return str(await asyncio.to_thread(credentials.get_access_token) or "")
 
 
 async def _on_turn_error(context: TurnContext, error: Exception) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from botbuilder.core import TurnContext
@@ -35,9 +35,10 @@ from bot.handlers.search import found_cards, query_text
 from bot.logs import ACTIVITY_ID, CONVERSATION_ID
 from bot.router import run_command, run_verb
 from bot.routes import command_for
+from bot.services import Services
+from bot.teams.activities import caller_of, is_card_submit, seen_conversation, tenant_of, turn_of
 from bot.teams.seen import RecentlyStored
-from bot.services import Reply, Services, Turn
-from bot.turn import caller_of, card_activity, command_text, is_card_submit, seen_conversation, tenant_of, typed_text
+from bot.turn import Reply, Turn
 from cards.build import CARD_CONTENT_TYPE
 from cards.contact import for_dialog
 from kam.conversations import holds_card, remember
@@ -47,7 +48,6 @@ from kam.storage import no_transaction_open
 log = logging.getLogger(__name__)
 
 MESSAGE_CONTENT_TYPE = "application/vnd.microsoft.activity.message"
-DIALOG_INVOKES = ("composeExtension/fetchTask", "composeExtension/submitAction")
 THUMBNAIL = "application/vnd.microsoft.card.thumbnail"
 
 
@@ -116,13 +116,14 @@ class KamBot(TeamsActivityHandler):
             self._stored.note(seen.conversation_id, state)
 
     async def on_message_activity(self, turn_context: TurnContext) -> None:
-        turn = Turn.of(turn_context, self.services)
+        turn = turn_of(turn_context, self.services)
         if is_card_submit(turn_context.activity):
-            await self._answer_submit(turn, await self._run_verb(turn, turn_context.activity.value))
+            reply = await self._run_verb(turn, turn_context.activity.value, turn_context.activity.id)
+            await self._answer_submit(turn, turn_context.activity, reply)
             return
-        route = command_for(command_text(turn_context))
+        route = command_for(turn.command)
         if route is None:
-            said = typed_text(turn_context)[:60]
+            said = turn.text[:60]
             await turn.say(turn.t("error.unknown_command", text=said) if said else turn.t("help.body"))
             return
         try:
@@ -131,23 +132,24 @@ class KamBot(TeamsActivityHandler):
             await turn.say(user_message(turn.t, error))
 
     async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse:
-        """Universal Actions are answered here, from the raw value, so that a malformed one gets our message."""
-        if turn_context.activity.name in DIALOG_INVOKES:
-            return await self._dialog(turn_context)
-        if turn_context.activity.name == "composeExtension/query":
-            return await self._search(turn_context)
-        if turn_context.activity.name != "adaptiveCard/action":
-            try:
-                response = await super().on_invoke_activity(turn_context)
-            except Exception:  # botbuilder's own parsing of an invoke value we do not use
-                log.info("unreadable invoke %r", turn_context.activity.name, exc_info=True)
-                response = None
-            if response is None or response.status == 501:
-                # Not a 5xx: the request is fine, kambot just does not offer this kind of invoke.
-                return InvokeResponse(status=400)
-            return response
-        turn = Turn.of(turn_context, self.services)
-        reply = await self._run_verb(turn, execute_data(turn_context.activity.value))
+        """kambot's invokes by name (INVOKES), answered from the raw value, so that a malformed one gets our message."""
+        answer = INVOKES.get(turn_context.activity.name or "")
+        if answer is not None:
+            return await answer(self, turn_context)
+        try:
+            response = await super().on_invoke_activity(turn_context)
+        except Exception:  # botbuilder's own parsing of an invoke value we do not use
+            log.info("unreadable invoke %r", turn_context.activity.name, exc_info=True)
+            response = None
+        if response is None or response.status == 501:
+            # Not a 5xx: the request is fine, kambot just does not offer this kind of invoke.
+            return InvokeResponse(status=400)
+        return response
+
+    async def _card_action(self, turn_context: TurnContext) -> InvokeResponse:
+        """A Universal Action (Action.Execute): the card that replaces the clicked one, or a message."""
+        turn = turn_of(turn_context, self.services)
+        reply = await self._run_verb(turn, execute_data(turn_context.activity.value), turn_context.activity.id)
         if reply.card is not None:
             body = UniversalActionResponse(status_code=200, type=CARD_CONTENT_TYPE, value=turn.sealed(reply.card))
         else:
@@ -156,7 +158,7 @@ class KamBot(TeamsActivityHandler):
 
     async def _dialog(self, turn_context: TurnContext) -> InvokeResponse:
         """The message action's dialog: opened with the prefilled form, then driven by the same card verbs."""
-        turn = Turn.of(turn_context, self.services)
+        turn = turn_of(turn_context, self.services)
         value = turn_context.activity.value
         if turn_context.activity.name == "composeExtension/fetchTask":
             try:
@@ -165,7 +167,7 @@ class KamBot(TeamsActivityHandler):
                 reply = Reply(message=user_message(turn.t, error))
         else:
             data = value.get("data") if isinstance(value, Mapping) else None
-            reply = await self._run_verb(turn, data)
+            reply = await self._run_verb(turn, data, turn_context.activity.id)
         if reply.card is not None:
             info = TaskModuleTaskInfo(
                 title=turn.t("pick.title"),
@@ -180,7 +182,7 @@ class KamBot(TeamsActivityHandler):
 
     async def _search(self, turn_context: TurnContext) -> InvokeResponse:
         """Search results: a preview per account; choosing one inserts its summary card."""
-        turn = Turn.of(turn_context, self.services)
+        turn = turn_of(turn_context, self.services)
         text = query_text(turn_context.activity.value)
         if text is None:
             return InvokeResponse(status=400)
@@ -200,25 +202,25 @@ class KamBot(TeamsActivityHandler):
     ) -> None:
         bot_id = turn_context.activity.recipient.id if turn_context.activity.recipient else None
         if any(member.id == bot_id for member in teams_members_added):
-            await welcome(Turn.of(turn_context, self.services))
+            await welcome(turn_of(turn_context, self.services))
 
     async def on_members_added_activity(self, members_added: list[ChannelAccount], turn_context: TurnContext) -> None:
         await self.on_teams_members_added(members_added, None, turn_context)
 
     async def on_installation_update_add(self, turn_context: TurnContext) -> None:
-        await welcome(Turn.of(turn_context, self.services))
+        await welcome(turn_of(turn_context, self.services))
 
-    async def _run_verb(self, turn: Turn, value: object) -> Reply:
+    async def _run_verb(self, turn: Turn, value: object, activity_id: str | None) -> Reply:
         try:
             reply = await run_verb(turn, value)
         except USER_ERRORS as error:
             return Reply(message=user_message(turn.t, error))
         except Exception:
-            log.exception("card action failed", extra={"activity_id": turn.context.activity.id})
+            log.exception("card action failed", extra={"activity_id": activity_id})
             return Reply(message=turn.t("error.generic"))
         return reply
 
-    async def _answer_submit(self, turn: Turn, reply: Reply) -> None:
+    async def _answer_submit(self, turn: Turn, activity: Activity, reply: Reply) -> None:
         """Action.Submit has no invoke response: update the clicked card, or answer in the chat.
 
         `replyToId` is the client's word: only a message the bot sent in this conversation with
@@ -227,20 +229,29 @@ class KamBot(TeamsActivityHandler):
         if reply.card is None:
             await turn.say(reply.message or turn.t("error.generic"))
             return
-        if await self._may_update(turn):
-            update = card_activity(turn.sealed(reply.card))
-            update.id = turn.context.activity.reply_to_id
+        reply_to = activity.reply_to_id
+        if reply_to and await self._may_update(turn, reply_to, activity.value):
             try:
-                await turn.context.update_activity(update)  # the message stays recorded with this card
+                await turn.replies.update(reply_to, turn.sealed(reply.card))  # the message stays recorded
                 return
             except Exception:  # noqa: BLE001 - what was saved stays saved; the answer goes out as a new message
                 log.warning("could not update the card; answering with a new message", exc_info=True)
         await turn.show(reply.card)
 
-    async def _may_update(self, turn: Turn) -> bool:
-        reply_to, value = turn.context.activity.reply_to_id, turn.context.activity.value
+    async def _may_update(self, turn: Turn, reply_to: str, value: object) -> bool:
         card_id = value.get("card_id") if isinstance(value, Mapping) else None
-        if not reply_to or not isinstance(card_id, str) or not turn.conversation_id:
+        if not isinstance(card_id, str) or not turn.conversation_id:
             return False
         async with self.services.db.transaction() as session:
             return await holds_card(session, turn.conversation_id, reply_to, card_id)
+
+
+InvokeAnswer = Callable[[KamBot, TurnContext], Awaitable[InvokeResponse]]
+
+# Which invoke goes where: what each asks of the access policy is in bot/routes.py (card verbs, INVOKE_ROUTES).
+INVOKES: Mapping[str, InvokeAnswer] = {
+    "adaptiveCard/action": KamBot._card_action,
+    "composeExtension/fetchTask": KamBot._dialog,
+    "composeExtension/submitAction": KamBot._dialog,
+    "composeExtension/query": KamBot._search,
+}

@@ -41,6 +41,7 @@ class Recorded:
 class Fault:
     status: int
     retry_after: float | None = None
+    conversation: str | None = None  # only requests to this conversation (a channel's threads included) meet it
 
 
 @dataclass
@@ -73,8 +74,10 @@ class ConnectorFake:
             self.stalled += 1
             await asyncio.sleep(wait)
 
-    def fail_next(self, status: int, times: int = 1, retry_after: float | None = None) -> None:
-        self.faults.extend(Fault(status, retry_after) for _ in range(times))
+    def fail_next(
+        self, status: int, times: int = 1, retry_after: float | None = None, conversation: str | None = None
+    ) -> None:
+        self.faults.extend(Fault(status, retry_after, conversation) for _ in range(times))
 
     def in_conversation(self, conversation_id: str) -> list[Recorded]:
         """Everything sent to a conversation, a channel's threads (';messageid=...') included."""
@@ -102,8 +105,9 @@ class ConnectorFake:
             header = request.headers.get("Authorization", "")
             if not header.startswith("Bearer ") or not self.require_token(header[7:]):
                 return self._error(401, "Unauthorized", "Authorization has been denied for this request.")
-        if self.faults:
-            fault = self.faults.pop(0)
+        fault = next((f for f in self.faults if f.conversation in (None, conversation_id.split(";")[0])), None)
+        if fault is not None:
+            self.faults.remove(fault)
             if fault.status == 429:
                 self.throttled += 1
             return self._error(fault.status, "ServiceError", "Injected failure", fault.retry_after)

@@ -1,0 +1,208 @@
+"""What each outbox row becomes: a card and where it goes, one renderer per OutboxKind.
+
+`RENDERERS` is the table: a kind without a renderer cannot be sent (a test holds every
+kind against it). A renderer only reads; the sender posts what it returns, with no
+transaction open. None means the row is no longer owed (acknowledged meanwhile, say).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.items import item_card
+from bot.outbox.address import AddressBook, Destination, Undeliverable
+from cards.general import channel_welcome_card, delivery_failed_card
+from cards.i18n import Texts
+from cards.nudge import MeetingView, meeting_nudge_card, weekly_nudge_card
+from cards.review import review_due_card, review_summary_card
+from kam.access import Audience
+from kam.accounts import get_account, managers_of
+from kam.acknowledgements import get_acknowledgement
+from kam.contacts import get_contact
+from kam.decisions import get_decision
+from kam.errors import ItemNotFound
+from kam.meetings import still_wanted as meeting_still_wanted
+from kam.models import ItemKind, MeetingNudge, OutboxMessage, Person, utcnow
+from kam.nudges import local_now, still_wanted
+from kam.outbox import OutboxKind
+from kam.people import addressee
+from kam.reviews import get_review
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """The card a row stands for, where it goes, and to whom it is issued (None: a channel, any member may act)."""
+
+    destination: Destination
+    card: dict[str, Any]
+    issued_to: str | None = None
+
+
+@dataclass(frozen=True)
+class Rendering:
+    """What every renderer may use: the row's transaction, the default language, the address book."""
+
+    session: AsyncSession
+    texts: Texts
+    addresses: AddressBook
+
+    def texts_for(self, person: Person) -> Texts:
+        return Texts(person.locale or self.texts.language)
+
+    async def to_person(self, person: Person, card: dict[str, Any]) -> Rendered:
+        return Rendered(await self.addresses.personal(self.session, person), card, addressee(person))
+
+    async def manager_of(self, message: OutboxMessage) -> Person:
+        manager = await self.session.get(Person, message.subject_id)
+        if manager is None or message.account_id is None:
+            raise Undeliverable("the KA manager or the account no longer exists")
+        return manager
+
+
+Renderer = Callable[[Rendering, OutboxMessage], Awaitable[Rendered | None]]
+
+
+async def channel_welcome(r: Rendering, message: OutboxMessage) -> Rendered:
+    account = await get_account(r.session, message.subject_id)
+    card = channel_welcome_card(r.texts, account.name, [p.name for p in managers_of(account)])
+    return Rendered(await r.addresses.channel(r.session, account), card)
+
+
+def channel_post(kind: ItemKind) -> Renderer:
+    """An item's card in its account's channel (the channel post has no viewer)."""
+
+    async def render(r: Rendering, message: OutboxMessage) -> Rendered:
+        account_id = message.account_id
+        if kind == ItemKind.CONTACT:
+            contact = await get_contact(r.session, message.subject_id)
+            account_id = contact.account_id if contact else None
+        elif kind == ItemKind.DECISION:
+            decision = await get_decision(r.session, message.subject_id)
+            account_id = decision.account_id if decision else None
+        if account_id is None:
+            raise Undeliverable(f"the {kind.value} no longer exists")
+        account = await get_account(r.session, account_id)
+        card = await item_card(r.session, r.texts, account, (kind, message.subject_id), None, audience=Audience.SHARED)
+        return Rendered(await r.addresses.channel(r.session, account), card)
+
+    return render
+
+
+async def acknowledgement(r: Rendering, message: OutboxMessage) -> Rendered | None:
+    """The item, 1:1, to someone asked to acknowledge it (the reminder with a banner)."""
+    ack = await get_acknowledgement(r.session, message.subject_id)
+    if ack is None or ack.acknowledged_at is not None:
+        return None
+    t = r.texts_for(ack.person)
+    reminder = "review.reminder" if ack.item_kind == ItemKind.REVIEW else "ack.reminder"
+    banner = t(reminder) if message.kind == OutboxKind.ACK_REMINDER else ""
+    account = await get_account(r.session, ack.account_id)
+    try:
+        card = await item_card(
+            r.session, t, account, (ack.item_kind, ack.item_id), ack.person, audience=Audience.PRIVATE, banner=banner
+        )
+    except ItemNotFound:
+        return None
+    return await r.to_person(ack.person, card)
+
+
+async def overdue_report(r: Rendering, message: OutboxMessage) -> Rendered | None:
+    manager = await r.manager_of(message)
+    assert message.account_id is not None
+    detail = message.detail or {}
+    t = r.texts_for(manager)
+    account = await get_account(r.session, message.account_id)
+    item = (ItemKind(detail["item_kind"]), int(detail["item_id"]))
+    banner = t("ack.overdue", names=", ".join(detail.get("people", [])))
+    try:
+        card = await item_card(r.session, t, account, item, manager, audience=Audience.PRIVATE, banner=banner)
+    except ItemNotFound:
+        return None
+    return await r.to_person(manager, card)
+
+
+async def review_summary(r: Rendering, message: OutboxMessage) -> Rendered:
+    review = await get_review(r.session, message.subject_id)
+    if review is None:
+        raise Undeliverable("the review no longer exists")
+    account = await get_account(r.session, review.account_id)
+    card = review_summary_card(r.texts, account.name, review.plan_version or 0, review.summary or {})
+    return Rendered(await r.addresses.channel(r.session, account), card)
+
+
+async def review_due(r: Rendering, message: OutboxMessage) -> Rendered:
+    manager = await r.manager_of(message)
+    assert message.account_id is not None
+    account = await get_account(r.session, message.account_id)
+    card = review_due_card(r.texts_for(manager), account.name, (message.detail or {}).get("last"))
+    return await r.to_person(manager, card)
+
+
+async def delivery_failed(r: Rendering, message: OutboxMessage) -> Rendered:
+    manager = await r.manager_of(message)
+    assert message.account_id is not None
+    account = await get_account(r.session, message.account_id)
+    detail = message.detail or {}
+    t = r.texts_for(manager)
+    card = delivery_failed_card(t, account.name, str(detail.get("kind", "")), str(detail.get("error", "")))
+    return await r.to_person(manager, card)
+
+
+async def weekly_nudge(r: Rendering, message: OutboxMessage) -> Rendered | None:
+    member = await r.session.get(Person, message.subject_id)
+    if member is None or message.account_id is None:
+        return None
+    account = await get_account(r.session, message.account_id)
+    if not await still_wanted(r.session, member, account):
+        return None
+    card = weekly_nudge_card(r.texts_for(member), account.id, account.name, local_now(member, utcnow()).date())
+    return await r.to_person(member, card)
+
+
+async def meeting_nudge(r: Rendering, message: OutboxMessage) -> Rendered | None:
+    nudge = await r.session.get(MeetingNudge, message.subject_id)
+    if nudge is None or not await meeting_still_wanted(r.session, nudge):
+        return None
+    member = nudge.person
+    account = await get_account(r.session, nudge.account_id)
+    meeting = MeetingView(
+        nudge_id=nudge.id,
+        account_id=account.id,
+        account_name=account.name,
+        subject=nudge.subject,
+        starts=local_now(member, nudge.starts_at),
+        ends=local_now(member, nudge.ends_at),
+        customer_people=nudge.customer_people,
+        colleague_ids=nudge.colleague_ids,
+    )
+    card = meeting_nudge_card(r.texts_for(member), meeting, local_now(member, utcnow()).date())
+    return await r.to_person(member, card)
+
+
+RENDERERS: Mapping[OutboxKind, Renderer] = {
+    OutboxKind.CHANNEL_WELCOME: channel_welcome,
+    OutboxKind.CONTACT_LOGGED: channel_post(ItemKind.CONTACT),
+    OutboxKind.DECISION_LOGGED: channel_post(ItemKind.DECISION),
+    OutboxKind.PRICE_RISK_POSTED: channel_post(ItemKind.PRICE_ACTION),
+    OutboxKind.REVIEW_STARTED: channel_post(ItemKind.REVIEW),
+    OutboxKind.REVIEW_CLOSED: review_summary,
+    OutboxKind.ACK_REQUEST: acknowledgement,
+    OutboxKind.ACK_REMINDER: acknowledgement,
+    OutboxKind.ACK_OVERDUE: overdue_report,
+    OutboxKind.REVIEW_DUE: review_due,
+    OutboxKind.NUDGE_WEEKLY: weekly_nudge,
+    OutboxKind.NUDGE_MEETING: meeting_nudge,
+    OutboxKind.DELIVERY_FAILED: delivery_failed,
+}
+
+
+async def render(rendering: Rendering, message: OutboxMessage) -> Rendered | None:
+    try:
+        renderer = RENDERERS[OutboxKind(message.kind)]
+    except (ValueError, KeyError):
+        raise Undeliverable(f"unknown outbox kind {message.kind!r}") from None
+    return await renderer(rendering, message)
