@@ -18,9 +18,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.fakes.connector import ConnectorFake  # noqa: E402
-from tests.harness import fresh_database  # noqa: E402
-from tests.workers import deliveries, owe_weekly_nudges, start_worker  # noqa: E402
+from tests.support.fakes.connector import ConnectorFake  # noqa: E402
+from tests.support.harness import fresh_database  # noqa: E402
+from tests.support.workers import deliveries, owe_weekly_nudges, start_worker  # noqa: E402
 
 TENANT_LIMIT = 50
 SHARES = ("17", "17", "16")

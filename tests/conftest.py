@@ -5,11 +5,10 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
-from bot.settings import Settings
-from tests.fakes.background import BackgroundLoop
-from tests.fakes.connector import ConnectorFake
-from tests.fakes.jwks import IdentityFake
-from tests.harness import RunningBot, fresh_database, migrate_and_seed
+from tests.support.fakes.background import BackgroundLoop
+from tests.support.fakes.connector import ConnectorFake
+from tests.support.fakes.jwks import IdentityFake
+from tests.support.harness import RunningBot, fresh_database, local_settings, migrate_and_seed
 
 POSTGRES_URL = os.environ.get("KAMBOT_TEST_POSTGRES_URL", "")
 
@@ -55,17 +54,6 @@ async def connector() -> AsyncIterator[ConnectorFake]:
 @pytest.fixture
 def sqlite_url(tmp_path) -> str:  # type: ignore[no-untyped-def]
     return f"sqlite+aiosqlite:///{tmp_path / 'kambot.db'}"
-
-
-def local_settings(database_url: str, **overrides: object) -> Settings:
-    # No weekly nudges unless a test asks for them: they would otherwise arrive on Fridays only.
-    values: dict[str, object] = {
-        "database_url": database_url,
-        "outbox_sweep_seconds": 0.2,
-        "nudge_weekday": "off",
-        **overrides,
-    }
-    return Settings(_env_file=None, **values)  # type: ignore[arg-type]
 
 
 @pytest.fixture

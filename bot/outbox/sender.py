@@ -120,7 +120,9 @@ class Sender:
         self._sealer = sealer
         self._lease = dt.timedelta(seconds=lease_seconds)
         self._not_reachable_seconds = not_reachable_seconds
-        self._batch = batch
+        # A batch is claimed under one lease: no bigger than this instance sends in a quarter of the
+        # lease, so that no row of it is still unsent when its lease runs out and another sender takes it.
+        self._batch = max(1, min(batch, int(sends_per_second * lease_seconds / 4)))
         self._in_flight = asyncio.Semaphore(in_flight)
         self._drain_task: asyncio.Task[int] | None = None
         self._again = False

@@ -1,0 +1,348 @@
+"""End to end: Microsoft's Agents Playground (the Teams client and Bot Connector emulator) drives the bot."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import os
+import subprocess
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from kam.accounts import get_account
+from kam.plans import PlanContent, PlanItem, save_plan
+from tests.support.cards_judge import assert_valid_cards
+from tests.support.fakes.loopback import free_port
+from tests.support.harness import RunningBot, local_settings, migrate_and_seed
+from tests.support.teams import USERS
+
+ROOT = Path(__file__).resolve().parents[2]
+PLAYGROUND = ROOT / "node_modules" / ".bin" / "agentsplayground"
+CONFIG = ROOT / ".m365agentsplayground.yml"
+CARD = "application/vnd.microsoft.card.adaptive"
+BOT_ID = "00000000-0000-0000-0000-00000000000011"  # the bot's id in .m365agentsplayground.yml
+
+pytestmark = pytest.mark.e2e
+
+
+class Playground:
+    """The Playground's HTTP API and the activity log it streams on its websocket."""
+
+    def __init__(self, base: str, http: aiohttp.ClientSession) -> None:
+        self.base = base
+        self.http = http
+        self.log: list[dict[str, Any]] = []
+        self._changed = asyncio.Event()
+
+    async def follow(self) -> None:
+        async with self.http.ws_connect(f"{self.base}/_ws/log/stream") as ws:
+            async for message in ws:
+                entry = json.loads(message.data).get("log", {})
+                self.log.append(entry)
+                self._changed.set()
+
+    def bot_messages(self, conversation: str) -> list[dict[str, Any]]:
+        return [
+            e
+            for e in self.log
+            if e.get("from") == "User Application"
+            and e.get("conversationId") == conversation
+            and e.get("activityName") == "message"
+        ]
+
+    async def next_bot_card(self, conversation: str, after: int, timeout: float = 15) -> tuple[dict[str, Any], str]:
+        async def wait() -> tuple[dict[str, Any], str]:
+            while True:
+                for entry in self.bot_messages(conversation)[after:]:
+                    for attachment in entry["request"]["body"].get("attachments") or []:
+                        if attachment["contentType"] == CARD:
+                            return attachment["content"], entry["messageId"]
+                self._changed.clear()
+                await self._changed.wait()
+
+        return await asyncio.wait_for(wait(), timeout)
+
+    async def bot_card_where(
+        self, wanted: str, timeout: float = 15, conversation: str = ""
+    ) -> tuple[dict[str, Any], str, str]:
+        """The first card the bot sent whose JSON contains `wanted` (in a conversation starting so, if given)."""
+
+        async def wait() -> tuple[dict[str, Any], str, str]:
+            while True:
+                for entry in self.log:
+                    if entry.get("from") != "User Application" or entry.get("activityName") != "message":
+                        continue
+                    if not str(entry.get("conversationId", "")).startswith(conversation):
+                        continue
+                    for attachment in entry["request"]["body"].get("attachments") or []:
+                        if attachment["contentType"] == CARD and wanted in json.dumps(attachment["content"]):
+                            return attachment["content"], entry["messageId"], entry["conversationId"]
+                self._changed.clear()
+                await self._changed.wait()
+
+        return await asyncio.wait_for(wait(), timeout)
+
+    async def say(self, conversation: str, text: str, user: str, *, mention_bot: bool = False) -> None:
+        """Post as `user`; in a channel the bot only hears messages that @mention it, as in Teams."""
+        url = f"{self.base}/_conversation/v1/conversations/{conversation}/messages"
+        body: dict[str, Any] = {"text": text, "textFormat": "plain", "from": {"id": user}}
+        if mention_bot:
+            tag = "<at>kambot</at>"
+            body |= {
+                "text": f"{tag} {text}",
+                "mentions": [{"mentioned": {"id": BOT_ID, "name": "kambot"}, "text": tag}],
+            }
+        async with self.http.post(url, json=body) as r:
+            assert r.status == 200, await r.text()
+
+    async def say_as(self, conversation: str, text: str, user: str) -> None:
+        """Type as `user` (not the Playground's current user), @mentioning the bot: a custom message activity."""
+        url = f"{self.base}/_internal/v1/customActivities"
+        async with self.http.get(f"{url}/template?conversationId={conversation}") as r:
+            activity = await r.json()
+        person = next(p for p in USERS.values() if p.teams_user_id == user)
+        tag = "<at>kambot</at>"
+        activity.update(
+            {
+                "type": "message",
+                "text": f"{tag} {text}",
+                "textFormat": "plain",
+                "from": {"id": user, "name": person.name, "aadObjectId": person.aad_object_id},
+                "entities": [{"type": "mention", "text": tag, "mentioned": {"id": BOT_ID, "name": "kambot"}}],
+            }
+        )
+        async with self.http.post(url, json=activity) as r:
+            assert r.status == 200, await r.text()
+
+    async def execute(
+        self, conversation: str, user: str, reply_to: str, verb: str, data: dict[str, Any]
+    ) -> dict[str, Any]:
+        body = {
+            "name": "adaptiveCard/action",
+            "conversation": {"id": conversation},
+            "from": {"id": user},
+            "replyToId": reply_to,
+            "value": {"action": {"type": "Action.Execute", "verb": verb, "data": data}, "trigger": "manual"},
+        }
+        async with self.http.post(f"{self.base}/_conversation/v1/invoke", json=body) as r:
+            assert r.status == 200, await r.text()
+            return await r.json()
+
+
+@pytest.fixture
+async def playground(tmp_path: Path) -> AsyncIterator[tuple[Playground, RunningBot]]:
+    if not PLAYGROUND.exists():
+        pytest.fail("The Agents Playground is not installed; `make test` installs it with npm ci.")
+    database = f"sqlite+aiosqlite:///{tmp_path / 'kambot.db'}"
+    await migrate_and_seed(database)
+    bot = await RunningBot(local_settings(database)).start()
+    shim = tmp_path / "bin"
+    shim.mkdir()
+    (shim / "xdg-open").write_text("#!/bin/sh\nexit 0\n")
+    (shim / "xdg-open").chmod(0o755)
+    port = free_port()
+    env = {
+        **os.environ,
+        "PATH": f"{shim}{os.pathsep}{os.environ['PATH']}",
+        "M365_AGENTS_PLAYGROUND_CONFIG_PATH": str(CONFIG),
+    }
+    process = subprocess.Popen(
+        [str(PLAYGROUND), "-e", f"{bot.url}/api/messages", "-c", "msteams", "--dt", "-p", str(port)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    http = aiohttp.ClientSession()
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            if process.poll() is not None:
+                pytest.fail(f"the Playground exited: {process.stdout.read().decode() if process.stdout else ''}")
+            try:
+                async with http.get(f"{base}/_debug/ping") as r:
+                    if (await r.text()).strip() == "pong":
+                        break
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.2)
+        client = Playground(base, http)
+        follower = asyncio.create_task(client.follow())
+        await asyncio.sleep(0.3)
+        yield client, bot
+        follower.cancel()
+    finally:
+        await http.close()
+        process.terminate()
+        process.wait(timeout=10)
+        await bot.stop()
+
+
+async def test_log_contact_through_the_playground_reaches_the_account_channel(
+    playground: tuple[Playground, RunningBot],
+) -> None:
+    client, bot = playground
+    config_chat = "personal-chat-id"
+    alex = "user-id-0"
+
+    await client.say(config_chat, "log contact", alex)
+    picker, picker_id = await client.next_bot_card(config_chat, after=0)
+    contoso = next(c["value"] for c in picker["body"][1]["choices"] if c["title"] == "Contoso Pharma")
+    data = dict(picker["actions"][0]["data"]) | {"account_id": contoso}
+    answer = await client.execute(config_chat, alex, picker_id, "contact.pick", data)
+    assert answer["type"] == CARD
+    form = answer["value"]
+
+    inputs = {
+        "customer_people": "Dr. Hanna Berger",
+        "met_on": dt.date.today().isoformat(),
+        "kind": "meeting",
+        "summary": "Agreed a paid second service visit per year.",
+        "confidential": "false",
+    }
+    answer = await client.execute(
+        config_chat, alex, picker_id, "contact.save", dict(form["actions"][0]["data"]) | inputs
+    )
+    assert answer["type"] == CARD and "Contact logged: Contoso Pharma" in json.dumps(answer["value"])
+    logged = answer["value"]
+
+    post, _ = await client.next_bot_card("channel-contoso-id", after=0)
+    text = json.dumps(post)
+    assert "New customer contact: Contoso Pharma" in text
+    assert "Agreed a paid second service visit per year." in text
+    assert post["msteams"]["entities"][0]["mentioned"]["name"] == "Megan Bowen"
+    assert await bot.contact_count() == 1
+    assert_valid_cards([picker, form, logged, post])
+
+
+async def test_installing_the_app_in_the_playground_sends_the_welcome_card(
+    playground: tuple[Playground, RunningBot],
+) -> None:
+    client, _ = playground
+    async with client.http.get(
+        f"{client.base}/_internal/v1/customActivities/template?conversationId=personal-chat-id"
+    ) as r:
+        activity = await r.json()
+    activity.update({"type": "installationUpdate", "action": "add"})
+    async with client.http.post(f"{client.base}/_internal/v1/customActivities", json=activity) as r:
+        assert r.status == 200, await r.text()
+    welcome, _ = await client.next_bot_card("personal-chat-id", after=0)
+    text = json.dumps(welcome)
+    assert "Welcome to kambot" in text and "log contact" in text
+    assert_valid_cards([welcome])
+
+
+async def test_the_message_action_opens_a_prefilled_contact_dialog_in_the_playground(
+    playground: tuple[Playground, RunningBot],
+) -> None:
+    client, _ = playground
+    body = {
+        "name": "composeExtension/fetchTask",
+        "conversation": {"id": "personal-chat-id"},
+        "from": {"id": "user-id-0"},
+        "value": {
+            "commandId": "logAsContact",
+            "commandContext": "message",
+            "messagePayload": {
+                "body": {"contentType": "text", "content": "Customer asks for a second service visit"},
+                "from": {"user": {"displayName": "Tom Richter"}},
+            },
+        },
+    }
+    async with client.http.post(f"{client.base}/_conversation/v1/invoke", json=body) as r:
+        assert r.status == 200, await r.text()
+        answer = await r.json()
+    task = answer.get("task") or answer.get("value", {}).get("task")
+    picker = task["value"]["card"]["content"]
+    assert "For which key account?" in json.dumps(picker)
+    assert picker["actions"][0]["data"]["summary"] == "Customer asks for a second service visit"
+    assert_valid_cards([picker])
+
+
+async def test_a_decision_reaches_the_ka_manager_who_acknowledges_it_in_the_playground(
+    playground: tuple[Playground, RunningBot],
+) -> None:
+    client, _ = playground
+    general, isaiah, alex = "team-id", "user-id-3", "user-id-0"
+
+    await client.say_as(general, "log decision", isaiah)
+    form, form_id, thread = await client.bot_card_where("Log a decision: Fabrikam Logistics")
+    inputs = {
+        "title": "Weekend deliveries in Q1",
+        "category": "service",
+        "decision": "Saturday deliveries to the Memphis hub from January.",
+        "decided_by": "Isaiah Langer",
+        "effective_on": dt.date.today().isoformat(),
+    }
+    thread = f"{general};messageid={form_id}"  # a post of the bot's own in the channel starts its thread
+    answer = await client.execute(thread, isaiah, form_id, "decision.save", dict(form["actions"][0]["data"]) | inputs)
+    assert answer["type"] == CARD and "Waiting for Alex Wilber" in json.dumps(answer["value"]), answer
+
+    post, post_id, post_thread = await client.bot_card_where("Acknowledged: 0 of 1")
+    assert post["refresh"]["userIds"] == [alex]
+    personal, personal_id, chat = await client.bot_card_where("Why you:")
+    assert not chat.startswith(general) and "Weekend deliveries in Q1" in json.dumps(personal)
+    ack = next(a for a in personal["actions"] if a["verb"] == "ack")
+    answer = await client.execute(chat, alex, personal_id, "ack", ack["data"])
+    assert answer["type"] == CARD and "You acknowledged this on" in json.dumps(answer["value"])
+
+    # A new channel post opens its own thread, and a card in it is addressed there.
+    thread_of_post = f"{post_thread};messageid={post_id}"
+    refreshed = await client.execute(thread_of_post, isaiah, post_id, "ack.view", post["refresh"]["action"]["data"])
+    assert "Acknowledged: 1 of 1" in json.dumps(refreshed["value"])
+    assert_valid_cards([form, post, personal, answer["value"], refreshed["value"]])
+
+
+async def test_a_plan_review_runs_in_the_playground_from_start_to_summary(
+    playground: tuple[Playground, RunningBot],
+) -> None:
+    client, bot = playground
+    general, alex, isaiah = "team-id", "user-id-0", "user-id-3"
+    async with bot.db.transaction() as session:
+        fabrikam = await get_account(session, 2)
+        owners = {m.person.teams_user_id: m.person.id for m in fabrikam.members}
+        items = [
+            PlanItem(id="a" * 32, title="Weekend delivery pilot", owner_id=owners[alex]),
+            PlanItem(id="b" * 32, title="Memphis hub service contract", owner_id=owners[isaiah]),
+        ]
+        await save_plan(session, fabrikam, fabrikam.members[0].person, 0, PlanContent(items=items))
+
+    await client.say(general, "review plan", alex, mention_bot=True)
+    form, form_id, thread = await client.bot_card_where("Start review")
+    due = (dt.date.today() + dt.timedelta(days=7)).isoformat()
+    started = await client.execute(
+        thread, alex, form_id, "review.start", dict(form["actions"][0]["data"]) | {"due_on": due}
+    )
+    assert "Updated: 0 of 2 owners" in json.dumps(started["value"])
+
+    own, own_id, chat = await client.bot_card_where("status_" + "a" * 32)
+    update = next(a for a in own["actions"] if a["verb"] == "review.update")["data"]
+    mine = {f"status_{'a' * 32}": "done", f"progress_{'a' * 32}": "100", f"comment_{'a' * 32}": "Pilot ran in March"}
+    answer = await client.execute(chat, alex, own_id, "review.update", update | mine)
+    assert "Updated: 1 of 2 owners" in json.dumps(answer["value"])
+
+    remind = next(a for a in started["value"]["actions"] if a["verb"] == "review.remind")["data"]
+    reminded = await client.execute(thread, alex, form_id, "review.remind", remind)
+    assert reminded["value"] == "Reminded: Isaiah Langer"
+    reminder, _, isaiahs_chat = await client.bot_card_where("Reminder: please send your update")
+    assert isaiahs_chat not in (chat, general)
+
+    post, post_id, post_thread = await client.bot_card_where("Plan review: Fabrikam Logistics", conversation=general)
+    channel_thread = f"{post_thread};messageid={post_id}" if ";" not in post_thread else post_thread
+    his = await client.execute(channel_thread, isaiah, post_id, "ack.view", post["refresh"]["action"]["data"])
+    update = next(a for a in his["value"]["actions"] if a["verb"] == "review.update")["data"]
+    theirs = {f"status_{'b' * 32}": "in_progress", f"progress_{'b' * 32}": "50", f"decision_{'b' * 32}": "true"}
+    answer = await client.execute(channel_thread, isaiah, post_id, "review.update", update | theirs)
+    assert "Updated: 2 of 2 owners" in json.dumps(answer["value"])
+
+    close = next(a for a in started["value"]["actions"] if a["verb"] == "review.close")["data"]
+    summary = await client.execute(thread, alex, form_id, "review.close", close)
+    text = json.dumps(summary["value"])
+    assert "Plan review closed: Fabrikam Logistics" in text and "Decisions needed (1)" in text
+    posted, _, _ = await client.bot_card_where("Plan review closed: Fabrikam Logistics")
+    assert_valid_cards([form, started["value"], own, reminder, his["value"], summary["value"], posted])

@@ -1,0 +1,152 @@
+"""The Teams app package: rendered from configuration, checked by Microsoft's manifest validator offline."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from bot.admin.package import AppPackage, render_package, validate
+from bot.handlers.message_action import LOG_AS_CONTACT
+from bot.handlers.search import SEARCH_ACCOUNTS
+from cards.i18n import Texts
+from deploy.manifest.draw_icons import color_icon
+from tests.support.cli import kambot
+from tests.support.harness import RunningBot
+from tests.support.package import APP_ID, CONFIG, settings
+from tests.support.teams import CONTOSO_CHANNEL
+
+
+def unpacked(path: Path) -> dict[str, bytes]:
+    with zipfile.ZipFile(path) as archive:
+        return {name: archive.read(name) for name in archive.namelist()}
+
+
+def rezipped(package: AppPackage, replace: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(package.zip_bytes())) as source, zipfile.ZipFile(buffer, "w") as target:
+        for name in source.namelist():
+            target.writestr(name, replace.get(name, source.read(name)))
+    return buffer.getvalue()
+
+
+def test_kambot_package_writes_a_package_that_passes_microsofts_validator(tmp_path: Path) -> None:
+    out = tmp_path / "out" / "kambot.zip"
+    result = kambot(
+        "package", "--out", str(out), "--version", "1.4.0", env={**CONFIG, "PYTHONPATH": str(Path.cwd())}, cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    assert "passes Microsoft's manifest validation" in result.stderr
+    files = unpacked(out)
+    assert set(files) == {"manifest.json", "de.json", "color.png", "outline.png"}
+    assert validate(out.read_bytes()) == []
+
+    manifest = json.loads(files["manifest.json"])
+    assert manifest["id"] == manifest["bots"][0]["botId"] == manifest["webApplicationInfo"]["id"] == APP_ID
+    assert manifest["version"] == "1.4.0" and manifest["developer"]["name"] == "Contoso IT"
+    assert manifest["developer"]["privacyUrl"] == "https://kambot.contoso.example/privacy"
+    assert manifest["validDomains"] == ["kambot.contoso.example"]
+    assert manifest["webApplicationInfo"]["resource"] == f"api://kambot.contoso.example/{APP_ID}"
+    assert manifest["configurableTabs"][0]["configurationUrl"] == "https://kambot.contoso.example/tabs/config"
+    assert sorted(manifest["bots"][0]["scopes"]) == ["groupChat", "personal", "team"]
+    assert [c["id"] for c in manifest["composeExtensions"][0]["commands"]] == [LOG_AS_CONTACT, SEARCH_ACCOUNTS]
+    assert {p["name"] for p in manifest["authorization"]["permissions"]["resourceSpecific"]} == {
+        "ChannelSettings.ReadWrite.Group",
+        "Channel.Create.Group",
+        "TeamsTab.Read.Group",
+        "TeamsTab.Create.Group",
+        "TeamsAppInstallation.Read.Group",
+    }
+    assert manifest["name"] == {"short": "kambot", "full": "kambot – key account management"}
+    german = json.loads(files["de.json"])
+    assert german["name.full"] == "kambot – Key Account Management"
+    assert german["bots[0].commandLists[0].commands[0].title"] == "kontakt erfassen"
+    assert german["composeExtensions[0].commands[0].title"] == "Als Kundenkontakt erfassen"
+
+
+async def test_every_command_the_package_lists_is_one_the_bot_answers_in_both_languages(bot: RunningBot) -> None:
+    package = render_package(settings(), "1.0.0")
+    for list_index, command_list in enumerate(package.manifest["bots"][0]["commandLists"]):
+        where = "personal" if "personal" in command_list["scopes"] else CONTOSO_CHANNEL
+        for index, command in enumerate(command_list["commands"]):
+            german = package.languages["de.json"][f"bots[0].commandLists[{list_index}].commands[{index}].title"]
+            for language, title in (("en-US", command["title"]), ("de-DE", german)):
+                before = len(bot.connector.recorded)
+                await bot.send(bot.teams.message(title, user="megan", where=where, locale=language))
+                answers = bot.connector.recorded[before:]
+                unknown = Texts(language)("error.unknown_command", text=title)
+                assert answers, f"no answer to {title!r}"
+                assert all(unknown not in json.dumps(a.activity, ensure_ascii=False) for a in answers), title
+
+
+def test_the_app_is_named_as_the_configuration_says_in_each_language() -> None:
+    package = render_package(settings(app_name_en="Contoso KAM", app_name_de="Contoso KAM-Assistent"), "1.0.0")
+    assert package.manifest["name"] == {"short": "Contoso KAM", "full": "Contoso KAM – key account management"}
+    german = package.languages["de.json"]
+    assert (german["name.short"], german["name.full"]) == (
+        "Contoso KAM-Assistent",
+        "Contoso KAM-Assistent – Key Account Management",
+    )
+    assert validate(package.zip_bytes()) == []
+
+
+def test_a_broken_manifest_is_refused_by_the_validator_with_the_reason() -> None:
+    package = render_package(settings(), "1.0.0")
+    broken = json.loads(json.dumps(package.manifest))
+    del broken["name"]
+    broken["bots"][0]["scopes"].append("everywhere")
+    problems = validate(AppPackage(broken, package.languages).zip_bytes())
+    assert any("must have required property 'name'" in p for p in problems)
+    assert any("/bots/0/scopes/3" in p and "allowed values" in p for p in problems)
+
+    german = dict(package.languages["de.json"]) | {"name.short": "kambot für Key Account Management in Teams"}
+    assert any(
+        "de.json: /name.short must NOT have more than 30 characters" in p
+        for p in validate(AppPackage(package.manifest, {"de.json": german}).zip_bytes())
+    )
+
+
+def test_icons_of_the_wrong_size_or_without_transparency_are_refused() -> None:
+    package = render_package(settings(), "1.0.0")
+    problems = validate(rezipped(package, {"color.png": color_icon(96), "outline.png": color_icon(32)}))
+    assert "icons.color: color.png must be a 192×192 PNG, it is (96, 96)" in problems
+    assert "icons.outline: outline.png must have a transparent background" in problems
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"KAMBOT_APP_ID": "kambot"}, "KAMBOT_APP_ID must be the bot's app registration id (a GUID)"),
+        ({"KAMBOT_PUBLIC_BASE_URL": "http://localhost:3978"}, "KAMBOT_PUBLIC_BASE_URL must be the bot's public https"),
+    ],
+)
+def test_a_configuration_that_cannot_make_a_package_is_named_and_nothing_is_written(
+    tmp_path: Path, changes: dict[str, str], message: str
+) -> None:
+    out = tmp_path / "kambot.zip"
+    env = {**CONFIG, **changes, "PYTHONPATH": str(Path.cwd())}
+    result = kambot("package", "--out", str(out), env=env, cwd=tmp_path)
+    assert result.returncode == 1 and message in result.stderr and "Traceback" not in result.stderr
+    assert not out.exists()
+    assert (
+        kambot(
+            "package",
+            "--out",
+            str(out),
+            "--version",
+            "1.0",
+            env={**CONFIG, "PYTHONPATH": str(Path.cwd())},
+            cwd=tmp_path,
+        ).returncode
+        == 1
+    )
+
+
+def test_a_bot_on_a_managed_identity_signs_its_tabs_in_with_its_own_app_registration() -> None:
+    sso = "0a1b2c3d-0000-4000-8000-00000000abcd"
+    manifest = render_package(settings(app_type="UserAssignedMSI", tab_sso_client_id=sso), "1.0.0").manifest
+    assert manifest["bots"][0]["botId"] == APP_ID
+    assert manifest["webApplicationInfo"] == {"id": sso, "resource": f"api://kambot.contoso.example/{sso}"}

@@ -1,0 +1,328 @@
+"""The channel tabs over real HTTP: single sign-on on the server, the plan's versions and conflicts, log, map."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+import openpyxl
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+from sqlalchemy import func, select
+
+from bot.settings import Settings
+from kam.contacts import LogContact, log_contact
+from kam.decisions import LogDecision, log_decision
+from kam.demo import PEOPLE, TENANT_ID
+from kam.models import ContactKind, DecisionCategory, Person, PlanVersion
+from kam.people import Caller, find_person
+from tests.support.fakes.connector import ConnectorFake
+from tests.support.fakes.entra import EntraFake
+from tests.support.flows import tab_settings
+from tests.support.harness import RunningBot, migrate_and_seed
+from tests.support.teams import CONTOSO_CHANNEL
+
+AAD = {p.name.split()[0].lower(): p.aad_object_id for p in PEOPLE}
+CONTOSO, FABRIKAM = 1, 2
+
+
+async def person(session: Any, user: str) -> Person:
+    found = await find_person(session, Caller(AAD[user], None, ""))
+    assert found is not None
+    return found
+
+
+class Tabs:
+    def __init__(self, bot: RunningBot, entra: EntraFake, http: aiohttp.ClientSession) -> None:
+        self.bot, self.entra, self.http = bot, entra, http
+
+    def token(self, user: str, **overrides: Any) -> str:
+        return self.entra.token(AAD[user], TENANT_ID, **overrides)
+
+    async def get(self, path: str, token: str | None = None) -> tuple[int, str, Any]:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        async with self.http.get(f"{self.bot.url}{path}", headers=headers) as r:
+            return r.status, await r.text(), r.headers
+
+    async def save(self, user: str, base: int, plan: dict[str, Any], account: int = CONTOSO) -> tuple[int, str]:
+        headers = {"Authorization": f"Bearer {self.token(user)}"}
+        body = {"base_version": base, **plan}
+        async with self.http.post(f"{self.bot.url}/tabs/plan/save?account={account}", json=body, headers=headers) as r:
+            return r.status, await r.text()
+
+    async def versions(self) -> int:
+        async with self.bot.db.transaction() as session:
+            return int(await session.scalar(select(func.count()).select_from(PlanVersion)) or 0)
+
+
+@pytest.fixture
+async def tabs(sqlite_url: str, connector: ConnectorFake) -> AsyncIterator[Tabs]:
+    entra = await EntraFake().start()
+    await migrate_and_seed(sqlite_url)
+    bot = await RunningBot(tab_settings(sqlite_url, entra), connector).start()
+    async with aiohttp.ClientSession() as http:
+        yield Tabs(bot, entra, http)
+    await bot.stop()
+    await entra.stop()
+
+
+async def test_the_page_itself_holds_no_account_data_and_loads_teams_js_from_our_origin(tabs: Tabs) -> None:
+    status, page, headers = await tabs.get(f"/tabs/plan?account={CONTOSO}")
+    assert status == 200 and "Contoso" not in page
+    assert '<script src="/tabs/static/teams.js"' in page and 'lang="en"' in page
+    assert (
+        "frame-ancestors" in headers["Content-Security-Policy"]
+        and "script-src 'self'" in headers["Content-Security-Policy"]
+    )
+    status, script, _ = await tabs.get("/tabs/static/teams.js")
+    assert status == 200 and "microsoftTeams" in script
+    assert (await tabs.get("/tabs/static/../../bot/settings.py"))[0] == 404
+    status, german, _ = await tabs.get(f"/tabs/log?account={CONTOSO}&locale=de-DE")
+    assert 'lang="de"' in german and "Protokoll" in german
+    for path in ("/tabs/plan?account=<script>", "/tabs/secrets?account=1"):
+        assert (await tabs.get(path))[0] == 404
+
+
+async def test_content_needs_a_valid_sso_token_of_someone_on_the_account_team(tabs: Tabs) -> None:
+    path = f"/tabs/plan/content?account={CONTOSO}"
+    status, body, _ = await tabs.get(path, tabs.token("megan"))
+    assert status == 200 and "Account plan: Contoso Pharma" in body and "Full plan" in body
+
+    other_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    refused = {
+        "no token": None,
+        "garbage": "not-a-token",
+        "forged": tabs.token("megan", key=other_key),
+        "expired": tabs.token("megan", exp=int(time.time()) - 3600, iat=int(time.time()) - 7200),
+        "wrong audience": tabs.token("megan", aud="api://elsewhere/other-app"),
+        "wrong issuer": tabs.token("megan", iss="https://evil.example/v2.0"),
+        "other tenant": tabs.entra.token(AAD["megan"], "99999999-0000-0000-0000-000000000000"),
+        "dev token outside local mode": "eyJhbGciOiJIUzI1NiJ9.eyJvaWQiOiJ4In0.c2lnbmF0dXJl",
+    }
+    for why, token in refused.items():
+        status, body, _ = await tabs.get(path, token)
+        assert status == 401 and "Contoso" not in body, why
+    for user, account in (("lynne", CONTOSO), ("isaiah", CONTOSO), ("megan", 999)):
+        status, body, _ = await tabs.get(f"/tabs/plan/content?account={account}", tabs.token(user))
+        assert status == 403 and "for the account team of this key account only" in body and "Contoso" not in body, user
+    assert tabs.entra.fetches == 1, "Entra's keys are fetched once and kept"
+
+
+ITEM = {"id": "a" * 32, "kind": "action", "title": "Second service visit offer", "status": "open", "progress": 0}
+
+
+async def test_the_plan_is_versioned_and_a_concurrent_edit_never_overwrites_silently(tabs: Tabs) -> None:
+    async with tabs.bot.db.transaction() as session:
+        adele_id = (await person(session, "adele")).id
+    first = {"sections": {"facts": "Three plants in Saxony."}, "items": [ITEM | {"owner_id": adele_id}]}
+    status, body = await tabs.save("megan", 0, first)
+    assert status == 200 and "Saved as version 1." in body
+
+    # Adele owns the action: she may update its status, progress and comment, nothing else.
+    hers = first | {"items": [first["items"][0] | {"status": "in_progress", "progress": 40, "comment": "Sent Tue"}]}
+    status, body = await tabs.save("adele", 1, hers)
+    assert status == 200 and "Saved as version 2." in body
+    status, body = await tabs.save("adele", 2, hers | {"sections": {"facts": "Mine now"}})
+    assert status == 403 and "only change the objectives and actions you own" in body
+
+    # Alex loaded version 1 before Adele saved: his save is refused, with both versions shown.
+    his = {"sections": {"facts": "Four plants, one in Poland."}, "items": first["items"]}
+    status, body = await tabs.save("alex", 1, his)
+    assert status == 409 and "Someone else changed this plan: Adele Vance saved version 2" in body
+    assert "Four plants, one in Poland." in body and "Sent Tue" in body, "his text to copy, and theirs in the form"
+
+    status, body = await tabs.save("megan", 2, {"sections": {}, "items": [ITEM | {"title": ""}]})
+    assert status == 400 and "items.0.title" in body
+    status, body = await tabs.save("megan", 2, {"sections": {"facts": "x", "astrology": "y"}, "items": []})
+    assert status == 400 and "sections.astrology: not a section of this plan" in body
+    status, body = await tabs.save("megan", 2, {"sections": {}, "items": [ITEM | {"owner_id": 999}]})
+    assert status == 400 and "not on the account team" in body
+    assert await tabs.versions() == 2
+
+    status, body, _ = await tabs.get(f"/tabs/plan/content?account={CONTOSO}", tabs.token("alex"))
+    assert "Version 2, saved by Adele Vance" in body and "Sent Tue" in body and "readonly" in body
+
+
+async def test_the_log_filters_and_exports_what_the_team_logged(tabs: Tabs) -> None:
+    # This bot checks Bot Framework tokens; the items are logged through the domain services directly.
+    async with tabs.bot.db.transaction() as session:
+        alex, isaiah = await person(session, "alex"), await person(session, "isaiah")
+        today = dt.date.today()
+        visit = '=HYPERLINK("x") visit'
+        await log_contact(session, LogContact(CONTOSO, alex, "1" * 32, today, ContactKind.VISIT, visit, "Hanna"))
+        await log_decision(
+            session,
+            LogDecision(
+                CONTOSO,
+                alex,
+                "2" * 32,
+                "Second service visit is paid",
+                DecisionCategory.PRICING,
+                "Paid.",
+                "Megan",
+                today,
+            ),
+        )
+        await log_contact(session, LogContact(FABRIKAM, isaiah, "3" * 32, today, ContactKind.CALL, "Call", "Maria"))
+    token = tabs.token("megan")
+    status, body, _ = await tabs.get(f"/tabs/log/content?account={CONTOSO}", token)
+    assert status == 200 and "Second service visit is paid" in body and "HYPERLINK" in body
+    assert "Fabrikam" not in body and "0 of 2" in body
+    status, body, _ = await tabs.get(f"/tabs/log/content?account={CONTOSO}&type=decision", token)
+    assert "Second service visit is paid" in body and "HYPERLINK" not in body
+    status, body, _ = await tabs.get(f"/tabs/log/content?account={CONTOSO}&open=1&to=2000-01-01", token)
+    assert "Nothing matches these filters." in body
+
+    status, exported, headers = await tabs.get(f"/tabs/log/export.csv?account={CONTOSO}", token)
+    assert status == 200 and headers["Content-Type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(exported.lstrip("\ufeff"))))
+    assert rows[0][0] == "Date" and len(rows) == 3
+    assert any(cell.startswith("'=HYPERLINK") for row in rows for cell in row), "no formula runs in a spreadsheet"
+    assert (await tabs.get(f"/tabs/log/export.csv?account={CONTOSO}", tabs.token("lynne")))[0] == 403
+
+
+async def test_the_stakeholder_map_shows_levels_owners_and_who_nobody_met(tabs: Tabs) -> None:
+    status, body, _ = await tabs.get(f"/tabs/stakeholders/content?account={CONTOSO}", tabs.token("adele"))
+    assert status == 200 and "Dr. Hanna Berger" in body and "Not met in 90 days" in body
+    assert 'class="person uncovered"' in body
+    assert CONTOSO_CHANNEL  # the channel the account lives in, for readers of this test
+
+
+async def test_in_local_mode_dev_tokens_of_playground_users_sign_in(sqlite_url: str, connector: ConnectorFake) -> None:
+    from bot.tabs.signin import TabTokens
+
+    await migrate_and_seed(sqlite_url)
+    settings = Settings(_env_file=None, nudge_weekday="off", database_url=sqlite_url, tab_dev_secret="s" * 32)  # type: ignore[call-arg]
+    bot = await RunningBot(settings, connector).start()
+    try:
+        token = TabTokens(settings).dev_token(AAD["alex"], TENANT_ID, "Alex Wilber")
+        forged = TabTokens(settings.model_copy(update={"tab_dev_secret": "x" * 32})).dev_token(
+            AAD["alex"], TENANT_ID, "A"
+        )
+        async with aiohttp.ClientSession() as http:
+            for bearer, expected in ((token, 200), (forged, 401)):
+                headers = {"Authorization": f"Bearer {bearer}"}
+                async with http.get(f"{bot.url}/tabs/plan/content?account={FABRIKAM}", headers=headers) as r:
+                    assert r.status == expected
+    finally:
+        await bot.stop()
+
+
+async def test_the_ka_manager_starts_a_plan_review_from_the_plan_tab(tabs: Tabs) -> None:
+    async def start(user: str, due: str) -> tuple[int, str]:
+        headers = {"Authorization": f"Bearer {tabs.token(user)}"}
+        url = f"{tabs.bot.url}/tabs/plan/review?account={CONTOSO}"
+        async with tabs.http.post(url, json={"due_on": due}, headers=headers) as r:
+            return r.status, await r.text()
+
+    next_week = (dt.date.today() + dt.timedelta(days=7)).isoformat()
+    status, body = await start("megan", next_week)
+    assert status == 409 and "no objective or action with an owner" in body
+    async with tabs.bot.db.transaction() as session:
+        adele_id = (await person(session, "adele")).id
+    await tabs.save("megan", 0, {"sections": {}, "items": [ITEM | {"owner_id": adele_id}]})
+    assert (await start("adele", next_week))[0] == 403
+    assert (await start("megan", "2001-01-01"))[0] == 400
+    status, body = await start("megan", next_week)
+    assert status == 200 and "Review started" in body and "running, owners answer by" in body
+    assert 'id="review-form"' not in body, "no second review while one runs"
+    status, body = await start("megan", next_week)
+    assert status == 409 and "already running" in body
+
+
+async def test_adding_a_tab_by_hand_offers_the_three_tabs_for_the_channels_account_to_its_team_only(
+    tabs: Tabs,
+) -> None:
+    status, page, _ = await tabs.get("/tabs/config?locale=de-DE")
+    assert status == 200 and "kambot-Registerkarte hinzufügen" in page
+    assert all(f'value="{kind}"' in page for kind in ("plan", "log", "stakeholders"))
+
+    status, text, _ = await tabs.get(f"/tabs/config/channel?channel={CONTOSO_CHANNEL}", tabs.token("alex"))
+    assert status == 200 and '"account_id": 1' in text and "Key account: Contoso Pharma" in text
+    status, refused, _ = await tabs.get(f"/tabs/config/channel?channel={CONTOSO_CHANNEL}", tabs.token("isaiah"))
+    assert status == 403 and "no key account whose team you are on" in refused and "Contoso" not in refused
+    status, unknown, _ = await tabs.get("/tabs/config/channel?channel=channel-random-id", tabs.token("alex"))
+    assert (status, unknown) == (403, refused), "a channel of no account and one of another team: the same answer"
+    status, text, _ = await tabs.get(f"/tabs/config/channel?channel={CONTOSO_CHANNEL}")
+    assert status == 401 and "could not tell who you are" in text
+
+
+async def test_the_privacy_statement_and_terms_the_app_package_points_to_are_served(tabs: Tabs) -> None:
+    for path, english, german in (
+        ("/privacy", "never their content", "nie deren Inhalt"),
+        ("/terms", "MIT licence", "MIT-Lizenz"),
+    ):
+        status, page, _ = await tabs.get(path)
+        assert status == 200 and english in page
+        status, page, _ = await tabs.get(f"{path}?locale=de")
+        assert status == 200 and german in page
+
+
+FORMULAS = (
+    "=cmd|' /C calc'!A0",
+    "a;=1+2",
+    "b,=1+2",
+    "+SUM(1)",
+    "-2+3",
+    "@SUM(1)",
+    "  =indented",
+    "\u00a0=no-break space",
+    "\uff1dfull-width",
+    "\t=tab",
+    'c;"=quoted',
+)
+
+
+async def get_bytes(tabs: Tabs, path: str, token: str) -> tuple[int, bytes]:
+    async with tabs.http.get(f"{tabs.bot.url}{path}", headers={"Authorization": f"Bearer {token}"}) as r:
+        return r.status, await r.read()
+
+
+def starts_like_a_formula(cell: str) -> bool:
+    """Blanks and quotes before it do not keep a spreadsheet from reading a formula."""
+    return cell.lstrip(' \u00a0"')[:1] in ("=", "+", "-", "@", "\t", "\uff1d") or cell[:1] in ("=", "+", "-", "@", "\t")
+
+
+async def test_the_exports_open_as_text_in_english_and_german_excel(tabs: Tabs) -> None:
+    """Excel splits a CSV on `,` in English and on `;` in German: no cell may start like a formula
+    either way; the .xlsx holds every cell as a string."""
+    async with tabs.bot.db.transaction() as session:
+        alex = await person(session, "alex")
+        for i, summary in enumerate(FORMULAS):
+            contact = LogContact(CONTOSO, alex, f"{i:032d}", dt.date.today(), ContactKind.CALL, summary, summary)
+            await log_contact(session, contact)
+    token = tabs.token("megan")
+    status, exported = await get_bytes(tabs, f"/tabs/log/export.csv?account={CONTOSO}", token)
+    assert status == 200
+    content = exported.decode("utf-8").lstrip("\ufeff")
+    for separator in (",", ";"):
+        cells = [cell for row in csv.reader(io.StringIO(content), delimiter=separator) for cell in row]
+        assert len(cells) > len(FORMULAS)
+        assert not [c for c in cells if starts_like_a_formula(c)], separator
+
+    status, book = await get_bytes(tabs, f"/tabs/log/export.xlsx?account={CONTOSO}", token)
+    assert status == 200
+    sheet = openpyxl.load_workbook(io.BytesIO(book)).active
+    values = [cell for row in sheet.iter_rows() for cell in row]
+    assert {c.data_type for c in values} == {"s"}, "every cell a string: never a formula"
+    shown = {c.value for c in values}
+    assert set(FORMULAS) - {"\t=tab"} <= shown, "the text itself is kept as typed"
+
+
+async def test_the_ka_manager_reads_a_confidential_contact_in_the_log_tab_and_members_do_not(tabs: Tabs) -> None:
+    async with tabs.bot.db.transaction() as session:
+        alex = await person(session, "alex")
+        secret = LogContact(
+            CONTOSO, alex, "9" * 32, dt.date.today(), ContactKind.CALL, "Merger talk", "Hanna", confidential=True
+        )
+        await log_contact(session, secret)
+    for user, sees in (("megan", True), ("alex", True), ("adele", False)):
+        status, body, _ = await tabs.get(f"/tabs/log/content?account={CONTOSO}", tabs.token(user))
+        assert status == 200 and ("Merger talk" in body) is sees, user
+        status, exported = await get_bytes(tabs, f"/tabs/log/export.csv?account={CONTOSO}", tabs.token(user))
+        assert status == 200 and ("Merger talk" in exported.decode()) is sees, user

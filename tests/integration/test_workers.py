@@ -1,0 +1,144 @@
+"""`kambot worker` processes: the outbox sent from outside the web process, and by several at once on PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import subprocess
+
+from sqlalchemy import func, select
+
+from kam.conversations import SeenConversation, remember
+from kam.models import Account, OutboxMessage, OutboxStatus
+from kam.outbox import OutboxKind
+from kam.storage import Database
+from tests.support.fakes.connector import ConnectorFake
+from tests.support.harness import migrate_and_seed
+from tests.support.workers import deliveries, owe_weekly_nudges, start_worker
+
+
+async def queue_welcomes(url: str, connector: ConnectorFake, count: int) -> None:
+    """`count` channel welcomes owed to Contoso's channel, which the bot can reach through the connector fake."""
+    await migrate_and_seed(url)
+    db = Database(url)
+    async with db.transaction() as session:
+        await remember(session, SeenConversation("channel-contoso-id", connector.url, "t", "channel", "team-id", "b"))
+        contoso = await session.scalar(select(Account.id).where(Account.name == "Contoso Pharma"))
+        session.add_all(
+            OutboxMessage(kind=OutboxKind.CHANNEL_WELCOME, subject_id=contoso, account_id=contoso) for _ in range(count)
+        )
+    await db.close()
+
+
+async def sent_and_pending(url: str) -> tuple[int, int]:
+    db = Database(url)
+    async with db.transaction() as session:
+        counts = dict(
+            (await session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status))).all()
+        )
+    await db.close()
+    return counts.get(OutboxStatus.SENT, 0), counts.get(OutboxStatus.PENDING, 0)
+
+
+async def stop(worker: subprocess.Popen[str]) -> str:
+    worker.send_signal(signal.SIGTERM)
+    output, _ = await asyncio.to_thread(worker.communicate, timeout=20)
+    assert worker.returncode == 0, output
+    return output
+
+
+async def test_a_worker_sends_the_outbox_without_a_web_server_and_stops_cleanly(
+    sqlite_url: str, connector: ConnectorFake
+) -> None:
+    await queue_welcomes(sqlite_url, connector, 3)
+    worker = start_worker(sqlite_url)
+    try:
+        await connector.wait_for(lambda fake: len(fake.in_conversation("channel-contoso-id")) == 3, timeout=30)
+    finally:
+        output = await stop(worker)
+    assert "Traceback" not in output
+    assert await sent_and_pending(sqlite_url) == (3, 0)
+
+
+async def test_three_workers_on_postgresql_send_each_message_once(
+    fresh_postgres: str, connector: ConnectorFake
+) -> None:
+    await queue_welcomes(fresh_postgres, connector, 60)
+    workers = [start_worker(fresh_postgres) for _ in range(3)]
+    try:
+        await connector.wait_for(lambda fake: len(fake.in_conversation("channel-contoso-id")) >= 60, timeout=60)
+        await asyncio.sleep(1)  # time for a duplicate to show, if there were one
+    finally:
+        for worker in workers:
+            await stop(worker)
+    assert len(connector.in_conversation("channel-contoso-id")) == 60
+    assert await sent_and_pending(fresh_postgres) == (60, 0)
+
+
+async def test_a_worker_killed_outright_loses_nothing_and_the_others_finish_its_work(
+    fresh_postgres: str, connector: ConnectorFake
+) -> None:
+    """SIGKILL: no chance to finish or release anything; the message it held returns when its lease runs out."""
+    people = 240
+    await owe_weekly_nudges(fresh_postgres, connector, people)
+    lease, in_flight = "3", 4
+    workers = [
+        start_worker(
+            fresh_postgres, connector_sends_per_second="16", outbox_lease_seconds=lease, outbox_in_flight=str(in_flight)
+        )
+        for _ in range(3)
+    ]
+    try:
+        await connector.wait_for(lambda fake: deliveries(fake, people).delivered >= people // 3, timeout=60)
+        victim = workers.pop(0)
+        victim.send_signal(signal.SIGKILL)
+        await asyncio.to_thread(victim.wait, 10)
+        at_kill = deliveries(connector, people).delivered
+        await connector.wait_for(lambda fake: deliveries(fake, people).lost == 0, timeout=60)
+        for _ in range(40):  # the victim's leased message is taken again once its lease has run out
+            if await sent_and_pending(fresh_postgres) == (people, 0):
+                break
+            await asyncio.sleep(0.25)
+        await asyncio.sleep(1)  # time for a duplicate to show, if there were one
+    finally:
+        for worker in workers:
+            await stop(worker)
+    assert victim.returncode == -signal.SIGKILL and at_kill < people, "killed mid-run"
+    result = deliveries(connector, people)
+    assert result.lost == 0 and await sent_and_pending(fresh_postgres) == (people, 0)
+    # The Bot Connector has no idempotency key: only messages the victim had sent but not yet
+    # marked sent when it died can go out again, never more than it had in flight.
+    assert result.duplicates <= in_flight, result
+
+
+async def test_the_outbox_keeps_under_the_connectors_limit_per_tenant(sqlite_url: str) -> None:
+    """A fake enforcing 10 sends a second per tenant: paced sends are never throttled, unpaced ones are."""
+    from tests.support.harness import RunningBot, local_settings
+
+    async def run(sends_per_second: int) -> tuple[int, float]:
+        connector = await ConnectorFake(per_tenant_limit=(10, 1.0)).start()
+        url = sqlite_url.replace("kambot.db", f"pace-{sends_per_second}.db")
+        await queue_welcomes(url, connector, 12)
+        db = Database(url)
+        async with db.transaction() as session:
+            await remember(session, SeenConversation("team-id", connector.url, "t", "channel", "team-id", "b"))
+            fabrikam = await session.scalar(select(Account.id).where(Account.name == "Fabrikam Logistics"))
+            session.add_all(
+                OutboxMessage(kind=OutboxKind.CHANNEL_WELCOME, subject_id=fabrikam, account_id=fabrikam)
+                for _ in range(12)
+            )
+        await db.close()
+        started = asyncio.get_running_loop().time()
+        settings = local_settings(url, connector_sends_per_second=sends_per_second)
+        bot = await RunningBot(settings, connector).start()
+        try:
+            await connector.wait_for(lambda fake: len([r for r in fake.recorded if r.method == "send"]) >= 24, 30)
+        finally:
+            await bot.stop()
+            await connector.stop()
+        return connector.throttled, asyncio.get_running_loop().time() - started
+
+    throttled, seconds = await run(10)
+    assert throttled == 0 and seconds >= 1.5, (throttled, seconds)
+    unpaced, _ = await run(50)
+    assert unpaced > 0, "the fake does enforce the limit: without pacing it throttles"

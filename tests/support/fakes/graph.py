@@ -1,0 +1,564 @@
+"""A Microsoft Graph fake: the subset kambot uses, with Graph's shapes, limits and errors.
+
+Real aiohttp server on loopback. It enforces the documented throttling (at most
+4 requests per second per app on one team or one channel, 30 writes per second
+per tenant) by answering 429 with Retry-After, keeps a team's channel limit,
+checks Teams' channel name rules, and can be told to fail requests (503, 504,
+timeouts, name conflicts). Every request is recorded for the tests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import io
+import itertools
+import json
+import math
+import re
+import time
+import uuid
+import zipfile
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
+from typing import Any
+
+import jwt
+from aiohttp import web
+
+from tests.support.fakes.loopback import serve_on_loopback
+
+ALL_PERMISSIONS_TOKEN = "graph-test-token"
+ANY_ROLE = "*"
+TOKEN_KEY = "graph-fake-signing-key-of-32-bytes!"
+# Application permissions that let an app-only token call a route (Graph's documented least-privileged and broader).
+ROUTE_PERMISSIONS = {
+    "/v1.0/users/{user}": {"User.ReadBasic.All", "User.Read.All", "User.ReadWrite.All", "Directory.Read.All"},
+    "/v1.0/users/{user}/calendarView": {"Calendars.ReadBasic.All", "Calendars.Read", "Calendars.ReadWrite"},
+}
+
+FORBIDDEN = re.compile(r"[#%&*{}/\\:<>?+|'\"]")
+WRITES = {"POST", "PATCH", "PUT", "DELETE"}
+
+
+@dataclass
+class Channel:
+    id: str
+    name: str
+    membership: str = "standard"
+    description: str = ""
+    archived: bool = False
+    members: list[str] = field(default_factory=list)
+    tabs: list[dict[str, Any]] = field(default_factory=list)
+
+    def json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "displayName": self.name,
+            "description": self.description,
+            "membershipType": self.membership,
+            "isArchived": self.archived,
+        }
+
+
+@dataclass
+class Team:
+    id: str
+    channels: dict[str, Channel] = field(default_factory=dict)
+    installed_apps: list[str] = field(default_factory=list)
+    deleted_channels: int = 0
+
+
+@dataclass
+class Call:
+    method: str
+    path: str
+    status: int
+    at: float
+    resource: str
+
+
+@dataclass
+class Fault:
+    status: int | str  # an HTTP status, or "timeout" / "conflict"
+    method: str | None = None
+    path_contains: str = ""
+
+
+class GraphFake:
+    def __init__(
+        self,
+        *,
+        per_resource_rps: float = 4.0,
+        tenant_writes_rps: float = 30.0,
+        max_channels: int = 1000,
+        page_size: int = 100,
+        enforce_limits: bool = True,
+    ) -> None:
+        self.per_resource_rps = per_resource_rps
+        self.tenant_writes_rps = tenant_writes_rps
+        self.max_channels = max_channels
+        self.page_size = page_size
+        self.enforce_limits = enforce_limits
+        self.teams: dict[str, Team] = {}
+        self.users: dict[str, dict[str, str]] = {}
+        # Outlook calendars by user (Entra object id): Graph event objects. Users not here have no mailbox.
+        self.calendars: dict[str, list[dict[str, Any]]] = {}
+        self.calendar_denied: set[str] = set()  # excluded by the tenant's application access policy
+        # Teams kambot has no access to (not installed there, so no resource-specific consent).
+        self.locked_teams: set[str] = set()
+        self.catalog: dict[str, dict[str, Any]] = {}  # the tenant's app catalog: teamsApp id -> teamsApp
+        self.calls: list[Call] = []
+        self.faults: list[Fault] = []
+        self.timeout_seconds = 30.0
+        self._ids = itertools.count(1)
+        self._resource_hits: dict[str, deque[float]] = defaultdict(deque)
+        self._write_hits: deque[float] = deque()
+        self.url = ""
+        self._runner: web.AppRunner | None = None
+
+    # --- set-up helpers for tests -------------------------------------------------
+    def add_team(self, team_id: str, channels: int = 0) -> Team:
+        team = Team(team_id)
+        team.channels["general"] = Channel(f"19:general-{team_id}@thread.tacv2", "General")
+        for i in range(channels):
+            channel = Channel(f"19:pre-{team_id}-{i}@thread.tacv2", f"Existing {i}")
+            team.channels[channel.id] = channel
+        self.teams[team_id] = team
+        return team
+
+    def add_user(self, upn: str, name: str | None = None) -> str:
+        user_id = str(uuid.uuid5(uuid.NAMESPACE_DNS, upn.lower()))
+        self.users[upn.lower()] = {"id": user_id, "displayName": name or upn.split("@")[0], "userPrincipalName": upn}
+        return user_id
+
+    def add_meeting(
+        self,
+        calendars: list[str],
+        subject: str,
+        start: dt.datetime,
+        end: dt.datetime,
+        attendees: list[tuple[str, str]],
+        *,
+        cancelled: bool = False,
+    ) -> str:
+        """One meeting, in the calendar of each of `calendars` (same iCalUId, each its own event id)."""
+        key = "040000008200E00074C5B7101A82E008" + uuid.uuid4().hex.upper()
+        for user_id in calendars:
+            self.calendars.setdefault(user_id, []).append(
+                {
+                    "id": "AAMk" + uuid.uuid4().hex,
+                    "iCalUId": key,
+                    "subject": subject,
+                    "isCancelled": cancelled,
+                    "start": start,
+                    "end": end,
+                    "bodyPreview": "Confidential agenda: not for Calendars.ReadBasic",
+                    "attendees": [
+                        {
+                            "type": "required",
+                            "status": {"response": "accepted", "time": "0001-01-01T00:00:00Z"},
+                            "emailAddress": {"name": name, "address": address},
+                        }
+                        for name, address in attendees
+                    ],
+                }
+            )
+        return key
+
+    def fail(self, status: int | str, *, times: int = 1, method: str | None = None, path_contains: str = "") -> None:
+        self.faults.extend(Fault(status, method, path_contains) for _ in range(times))
+
+    def writes(self) -> list[Call]:
+        return [c for c in self.calls if c.method in WRITES]
+
+    def throttled(self) -> int:
+        return sum(1 for c in self.calls if c.status == 429)
+
+    def bound_seconds(self) -> float:
+        """The least time the documented limits allow for the recorded requests."""
+        per_resource: dict[str, int] = defaultdict(int)
+        for call in self.calls:
+            if call.resource != "tenant":
+                per_resource[call.resource] += 1
+        busiest = max(per_resource.values(), default=0) / self.per_resource_rps
+        return max(busiest, len(self.writes()) / self.tenant_writes_rps)
+
+    def channels_named(self, name: str) -> list[Channel]:
+        return [c for t in self.teams.values() for c in t.channels.values() if c.name.lower() == name.lower()]
+
+    # --- Graph behaviour -----------------------------------------------------------
+    @staticmethod
+    def error(status: int, code: str, message: str, retry_after: int | None = None) -> web.Response:
+        body = {
+            "error": {
+                "code": code,
+                "message": message,
+                "innerError": {"date": time.strftime("%Y-%m-%dT%H:%M:%S"), "request-id": str(uuid.uuid4())},
+            }
+        }
+        headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
+        return web.json_response(body, status=status, headers=headers)
+
+    def _throttle(self, method: str, resource: str) -> web.Response | None:
+        if not self.enforce_limits:
+            return None
+        now = time.monotonic()
+        windows = [(self._resource_hits[resource], self.per_resource_rps)]
+        if method in WRITES:
+            windows.append((self._write_hits, self.tenant_writes_rps))
+        for hits, rps in windows:
+            while hits and now - hits[0] >= 1.0:
+                hits.popleft()
+            if len(hits) >= rps:
+                wait = max(1, math.ceil(1.0 - (now - hits[0])))
+                return self.error(429, "TooManyRequests", "Too many requests.", retry_after=wait)
+        for hits, _ in windows:
+            hits.append(now)
+        return None
+
+    @staticmethod
+    def _roles(authorization: str) -> set[str] | None:
+        """The application permissions of the request's token: None for a bad token, ANY_ROLE for the test token."""
+        token = authorization.removeprefix("Bearer ")
+        if token == ALL_PERMISSIONS_TOKEN:
+            return {ANY_ROLE}
+        try:
+            claims = jwt.decode(token, TOKEN_KEY, algorithms=["HS256"], audience="https://graph.microsoft.com")
+        except jwt.PyJWTError:
+            return None
+        return set(claims.get("roles") or [])
+
+    def _denied(self, request: web.Request, roles: set[str]) -> web.Response | None:
+        """Graph's 403 when the token lacks the permission a route needs, or the app has no access to the team."""
+        team_id = request.match_info.get("team")
+        if team_id is not None and team_id in self.locked_teams:
+            return self.error(403, "Forbidden", "Missing role permissions on the request. API requires one of ...")
+        resource = request.match_info.route.resource
+        needs = ROUTE_PERMISSIONS.get(resource.canonical if resource is not None else "")
+        if request.method == "POST" and request.path.startswith("/v1.0/appCatalogs/") and ANY_ROLE not in roles:
+            # Publishing to the app catalog takes a signed-in admin: Graph supports no application permission for it.
+            return self.error(403, "Forbidden", "Application permissions are not supported for this operation.")
+        if needs and ANY_ROLE not in roles and not roles & needs:
+            return self.error(403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
+        return None
+
+    @web.middleware
+    async def _middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        roles = self._roles(request.headers.get("Authorization", ""))
+        if roles is None:
+            response: web.StreamResponse = self.error(401, "InvalidAuthenticationToken", "Access token is empty.")
+        else:
+            response = self._denied(request, roles) or await self._handle(request, handler)
+        self.calls.append(
+            Call(request.method, request.path, response.status, time.monotonic(), self._resource(request))
+        )
+        return response
+
+    @staticmethod
+    def _resource(request: web.Request) -> str:
+        """What Graph's per-team, per-channel and per-mailbox limits count against."""
+        team_id = request.match_info.get("team")
+        channel_id = request.match_info.get("channel")
+        if request.path.endswith("/calendarView"):
+            return f"mailbox:{request.match_info.get('user')}"
+        return f"channel:{channel_id}" if channel_id else f"team:{team_id}" if team_id else "tenant"
+
+    async def _handle(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        team_id = request.match_info.get("team")
+        resource = self._resource(request)
+        for fault in list(self.faults):
+            if (fault.method is None or fault.method == request.method) and fault.path_contains in request.path:
+                self.faults.remove(fault)
+                if fault.status == "timeout":
+                    # Graph did the work, but the answer comes too late for the client.
+                    response = await handler(request)
+                    await asyncio.sleep(self.timeout_seconds)
+                    return response
+                if fault.status == "conflict":
+                    return self.error(409, "NameAlreadyExists", "Channel name already existed, please use other name.")
+                return self.error(int(fault.status), "ServiceUnavailable", "Injected failure.", retry_after=1)
+        refused = self._throttle(request.method, resource)
+        if refused is not None:
+            return refused
+        if team_id is not None and team_id not in self.teams:
+            return self.error(404, "NotFound", f"No team found with Group Id {team_id}.")
+        return await handler(request)
+
+    def _team(self, request: web.Request) -> Team:
+        return self.teams[request.match_info["team"]]
+
+    def _channel(self, request: web.Request) -> Channel | None:
+        return self._team(request).channels.get(request.match_info["channel"])
+
+    def _page(self, request: web.Request, items: list[dict[str, Any]]) -> web.Response:
+        skip = int(request.query.get("$skiptoken", "0") or 0)
+        body: dict[str, Any] = {"value": items[skip : skip + self.page_size]}
+        if skip + self.page_size < len(items):
+            body["@odata.nextLink"] = f"{self.url}{request.path}?$skiptoken={skip + self.page_size}"
+        return web.json_response(body)
+
+    async def _list_channels(self, request: web.Request) -> web.Response:
+        return self._page(request, [c.json() for c in self._team(request).channels.values()])
+
+    async def _create_channel(self, request: web.Request) -> web.Response:
+        team = self._team(request)
+        body = await request.json()
+        name = str(body.get("displayName", ""))
+        if not name or len(name) > 50 or FORBIDDEN.search(name) or name.startswith(("_", ".")) or name.endswith("."):
+            return self.error(400, "BadRequest", f"Channel name '{name}' is not valid.")
+        if any(c.name.lower() == name.lower() for c in team.channels.values()):
+            return self.error(409, "NameAlreadyExists", "Channel name already existed, please use other name.")
+        if len(team.channels) + team.deleted_channels >= self.max_channels:
+            return self.error(400, "BadRequest", "Maximum number of channels reached for this team.")
+        membership = body.get("membershipType", "standard")
+        members = [m.get("user@odata.bind", "") for m in body.get("members", [])]
+        if membership == "private" and not any("owner" in m.get("roles", []) for m in body.get("members", [])):
+            return self.error(
+                400, "BadRequest", "A private channel created with application permissions needs an owner."
+            )
+        channel = Channel(f"19:{uuid.uuid4().hex}@thread.tacv2", name, membership, body.get("description", ""))
+        channel.members = members
+        team.channels[channel.id] = channel
+        return web.json_response(channel.json(), status=201)
+
+    async def _patch_channel(self, request: web.Request) -> web.Response:
+        channel = self._channel(request)
+        if channel is None:
+            return self.error(404, "NotFound", "Channel not found.")
+        name = (await request.json()).get("displayName")
+        if name:
+            if FORBIDDEN.search(name) or len(name) > 50:
+                return self.error(400, "BadRequest", f"Channel name '{name}' is not valid.")
+            channel.name = name
+        return web.Response(status=204)
+
+    async def _archive_channel(self, request: web.Request) -> web.Response:
+        channel = self._channel(request)
+        if channel is None:
+            return self.error(404, "NotFound", "Channel not found.")
+        channel.archived = True
+        return web.Response(status=202)
+
+    async def _list_tabs(self, request: web.Request) -> web.Response:
+        channel = self._channel(request)
+        if channel is None:
+            return self.error(404, "NotFound", "Channel not found.")
+        return self._page(request, channel.tabs)
+
+    async def _add_tab(self, request: web.Request) -> web.Response:
+        channel = self._channel(request)
+        if channel is None:
+            return self.error(404, "NotFound", "Channel not found.")
+        body = await request.json()
+        app_bind = body.get("teamsApp@odata.bind", "")
+        config = body.get("configuration") or {}
+        if not app_bind or not body.get("displayName") or not config.get("contentUrl", "").startswith("https://"):
+            return self.error(
+                400, "BadRequest", "A tab needs displayName, teamsApp@odata.bind and an https contentUrl."
+            )
+        app_id = app_bind.rsplit("/", 1)[-1].strip("'()")
+        if app_id not in self._team(request).installed_apps:
+            return self.error(400, "BadRequest", "The app of the tab is not installed in the team.")
+        tab = {
+            "id": str(uuid.uuid4()),
+            "displayName": body["displayName"],
+            "configuration": config,
+            "teamsApp": {"id": app_id},
+        }
+        channel.tabs.append(tab)
+        return web.json_response(tab, status=201)
+
+    async def _list_apps(self, request: web.Request) -> web.Response:
+        apps = [{"id": f"install-{a}", "teamsApp": {"id": a}} for a in self._team(request).installed_apps]
+        return self._page(request, apps)
+
+    async def _install_app(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        app_id = body.get("teamsApp@odata.bind", "").rsplit("/", 1)[-1].strip("'()")
+        team = self._team(request)
+        if app_id in team.installed_apps:
+            return self.error(409, "Conflict", "The app is already installed.")
+        team.installed_apps.append(app_id)
+        return web.Response(status=201)
+
+    async def _user(self, request: web.Request) -> web.Response:
+        user = self.users.get(request.match_info["user"].lower())
+        if user is None:
+            return self.error(
+                404, "Request_ResourceNotFound", f"Resource '{request.match_info['user']}' does not exist."
+            )
+        return web.json_response(user)
+
+    async def _calendar_view(self, request: web.Request) -> web.Response:
+        """GET /users/{id}/calendarView: events overlapping [startDateTime, endDateTime), paged by $top."""
+        user_id = request.match_info["user"]
+        try:
+            start = _utc(request.query["startDateTime"])
+            end = _utc(request.query["endDateTime"])
+        except (KeyError, ValueError):
+            return self.error(
+                400,
+                "ErrorInvalidParameter",
+                "This request requires a time window specified by the query "
+                "string parameters StartDateTime and EndDateTime.",
+            )
+        if user_id in self.calendar_denied:
+            return self.error(
+                403,
+                "ErrorAccessDenied",
+                "Access to OData is disabled: blocked by tenant configured AppOnly AccessPolicy settings.",
+            )
+        if user_id not in self.calendars:
+            return self.error(
+                404,
+                "MailboxNotEnabledForRESTAPI",
+                "The mailbox is either inactive, soft-deleted, or is hosted on-premise.",
+            )
+        utc = 'outlook.timezone="UTC"' in request.headers.get("Prefer", "")
+        fields = set(filter(None, request.query.get("$select", "").split(","))) or None
+        found = sorted(
+            (e for e in self.calendars[user_id] if e["start"] < end and e["end"] > start), key=lambda e: e["start"]
+        )
+        items = [_event_json(e, fields, utc) for e in found]
+        top = min(int(request.query.get("$top", "10")), 1000)
+        skip = int(request.query.get("$skip", "0"))
+        body: dict[str, Any] = {"value": items[skip : skip + top]}
+        if skip + top < len(items):
+            query = dict(request.query) | {"$skip": str(skip + top)}
+            body["@odata.nextLink"] = str(request.url.with_query(query)).replace(str(request.url.origin()), self.url)
+        return web.json_response(body)
+
+    # --- the tenant's app catalog (organization apps) ---------------------------------
+    def _uploaded_manifest(self, body: bytes, content_type: str) -> dict[str, Any] | web.Response:
+        if content_type != "application/zip":
+            return self.error(415, "UnsupportedMediaType", "The app package must be sent as application/zip.")
+        try:
+            return dict(json.loads(zipfile.ZipFile(io.BytesIO(body)).read("manifest.json")))
+        except (zipfile.BadZipFile, KeyError, ValueError):
+            return self.error(400, "BadRequest", "The app package is not a zip file with a manifest.json.")
+
+    @staticmethod
+    def _definition(app_id: str, manifest: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "id": f"{app_id}-{manifest['version']}",
+            "teamsAppId": app_id,
+            "version": manifest["version"],
+            "displayName": manifest["name"]["short"],
+            "publishingState": "published",
+        }
+
+    async def _list_catalog(self, request: web.Request) -> web.Response:
+        wanted = re.fullmatch(r"externalId eq '([^']*)'", request.query.get("$filter", ""))
+        apps = [a for a in self.catalog.values() if wanted is None or a["externalId"] == wanted.group(1)]
+        expand = "appDefinitions" in request.query.get("$expand", "")
+        return self._page(
+            request, [a if expand else {k: v for k, v in a.items() if k != "appDefinitions"} for a in apps]
+        )
+
+    async def _publish_app(self, request: web.Request) -> web.Response:
+        manifest = self._uploaded_manifest(await request.read(), request.content_type)
+        if isinstance(manifest, web.Response):
+            return manifest
+        if any(a["externalId"] == manifest["id"] for a in self.catalog.values()):
+            return self.error(409, "Conflict", "An app with the same id already exists in the tenant app catalog.")
+        app_id = str(uuid.uuid4())
+        self.catalog[app_id] = {
+            "id": app_id,
+            "externalId": manifest["id"],
+            "displayName": manifest["name"]["short"],
+            "distributionMethod": "organization",
+            "appDefinitions": [self._definition(app_id, manifest)],
+        }
+        return web.json_response({k: v for k, v in self.catalog[app_id].items() if k != "appDefinitions"}, status=201)
+
+    async def _update_app(self, request: web.Request) -> web.Response:
+        app = self.catalog.get(request.match_info["app"])
+        if app is None:
+            return self.error(404, "NotFound", "No app with this id in the tenant app catalog.")
+        manifest = self._uploaded_manifest(await request.read(), request.content_type)
+        if isinstance(manifest, web.Response):
+            return manifest
+        if manifest["id"] != app["externalId"]:
+            return self.error(400, "BadRequest", "The manifest id does not match the app being updated.")
+        newest = max(tuple(map(int, d["version"].split("."))) for d in app["appDefinitions"])
+        if tuple(map(int, manifest["version"].split("."))) <= newest:
+            return self.error(409, "Conflict", "The app version must be greater than the current version.")
+        app["appDefinitions"].append(self._definition(app["id"], manifest))
+        return web.json_response(app["appDefinitions"][-1], status=201)
+
+    async def start(self) -> GraphFake:
+        app = web.Application(middlewares=[self._middleware])
+        base = "/v1.0/teams/{team}"
+        app.router.add_get(f"{base}/channels", self._list_channels)
+        app.router.add_post(f"{base}/channels", self._create_channel)
+        app.router.add_patch(base + "/channels/{channel}", self._patch_channel)
+        app.router.add_post(base + "/channels/{channel}/archive", self._archive_channel)
+        app.router.add_get(base + "/channels/{channel}/tabs", self._list_tabs)
+        app.router.add_post(base + "/channels/{channel}/tabs", self._add_tab)
+        app.router.add_get(f"{base}/installedApps", self._list_apps)
+        app.router.add_post(f"{base}/installedApps", self._install_app)
+        app.router.add_get("/v1.0/appCatalogs/teamsApps", self._list_catalog)
+        app.router.add_post("/v1.0/appCatalogs/teamsApps", self._publish_app)
+        app.router.add_post("/v1.0/appCatalogs/teamsApps/{app}/appDefinitions", self._update_app)
+        app.router.add_get("/v1.0/users/{user}", self._user)
+        app.router.add_get("/v1.0/users/{user}/calendarView", self._calendar_view)
+        self._runner, port = await serve_on_loopback(app)
+        self.url = f"http://127.0.0.1:{port}"
+        return self
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+
+def _utc(value: str) -> dt.datetime:
+    moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+PACIFIC = dt.timezone(dt.timedelta(hours=-8))
+
+
+def _event_json(event: dict[str, Any], fields: set[str] | None, utc: bool) -> dict[str, Any]:
+    """As Graph answers: times as dateTimeTimeZone with seven decimals; in UTC only when asked (else the
+    mailbox's own zone, Pacific here), only the $select-ed fields (and always the id)."""
+
+    def moment(value: dt.datetime) -> dict[str, str]:
+        local = value.astimezone(dt.UTC if utc else PACIFIC).replace(tzinfo=None)
+        return {
+            "dateTime": local.isoformat(timespec="microseconds") + "0",
+            "timeZone": "UTC" if utc else "Pacific Standard Time",
+        }
+
+    whole = {**event, "start": moment(event["start"]), "end": moment(event["end"])}
+    return {k: v for k, v in whole.items() if fields is None or k in fields or k == "id"}
+
+
+class FakeGraphCredential:
+    """An azure-identity style credential that hands out a token the Graph fake accepts.
+
+    With `roles`, the token is a JWT carrying those application permissions, as Entra issues
+    them, and the fake refuses what they do not cover; without, it may do everything.
+    """
+
+    def __init__(self, roles: set[str] | None = None) -> None:
+        self.roles = roles
+
+    async def get_token(self, *scopes: str, **kwargs: Any) -> Any:
+        from azure.core.credentials import AccessToken
+
+        expires = int(time.time()) + 3600
+        if self.roles is None:
+            return AccessToken(ALL_PERMISSIONS_TOKEN, expires)
+        claims = {"aud": "https://graph.microsoft.com", "roles": sorted(self.roles), "exp": expires}
+        return AccessToken(jwt.encode(claims, TOKEN_KEY, algorithm="HS256"), expires)
+
+    async def close(self) -> None:
+        return None
+
+    async def __aenter__(self) -> FakeGraphCredential:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None

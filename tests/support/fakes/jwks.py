@@ -1,0 +1,152 @@
+"""An identity fake: OpenID metadata, a JWKS with a test signing key, and a token endpoint.
+
+Inbound, it plays the Bot Framework's token service, so that requests the tests
+sign with its key pass botbuilder's real JWT validation and forged ones fail.
+Outbound, it plays Entra ID's token endpoint for the bot's client credentials.
+MSAL only talks to https authorities, so the fake serves TLS with a certificate
+it makes for 127.0.0.1; tests point REQUESTS_CA_BUNDLE at it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import json
+import ssl
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jwt
+from aiohttp import web
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
+from jwt.algorithms import RSAAlgorithm
+
+from tests.support.fakes.loopback import serve_on_loopback
+
+ISSUER = "https://api.botframework.test"
+
+
+def _self_signed(folder: Path) -> tuple[Path, Path]:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return cert_path, key_path
+
+
+@dataclass
+class IdentityFake:
+    key_id: str = "test-key-1"
+    endorsements: tuple[str, ...] = ("msteams",)
+    issued_tokens: list[str] = field(default_factory=list)
+    expired_secrets: set[str] = field(default_factory=set)  # answered as Entra answers an expired client secret
+    base_url: str = ""
+    ca_bundle: Path | None = None
+    _runner: web.AppRunner | None = None
+
+    def __post_init__(self) -> None:
+        self._key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+    @property
+    def metadata_url(self) -> str:
+        return f"{self.base_url}/v1/.well-known/openidconfiguration"
+
+    @property
+    def login_url(self) -> str:
+        """An authority MSAL accepts without asking Microsoft's instance discovery ("adfs" style)."""
+        return f"{self.base_url}/adfs"
+
+    def sign(self, claims: dict[str, Any], *, key: rsa.RSAPrivateKey | None = None, kid: str | None = None) -> str:
+        return jwt.encode(claims, key or self._key, algorithm="RS256", headers={"kid": kid or self.key_id})
+
+    def channel_token(self, audience: str, service_url: str, **overrides: Any) -> str:
+        now = int(time.time())
+        claims = {
+            "iss": ISSUER,
+            "aud": audience,
+            "serviceurl": service_url,
+            "nbf": now - 60,
+            "exp": now + 3600,
+            "iat": now,
+        }
+        claims.update(overrides)
+        return self.sign(claims)
+
+    def issued(self, token: str) -> bool:
+        return token in self.issued_tokens
+
+    async def _openid(self, _request: web.Request) -> web.Response:
+        return web.json_response(
+            {
+                "issuer": ISSUER,
+                "jwks_uri": f"{self.base_url}/v1/keys",
+                "id_token_signing_alg_values_supported": ["RS256"],
+            }
+        )
+
+    async def _keys(self, _request: web.Request) -> web.Response:
+        jwk = json.loads(RSAAlgorithm.to_jwk(self._key.public_key()))
+        jwk.update({"kid": self.key_id, "use": "sig", "endorsements": list(self.endorsements)})
+        return web.json_response({"keys": [jwk]})
+
+    async def _authority(self, _request: web.Request) -> web.Response:
+        return web.json_response(
+            {
+                "issuer": f"{self.base_url}/adfs",
+                "authorization_endpoint": f"{self.base_url}/adfs/oauth2/authorize",
+                "token_endpoint": f"{self.base_url}/adfs/oauth2/token",
+            }
+        )
+
+    async def _token(self, request: web.Request) -> web.Response:
+        form = await request.post()
+        if form.get("grant_type") != "client_credentials" or not form.get("client_secret"):
+            return web.json_response({"error": "invalid_client"}, status=401)
+        if form.get("client_secret") in self.expired_secrets:
+            description = "AADSTS7000222: The provided client secret keys for app are expired."
+            return web.json_response({"error": "invalid_client", "error_description": description}, status=401)
+        token = f"outbound-{uuid.uuid4().hex}"
+        self.issued_tokens.append(token)
+        return web.json_response({"access_token": token, "token_type": "Bearer", "expires_in": 3600})
+
+    async def start(self) -> IdentityFake:
+        folder = Path(tempfile.mkdtemp(prefix="identity-fake-"))
+        cert, key = _self_signed(folder)
+        self.ca_bundle = cert
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(cert, key)
+        app = web.Application()
+        app.router.add_get("/v1/.well-known/openidconfiguration", self._openid)
+        app.router.add_get("/v1/keys", self._keys)
+        app.router.add_get("/adfs/.well-known/openid-configuration", self._authority)
+        app.router.add_post("/adfs/oauth2/token", self._token)
+        self._runner, port = await serve_on_loopback(app, context)
+        self.base_url = f"https://127.0.0.1:{port}"
+        return self
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
