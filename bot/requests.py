@@ -9,8 +9,8 @@ from typing import Any
 from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cards.contact import CardMeta
 from cards.errors import MalformedSubmission
+from cards.forms import CardMeta
 from kam.access import Place, Principal, Subject
 from kam.models import Account, ItemKind, Person
 from kam.subjects import Found, account_subject, agreement_subject, item_subject, nudge_subject, review_subject

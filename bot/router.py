@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.requests import CommandRequest, VerbRequest
 from bot.routes import CommandRoute, VerbHandler, VerbRoute, verb_route
 from bot.turn import Reply, Turn
-from cards.contact import CardMeta, read_meta
+from cards.forms import CardMeta, read_meta
 from kam.access import RULES, Act, Place, Principal, Subject, require, team_accounts
 from kam.accounts import account_for_channel, accounts_of, team_roles
 from kam.errors import DuplicateSubmission, NotAllowed

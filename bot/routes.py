@@ -39,8 +39,9 @@ from bot.requests import (
 from bot.turn import Reply, Turn, argument_of
 from cards.account import VERB_CREATE
 from cards.acknowledge import VERB_ACKNOWLEDGE, VERB_END_AGREEMENT, VERB_VIEW
-from cards.contact import VERB_PICK, VERB_PICK_FOR_DECISION, VERB_PICK_FOR_STAKEHOLDER, VERB_SAVE
+from cards.contact import VERB_SAVE
 from cards.decision import VERB_SAVE_DECISION
+from cards.forms import VERB_PICK, VERB_PICK_FOR_DECISION, VERB_PICK_FOR_STAKEHOLDER
 from cards.i18n import in_every_language
 from cards.nudge import VERB_MEETING_NOT_RELEVANT
 from cards.price_action import VERB_SAVE_PRICE_ACTION

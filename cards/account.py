@@ -10,7 +10,7 @@ from typing import Any
 from microsoft_teams.cards import CardElement, Choice, ChoiceSetInput, TextInput, ToggleInput
 
 from cards.build import card, heading, plain, static
-from cards.contact import FormState, action_data, execute_action, field_error, form_state, new_card_id
+from cards.forms import FormState, action_data, execute_action, field_error, form_state, new_card_id
 from cards.i18n import Texts
 from kam.account_list import bad_countries, bad_domains, split_list
 from kam.accounts import NewAccount

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from microsoft_teams.cards import (
@@ -13,27 +12,29 @@ from microsoft_teams.cards import (
     Choice,
     ChoiceSetInput,
     DateInput,
-    ExecuteAction,
-    SubmitAction,
     TextInput,
-    ToggleInput,
 )
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from cards.acknowledge import Attention, attention_section, card_with_attention
 from cards.build import Recipient, card, clean, heading, labelled, plain, static
-from cards.errors import MalformedSubmission, StaleCard
+from cards.forms import (
+    FormContext,
+    FormState,
+    Option,
+    action_data,
+    execute_action,
+    field_error,
+    form_state,
+    new_card_id,
+    parse_ids,
+    parse_toggles,
+    toggle,
+)
 from cards.i18n import Texts
 from kam.contacts import FIELD_MAX, PEOPLE_MAX, SUMMARY_MAX, TOPIC_MAX, LogContact
 from kam.models import Contact, ContactKind, Person
 
-FORM_VERSION = 1
-VERB_PICK = "contact.pick"
 VERB_SAVE = "contact.save"
-VERB_PICK_FOR_DECISION = "decision.pick"
-VERB_PICK_FOR_STAKEHOLDER = "stakeholder.pick"
-PICK_VERBS = {"contact": VERB_PICK, "decision": VERB_PICK_FOR_DECISION, "stakeholder": VERB_PICK_FOR_STAKEHOLDER}
-PICK_TITLES = {"contact": "pick.title", "decision": "decision.pick.title", "stakeholder": "stakeholder.pick.title"}
 
 TEXT_FIELDS: dict[str, int] = {
     "customer_people": PEOPLE_MAX,
@@ -46,107 +47,6 @@ TEXT_FIELDS: dict[str, int] = {
 CHOICE_FIELDS = ("stakeholders", "participants", "kind", "met_on", "confidential", "framework_agreement")
 TOGGLES = ("confidential", "framework_agreement")
 INPUT_FIELDS = (*TEXT_FIELDS, *CHOICE_FIELDS)
-
-
-class CardMeta(BaseModel):
-    """What our own card puts into the action data; anything else is not from our card."""
-
-    model_config = ConfigDict(extra="allow", strict=False)
-
-    verb: str = Field(max_length=40)
-    v: int
-    card_id: str = Field(pattern=r"^[0-9a-f]{32}$")
-    issued: dt.date
-
-
-@dataclass(frozen=True)
-class Option:
-    id: int
-    label: str
-
-
-@dataclass(frozen=True)
-class FormContext:
-    """What the form offers for one account."""
-
-    account_id: int
-    account_name: str
-    stakeholders: Sequence[Option]
-    team: Sequence[Option]
-
-
-@dataclass
-class FormState:
-    """The user's raw input (kept on errors) and the message per field that needs fixing."""
-
-    values: dict[str, str] = field(default_factory=dict)
-    errors: dict[str, str] = field(default_factory=dict)
-
-
-def action_data(verb: str, card_id: str, issued: dt.date, **extra: Any) -> dict[str, Any]:
-    return {"verb": verb, "v": FORM_VERSION, "card_id": card_id, "issued": issued.isoformat(), **extra}
-
-
-def execute_action(title: str, data: dict[str, Any]) -> ExecuteAction:
-    """Universal Action, with Action.Submit for clients that predate it."""
-    return ExecuteAction(
-        title=title, verb=data["verb"], data=data, style="positive", fallback=SubmitAction(title=title, data=data)
-    )
-
-
-def new_card_id() -> str:
-    return uuid.uuid4().hex
-
-
-def read_meta(value: object, *, today: dt.date, max_age_days: int | None) -> CardMeta:
-    """The card's own data; MalformedSubmission if it is not ours, StaleCard if it is of an older version
-    or (with `max_age_days`, for forms) too old."""
-    if not isinstance(value, Mapping):
-        raise MalformedSubmission()
-    try:
-        meta = CardMeta.model_validate(dict(value))
-    except ValidationError:
-        raise MalformedSubmission() from None
-    too_old = max_age_days is not None and (today - meta.issued).days > max_age_days
-    if meta.v != FORM_VERSION or too_old or meta.issued > today + dt.timedelta(days=1):
-        raise StaleCard()
-    return meta
-
-
-def account_picker_card(
-    t: Texts,
-    accounts: Sequence[Option],
-    today: dt.date,
-    error: str | None = None,
-    *,
-    purpose: str = "contact",
-    carry: Mapping[str, str] | None = None,
-    card_id: str | None = None,
-) -> dict[str, Any]:
-    """Which account, before a form (contact, decision, stakeholder); the form then replaces it, same card id."""
-    card_id = card_id or new_card_id()
-    title = t(PICK_TITLES[purpose])
-    body: list[Any] = [heading(title)]
-    body.append(
-        ChoiceSetInput(
-            id="account_id",
-            label=t("pick.prompt"),
-            is_required=True,
-            error_message=t("pick.required"),
-            style="expanded",
-            choices=[Choice(title=clean(a.label), value=str(a.id)) for a in accounts],
-        )
-    )
-    if error:
-        body.append(static(error, color="Attention"))
-    action = execute_action(t("pick.continue"), action_data(PICK_VERBS[purpose], card_id, today, **(carry or {})))
-    return card(body, [action], fallback_text=title)
-
-
-def field_error(state: FormState, name: str) -> list[CardElement]:
-    """The message under an input that needs fixing, if any."""
-    message = state.errors.get(name)
-    return [static(message, color="Attention")] if message else []
 
 
 def _text_input(t: Texts, state: FormState, name: str, *, multiline: bool, required: bool = False) -> list[CardElement]:
@@ -193,26 +93,6 @@ def prefill(value: Mapping[str, Any], today: dt.date) -> FormState:
     return FormState(values=values)
 
 
-def for_dialog(card_json: dict[str, Any]) -> dict[str, Any]:
-    """Dialogs (task modules) answer Action.Submit, not Universal Actions: use each action's Submit fallback."""
-    actions = [a.get("fallback", a) if a.get("type") == "Action.Execute" else a for a in card_json.get("actions", [])]
-    return {**card_json, "actions": actions} if actions else card_json
-
-
-def team_choice(t: Texts, state: FormState, name: str, label: str, team: Sequence[Option]) -> list[CardElement]:
-    """A choice of one person of the account team (who tells the customer, who owns a relationship)."""
-    if not team:
-        return []
-    element = ChoiceSetInput(
-        id=name,
-        label=label,
-        style="compact",
-        value=state.values.get(name) or None,
-        choices=[Choice(title=clean(o.label), value=str(o.id)) for o in team],
-    )
-    return [element, *field_error(state, name)]
-
-
 def contact_form_card(
     t: Texts, form: FormContext, today: dt.date, state: FormState | None = None, card_id: str | None = None
 ) -> dict[str, Any]:
@@ -256,64 +136,11 @@ def contact_form_card(
     )
 
 
-def parse_date(t: Texts, state: FormState, name: str, *, required: bool) -> dt.date | None:
-    """A date input's value; a message on the field when it is missing (if required) or not a date."""
-    raw = state.values.get(name, "")
-    if not raw:
-        if required:
-            state.errors[name] = t("field.required")
-        return None
-    try:
-        return dt.date.fromisoformat(raw)
-    except ValueError:
-        state.errors[name] = t("field.bad_date")
-        return None
-
-
-def toggle(state: FormState, name: str, title: str) -> ToggleInput:
-    return ToggleInput(
-        id=name,
-        title=title,
-        value="true" if state.values.get(name) == "true" else "false",
-        value_on="true",
-        value_off="false",
-    )
-
-
-def parse_toggles(state: FormState, names: Sequence[str]) -> dict[str, bool]:
-    """Toggles send "true" or "false"; anything else did not come from our card."""
-    if any(state.values.get(name, "false") not in ("true", "false") for name in names):
-        raise MalformedSubmission()
-    return {name: state.values.get(name) == "true" for name in names}
-
-
-def parse_ids(raw: str) -> tuple[int, ...] | None:
-    parts = [p.strip() for p in raw.split(",") if p.strip()]
-    if not all(p.isdigit() and len(p) < 10 for p in parts):
-        return None
-    return tuple(dict.fromkeys(int(p) for p in parts))
-
-
-def form_state(value: Mapping[str, Any], fields: Sequence[str] = INPUT_FIELDS) -> FormState:
-    """The inputs as the user left them; MalformedSubmission for anything a card input cannot send."""
-    values: dict[str, str] = {}
-    for name in fields:
-        raw = value.get(name)
-        if raw is None:
-            continue
-        if isinstance(raw, bool):
-            raw = "true" if raw else "false"
-        if not isinstance(raw, str):
-            raise MalformedSubmission()
-        values[name] = clean(raw)
-    return FormState(values=values)
-
-
 def parse_contact_submission(
     t: Texts, value: Mapping[str, Any], *, author: Person | None, account_id: int, card_id: str, today: dt.date
 ) -> LogContact | FormState:
     """A LogContact when every field is valid, else the form state with one message per bad field."""
-    state = form_state(value)
+    state = form_state(value, INPUT_FIELDS)
     values, errors = state.values, state.errors
 
     for name, limit in TEXT_FIELDS.items():

@@ -11,7 +11,7 @@ from microsoft_teams.cards import CardElement, Choice, ChoiceSetInput, DateInput
 
 from cards.acknowledge import Attention, attention_section, card_with_attention
 from cards.build import Recipient, card, heading, labelled, plain, static
-from cards.contact import (
+from cards.forms import (
     FormContext,
     FormState,
     action_data,

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from cards.build import card, command_button, heading, labelled, plain, static
-from cards.contact import VERB_PICK, VERB_PICK_FOR_DECISION, action_data, execute_action, new_card_id
 from cards.errors import MalformedSubmission
+from cards.forms import VERB_PICK, VERB_PICK_FOR_DECISION, action_data, execute_action, new_card_id
 from cards.i18n import Texts
 
 VERB_MEETING_NOT_RELEVANT = "nudge.meeting.not_relevant"

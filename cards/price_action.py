@@ -11,7 +11,7 @@ from microsoft_teams.cards import CardElement, DateInput, TextInput
 
 from cards.acknowledge import Attention, card_with_attention
 from cards.build import card, heading, labelled, plain, static
-from cards.contact import FormState, action_data, execute_action, field_error, form_state, new_card_id, parse_date
+from cards.forms import FormState, action_data, execute_action, field_error, form_state, new_card_id, parse_date
 from cards.i18n import Texts
 from kam.account_list import bad_countries, split_list
 from kam.models import Person, PriceAction

@@ -24,8 +24,8 @@ from microsoft_teams.cards import (
 
 from cards.acknowledge import REFRESH_USERS_MAX, VERB_VIEW
 from cards.build import card, clean, command_button, heading, plain, static
-from cards.contact import FormState, action_data, execute_action, field_error, form_state, new_card_id, parse_date
 from cards.errors import MalformedSubmission
+from cards.forms import FormState, action_data, execute_action, field_error, form_state, new_card_id, parse_date
 from cards.i18n import Texts
 from kam.models import ItemKind
 from kam.plans import ItemStatus

@@ -9,7 +9,7 @@ from typing import Any
 from microsoft_teams.cards import CardElement, Choice, ChoiceSetInput, NumberInput
 
 from cards.build import card, clean, heading, plain, static
-from cards.contact import FormState, action_data, execute_action, field_error, form_state, new_card_id
+from cards.forms import FormState, action_data, execute_action, field_error, form_state, new_card_id
 from cards.i18n import Texts
 from kam.models import DecisionCategory
 from kam.rules import ABOUTS, HOURS_MAX, TARGETS, DecideRule, InformRule, RuleSet

@@ -12,7 +12,7 @@ from typing import Any
 from microsoft_teams.cards import CardElement, Choice, ChoiceSetInput, TextInput
 
 from cards.build import card, heading, plain, static
-from cards.contact import (
+from cards.forms import (
     FormContext,
     FormState,
     action_data,

@@ -9,7 +9,7 @@ from typing import Any, Literal
 from microsoft_teams.cards import CardElement
 
 from cards.build import card, heading, plain, static
-from cards.contact import action_data, execute_action, new_card_id
+from cards.forms import action_data, execute_action, new_card_id
 from cards.i18n import Texts
 from kam.models import Contact, Decision
 from kam.timeline import PAGE_SIZE

@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.requests import CommandRequest, VerbRequest
 from bot.turn import Reply, Turn
 from cards.account import account_created_card, name_taken, new_account_card, parse_new_account
-from cards.contact import FormState
+from cards.forms import FormState
 from kam.accounts import create_account
 from kam.errors import AccountExists
 

@@ -6,14 +6,14 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.handlers.resolve import form_context, pick_form, start_form
+from bot.handlers.forms import Replay, SaveForm, account_form, the_account
+from bot.handlers.resolve import pick_form, start_form
 from bot.items import attention_for
 from bot.requests import CommandRequest, VerbRequest
 from bot.turn import Reply, Turn
-from cards.contact import FormState
 from cards.decision import decision_form_card, decision_logged_card, decision_view, parse_decision_submission
-from kam.decisions import find_decision_by_key, log_decision
-from kam.errors import Refused
+from cards.forms import FormState
+from kam.decisions import LogDecision, find_decision_by_key, log_decision
 from kam.models import Decision, ItemKind
 
 
@@ -25,26 +25,30 @@ async def pick(turn: Turn, request: VerbRequest) -> Reply:
     return await pick_form(turn, request, "decision", decision_form_card)
 
 
-async def save(turn: Turn, request: VerbRequest) -> Reply:
-    """Store the decision once; the form becomes a read-only card and the channel is told."""
-    account = request.account
-    assert account is not None, "the route names its account"
-    parsed = parse_decision_submission(
-        turn.t, request.value, author=request.person, account_id=account.id, card_id=request.meta.card_id
+def _parse(turn: Turn, request: VerbRequest) -> LogDecision | FormState:
+    account_id = the_account(request).id
+    return parse_decision_submission(
+        turn.t, request.value, author=request.person, account_id=account_id, card_id=request.meta.card_id
     )
-    if isinstance(parsed, FormState):
-        return Reply(card=decision_form_card(turn.t, form_context(account), turn.today, parsed, request.meta.card_id))
-    decision = await log_decision(request.session, parsed, turn.services.rules)
+
+
+async def _store(turn: Turn, request: VerbRequest, command: LogDecision) -> Decision:
+    decision = await log_decision(request.session, command, turn.services.rules)
     await request.session.refresh(decision, ["account", "logged_by", "communicator"])
-    return Reply(card=await _logged(request.session, turn, decision), notify=True)
+    return decision
 
 
-async def replay(turn: Turn, request: VerbRequest) -> Reply:
-    existing = await find_decision_by_key(request.session, request.meta.card_id)
-    author = request.person
-    if existing is None or author is None or existing.logged_by_id != author.id:
-        raise Refused()
-    return Reply(card=await _logged(request.session, turn, existing))
+async def _answer(turn: Turn, request: VerbRequest, command: LogDecision, decision: Decision) -> dict[str, Any]:
+    return await _logged(request.session, turn, decision)
+
+
+async def _stored_again(turn: Turn, request: VerbRequest, decision: Decision) -> Reply:
+    return Reply(card=await _logged(request.session, turn, decision))
+
+
+# Store the decision once; the form becomes a read-only card and the channel is told.
+save = SaveForm(_parse, account_form(decision_form_card), _store, _answer).save
+replay = Replay(find_decision_by_key, _stored_again)
 
 
 async def _logged(session: AsyncSession, turn: Turn, decision: Decision) -> dict[str, Any]:

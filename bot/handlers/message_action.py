@@ -12,7 +12,8 @@ from bot.handlers.resolve import form_context, options
 from bot.router import Unanswerable, command_request
 from bot.routes import MESSAGE_ACTION
 from bot.turn import Reply, Turn
-from cards.contact import account_picker_card, contact_form_card, prefill
+from cards.contact import contact_form_card, prefill
+from cards.forms import account_picker_card
 
 LOG_AS_CONTACT = "logAsContact"
 _TAGS = re.compile(r"<[^>]+>")

@@ -8,7 +8,7 @@ from typing import Any
 
 from bot.requests import CommandRequest, VerbRequest
 from bot.turn import Reply, Turn, argument_of
-from cards.contact import FormContext, FormState, Option, account_picker_card
+from cards.forms import FormContext, FormState, Option, account_picker_card
 from cards.i18n import Texts
 from kam.access import Act, team_accounts
 from kam.accounts import accounts_of

@@ -10,7 +10,7 @@ from bot.handlers.resolve import named_account
 from bot.items import item_card
 from bot.requests import CommandRequest, VerbRequest
 from bot.turn import Reply, Turn
-from cards.contact import FormState
+from cards.forms import FormState
 from cards.review import parse_due_on, parse_review_updates, review_start_card, review_summary_card
 from kam.access import Audience
 from kam.models import Account, ItemKind, Person, Review

@@ -8,7 +8,7 @@ from typing import Any
 from bot.handlers.resolve import named_account
 from bot.requests import CommandRequest, VerbRequest
 from bot.turn import Reply, Turn
-from cards.contact import FormState
+from cards.forms import FormState
 from cards.i18n import Texts
 from cards.rules import parse_rules_submission, rules_card
 from kam.models import Account, Person

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from bot.handlers.resolve import form_context, named_account, pick_form, start_form
+from typing import Any
+
+from bot.handlers.forms import SaveForm, account_form, the_account
+from bot.handlers.resolve import named_account, pick_form, start_form
 from bot.requests import CommandRequest, VerbRequest
 from bot.turn import Reply, Turn
-from cards.contact import FormState, form_state
+from cards.forms import FormState
 from cards.stakeholders import (
     FIELDS,
     StakeholderLine,
@@ -15,7 +18,8 @@ from cards.stakeholders import (
     stakeholder_form_card,
 )
 from kam.accounts import get_account
-from kam.stakeholders import StakeholderExists, add_stakeholder, relationship_picture
+from kam.models import Stakeholder
+from kam.stakeholders import AddStakeholder, StakeholderExists, add_stakeholder, relationship_picture
 
 
 async def add_start(turn: Turn, request: CommandRequest) -> None:
@@ -26,21 +30,27 @@ async def pick(turn: Turn, request: VerbRequest) -> Reply:
     return await pick_form(turn, request, "stakeholder", stakeholder_form_card)
 
 
-async def save(turn: Turn, request: VerbRequest) -> Reply:
-    account = request.account
-    assert account is not None, "the route names its account"
-    context = form_context(account)
-    card_id = request.meta.card_id
-    parsed = parse_stakeholder(turn.t, request.value, author=request.person, account_id=account.id)
-    if isinstance(parsed, FormState):
-        return Reply(card=stakeholder_form_card(turn.t, context, turn.today, parsed, card_id))
-    try:
-        await add_stakeholder(request.session, parsed)
-    except StakeholderExists:
-        state = form_state(request.value, FIELDS)
-        state.errors["name"] = turn.t("error.stakeholder_exists")
-        return Reply(card=stakeholder_form_card(turn.t, context, turn.today, state, card_id))
-    return Reply(card=stakeholder_added_card(turn.t, context.account_name, parsed.name))
+def _parse(turn: Turn, request: VerbRequest) -> AddStakeholder | FormState:
+    return parse_stakeholder(turn.t, request.value, author=request.person, account_id=the_account(request).id)
+
+
+async def _store(turn: Turn, request: VerbRequest, command: AddStakeholder) -> Stakeholder:
+    return await add_stakeholder(request.session, command)
+
+
+async def _answer(turn: Turn, request: VerbRequest, command: AddStakeholder, added: Stakeholder) -> dict[str, Any]:
+    return stakeholder_added_card(turn.t, the_account(request).name, command.name)
+
+
+save = SaveForm(
+    _parse,
+    account_form(stakeholder_form_card),
+    _store,
+    _answer,
+    notify=False,
+    fields=FIELDS,
+    conflicts={StakeholderExists: ("name", "error.stakeholder_exists")},
+).save
 
 
 async def show_map(turn: Turn, request: CommandRequest) -> None:

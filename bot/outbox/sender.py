@@ -227,7 +227,7 @@ class Sender:
     async def _reach(self, destination: Address | OpenChat) -> Address:
         if isinstance(destination, Address):
             return destination
-        conversation_id = await with_retries(lambda: self._connector.open_chat(destination), self.policy)
+        conversation_id = await with_retries(lambda: self._connector.open_chat(destination), self.policy, self._observe)
         async with self._db.transaction() as session:
             return await self._addresses.opened(session, destination, conversation_id)
 

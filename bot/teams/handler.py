@@ -40,7 +40,7 @@ from bot.teams.activities import caller_of, is_card_submit, seen_conversation, t
 from bot.teams.seen import RecentlyStored
 from bot.turn import Reply, Turn
 from cards.build import CARD_CONTENT_TYPE
-from cards.contact import for_dialog
+from cards.forms import for_dialog
 from kam.conversations import holds_card, remember
 from kam.people import remember_chat
 from kam.storage import no_transaction_open

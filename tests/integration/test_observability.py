@@ -20,7 +20,7 @@ async def test_metrics_count_turns_outbox_deliveries_and_throttling(bot: Running
     before = await scrape(bot)
     assert before["kambot_outbox_depth"] == 0
     form, _ = await open_form(bot)
-    connector.fail_next(429, retry_after=0.05)  # the next request: the outbox's channel post
+    connector.fail_next(429, retry_after=0.05)  # the next request: the channel post or the manager's chat
     await save(bot, form)
     await bot.settle()
     after = await scrape(bot)

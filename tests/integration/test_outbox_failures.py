@@ -19,7 +19,7 @@ async def test_a_post_the_channel_refuses_is_reported_to_the_ka_manager_and_can_
     sqlite_url: str,  # type: ignore[no-untyped-def]
 ) -> None:
     form, _ = await open_form(bot)
-    connector.fail_next(403)  # the channel post: the app was removed from the team
+    connector.fail_next(403, conversation=CONTOSO_CHANNEL)  # the app was removed from the team
     await save(bot, form)
     await bot.settle()
 

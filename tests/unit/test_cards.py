@@ -8,17 +8,9 @@ from typing import Any
 from cards.account import account_created_card, new_account_card
 from cards.acknowledge import AckEntry, Attention, FlagView
 from cards.build import Recipient
-from cards.contact import (
-    ContactView,
-    FormContext,
-    FormState,
-    Option,
-    account_picker_card,
-    channel_summary_card,
-    contact_form_card,
-    logged_card,
-)
+from cards.contact import ContactView, channel_summary_card, contact_form_card, logged_card
 from cards.decision import DecisionView, channel_decision_card, decision_form_card, decision_logged_card
+from cards.forms import FormContext, FormState, Option, account_picker_card
 from cards.general import (
     AccountLine,
     AccountSummary,

@@ -14,8 +14,8 @@ from bot.routes import COMMANDS, INVOKE_ROUTES, VERB_ROUTES, command_for
 from bot.teams.envelope import NotAnActivity, read_activity
 from bot.teams.handler import INVOKES
 from bot.turn import argument_of, client_today, strip_mentions, typed_text
-from cards.contact import read_meta
 from cards.errors import MalformedSubmission, StaleCard
+from cards.forms import read_meta
 from kam.access import Act, Audience, Place, Principal, Subject, audience_of, is_allowed, may_see_details
 from kam.models import Account, AccountMember, ItemKind, Person, Role
 from kam.outbox import OutboxKind
