@@ -6,7 +6,7 @@ HTTP round trip: the contact stored with its outbox rows and the logged card ret
 channel post goes out right after, paced under the Bot Connector's limits (one channel takes
 60 posts per 30 seconds, so at high rates posts wait in the outbox; the count is printed). Last line:
 `turns rate=N p50_ms=A p99_ms=B ratio_to_echo=R` — the highest rate sustained with p99
-under 150 ms, its latencies, and kambot's median over the echo's at concurrency 1 (the median of
+under 100 ms, its latencies, and kambot's median over the echo's at concurrency 1 (the median of
 15 alternating rounds of `--turns`/5 each).
 """
 
@@ -33,7 +33,7 @@ from tests.conftest import local_settings  # noqa: E402
 from tests.support.fakes.connector import ConnectorFake  # noqa: E402
 from tests.support.harness import RunningBot, fresh_database, migrate_and_seed  # noqa: E402
 
-P99_TARGET_MS = 150.0
+P99_TARGET_MS = 100.0
 ROUNDS = 15
 DEFAULT_SERVER = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 

@@ -69,6 +69,14 @@ async def leased(session: AsyncSession, message_id: int, lease_id: str) -> Outbo
     return row
 
 
+async def release(session: AsyncSession, message_id: int, lease_id: str) -> None:
+    """Give a leased row back unsent (its sender is shutting down): due again now, attempts untouched."""
+    row = await leased(session, message_id, lease_id)
+    if row is not None:
+        row.lease_id = None
+        row.not_before = utcnow()
+
+
 def mark_sent(message: OutboxMessage) -> None:
     message.status = OutboxStatus.SENT
     message.sent_at = utcnow()

@@ -27,7 +27,17 @@ from bot.sealer import Sealer
 from cards.i18n import Texts
 from kam.conversations import record_card_message
 from kam.models import OutboxMessage, OutboxStatus, utcnow
-from kam.outbox import OutboxKind, claim_due, leased, mark_failed, mark_retry, mark_sent, mark_throttled, report_failure
+from kam.outbox import (
+    OutboxKind,
+    claim_due,
+    leased,
+    mark_failed,
+    mark_retry,
+    mark_sent,
+    mark_throttled,
+    release,
+    report_failure,
+)
 from kam.storage import Database
 
 log = logging.getLogger(__name__)
@@ -89,6 +99,52 @@ class Job:
         if isinstance(destination, OpenChat):
             return f"person:{destination.person_id}"
         return f"row:{self.claimed.message_id}"
+
+
+class _Lanes:
+    """One queue per lane, each posted in order by a task of its own; lanes run side by side."""
+
+    def __init__(self, sender: Sender) -> None:
+        self._sender = sender
+        self._queues: dict[str, asyncio.Queue[Job | None]] = {}
+        self._tasks: list[asyncio.Task[int]] = []
+        self._owed = 0
+        self._changed = asyncio.Event()
+        self._left: list[Job] = []
+
+    def put(self, job: Job) -> None:
+        queue = self._queues.get(job.lane)
+        if queue is None:
+            queue = self._queues[job.lane] = asyncio.Queue()
+            self._tasks.append(asyncio.create_task(self._run(queue)))
+        self._owed += 1
+        queue.put_nowait(job)
+
+    async def _run(self, queue: asyncio.Queue[Job | None]) -> int:
+        delivered = 0
+        while (job := await queue.get()) is not None:
+            try:
+                if self._sender.stopping.is_set():
+                    self._left.append(job)
+                else:
+                    delivered += await self._sender.deliver(job)
+            finally:
+                self._owed -= 1
+                self._changed.set()
+        return delivered
+
+    async def fewer_owed_than(self, count: int) -> None:
+        while self._owed >= count and not self._sender.stopping.is_set():
+            self._changed.clear()
+            await self._changed.wait()
+
+    async def close(self) -> int:
+        """Wait for every lane; what a shutdown left unsent is released."""
+        for queue in self._queues.values():
+            queue.put_nowait(None)
+        delivered = sum(await asyncio.gather(*self._tasks))
+        await self._sender.release_unsent(self._left)
+        return delivered
 
 
 class Sender:
@@ -154,26 +210,24 @@ class Sender:
         return sent
 
     async def drain(self) -> int:
-        """Send every due row, a batch at a time; the number delivered."""
-        sent = 0
+        """Send every due row; the number delivered.
+
+        Batches are claimed while the last one's posts are still going out (at most two batches
+        owed at a time), so that the Bot Connector is kept busy up to the pacing limits.
+        """
         await self._sealer.ready(self._db)
         async with self._draining:
+            lanes = _Lanes(self)
             while not self.stopping.is_set():
                 async with self._db.transaction() as session:
                     rows = await claim_due(session, limit=self._batch, lease=self._lease)
                     claimed = [Claimed(row.id, row.lease_id or "") for row in rows]
                 if not claimed:
-                    return sent
-                sent += await self._send_batch(claimed)
-            return sent
-
-    async def _send_batch(self, claimed: Sequence[Claimed]) -> int:
-        jobs = [await self._render(row) for row in claimed]
-        lanes: dict[str, list[Job]] = {}
-        for job in jobs:
-            lanes.setdefault(job.lane, []).append(job)
-        results = await asyncio.gather(*(self._run_lane(lane) for lane in lanes.values()))
-        return sum(results)
+                    break
+                for row in claimed:
+                    lanes.put(await self._render(row))
+                await lanes.fewer_owed_than(self._batch)
+            return await lanes.close()
 
     async def _render(self, row: Claimed) -> Job:
         attempts = 0
@@ -190,13 +244,20 @@ class Sender:
             return Job(row, attempts, outcome=Outcome(sent=True))
         return Job(row, attempts, rendered)
 
-    async def _run_lane(self, lane: list[Job]) -> int:
-        delivered = 0
+    async def deliver(self, job: Job) -> int:
+        """Post one rendered row and mark it; at most `in_flight` rows are between the two at a time
+        (so many a process killed outright may leave sent but not marked)."""
+        if job.outcome is not None:
+            return await self._mark(job, job.outcome)
         async with self._in_flight:
-            for job in lane:
-                outcome = job.outcome or await self._post(job)
-                delivered += await self._mark(job, outcome)
-        return delivered
+            return await self._mark(job, await self._post(job))
+
+    async def release_unsent(self, jobs: Sequence[Job]) -> None:
+        """Rows claimed but not posted before a shutdown: due again at once, for whoever sends next."""
+        if jobs:
+            async with self._db.transaction() as session:
+                for job in jobs:
+                    await release(session, job.claimed.message_id, job.claimed.lease_id)
 
     async def _post(self, job: Job) -> Outcome:
         assert job.rendered is not None
