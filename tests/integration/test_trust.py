@@ -247,21 +247,21 @@ def channel_posts(connector: ConnectorFake) -> int:
 
 async def test_a_stalled_connector_never_holds_up_a_submit_and_every_post_goes_out_after(bot: RunningBot) -> None:
     waiting = await forms(bot, 6)
-    bot.connector.stall(25)
+    bot.connector.stall(8)
     times = [await submit_timed(bot, form) for form in waiting[:2]]
     # The outbox is now waiting on the stalled connector; the next submits must not wait with it.
     await bot.connector.wait_for(lambda c: c.stalled >= 1, timeout=5)
     times += [await submit_timed(bot, form) for form in waiting[2:]]
     assert max(times) < 1, times
-    await bot.connector.wait_for(lambda c: channel_posts(c) == 6, timeout=40)
+    await bot.connector.wait_for(lambda c: channel_posts(c) == 6, timeout=20)
     assert await contacts(bot) == 6
 
 
 async def test_a_429_with_retry_after_never_holds_up_a_submit_and_every_post_goes_out_after(bot: RunningBot) -> None:
     waiting = await forms(bot, 4)
-    bot.connector.fail_next(429, times=1, retry_after=10)
+    bot.connector.fail_next(429, times=1, retry_after=4)
     times = [await submit_timed(bot, form) for form in waiting]
-    await asyncio.sleep(1)  # the outbox has met the 429 and waits 10 s
+    await asyncio.sleep(1)  # the outbox has met the 429 and waits 4 s
     times += [await submit_timed(bot, form) for form in await forms(bot, 2)]
     assert max(times) < 1, times
     assert bot.connector.throttled == 1
