@@ -39,7 +39,8 @@ run: install-run
 ## test: install what the tests need, check the types, and run every test
 test: install-test
 	$(BIN)/python -m mypy
-	$(BIN)/python -m pytest
+	# Four processes (most tests wait on servers, not the CPU); a module's tests stay in one, with its fixtures.
+	$(BIN)/python -m pytest -n 4 --dist loadfile
 
 clean:
 	rm -rf $(VENV) node_modules var test-artifacts .pytest_cache .hypothesis
