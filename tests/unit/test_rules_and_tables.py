@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ast
 import datetime as dt
+from pathlib import Path
 
 import pytest
 
@@ -21,6 +23,7 @@ from kam.models import Account, AccountMember, ItemKind, Person, Role
 from kam.outbox import OutboxKind
 
 TODAY = dt.date(2026, 12, 3)
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_every_outbox_kind_has_exactly_one_renderer() -> None:
@@ -130,3 +133,27 @@ def test_a_confidential_contacts_details_stay_with_insiders_and_managers_in_a_pr
     assert not may_see_details(Principal(manager), secret, Audience.SHARED), "a channel reads along"
     assert audience_of("personal") == Audience.PRIVATE
     assert {audience_of(kind) for kind in ("channel", "groupChat", None, "meeting")} == {Audience.SHARED}
+
+
+def _imports(folder: str) -> dict[str, set[str]]:
+    """Each module of a room and the top packages (and kambot rooms) it imports."""
+    found: dict[str, set[str]] = {}
+    for path in (ROOT / folder).rglob("*.py"):
+        names: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                names.add(node.module.split(".")[0])
+        found[str(path.relative_to(ROOT))] = names
+    return found
+
+
+def test_the_framework_stays_behind_its_wall_and_the_rooms_import_downwards() -> None:
+    framework = {"botbuilder", "botframework", "msrest"}
+    outside = {m for m, names in _imports("bot").items() if names & framework and not m.startswith("bot/teams/")}
+    assert outside == set(), "only bot/teams/ speaks the Bot Framework"
+    for room in ("kam", "cards", "bot"):
+        assert not {m for m, names in _imports(room).items() if names & {"msgraph", "msgraph_core"}}, room
+    assert not {m for m, names in _imports("kam").items() if names & {"bot", "cards", "graph"}}
+    assert not {m for m, names in [*_imports("cards").items(), *_imports("graph").items()] if "bot" in names}
