@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.metrics import Metrics
 from bot.outbox.address import Address, AddressBook, NotYetReachable, OpenChat, Undeliverable
-from bot.outbox.pacing import RateLimiter
+from bot.outbox.pacing import RateLimiter, Slot
 from bot.outbox.render import Rendered, Rendering, render
 from bot.outbox.retry import RetryPolicy, delay_for, is_transient, status_of, with_retries
 from bot.sealer import Sealer
@@ -106,7 +106,7 @@ class _Lanes:
 
     def __init__(self, sender: Sender) -> None:
         self._sender = sender
-        self._queues: dict[str, asyncio.Queue[Job | None]] = {}
+        self._queues: dict[str, asyncio.Queue[Job]] = {}
         self._tasks: list[asyncio.Task[int]] = []
         self._owed = 0
         self._changed = asyncio.Event()
@@ -116,13 +116,15 @@ class _Lanes:
         queue = self._queues.get(job.lane)
         if queue is None:
             queue = self._queues[job.lane] = asyncio.Queue()
-            self._tasks.append(asyncio.create_task(self._run(queue)))
+            self._tasks.append(asyncio.create_task(self._run(job.lane, queue)))
         self._owed += 1
         queue.put_nowait(job)
 
-    async def _run(self, queue: asyncio.Queue[Job | None]) -> int:
+    async def _run(self, lane: str, queue: asyncio.Queue[Job]) -> int:
+        """Post the lane's rows in order; once it has none left the lane ends (a later row starts it anew)."""
         delivered = 0
-        while (job := await queue.get()) is not None:
+        while not queue.empty():
+            job = queue.get_nowait()
             try:
                 if self._sender.stopping.is_set():
                     self._left.append(job)
@@ -131,6 +133,7 @@ class _Lanes:
             finally:
                 self._owed -= 1
                 self._changed.set()
+        del self._queues[lane]  # no await since the queue was found empty: no row can be waiting in it
         return delivered
 
     async def fewer_owed_than(self, count: int) -> None:
@@ -140,8 +143,6 @@ class _Lanes:
 
     async def close(self) -> int:
         """Wait for every lane; what a shutdown left unsent is released."""
-        for queue in self._queues.values():
-            queue.put_nowait(None)
         delivered = sum(await asyncio.gather(*self._tasks))
         await self._sender.release_unsent(self._left)
         return delivered
@@ -297,18 +298,21 @@ class Sender:
         return await with_retries(lambda: self._paced_post(address, content), self.policy, self._observe)
 
     async def _paced_post(self, address: Address, content: dict[str, Any] | str) -> str | None:
-        await self._pace(address)
-        return await self._connector.post(address, content)
+        slots = await self._pace(address)
+        try:
+            return await self._connector.post(address, content)
+        finally:
+            for slot in slots:
+                slot.done()
 
-    async def _pace(self, address: Address) -> None:
+    async def _pace(self, address: Address) -> list[Slot]:
         """Wait for a free slot under the conversation's and then the tenant's limits.
 
         The tenant's slot is taken last, right before sending: taken earlier, it would be spent
         while waiting for the conversation's.
         """
-        for limiter in self._per_conversation:
-            await limiter.acquire(address.conversation_id)
-        await self._per_tenant.acquire(address.tenant_id or "")
+        slots = [await limiter.acquire(address.conversation_id) for limiter in self._per_conversation]
+        return [*slots, await self._per_tenant.acquire(address.tenant_id or "")]
 
     def _holding(self, address: Address, activity_id: str | None, card: dict[str, Any]) -> tuple[str, str, str] | None:
         """(conversation, message, card id) for a card with a form: only that message may be updated by it."""
