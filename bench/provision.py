@@ -23,8 +23,8 @@ from kam.account_list import AccountRow, Member, apply_rows  # noqa: E402
 from kam.migrate import upgrade  # noqa: E402
 from kam.models import Role, Tier  # noqa: E402
 from kam.storage import Database  # noqa: E402
-from tests.conftest import local_settings  # noqa: E402
 from tests.support.fakes.graph import FakeGraphCredential, GraphFake  # noqa: E402
+from tests.support.harness import local_settings  # noqa: E402
 
 
 async def provisioned(accounts: int, concurrency: int) -> tuple[GraphFake, float, list[tuple[str, str]]]:

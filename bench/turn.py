@@ -22,10 +22,9 @@ from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFramewo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.conftest import local_settings  # noqa: E402
 from tests.support.fakes.connector import ConnectorFake  # noqa: E402
 from tests.support.fakes.loopback import serve_on_loopback  # noqa: E402
-from tests.support.harness import RunningBot, migrate_and_seed  # noqa: E402
+from tests.support.harness import RunningBot, local_settings, migrate_and_seed  # noqa: E402
 
 
 class EchoBot(ActivityHandler):

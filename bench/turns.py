@@ -29,9 +29,8 @@ from sqlalchemy import func, select  # noqa: E402
 
 from bench.turn import start_echo  # noqa: E402
 from kam.models import OutboxMessage, OutboxStatus  # noqa: E402
-from tests.conftest import local_settings  # noqa: E402
 from tests.support.fakes.connector import ConnectorFake  # noqa: E402
-from tests.support.harness import RunningBot, fresh_database, migrate_and_seed  # noqa: E402
+from tests.support.harness import RunningBot, fresh_database, local_settings, migrate_and_seed  # noqa: E402
 
 P99_TARGET_MS = 100.0
 ROUNDS = 15

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import secrets
@@ -12,7 +13,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
@@ -293,15 +294,23 @@ def serve(port: int = typer.Option(None, help="Port to listen on (default: KAMBO
     web.run_app(_application(settings), host=settings.host, port=port or settings.port, print=None)
 
 
-def _application(settings: Settings) -> web.Application:
-    from bot.app import create_app
+@contextlib.contextmanager
+def _usable_rules_file() -> Iterator[None]:
+    """An unusable KAMBOT_RULES_FILE stops start-up with its reason, not a traceback."""
     from kam.rules import RulesFileError
 
     try:
-        return create_app(settings)
+        yield
     except RulesFileError as error:
         console.print(f"[red]✗[/] KAMBOT_RULES_FILE cannot be used: {error}")
         raise typer.Exit(2) from None
+
+
+def _application(settings: Settings) -> web.Application:
+    from bot.app import create_app
+
+    with _usable_rules_file():
+        return create_app(settings)
 
 
 @app.command()
@@ -314,7 +323,6 @@ def worker() -> None:
     _configure_logging()
     settings = _settings().model_copy(update={"background_jobs": True})
     from bot.app import run_worker
-    from kam.rules import RulesFileError
 
     async def run() -> None:
         stop = asyncio.Event()
@@ -324,11 +332,8 @@ def worker() -> None:
         console.print("kambot worker running; Ctrl+C to stop.")
         await run_worker(settings, stop)
 
-    try:
+    with _usable_rules_file():
         asyncio.run(run())
-    except RulesFileError as error:
-        console.print(f"[red]✗[/] KAMBOT_RULES_FILE cannot be used: {error}")
-        raise typer.Exit(2) from None
 
 
 def _headless_browser_shim() -> Path:

@@ -151,8 +151,9 @@ class InvokeRoute:
 
 SEARCH = InvokeRoute("composeExtension/query", Act.VIEW)
 MESSAGE_ACTION = InvokeRoute("composeExtension/fetchTask", Act.LOG)
-# adaptiveCard/action and composeExtension/submitAction carry card verbs: VERB_ROUTES decides them.
 INVOKE_ROUTES: tuple[InvokeRoute, ...] = (SEARCH, MESSAGE_ACTION)
+# These carry card verbs: VERB_ROUTES decides them.
+VERB_INVOKES = ("adaptiveCard/action", "composeExtension/submitAction")
 
 VERBS: Mapping[str, VerbRoute] = {route.verb: route for route in VERB_ROUTES}
 BOUND_VERBS = frozenset(route.verb for route in VERB_ROUTES if route.bound)

@@ -26,7 +26,7 @@ from kam.contacts import get_contact
 from kam.decisions import get_decision
 from kam.errors import ItemNotFound
 from kam.meetings import still_wanted as meeting_still_wanted
-from kam.models import ItemKind, MeetingNudge, OutboxMessage, Person, utcnow
+from kam.models import Account, ItemKind, MeetingNudge, OutboxMessage, Person, utcnow
 from kam.nudges import local_now, still_wanted
 from kam.outbox import OutboxKind
 from kam.people import addressee
@@ -56,11 +56,12 @@ class Rendering:
     async def to_person(self, person: Person, card: dict[str, Any]) -> Rendered:
         return Rendered(await self.addresses.personal(self.session, person), card, addressee(person))
 
-    async def manager_of(self, message: OutboxMessage) -> Person:
+    async def manager_and_account(self, message: OutboxMessage) -> tuple[Person, Account]:
+        """The KA manager a row is addressed to, and the account it is about."""
         manager = await self.session.get(Person, message.subject_id)
         if manager is None or message.account_id is None:
             raise Undeliverable("the KA manager or the account no longer exists")
-        return manager
+        return manager, await get_account(self.session, message.account_id)
 
 
 Renderer = Callable[[Rendering, OutboxMessage], Awaitable[Rendered | None]]
@@ -111,11 +112,9 @@ async def acknowledgement(r: Rendering, message: OutboxMessage) -> Rendered | No
 
 
 async def overdue_report(r: Rendering, message: OutboxMessage) -> Rendered | None:
-    manager = await r.manager_of(message)
-    assert message.account_id is not None
+    manager, account = await r.manager_and_account(message)
     detail = message.detail or {}
     t = r.texts_for(manager)
-    account = await get_account(r.session, message.account_id)
     item = (ItemKind(detail["item_kind"]), int(detail["item_id"]))
     banner = t("ack.overdue", names=", ".join(detail.get("people", [])))
     try:
@@ -135,17 +134,13 @@ async def review_summary(r: Rendering, message: OutboxMessage) -> Rendered:
 
 
 async def review_due(r: Rendering, message: OutboxMessage) -> Rendered:
-    manager = await r.manager_of(message)
-    assert message.account_id is not None
-    account = await get_account(r.session, message.account_id)
+    manager, account = await r.manager_and_account(message)
     card = review_due_card(r.texts_for(manager), account.name, (message.detail or {}).get("last"))
     return await r.to_person(manager, card)
 
 
 async def delivery_failed(r: Rendering, message: OutboxMessage) -> Rendered:
-    manager = await r.manager_of(message)
-    assert message.account_id is not None
-    account = await get_account(r.session, message.account_id)
+    manager, account = await r.manager_and_account(message)
     detail = message.detail or {}
     t = r.texts_for(manager)
     card = delivery_failed_card(t, account.name, str(detail.get("kind", "")), str(detail.get("error", "")))

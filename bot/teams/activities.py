@@ -117,7 +117,7 @@ class TurnReplies:
         self._context = context
 
     async def send(self, content: dict[str, Any] | str) -> str | None:
-        sent = await self._context.send_activity(content_activity(content) if isinstance(content, dict) else content)
+        sent = await self._context.send_activity(content_activity(content))
         return sent.id if sent is not None else None
 
     async def update(self, message_id: str, card: dict[str, Any]) -> None:

@@ -118,7 +118,7 @@ class KamBot(TeamsActivityHandler):
     async def on_message_activity(self, turn_context: TurnContext) -> None:
         turn = turn_of(turn_context, self.services)
         if is_card_submit(turn_context.activity):
-            reply = await self._run_verb(turn, turn_context.activity.value, turn_context.activity.id)
+            reply = await self._run_verb(turn, turn_context.activity.value)
             await self._answer_submit(turn, turn_context.activity, reply)
             return
         route = command_for(turn.command)
@@ -149,25 +149,31 @@ class KamBot(TeamsActivityHandler):
     async def _card_action(self, turn_context: TurnContext) -> InvokeResponse:
         """A Universal Action (Action.Execute): the card that replaces the clicked one, or a message."""
         turn = turn_of(turn_context, self.services)
-        reply = await self._run_verb(turn, execute_data(turn_context.activity.value), turn_context.activity.id)
+        reply = await self._run_verb(turn, execute_data(turn_context.activity.value))
         if reply.card is not None:
             body = UniversalActionResponse(status_code=200, type=CARD_CONTENT_TYPE, value=turn.sealed(reply.card))
         else:
             body = UniversalActionResponse(status_code=200, type=MESSAGE_CONTENT_TYPE, value=reply.message)
         return InvokeResponse(status=200, body=body)
 
-    async def _dialog(self, turn_context: TurnContext) -> InvokeResponse:
-        """The message action's dialog: opened with the prefilled form, then driven by the same card verbs."""
+    async def _open_dialog(self, turn_context: TurnContext) -> InvokeResponse:
+        """The message action's dialog, opened with the form prefilled from the message."""
+        turn = turn_of(turn_context, self.services)
+        try:
+            reply = await open_form(turn, turn_context.activity.value)
+        except USER_ERRORS as error:
+            reply = Reply(message=user_message(turn.t, error))
+        return self._dialog_answer(turn, reply)
+
+    async def _dialog_submit(self, turn_context: TurnContext) -> InvokeResponse:
+        """A submit inside the dialog: the same card verbs as anywhere else."""
         turn = turn_of(turn_context, self.services)
         value = turn_context.activity.value
-        if turn_context.activity.name == "composeExtension/fetchTask":
-            try:
-                reply = await open_form(turn, value)
-            except USER_ERRORS as error:
-                reply = Reply(message=user_message(turn.t, error))
-        else:
-            data = value.get("data") if isinstance(value, Mapping) else None
-            reply = await self._run_verb(turn, data, turn_context.activity.id)
+        data = value.get("data") if isinstance(value, Mapping) else None
+        return self._dialog_answer(turn, await self._run_verb(turn, data))
+
+    def _dialog_answer(self, turn: Turn, reply: Reply) -> InvokeResponse:
+        """The dialog goes on with the next card, or closes with a message."""
         if reply.card is not None:
             info = TaskModuleTaskInfo(
                 title=turn.t("pick.title"),
@@ -210,13 +216,13 @@ class KamBot(TeamsActivityHandler):
     async def on_installation_update_add(self, turn_context: TurnContext) -> None:
         await welcome(turn_of(turn_context, self.services))
 
-    async def _run_verb(self, turn: Turn, value: object, activity_id: str | None) -> Reply:
+    async def _run_verb(self, turn: Turn, value: object) -> Reply:
         try:
             reply = await run_verb(turn, value)
         except USER_ERRORS as error:
             return Reply(message=user_message(turn.t, error))
         except Exception:
-            log.exception("card action failed", extra={"activity_id": activity_id})
+            log.exception("card action failed")  # the log line carries the turn's activity id
             return Reply(message=turn.t("error.generic"))
         return reply
 
@@ -248,10 +254,11 @@ class KamBot(TeamsActivityHandler):
 
 InvokeAnswer = Callable[[KamBot, TurnContext], Awaitable[InvokeResponse]]
 
-# Which invoke goes where: what each asks of the access policy is in bot/routes.py (card verbs, INVOKE_ROUTES).
+# Which invoke goes where. What each asks of the access policy is in bot/routes.py: INVOKE_ROUTES,
+# or the card verbs of VERB_ROUTES for the invokes that carry one (VERB_INVOKES).
 INVOKES: Mapping[str, InvokeAnswer] = {
     "adaptiveCard/action": KamBot._card_action,
-    "composeExtension/fetchTask": KamBot._dialog,
-    "composeExtension/submitAction": KamBot._dialog,
+    "composeExtension/fetchTask": KamBot._open_dialog,
+    "composeExtension/submitAction": KamBot._dialog_submit,
     "composeExtension/query": KamBot._search,
 }
