@@ -7,16 +7,20 @@ BIN := $(VENV)/bin
 
 .PHONY: run test install-run install-test clean
 
+# uv installs the same packages from the same index as pip, in seconds rather than a minute.
+UV_VERSION := 0.13.8
+UV := $(BIN)/uv pip install --quiet --python $(BIN)/python
+
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet uv==$(UV_VERSION)
 
 $(VENV)/.run-deps: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e .
+	$(UV) -e .
 	touch $@
 
 $(VENV)/.test-deps: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(UV) -e '.[test]'
 	touch $@
 
 node_modules/.installed: package.json package-lock.json

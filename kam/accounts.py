@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
@@ -9,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kam.access import Act, Principal, Subject, require
 from kam.errors import AccountExists, Refused
-from kam.models import Account, AccountMember, Person, Role, Tier
+from kam.models import Account, AccountMember, Person, Role, Stakeholder, Tier
 
 
 async def accounts_of(session: AsyncSession, person: Person | None) -> list[Account]:
@@ -34,6 +35,16 @@ async def get_account(session: AsyncSession, account_id: int) -> Account:
     if account is None:
         raise Refused()
     return account
+
+
+async def stakeholders_of(
+    session: AsyncSession, account_id: int, ids: Iterable[int] | None = None
+) -> list[Stakeholder]:
+    """The account's customer people by name; with `ids`, only those of them (others' ids find nothing)."""
+    query = select(Stakeholder).where(Stakeholder.account_id == account_id).order_by(Stakeholder.name)
+    if ids is not None:
+        query = query.where(Stakeholder.id.in_(list(ids)))
+    return list(await session.scalars(query))
 
 
 def role_of(account: Account, person: Person | None) -> Role | None:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kam.accounts import get_account, require_team_member
+from kam.accounts import get_account, require_team_member, stakeholders_of
 from kam.acknowledgements import MustKnow, ask_to_acknowledge, rule_reasons
 from kam.checks import Logged, framework_agreement_opened, paid_service_agreed
 from kam.errors import InvalidReference, UnknownPerson
@@ -84,9 +84,10 @@ async def log_contact(session: AsyncSession, command: LogContact, rules: Rules |
     account = await get_account(session, command.account_id)
     require_team_member(account, command.author)
 
-    stakeholders_by_id = {s.id: s for s in account.stakeholders}
+    named = set(command.stakeholder_ids)
+    stakeholders_by_id = {s.id: s for s in await stakeholders_of(session, account.id, named)} if named else {}
     team_by_id = {m.person_id: m.person for m in account.members}
-    if not set(command.stakeholder_ids) <= stakeholders_by_id.keys():
+    if not named <= stakeholders_by_id.keys():
         raise InvalidReference()
     if not set(command.participant_ids) <= team_by_id.keys():
         raise InvalidReference()
@@ -107,8 +108,9 @@ async def log_contact(session: AsyncSession, command: LogContact, rules: Rules |
         participants=[team_by_id[i] for i in command.participant_ids],
     )
     await add_once(session, contact)  # a second submit of the same card: DuplicateSubmission
-    session.add(OutboxMessage(kind=OutboxKind.CONTACT_LOGGED, subject_id=contact.id, account_id=account.id))
     acknowledgements = await _inform(session, rules or Rules(), account, contact, command, command.author)
+    # Added after the acknowledgements' cards, so that all of the outbox rows go in one INSERT.
+    session.add(OutboxMessage(kind=OutboxKind.CONTACT_LOGGED, subject_id=contact.id, account_id=account.id))
     await note_logged(session, [command.author, *contact.participants], account.id, contact.met_on)
     return LoggedContact(contact, acknowledgements)
 

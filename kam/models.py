@@ -179,8 +179,9 @@ class Account(Base):
     members: Mapped[list[AccountMember]] = relationship(
         back_populates="account", cascade="all, delete-orphan", lazy="selectin"
     )
+    # Not loaded with every account (most turns never look at them): kam.accounts.stakeholders_of.
     stakeholders: Mapped[list[Stakeholder]] = relationship(
-        back_populates="account", cascade="all, delete-orphan", lazy="selectin", order_by="Stakeholder.name"
+        back_populates="account", cascade="all, delete-orphan", lazy="raise_on_sql", order_by="Stakeholder.name"
     )
 
 

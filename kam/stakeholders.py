@@ -10,7 +10,7 @@ from typing import Literal
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kam.accounts import get_account, require_team_member
+from kam.accounts import get_account, require_team_member, stakeholders_of
 from kam.errors import InvalidReference, KamError, UnknownPerson
 from kam.models import Account, Attitude, BuyingRole, Contact, Person, Stakeholder, StakeholderLevel
 
@@ -119,6 +119,6 @@ async def relationship_picture(session: AsyncSession, account: Account, today: d
             tuple(sorted(ours_by_stakeholder[s.id])),
             bool(ours_by_stakeholder[s.id]),
         )
-        for s in account.stakeholders
+        for s in await stakeholders_of(session, account.id)
     ]
     return RelationshipPicture(model_of(len(ours), len(theirs)), len(ours), len(theirs), coverage)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, text
+from sqlalchemy import event, exc, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
@@ -24,6 +25,36 @@ def _prepare_sqlite(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
+
+
+PING_AFTER_IDLE_SECONDS = 5.0
+
+
+def _ping_when_idle(engine: AsyncEngine, after_seconds: float) -> None:
+    """Ping a pooled connection before use only when it sat idle for a while.
+
+    A connection that a database restart or a firewall cut is found and replaced before a
+    turn uses it (the pool tries a fresh one when a checkout raises DisconnectionError), as
+    with `pool_pre_ping`; but a connection handed back moments ago is not pinged, which
+    spares a round trip on every transaction while the bot is busy.
+    """
+    dialect = engine.sync_engine.dialect
+
+    @event.listens_for(engine.sync_engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.pop("idle_since", None)
+        if idle_since is None or time.monotonic() - idle_since < after_seconds:
+            return
+        try:
+            alive = dialect.do_ping(dbapi_connection)
+        except Exception as error:  # noqa: BLE001 - any failure means the connection is gone
+            raise exc.DisconnectionError(str(error)) from error
+        if not alive:
+            raise exc.DisconnectionError("the database did not answer a ping")
 
 
 _open_transaction: ContextVar[bool] = ContextVar("kambot_open_transaction", default=False)
@@ -53,10 +84,11 @@ def ensure_sqlite_folder(url: str) -> None:
 class Database:
     """Owns the engine; hands out one session per unit of work."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, ping_after_idle_seconds: float = PING_AFTER_IDLE_SECONDS) -> None:
         ensure_sqlite_folder(url)
         self.url = url
-        self.engine = create_async_engine(url, pool_pre_ping=True)
+        self.engine = create_async_engine(url)
+        _ping_when_idle(self.engine, ping_after_idle_seconds)
         if self.engine.dialect.name == "sqlite":
             _prepare_sqlite(self.engine)
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)

@@ -34,7 +34,7 @@ class Authored(Protocol):
 @dataclass(frozen=True)
 class SaveForm(Generic[Command, Stored]):
     parse: Callable[[Turn, VerbRequest], Command | FormState]
-    form: Callable[[Turn, VerbRequest, FormState], dict[str, Any]]
+    form: Callable[[Turn, VerbRequest, FormState], Awaitable[dict[str, Any]]]
     store: Callable[[Turn, VerbRequest, Command], Awaitable[Stored]]
     answer: Callable[[Turn, VerbRequest, Command, Stored], Awaitable[dict[str, Any]]]
     # Stored items others must hear of: the outbox is kicked once the transaction is committed.
@@ -46,14 +46,14 @@ class SaveForm(Generic[Command, Stored]):
     async def save(self, turn: Turn, request: VerbRequest) -> Reply:
         parsed = self.parse(turn, request)
         if isinstance(parsed, FormState):
-            return Reply(card=self.form(turn, request, parsed))
+            return Reply(card=await self.form(turn, request, parsed))
         try:
             stored = await self.store(turn, request, parsed)
         except tuple(self.conflicts) as conflict:
             name, key = self.conflicts[type(conflict)]
             state = form_state(request.value, self.fields)
             state.errors[name] = turn.t(key)
-            return Reply(card=self.form(turn, request, state))
+            return Reply(card=await self.form(turn, request, state))
         return Reply(card=await self.answer(turn, request, parsed, stored), notify=self.notify)
 
 
@@ -79,10 +79,11 @@ def the_account(request: VerbRequest) -> Account:
     return account
 
 
-def account_form(build: FormBuilder) -> Callable[[Turn, VerbRequest, FormState], dict[str, Any]]:
+def account_form(build: FormBuilder) -> Callable[[Turn, VerbRequest, FormState], Awaitable[dict[str, Any]]]:
     """A form about one account, shown again with its errors, under the same card id."""
 
-    def form(turn: Turn, request: VerbRequest, state: FormState) -> dict[str, Any]:
-        return build(turn.t, form_context(the_account(request)), turn.today, state, request.meta.card_id)
+    async def form(turn: Turn, request: VerbRequest, state: FormState) -> dict[str, Any]:
+        context = await form_context(request.session, the_account(request))
+        return build(turn.t, context, turn.today, state, request.meta.card_id)
 
     return form

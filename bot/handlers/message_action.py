@@ -63,6 +63,7 @@ async def open_form(turn: Turn, value: object) -> Reply:
         return Reply(message=turn.t(stop.key))
     accounts = list(request.accounts)
     if len(accounts) == 1:
-        form = contact_form_card(turn.t, form_context(accounts[0]), turn.today, prefill(carry, turn.today))
-        return Reply(card=form)
+        async with turn.services.db.transaction() as session:
+            context = await form_context(session, accounts[0])
+        return Reply(card=contact_form_card(turn.t, context, turn.today, prefill(carry, turn.today)))
     return Reply(card=account_picker_card(turn.t, options(accounts), turn.today, carry=carry))

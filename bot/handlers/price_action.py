@@ -27,7 +27,7 @@ def _parse(turn: Turn, request: VerbRequest) -> LogPriceAction | FormState:
     return parse_price_action(turn.t, request.value, author=request.person, card_id=request.meta.card_id)
 
 
-def _form(turn: Turn, request: VerbRequest, state: FormState) -> dict[str, Any]:
+async def _form(turn: Turn, request: VerbRequest, state: FormState) -> dict[str, Any]:
     return price_action_form_card(turn.t, turn.today, state, request.meta.card_id)
 
 

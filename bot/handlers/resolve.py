@@ -6,20 +6,24 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from bot.requests import CommandRequest, VerbRequest
 from bot.turn import Reply, Turn, argument_of
 from cards.forms import FormContext, FormState, Option, account_picker_card
 from cards.i18n import Texts
 from kam.access import Act, team_accounts
-from kam.accounts import accounts_of
+from kam.accounts import accounts_of, stakeholders_of
 from kam.models import Account
 
 
-def form_context(account: Account) -> FormContext:
+async def form_context(session: AsyncSession, account: Account) -> FormContext:
+    """What a form about the account offers: its customer people and its team."""
+    stakeholders = await stakeholders_of(session, account.id)
     return FormContext(
         account_id=account.id,
         account_name=account.name,
-        stakeholders=[Option(s.id, f"{s.name} ({s.title})" if s.title else s.name) for s in account.stakeholders],
+        stakeholders=[Option(s.id, f"{s.name} ({s.title})" if s.title else s.name) for s in stakeholders],
         team=[Option(m.person.id, m.person.name) for m in account.members],
     )
 
@@ -56,7 +60,9 @@ async def start_form(turn: Turn, request: CommandRequest, purpose: str, build: F
     """A form for the channel's account or the user's only one; else first the account picker."""
     accounts = list(request.accounts)
     if len(accounts) == 1:
-        await turn.show(build(turn.t, form_context(accounts[0]), turn.today, None, None))
+        async with turn.services.db.transaction() as session:
+            context = await form_context(session, accounts[0])
+        await turn.show(build(turn.t, context, turn.today, None, None))
     else:
         await turn.show(account_picker_card(turn.t, options(accounts), turn.today, purpose=purpose))
 
@@ -76,4 +82,5 @@ async def pick_form(
             turn.t, options(mine), turn.today, error, purpose=purpose, card_id=request.meta.card_id
         )
         return Reply(card=picker)
-    return Reply(card=build(turn.t, form_context(account), turn.today, state, request.meta.card_id))
+    context = await form_context(request.session, account)
+    return Reply(card=build(turn.t, context, turn.today, state, request.meta.card_id))

@@ -27,7 +27,7 @@ from bot.tabs.signin import NotSignedIn, TabTokens, TabUser
 from cards.i18n import Texts
 from cards.timeline import timeline_item
 from kam.access import Act, Audience, Principal, Subject, may_see_details, require
-from kam.accounts import account_for_channel
+from kam.accounts import account_for_channel, stakeholders_of
 from kam.errors import InvalidReference, KamError, NotAllowed
 from kam.models import Account, Contact, Person
 from kam.people import Caller, find_person
@@ -391,7 +391,8 @@ class TabPages:
         account = viewer.account
         team = [(m.person.id, m.person.name) for m in account.members]
         rows = await self._rows(viewer, t, filters)
-        return _render("log.html", t, account=account, filters=filters, team=team, rows=rows)
+        stakeholders = await stakeholders_of(viewer.session, account.id)
+        return _render("log.html", t, account=account, filters=filters, team=team, stakeholders=stakeholders, rows=rows)
 
     async def _export_rows(self, request: web.Request) -> tuple[list[str], list[list[str]]]:
         t, viewer = _texts(request), _viewer(request)

@@ -66,4 +66,7 @@ class TeamsEndpoint:
             return web.json_response({"error": {"code": "Unauthorized"}}, status=401)
         if answer is None:
             return web.Response(status=201)
-        return web.json_response(serializer_helper(answer.body), status=answer.status)
+        body = (
+            answer.body if isinstance(answer.body, dict) else serializer_helper(answer.body)
+        )  # models, not plain data
+        return web.json_response(body, status=answer.status)

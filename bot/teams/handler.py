@@ -11,7 +11,6 @@ from botbuilder.core.teams import TeamsActivityHandler
 from botbuilder.schema import (
     Activity,
     ActivityTypes,
-    AdaptiveCardInvokeResponse,
     Attachment,
     ChannelAccount,
     InvokeResponse,
@@ -51,10 +50,13 @@ MESSAGE_CONTENT_TYPE = "application/vnd.microsoft.activity.message"
 THUMBNAIL = "application/vnd.microsoft.card.thumbnail"
 
 
-class UniversalActionResponse(AdaptiveCardInvokeResponse):
-    """botbuilder types `value` as a dict; a message response carries a string there."""
+def universal_action_response(content_type: str, value: object) -> dict[str, object]:
+    """The answer to an Action.Execute, as the JSON Teams reads (botbuilder's AdaptiveCardInvokeResponse).
 
-    _attribute_map = {**AdaptiveCardInvokeResponse._attribute_map, "value": {"key": "value", "type": "object"}}
+    Plain data: msrest's serializer would walk every element of the card (a millisecond a
+    turn), and botbuilder's model types `value` as a dict where a message answer carries a string.
+    """
+    return {"statusCode": 200, "type": content_type, "value": value}
 
 
 def execute_data(value: object) -> object:
@@ -151,9 +153,9 @@ class KamBot(TeamsActivityHandler):
         turn = turn_of(turn_context, self.services)
         reply = await self._run_verb(turn, execute_data(turn_context.activity.value))
         if reply.card is not None:
-            body = UniversalActionResponse(status_code=200, type=CARD_CONTENT_TYPE, value=turn.sealed(reply.card))
+            body = universal_action_response(CARD_CONTENT_TYPE, turn.sealed(reply.card))
         else:
-            body = UniversalActionResponse(status_code=200, type=MESSAGE_CONTENT_TYPE, value=reply.message)
+            body = universal_action_response(MESSAGE_CONTENT_TYPE, reply.message)
         return InvokeResponse(status=200, body=body)
 
     async def _open_dialog(self, turn_context: TurnContext) -> InvokeResponse:

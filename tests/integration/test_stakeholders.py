@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
+from kam.accounts import stakeholders_of
 from kam.contacts import LogContact, log_contact
 from kam.models import Account, ContactKind, Person, Stakeholder
 from kam.stakeholders import model_of
@@ -66,7 +67,7 @@ async def meet(bot: RunningBot, who: str, stakeholders: list[str], days_ago: int
     async with bot.db.transaction() as session:
         person = await session.scalar(select(Person).where(Person.name == who))
         contoso = await session.scalar(select(Account).where(Account.name == "Contoso Pharma"))
-        ids = tuple(s.id for s in contoso.stakeholders if s.name in stakeholders)
+        ids = tuple(s.id for s in await stakeholders_of(session, contoso.id) if s.name in stakeholders)
         await log_contact(
             session,
             LogContact(

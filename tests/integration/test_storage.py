@@ -9,8 +9,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import asyncpg
 import pytest
 from sqlalchemy import func, select, text
+from sqlalchemy.engine import make_url
 
 from kam.access import Act, Principal, require
 from kam.accounts import accounts_of, get_account
@@ -317,5 +319,45 @@ async def test_instances_that_start_together_migrate_one_after_the_other(fresh_p
     database = Database(fresh_postgres)
     try:
         assert await database.schema_revision() == head_revision()
+    finally:
+        await database.close()
+
+
+async def end_every_session_but_this(url: str) -> None:
+    """What a database restart does to a pool: every connection it holds is gone."""
+    server = make_url(url)
+    admin = await asyncpg.connect(
+        host=server.host, port=server.port or 5432, user=server.username, database=server.database
+    )
+    try:
+        await admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    finally:
+        await admin.close()
+
+
+@pytest.mark.parametrize("idle_seconds", [0.0, 3600.0])
+async def test_a_pooled_connection_the_server_cut_is_replaced_only_once_it_sat_idle(
+    fresh_postgres: str, idle_seconds: float
+) -> None:
+    """A database restart (here: the server ending every session) costs no user a failed turn,
+    once the connection sat idle; a connection used moments ago is not pinged (no round trip)."""
+    await migrate_and_seed(fresh_postgres)
+    database = Database(fresh_postgres, ping_after_idle_seconds=idle_seconds)
+    try:
+        alex = await person(database, "Alex Wilber")
+        async with database.transaction() as session:  # the pool now holds a connection
+            await session.execute(text("SELECT 1"))
+        await end_every_session_but_this(fresh_postgres)
+        if idle_seconds:
+            with pytest.raises(Exception):  # noqa: B017 - the driver's own "connection closed" error
+                async with database.transaction() as session:
+                    await session.execute(text("SELECT 1"))
+        contoso = await account_id(database, "Contoso Pharma")
+        async with database.transaction() as session:
+            await log_contact(session, command(contoso, alex))
+        assert await contacts_and_outbox(database) == (1, 2)
     finally:
         await database.close()
