@@ -7,20 +7,24 @@ BIN := $(VENV)/bin
 
 .PHONY: run test install-run install-test clean
 
-# uv installs the same packages from the same index as pip, in seconds rather than a minute; it compiles
-# them as pip does, so that every process starts from bytecode even where writing it is switched off.
+# uv installs the same packages from PyPI as pip (a mirror is set with UV_INDEX_URL; uv does not read
+# pip's configuration), in seconds rather than a minute; it compiles them as pip does, so that every
+# process starts from bytecode even where writing it is switched off.
 UV_VERSION := 0.13.8
 UV := $(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
+
+# Its own target, so that a .venv made before uv was used gets it too.
+$(BIN)/uv: | $(BIN)/python
 	$(BIN)/python -m pip install --quiet uv==$(UV_VERSION)
 
-$(VENV)/.run-deps: pyproject.toml | $(BIN)/python
+$(VENV)/.run-deps: pyproject.toml | $(BIN)/uv
 	$(UV) -e .
 	touch $@
 
-$(VENV)/.test-deps: pyproject.toml | $(BIN)/python
+$(VENV)/.test-deps: pyproject.toml | $(BIN)/uv
 	$(UV) -e '.[test]'
 	touch $@
 

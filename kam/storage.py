@@ -33,10 +33,12 @@ PING_AFTER_IDLE_SECONDS = 5.0
 def _ping_when_idle(engine: AsyncEngine, after_seconds: float) -> None:
     """Ping a pooled connection before use only when it sat idle for a while.
 
-    A connection that a database restart or a firewall cut is found and replaced before a
-    turn uses it (the pool tries a fresh one when a checkout raises DisconnectionError), as
-    with `pool_pre_ping`; but a connection handed back moments ago is not pinged, which
-    spares a round trip on every transaction while the bot is busy.
+    A connection that sat idle while a database restart or a firewall cut it is found before
+    a turn uses it, and, as with `pool_pre_ping`, every pooled connection opened before then
+    is replaced (InvalidatePoolError makes the pool reconnect). A connection handed back
+    moments ago is not pinged, which spares a round trip on every transaction while the bot
+    is busy: one cut within `after_seconds` of its last use fails that one transaction, and
+    the pool then replaces the rest.
     """
     dialect = engine.sync_engine.dialect
 
@@ -52,9 +54,9 @@ def _ping_when_idle(engine: AsyncEngine, after_seconds: float) -> None:
         try:
             alive = dialect.do_ping(dbapi_connection)
         except Exception as error:  # noqa: BLE001 - any failure means the connection is gone
-            raise exc.DisconnectionError(str(error)) from error
+            raise exc.InvalidatePoolError(str(error)) from error
         if not alive:
-            raise exc.DisconnectionError("the database did not answer a ping")
+            raise exc.InvalidatePoolError("the database did not answer a ping")
 
 
 _open_transaction: ContextVar[bool] = ContextVar("kambot_open_transaction", default=False)

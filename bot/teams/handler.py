@@ -56,7 +56,10 @@ def universal_action_response(content_type: str, value: object) -> dict[str, obj
     Plain data: msrest's serializer would walk every element of the card (a millisecond a
     turn), and botbuilder's model types `value` as a dict where a message answer carries a string.
     """
-    return {"statusCode": 200, "type": content_type, "value": value}
+    answer: dict[str, object] = {"statusCode": 200, "type": content_type}
+    if value is not None:  # as msrest wrote it: no key for a value that is not there
+        answer["value"] = value
+    return answer
 
 
 def execute_data(value: object) -> object:

@@ -327,11 +327,15 @@ async def end_every_session_but_this(url: str) -> None:
     """What a database restart does to a pool: every connection it holds is gone."""
     server = make_url(url)
     admin = await asyncpg.connect(
-        host=server.host, port=server.port or 5432, user=server.username, database=server.database
+        host=server.host,
+        port=server.port or 5432,
+        user=server.username,
+        password=server.password,
+        database=server.database,
     )
     try:
-        await admin.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+        await admin.execute(  # waits up to 5 s until each session has ended
+            "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity"
             " WHERE datname = current_database() AND pid <> pg_backend_pid()"
         )
     finally:
