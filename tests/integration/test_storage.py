@@ -9,10 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-import asyncpg
 import pytest
 from sqlalchemy import func, select, text
-from sqlalchemy.engine import make_url
 
 from kam.access import Act, Principal, require
 from kam.accounts import accounts_of, get_account
@@ -42,7 +40,7 @@ from kam.plans import PlanConflict, PlanContent, current_plan, save_plan
 from kam.price_actions import LogPriceAction, log_price_action
 from kam.storage import Database
 from kam.subjects import agreement_subject
-from tests.support.harness import migrate_and_seed
+from tests.support.harness import admin_connection, migrate_and_seed
 
 
 @pytest.fixture
@@ -325,14 +323,7 @@ async def test_instances_that_start_together_migrate_one_after_the_other(fresh_p
 
 async def end_every_session_but_this(url: str) -> None:
     """What a database restart does to a pool: every connection it holds is gone."""
-    server = make_url(url)
-    admin = await asyncpg.connect(
-        host=server.host,
-        port=server.port or 5432,
-        user=server.username,
-        password=server.password,
-        database=server.database,
-    )
+    admin = await admin_connection(url)
     try:
         await admin.execute(  # waits up to 5 s until each session has ended
             "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity"

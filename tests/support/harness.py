@@ -48,17 +48,23 @@ async def bot_with_rules(
         await bot.stop()
 
 
-@asynccontextmanager
-async def fresh_database(server_url: str) -> AsyncIterator[str]:
-    """A new, empty PostgreSQL database on the server of `server_url`, dropped afterwards."""
+async def admin_connection(server_url: str) -> asyncpg.Connection:
+    """A plain driver connection to the database of `server_url`, outside any pool of ours."""
     parsed = make_url(server_url)
-    admin = await asyncpg.connect(
+    return await asyncpg.connect(
         host=parsed.host,
         port=parsed.port or 5432,
         user=parsed.username,
         password=parsed.password,
         database=parsed.database,
     )
+
+
+@asynccontextmanager
+async def fresh_database(server_url: str) -> AsyncIterator[str]:
+    """A new, empty PostgreSQL database on the server of `server_url`, dropped afterwards."""
+    parsed = make_url(server_url)
+    admin = await admin_connection(server_url)
     name = f"kambot_test_{uuid.uuid4().hex[:12]}"
     await admin.execute(f'CREATE DATABASE "{name}"')
     try:
