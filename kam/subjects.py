@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import joinedload
 
 from kam.access import Subject
 from kam.errors import Refused
@@ -38,7 +39,8 @@ class Found:
 
 
 async def account_subject(session: AsyncSession, account_id: int) -> Subject:
-    account = await session.get(Account, account_id)
+    # The account with its team in one statement (the team's own eager load would be a second).
+    account = await session.get(Account, account_id, options=[joinedload(Account.members)])
     if account is None:
         raise Refused()
     return Subject(account=account)
