@@ -14,9 +14,9 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import joinedload
 
 from kam.access import Subject
+from kam.accounts import get_account
 from kam.errors import Refused
 from kam.models import (
     Account,
@@ -39,11 +39,7 @@ class Found:
 
 
 async def account_subject(session: AsyncSession, account_id: int) -> Subject:
-    # The account with its team in one statement (the team's own eager load would be a second).
-    account = await session.get(Account, account_id, options=[joinedload(Account.members)])
-    if account is None:
-        raise Refused()
-    return Subject(account=account)
+    return Subject(account=await get_account(session, account_id))
 
 
 async def asked_ids(session: AsyncSession, account_id: int, item: tuple[ItemKind, int]) -> frozenset[int]:
@@ -73,9 +69,7 @@ async def contact_subject(session: AsyncSession, contact: Contact) -> Subject:
 
 async def item_subject(session: AsyncSession, account_id: int, kind: ItemKind, item_id: int) -> Found:
     """A contact, decision, price risk or review named with its account."""
-    account = await session.get(Account, account_id)
-    if account is None:
-        raise Refused()
+    account = await get_account(session, account_id)
     if kind == ItemKind.CONTACT:
         contact = await session.get(Contact, item_id)
         if contact is None or contact.account_id != account.id:
@@ -118,9 +112,7 @@ async def agreement_subject(session: AsyncSession, account_id: int, flag_id: int
     flag = await session.scalar(select(Flag).where(Flag.id == flag_id).with_for_update(of=Flag))
     if flag is None or flag.kind != FlagKind.FRAMEWORK_AGREEMENT or flag.account_id != account_id:
         raise Refused()
-    account = await session.get(Account, account_id)
-    if account is None:
-        raise Refused()
+    account = await get_account(session, account_id)
     return Found(Subject(account=account, owner_ids=frozenset({flag.owner_id})), flag)
 
 
@@ -129,7 +121,5 @@ async def nudge_subject(session: AsyncSession, nudge_id: int) -> Found:
     nudge = await session.get(MeetingNudge, nudge_id, with_for_update=True)
     if nudge is None:
         raise Refused()
-    account = await session.get(Account, nudge.account_id)
-    if account is None:
-        raise Refused()
+    account = await get_account(session, nudge.account_id)
     return Found(Subject(account=account, owner_ids=frozenset({nudge.person_id})), nudge)
