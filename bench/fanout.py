@@ -18,6 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bot.event_loop import run as run_on_loop  # noqa: E402
 from tests.support.fakes.connector import ConnectorFake  # noqa: E402
 from tests.support.harness import fresh_database  # noqa: E402
 from tests.support.workers import deliveries, owe_weekly_nudges, start_worker  # noqa: E402
@@ -70,4 +71,4 @@ if __name__ == "__main__":
     parser.add_argument("--messages", type=int, default=5000)
     parser.add_argument("--server", default=os.environ.get("KAMBOT_TEST_POSTGRES_URL", DEFAULT_SERVER))
     arguments = parser.parse_args()
-    asyncio.run(main(arguments.messages, arguments.server))
+    run_on_loop(main(arguments.messages, arguments.server))

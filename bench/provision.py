@@ -19,6 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.admin.provisioning import build_provisioner  # noqa: E402
+from bot.event_loop import run as run_on_loop  # noqa: E402
 from kam.account_list import AccountRow, Member, apply_rows  # noqa: E402
 from kam.migrate import upgrade  # noqa: E402
 from kam.models import Role, Tier  # noqa: E402
@@ -91,4 +92,4 @@ if __name__ == "__main__":
     parser.add_argument("--accounts", type=int, default=500)
     parser.add_argument("--concurrency", type=int, default=24)
     arguments = parser.parse_args()
-    asyncio.run(main(arguments.accounts, arguments.concurrency))
+    run_on_loop(main(arguments.accounts, arguments.concurrency))

@@ -9,7 +9,6 @@ what to read. Last line:
 from __future__ import annotations
 
 import argparse
-import asyncio
 import statistics
 import sys
 import tempfile
@@ -22,6 +21,7 @@ from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFramewo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bot.event_loop import run as run_on_loop  # noqa: E402
 from tests.support.fakes.connector import ConnectorFake  # noqa: E402
 from tests.support.fakes.loopback import serve_on_loopback  # noqa: E402
 from tests.support.harness import RunningBot, local_settings, migrate_and_seed  # noqa: E402
@@ -106,4 +106,4 @@ async def main(rounds: int) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=100, help="requests per measurement (three measurements each)")
-    asyncio.run(main(parser.parse_args().rounds))
+    run_on_loop(main(parser.parse_args().rounds))

@@ -28,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import func, select  # noqa: E402
 
 from bench.turn import start_echo  # noqa: E402
+from bot.event_loop import run as run_on_loop  # noqa: E402
 from kam.models import OutboxMessage, OutboxStatus  # noqa: E402
 from tests.support.fakes.connector import ConnectorFake  # noqa: E402
 from tests.support.harness import RunningBot, fresh_database, local_settings, migrate_and_seed  # noqa: E402
@@ -144,4 +145,4 @@ if __name__ == "__main__":
     parser.add_argument("--levels", default="1,2,4,8,16", help="concurrency levels")
     arguments = parser.parse_args()
     levels = [int(level) for level in arguments.levels.split(",")]
-    asyncio.run(main(arguments.database, arguments.server, arguments.turns, levels))
+    run_on_loop(main(arguments.database, arguments.server, arguments.turns, levels))

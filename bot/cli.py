@@ -291,7 +291,11 @@ def serve(port: int = typer.Option(None, help="Port to listen on (default: KAMBO
     settings = _settings()
     if settings.local_mode:
         console.print("[yellow]Local mode[/]: no KAMBOT_APP_ID set, so requests are not authenticated.")
-    web.run_app(_application(settings), host=settings.host, port=port or settings.port, print=None)
+    from bot.event_loop import new_event_loop
+
+    web.run_app(
+        _application(settings), host=settings.host, port=port or settings.port, print=None, loop=new_event_loop()
+    )
 
 
 @contextlib.contextmanager
@@ -332,8 +336,10 @@ def worker() -> None:
         console.print("kambot worker running; Ctrl+C to stop.")
         await run_worker(settings, stop)
 
+    from bot.event_loop import run as run_on_loop
+
     with _usable_rules_file():
-        asyncio.run(run())
+        run_on_loop(run())
 
 
 def _headless_browser_shim() -> Path:

@@ -9,7 +9,7 @@ caller's own on which they may act), and refused the same way for everything els
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,6 +21,7 @@ from cards.forms import CardMeta, read_meta
 from kam.access import RULES, Act, Place, Principal, Subject, require, team_accounts
 from kam.accounts import account_for_channel, accounts_of, team_roles
 from kam.errors import DuplicateSubmission, NotAllowed
+from kam.models import Person
 from kam.people import find_person
 
 
@@ -32,8 +33,8 @@ class Unanswerable(Exception):
         self.key = key
 
 
-async def principal_of(session: AsyncSession, turn: Turn, act: Act) -> Principal:
-    person = await find_person(session, turn.caller)
+async def principal_of(session: AsyncSession, turn: Turn, act: Act, among: Iterable[Person] = ()) -> Principal:
+    person = await find_person(session, turn.caller, among)
     is_admin = bool(turn.caller.aad_object_id) and turn.caller.aad_object_id in turn.services.settings.admin_aad_ids
     roles = await team_roles(session, person) if not RULES[act].account else frozenset()
     return Principal(person, is_admin=is_admin, any_roles=roles)
@@ -70,9 +71,11 @@ async def _verb_once(
     turn: Turn, route: VerbRoute, value: Mapping[str, Any], meta: CardMeta, handler: VerbHandler
 ) -> Reply:
     async with turn.services.db.transaction() as session:
-        principal = await principal_of(session, turn, route.act)
-        place = await place_of(session, turn)
+        # The ids first: the account they name comes with its team, among whom the caller usually is.
         found = await route.subject(session, value)
+        account = found.subject.account
+        principal = await principal_of(session, turn, route.act, [m.person for m in account.members] if account else [])
+        place = await place_of(session, turn)
         if not (route.optional_account and found.subject.account is None):
             require(principal, route.act, found.subject, place)
         return await handler(turn, VerbRequest(session, value, meta, principal, place, found))

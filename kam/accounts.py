@@ -31,9 +31,13 @@ async def account_for_channel(session: AsyncSession, channel_id: str) -> Account
     return await session.scalar(select(Account).where(Account.channel_id == channel_id))
 
 
+# Built once: every card id is looked up with it, on every turn.
+_WITH_TEAM = (joinedload(Account.members),)
+
+
 async def get_account(session: AsyncSession, account_id: int) -> Account:
     """The account with its team, in one statement (the team's own eager load would be a second)."""
-    account = await session.get(Account, account_id, options=[joinedload(Account.members)])
+    account = await session.get(Account, account_id, options=_WITH_TEAM)
     if account is None:
         raise Refused()
     return account

@@ -21,6 +21,7 @@ from kam.errors import Refused
 from kam.models import Account, Acknowledgement, ItemKind, OutboxMessage, Person, utcnow
 from kam.outbox import OutboxKind
 from kam.rules import DEFAULT_REMIND_AFTER, DEFAULT_REPORT_AFTER, Rules, RuleSet, must_inform
+from kam.storage import insert_rows
 
 
 @dataclass(frozen=True)
@@ -45,10 +46,14 @@ async def ask_to_acknowledge(
     rules: RuleSet,
     *,
     remind_at: dt.datetime | None = None,
+    announce: Sequence[OutboxMessage] = (),
 ) -> list[Acknowledgement]:
     """One acknowledgement and one 1:1 card per person who must know; the author knows already.
 
     The reminder comes `remind_after` the rules set, or at `remind_at` (a review's due date).
+    `announce`: the item's own outbox rows (its channel post), queued first, in the same INSERT
+    as the cards. Two statements in all, whatever the number of people; the acknowledgements
+    returned are for reading (the card that lists them), not for changing.
     """
     now = utcnow()
     remind_after = rules.remind_after or DEFAULT_REMIND_AFTER
@@ -67,6 +72,7 @@ async def ask_to_acknowledge(
             account_id=account.id,
             item_kind=item[0],
             item_id=item[1],
+            person_id=person_id,
             person=people[person_id],
             required=True,
             reasons=reasons[person_id],
@@ -76,11 +82,11 @@ async def ask_to_acknowledge(
         )
         for person_id in sorted(people, key=lambda i: people[i].name)
     ]
-    session.add_all(acknowledgements)
-    await session.flush()
-    session.add_all(
+    await insert_rows(session, acknowledgements)
+    cards = [
         OutboxMessage(kind=OutboxKind.ACK_REQUEST, subject_id=ack.id, account_id=account.id) for ack in acknowledgements
-    )
+    ]
+    await insert_rows(session, [*announce, *cards], ids=False)
     return acknowledgements
 
 

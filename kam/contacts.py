@@ -5,18 +5,29 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kam.accounts import get_account, require_team_member, stakeholders_of
 from kam.acknowledgements import MustKnow, ask_to_acknowledge, rule_reasons
 from kam.checks import Logged, framework_agreement_opened, paid_service_agreed
 from kam.errors import InvalidReference, UnknownPerson
-from kam.models import Account, Acknowledgement, Contact, ContactKind, ItemKind, OutboxMessage, Person, StakeholderLevel
-from kam.nudges import note_logged
+from kam.models import (
+    Account,
+    Acknowledgement,
+    Contact,
+    ContactKind,
+    ItemKind,
+    OutboxMessage,
+    Person,
+    StakeholderLevel,
+    contact_participants,
+    contact_stakeholders,
+    utcnow,
+)
 from kam.outbox import OutboxKind
 from kam.rules import Rules
-from kam.storage import add_once
+from kam.storage import insert_once
 
 # Bounds on what a user may type; Teams messages are limited to about 28 KB in all.
 SUMMARY_MAX = 2000
@@ -92,8 +103,10 @@ async def log_contact(session: AsyncSession, command: LogContact, rules: Rules |
     if not set(command.participant_ids) <= team_by_id.keys():
         raise InvalidReference()
 
-    contact = Contact(  # with its relations set, the card needs no reload
+    contact = Contact(  # written by Core below; with its relations set, the card needs no reload
+        account_id=account.id,
         account=account,
+        logged_by_id=command.author.id,
         logged_by=team_by_id[command.author.id],  # this session's copy of the author
         idempotency_key=command.idempotency_key,
         met_on=command.met_on,
@@ -104,15 +117,26 @@ async def log_contact(session: AsyncSession, command: LogContact, rules: Rules |
         we_committed=command.we_committed,
         next_steps=command.next_steps,
         confidential=command.confidential,
-        stakeholders=[stakeholders_by_id[i] for i in command.stakeholder_ids],
-        participants=[team_by_id[i] for i in command.participant_ids],
+        created_at=utcnow(),
+        stakeholders=[stakeholders_by_id[i] for i in dict.fromkeys(command.stakeholder_ids)],
+        participants=[team_by_id[i] for i in dict.fromkeys(command.participant_ids)],
     )
-    await add_once(session, contact)  # a second submit of the same card: DuplicateSubmission
+    await insert_once(session, contact)  # a second submit of the same card: DuplicateSubmission
+    await _link_people(session, contact)
     acknowledgements = await _inform(session, rules or Rules(), account, contact, command, command.author)
-    # Added after the acknowledgements' cards, so that all of the outbox rows go in one INSERT.
-    session.add(OutboxMessage(kind=OutboxKind.CONTACT_LOGGED, subject_id=contact.id, account_id=account.id))
-    await note_logged(session, [command.author, *contact.participants], account.id, contact.met_on)
     return LoggedContact(contact, acknowledgements)
+
+
+async def _link_people(session: AsyncSession, contact: Contact) -> None:
+    """Who was there: the customer's stakeholders and our colleagues named on the contact."""
+    connection = await session.connection()
+    links = (
+        (contact_stakeholders, [{"contact_id": contact.id, "stakeholder_id": s.id} for s in contact.stakeholders]),
+        (contact_participants, [{"contact_id": contact.id, "person_id": p.id} for p in contact.participants]),
+    )
+    for table, rows in links:
+        if rows:
+            await connection.execute(insert(table), rows)
 
 
 async def _inform(
@@ -124,6 +148,7 @@ async def _inform(
         must_know += await paid_service_agreed(session, rules, logged, command.paid_service)
     if command.framework_agreement:
         must_know += await framework_agreement_opened(session, logged, command.summary[:TOPIC_MAX])
+    post = OutboxMessage(kind=OutboxKind.CONTACT_LOGGED, subject_id=contact.id, account_id=account.id)
     return await ask_to_acknowledge(
-        session, account, (ItemKind.CONTACT, contact.id), author, must_know, rules.for_account(account)
+        session, account, (ItemKind.CONTACT, contact.id), author, must_know, rules.for_account(account), announce=[post]
     )

@@ -19,7 +19,6 @@ from kam.checks import (
 )
 from kam.errors import DuplicateSubmission, InvalidReference, UnknownPerson
 from kam.models import Account, Decision, DecisionCategory, ItemKind, OutboxMessage, Person
-from kam.nudges import note_logged
 from kam.outbox import OutboxKind
 from kam.rules import Rules, may_decide
 from kam.storage import add_once
@@ -85,9 +84,7 @@ async def log_decision(session: AsyncSession, command: LogDecision, rules: Rules
         needs_confirmation=not may_decide(rules or Rules(), account, command.author, command.category),
     )
     await add_once(session, decision)
-    session.add(OutboxMessage(kind=OutboxKind.DECISION_LOGGED, subject_id=decision.id, account_id=account.id))
     await _inform(session, rules or Rules(), account, decision, command, command.author)
-    await note_logged(session, [command.author], account.id, None)
     return decision
 
 
@@ -104,8 +101,15 @@ async def _inform(
         must_know += await concession_given(session, logged, text)
     if command.framework_agreement or is_framework_decision(decision.category, text):
         must_know += await framework_agreement_opened(session, logged, decision.title)
+    post = OutboxMessage(kind=OutboxKind.DECISION_LOGGED, subject_id=decision.id, account_id=account.id)
     await ask_to_acknowledge(
-        session, account, (ItemKind.DECISION, decision.id), author, must_know, rules.for_account(account)
+        session,
+        account,
+        (ItemKind.DECISION, decision.id),
+        author,
+        must_know,
+        rules.for_account(account),
+        announce=[post],
     )
 
 

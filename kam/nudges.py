@@ -12,7 +12,7 @@ import datetime as dt
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kam.models import (
@@ -25,6 +25,7 @@ from kam.models import (
     OutboxMessage,
     Person,
     aware,
+    contact_participants,
     utcnow,
 )
 from kam.outbox import OutboxKind
@@ -33,6 +34,8 @@ from kam.storage import insert_if_absent
 LOGGED = "logged"  # a meeting nudge answered by logging the contact
 NOT_RELEVANT = "not_relevant"  # ... or by saying it was no customer meeting worth logging
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+WEEKLY_ANSWER_WINDOW = dt.timedelta(days=8)  # a weekly nudge is answered within its week (in any time zone)
+MEETING_ANSWER_WINDOW = dt.timedelta(days=31)  # a meeting is logged within a month of its nudge, or not at all
 
 
 @dataclass(frozen=True)
@@ -133,34 +136,93 @@ def set_paused(person: Person, paused: bool) -> None:
     person.nudges_paused = paused
 
 
-async def note_logged(session: AsyncSession, people: list[Person], account_id: int, met_on: dt.date | None) -> None:
-    """Something was logged for the account: the nudges it answers count as answered.
+async def answer_nudges(session: AsyncSession, now: dt.datetime | None = None) -> int:
+    """Mark the nudges that what was logged since has answered; returns how many.
 
-    The week's nudge of its author; meeting nudges of the author and of colleagues named on it, for
-    meetings that day (contacts only: a decision answers no meeting).
+    Run by the sweep, so that the turn that logs writes only what the user logged. A weekly
+    nudge is answered by a contact or decision its member logged for its account after it
+    went, in its week; a meeting nudge by a contact of the meeting's day (in the member's time
+    zone) that its member logged or is named on. The answer's time is when that was logged.
+    Only the counts of answered nudges read these marks: whether a nudge still goes is checked
+    against what was logged when it is sent.
     """
-    now = utcnow()
-    author = people[0]
-    await session.execute(
-        update(NudgeSent)
-        .where(
-            NudgeSent.person_id == author.id,
-            NudgeSent.account_id == account_id,
-            NudgeSent.week == week_of(local_now(author, now)),
-            NudgeSent.answered_at.is_(None),
-        )
-        .values(answered_at=now)
+    now = now or utcnow()
+    return await _answer_weekly(session, now - WEEKLY_ANSWER_WINDOW) + await _answer_meetings(
+        session, now - MEETING_ANSWER_WINDOW
     )
-    if met_on is None:
-        return
-    by_id = {person.id: person for person in people}
-    waiting = await session.scalars(
-        select(MeetingNudge).where(
-            MeetingNudge.person_id.in_(by_id),
-            MeetingNudge.account_id == account_id,
-            MeetingNudge.answer.is_(None),
+
+
+async def _answer_weekly(session: AsyncSession, since: dt.datetime) -> int:
+    waiting = (
+        await session.execute(
+            select(NudgeSent, Person)
+            .join(Person, Person.id == NudgeSent.person_id)
+            .where(NudgeSent.answered_at.is_(None), NudgeSent.sent_at >= since)
+        )
+    ).all()
+    if not waiting:
+        return 0
+    oldest = min(aware(nudge.sent_at) for nudge, _ in waiting)
+    logged: dict[tuple[int, int], list[dt.datetime]] = {}
+    for model in (Contact, Decision):
+        rows = await session.execute(
+            select(model.logged_by_id, model.account_id, model.created_at).where(
+                model.created_at >= oldest, model.logged_by_id.in_({person.id for _, person in waiting})
+            )
+        )
+        for person_id, account_id, moment in rows.all():
+            logged.setdefault((person_id, account_id), []).append(aware(moment))
+    answered = 0
+    for nudge, person in waiting:
+        times = [
+            moment
+            for moment in logged.get((person.id, nudge.account_id), [])
+            if moment >= aware(nudge.sent_at) and week_of(local_now(person, moment)) == nudge.week
+        ]
+        if times:
+            nudge.answered_at = min(times)
+            answered += 1
+    return answered
+
+
+async def _answer_meetings(session: AsyncSession, since: dt.datetime) -> int:
+    waiting = list(
+        await session.scalars(
+            select(MeetingNudge).where(MeetingNudge.answer.is_(None), MeetingNudge.created_at >= since)
         )
     )
+    if not waiting:
+        return 0
+    day_of = {nudge.id: local_now(nudge.person, nudge.starts_at).date() for nudge in waiting}
+    contacts = (
+        await session.execute(
+            select(Contact.id, Contact.account_id, Contact.met_on, Contact.logged_by_id, Contact.created_at).where(
+                Contact.account_id.in_({nudge.account_id for nudge in waiting}),
+                Contact.met_on.in_(set(day_of.values())),
+                Contact.created_at >= min(aware(nudge.created_at) for nudge in waiting),
+            )
+        )
+    ).all()
+    named: dict[int, set[int]] = {}
+    if contacts:
+        links = await session.execute(
+            select(contact_participants.c.contact_id, contact_participants.c.person_id).where(
+                contact_participants.c.contact_id.in_([c.id for c in contacts])
+            )
+        )
+        for contact_id, person_id in links.all():
+            named.setdefault(contact_id, set()).add(person_id)
+    answered = 0
     for nudge in waiting:
-        if local_now(by_id[nudge.person_id], nudge.starts_at).date() == met_on:
-            nudge.answer, nudge.answered_at = LOGGED, now
+        times = [
+            aware(c.created_at)
+            for c in contacts
+            if c.account_id == nudge.account_id
+            and c.met_on == day_of[nudge.id]
+            and aware(c.created_at) >= aware(nudge.created_at)
+            and (c.logged_by_id == nudge.person_id or nudge.person_id in named.get(c.id, set()))
+        ]
+        if times:
+            nudge.answer, nudge.answered_at = LOGGED, min(times)
+            answered += 1
+    return answered

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kam.models import Person
@@ -29,13 +30,24 @@ class Caller:
     name: str
 
 
-async def find_person(session: AsyncSession, caller: Caller) -> Person | None:
-    """Find the caller by Entra object id, else by Teams user id; remember new ids seen."""
+# Built once: every turn asks who the caller is.
+_BY_AAD_OBJECT_ID = select(Person).where(Person.aad_object_id == bindparam("id"))
+_BY_TEAMS_USER_ID = select(Person).where(Person.teams_user_id == bindparam("id"))
+
+
+async def find_person(session: AsyncSession, caller: Caller, among: Iterable[Person] = ()) -> Person | None:
+    """Find the caller by Entra object id, else by Teams user id; remember new ids seen.
+
+    `among`: people this transaction loaded already (the team of the account a card names); the
+    caller found there by Entra object id (unique) is the same row a query would find, without the query.
+    """
     person = None
     if caller.aad_object_id:
-        person = await session.scalar(select(Person).where(Person.aad_object_id == caller.aad_object_id))
+        person = next((p for p in among if p.aad_object_id == caller.aad_object_id), None)
+        if person is None:
+            person = await session.scalar(_BY_AAD_OBJECT_ID, {"id": caller.aad_object_id})
     if person is None and caller.teams_user_id:
-        person = await session.scalar(select(Person).where(Person.teams_user_id == caller.teams_user_id))
+        person = await session.scalar(_BY_TEAMS_USER_ID, {"id": caller.teams_user_id})
     if person is not None and caller.teams_user_id and person.teams_user_id != caller.teams_user_id:
         person.teams_user_id = caller.teams_user_id
     return person

@@ -64,9 +64,11 @@ async def log_price_action(
     affected = await price_risks(session, action, command.author)
     rules = rules or Rules()
     for account, must_know in affected.items():
-        session.add(OutboxMessage(kind=OutboxKind.PRICE_RISK_POSTED, subject_id=action.id, account_id=account.id))
+        post = OutboxMessage(kind=OutboxKind.PRICE_RISK_POSTED, subject_id=action.id, account_id=account.id)
         item = (ItemKind.PRICE_ACTION, action.id)
-        await ask_to_acknowledge(session, account, item, command.author, must_know, rules.for_account(account))
+        await ask_to_acknowledge(
+            session, account, item, command.author, must_know, rules.for_account(account), announce=[post]
+        )
     return action, list(affected)
 
 

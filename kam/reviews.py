@@ -109,12 +109,19 @@ async def start_review(
     ]
     session.add(review)
     await session.flush()
-    session.add(OutboxMessage(kind=OutboxKind.REVIEW_STARTED, subject_id=review.id, account_id=account.id))
     team = {m.person_id: m.person for m in account.members}
     owners = [MustKnow(team[i], "review_owner") for i in dict.fromkeys(u.owner_id for u in review.updates) if i in team]
     on_due_date = dt.datetime.combine(due_on, dt.time(), tzinfo=dt.UTC)
+    post = OutboxMessage(kind=OutboxKind.REVIEW_STARTED, subject_id=review.id, account_id=account.id)
     await ask_to_acknowledge(
-        session, account, _item(review), None, owners, rules.for_account(account), remind_at=on_due_date
+        session,
+        account,
+        _item(review),
+        None,
+        owners,
+        rules.for_account(account),
+        remind_at=on_due_date,
+        announce=[post],
     )
     return review
 

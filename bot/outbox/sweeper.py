@@ -1,5 +1,7 @@
 """The sweep: now and then queue what is due (reminders, reports, reviews, nudges) and send what is owed.
 
+Each sweep also marks the nudges answered by what was logged since (the turn that logs does not).
+
 Run by `kambot serve` (with background jobs on) and by `kambot worker`, which builds no web app.
 It also picks up what a crash or an outage left behind: rows whose lease ran out fall due again.
 """
@@ -17,7 +19,7 @@ from bot.outbox.sender import Sender
 from kam.acknowledgements import schedule_reminders
 from kam.conversations import forget_card_messages
 from kam.models import utcnow
-from kam.nudges import NudgeTime, schedule_weekly_nudges
+from kam.nudges import NudgeTime, answer_nudges, schedule_weekly_nudges
 from kam.reviews import schedule_reviews_due
 from kam.storage import Database
 
@@ -54,6 +56,7 @@ class Sweeper:
             queued = await schedule_reminders(session, {}) + await schedule_reviews_due(session)
             if self._nudge_time is not None:
                 queued += await schedule_weekly_nudges(session, self._nudge_time)
+            await answer_nudges(session)
             await forget_card_messages(session, utcnow() - self._card_memory)
             return queued
 

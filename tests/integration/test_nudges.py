@@ -10,12 +10,12 @@ import pytest
 from sqlalchemy import func, select
 
 from kam.contacts import LogContact, log_contact
-from kam.models import ContactKind, NudgeSent
+from kam.models import Account, ContactKind, NudgeSent, Person
 from kam.nudges import WEEKDAYS, set_paused
 from kam.people import Caller, find_person
 from kam.storage import Database
 from tests.support.fakes.connector import ConnectorFake
-from tests.support.flows import chat_cards, invoke_card, texts_in, verb_data
+from tests.support.flows import chat_cards, invoke_card, save, scrape, texts_in, verb_data
 from tests.support.harness import RunningBot, local_settings, migrate_and_seed
 from tests.support.teams import CONTOSO_CHANNEL, USERS
 
@@ -94,3 +94,38 @@ async def test_members_pause_and_resume_their_own_nudges(bot: RunningBot, connec
     assert "Paused: no more questions about your accounts" in connector.recorded[-1].activity["text"] and await paused()
     await bot.send(bot.teams.message("erinnerungen fortsetzen", user="isaiah", locale="de-DE"))
     assert "wieder da" in connector.recorded[-1].activity["text"] and not await paused()
+
+
+async def answered(bot: RunningBot) -> dict[tuple[str, str], bool]:
+    """Each weekly nudge sent, by (member, account): whether it counts as answered."""
+    async with bot.db.transaction() as session:
+        rows = await session.execute(
+            select(Person.name, Account.name, NudgeSent.answered_at)
+            .join(Person, Person.id == NudgeSent.person_id)
+            .join(Account, Account.id == NudgeSent.account_id)
+        )
+        return {(person, account): moment is not None for person, account, moment in rows.all()}
+
+
+async def test_logging_after_the_nudge_answers_it_for_that_account_only(
+    nudging: RunningBot, connector: ConnectorFake
+) -> None:
+    bot = nudging
+    await bot.send(bot.teams.bot_added(where=CONTOSO_CHANNEL))
+    await connector.wait_for(lambda fake: bool(nudges_to(fake, "adele")) and bool(nudges_to(fake, "megan")), timeout=10)
+    nudge = next(c for c in chat_cards(connector, "adele") if "Anything to log" in texts_in(c))
+    form = invoke_card(await bot.send(bot.teams.execute(verb_data(nudge, "contact.pick"), user="adele")))
+    logged = invoke_card(await save(bot, form, user="adele"))
+    assert "Contoso Pharma" in texts_in(logged)
+
+    def adeles_answered(nudges: dict[tuple[str, str], bool]) -> bool:
+        return any(answer for (person, _), answer in nudges.items() if person.startswith("Adele"))
+
+    for _ in range(50):  # the sweep marks it, not the turn that logs
+        if adeles_answered(await answered(bot)):
+            break
+        await asyncio.sleep(0.1)
+    nudges = await answered(bot)
+    assert [k for k, v in nudges.items() if v] == [(k[0], "Contoso Pharma") for k in nudges if k[0].startswith("Adele")]
+    assert not any(v for (person, _), v in nudges.items() if person.startswith("Megan")), "Megan logged nothing"
+    assert (await scrape(bot))["kambot_nudges_answered{answer=logged,kind=weekly}"] == 1
