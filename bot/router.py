@@ -20,7 +20,7 @@ from bot.turn import Reply, Turn
 from cards.forms import CardMeta, read_meta
 from kam.access import RULES, Act, Place, Principal, Subject, require, team_accounts
 from kam.accounts import account_for_channel, accounts_of, team_roles
-from kam.errors import DuplicateSubmission, NotAllowed
+from kam.errors import DuplicateSubmission, NotAllowed, Refused
 from kam.models import Person
 from kam.people import find_person
 
@@ -72,7 +72,13 @@ async def _verb_once(
 ) -> Reply:
     async with turn.services.db.transaction() as session:
         # The ids first: the account they name comes with its team, among whom the caller usually is.
-        found = await route.subject(session, value)
+        try:
+            found = await route.subject(session, value)
+        except Refused:
+            # Asked as for a subject that exists: the number of queries does not tell the two apart.
+            await principal_of(session, turn, route.act)
+            await place_of(session, turn)
+            raise
         account = found.subject.account
         principal = await principal_of(session, turn, route.act, [m.person for m in account.members] if account else [])
         place = await place_of(session, turn)

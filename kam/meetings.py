@@ -177,7 +177,7 @@ async def still_wanted(session: AsyncSession, nudge: MeetingNudge) -> bool:
 
 async def dismiss(session: AsyncSession, nudge_id: int, person: Person | None) -> MeetingNudge:
     """ "Not relevant": never asked about this meeting again. Only the person asked may say so."""
-    nudge = await session.get(MeetingNudge, nudge_id, with_for_update=True)
+    nudge = await session.get(MeetingNudge, nudge_id, with_for_update={"of": MeetingNudge})
     if nudge is None or person is None or nudge.person_id != person.id:
         raise Refused()
     if nudge.answer is None:

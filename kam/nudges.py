@@ -12,7 +12,7 @@ import datetime as dt
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kam.models import (
@@ -34,8 +34,6 @@ from kam.storage import insert_if_absent
 LOGGED = "logged"  # a meeting nudge answered by logging the contact
 NOT_RELEVANT = "not_relevant"  # ... or by saying it was no customer meeting worth logging
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-WEEKLY_ANSWER_WINDOW = dt.timedelta(days=8)  # a weekly nudge is answered within its week (in any time zone)
-MEETING_ANSWER_WINDOW = dt.timedelta(days=31)  # a meeting is logged within a month of its nudge, or not at all
 
 
 @dataclass(frozen=True)
@@ -136,93 +134,90 @@ def set_paused(person: Person, paused: bool) -> None:
     person.nudges_paused = paused
 
 
-async def answer_nudges(session: AsyncSession, now: dt.datetime | None = None) -> int:
-    """Mark the nudges that what was logged since has answered; returns how many.
+# Built once, bound per logged item (executemany): only what is still unanswered changes.
+_ANSWER_WEEKLY = (
+    update(NudgeSent)
+    .where(
+        NudgeSent.person_id == bindparam("person"),
+        NudgeSent.account_id == bindparam("account"),
+        NudgeSent.week == bindparam("this_week"),
+        NudgeSent.answered_at.is_(None),
+    )
+    .values(answered_at=bindparam("at"))
+)
+_ANSWER_MEETINGS = (
+    update(MeetingNudge)
+    .where(
+        MeetingNudge.person_id == bindparam("person"),
+        MeetingNudge.account_id == bindparam("account"),
+        MeetingNudge.starts_at >= bindparam("day_starts"),
+        MeetingNudge.starts_at < bindparam("day_ends"),
+        MeetingNudge.answer.is_(None),
+    )
+    .values(answer=LOGGED, answered_at=bindparam("at"))
+)
 
-    Run by the sweep, so that the turn that logs writes only what the user logged. A weekly
-    nudge is answered by a contact or decision its member logged for its account after it
-    went, in its week; a meeting nudge by a contact of the meeting's day (in the member's time
-    zone) that its member logged or is named on. The answer's time is when that was logged.
-    Only the counts of answered nudges read these marks: whether a nudge still goes is checked
-    against what was logged when it is sent.
+
+async def answer_nudges(session: AsyncSession, since: dt.datetime) -> int:
+    """Mark the nudges answered by the contacts and decisions logged since `since`; how many items it read.
+
+    Run by the sweep, so that the turn that logs writes only what the user logged. A contact or
+    decision answers its author's weekly nudge for its account in the week it was logged (in the
+    author's time zone); a contact answers the meeting nudges for that account of its author and of
+    the colleagues named on it, for meetings on its day in each one's time zone. The answer's time
+    is when it was logged; a nudge answered already (or dismissed) keeps its answer, so reading an
+    item twice changes nothing. Only the counts of answered nudges read these marks: whether a
+    nudge still goes is checked against what was logged when it is sent.
     """
-    now = now or utcnow()
-    return await _answer_weekly(session, now - WEEKLY_ANSWER_WINDOW) + await _answer_meetings(
-        session, now - MEETING_ANSWER_WINDOW
-    )
-
-
-async def _answer_weekly(session: AsyncSession, since: dt.datetime) -> int:
-    waiting = (
-        await session.execute(
-            select(NudgeSent, Person)
-            .join(Person, Person.id == NudgeSent.person_id)
-            .where(NudgeSent.answered_at.is_(None), NudgeSent.sent_at >= since)
-        )
-    ).all()
-    if not waiting:
-        return 0
-    oldest = min(aware(nudge.sent_at) for nudge, _ in waiting)
-    logged: dict[tuple[int, int], list[dt.datetime]] = {}
-    for model in (Contact, Decision):
-        rows = await session.execute(
-            select(model.logged_by_id, model.account_id, model.created_at).where(
-                model.created_at >= oldest, model.logged_by_id.in_({person.id for _, person in waiting})
-            )
-        )
-        for person_id, account_id, moment in rows.all():
-            logged.setdefault((person_id, account_id), []).append(aware(moment))
-    answered = 0
-    for nudge, person in waiting:
-        times = [
-            moment
-            for moment in logged.get((person.id, nudge.account_id), [])
-            if moment >= aware(nudge.sent_at) and week_of(local_now(person, moment)) == nudge.week
-        ]
-        if times:
-            nudge.answered_at = min(times)
-            answered += 1
-    return answered
-
-
-async def _answer_meetings(session: AsyncSession, since: dt.datetime) -> int:
-    waiting = list(
-        await session.scalars(
-            select(MeetingNudge).where(MeetingNudge.answer.is_(None), MeetingNudge.created_at >= since)
-        )
-    )
-    if not waiting:
-        return 0
-    day_of = {nudge.id: local_now(nudge.person, nudge.starts_at).date() for nudge in waiting}
     contacts = (
         await session.execute(
-            select(Contact.id, Contact.account_id, Contact.met_on, Contact.logged_by_id, Contact.created_at).where(
-                Contact.account_id.in_({nudge.account_id for nudge in waiting}),
-                Contact.met_on.in_(set(day_of.values())),
-                Contact.created_at >= min(aware(nudge.created_at) for nudge in waiting),
+            select(Contact.id, Contact.account_id, Contact.logged_by_id, Contact.met_on, Contact.created_at).where(
+                Contact.created_at >= since
             )
         )
     ).all()
-    named: dict[int, set[int]] = {}
-    if contacts:
-        links = await session.execute(
+    decisions = (
+        await session.execute(
+            select(Decision.account_id, Decision.logged_by_id, Decision.created_at).where(Decision.created_at >= since)
+        )
+    ).all()
+    if not contacts and not decisions:
+        return 0
+    recent = select(Contact.id).where(Contact.created_at >= since)
+    named: dict[int, list[int]] = {}
+    for contact_id, person_id in (
+        await session.execute(
             select(contact_participants.c.contact_id, contact_participants.c.person_id).where(
-                contact_participants.c.contact_id.in_([c.id for c in contacts])
+                contact_participants.c.contact_id.in_(recent)
             )
         )
-        for contact_id, person_id in links.all():
-            named.setdefault(contact_id, set()).add(person_id)
-    answered = 0
-    for nudge in waiting:
-        times = [
-            aware(c.created_at)
-            for c in contacts
-            if c.account_id == nudge.account_id
-            and c.met_on == day_of[nudge.id]
-            and aware(c.created_at) >= aware(nudge.created_at)
-            and (c.logged_by_id == nudge.person_id or nudge.person_id in named.get(c.id, set()))
-        ]
-        if times:
-            nudge.answer, nudge.answered_at = LOGGED, min(times)
-            answered += 1
-    return answered
+    ).all():
+        named.setdefault(contact_id, []).append(person_id)
+    involved = {c.logged_by_id for c in contacts} | {d.logged_by_id for d in decisions}
+    involved |= {person_id for ids in named.values() for person_id in ids}
+    people = {p.id: p for p in await session.scalars(select(Person).where(Person.id.in_(involved)))}
+    weekly = [
+        {"person": author, "account": account, "this_week": week_of(local_now(people[author], aware(at))), "at": at}
+        for account, author, at in [(c.account_id, c.logged_by_id, c.created_at) for c in contacts]
+        + [(d.account_id, d.logged_by_id, d.created_at) for d in decisions]
+        if author in people
+    ]
+    meetings = [
+        {"person": person_id, "account": c.account_id, "at": c.created_at, **_day_in_utc(people[person_id], c.met_on)}
+        for c in contacts
+        for person_id in dict.fromkeys([c.logged_by_id, *named.get(c.id, [])])
+        if person_id in people
+    ]
+    connection = await session.connection()  # Core on the connection: no rows loaded, none to keep in step
+    for statement, rows in ((_ANSWER_WEEKLY, weekly), (_ANSWER_MEETINGS, meetings)):
+        if rows:
+            await connection.execute(statement, sorted(rows, key=lambda row: row["at"]))
+    return len(contacts) + len(decisions)
+
+
+def _day_in_utc(person: Person, day: dt.date) -> dict[str, dt.datetime]:
+    """The person's calendar day, from midnight to midnight where they are, in UTC."""
+    zone = local_now(person, utcnow()).tzinfo
+    starts = dt.datetime.combine(day, dt.time(), tzinfo=zone)
+    ends = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=zone)
+    return {"day_starts": starts.astimezone(dt.UTC), "day_ends": ends.astimezone(dt.UTC)}

@@ -118,7 +118,7 @@ async def agreement_subject(session: AsyncSession, account_id: int, flag_id: int
 
 async def nudge_subject(session: AsyncSession, nudge_id: int) -> Found:
     """A meeting nudge: only the person it was sent to answers it."""
-    nudge = await session.get(MeetingNudge, nudge_id, with_for_update=True)
+    nudge = await session.get(MeetingNudge, nudge_id, with_for_update={"of": MeetingNudge})
     if nudge is None:
         raise Refused()
     account = await get_account(session, nudge.account_id)

@@ -1,6 +1,7 @@
 """The sweep: now and then queue what is due (reminders, reports, reviews, nudges) and send what is owed.
 
-Each sweep also marks the nudges answered by what was logged since (the turn that logs does not).
+Each sweep also marks the nudges answered by what was logged since the last (the turn that logs
+does not: it writes only what the user logged).
 
 Run by `kambot serve` (with background jobs on) and by `kambot worker`, which builds no web app.
 It also picks up what a crash or an outage left behind: rows whose lease ran out fall due again.
@@ -25,6 +26,9 @@ from kam.storage import Database
 
 log = logging.getLogger(__name__)
 
+NUDGE_ANSWERS_LOOK_BACK = dt.timedelta(days=8)  # a weekly nudge's week, in any time zone
+LOGGED_MARGIN = dt.timedelta(minutes=2)
+
 Job = Callable[[], Awaitable[int]]  # more work that queues messages (reading calendars): how many it queued
 
 
@@ -46,6 +50,10 @@ class Sweeper:
         self._jobs = tuple(jobs)
         self._card_memory = dt.timedelta(days=card_memory_days)
         self._task: asyncio.Task[None] | None = None
+        # What was logged from here on has yet to be read for the nudges it answers: at start-up the
+        # last week (a nudge is answered within its week, and a restart loses no answer), then from
+        # the last sweep on, with a margin for the clocks of other instances and for slow commits.
+        self._logged_since = utcnow() - NUDGE_ANSWERS_LOOK_BACK
 
     def start(self) -> None:
         self._task = asyncio.create_task(self.run(), context=contextvars.Context())
@@ -56,9 +64,15 @@ class Sweeper:
             queued = await schedule_reminders(session, {}) + await schedule_reviews_due(session)
             if self._nudge_time is not None:
                 queued += await schedule_weekly_nudges(session, self._nudge_time)
-            await answer_nudges(session)
             await forget_card_messages(session, utcnow() - self._card_memory)
             return queued
+
+    async def note_answered_nudges(self) -> None:
+        """The nudges answered by what was logged since the last time (a transaction of its own)."""
+        started = utcnow()
+        async with self._db.transaction() as session:
+            await answer_nudges(session, self._logged_since)
+        self._logged_since = started - LOGGED_MARGIN
 
     async def run(self) -> None:
         stopping = self._sender.stopping
@@ -68,6 +82,10 @@ class Sweeper:
                 await self._sender.drain()
             except Exception:
                 log.exception("outbox sweep failed")
+            try:
+                await self.note_answered_nudges()
+            except Exception:
+                log.exception("marking answered nudges failed")
             for job in self._jobs:
                 try:
                     if await job():

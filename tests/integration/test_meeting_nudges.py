@@ -70,9 +70,10 @@ async def start_bot(url: str, graph: GraphFake, connector: ConnectorFake, **over
 
 
 @pytest.fixture
-async def world(sqlite_url: str, graph: GraphFake, connector: ConnectorFake) -> AsyncIterator[World]:
-    await migrate_and_seed(sqlite_url)
-    bot = await start_bot(sqlite_url, graph, connector)
+async def world(database_url: str, graph: GraphFake, connector: ConnectorFake) -> AsyncIterator[World]:
+    """On SQLite and on PostgreSQL: the locks taken on a nudge differ between the two."""
+    await migrate_and_seed(database_url)
+    bot = await start_bot(database_url, graph, connector)
     yield World(bot, graph, connector)
     await bot.stop()
 

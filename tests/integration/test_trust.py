@@ -12,7 +12,7 @@ from typing import Any
 import aiohttp
 import pytest
 from pydantic import ValidationError
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from bot.app import SWEEPER
 from bot.settings import Settings
@@ -78,6 +78,38 @@ async def test_the_channel_cards_refresh_shows_nothing_to_outsiders_and_counted_
         assert answer.startswith(REFUSED)
     member = invoke_card(await bot.send(bot.teams.execute(view, user="adele", where=CONTOSO_CHANNEL)))
     assert "Only for the account team" in texts_in(member)
+
+
+async def test_an_account_that_does_not_exist_is_refused_with_the_same_queries_as_one_that_is_not_yours(
+    sqlite_url: str, connector: ConnectorFake
+) -> None:
+    """Not only the same words: the same statements, so that neither the answer nor its work tells ids apart."""
+    await migrate_and_seed(sqlite_url)
+    bot = await RunningBot(local_settings(sqlite_url, background_jobs=False), connector).start()
+
+    async def refusal(account_id: int) -> tuple[str, list[str]]:
+        seen: list[str] = []
+
+        def note(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
+            seen.append(statement.split("WHERE")[0])
+
+        engine = bot.db.engine.sync_engine
+        event.listen(engine, "before_cursor_execute", note)
+        try:
+            data = bot.reseal({"verb": "contact.pick", "account_id": account_id}, "lynne")
+            answer = invoke_message(await bot.send(bot.teams.execute(data, user="lynne")))
+        finally:
+            event.remove(engine, "before_cursor_execute", note)
+        return answer, seen
+
+    try:
+        await refusal(998)  # her first turn also stores where she talks to the bot
+        missing, forbidden = await refusal(999), await refusal(2)
+    finally:
+        await bot.stop()
+    assert missing[0] == forbidden[0] and missing[0].startswith(REFUSED)
+    assert missing[1] == forbidden[1], "the same statements for an account that is not there and one that is"
+    assert len(missing[1]) >= 2, "the account looked up, and who asks"
 
 
 # --- idempotency keys: replayed, stolen, submitted first ----------------------------------
