@@ -56,10 +56,22 @@ def sqlite_url(tmp_path) -> str:  # type: ignore[no-untyped-def]
     return f"sqlite+aiosqlite:///{tmp_path / 'kambot.db'}"
 
 
+async def _demo_bot(url: str, connector: ConnectorFake) -> AsyncIterator[RunningBot]:
+    await migrate_and_seed(url)
+    running = await RunningBot(local_settings(url), connector).start()
+    yield running
+    await running.stop()
+
+
 @pytest.fixture
 async def bot(sqlite_url: str, connector: ConnectorFake) -> AsyncIterator[RunningBot]:
     """The bot in local mode on SQLite, with the demo portfolio."""
-    await migrate_and_seed(sqlite_url)
-    running = await RunningBot(local_settings(sqlite_url), connector).start()
-    yield running
-    await running.stop()
+    async for running in _demo_bot(sqlite_url, connector):
+        yield running
+
+
+@pytest.fixture
+async def bot_on_both(database_url: str, connector: ConnectorFake) -> AsyncIterator[RunningBot]:
+    """The same bot, once on SQLite and once on PostgreSQL."""
+    async for running in _demo_bot(database_url, connector):
+        yield running

@@ -8,14 +8,12 @@ acknowledgement and reaches that person, for every kind of item that asks.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy import select
 
 from kam.models import Acknowledgement, ItemKind, OutboxMessage
 from kam.outbox import OutboxKind
-from tests.support.fakes.connector import ConnectorFake
 from tests.support.flows import (
     DECISION,
     GOOD_INPUT,
@@ -28,16 +26,13 @@ from tests.support.flows import (
     start,
     texts_in,
 )
-from tests.support.harness import RunningBot, local_settings, migrate_and_seed
+from tests.support.harness import RunningBot
 from tests.support.teams import USERS
 
 
 @pytest.fixture
-async def bot(database_url: str, connector: ConnectorFake) -> AsyncIterator[RunningBot]:
-    await migrate_and_seed(database_url)
-    running = await RunningBot(local_settings(database_url), connector).start()
-    yield running
-    await running.stop()
+def bot(bot_on_both: RunningBot) -> RunningBot:
+    return bot_on_both
 
 
 async def queued_for(bot: RunningBot, kind: ItemKind, post: OutboxKind) -> tuple[list[int], dict[int, str], int]:
