@@ -1,8 +1,8 @@
 """The event loop kambot's long-running processes (serve, worker) run on.
 
 uvloop (libuv) where it is installed, which is every platform but Windows: it wakes a
-waiting turn sooner after each database and HTTP round trip, and a contact turn makes
-eight of them. asyncio's own loop elsewhere; the code is the same on both.
+waiting turn sooner after each database and HTTP round trip (a contact turn makes six to
+the database). asyncio's own loop elsewhere; the code is the same on both.
 """
 
 from __future__ import annotations

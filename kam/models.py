@@ -250,7 +250,7 @@ class Contact(Base):
     we_committed: Mapped[str] = mapped_column(Text, default="")
     next_steps: Mapped[str] = mapped_column(Text, default="")
     confidential: Mapped[bool] = mapped_column(Boolean, default=False)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
 
     account: Mapped[Account] = relationship(lazy="joined")
     logged_by: Mapped[Person] = relationship(lazy="joined")
@@ -278,7 +278,7 @@ class Decision(Base):
     communicate_by: Mapped[dt.date | None] = mapped_column(Date)
     # Logged by someone the rules do not allow to decide this: the KA manager must confirm it.
     needs_confirmation: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
 
     account: Mapped[Account] = relationship(lazy="joined")
     logged_by: Mapped[Person] = relationship(lazy="joined", foreign_keys=[logged_by_id])

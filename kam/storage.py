@@ -12,8 +12,8 @@ from typing import Any
 
 from sqlalchemy import Insert, Table, event, exc, insert, inspect, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.orm import Mapper
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import Mapper
 
 
 def _prepare_sqlite(engine: AsyncEngine) -> None:
@@ -55,7 +55,7 @@ def _ping_when_idle(engine: AsyncEngine, after_seconds: float) -> None:
             return
         try:
             alive = dialect.do_ping(dbapi_connection)
-        except Exception as error:
+        except Exception as error:  # noqa: BLE001 - any failure means the connection is gone
             raise exc.InvalidatePoolError(str(error)) from error
         if not alive:
             raise exc.InvalidatePoolError("the database did not answer a ping")
@@ -161,17 +161,17 @@ async def _insert_or_nothing(
     return (await session.execute(statement)).scalar()
 
 
-_COLUMN_KEYS: dict[type[Any], tuple[str, ...]] = {}
+_COLUMN_KEYS: dict[type[Any], tuple[tuple[str, str], ...]] = {}
 
 
 def _column_values(row: Any) -> dict[str, Any]:
-    """The columns set on a new ORM object (the table's defaults fill in the rest)."""
+    """The columns set on a new ORM object, by column (the table's defaults fill in the rest)."""
     keys = _COLUMN_KEYS.get(type(row))
     if keys is None:
         mapper: Mapper[Any] = inspect(type(row))
-        keys = _COLUMN_KEYS[type(row)] = tuple(attribute.key for attribute in mapper.column_attrs)
+        keys = _COLUMN_KEYS[type(row)] = tuple((a.key, a.columns[0].key) for a in mapper.column_attrs)
     state = row.__dict__
-    return {key: state[key] for key in keys if key in state}
+    return {column: state[attribute] for attribute, column in keys if attribute in state}
 
 
 @functools.cache
