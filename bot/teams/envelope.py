@@ -8,11 +8,13 @@ a plausible activity or a reason for a 400.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 MAX_DEPTH = 32  # activities nest a handful of levels; card data a few more
 MAX_NODES = 20_000
 ENVELOPE_MAX = 2048
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # C0 and C1 control characters, and DEL
 
 # The fields botbuilder and kambot route by: plain strings, no controls, bounded.
 ENVELOPE_FIELDS: tuple[tuple[str, ...], ...] = (
@@ -92,14 +94,14 @@ def _check_envelope(body: dict[str, Any], path: tuple[str, ...]) -> None:
         if not isinstance(node, dict) or key not in node:
             return
         node = node[key]
-    where = ".".join(path)
     if node is None:
         return
+    where = ".".join(path)
     if not isinstance(node, str):
         raise NotAnActivity(f"{where} must be a string.")
     if len(node) > ENVELOPE_MAX:
         raise NotAnActivity(f"{where} is too long.")
-    if any(ord(ch) < 0x20 or 0x7F <= ord(ch) < 0xA0 for ch in node):
+    if _CONTROLS.search(node):
         raise NotAnActivity(f"{where} holds control characters.")
     if path == ("serviceUrl",) and not node.startswith(("https://", "http://")):
         raise NotAnActivity("serviceUrl must be an http(s) URL.")

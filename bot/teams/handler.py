@@ -73,6 +73,19 @@ def execute_data(value: object) -> object:
     return data
 
 
+def _answered(turn_context: TurnContext, response: InvokeResponse) -> InvokeResponse:
+    """The invoke's answer handed to the adapter as botbuilder's own send would hand it.
+
+    It goes back in the HTTP response, not over the network: botbuilder's send would first
+    deep-copy it (the whole card) and run every send handler of the turn. The activity
+    handler sends nothing when the answer is there already (botbuilder's own rule).
+    """
+    turn_context.turn_state[TurnContext._INVOKE_RESPONSE_KEY] = Activity(
+        type=ActivityTypes.invoke_response, value=response
+    )
+    return response
+
+
 async def _outside_transactions(context: TurnContext, activities: Any, next_send: Any) -> Any:
     """Every send and update of a turn goes to the Bot Connector: never while a transaction is open."""
     no_transaction_open("a message to the Bot Connector")
@@ -140,7 +153,7 @@ class KamBot(TeamsActivityHandler):
         """kambot's invokes by name (INVOKES), answered from the raw value, so that a malformed one gets our message."""
         answer = INVOKES.get(turn_context.activity.name or "")
         if answer is not None:
-            return await answer(self, turn_context)
+            return _answered(turn_context, await answer(self, turn_context))
         try:
             response = await super().on_invoke_activity(turn_context)
         except Exception:  # botbuilder's own parsing of an invoke value we do not use
