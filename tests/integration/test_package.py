@@ -52,6 +52,9 @@ def test_kambot_package_writes_a_package_that_passes_microsofts_validator(tmp_pa
     assert manifest["webApplicationInfo"]["resource"] == f"api://kambot.contoso.example/{APP_ID}"
     assert manifest["configurableTabs"][0]["configurationUrl"] == "https://kambot.contoso.example/tabs/config"
     assert sorted(manifest["bots"][0]["scopes"]) == ["groupChat", "personal", "team"]
+    assert manifest["manifestVersion"] == "1.30", "the newest schema the bundled validator knows"
+    personal = manifest["bots"][0]["commandLists"][0]
+    assert personal["scopes"] == ["personal"] and len(personal["commands"]) == 12, "all the places schema 1.30 gives"
     assert [c["id"] for c in manifest["composeExtensions"][0]["commands"]] == [LOG_AS_CONTACT, SEARCH_ACCOUNTS]
     assert {p["name"] for p in manifest["authorization"]["permissions"]["resourceSpecific"]} == {
         "ChannelSettings.ReadWrite.Group",
@@ -64,6 +67,7 @@ def test_kambot_package_writes_a_package_that_passes_microsofts_validator(tmp_pa
     german = json.loads(files["de.json"])
     assert german["name.full"] == "kambot – Key Account Management"
     assert german["bots[0].commandLists[0].commands[0].title"] == "kontakt erfassen"
+    assert "bots[0].commandLists[0].commands[11].title" in german, "the twelfth command in German too"
     assert german["composeExtensions[0].commands[0].title"] == "Als Kundenkontakt erfassen"
 
 
