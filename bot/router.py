@@ -23,6 +23,7 @@ from kam.accounts import account_for_channel, accounts_of, team_roles
 from kam.errors import DuplicateSubmission, NotAllowed, Refused
 from kam.models import Person
 from kam.people import find_person
+from kam.subjects import Found
 
 
 class Unanswerable(Exception):
@@ -72,16 +73,17 @@ async def _verb_once(
 ) -> Reply:
     async with turn.services.db.transaction() as session:
         # The ids first: the account they name comes with its team, among whom the caller usually is.
+        # A refused subject is refused after the same queries as one that exists: their number tells nothing.
+        found: Found | Refused
         try:
             found = await route.subject(session, value)
-        except Refused:
-            # Asked as for a subject that exists: the number of queries does not tell the two apart.
-            await principal_of(session, turn, route.act)
-            await place_of(session, turn)
-            raise
-        account = found.subject.account
+        except Refused as refused:
+            found = refused
+        account = found.subject.account if isinstance(found, Found) else None
         principal = await principal_of(session, turn, route.act, [m.person for m in account.members] if account else [])
         place = await place_of(session, turn)
+        if isinstance(found, Refused):
+            raise found
         if not (route.optional_account and found.subject.account is None):
             require(principal, route.act, found.subject, place)
         return await handler(turn, VerbRequest(session, value, meta, principal, place, found))

@@ -175,9 +175,15 @@ async def still_wanted(session: AsyncSession, nudge: MeetingNudge) -> bool:
     return not await logged_already(session, person, nudge.account_id, local_now(person, nudge.starts_at).date())
 
 
+async def locked_nudge(session: AsyncSession, nudge_id: int) -> MeetingNudge | None:
+    """The nudge, locked for this transaction (its own row only: its person comes by an outer join,
+    which PostgreSQL does not lock)."""
+    return await session.get(MeetingNudge, nudge_id, with_for_update={"of": MeetingNudge})
+
+
 async def dismiss(session: AsyncSession, nudge_id: int, person: Person | None) -> MeetingNudge:
     """ "Not relevant": never asked about this meeting again. Only the person asked may say so."""
-    nudge = await session.get(MeetingNudge, nudge_id, with_for_update={"of": MeetingNudge})
+    nudge = await locked_nudge(session, nudge_id)
     if nudge is None or person is None or nudge.person_id != person.id:
         raise Refused()
     if nudge.answer is None:

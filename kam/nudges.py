@@ -42,12 +42,16 @@ class NudgeTime:
     hour: int
 
 
-def local_now(person: Person, now: dt.datetime) -> dt.datetime:
+def zone_of(person: Person) -> dt.tzinfo:
+    """The person's time zone (from their Teams client); UTC until known, or when it is not one."""
     try:
-        zone = ZoneInfo(person.time_zone) if person.time_zone else dt.UTC
+        return ZoneInfo(person.time_zone) if person.time_zone else dt.UTC
     except (ZoneInfoNotFoundError, ValueError):
-        zone = dt.UTC
-    return aware(now).astimezone(zone)
+        return dt.UTC
+
+
+def local_now(person: Person, now: dt.datetime) -> dt.datetime:
+    return aware(now).astimezone(zone_of(person))
 
 
 def week_of(moment: dt.datetime) -> str:
@@ -158,8 +162,8 @@ _ANSWER_MEETINGS = (
 )
 
 
-async def answer_nudges(session: AsyncSession, since: dt.datetime) -> int:
-    """Mark the nudges answered by the contacts and decisions logged since `since`; how many items it read.
+async def answer_nudges(session: AsyncSession, since: dt.datetime) -> None:
+    """Mark the nudges answered by the contacts and decisions logged since `since`.
 
     Run by the sweep, so that the turn that logs writes only what the user logged. A contact or
     decision answers its author's weekly nudge for its account in the week it was logged (in the
@@ -182,7 +186,7 @@ async def answer_nudges(session: AsyncSession, since: dt.datetime) -> int:
         )
     ).all()
     if not contacts and not decisions:
-        return 0
+        return
     recent = select(Contact.id).where(Contact.created_at >= since)
     named: dict[int, list[int]] = {}
     for contact_id, person_id in (
@@ -212,12 +216,11 @@ async def answer_nudges(session: AsyncSession, since: dt.datetime) -> int:
     for statement, rows in ((_ANSWER_WEEKLY, weekly), (_ANSWER_MEETINGS, meetings)):
         if rows:
             await connection.execute(statement, sorted(rows, key=lambda row: row["at"]))
-    return len(contacts) + len(decisions)
 
 
 def _day_in_utc(person: Person, day: dt.date) -> dict[str, dt.datetime]:
     """The person's calendar day, from midnight to midnight where they are, in UTC."""
-    zone = local_now(person, utcnow()).tzinfo
+    zone = zone_of(person)
     starts = dt.datetime.combine(day, dt.time(), tzinfo=zone)
     ends = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=zone)
     return {"day_starts": starts.astimezone(dt.UTC), "day_ends": ends.astimezone(dt.UTC)}

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
@@ -201,24 +201,25 @@ async def insert_rows(session: AsyncSession, rows: Sequence[Any], *, ids: bool =
             row.id = new_id
 
 
-async def insert_once(session: AsyncSession, row: Any) -> None:
-    """insert_rows for one row carrying an idempotency key: a second submit raises DuplicateSubmission."""
+@contextmanager
+def _submitted_once() -> Iterator[None]:
+    """A row carrying an idempotency key: a second submit that raced past the check raises DuplicateSubmission."""
     from kam.errors import DuplicateSubmission
 
     try:
-        await insert_rows(session, [row])
+        yield
     except exc.IntegrityError:
         raise DuplicateSubmission() from None
 
 
+async def insert_once(session: AsyncSession, row: Any) -> None:
+    """insert_rows for one row carrying an idempotency key (a new object, read only afterwards)."""
+    with _submitted_once():
+        await insert_rows(session, [row])
+
+
 async def add_once(session: AsyncSession, row: object) -> None:
-    """Store a row carrying an idempotency key; a second submit that raced past the check raises DuplicateSubmission."""
-    from sqlalchemy.exc import IntegrityError
-
-    from kam.errors import DuplicateSubmission
-
+    """Store a row carrying an idempotency key through the session (it stays there, to be changed)."""
     session.add(row)
-    try:
+    with _submitted_once():
         await session.flush()
-    except IntegrityError:
-        raise DuplicateSubmission() from None

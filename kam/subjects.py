@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kam.access import Subject
 from kam.accounts import get_account
 from kam.errors import Refused
+from kam.meetings import locked_nudge
 from kam.models import (
     Account,
     Acknowledgement,
@@ -26,7 +27,6 @@ from kam.models import (
     Flag,
     FlagKind,
     ItemKind,
-    MeetingNudge,
     PriceAction,
     Review,
 )
@@ -118,7 +118,7 @@ async def agreement_subject(session: AsyncSession, account_id: int, flag_id: int
 
 async def nudge_subject(session: AsyncSession, nudge_id: int) -> Found:
     """A meeting nudge: only the person it was sent to answers it."""
-    nudge = await session.get(MeetingNudge, nudge_id, with_for_update={"of": MeetingNudge})
+    nudge = await locked_nudge(session, nudge_id)
     if nudge is None:
         raise Refused()
     account = await get_account(session, nudge.account_id)

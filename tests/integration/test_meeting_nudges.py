@@ -17,7 +17,7 @@ from kam.people import Caller, find_person
 from kam.storage import Database
 from tests.support.fakes.connector import ConnectorFake
 from tests.support.fakes.graph import FakeGraphCredential, GraphFake
-from tests.support.flows import chat_cards, invoke_card, invoke_message, scrape, texts_in, verb_data
+from tests.support.flows import chat_cards, eventually, invoke_card, invoke_message, scrape, texts_in, verb_data
 from tests.support.harness import RunningBot, local_settings, migrate_and_seed
 from tests.support.teams import CONTOSO_CHANNEL, USERS
 
@@ -143,11 +143,12 @@ async def test_one_tap_opens_the_contact_form_prefilled_and_logging_it_answers_t
     submitted = verb_data(form, "contact.save") | {k: v for k, v in values.items() if isinstance(v, str)}
     logged = invoke_card(await bot.send(bot.teams.execute(submitted | {"kind": "meeting"}, user="adele")))
     assert "Price talk" in texts_in(logged)
+
     # Adele logged it, and named Alex: both nudges count as answered by the next sweep, neither is asked again.
-    for _ in range(50):
-        if [a for _, _, a in await nudges(bot)] == ["logged", "logged"]:
-            break
-        await asyncio.sleep(0.1)
+    async def both_answered() -> bool:
+        return [a for _, _, a in await nudges(bot)] == ["logged", "logged"]
+
+    await eventually(both_answered)
     assert [a for _, _, a in await nudges(bot)] == ["logged", "logged"]
     metrics = await scrape(bot)
     assert metrics["kambot_nudges_answered{answer=logged,kind=meeting}"] == 2

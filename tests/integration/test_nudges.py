@@ -15,7 +15,7 @@ from kam.nudges import WEEKDAYS, set_paused
 from kam.people import Caller, find_person
 from kam.storage import Database
 from tests.support.fakes.connector import ConnectorFake
-from tests.support.flows import chat_cards, invoke_card, save, scrape, texts_in, verb_data
+from tests.support.flows import chat_cards, eventually, invoke_card, save, scrape, texts_in, verb_data
 from tests.support.harness import RunningBot, local_settings, migrate_and_seed
 from tests.support.teams import CONTOSO_CHANNEL, USERS
 
@@ -118,13 +118,10 @@ async def test_logging_after_the_nudge_answers_it_for_that_account_only(
     logged = invoke_card(await save(bot, form, user="adele"))
     assert "Contoso Pharma" in texts_in(logged)
 
-    def adeles_answered(nudges: dict[tuple[str, str], bool]) -> bool:
-        return any(answer for (person, _), answer in nudges.items() if person.startswith("Adele"))
+    async def adeles_answered() -> bool:
+        return any(answer for (person, _), answer in (await answered(bot)).items() if person.startswith("Adele"))
 
-    for _ in range(50):  # the sweep marks it, not the turn that logs
-        if adeles_answered(await answered(bot)):
-            break
-        await asyncio.sleep(0.1)
+    await eventually(adeles_answered)  # the sweep marks it, not the turn that logs
     nudges = await answered(bot)
     assert [k for k, v in nudges.items() if v] == [(k[0], "Contoso Pharma") for k in nudges if k[0].startswith("Adele")]
     assert not any(v for (person, _), v in nudges.items() if person.startswith("Megan")), "Megan logged nothing"

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
@@ -214,6 +217,13 @@ async def fill(bot: RunningBot, contacts: int, decisions: int, confidential: boo
                     dt.date.today() - dt.timedelta(days=i, hours=1),
                 ),
             )
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 5.0) -> None:
+    """Wait until `check` holds (work a later sweep does), at most `timeout`; the asserts after it say what did not."""
+    deadline = time.monotonic() + timeout
+    while not await check() and time.monotonic() < deadline:
+        await asyncio.sleep(0.1)
 
 
 async def scrape(bot: RunningBot) -> dict[str, float]:
