@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,11 +41,12 @@ class TabUser:
 
 
 class TabTokens:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, clock: Callable[[], float] = time.monotonic) -> None:
         self._settings = settings
+        self._clock = clock
         self._dev_secret = settings.tab_dev_secret or (secrets.token_urlsafe(32) if settings.local_mode else "")
         self._keys: dict[str, Any] = {}
-        self._fetched_at = 0.0
+        self._fetched_at: float | None = None  # never: monotonic time starts near 0 on a fresh machine
         self._lock = asyncio.Lock()
 
     def dev_token(self, aad_object_id: str, tenant_id: str, name: str, lifetime_seconds: int = 8 * 3600) -> str:
@@ -109,9 +111,10 @@ class TabTokens:
         if key is not None:
             return key
         async with self._lock:
-            if kid not in self._keys and time.monotonic() - self._fetched_at > KEYS_REFRESH_SECONDS:
+            fetched_at = self._fetched_at
+            if kid not in self._keys and (fetched_at is None or self._clock() - fetched_at > KEYS_REFRESH_SECONDS):
                 self._keys = await self._fetch_keys()
-                self._fetched_at = time.monotonic()
+                self._fetched_at = self._clock()
         if kid not in self._keys:
             raise NotSignedIn("unknown signing key")
         return self._keys[kid]

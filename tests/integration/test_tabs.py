@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlalchemy import func, select
 
 from bot.settings import Settings
+from bot.tabs.signin import TabTokens
 from kam.contacts import LogContact, log_contact
 from kam.decisions import LogDecision, log_decision
 from kam.demo import PEOPLE, TENANT_ID
@@ -194,7 +195,6 @@ async def test_the_stakeholder_map_shows_levels_owners_and_who_nobody_met(tabs: 
 
 
 async def test_in_local_mode_dev_tokens_of_playground_users_sign_in(sqlite_url: str, connector: ConnectorFake) -> None:
-    from bot.tabs.signin import TabTokens
 
     await migrate_and_seed(sqlite_url)
     settings = Settings(_env_file=None, nudge_weekday="off", database_url=sqlite_url, tab_dev_secret="s" * 32)  # type: ignore[call-arg]
@@ -326,3 +326,15 @@ async def test_the_ka_manager_reads_a_confidential_contact_in_the_log_tab_and_me
         assert status == 200 and ("Merger talk" in body) is sees, user
         status, exported = await get_bytes(tabs, f"/tabs/log/export.csv?account={CONTOSO}", tabs.token(user))
         assert status == 200 and ("Merger talk" in exported.decode()) is sees, user
+
+
+async def test_a_server_started_moments_after_its_machine_booted_accepts_sign_ins(sqlite_url: str) -> None:
+    """The monotonic clock counts from the machine's boot: "keys last fetched at 0" must not mean "just now"."""
+    entra = await EntraFake().start()
+    try:
+        seconds_since_boot = 42.0
+        tokens = TabTokens(tab_settings(sqlite_url, entra), clock=lambda: seconds_since_boot)
+        user = await tokens.user_of(f"Bearer {entra.token(AAD['megan'], TENANT_ID)}")
+        assert user.aad_object_id == AAD["megan"] and entra.fetches == 1
+    finally:
+        await entra.stop()
