@@ -1,9 +1,15 @@
-"""Proactive fan-out: N cards to N users by three `kambot worker` processes sharing PostgreSQL.
+"""Proactive fan-out: N cards to N users by 1, 3 and 6 `kambot worker` processes sharing PostgreSQL.
 
-The connector fake enforces the Bot Connector's limit of 50 requests per second per
-tenant (429 beyond it); the three workers split it 17 + 17 + 16. The baseline is the
-least time that limit allows for the messages: N / 50 seconds. Last line:
-`fanout messages=N seconds=S bound_seconds=B ratio_to_bound=R lost=L duplicates=D`
+The connector fake enforces the Bot Connector's limits (50 requests per second per tenant,
+and per conversation 7 a second, 8 in 2 seconds, 60 in 30 seconds, 1,800 an hour) by
+answering 429. The workers share them through the database; none is told a share. Once a
+third of the cards have arrived, one worker is killed outright (SIGKILL: what it held comes
+back when its lease runs out) and a new one is started. The baseline is the least time the
+tenant's limit allows for the cards: N / 50 seconds.
+
+One line per worker count, then the last line, each figure the worst of the three counts:
+`fanout messages=N seconds=S bound_seconds=B ratio_to_bound=R lost=L duplicates=D throttled=T`
+(T: the share of sends answered 429).
 """
 
 from __future__ import annotations
@@ -12,57 +18,113 @@ import argparse
 import asyncio
 import os
 import signal
+import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.event_loop import run as run_on_loop  # noqa: E402
-from tests.support.fakes.connector import ConnectorFake  # noqa: E402
+from tests.support.fakes.connector import TENANT_WINDOWS, ConnectorFake  # noqa: E402
 from tests.support.harness import fresh_database  # noqa: E402
 from tests.support.workers import deliveries, owe_weekly_nudges, start_worker  # noqa: E402
 
-TENANT_LIMIT = 50
-SHARES = ("17", "17", "16")
+TENANT_LIMIT = TENANT_WINDOWS[0][0]
+WORKER_COUNTS = (1, 3, 6)
+# A killed worker's cards come back when their lease runs out; living workers renew theirs.
+LEASE_SECONDS = "10"
 DEFAULT_SERVER = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 
 
-def progress(done: int, total: int, started: float) -> None:
+@dataclass(frozen=True)
+class Run:
+    workers: int
+    seconds: float
+    bound: float
+    lost: int
+    duplicates: int
+    throttled: float
+
+    @property
+    def ratio(self) -> float:
+        return self.seconds / self.bound
+
+
+def progress(label: str, done: int, total: int, started: float) -> None:
     elapsed = time.monotonic() - started
     eta = elapsed / done * (total - done) if done else 0.0
     bar = "#" * (30 * done // total)
-    print(f"\r[{bar:<30}] {done}/{total} sent, {elapsed:5.1f} s, ETA {eta:5.1f} s", end="", file=sys.stderr, flush=True)
+    print(
+        f"\r{label} [{bar:<30}] {done}/{total} sent, {elapsed:5.1f} s, ETA {eta:5.1f} s",
+        end="",
+        file=sys.stderr,
+        flush=True,
+    )
 
 
-async def main(messages: int, server: str) -> None:
-    connector = await ConnectorFake(per_tenant_limit=(TENANT_LIMIT, 1.0)).start()
+def stop_all(workers: list[subprocess.Popen[str]]) -> None:
+    for worker in workers:
+        if worker.poll() is None:
+            worker.send_signal(signal.SIGTERM)
+    for worker in workers:
+        worker.wait(30)
+
+
+async def fan_out(messages: int, server: str, count: int) -> Run:
+    connector = await ConnectorFake().start()
+    label = f"{count} worker{'s' if count > 1 else ''}"
     async with fresh_database(server) as url:
         await owe_weekly_nudges(url, connector, messages)
         started = time.monotonic()
-        workers = [start_worker(url, connector_sends_per_second=share) for share in SHARES]
+        workers = [start_worker(url, outbox_lease_seconds=LEASE_SECONDS) for _ in range(count)]
+        replaced = False
         try:
             while (done := deliveries(connector, messages).delivered) < messages:
-                progress(done, messages, started)
-                if any(w.poll() is not None for w in workers):
+                progress(label, done, messages, started)
+                if not replaced and done >= messages // 3:
+                    workers[0].send_signal(signal.SIGKILL)
+                    workers.append(start_worker(url, outbox_lease_seconds=LEASE_SECONDS))
+                    replaced = True
+                if any(w.poll() not in (None, -signal.SIGKILL) for w in workers):
                     raise SystemExit("a worker stopped: " + "".join(w.communicate()[0] or "" for w in workers))
-                await asyncio.sleep(0.5)
+                await asyncio.sleep(0.2)
             seconds = time.monotonic() - started
-            progress(messages, messages, started)
+            progress(label, messages, messages, started)
             print(file=sys.stderr)
             await asyncio.sleep(2)  # a duplicate would show now
         finally:
-            for worker in workers:
-                worker.send_signal(signal.SIGTERM)
-            for worker in workers:
-                await asyncio.to_thread(worker.wait, 30)
+            await asyncio.to_thread(stop_all, workers)
     await connector.stop()
     result = deliveries(connector, messages)
-    bound = messages / TENANT_LIMIT
-    print(f"connector answered 429 {connector.throttled} times", file=sys.stderr)
-    print(
+    sends = sum(1 for r in connector.recorded if r.method == "send") + connector.throttled
+    return Run(count, seconds, messages / TENANT_LIMIT, result.lost, result.duplicates, connector.throttled / sends)
+
+
+def line(messages: int, seconds: float, bound: float, lost: int, duplicates: int, throttled: float) -> str:
+    return (
         f"fanout messages={messages} seconds={seconds:.1f} bound_seconds={bound:.1f} "
-        f"ratio_to_bound={seconds / bound:.3f} lost={result.lost} duplicates={result.duplicates}"
+        f"ratio_to_bound={seconds / bound:.3f} lost={lost} duplicates={duplicates} throttled={throttled:.4f}"
+    )
+
+
+async def main(messages: int, server: str) -> None:
+    runs = []
+    for count in WORKER_COUNTS:
+        run = await fan_out(messages, server, count)
+        runs.append(run)
+        print(f"workers={count} " + line(messages, run.seconds, run.bound, run.lost, run.duplicates, run.throttled))
+    slowest = max(runs, key=lambda r: r.ratio)
+    print(
+        line(
+            messages,
+            slowest.seconds,
+            slowest.bound,
+            max(r.lost for r in runs),
+            max(r.duplicates for r in runs),
+            max(r.throttled for r in runs),
+        )
     )
 
 

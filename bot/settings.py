@@ -36,14 +36,15 @@ class Settings(BaseSettings):
     card_secret: str = ""
     default_locale: str = "en"
     outbox_sweep_seconds: float = 30.0
-    # How long a sender holds an outbox message it is sending; a sender that dies frees its messages then.
-    outbox_lease_seconds: float = Field(default=300.0, ge=1.0, le=3600.0)
+    # How long a sender holds the outbox messages it claimed without renewing them; one that dies frees
+    # them then (a living sender renews them every third of it).
+    outbox_lease_seconds: float = Field(default=60.0, ge=1.0, le=3600.0)
     # How many conversations one process posts to at the same time (each conversation's messages stay in
     # order). A process killed outright may send at most this many messages again after it.
     outbox_in_flight: int = Field(default=8, ge=1, le=64)
     # False: this instance only answers requests; a `kambot worker` sends the outbox and runs the jobs.
     background_jobs: bool = True
-    # This instance's share of the Bot Connector's 50 requests per second per tenant (50 / number of instances).
+    # The Bot Connector's requests per second per tenant, for every instance together (booked in the database).
     connector_sends_per_second: int = Field(default=50, ge=1, le=50)
     # The weekly nudge: weekday and hour in each member's own time zone ("off": none).
     nudge_weekday: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun", "off"] = "fri"

@@ -8,12 +8,15 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     Date,
     DateTime,
     Enum,
+    Float,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
@@ -313,6 +316,18 @@ class CardMessage(Base):
     activity_id: Mapped[str] = mapped_column(String(200), primary_key=True)
     card_id: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+
+
+class SendSlot(Base):
+    """One request to a rate-limited service (the Bot Connector), booked at a moment in a window that every
+    instance shares: one row per limited key the request counts against (kam.send_slots)."""
+
+    __tablename__ = "send_slots"
+    __table_args__ = (Index("ix_send_slots_key_at", "key", "at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(450))
+    at: Mapped[float] = mapped_column(Float)  # seconds since the epoch, on the database's clock
 
 
 class AppSecret(Base):

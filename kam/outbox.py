@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from enum import StrEnum
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kam.models import Account, OutboxMessage, OutboxStatus, Role, utcnow
@@ -41,9 +41,10 @@ LEASE = dt.timedelta(minutes=10)  # longer than any send with its retries takes;
 async def claim_due(session: AsyncSession, limit: int = 50, lease: dt.timedelta = LEASE) -> list[OutboxMessage]:
     """Lease the pending rows whose time has come, so that no other sender takes them until the lease ends.
 
-    The lease is the row's `not_before` moved forward plus a `lease_id`: the caller commits
-    at once and sends with no transaction open; whoever marks the row must still hold the
-    lease (`leased`). A sender that dies leaves rows that fall due again when it expires.
+    The lease is the row's `not_before` moved forward plus a `lease_id` (one for the batch):
+    the caller commits at once and sends with no transaction open, renewing the lease while
+    rows of the batch wait their turn (`renew`); whoever marks a row must still hold the lease
+    (`leased`). A sender that dies leaves rows that fall due again when the lease expires.
     """
     now = utcnow()
     query = (
@@ -54,10 +55,25 @@ async def claim_due(session: AsyncSession, limit: int = 50, lease: dt.timedelta 
         .with_for_update(skip_locked=True)
     )
     rows = list(await session.scalars(query))
+    lease_id = uuid.uuid4().hex
     for row in rows:
         row.not_before = now + lease
-        row.lease_id = uuid.uuid4().hex
+        row.lease_id = lease_id
     return rows
+
+
+async def renew(session: AsyncSession, lease_ids: list[str], lease: dt.timedelta = LEASE) -> set[str]:
+    """Keep the rows a living sender still holds: their leases run for `lease` from now. The leases that
+    still hold a row (the others' rows were all marked, or taken by another sender)."""
+    if not lease_ids:
+        return set()
+    renewed = await session.scalars(
+        update(OutboxMessage)
+        .where(OutboxMessage.lease_id.in_(lease_ids), OutboxMessage.status == OutboxStatus.PENDING)
+        .values(not_before=utcnow() + lease)
+        .returning(OutboxMessage.lease_id)
+    )
+    return {lease_id for lease_id in renewed if lease_id}
 
 
 async def leased(session: AsyncSession, message_id: int, lease_id: str) -> OutboxMessage | None:

@@ -1,46 +1,65 @@
-"""Staying under the Bot Connector's limits: at most so many sends per window, per key (tenant, conversation)."""
+"""Staying under the Bot Connector's limits together with every other kambot process.
+
+Microsoft's rate-limit page for bots: per app and tenant 50 requests a second, all instances
+together; per conversation ("thread") 7 a second, 8 in 2 seconds, 60 in 30 seconds and 1,800
+an hour, both for sending to a conversation and for creating one. Each request books its
+moment in the database first (kam.send_slots), against the tenant and its conversation (or,
+for opening a 1:1 chat, the person), waits for it, then goes.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections import defaultdict
+from dataclasses import dataclass
+
+from kam.send_slots import Limited, Window, book, push_back
+from kam.storage import Database
+
+TENANT_LIMIT = 50  # requests a second per app and tenant
+PER_THREAD = (Window(7, 1.0), Window(8, 2.0), Window(60, 30.0), Window(1800, 3600.0))
+# Added to every window: the service counts a request when it arrives, a little after its booked moment.
+MARGIN = 0.03
+# A conversation that cannot go within this long is not booked yet (its slot in the tenant's window would idle).
+SLACK = 0.05
 
 
-class Slot:
-    """One request's place in a window: from when it was let go, or, once `done`, from its answer.
+@dataclass(frozen=True)
+class Granted:
+    """A booked moment that has come: the request may go now."""
 
-    The service counts a request when it arrives, which is after we let it go and before its
-    answer comes back: counting from the answer keeps requests that were sent side by side, and
-    arrived late or out of order, inside the service's window too.
-    """
-
-    __slots__ = ("at",)
-
-    def __init__(self, at: float) -> None:
-        self.at = at
-
-    def done(self) -> None:
-        self.at = max(self.at, time.monotonic())
+    ids: tuple[int, ...]
+    at: float  # the moment, on this process's monotonic clock
 
 
-class RateLimiter:
-    """At most `limit` requests in any `window` seconds for each key; callers wait their turn, in order."""
+class Pacer:
+    def __init__(self, db: Database, tenant_limit: int = TENANT_LIMIT, margin: float = MARGIN) -> None:
+        self._db = db
+        self._tenant = (Window(tenant_limit, 1.0),)
+        self._margin = margin
 
-    def __init__(self, limit: int, window: float) -> None:
-        self.limit = limit
-        self.window = window
-        self._calls: defaultdict[str, list[Slot]] = defaultdict(list)
-        self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+    async def send(self, tenant_id: str | None, conversation_id: str) -> Granted:
+        """Wait for a moment to post to a conversation."""
+        return await self._turn(tenant_id, f"conversation:{conversation_id}")
 
-    async def acquire(self, key: str) -> Slot:
-        async with self._locks[key]:
-            while True:
-                now = time.monotonic()
-                # Answers come back in any order, so any slot may be the next to leave the window.
-                calls = self._calls[key] = [c for c in self._calls[key] if now - c.at < self.window]
-                if len(calls) < self.limit:
-                    slot = Slot(now)
-                    calls.append(slot)
-                    return slot
-                await asyncio.sleep(self.window - (now - min(c.at for c in calls)))
+    async def open_chat(self, tenant_id: str | None, member_id: str) -> Granted:
+        """Wait for a moment to create a 1:1 chat with someone."""
+        return await self._turn(tenant_id, f"chat:{member_id}")
+
+    async def _turn(self, tenant_id: str | None, thread: str) -> Granted:
+        limited = (Limited(thread, PER_THREAD), Limited(f"tenant:{tenant_id or ''}", self._tenant, shared=True))
+        while True:
+            async with self._db.transaction() as session:
+                booking = await book(session, limited, margin=self._margin, slack=SLACK)
+            await asyncio.sleep(max(0.0, booking.moment - time.monotonic()))
+            # A process that woke up late would arrive late, where a later booking counted on its absence:
+            # that moment is left unused (it only costs capacity) and another is booked.
+            if booking.booked and time.monotonic() - booking.moment <= self._margin:
+                return Granted(booking.ids, booking.moment)
+
+    async def answered(self, granted: Granted) -> None:
+        """An answer slower than the margin may mean a late arrival: count the request from its answer."""
+        late = time.monotonic() - granted.at
+        if late > self._margin:
+            async with self._db.transaction() as session:
+                await push_back(session, granted.ids, late)

@@ -9,6 +9,7 @@ one conversation's rows go one after another, in the order they were queued.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import datetime as dt
 import logging
@@ -20,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.metrics import Metrics
 from bot.outbox.address import Address, AddressBook, NotYetReachable, OpenChat, Undeliverable
-from bot.outbox.pacing import RateLimiter, Slot
+from bot.outbox.pacing import Pacer
 from bot.outbox.render import Rendered, Rendering, render
 from bot.outbox.retry import RetryPolicy, delay_for, is_transient, status_of, with_retries
 from bot.sealer import Sealer
@@ -36,13 +37,13 @@ from kam.outbox import (
     mark_sent,
     mark_throttled,
     release,
+    renew,
     report_failure,
 )
 from kam.storage import Database
 
 log = logging.getLogger(__name__)
 
-PACING_MARGIN = 0.03  # seconds added to each limit's window
 NUDGE_KINDS = {OutboxKind.NUDGE_WEEKLY: "weekly", OutboxKind.NUDGE_MEETING: "meeting"}
 
 
@@ -159,16 +160,14 @@ class Sender:
         metrics: Metrics,
         sealer: Sealer,
         sends_per_second: int = 50,
-        lease_seconds: float = 300.0,
+        lease_seconds: float = 60.0,
         not_reachable_seconds: float = 30.0,
         batch: int = 50,
         in_flight: int = 8,
     ) -> None:
-        # The Bot Connector's limits: 50 requests per second per app and tenant (this instance's share is
-        # configured), and per conversation 7 a second and 60 in 30 seconds; the windows are a little
-        # longer than the service's, because our clock starts before the request reaches it.
-        self._per_tenant = RateLimiter(sends_per_second, 1.0 + PACING_MARGIN)
-        self._per_conversation = (RateLimiter(7, 1.0 + PACING_MARGIN), RateLimiter(60, 30.0 + PACING_MARGIN))
+        # The Bot Connector's limits, per tenant (`sends_per_second`: every instance together) and per
+        # conversation, booked in the database that every instance shares.
+        self._pacer = Pacer(db, sends_per_second)
         self._connector = connector
         self._db = db
         self._addresses = addresses
@@ -177,9 +176,7 @@ class Sender:
         self._sealer = sealer
         self._lease = dt.timedelta(seconds=lease_seconds)
         self._not_reachable_seconds = not_reachable_seconds
-        # A batch is claimed under one lease: no bigger than this instance sends in a quarter of the
-        # lease, so that no row of it is still unsent when its lease runs out and another sender takes it.
-        self._batch = max(1, min(batch, int(sends_per_second * lease_seconds / 4)))
+        self._batch = batch
         self._in_flight = asyncio.Semaphore(in_flight)
         self._drain_task: asyncio.Task[int] | None = None
         self._again = False
@@ -214,21 +211,45 @@ class Sender:
         """Send every due row; the number delivered.
 
         Batches are claimed while the last one's posts are still going out (at most two batches
-        owed at a time), so that the Bot Connector is kept busy up to the pacing limits.
+        owed at a time), so that the Bot Connector is kept busy up to the pacing limits. How fast
+        this process gets through a batch depends on how many others share the limits, so the
+        leases of what it holds are renewed until it is done: a process that dies stops renewing,
+        and its rows fall due for the others within one lease.
         """
         await self._sealer.ready(self._db)
         async with self._draining:
             lanes = _Lanes(self)
-            while not self.stopping.is_set():
+            held: list[str] = []
+            renewing = asyncio.create_task(self._renew_leases(held))
+            try:
+                while not self.stopping.is_set():
+                    async with self._db.transaction() as session:
+                        rows = await claim_due(session, limit=self._batch, lease=self._lease)
+                        claimed = [Claimed(row.id, row.lease_id or "") for row in rows]
+                    if not claimed:
+                        break
+                    held.append(claimed[0].lease_id)
+                    for row in claimed:
+                        lanes.put(await self._render(row))
+                    await lanes.fewer_owed_than(self._batch)
+                return await lanes.close()
+            finally:
+                renewing.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await renewing
+
+    async def _renew_leases(self, held: list[str]) -> None:
+        """Every third of a lease, renew the batches this drain still holds rows of (and forget the others)."""
+        while True:
+            await asyncio.sleep(self._lease.total_seconds() / 3)
+            asked = set(held)
+            try:
                 async with self._db.transaction() as session:
-                    rows = await claim_due(session, limit=self._batch, lease=self._lease)
-                    claimed = [Claimed(row.id, row.lease_id or "") for row in rows]
-                if not claimed:
-                    break
-                for row in claimed:
-                    lanes.put(await self._render(row))
-                await lanes.fewer_owed_than(self._batch)
-            return await lanes.close()
+                    holding = await renew(session, list(asked), self._lease)
+            except Exception:
+                log.exception("renewing the outbox's leases failed")
+                continue
+            held[:] = [lease_id for lease_id in held if lease_id not in asked or lease_id in holding]
 
     async def _render(self, row: Claimed) -> Job:
         attempts = 0
@@ -289,7 +310,7 @@ class Sender:
     async def _reach(self, destination: Address | OpenChat) -> Address:
         if isinstance(destination, Address):
             return destination
-        conversation_id = await with_retries(lambda: self._connector.open_chat(destination), self.policy, self._observe)
+        conversation_id = await with_retries(lambda: self._paced_open(destination), self.policy, self._observe)
         async with self._db.transaction() as session:
             return await self._addresses.opened(session, destination, conversation_id)
 
@@ -298,21 +319,18 @@ class Sender:
         return await with_retries(lambda: self._paced_post(address, content), self.policy, self._observe)
 
     async def _paced_post(self, address: Address, content: dict[str, Any] | str) -> str | None:
-        slots = await self._pace(address)
+        granted = await self._pacer.send(address.tenant_id, address.conversation_id)
         try:
             return await self._connector.post(address, content)
         finally:
-            for slot in slots:
-                slot.done()
+            await self._pacer.answered(granted)
 
-    async def _pace(self, address: Address) -> list[Slot]:
-        """Wait for a free slot under the conversation's and then the tenant's limits.
-
-        The tenant's slot is taken last, right before sending: taken earlier, it would be spent
-        while waiting for the conversation's.
-        """
-        slots = [await limiter.acquire(address.conversation_id) for limiter in self._per_conversation]
-        return [*slots, await self._per_tenant.acquire(address.tenant_id or "")]
+    async def _paced_open(self, chat: OpenChat) -> str:
+        granted = await self._pacer.open_chat(chat.tenant_id, chat.member_id)
+        try:
+            return await self._connector.open_chat(chat)
+        finally:
+            await self._pacer.answered(granted)
 
     def _holding(self, address: Address, activity_id: str | None, card: dict[str, Any]) -> tuple[str, str, str] | None:
         """(conversation, message, card id) for a card with a form: only that message may be updated by it."""

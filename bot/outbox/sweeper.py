@@ -22,12 +22,14 @@ from kam.conversations import forget_card_messages
 from kam.models import utcnow
 from kam.nudges import NudgeTime, answer_nudges, schedule_weekly_nudges
 from kam.reviews import schedule_reviews_due
+from kam.send_slots import forget_old
 from kam.storage import Database
 
 log = logging.getLogger(__name__)
 
 NUDGE_ANSWERS_LOOK_BACK = dt.timedelta(days=8)  # a weekly nudge's week, in any time zone
 LOGGED_MARGIN = dt.timedelta(minutes=2)
+SEND_SLOTS_KEPT_SECONDS = 3700.0  # the Bot Connector's longest window is an hour
 
 Job = Callable[[], Awaitable[int]]  # more work that queues messages (reading calendars): how many it queued
 
@@ -65,6 +67,7 @@ class Sweeper:
             if self._nudge_time is not None:
                 queued += await schedule_weekly_nudges(session, self._nudge_time)
             await forget_card_messages(session, utcnow() - self._card_memory)
+            await forget_old(session, SEND_SLOTS_KEPT_SECONDS)
             return queued
 
     async def note_answered_nudges(self) -> None:

@@ -60,38 +60,44 @@ async def test_a_worker_sends_the_outbox_without_a_web_server_and_stops_cleanly(
     assert await sent_and_pending(sqlite_url) == (3, 0)
 
 
-async def test_three_workers_on_postgresql_send_each_message_once(
+async def test_three_workers_on_postgresql_send_each_message_once_inside_the_channels_windows_together(
     fresh_postgres: str, connector: ConnectorFake
 ) -> None:
-    await queue_welcomes(fresh_postgres, connector, 60)
-    workers = [start_worker(fresh_postgres) for _ in range(3)]
+    """One channel, three senders: the conversation's 7 a second and 8 in 2 seconds hold for all of them
+    (each keeping its own count, they would send three times that). Sending a batch takes them longer
+    than the one-second lease it was claimed under: they renew it, so that no other takes it meanwhile."""
+    await queue_welcomes(fresh_postgres, connector, 30)
+    workers = [start_worker(fresh_postgres, outbox_lease_seconds="1") for _ in range(3)]
     try:
-        await connector.wait_for(lambda fake: len(fake.in_conversation("channel-contoso-id")) >= 60, timeout=60)
+        await connector.wait_for(lambda fake: len(fake.in_conversation("channel-contoso-id")) >= 30, timeout=60)
         await asyncio.sleep(1)  # time for a duplicate to show, if there were one
     finally:
         for worker in workers:
             await stop(worker)
-    assert len(connector.in_conversation("channel-contoso-id")) == 60
-    assert await sent_and_pending(fresh_postgres) == (60, 0)
+    assert len(connector.in_conversation("channel-contoso-id")) == 30
+    assert await sent_and_pending(fresh_postgres) == (30, 0)
+    assert connector.throttled == 0, "no request beyond the Bot Connector's windows"
 
 
 async def test_a_worker_killed_outright_loses_nothing_and_the_others_finish_its_work(
     fresh_postgres: str, connector: ConnectorFake
 ) -> None:
-    """SIGKILL: no chance to finish or release anything; the message it held returns when its lease runs out."""
+    """SIGKILL: no chance to finish or release anything; the messages it held return when its lease runs out.
+
+    A new worker starts as the other dies: the tenant's limit, shared through the database, holds
+    for whoever is sending at the moment (with hand-set shares, four would send more than it allows).
+    """
     people = 240
+    connector.tenant_windows = ((30, 1.0),)
     await owe_weekly_nudges(fresh_postgres, connector, people)
-    lease, in_flight = "3", 4
-    workers = [
-        start_worker(
-            fresh_postgres, connector_sends_per_second="16", outbox_lease_seconds=lease, outbox_in_flight=str(in_flight)
-        )
-        for _ in range(3)
-    ]
+    settings = {"connector_sends_per_second": "30", "outbox_lease_seconds": "3", "outbox_in_flight": "4"}
+    in_flight = int(settings["outbox_in_flight"])
+    workers = [start_worker(fresh_postgres, **settings) for _ in range(3)]
     try:
         await connector.wait_for(lambda fake: deliveries(fake, people).delivered >= people // 3, timeout=60)
         victim = workers.pop(0)
         victim.send_signal(signal.SIGKILL)
+        workers.append(start_worker(fresh_postgres, **settings))
         await asyncio.to_thread(victim.wait, 10)
         at_kill = deliveries(connector, people).delivered
         await connector.wait_for(lambda fake: deliveries(fake, people).lost == 0, timeout=60)
@@ -109,6 +115,7 @@ async def test_a_worker_killed_outright_loses_nothing_and_the_others_finish_its_
     # The Bot Connector has no idempotency key: only messages the victim had sent but not yet
     # marked sent when it died can go out again, never more than it had in flight.
     assert result.duplicates <= in_flight, result
+    assert connector.throttled == 0, "the four workers stayed under the tenant's limit together"
 
 
 async def test_the_outbox_keeps_under_the_connectors_limit_per_tenant(sqlite_url: str) -> None:
@@ -116,7 +123,7 @@ async def test_the_outbox_keeps_under_the_connectors_limit_per_tenant(sqlite_url
     from tests.support.harness import RunningBot, local_settings
 
     async def run(sends_per_second: int) -> tuple[int, float]:
-        connector = await ConnectorFake(per_tenant_limit=(10, 1.0)).start()
+        connector = await ConnectorFake(tenant_windows=((10, 1.0),)).start()
         url = sqlite_url.replace("kambot.db", f"pace-{sends_per_second}.db")
         await queue_welcomes(url, connector, 12)
         db = Database(url)

@@ -1,8 +1,8 @@
 """A Bot Connector fake: a real aiohttp server on loopback that behaves like the service.
 
 It records every activity the bot sends, answers with the shapes the Bot
-Connector uses, can insist on a bearer token, can enforce a per-conversation
-rate limit (429 + Retry-After) and can be told to fail the next requests.
+Connector uses, can insist on a bearer token, enforces the service's rate
+limits (429 + Retry-After) and can be told to fail the next requests.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -44,20 +44,25 @@ class Fault:
     conversation: str | None = None  # only requests to this conversation (a channel's threads included) meet it
 
 
+Windows = tuple[tuple[int, float], ...]  # (requests, seconds): at most so many in any window that long
+# Microsoft's rate limits for bots: per app and tenant, and per thread for sending to a conversation and for
+# creating one ("Optimize your bot with rate limiting and best practices in Teams").
+TENANT_WINDOWS: Windows = ((50, 1.0),)
+THREAD_WINDOWS: Windows = ((7, 1.0), (8, 2.0), (60, 30.0), (1800, 3600.0))
+
+
 @dataclass
 class ConnectorFake:
     require_token: Callable[[str], bool] | None = None
-    per_conversation_rps: float | None = None
-    # (requests, seconds): the Bot Connector's limit per tenant, e.g. (50, 1.0); more are answered 429.
-    per_tenant_limit: tuple[int, float] | None = None
+    tenant_windows: Windows = TENANT_WINDOWS
+    thread_windows: Windows = THREAD_WINDOWS
     recorded: list[Recorded] = field(default_factory=list)
     faults: list[Fault] = field(default_factory=list)
-    _tenant_sends: list[float] = field(default_factory=list)
+    _arrivals: dict[str, deque[float]] = field(default_factory=lambda: defaultdict(deque))
     chats: dict[str, str] = field(default_factory=dict)  # user id -> the 1:1 chat the bot opened
     requests_seen: int = 0
     throttled: int = 0
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
-    _last_by_conversation: dict[str, float] = field(default_factory=lambda: defaultdict(float))
     _changed: asyncio.Event = field(default_factory=asyncio.Event)
     url: str = ""
     _runner: web.AppRunner | None = None
@@ -99,47 +104,60 @@ class ConnectorFake:
         headers = {"Retry-After": f"{retry_after:g}"} if retry_after is not None else {}
         return web.json_response({"error": {"code": code, "message": message}}, status=status, headers=headers)
 
-    def _gate(self, request: web.Request, conversation_id: str) -> web.Response | None:
+    def _gate(self, request: web.Request, thread: str, tenant: str) -> web.Response | None:
         self.requests_seen += 1
         if self.require_token is not None:
             header = request.headers.get("Authorization", "")
             if not header.startswith("Bearer ") or not self.require_token(header[7:]):
                 return self._error(401, "Unauthorized", "Authorization has been denied for this request.")
-        fault = next((f for f in self.faults if f.conversation in (None, conversation_id.split(";")[0])), None)
+        fault = next((f for f in self.faults if f.conversation in (None, thread.split(";")[0])), None)
         if fault is not None:
             self.faults.remove(fault)
             if fault.status == 429:
                 self.throttled += 1
             return self._error(fault.status, "ServiceError", "Injected failure", fault.retry_after)
-        if self.per_tenant_limit and conversation_id:
-            count, window = self.per_tenant_limit
-            now = time.monotonic()
-            recent = [t for t in self._tenant_sends if now - t < window]
-            self._tenant_sends[:] = recent
-            if len(recent) >= count:
-                self.throttled += 1
-                return self._error(429, "TooManyRequests", "Too many requests", round(window - (now - recent[0]), 3))
-            self._tenant_sends.append(now)
-        if self.per_conversation_rps:
-            now = time.monotonic()
-            gap = 1.0 / self.per_conversation_rps
-            wait = self._last_by_conversation[conversation_id] + gap - now
-            if wait > 0:
-                self.throttled += 1
-                return self._error(429, "TooManyRequests", "Too many requests", round(wait, 3))
-            self._last_by_conversation[conversation_id] = now
+        now = time.monotonic()
+        counted = ((f"tenant:{tenant}", self.tenant_windows), (f"thread:{thread}", self.thread_windows))
+        wait = max(self._wait(self._arrivals[key], windows, now) for key, windows in counted)
+        if wait > 0:
+            self.throttled += 1
+            return self._error(429, "Throttled", "Too many requests.", round(wait, 3))
+        for key, _ in counted:
+            self._arrivals[key].append(now)
         return None
+
+    @staticmethod
+    def _wait(arrivals: deque[float], windows: Windows, now: float) -> float:
+        """0 when one more request fits every window; else how long until it would."""
+        longest = max((seconds for _, seconds in windows), default=0.0)
+        while arrivals and now - arrivals[0] >= longest:
+            arrivals.popleft()
+        wait = 0.0
+        for limit, seconds in windows:
+            inside = [at for at in arrivals if now - at < seconds]
+            if len(inside) >= limit:
+                wait = max(wait, seconds - (now - inside[len(inside) - limit]))
+        return wait
+
+    @staticmethod
+    def _tenant_of(body: object) -> str:
+        if not isinstance(body, dict):
+            return ""
+        conversation = body.get("conversation") if isinstance(body.get("conversation"), dict) else {}
+        return str(body.get("tenantId") or (conversation or {}).get("tenantId") or "")
 
     async def _record(self, request: web.Request, method: str, activity_id: str | None = None) -> web.Response:
         conversation_id = request.match_info["conversation_id"]
         await self._wait_out_stall()
-        refused = self._gate(request, conversation_id)
-        if refused is not None:
-            return refused
         try:
             activity = await request.json()
         except ValueError:
-            return self._error(400, "BadArgument", "The body is not JSON.")
+            activity = None
+        refused = self._gate(request, conversation_id, self._tenant_of(activity))
+        if refused is not None:
+            return refused
+        if not isinstance(activity, dict):
+            return self._error(400, "BadArgument", "The body is not a JSON activity.")
         new_id = activity_id or f"activity-{next(self._ids)}"
         self.recorded.append(Recorded(method, conversation_id, activity, new_id, request.headers.get("Authorization")))
         self._changed.set()
@@ -160,14 +178,17 @@ class ConnectorFake:
     async def _create_conversation(self, request: web.Request) -> web.Response:
         """Teams keeps one 1:1 chat per user and bot: asking again answers with the same id."""
         await self._wait_out_stall()
-        refused = self._gate(request, "")
-        if refused is not None:
-            return refused
         try:
             body = await request.json()
         except ValueError:
+            body = None
+        listed = body.get("members") if isinstance(body, dict) else None
+        members = [m.get("id") for m in listed or [] if isinstance(m, dict) and m.get("id")]
+        refused = self._gate(request, f"create:{members[0] if members else ''}", self._tenant_of(body))
+        if refused is not None:
+            return refused
+        if not isinstance(body, dict):
             return self._error(400, "BadArgument", "The body is not JSON.")
-        members = [m.get("id") for m in body.get("members") or [] if isinstance(m, dict) and m.get("id")]
         if body.get("isGroup") or len(members) != 1 or not (body.get("tenantId") or body.get("channelData")):
             return self._error(400, "BadArgument", "A 1:1 chat needs exactly one member and the tenant.")
         conversation_id = self.chats.get(members[0]) or f"a:chat-{members[0]}-{next(self._ids)}"
