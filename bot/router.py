@@ -5,6 +5,7 @@ it), its ids are looked up (kam.subjects), and the policy decides (kam.access), 
 the transaction the handler then works in; the handler never decides access itself.
 For a command: the accounts it may be about are worked out here (the channel's, or the
 caller's own on which they may act), and refused the same way for everything else.
+For a pasted link: the account it names is looked up and checked as a card's ids are.
 """
 
 from __future__ import annotations
@@ -14,11 +15,11 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.requests import CommandRequest, VerbRequest
-from bot.routes import CommandRoute, VerbHandler, VerbRoute, verb_route
+from bot.requests import CommandRequest, SubjectOf, VerbRequest
+from bot.routes import CommandRoute, InvokeRoute, VerbHandler, VerbRoute, verb_route
 from bot.turn import Reply, Turn
 from cards.forms import CardMeta, read_meta
-from kam.access import RULES, Act, Place, Principal, Subject, require, team_accounts
+from kam.access import RULES, Act, Audience, Place, Principal, Subject, nameable, require, team_accounts
 from kam.accounts import account_for_channel, accounts_of, team_roles
 from kam.errors import DuplicateSubmission, NotAllowed, Refused
 from kam.models import Person
@@ -68,25 +69,54 @@ async def run_verb(turn: Turn, value: object) -> Reply:
     return reply
 
 
+async def _looked_up(
+    session: AsyncSession, turn: Turn, act: Act, subject: SubjectOf, value: Mapping[str, Any]
+) -> tuple[Found, Principal, Place]:
+    """What the ids name, who asks, and where; Refused when the ids name nothing that fits.
+
+    The ids first: the account they name comes with its team, among whom the caller usually is.
+    A refused subject is refused after the same queries as one that exists: their number tells nothing.
+    """
+    found: Found | Refused
+    try:
+        found = await subject(session, value)
+    except Refused as refused:
+        found = refused
+    account = found.subject.account if isinstance(found, Found) else None
+    principal = await principal_of(session, turn, act, [m.person for m in account.members] if account else [])
+    place = await place_of(session, turn)
+    if isinstance(found, Refused):
+        raise found
+    return found, principal, place
+
+
 async def _verb_once(
     turn: Turn, route: VerbRoute, value: Mapping[str, Any], meta: CardMeta, handler: VerbHandler
 ) -> Reply:
     async with turn.services.db.transaction() as session:
-        # The ids first: the account they name comes with its team, among whom the caller usually is.
-        # A refused subject is refused after the same queries as one that exists: their number tells nothing.
-        found: Found | Refused
-        try:
-            found = await route.subject(session, value)
-        except Refused as refused:
-            found = refused
-        account = found.subject.account if isinstance(found, Found) else None
-        principal = await principal_of(session, turn, route.act, [m.person for m in account.members] if account else [])
-        place = await place_of(session, turn)
-        if isinstance(found, Refused):
-            raise found
+        found, principal, place = await _looked_up(session, turn, route.act, route.subject, value)
         if not (route.optional_account and found.subject.account is None):
             require(principal, route.act, found.subject, place)
         return await handler(turn, VerbRequest(session, value, meta, principal, place, found))
+
+
+async def linked_request(turn: Turn, route: InvokeRoute, value: Mapping[str, Any]) -> CommandRequest:
+    """The one account an invoke's value names (a pasted link's), if the caller may see it here.
+
+    What it shows goes into the message being written, in whatever conversation: it counts as
+    shared even in a 1:1 chat, so a confidential account is not named. Refused, after the same
+    queries, for an account that does not exist, is not the caller's, belongs to another
+    account's channel or is confidential.
+    """
+    assert route.subject is not None, f"{route.name} names no subject"
+    async with turn.services.db.transaction() as session:
+        found, principal, place = await _looked_up(session, turn, route.act, route.subject, value)
+        shared = Place(Audience.SHARED, place.channel_account_id)
+        require(principal, route.act, found.subject, shared)
+        account = found.subject.account
+        if account is None or not nameable([account], shared.audience):
+            raise Refused()
+        return CommandRequest(principal, [account])
 
 
 async def command_request(

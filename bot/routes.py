@@ -142,16 +142,20 @@ VERB_ROUTES: tuple[VerbRoute, ...] = (
 
 @dataclass(frozen=True)
 class InvokeRoute:
-    """An invoke that is not a card verb: what it asks of the policy (its accounts are worked out
-    as a command's; a channel of no account counts as a chat, where nothing of one is inserted)."""
+    """An invoke that is not a card verb: what it asks of the policy. Without a `subject`, its accounts
+    are worked out as a command's (a channel of no account counts as a chat, where nothing of one is
+    inserted); with one, it is about the account its value names, looked up as a card's ids are."""
 
     name: str
     act: Act
+    subject: SubjectOf | None = None
 
 
 SEARCH = InvokeRoute("composeExtension/query", Act.VIEW)
 MESSAGE_ACTION = InvokeRoute("composeExtension/fetchTask", Act.LOG)
-INVOKE_ROUTES: tuple[InvokeRoute, ...] = (SEARCH, MESSAGE_ACTION)
+# A pasted kambot link: the handler reads the account id from the URL, the router looks it up.
+UNFURL = InvokeRoute("composeExtension/queryLink", Act.VIEW, named_account)
+INVOKE_ROUTES: tuple[InvokeRoute, ...] = (SEARCH, MESSAGE_ACTION, UNFURL)
 # These carry card verbs: VERB_ROUTES decides them.
 VERB_INVOKES = ("adaptiveCard/action", "composeExtension/submitAction")
 

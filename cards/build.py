@@ -27,12 +27,13 @@ from microsoft_teams.cards import (
     TextBlock,
     TextColor,
     TextRun,
+    Version,
 )
 
 from kam.text import clean_text
 
 CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
-CARD_VERSION: Final = "1.5"
+CARD_VERSION: Final[Version] = "1.5"
 
 _MENTION_UNSAFE = re.compile(r"[<>\[\]()*_`~#|\\]")
 
@@ -98,14 +99,16 @@ def card(
     fallback_text: str,
     mentions: Sequence[Mention] = (),
     refresh: RefreshDefinition | None = None,
+    version: Version = CARD_VERSION,
 ) -> dict[str, Any]:
-    """Serialise a card once, with the version Teams renders everywhere.
+    """Serialise a card once, with the version Teams renders everywhere (or an older one where
+    Teams renders no newer: `version`).
 
     No `lang` is written: Teams renders in the user's locale anyway, and the
     official renderer rejects every second `lang` it parses.
     """
     adaptive = AdaptiveCard(
-        version=CARD_VERSION,
+        version=version,
         fallback_text=clean(fallback_text)[:500],
         body=list(body),
         actions=list(actions) or None,

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
-from cards.build import card, command_button, heading, plain, static
+from microsoft_teams.cards import Version
+
+from cards.build import CARD_VERSION, card, command_button, heading, plain, static
 from cards.i18n import Texts
 from kam.models import Role, Tier
 
@@ -87,15 +89,20 @@ class AccountSummary:
     last_contact: str  # ISO date, or "" when never
 
 
-def account_summary_card(t: Texts, summary: AccountSummary) -> dict[str, Any]:
-    """The card the search command inserts into any chat: the account at a glance."""
+# Link unfurling renders Adaptive Cards up to 1.3 (Microsoft's link unfurling page); the summary needs no newer.
+UNFURL_VERSION: Final[Version] = "1.3"
+
+
+def account_summary_card(t: Texts, summary: AccountSummary, *, version: Version = CARD_VERSION) -> dict[str, Any]:
+    """The card the search command inserts, and a pasted account link unfurls into, in any chat: the
+    account at a glance, nothing confidential (it is read wherever it is shared)."""
     body: list[Any] = [heading(summary.name), static(t(f"tier.{summary.tier.value}"), subtle=True)]
     if summary.managers:
         body.append(plain(t("channel.welcome.managers", names=", ".join(summary.managers))))
     body.append(static(t("search.activity", contacts=summary.contacts_90d, decisions=summary.decisions_90d)))
     last = t("search.last_contact", date=summary.last_contact) if summary.last_contact else t("search.no_contact")
     body.append(static(last, subtle=True))
-    return card(body, fallback_text=summary.name)
+    return card(body, fallback_text=summary.name, version=version)
 
 
 def delivery_failed_card(t: Texts, account_name: str, kind: str, error: str) -> dict[str, Any]:

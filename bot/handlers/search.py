@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
+
+from microsoft_teams.cards import Version
 
 from bot.router import Unanswerable, command_request
 from bot.routes import SEARCH
 from bot.turn import Turn
+from cards.build import CARD_VERSION
 from cards.general import AccountSummary, account_summary_card
 from kam.access import nameable
 from kam.accounts import managers_of
 from kam.errors import KamError
+from kam.models import Account
 from kam.timeline import recent_activity
 
 SEARCH_ACCOUNTS = "searchAccount"
@@ -45,10 +49,17 @@ async def found_cards(turn: Turn, text: str) -> list[tuple[str, dict[str, Any]]]
         return []
     wanted = text.strip().lower()
     matching = [a for a in nameable(request.accounts, turn.audience) if wanted in a.name.lower()][:MAX_RESULTS]
+    return await summary_cards(turn, matching)
+
+
+async def summary_cards(
+    turn: Turn, accounts: Sequence[Account], version: Version = CARD_VERSION
+) -> list[tuple[str, dict[str, Any]]]:
+    """(account name, summary card) for accounts the router has let the caller see here."""
     since = turn.today - dt.timedelta(days=90)
     results = []
     async with turn.services.db.transaction() as session:
-        for account in matching:
+        for account in accounts:
             activity = await recent_activity(session, account.id, since)
             summary = AccountSummary(
                 account.name,
@@ -58,5 +69,5 @@ async def found_cards(turn: Turn, text: str) -> list[tuple[str, dict[str, Any]]]
                 activity.decisions,
                 activity.last_contact.isoformat() if activity.last_contact else "",
             )
-            results.append((account.name, account_summary_card(turn.t, summary)))
+            results.append((account.name, account_summary_card(turn.t, summary, version=version)))
     return results

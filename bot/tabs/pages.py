@@ -21,6 +21,7 @@ import jinja2
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.links import ACCOUNT_PATH, TAB_KINDS, account_id_in
 from bot.services import Services
 from bot.tabs.exports import XLSX_TYPE, log_csv, log_xlsx
 from bot.tabs.signin import NotSignedIn, TabTokens, TabUser
@@ -52,7 +53,6 @@ from kam.stakeholders import relationship_picture
 from kam.subjects import contact_subject
 from kam.timeline import LogFilters, LogRow, filtered_log
 
-KINDS = ("plan", "log", "stakeholders")
 ROOT = Path(__file__).resolve().parent
 STATIC = {
     "tab.js": (ROOT / "static" / "tab.js", "application/javascript"),
@@ -164,6 +164,7 @@ TAB_ROUTES: tuple[TabRoute, ...] = (
     TabRoute("POST", "/tabs/plan/review", "start_review", Act.MANAGE),
     TabRoute("GET", "/privacy", "legal"),
     TabRoute("GET", "/terms", "legal"),
+    TabRoute("GET", f"{ACCOUNT_PATH}{{account_id}}", "account_link"),
     TabRoute("GET", "/tabs/config", "config_page"),
     TabRoute("GET", "/tabs/config/channel", "config_channel", Act.VIEW, from_channel=True, json=True),
     TabRoute("GET", "/tabs/{kind}/content", "content", Act.VIEW),
@@ -253,12 +254,23 @@ class TabPages:
         t = _texts(request)
         page = request.path.strip("/")
         paragraphs = [t(f"legal.{page}.{n}") for n in (1, 2, 3)]
-        return _render("legal.html", t, lang=t.language, title=t(f"legal.{page}.title"), paragraphs=paragraphs)
+        return _render("prose.html", t, lang=t.language, title=t(f"legal.{page}.title"), paragraphs=paragraphs)
+
+    async def account_link(self, request: web.Request) -> web.Response:
+        """An account link opened in a browser: what it is for, and the same page whatever the id.
+
+        Nobody is signed in here, so the page names nothing: not the account, nor whether it exists.
+        """
+        t = _texts(request)
+        if account_id_in(request.match_info["account_id"]) is None:
+            raise web.HTTPNotFound()
+        paragraphs = [t(f"link.page.{n}") for n in (1, 2)]
+        return _render("prose.html", t, lang=t.language, title=t("link.page.title"), paragraphs=paragraphs)
 
     async def config_page(self, request: web.Request) -> web.Response:
         """The configurable tab's set-up page, shown when someone adds a kambot tab to a channel by hand."""
         t = _texts(request)
-        return _render("config.html", t, lang=t.language, kinds=KINDS)
+        return _render("config.html", t, lang=t.language, kinds=TAB_KINDS)
 
     async def config_channel(self, request: web.Request) -> web.Response:
         """The key account of the channel a tab is being added to, for a signed-in member of its team."""
@@ -271,7 +283,7 @@ class TabPages:
         t = _texts(request)
         kind = request.match_info["kind"]
         account_id = _account_id(request)
-        if kind not in KINDS or account_id is None:
+        if kind not in TAB_KINDS or account_id is None:
             raise web.HTTPNotFound(text=t("tab.not_found"))
         theme = request.query.get("theme", "default")
         return _render(

@@ -12,6 +12,7 @@ from botbuilder.schema import (
     Activity,
     ActivityTypes,
     Attachment,
+    CardAction,
     ChannelAccount,
     InvokeResponse,
 )
@@ -20,6 +21,7 @@ from botbuilder.schema.teams import (
     MessagingExtensionAttachment,
     MessagingExtensionResponse,
     MessagingExtensionResult,
+    MessagingExtensionSuggestedAction,
     TaskModuleContinueResponse,
     TaskModuleMessageResponse,
     TaskModuleTaskInfo,
@@ -31,6 +33,7 @@ from bot.errors import USER_ERRORS, user_message
 from bot.handlers.general import welcome
 from bot.handlers.message_action import open_form
 from bot.handlers.search import found_cards, query_text
+from bot.handlers.unfurl import pasted_url, unfurled
 from bot.logs import ACTIVITY_ID, CONVERSATION_ID
 from bot.router import run_command, run_verb
 from bot.routes import command_for
@@ -48,6 +51,10 @@ log = logging.getLogger(__name__)
 
 MESSAGE_CONTENT_TYPE = "application/vnd.microsoft.activity.message"
 THUMBNAIL = "application/vnd.microsoft.card.thumbnail"
+# Teams keeps an unfurled link's answer for 30 minutes unless told not to (Microsoft's link unfurling
+# page, "Remove link unfurling cache"). kambot's answer depends on who pastes the link and where:
+# a card kept for a team member must not be shown to the next person who pastes it.
+NOT_CACHED = MessagingExtensionSuggestedAction(actions=[CardAction(type="setCachePolicy", value='{"type":"no-cache"}')])
 
 
 def universal_action_response(content_type: str, value: object) -> dict[str, object]:
@@ -210,15 +217,22 @@ class KamBot(TeamsActivityHandler):
         text = query_text(turn_context.activity.value)
         if text is None:
             return InvokeResponse(status=400)
-        attachments = [
-            MessagingExtensionAttachment(
-                content_type=CARD_CONTENT_TYPE,
-                content=turn.sealed(found),
-                preview=Attachment(content_type=THUMBNAIL, content={"title": name}),
-            )
-            for name, found in await found_cards(turn, text)
-        ]
+        attachments = [_summary(turn, name, found) for name, found in await found_cards(turn, text)]
         result = MessagingExtensionResult(attachment_layout="list", type="result", attachments=attachments)
+        return InvokeResponse(status=200, body=MessagingExtensionResponse(compose_extension=result))
+
+    async def _unfurl(self, turn_context: TurnContext) -> InvokeResponse:
+        """A pasted link: its account's summary card for the account team; for anyone and anything
+        else the same empty result, which Teams shows as the plain link. Never kept by Teams."""
+        turn = turn_of(turn_context, self.services)
+        url = pasted_url(turn_context.activity.value)
+        if url is None:
+            return InvokeResponse(status=400)
+        found = await unfurled(turn, url)
+        attachments = [] if found is None else [_summary(turn, *found)]
+        result = MessagingExtensionResult(
+            attachment_layout="list", type="result", attachments=attachments, suggested_actions=NOT_CACHED
+        )
         return InvokeResponse(status=200, body=MessagingExtensionResponse(compose_extension=result))
 
     async def on_teams_members_added(
@@ -270,6 +284,15 @@ class KamBot(TeamsActivityHandler):
             return await holds_card(session, turn.conversation_id, reply_to, card_id)
 
 
+def _summary(turn: Turn, name: str, card: dict[str, Any]) -> MessagingExtensionAttachment:
+    """An account's summary card as a compose extension result, with the preview Teams requires."""
+    return MessagingExtensionAttachment(
+        content_type=CARD_CONTENT_TYPE,
+        content=turn.sealed(card),
+        preview=Attachment(content_type=THUMBNAIL, content={"title": name}),
+    )
+
+
 InvokeAnswer = Callable[[KamBot, TurnContext], Awaitable[InvokeResponse]]
 
 # Which invoke goes where. What each asks of the access policy is in bot/routes.py: INVOKE_ROUTES,
@@ -279,4 +302,5 @@ INVOKES: Mapping[str, InvokeAnswer] = {
     "composeExtension/fetchTask": KamBot._open_dialog,
     "composeExtension/submitAction": KamBot._dialog_submit,
     "composeExtension/query": KamBot._search,
+    "composeExtension/queryLink": KamBot._unfurl,
 }

@@ -14,6 +14,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from bot.links import account_link
 from kam.accounts import get_account
 from kam.plans import PlanContent, PlanItem, save_plan
 from tests.support.cards_judge import assert_valid_cards
@@ -262,6 +263,31 @@ async def test_the_message_action_opens_a_prefilled_contact_dialog_in_the_playgr
     assert "For which key account?" in json.dumps(picker)
     assert picker["actions"][0]["data"]["summary"] == "Customer asks for a second service visit"
     assert_valid_cards([picker])
+
+
+async def test_a_pasted_account_link_unfurls_for_the_account_team_only_in_the_playground(
+    playground: tuple[Playground, RunningBot],
+) -> None:
+    client, bot = playground
+    link = account_link(bot.settings.public_base_url, 1)  # Contoso Pharma
+
+    async def paste(user: str) -> dict[str, Any]:
+        body = {
+            "name": "composeExtension/queryLink",
+            "conversation": {"id": "group-chat-id"},
+            "from": {"id": user},
+            "value": {"url": link},
+        }
+        async with client.http.post(f"{client.base}/_conversation/v1/invoke", json=body) as r:
+            assert r.status == 200, await r.text()
+            answer = await r.json()
+        return answer.get("composeExtension") or answer.get("value", {}).get("composeExtension")
+
+    member = await paste("user-id-0")  # Alex, on Contoso's team
+    card = member["attachments"][0]["content"]
+    assert "Contoso Pharma" in json.dumps(card) and member["attachments"][0]["preview"]["content"]["title"]
+    assert_valid_cards([card])
+    assert (await paste("user-id-5"))["attachments"] == []  # Lynne, on no account team
 
 
 async def test_a_decision_reaches_the_ka_manager_who_acknowledges_it_in_the_playground(

@@ -548,9 +548,9 @@ async def test_commands(matrix_bot: tuple[RunningBot, Seeded, Snapshots]) -> Non
     assert not problems, f"{len(problems)} of {cells} cells:\n" + "\n".join(problems[:40])
 
 
-# --- invokes: the search and the message action ------------------------------------------------
+# --- invokes: the search, the message action and link unfurling -------------------------------
 
-INVOKE_SPECS = {"composeExtension/query", "composeExtension/fetchTask"}
+INVOKE_SPECS = {"composeExtension/query", "composeExtension/fetchTask", "composeExtension/queryLink"}
 
 
 def visible_accounts(user: str, place: str) -> set[str]:
@@ -561,10 +561,33 @@ def visible_accounts(user: str, place: str) -> set[str]:
     return {ACCOUNT_NAMES.get(a, a) for a in accounts_of(user)}  # type: ignore[call-overload]
 
 
+def pasted_links(base: str) -> list[tuple[str, int | None]]:
+    """(link, the account it names): each account's link and a tab's, one of no account, one not ours."""
+    return [
+        (f"{base}/accounts/{CONTOSO}", CONTOSO),
+        (f"{base}/accounts/{FABRIKAM}", FABRIKAM),
+        (f"{base}/tabs/log?account={CONTOSO}", CONTOSO),
+        (f"{base}/accounts/{MISSING}", MISSING),
+        (f"https://elsewhere.example/accounts/{CONTOSO}", None),
+    ]
+
+
+def expect_link(user: str, place: str, account: int | None) -> Expect:
+    """An unfurl shows the account to its team, never in another account's channel."""
+    if account not in ACCOUNT_NAMES:
+        return Expect("refused")
+    channel_account = CHANNEL_OF.get(place)
+    if channel_account is not None and channel_account != account:
+        return Expect("refused")
+    return about_account(user, Act.VIEW, account)  # type: ignore[arg-type]
+
+
 async def test_invokes(matrix_bot: tuple[RunningBot, Seeded, Snapshots]) -> None:
     bot, _, snapshots = matrix_bot
     problems: list[str] = []
     cells = 0
+    links = pasted_links(bot.settings.public_base_url)
+    nothing: dict[str, Any] | None = None  # the one answer for every link that shows nothing
     for user, place in itertools.product(CALLERS, PLACES):
         where = f"by {user} in {place}"
         search = bot.teams._base("invoke", user, place, "en-US")
@@ -608,6 +631,26 @@ async def test_invokes(matrix_bot: tuple[RunningBot, Seeded, Snapshots]) -> None
         if problem:
             problems.append(problem)
         cells += 2
+
+        for link, account in links:
+            expect = expect_link(user, place, account)
+            before = await snapshots.now()
+            paste = bot.teams._base("invoke", user, place, "en-US")
+            paste |= {"name": "composeExtension/queryLink", "value": {"url": link}}
+            reply = await bot.send(paste)
+            assert reply.status == 200, reply
+            shown = [a["preview"]["content"]["title"] for a in reply.body["composeExtension"]["attachments"]]
+            cells += 1
+            if expect.outcome == "allowed":
+                if shown != [ACCOUNT_NAMES[account]]:  # type: ignore[index]
+                    problems.append(f"unfurl {link} {where}: showed {shown}, expected its card")
+                continue
+            nothing = nothing or reply.body
+            if shown or reply.body != nothing:
+                problems.append(f"unfurl {link} {where}: answered {reply.body}, expected {nothing}")
+            elif await snapshots.now() != before:
+                problems.append(f"unfurl {link} {where}: refused, but account data changed")
+    assert cells == len(CALLERS) * len(PLACES) * (2 + len(links))
     assert not problems, f"{len(problems)} of {cells} cells:\n" + "\n".join(problems[:40])
 
 

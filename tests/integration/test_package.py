@@ -56,6 +56,8 @@ def test_kambot_package_writes_a_package_that_passes_microsofts_validator(tmp_pa
     personal = manifest["bots"][0]["commandLists"][0]
     assert personal["scopes"] == ["personal"] and len(personal["commands"]) == 12, "all the places schema 1.30 gives"
     assert [c["id"] for c in manifest["composeExtensions"][0]["commands"]] == [LOG_AS_CONTACT, SEARCH_ACCOUNTS]
+    links = {"type": "link", "value": {"domains": ["kambot.contoso.example"]}}  # pasted kambot links unfurl
+    assert manifest["composeExtensions"][0]["messageHandlers"] == [links]
     assert {p["name"] for p in manifest["authorization"]["permissions"]["resourceSpecific"]} == {
         "ChannelSettings.ReadWrite.Group",
         "Channel.Create.Group",

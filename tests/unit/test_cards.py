@@ -12,6 +12,7 @@ from cards.contact import ContactView, channel_summary_card, contact_form_card, 
 from cards.decision import DecisionView, channel_decision_card, decision_form_card, decision_logged_card
 from cards.forms import FormContext, FormState, Option, account_picker_card
 from cards.general import (
+    UNFURL_VERSION,
     AccountLine,
     AccountSummary,
     account_summary_card,
@@ -153,6 +154,9 @@ def every_card() -> list[dict[str, Any]]:
             t, AccountSummary(NASTY[:200], Tier.KEY_ACCOUNT, ["Megan", NASTY[:30]], 3, 1, "2026-11-20")
         ),
         account_summary_card(t, AccountSummary("Fabrikam", Tier.KEY_ACCOUNT, [], 0, 0, "")),
+        account_summary_card(  # as a pasted link unfurls it, judged as 1.3
+            t, AccountSummary(NASTY[:200], Tier.KEY_ACCOUNT, [NASTY[:30]], 3, 1, "2026-11-20"), version=UNFURL_VERSION
+        ),
         stakeholder_form_card(t, form, TODAY),
         stakeholder_form_card(
             t,

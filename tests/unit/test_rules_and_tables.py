@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.links import account_link, linked_account_id
 from bot.outbox.address import Address, OpenChat
 from bot.outbox.render import RENDERERS, Rendered
 from bot.outbox.sender import Claimed, Job
@@ -68,6 +69,25 @@ def test_an_account_id_from_a_card_is_a_positive_32_bit_number_or_nothing(raw: o
 def test_account_ids_as_cards_and_pickers_send_them() -> None:
     assert account_id_of({"account_id": 42}) == 42
     assert account_id_of({"account_id": " 42 "}) == 42
+
+
+def test_a_pasted_link_names_an_account_only_under_the_public_base_url_and_on_one_of_kambots_paths() -> None:
+    base = "https://kam.contoso.example/kambot/"
+    assert linked_account_id(account_link(base, 7), base) == 7
+    assert linked_account_id("https://kam.contoso.example/kambot/accounts/12", base) == 12
+    assert linked_account_id("https://KAM.contoso.example:443/kambot/tabs/stakeholders?account=12#token=x", base) == 12
+    for elsewhere in (
+        "https://kam.contoso.example/accounts/12",
+        "https://kam.contoso.example/kambotx/accounts/12",
+        "https://kam.contoso.example/kambot/../accounts/12",
+        "http://kam.contoso.example/kambot/accounts/12",
+        "https://kam.contoso.example:8443/kambot/accounts/12",
+        "https://kam.contoso.example.evil.example/kambot/accounts/12",
+        "https://kam.contoso.example/kambot/tabs/plan?account=12 ",
+        "https://kam.contoso.example/kambot/tabs/plan?Account=12",
+    ):
+        assert linked_account_id(elsewhere, base) is None, elsewhere
+    assert linked_account_id("https:///accounts/1", "https://") is None, "a base URL without a host matches nothing"
 
 
 def test_typed_text_drops_mentions_and_folds_white_space() -> None:

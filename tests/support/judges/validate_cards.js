@@ -13,9 +13,17 @@ global.navigator = dom.window.navigator;
 
 const AC = require("adaptivecards/dist/adaptivecards.js");
 
+// Each card is judged against the version it declares (what a client renders it as): an element
+// or property newer than that is an event too. Cards that declare none are judged as 1.5.
+function declaredVersion(json) {
+  if (!json || typeof json.version !== "string") return AC.Versions.v1_5;
+  const version = AC.Version.parse(json.version, new AC.SerializationContext());
+  return version && version.isValid ? version : AC.Versions.v1_5;
+}
+
 function check(json) {
   const card = new AC.AdaptiveCard();
-  const context = new AC.SerializationContext(AC.Versions.v1_5);
+  const context = new AC.SerializationContext(declaredVersion(json));
   card.parse(json, context);
   const events = [];
   for (let i = 0; i < context.eventCount; i++) {
