@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import traces
 from bot.requests import CommandRequest, VerbRequest
 from bot.routes import CommandRoute, VerbHandler, VerbRoute, verb_route
 from bot.turn import Reply, Turn
@@ -53,6 +54,7 @@ async def run_verb(turn: Turn, value: object) -> Reply:
     if route is None or not isinstance(value, Mapping):
         key = "error.stale_card" if isinstance(value, Mapping) and "verb" in value else "error.malformed"
         return Reply(message=turn.t(key))
+    traces.ran_verb(route.verb)
     max_age = turn.services.settings.form_max_age_days if route.bound else None
     meta = read_meta(value, today=turn.today, max_age_days=max_age)
     if not turn.services.sealer.verify(value, turn.principal):
@@ -118,6 +120,7 @@ async def command_request(
 
 
 async def run_command(turn: Turn, route: CommandRoute) -> None:
+    traces.ran_command(route.key)
     try:
         request = await command_request(turn, route.act, about_account=route.about_account)
     except Unanswerable as stop:
