@@ -26,6 +26,7 @@ from bot.sealer import Sealer
 from bot.services import Services
 from bot.settings import Settings
 from bot.tabs.pages import TabPages
+from bot.telemetry import trace_database
 from bot.teams.endpoint import TeamsEndpoint
 from kam.migrate import head_revision
 from kam.nudges import WEEKDAYS, NudgeTime
@@ -163,6 +164,7 @@ def build(
     """Everything kambot runs on, built once: by `serve` around the web app, by `worker` without one."""
     endpoint = TeamsEndpoint(settings)
     db = Database(settings.database_url)
+    trace_database(db.engine)
     rules = Rules.load(settings.rules_file)
     metrics = Metrics()
     sealer = Sealer(BOUND_VERBS, settings.card_secret)

@@ -291,11 +291,24 @@ def serve(port: int = typer.Option(None, help="Port to listen on (default: KAMBO
     settings = _settings()
     if settings.local_mode:
         console.print("[yellow]Local mode[/]: no KAMBOT_APP_ID set, so requests are not authenticated.")
+    _start_telemetry(settings, "serve")
     from bot.event_loop import new_event_loop
 
     web.run_app(
         _application(settings), host=settings.host, port=port or settings.port, print=None, loop=new_event_loop()
     )
+
+
+def _start_telemetry(settings: Settings, role: str) -> None:
+    """Telemetry before anything is built (it instruments aiohttp's web app); a connection string it
+    cannot use stops start-up with the reason, like any other configuration error."""
+    from bot.telemetry import UnusableConnectionString, start
+
+    try:
+        start(settings, role)
+    except UnusableConnectionString as error:
+        console.print(f"[red]✗[/] APPLICATIONINSIGHTS_CONNECTION_STRING cannot be used: {error}")
+        raise typer.Exit(2) from None
 
 
 @contextlib.contextmanager
@@ -326,6 +339,7 @@ def worker() -> None:
     """
     _configure_logging()
     settings = _settings().model_copy(update={"background_jobs": True})
+    _start_telemetry(settings, "worker")
     from bot.app import run_worker
 
     async def run() -> None:

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import traces
 from bot.requests import CommandRequest, SubjectOf, VerbRequest
 from bot.routes import CommandRoute, InvokeRoute, VerbHandler, VerbRoute, verb_route
 from bot.turn import Reply, Turn
@@ -54,6 +55,7 @@ async def run_verb(turn: Turn, value: object) -> Reply:
     if route is None or not isinstance(value, Mapping):
         key = "error.stale_card" if isinstance(value, Mapping) and "verb" in value else "error.malformed"
         return Reply(message=turn.t(key))
+    traces.ran_verb(route.verb)
     max_age = turn.services.settings.form_max_age_days if route.bound else None
     meta = read_meta(value, today=turn.today, max_age_days=max_age)
     if not turn.services.sealer.verify(value, turn.principal):
@@ -148,6 +150,7 @@ async def command_request(
 
 
 async def run_command(turn: Turn, route: CommandRoute) -> None:
+    traces.ran_command(route.key)
     try:
         request = await command_request(turn, route.act, about_account=route.about_account)
     except Unanswerable as stop:

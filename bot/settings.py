@@ -66,6 +66,12 @@ class Settings(BaseSettings):
 
     playground_port: int = 56150
 
+    # Traces and metrics to Application Insights (bot/telemetry.py); never in local mode. The variable's
+    # name is Microsoft's, without our prefix: Azure sets it so (deploy/azure/main.bicep does too).
+    applicationinsights_connection_string: str = Field(
+        default="", validation_alias="APPLICATIONINSIGHTS_CONNECTION_STRING"
+    )
+
     # Microsoft Graph, for provisioning. The identity defaults to the bot's app registration.
     graph_auth: Literal["client_secret", "certificate", "managed_identity"] = "client_secret"
     graph_tenant_id: str = ""

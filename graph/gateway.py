@@ -25,6 +25,8 @@ from msgraph.generated.models.teams_app_installation import TeamsAppInstallation
 from msgraph.generated.models.teams_tab import TeamsTab
 from msgraph.generated.models.teams_tab_configuration import TeamsTabConfiguration
 from msgraph.generated.teams.item.channels.item.archive.archive_post_request_body import ArchivePostRequestBody
+from opentelemetry import metrics, trace
+from opentelemetry.trace import Status, StatusCode
 
 from graph.limits import GraphLimits
 from kam.meetings import Attendee, Meeting
@@ -32,6 +34,15 @@ from kam.storage import no_transaction_open
 
 T = TypeVar("T")
 GRAPH = "https://graph.microsoft.com/v1.0"
+
+# Telemetry through the OpenTelemetry API: a no-op unless the process configured an SDK (bot/telemetry.py).
+# Attributes are named kambot.*: Azure Monitor's exporter leaves http.* and the like out of what it sends.
+RESOURCE, WRITE, ATTEMPTS = "kambot.graph.resource", "kambot.graph.write", "kambot.attempts"
+STATUS, CODE, OUTCOME, THROTTLED = "kambot.status", "kambot.graph.code", "kambot.outcome", "kambot.graph.throttled"
+tracer = trace.get_tracer("kambot.graph")
+graph_calls = metrics.get_meter("kambot.graph").create_counter(
+    "kambot.graph.calls", description="Microsoft Graph operations (with their retries), by outcome and throttling"
+)
 TRANSIENT = {429, 500, 502, 503, 504}
 ERRORS = {"XXX": ODataError}
 
@@ -124,27 +135,48 @@ class TeamsGateway:
         self.throttled = 0
 
     async def _call(self, resource: str, write: bool, operation: Callable[[], Awaitable[T]]) -> T:
+        """One operation with its retries, as one span: an event for each try that failed, and each
+        try's HTTP request as a child (the httpx instrumentation's, where telemetry is on)."""
         no_transaction_open(f"a Graph call ({resource})")
-        for attempt in range(1, self._attempts + 1):
-            await self._limits.before(resource, write=write)
-            self.requests += 1
-            delay = random.uniform(0, min(8.0, 0.5 * 2**attempt))
+        succeeded = throttled = False
+        with tracer.start_as_current_span(
+            f"graph {resource.partition(':')[0]}",
+            attributes={RESOURCE: resource, WRITE: write},
+            record_exception=False,
+            set_status_on_exception=False,
+        ) as span:
             try:
-                return await operation()
-            except APIError as error:
-                failure = _failure(error)
-                if failure.status not in TRANSIENT or attempt == self._attempts:
-                    raise failure from None
-                delay = _retry_after(error) or delay
-                if failure.status == 429:
-                    self.throttled += 1
-                    if self._on_throttled is not None:
-                        self._on_throttled()
-            except (httpx.TimeoutException, httpx.TransportError) as error:
-                if attempt == self._attempts:
-                    raise GraphFailure(None, "Timeout", str(error) or type(error).__name__) from None
-            await asyncio.sleep(delay)
-        raise AssertionError("unreachable")
+                for attempt in range(1, self._attempts + 1):
+                    await self._limits.before(resource, write=write)
+                    self.requests += 1
+                    span.set_attribute(ATTEMPTS, attempt)
+                    delay = random.uniform(0, min(8.0, 0.5 * 2**attempt))
+                    try:
+                        answer = await operation()
+                        succeeded = True
+                        return answer
+                    except APIError as error:
+                        failure = _failure(error)
+                        span.add_event("failed", {STATUS: failure.status or 0, CODE: failure.code})
+                        if failure.status not in TRANSIENT or attempt == self._attempts:
+                            span.set_status(Status(StatusCode.ERROR, failure.code))
+                            raise failure from None
+                        delay = _retry_after(error) or delay
+                        if failure.status == 429:
+                            throttled = True
+                            self.throttled += 1
+                            if self._on_throttled is not None:
+                                self._on_throttled()
+                    except (httpx.TimeoutException, httpx.TransportError) as error:
+                        span.add_event("failed", {CODE: type(error).__name__})
+                        if attempt == self._attempts:
+                            span.set_status(Status(StatusCode.ERROR, "Timeout"))
+                            raise GraphFailure(None, "Timeout", str(error) or type(error).__name__) from None
+                    await asyncio.sleep(delay)
+                raise AssertionError("unreachable")
+            finally:
+                span.set_attribute(THROTTLED, throttled)
+                graph_calls.add(1, {OUTCOME: "ok" if succeeded else "failed", THROTTLED: throttled})
 
     async def _json(self, resource: str, write: bool, request: Callable[[], RequestInformation]) -> Any:
         """Send a request and read its JSON answer as plain data.

@@ -10,6 +10,8 @@ from typing import TypeVar
 
 import aiohttp
 
+from bot.traces import failed_try
+
 T = TypeVar("T")
 
 TRANSIENT_STATUSES = frozenset({412, 429, 502, 503, 504})
@@ -57,7 +59,7 @@ async def with_retries(
     policy: RetryPolicy = RetryPolicy(),
     observe: Callable[[BaseException], None] | None = None,
 ) -> T:
-    """`observe` hears of every failure (to count throttling), retried or not."""
+    """`observe` hears of every failure (to count throttling), retried or not; so does the current span, as an event."""
     for attempt in range(1, policy.attempts + 1):
         try:
             return await call()
@@ -65,6 +67,9 @@ async def with_retries(
             if observe is not None:
                 observe(error)
             if not is_transient(error) or attempt == policy.attempts:
+                failed_try(attempt, status_of(error), error, None)
                 raise
-            await asyncio.sleep(delay_for(error, attempt, policy))
+            delay = delay_for(error, attempt, policy)
+            failed_try(attempt, status_of(error), error, delay)
+            await asyncio.sleep(delay)
     raise AssertionError("unreachable")

@@ -25,6 +25,7 @@ from bot.outbox.pacing import Pacer
 from bot.outbox.render import Rendered, Rendering, render
 from bot.outbox.retry import RetryPolicy, delay_for, is_transient, status_of, with_retries
 from bot.sealer import Sealer
+from bot.traces import delivered, traced_delivery
 from cards.i18n import Texts
 from kam.conversations import record_card_message
 from kam.models import OutboxMessage, OutboxStatus, utcnow
@@ -266,6 +267,7 @@ class Sender:
             return Job(row, attempts, outcome=Outcome(sent=True))
         return Job(row, attempts, rendered)
 
+    @traced_delivery
     async def deliver(self, job: Job) -> int:
         """Post one rendered row and mark it; at most `in_flight` rows are between the two at a time
         (so many a process killed outright may leave sent but not marked)."""
@@ -299,6 +301,7 @@ class Sender:
                 log.warning("outbox row %s: the lease ran out before it was marked", job.claimed.message_id)
                 return 0
             outcome.apply(message)
+            delivered(message, outcome.throttled)
             if outcome.holding is not None:
                 await record_card_message(session, *outcome.holding)
             if outcome.sent:

@@ -29,6 +29,7 @@ from botbuilder.schema.teams import (
     TeamsChannelAccount,
 )
 
+from bot import traces
 from bot.errors import USER_ERRORS, user_message
 from bot.handlers.general import welcome
 from bot.handlers.message_action import open_form
@@ -108,7 +109,13 @@ class KamBot(TeamsActivityHandler):
         activity = turn_context.activity
         ACTIVITY_ID.set(activity.id)
         CONVERSATION_ID.set(activity.conversation.id if activity.conversation else None)
-        self.services.metrics.turns.labels(type=str(activity.type or "unknown")[:30]).inc()
+        kind = str(activity.type or "unknown")[:30]
+        self.services.metrics.turns.labels(type=kind).inc()
+        invoke_name = str(activity.name)[:60] if activity.type == ActivityTypes.invoke and activity.name else None
+        with traces.turn(kind, invoke_name, activity.id, CONVERSATION_ID.get(), tenant_of(activity)):
+            await self._turn(turn_context, activity)
+
+    async def _turn(self, turn_context: TurnContext, activity: Activity) -> None:
         if not self.services.settings.tenant_allowed(tenant_of(activity)):
             log.warning("turn from a tenant that is not allowed", extra={"tenant": tenant_of(activity)})
             if activity.type == ActivityTypes.invoke:
