@@ -11,6 +11,7 @@ from botbuilder.core import MessageFactory, TurnContext
 from botbuilder.schema import Activity, ActivityTypes, Attachment
 
 from bot.outbox.address import Address
+from bot.outbox.retry import with_retries
 from bot.services import Services
 from bot.turn import Turn, client_today, typed_text
 from cards.build import CARD_CONTENT_TYPE
@@ -111,13 +112,17 @@ def is_card_submit(activity: Activity) -> bool:
 
 
 class TurnReplies:
-    """Answers in the turn's conversation, through botbuilder's turn context."""
+    """Answers in the turn's conversation, through botbuilder's turn context.
+
+    A reply counts against the conversation's limits like any post: one the Bot Connector answers
+    429 (or 412, 502, 503, 504) is sent again after its Retry-After rather than lost.
+    """
 
     def __init__(self, context: TurnContext) -> None:
         self._context = context
 
     async def send(self, content: dict[str, Any] | str) -> str | None:
-        sent = await self._context.send_activity(content_activity(content))
+        sent = await with_retries(lambda: self._context.send_activity(content_activity(content)))
         return sent.id if sent is not None else None
 
     async def update(self, message_id: str, card: dict[str, Any]) -> None:

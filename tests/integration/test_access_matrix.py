@@ -52,6 +52,10 @@ from tests.support.flows import tab_settings
 from tests.support.harness import RunningBot, migrate_and_seed
 from tests.support.teams import ADMIN, CONTOSO_CHANNEL, FABRIKAM_CHANNEL, GROUP_CHAT, MEETING_CHAT, USERS
 
+# Hundreds of turns a second go into a handful of conversations here, which no person does; the
+# conversations' windows are what tests/integration/test_pacing.py and test_workers.py check.
+UNTHROTTLED: tuple[tuple[int, float], ...] = ()
+
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 T = Texts("en")
@@ -424,7 +428,7 @@ async def matrix_bot(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[
     path = str(tmp_path_factory.mktemp("matrix") / "kambot.db")
     database = f"sqlite+aiosqlite:///{path}"
     await migrate_and_seed(database)
-    connector = await ConnectorFake().start()
+    connector = await ConnectorFake(thread_windows=UNTHROTTLED).start()
     settings = Settings(  # type: ignore[call-arg]
         _env_file=None,
         database_url=database,
@@ -673,7 +677,7 @@ async def tab_bot(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[tup
     database = f"sqlite+aiosqlite:///{folder / 'kambot.db'}"
     await migrate_and_seed(database)
     entra = await EntraFake().start()
-    connector = await ConnectorFake().start()
+    connector = await ConnectorFake(thread_windows=UNTHROTTLED).start()
     settings = tab_settings(database, entra, background_jobs=False, admin_aad_ids=[ADMIN.aad_object_id])
     bot = await RunningBot(settings, connector).start()
     await seed_items(bot)

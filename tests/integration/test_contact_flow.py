@@ -276,6 +276,17 @@ async def test_the_channel_post_survives_throttling_and_outages(bot: RunningBot,
     assert len([r for r in connector.in_conversation(CONTOSO_CHANNEL) if r.cards]) == 1
 
 
+async def test_a_reply_the_bot_connector_throttles_arrives_after_its_retry_after(
+    bot: RunningBot, connector: ConnectorFake
+) -> None:
+    connector.fail_next(429, retry_after=0.2, conversation="a:personal-alex")
+    before = len(connector.recorded)
+    reply = await bot.send(bot.teams.message("help"))
+    assert reply.status < 300 and connector.throttled == 1
+    answers = [r for r in connector.recorded[before:] if r.conversation_id.startswith("a:personal-alex")]
+    assert len(answers) == 1 and answers[0].cards, "the help card arrives once, not lost to the 429"
+
+
 async def test_a_post_that_cannot_be_sent_now_survives_a_restart_and_is_sent_once(
     sqlite_url: str, connector: ConnectorFake
 ) -> None:

@@ -24,6 +24,10 @@ from tests.support.fakes.connector import ConnectorFake
 from tests.support.harness import RunningBot, local_settings, migrate_and_seed
 from tests.support.teams import CONTOSO_CHANNEL, USERS, Teams
 
+# Hundreds of turns a second go into a handful of conversations here, which no person does; the
+# conversations' windows are what tests/integration/test_pacing.py and test_workers.py check.
+UNTHROTTLED: tuple[tuple[int, float], ...] = ()
+
 FUZZ = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=40),
@@ -58,7 +62,7 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
 
     async def start() -> tuple[RunningBot, ConnectorFake]:
         await migrate_and_seed(url)
-        connector = await ConnectorFake().start()
+        connector = await ConnectorFake(thread_windows=UNTHROTTLED).start()
         return await RunningBot(local_settings(url), connector).start(), connector
 
     bot, connector = loop.run(start())
