@@ -142,6 +142,7 @@ def outbox(
         lease_seconds=settings.outbox_lease_seconds,
         not_reachable_seconds=settings.outbox_sweep_seconds,
         in_flight=settings.outbox_in_flight,
+        admins=settings.admin_aad_ids,
     )
     sweeper = Sweeper(
         sender,

@@ -256,32 +256,36 @@ def provision(
 
 def print_summary(summary: Summary) -> None:
     table = Table(title="Provisioning summary")
-    names = (
-        "channels created",
-        "channels adopted",
-        "tabs added",
-        "apps installed",
-        "welcomes queued",
-        "archived",
-        "unchanged",
-        "failed",
-    )
-    values = (
-        summary.channels_created,
-        summary.channels_adopted,
-        summary.tabs_added,
-        summary.apps_installed,
-        summary.welcomes_queued,
-        summary.archived,
-        summary.unchanged,
-        len(summary.failed),
-    )
-    for name in names:
+    figures = {
+        "channels created": summary.channels_created,
+        "channels adopted": summary.channels_adopted,
+        "private channels replaced": summary.channels_replaced,
+        "tabs added": summary.tabs_added,
+        "apps installed": summary.apps_installed,
+        "welcomes queued": summary.welcomes_queued,
+        "archived": summary.archived,
+        "channel members changed": summary.channel_members_changed,
+        "team members added": summary.team_members_added,
+        "unchanged": summary.unchanged,
+        "failed": len(summary.failed),
+    }
+    for name in figures:
         table.add_column(name, justify="right")
-    table.add_row(*(str(v) for v in values))
+    table.add_row(*(str(v) for v in figures.values()))
     console.print(table)
     for account, reason in summary.failed:
         console.print(f"[red]✗[/] {account}: {reason}")
+    if summary.missing:
+        missing = Table(title="Not in the team of their account's channel: they do not see it, kambot cannot write to them")
+        for column in ("account", "person", "team"):
+            missing.add_column(column)
+        for gap in summary.missing:
+            missing.add_row(gap.account, gap.person, gap.team_id)
+        console.print(missing)
+        console.print(
+            "[yellow]![/] Add them to the team, or grant kambot TeamMember.ReadWriteNonOwnerRole.All to add them "
+            "itself (docs/admin.md)."
+        )
 
 
 @app.command()

@@ -85,7 +85,13 @@ def attention(
         item_id=item[1],
         account_id=account.id,
         entries=[
-            AckEntry(a.person.name, a.acknowledged_at.date() if a.acknowledged_at else None, a.required) for a in acks
+            AckEntry(
+                a.person.name,
+                a.acknowledged_at.date() if a.acknowledged_at else None,
+                a.required,
+                unreachable=a.person.unreachable_since is not None,
+            )
+            for a in acks
         ],
         flags=[flag_view(f) for f in flags],
         refresh_user_ids=[teams_id(a.person) for a in acks if a.required and teams_id(a.person)],

@@ -53,6 +53,7 @@ class AckEntry:
     name: str
     acknowledged_on: dt.date | None
     required: bool
+    unreachable: bool = False  # Teams refused kambot a chat with them: asked, but not told
 
 
 @dataclass(frozen=True)
@@ -108,13 +109,16 @@ def _status(t: Texts, attention: Attention) -> list[CardElement]:
     if not required:
         return [static(t("ack.nobody"), subtle=True)]
     done = [e for e in required if e.acknowledged_on]
-    waiting = [e.name for e in required if not e.acknowledged_on]
+    waiting = [e.name for e in required if not e.acknowledged_on and not e.unreachable]
+    unreachable = [e.name for e in required if not e.acknowledged_on and e.unreachable]
     body: list[CardElement] = [static(t("ack.progress", done=len(done), total=len(required)), bold=True)]
     if done:
         names = ", ".join(f"{e.name} ({e.acknowledged_on.isoformat()})" for e in done if e.acknowledged_on)
         body.append(plain(t("ack.done", names=names)))
     if waiting:
         body.append(plain(t("ack.waiting", names=", ".join(waiting))))
+    if unreachable:
+        body.append(plain(t("ack.unreachable", names=", ".join(unreachable)), color="Attention"))
     also = [e.name for e in attention.entries if not e.required and e.acknowledged_on]
     if also:
         body.append(plain(t("ack.also", names=", ".join(also)), subtle=True))

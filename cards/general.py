@@ -106,15 +106,28 @@ def account_summary_card(t: Texts, summary: AccountSummary, *, version: Version 
 
 
 def delivery_failed_card(t: Texts, account_name: str, kind: str, error: str) -> dict[str, Any]:
-    """To the KA manager: something the team should have seen did not arrive, and what an admin can do."""
+    """To the KA managers and admins: something the team should have seen did not arrive, and what to do."""
     what = t(f"failed.kind.{kind}") if kind in FAILED_KINDS else t("failed.kind.other")
+    fix = next((f"failed.fix.{code}" for code in KNOWN_REFUSALS if f"({code})" in error), "failed.fix")
     body = [
         heading(t("failed.title", account=account_name)),
         static(t("failed.body", what=what)),
         plain(error, subtle=True),
-        static(t("failed.fix")),
+        static(t(fix)),
     ]
     return card(body, fallback_text=t("failed.title", account=account_name))
 
 
 FAILED_KINDS = ("contact.logged", "decision.logged", "channel.welcome", "ack.request", "ack.reminder")
+# Teams' refusals with a fix of their own: a channel the bot is not in, a person it cannot open a chat with.
+KNOWN_REFUSALS = ("BotNotInConversationRoster", "ForbiddenOperationException")
+
+
+def members_missing_card(t: Texts, account_name: str, names: list[str]) -> dict[str, Any]:
+    """To the KA managers, once per person: on the account team, but not in the Teams team of its channel."""
+    body = [
+        heading(t("missing.title", account=account_name)),
+        plain(t("missing.names", names=", ".join(names))),
+        static(t("missing.body")),
+    ]
+    return card(body, fallback_text=t("missing.title", account=account_name))

@@ -79,8 +79,21 @@ class NameTaken(GraphFailure):
 class ChannelInfo:
     id: str
     name: str
-    private: bool = False
+    membership: str = "standard"  # "private" or "shared" channels have members of their own
     archived: bool = False
+
+    @property
+    def private(self) -> bool:
+        return self.membership == "private"
+
+
+@dataclass(frozen=True)
+class Membership:
+    """Someone's membership of a team or channel: `id` is Graph's (opaque), to remove it by."""
+
+    id: str
+    user_id: str
+    owner: bool
 
 
 @dataclass(frozen=True)
@@ -93,8 +106,25 @@ class TabSpec:
 
 def _channel(data: dict[str, Any]) -> ChannelInfo:
     return ChannelInfo(
-        data["id"], data.get("displayName") or "", data.get("membershipType") == "private", bool(data.get("isArchived"))
+        data["id"], data.get("displayName") or "", data.get("membershipType") or "standard", bool(data.get("isArchived"))
     )
+
+
+def _membership(data: dict[str, Any]) -> Membership:
+    return Membership(str(data.get("id") or ""), str(data.get("userId") or ""), "owner" in (data.get("roles") or []))
+
+
+def _member(user_id: str, owner: bool) -> AadUserConversationMember:
+    return AadUserConversationMember(
+        odata_type="#microsoft.graph.aadUserConversationMember",
+        roles=["owner"] if owner else [],
+        additional_data={"user@odata.bind": f"{GRAPH}/users('{user_id}')"},
+    )
+
+
+SHARED_CHANNEL_WAITS = (0.5, 1.0, 2.0, 4.0, 8.0)
+# msgraph-sdk reads a channel's enabled apps but has no builder for adding one.
+ENABLED_APP_REFERENCE = "{+baseurl}/teams/{team%2Did}/channels/{channel%2Did}/enabledApps/$ref"  # seconds between looks for a shared channel being made
 
 
 def _failure(error: APIError) -> GraphFailure:
@@ -207,23 +237,78 @@ class TeamsGateway:
         found = await self._pages(f"team:{team_id}", self._client.teams.by_team_id(team_id).channels)
         return [_channel(c) for c in found]
 
-    async def create_channel(
-        self, team_id: str, name: str, description: str, *, private: bool, owner_ids: list[str], member_ids: list[str]
-    ) -> ChannelInfo:
+    async def create_channel(self, team_id: str, name: str, description: str) -> ChannelInfo:
+        """A standard channel: every member of the team is in it."""
         body = Channel(display_name=name, description=description)
-        if private:
-            body.membership_type = ChannelMembershipType.Private
-            body.members = [
-                AadUserConversationMember(
-                    odata_type="#microsoft.graph.aadUserConversationMember",
-                    roles=["owner"] if user_id in owner_ids else [],
-                    additional_data={"user@odata.bind": f"{GRAPH}/users('{user_id}')"},
-                )
-                for user_id in dict.fromkeys([*owner_ids, *member_ids])
-            ]
         channels = self._client.teams.by_team_id(team_id).channels
         created = await self._json(f"team:{team_id}", True, lambda: channels.to_post_request_information(body))
         return _channel(created)
+
+    async def create_shared_channel(self, team_id: str, name: str, description: str, owner_id: str) -> ChannelInfo:
+        """A shared channel in the team, with one owner (Graph takes only one at creation; the others are
+        added as members afterwards). Graph makes it in the background (202 and an operation): it is
+        looked for by name until it shows."""
+        body = Channel(
+            display_name=name,
+            description=description,
+            membership_type=ChannelMembershipType.Shared,
+            members=[_member(owner_id, owner=True)],
+        )
+        channels = self._client.teams.by_team_id(team_id).channels
+        await self._json(f"team:{team_id}", True, lambda: channels.to_post_request_information(body))
+        for wait in (0.0, *SHARED_CHANNEL_WAITS):
+            await asyncio.sleep(wait)
+            found = next((c for c in await self.channels(team_id) if c.name.lower() == name.lower()), None)
+            if found is not None:
+                return found
+        raise GraphFailure(202, "NotYetCreated", f"the shared channel {name!r} has not appeared yet; run again later")
+
+    async def team_members(self, team_id: str) -> list[Membership]:
+        """Needs TeamMember.Read.Group (resource-specific consent, granted when kambot is added to the team)."""
+        found = await self._pages(f"team:{team_id}", self._client.teams.by_team_id(team_id).members)
+        return [_membership(m) for m in found]
+
+    async def add_team_member(self, team_id: str, user_id: str) -> None:
+        """Needs TeamMember.ReadWriteNonOwnerRole.All (application, admin consent): members, never owners."""
+        members = self._client.teams.by_team_id(team_id).members
+        body = _member(user_id, owner=False)
+        await self._json(f"team:{team_id}", True, lambda: members.to_post_request_information(body))
+
+    async def channel_members(self, team_id: str, channel_id: str) -> list[Membership]:
+        """The direct members of a private or shared channel (ChannelMember.ReadWrite.Group covers reading)."""
+        builder = self._client.teams.by_team_id(team_id).channels.by_channel_id(channel_id).members
+        return [_membership(m) for m in await self._pages(f"channel:{channel_id}", builder)]
+
+    async def add_channel_member(self, team_id: str, channel_id: str, user_id: str, *, owner: bool) -> None:
+        members = self._client.teams.by_team_id(team_id).channels.by_channel_id(channel_id).members
+        body = _member(user_id, owner)
+        await self._json(f"channel:{channel_id}", True, lambda: members.to_post_request_information(body))
+
+    async def remove_channel_member(self, team_id: str, channel_id: str, membership_id: str) -> None:
+        member = (
+            self._client.teams.by_team_id(team_id)
+            .channels.by_channel_id(channel_id)
+            .members.by_conversation_member_id(membership_id)
+        )
+        await self._json(f"channel:{channel_id}", True, member.to_delete_request_information)
+
+    async def enabled_app_ids(self, team_id: str, channel_id: str) -> set[str]:
+        """The apps added to a shared channel (an app of the host team is not in it until added)."""
+        builder = self._client.teams.by_team_id(team_id).channels.by_channel_id(channel_id).enabled_apps
+        return {str(a.get("id")) for a in await self._pages(f"channel:{channel_id}", builder)}
+
+    async def enable_app(self, team_id: str, channel_id: str, app_id: str) -> None:
+        """Add kambot (installed in the host team) to a shared channel: POST .../enabledApps/$ref."""
+        enabled = self._client.teams.by_team_id(team_id).channels.by_channel_id(channel_id).enabled_apps
+
+        def request() -> RequestInformation:
+            information = RequestInformation(Method.POST, ENABLED_APP_REFERENCE, enabled.path_parameters)
+            information.headers.try_add("Accept", "application/json")
+            body = json.dumps({"@odata.id": f"{GRAPH}/appCatalogs/teamsApps/{app_id}"}).encode()
+            information.set_stream_content(body, "application/json")
+            return information
+
+        await self._json(f"channel:{channel_id}", True, request)
 
     async def rename_channel(self, team_id: str, channel_id: str, name: str) -> None:
         channel = self._client.teams.by_team_id(team_id).channels.by_channel_id(channel_id)

@@ -5,6 +5,17 @@ Resumable by construction: every account's progress is stored as it happens
 tabs done, welcome queued), and existing channels and tabs are looked up before
 anything is created. Killing a run at any moment and running again finishes
 the job without duplicates.
+
+A confidential account gets a shared channel whose members are only its account team
+(owners: its KA managers), kept in step with the account list on every run, with kambot
+added to it (an app of the host team is not in a shared channel until added). Its old
+private channel, where Teams never let the bot post, is archived and replaced.
+
+Everyone on an account team must be in the team that holds the account's channel:
+Teams lets the bot open a 1:1 chat only with people in a team where it is installed
+(or who added it themselves), and a standard channel shows only to the team. Those
+missing are added where the admin granted the permission; else they are reported on
+every run, and once to the KA managers.
 """
 
 from __future__ import annotations
@@ -16,9 +27,9 @@ from functools import partial
 
 from sqlalchemy import select
 
-from graph.gateway import ChannelInfo, GraphFailure, NameTaken, TabSpec, TeamsGateway
+from graph.gateway import ChannelInfo, GraphFailure, Membership, NameTaken, TabSpec, TeamsGateway
 from kam.channel_names import archived_name, channel_name, unique_name
-from kam.models import Account, OutboxMessage, Person, Role, utcnow
+from kam.models import Account, AccountMember, OutboxMessage, Person, Role, utcnow
 from kam.outbox import OutboxKind
 from kam.storage import Database
 
@@ -42,16 +53,39 @@ class Step:
     detail: str = ""
 
 
+@dataclass(frozen=True)
+class Missing:
+    """Someone on an account team who is not in the team that holds the account's channel."""
+
+    account: str
+    person: str
+    team_id: str
+
+
 @dataclass
 class Summary:
     channels_created: int = 0
     channels_adopted: int = 0
+    channels_replaced: int = 0  # confidential accounts' private channels, archived for a shared one
     tabs_added: int = 0
     apps_installed: int = 0
     welcomes_queued: int = 0
     archived: int = 0
     unchanged: int = 0
+    channel_members_changed: int = 0  # added to or removed from confidential accounts' channels
+    team_members_added: int = 0
+    missing: list[Missing] = field(default_factory=list)  # not in their account's team, and not added
     failed: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class TeamPerson:
+    """Someone on an account team, as provisioning needs them."""
+
+    person_id: int
+    name: str
+    object_id: str | None  # Entra object id; None when the directory does not know them
+    manager: bool
 
 
 @dataclass
@@ -85,6 +119,8 @@ class Provisioner:
         self.config = config
         self.summary = Summary()
         self.on_progress: Callable[[int, int], None] = lambda _done, _total: None
+        self._people: dict[int, list[TeamPerson]] = {}  # account id -> its team, read once a run
+        self._may_add_team_members = True
 
     async def _survey(self) -> dict[str, TeamState]:
         teams = {}
@@ -107,6 +143,14 @@ class Provisioner:
     def _present(account: Account, teams: dict[str, TeamState]) -> ChannelInfo | None:
         team = teams.get(account.team_id or "")
         return team.by_id(account.channel_id) if team and account.channel_id else None
+
+    def _to_replace(self, accounts: list[Account], teams: dict[str, TeamState]) -> list[Account]:
+        """Confidential accounts whose channel is private: Teams does not let the bot post there."""
+        return [
+            a
+            for a in accounts
+            if a.active and a.confidential and (present := self._present(a, teams)) is not None and present.private
+        ]
 
     def _assign(self, accounts: list[Account], teams: dict[str, TeamState]) -> dict[int, tuple[str, str]]:
         """Team and channel name for every account without a channel, in account order (predictable)."""
@@ -135,6 +179,7 @@ class Provisioner:
         """What a run would do, found with read requests only."""
         teams = await self._survey()
         accounts, welcomed = await self._accounts()
+        replace = {a.id for a in self._to_replace(accounts, teams)}
         assigned = self._assign(accounts, teams)
         steps: list[Step] = []
         needs_app = set()
@@ -143,13 +188,16 @@ class Provisioner:
                 if account.channel_id and account.archived_at is None:
                     steps.append(Step(account.name, "archive channel", account.channel_name or account.channel_id))
                 continue
+            if account.id in replace:
+                steps.append(Step(account.name, "replace private channel", "archived; a shared channel instead"))
+                continue
             if account.id not in assigned and self._present(account, teams) is None:
                 steps.append(Step(account.name, "cannot place", FULL))
                 continue
             if account.id in assigned:
                 team_id, name = assigned[account.id]
                 existing = teams[team_id].channels.get(name.lower())
-                kind = "private " if account.confidential else ""
+                kind = "shared " if account.confidential else ""
                 action = "adopt existing channel" if existing else f"create {kind}channel"
                 steps.append(Step(account.name, action, f"{name!r} in team {team_id}"))
                 needs_app.add(team_id)
@@ -168,6 +216,10 @@ class Provisioner:
     async def run(self) -> Summary:
         teams = await self._survey()
         accounts, welcomed = await self._accounts()
+        for account in self._to_replace(accounts, teams):
+            await self._retire_private(account, teams)
+            welcomed.discard(account.id)
+        accounts, _ = await self._accounts()
         assigned = self._assign(accounts, teams)
         async with self.db.transaction() as session:
             for account_id, (team_id, name) in assigned.items():
@@ -178,9 +230,11 @@ class Provisioner:
         unplaced = [a for a in accounts if a.active and a.id not in assigned and self._present(a, teams) is None]
         self.summary.failed += [(a.name, FULL) for a in unplaced]
         placed = [a for a in accounts if a.active and a not in unplaced]
-        work = [a for a in placed if a.id in assigned or not a.tabs_ready or a.id not in welcomed]
+        await self._read_people(placed)
+        # Confidential channels are looked at on every run: their members follow the account list.
+        work = [a for a in placed if a.id in assigned or not a.tabs_ready or a.id not in welcomed or a.confidential]
         retire = [a for a in accounts if not a.active and a.channel_id and a.archived_at is None]
-        self.summary.unchanged = len(placed) - len(work)
+        self.summary.unchanged = len(placed) - len(work)  # and those of `work` that turn out in order
         await self._install_app({a.team_id for a in work if a.team_id})
         gate = asyncio.Semaphore(self.config.concurrency)
         total, done = len(work) + len(retire), 0
@@ -200,6 +254,10 @@ class Provisioner:
             *(guarded(partial(self._provision, a, teams, welcomed), a) for a in work),
             *(guarded(partial(self._retire, a, teams), a) for a in retire),
         )
+        try:
+            await self._keep_teams_whole(placed)
+        except GraphFailure as failure:
+            self.summary.failed.append(("", f"team membership: {failure}"))
         return self.summary
 
     async def _install_app(self, team_ids: set[str]) -> None:
@@ -215,51 +273,65 @@ class Provisioner:
             for key, value in values.items():
                 setattr(stored, key, value)
 
-    async def _directory_ids(self, account: Account) -> tuple[list[str], list[str]]:
-        """Entra ids of the account team for a private channel: managers own it, the others are members."""
+    async def _read_people(self, accounts: Sequence[Account]) -> None:
+        """Every account team, with Entra object ids; those known only by UPN are looked up once (and kept)."""
+        ids = [a.id for a in accounts]
         async with self.db.transaction() as session:
-            stored = await session.get(Account, account.id)
-            assert stored is not None
-            team = [(m.person.id, m.person.aad_object_id, m.person.upn, m.role) for m in stored.members]
+            members = list(
+                await session.scalars(select(AccountMember).where(AccountMember.account_id.in_(ids)))
+            ) if ids else []
+            rows = [(m.account_id, m.person.id, m.person.name, m.person.aad_object_id, m.person.upn, m.role) for m in members]
+        unknown = {person_id: upn for _, person_id, _, known, upn, _ in rows if not known and upn}
         found: dict[int, str] = {}
-        for person_id, known, upn, _ in team:
-            if not known and upn:
-                looked_up = await self.gateway.user_id(upn)  # a Graph call: no transaction is held across it
-                if looked_up:
-                    found[person_id] = looked_up
+        for person_id, upn in unknown.items():
+            looked_up = await self.gateway.user_id(upn)  # a Graph call: no transaction is held across it
+            if looked_up:
+                found[person_id] = looked_up
         if found:
             async with self.db.transaction() as session:
                 for person_id, object_id in found.items():
                     person = await session.get(Person, person_id)
                     if person is not None and not person.aad_object_id:
                         person.aad_object_id = object_id
-        owners: list[str] = []
-        members: list[str] = []
-        for person_id, known, _, role in team:
-            member = known or found.get(person_id)
-            if member:
-                (owners if role == Role.MANAGER else members).append(member)
+        self._people = {account_id: [] for account_id in ids}
+        for account_id, person_id, name, known, _, role in rows:
+            self._people[account_id].append(
+                TeamPerson(person_id, name, known or found.get(person_id), role == Role.MANAGER)
+            )
+
+    def _owners_and_members(self, account: Account) -> tuple[list[str], list[str]]:
+        """Entra ids of the account team for its confidential channel: managers own it, the others are members."""
+        team = self._people.get(account.id, [])
+        owners = [p.object_id for p in team if p.manager and p.object_id]
+        members = [p.object_id for p in team if not p.manager and p.object_id and p.object_id not in owners]
         if not owners:
             raise GraphFailure(None, "NoOwner", "no KA manager of this confidential account was found in the directory")
         return owners, members
 
     async def _provision(self, account: Account, teams: dict[str, TeamState], welcomed: set[int]) -> None:
+        before = self._writes()
+        await self._provide(account, teams, welcomed)
+        if self._writes() == before:
+            self.summary.unchanged += 1  # a confidential account whose channel was in order
+
+    def _writes(self) -> int:
+        s = self.summary
+        return s.channels_created + s.channels_adopted + s.tabs_added + s.welcomes_queued + s.channel_members_changed
+
+    async def _provide(self, account: Account, teams: dict[str, TeamState], welcomed: set[int]) -> None:
         team_id, name = account.team_id or "", account.channel_name or ""
         created_now = False
         channel_id = account.channel_id
+        description = f"Key account {account.name}: contacts, decisions and plan"
         if channel_id is None:
             existing = teams[team_id].channels.get(name.lower())
             if existing is None:
-                owners, members = await self._directory_ids(account) if account.confidential else ([], [])
                 try:
-                    existing = await self.gateway.create_channel(
-                        team_id,
-                        name,
-                        f"Key account {account.name}: contacts, decisions and plan",
-                        private=account.confidential,
-                        owner_ids=owners,
-                        member_ids=members,
-                    )
+                    if account.confidential:
+                        owners, _ = self._owners_and_members(account)
+                        existing = await self.gateway.create_shared_channel(team_id, name, description, owners[0])
+                    else:
+                        existing = await self.gateway.create_channel(team_id, name, description)
                     created_now = True
                     self.summary.channels_created += 1
                 except NameTaken:
@@ -272,6 +344,8 @@ class Provisioner:
                 self.summary.channels_adopted += 1
             channel_id = existing.id
             await self._update(account.id, channel_id=channel_id)
+        if account.confidential:
+            await self._confidential_channel(account, team_id, channel_id, created_now)
         if not account.tabs_ready:
             present = set() if created_now else await self.gateway.tab_entity_ids(team_id, channel_id)
             for tab in tab_specs(account, self.config.tab_base_url):
@@ -285,6 +359,115 @@ class Provisioner:
                     OutboxMessage(kind=OutboxKind.CHANNEL_WELCOME, subject_id=account.id, account_id=account.id)
                 )
             self.summary.welcomes_queued += 1
+
+    async def _confidential_channel(self, account: Account, team_id: str, channel_id: str, created_now: bool) -> None:
+        """Its members are exactly the account team (KA managers own it), and kambot is in it."""
+        owners, members = self._owners_and_members(account)
+        if created_now or self.config.app_id not in await self.gateway.enabled_app_ids(team_id, channel_id):
+            await self.gateway.enable_app(team_id, channel_id, self.config.app_id)
+        current: dict[str, Membership] = (
+            {owners[0]: Membership("", owners[0], True)}
+            if created_now
+            else {m.user_id: m for m in await self.gateway.channel_members(team_id, channel_id)}
+        )
+        wanted = {**{m: False for m in members}, **{o: True for o in owners}}
+        # Owners first, removals last: the channel never goes without an owner on the way.
+        for user_id, owner in sorted(wanted.items(), key=lambda item: not item[1]):
+            here = current.get(user_id)
+            if here is not None and here.owner == owner:
+                continue
+            if here is not None:
+                await self.gateway.remove_channel_member(team_id, channel_id, here.id)
+            await self.gateway.add_channel_member(team_id, channel_id, user_id, owner=owner)
+            self.summary.channel_members_changed += 1
+        for user_id, here in current.items():
+            if user_id not in wanted:
+                await self.gateway.remove_channel_member(team_id, channel_id, here.id)
+                self.summary.channel_members_changed += 1
+
+    async def _keep_teams_whole(self, accounts: Sequence[Account]) -> None:
+        """Everyone on an account team in the team holding its channel: added where permitted, else reported."""
+        by_team: dict[str, list[Account]] = {}
+        for account in accounts:
+            if account.team_id:
+                by_team.setdefault(account.team_id, []).append(account)
+        newly_missing: list[tuple[int, int]] = []
+        for team_id, placed in sorted(by_team.items()):
+            present = {m.user_id for m in await self.gateway.team_members(team_id)}
+            for account in placed:
+                for person in self._people.get(account.id, []):
+                    if person.object_id is None or person.object_id in present:
+                        continue
+                    if await self._add_to_team(team_id, person.object_id):
+                        present.add(person.object_id)
+                        self.summary.team_members_added += 1
+                        continue
+                    self.summary.missing.append(Missing(account.name, person.name, team_id))
+                    newly_missing.append((account.id, person.person_id))
+        await self._tell_managers(newly_missing)
+
+    async def _add_to_team(self, team_id: str, user_id: str) -> bool:
+        """Add someone as a member of the team; False when the permission for it was not granted."""
+        if not self._may_add_team_members:
+            return False
+        try:
+            await self.gateway.add_team_member(team_id, user_id)
+        except GraphFailure as failure:
+            if failure.status == 404:  # not (or no longer) in the directory, or blocked: a person must look
+                return False
+            if failure.status != 403:
+                raise
+            self._may_add_team_members = False  # the admin chose not to grant it: report instead, from now on
+            return False
+        return True
+
+    async def _tell_managers(self, missing: list[tuple[int, int]]) -> None:
+        """One card per account to its KA managers about members missing from the team, once per member."""
+        if not missing:
+            return
+        async with self.db.transaction() as session:
+            told: dict[int, list[int]] = {}
+            for account_id, person_id in missing:
+                member = await session.scalar(
+                    select(AccountMember).where(
+                        AccountMember.account_id == account_id, AccountMember.person_id == person_id
+                    )
+                )
+                if member is None or member.missing_reported_at is not None:
+                    continue
+                member.missing_reported_at = utcnow()
+                told.setdefault(account_id, []).append(person_id)
+            for account_id, person_ids in told.items():
+                account = await session.get(Account, account_id)
+                assert account is not None
+                for manager in (m.person for m in account.members if m.role == Role.MANAGER):
+                    session.add(
+                        OutboxMessage(
+                            kind=OutboxKind.MEMBERS_MISSING,
+                            subject_id=manager.id,
+                            account_id=account_id,
+                            detail={"people": person_ids},
+                        )
+                    )
+
+    async def _retire_private(self, account: Account, teams: dict[str, TeamState]) -> None:
+        """A confidential account's private channel (the bot cannot post there): renamed out of the way and
+        archived, so that the account gets a shared channel under its own name on this run."""
+        team_id, channel_id = account.team_id or "", account.channel_id or ""
+        taken = teams[team_id].channels.keys() if team_id in teams else ()
+        retired = archived_name(account.channel_name or account.name, taken)
+        await self.gateway.rename_channel(team_id, channel_id, retired)
+        try:
+            await self.gateway.archive_channel(team_id, channel_id)
+        except GraphFailure as failure:
+            if failure.status is None or failure.status >= 500:
+                raise
+        team = teams.get(team_id)
+        if team is not None:
+            team.channels = {k: c for k, c in team.channels.items() if c.id != channel_id}
+            team.channels[retired.lower()] = ChannelInfo(channel_id, retired, "private", archived=True)
+        await self._update(account.id, channel_id=None, channel_name=None, tabs_ready=False)
+        self.summary.channels_replaced += 1
 
     async def _retire(self, account: Account, teams: dict[str, TeamState]) -> None:
         """Archive the channel of an account that left the list; rename it where Teams cannot archive."""

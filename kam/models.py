@@ -154,6 +154,10 @@ class Person(Base):
     nudges_paused: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # After-meeting nudges: when the calendar is next read (moved forward by the instance that claims it).
     calendar_due_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    # Teams refused to open a 1:1 chat with them (not in a team where kambot is, no app of their own):
+    # since when, and Teams' reason. Cleared when they are reached again.
+    unreachable_since: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    unreachable_reason: Mapped[str | None] = mapped_column(String(300))
 
 
 class Account(Base):
@@ -197,6 +201,8 @@ class AccountMember(Base):
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
     role: Mapped[Role] = mapped_column(_enum(Role, "role"))
     function: Mapped[str | None] = mapped_column(String(60))
+    # When the KA managers were told that this member is not in the team holding the account's channel.
+    missing_reported_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
     account: Mapped[Account] = relationship(back_populates="members")
     person: Mapped[Person] = relationship(lazy="joined")

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Sequence
 from enum import StrEnum
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kam.models import Account, OutboxMessage, OutboxStatus, Role, utcnow
+from kam.models import Account, OutboxMessage, OutboxStatus, Person, Role, utcnow
 
 MAX_ATTEMPTS = 8
 
@@ -32,7 +33,8 @@ class OutboxKind(StrEnum):
     REVIEW_DUE = "review.due"  # a KA manager; account: the one whose review is due
     NUDGE_WEEKLY = "nudge.weekly"  # the member; account: the account asked about
     NUDGE_MEETING = "nudge.meeting"  # the MeetingNudge
-    DELIVERY_FAILED = "outbox.failed"  # a KA manager; detail: which message failed and why
+    DELIVERY_FAILED = "outbox.failed"  # a KA manager or an admin; detail: which message failed and why
+    MEMBERS_MISSING = "team.members_missing"  # a KA manager; detail: the people missing from the account's team
 
 
 LEASE = dt.timedelta(minutes=10)  # longer than any send with its retries takes; a dead sender's rows return then
@@ -130,8 +132,20 @@ async def pending_count(session: AsyncSession) -> int:
     return int(await session.scalar(query) or 0)
 
 
-async def report_failure(session: AsyncSession, message: OutboxMessage) -> int:
-    """Tell the account's KA managers that a message will not arrive, so that a person can fix it.
+REPORTED_AGAIN_AFTER = dt.timedelta(days=1)
+
+
+def _reason(error: str) -> str:
+    """What Teams said, without the item's own words: the status and the service's error code."""
+    return error.split(")", 1)[0] + ")" if error.startswith("HTTP ") and "(" in error else error[:120]
+
+
+async def report_failure(
+    session: AsyncSession, message: OutboxMessage, *, where: str = "", admins: Sequence[str] = ()
+) -> int:
+    """Tell the account's KA managers and kambot's admins that a message will not arrive, so that a person
+    can fix it; the message stays failed (`kambot outbox retry` sends it again). Once a day per account,
+    destination and reason: a channel Teams refuses refuses every post, and one report says so.
 
     A failed report is not reported again (the manager may be the one who cannot be reached).
     """
@@ -140,13 +154,33 @@ async def report_failure(session: AsyncSession, message: OutboxMessage) -> int:
     account = await session.get(Account, message.account_id)
     if account is None:
         return 0
-    detail = {"failed_id": message.id, "kind": message.kind, "error": (message.last_error or "")[:300]}
-    managers = [m.person for m in account.members if m.role == Role.MANAGER]
-    for manager in managers:
-        session.add(
-            OutboxMessage(kind=OutboxKind.DELIVERY_FAILED, subject_id=manager.id, account_id=account.id, detail=detail)
+    reason = _reason(message.last_error or "")
+    since = utcnow() - REPORTED_AGAIN_AFTER
+    earlier = await session.scalars(
+        select(OutboxMessage).where(
+            OutboxMessage.kind == OutboxKind.DELIVERY_FAILED,
+            OutboxMessage.account_id == account.id,
+            OutboxMessage.created_at >= since,
         )
-    return len(managers)
+    )
+    if any((m.detail or {}).get("where") == where and (m.detail or {}).get("reason") == reason for m in earlier):
+        return 0
+    detail = {
+        "failed_id": message.id,
+        "kind": message.kind,
+        "error": (message.last_error or "")[:300],
+        "where": where,
+        "reason": reason,
+    }
+    told = [m.person for m in account.members if m.role == Role.MANAGER]
+    if admins:
+        told += [p for p in await session.scalars(select(Person).where(Person.aad_object_id.in_(admins)))]
+    recipients = {p.id: p for p in told}
+    for person_id in recipients:
+        session.add(
+            OutboxMessage(kind=OutboxKind.DELIVERY_FAILED, subject_id=person_id, account_id=account.id, detail=detail)
+        )
+    return len(recipients)
 
 
 async def failed_messages(session: AsyncSession) -> list[OutboxMessage]:

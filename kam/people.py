@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -76,4 +77,18 @@ async def remember_chat(
         person.tenant_id = tenant_id[:64]
     if locale and person.locale != locale[:20]:
         person.locale = locale[:20]
+    if person.unreachable_since is not None:
+        reachable(person)  # they talk to kambot in their own chat: it can write to them there
     return True
+
+
+def unreachable(person: Person, reason: str, now: dt.datetime) -> None:
+    """Teams refused to open a 1:1 chat with them: the items that ask them say so until they are reached."""
+    if person.unreachable_since is None:
+        person.unreachable_since = now
+    person.unreachable_reason = reason[:300]
+
+
+def reachable(person: Person) -> None:
+    person.unreachable_since = None
+    person.unreachable_reason = None

@@ -26,6 +26,9 @@ def report(t: Texts, summary: Summary) -> str:
     if summary.failed:
         names = ", ".join(account for account, _ in summary.failed[:10])
         done += "\n\n" + t("provision.failed", count=len(summary.failed), names=names)
+    if summary.missing:
+        people = ", ".join(dict.fromkeys(f"{gap.person} ({gap.account})" for gap in summary.missing[:20]))
+        done += "\n\n" + t("provision.missing", count=len(summary.missing), people=people)
     return done
 
 

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kam.conversations import SeenConversation, any_reference, reference_for_channel, remember
 from kam.models import Account, ConversationRef, Person
-from kam.people import teams_id
+from kam.people import reachable, teams_id
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,15 @@ Destination: TypeAlias = Address | OpenChat
 
 class Undeliverable(Exception):
     """Needs a person to fix (no channel, app removed): not retried."""
+
+
+class Unreachable(Undeliverable):
+    """Teams refused to open a 1:1 chat with this person: kambot is in no team of theirs, nor theirs alone."""
+
+    def __init__(self, person_id: int, reason: str) -> None:
+        super().__init__(f"not reachable: {reason}")
+        self.person_id = person_id
+        self.reason = reason
 
 
 class NotYetReachable(Exception):
@@ -91,6 +100,7 @@ class AddressBook:
         person = await session.get(Person, chat.person_id)
         if person is not None:
             person.chat_id = seen.conversation_id
+            reachable(person)
         stored = await remember(session, seen)
         return _personal(stored, chat.member_id, self._app_id)
 

@@ -11,11 +11,12 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.items import item_card
 from bot.outbox.address import AddressBook, Destination, Undeliverable
-from cards.general import channel_welcome_card, delivery_failed_card
+from cards.general import channel_welcome_card, delivery_failed_card, members_missing_card
 from cards.i18n import Texts
 from cards.nudge import MeetingView, meeting_nudge_card, weekly_nudge_card
 from cards.review import review_due_card, review_summary_card
@@ -147,6 +148,13 @@ async def delivery_failed(r: Rendering, message: OutboxMessage) -> Rendered:
     return await r.to_person(manager, card)
 
 
+async def members_missing(r: Rendering, message: OutboxMessage) -> Rendered:
+    manager, account = await r.manager_and_account(message)
+    wanted = [int(i) for i in (message.detail or {}).get("people", [])]
+    names = [p.name for p in (await r.session.scalars(select(Person).where(Person.id.in_(wanted))))]
+    return await r.to_person(manager, members_missing_card(r.texts_for(manager), account.name, sorted(names)))
+
+
 async def weekly_nudge(r: Rendering, message: OutboxMessage) -> Rendered | None:
     member = await r.session.get(Person, message.subject_id)
     if member is None or message.account_id is None:
@@ -192,6 +200,7 @@ RENDERERS: Mapping[OutboxKind, Renderer] = {
     OutboxKind.NUDGE_WEEKLY: weekly_nudge,
     OutboxKind.NUDGE_MEETING: meeting_nudge,
     OutboxKind.DELIVERY_FAILED: delivery_failed,
+    OutboxKind.MEMBERS_MISSING: members_missing,
 }
 
 

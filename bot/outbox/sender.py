@@ -14,13 +14,13 @@ import contextvars
 import datetime as dt
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.metrics import Metrics
-from bot.outbox.address import Address, AddressBook, NotYetReachable, OpenChat, Undeliverable
+from bot.outbox.address import Address, AddressBook, NotYetReachable, OpenChat, Undeliverable, Unreachable
 from bot.outbox.pacing import Pacer
 from bot.outbox.render import Rendered, Rendering, render
 from bot.outbox.retry import RetryPolicy, delay_for, is_transient, status_of, with_retries
@@ -28,7 +28,7 @@ from bot.sealer import Sealer
 from bot.traces import delivered, traced_delivery
 from cards.i18n import Texts
 from kam.conversations import record_card_message
-from kam.models import OutboxMessage, OutboxStatus, utcnow
+from kam.models import OutboxMessage, OutboxStatus, Person, utcnow
 from kam.outbox import (
     OutboxKind,
     claim_due,
@@ -41,6 +41,7 @@ from kam.outbox import (
     renew,
     report_failure,
 )
+from kam.people import unreachable
 from kam.storage import Database
 
 log = logging.getLogger(__name__)
@@ -71,6 +72,8 @@ class Outcome:
     retry_in: float | None = None  # with an error: try again in so many seconds; None: give up
     throttled: bool = False  # a 429: the service said "later", which costs the row no attempt
     holding: tuple[str, str, str] | None = None  # the message sent holds a card: (conversation, message, card)
+    where: str = ""  # the conversation (or the person, for a chat to be opened) it was for
+    unreachable: Unreachable | None = None  # Teams would not open a chat with its person
 
     def apply(self, row: OutboxMessage) -> None:
         if self.sent or not self.error:
@@ -165,10 +168,12 @@ class Sender:
         not_reachable_seconds: float = 30.0,
         batch: int = 50,
         in_flight: int = 8,
+        admins: Sequence[str] = (),
     ) -> None:
         # The Bot Connector's limits, per tenant (`sends_per_second`: every instance together) and per
         # conversation, booked in the database that every instance shares.
         self._pacer = Pacer(db, sends_per_second)
+        self._admins = tuple(admins)  # Entra object ids of kambot's admins: told of what cannot be delivered
         self._connector = connector
         self._db = db
         self._addresses = addresses
@@ -292,7 +297,8 @@ class Sender:
             sent = await with_retries(lambda: self._paced_post(address, sealed), self.policy, self._observe)
             return Outcome(sent=True, holding=self._holding(address, sent, sealed))
         except Exception as error:
-            return self._after_failure(job.claimed.message_id, error, job.attempts)
+            where = destination.conversation_id if isinstance(destination, Address) else f"person:{destination.person_id}"
+            return replace(self._after_failure(job.claimed.message_id, error, job.attempts), where=where)
 
     async def _mark(self, job: Job, outcome: Outcome) -> int:
         async with self._db.transaction() as session:
@@ -306,14 +312,23 @@ class Sender:
                 await record_card_message(session, *outcome.holding)
             if outcome.sent:
                 self._count_sent(message)
+            if outcome.unreachable is not None:
+                person = await session.get(Person, outcome.unreachable.person_id)
+                if person is not None:
+                    unreachable(person, outcome.unreachable.reason, utcnow())
             if message.status == OutboxStatus.FAILED:
-                await self._failed(session, message)
+                await self._failed(session, message, outcome.where)
         return 1 if outcome.sent else 0
 
     async def _reach(self, destination: Address | OpenChat) -> Address:
         if isinstance(destination, Address):
             return destination
-        conversation_id = await with_retries(lambda: self._paced_open(destination), self.policy, self._observe)
+        try:
+            conversation_id = await with_retries(lambda: self._paced_open(destination), self.policy, self._observe)
+        except Exception as error:
+            if status_of(error) == 403:  # not installed for them, nor in any team of theirs that has kambot
+                raise Unreachable(destination.person_id, str(error)[:300]) from error
+            raise
         async with self._db.transaction() as session:
             return await self._addresses.opened(session, destination, conversation_id)
 
@@ -345,7 +360,7 @@ class Sender:
     def _after_failure(self, message_id: int, error: Exception, attempts: int) -> Outcome:
         if isinstance(error, Undeliverable):
             log.error("outbox row %s undeliverable: %s", message_id, error, extra={"outbox_id": message_id})
-            return Outcome(error=str(error))
+            return Outcome(error=str(error), unreachable=error if isinstance(error, Unreachable) else None)
         if isinstance(error, NotYetReachable):
             return Outcome(error=str(error), retry_in=self._not_reachable_seconds * 2**attempts)
         status = status_of(error)
@@ -361,9 +376,9 @@ class Sender:
         if message.kind in NUDGE_KINDS:
             self._metrics.nudges_sent.labels(kind=NUDGE_KINDS[OutboxKind(message.kind)]).inc()
 
-    async def _failed(self, session: AsyncSession, message: OutboxMessage) -> None:
+    async def _failed(self, session: AsyncSession, message: OutboxMessage, where: str) -> None:
         self._metrics.outbox_failed.labels(kind=message.kind).inc()
-        await report_failure(session, message)
+        await report_failure(session, message, where=where, admins=self._admins)
 
     def _observe(self, error: BaseException) -> None:
         if status_of(error) == 429:

@@ -13,6 +13,7 @@ from bot.admin.provisioning import build_provisioner
 from graph.provisioning import Provisioner
 from kam.account_list import AccountRow, Member, apply_rows
 from kam.channel_names import channel_name, unique_name
+from kam.demo import ACCOUNTS, PEOPLE
 from kam.models import Account, OutboxMessage, OutboxStatus, Role, Tier
 from kam.outbox import OutboxKind
 from kam.storage import Database
@@ -29,10 +30,16 @@ def row(name: str, manager: str = "megan@contoso.test", confidential: bool = Fal
 
 @pytest.fixture
 async def graph() -> AsyncIterator[GraphFake]:
+    """A tenant whose KAM team holds everyone on the demo's account teams and three more colleagues."""
     fake = await GraphFake().start()
     fake.add_team("team-a")
     for upn in ("megan@contoso.test", "adele@contoso.test", "alex@contoso.test"):
         fake.add_user(upn)
+    for person in PEOPLE:
+        fake.add_user(person.upn, person.name, person.aad_object_id, person.teams_user_id)
+    on_teams = {name for account in ACCOUNTS for name in account.team}
+    fake.add_members("team-a", "megan@contoso.test", "adele@contoso.test", "alex@contoso.test")
+    fake.add_members("team-a", *(p.upn for p in PEOPLE if p.name in on_teams))
     yield fake
     await fake.stop()
 
@@ -115,17 +122,6 @@ async def test_a_fresh_tenant_gets_a_channel_with_tabs_per_account_and_a_second_
     again = await provision(database, graph)
     assert len(graph.writes()) == writes, "the second run writes nothing"
     assert again.unchanged == 2 and again.channels_created == 0
-
-
-async def test_a_confidential_account_gets_a_private_channel_owned_by_its_ka_manager(
-    database: str, graph: GraphFake
-) -> None:
-    await import_rows(database, [row("Northwind Secret", "megan@contoso.test", True, "adele@contoso.test")])
-    await provision(database, graph)
-    channel = graph.channels_named("Northwind Secret")[0]
-    assert channel.membership == "private"
-    megan, adele = graph.users["megan@contoso.test"]["id"], graph.users["adele@contoso.test"]["id"]
-    assert any(megan in m for m in channel.members) and any(adele in m for m in channel.members)
 
 
 async def test_names_follow_teams_rules_and_collisions_are_resolved_predictably(

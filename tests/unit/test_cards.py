@@ -19,6 +19,7 @@ from cards.general import (
     accounts_card,
     channel_welcome_card,
     delivery_failed_card,
+    members_missing_card,
     help_card,
     welcome_card,
 )
@@ -190,7 +191,12 @@ def acknowledgement_cards(t: Texts, view: ContactView, decision: DecisionView) -
         FlagView(i + 1, kind, NASTY[:300], NASTY[:40], TODAY, True, NASTY[:40], TODAY)
         for i, kind in enumerate(FlagKind)
     ]
-    people = [AckEntry(NASTY[:60], TODAY, True), AckEntry("Patti", None, True), AckEntry("Adele", TODAY, False)]
+    people = [
+        AckEntry(NASTY[:60], TODAY, True),
+        AckEntry("Patti", None, True),
+        AckEntry("Adele", TODAY, False),
+        AckEntry("Lynne", None, True, unreachable=True),
+    ]
     crowd = [f"29:user-{i}" for i in range(80)]
     asked = Attention(
         ItemKind.DECISION,
@@ -270,6 +276,8 @@ def review_cards(t: Texts) -> list[dict[str, Any]]:
         meeting_dismissed_card(t, NASTY[:255]),
         delivery_failed_card(t, NASTY[:200], "contact.logged", NASTY[:300]),
         delivery_failed_card(t, "Contoso", "something.else", ""),
+        delivery_failed_card(t, "Contoso", "channel.welcome", "HTTP 403: (BotNotInConversationRoster) The bot..."),
+        members_missing_card(t, NASTY[:200], [NASTY[:200], "Lynne Robbins"]),
     ]
 
 

@@ -13,7 +13,7 @@ import time
 from collections import defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from aiohttp import web
 
@@ -44,6 +44,20 @@ class Fault:
     conversation: str | None = None  # only requests to this conversation (a channel's threads included) meet it
 
 
+class Directory(Protocol):
+    """The tenant as Teams knows it (the Graph fake): where the bot may post, whom it may open a chat with."""
+
+    def post_refusal(self, conversation_id: str) -> tuple[int, str, str] | None: ...
+
+    def chat_refusal(self, member_id: str) -> tuple[int, str, str] | None: ...
+
+
+def _demo_tenant() -> Directory:
+    from tests.support.fakes.graph import demo_tenant
+
+    return demo_tenant()
+
+
 Windows = tuple[tuple[int, float], ...]  # (requests, seconds): at most so many in any window that long
 # Microsoft's rate limits for bots: per app and tenant, and per thread for sending to a conversation and for
 # creating one ("Optimize your bot with rate limiting and best practices in Teams").
@@ -54,6 +68,8 @@ THREAD_WINDOWS: Windows = ((7, 1.0), (8, 2.0), (60, 30.0), (1800, 3600.0))
 @dataclass
 class ConnectorFake:
     require_token: Callable[[str], bool] | None = None
+    # Who is where: posts to channels the bot is not in, and 1:1 chats with people it cannot reach, are refused.
+    directory: Directory = field(default_factory=_demo_tenant)
     tenant_windows: Windows = TENANT_WINDOWS
     thread_windows: Windows = THREAD_WINDOWS
     recorded: list[Recorded] = field(default_factory=list)
@@ -158,6 +174,9 @@ class ConnectorFake:
             return refused
         if not isinstance(activity, dict):
             return self._error(400, "BadArgument", "The body is not a JSON activity.")
+        not_there = self.directory.post_refusal(conversation_id)
+        if not_there is not None:
+            return self._error(*not_there)
         new_id = activity_id or f"activity-{next(self._ids)}"
         self.recorded.append(Recorded(method, conversation_id, activity, new_id, request.headers.get("Authorization")))
         self._changed.set()
@@ -191,6 +210,9 @@ class ConnectorFake:
             return self._error(400, "BadArgument", "The body is not JSON.")
         if body.get("isGroup") or len(members) != 1 or not (body.get("tenantId") or body.get("channelData")):
             return self._error(400, "BadArgument", "A 1:1 chat needs exactly one member and the tenant.")
+        unreachable = self.directory.chat_refusal(str(members[0]))
+        if unreachable is not None:
+            return self._error(*unreachable)
         conversation_id = self.chats.get(members[0]) or f"a:chat-{members[0]}-{next(self._ids)}"
         self.chats[members[0]] = conversation_id
         return web.json_response({"id": conversation_id, "serviceUrl": self.url}, status=201)

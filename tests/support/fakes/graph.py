@@ -5,11 +5,17 @@ Real aiohttp server on loopback. It enforces the documented throttling (at most
 per tenant) by answering 429 with Retry-After, keeps a team's channel limit,
 checks Teams' channel name rules, and can be told to fail requests (503, 504,
 timeouts, name conflicts). Every request is recorded for the tests.
+
+It is also the tenant as Teams knows it: who is in which team, which channels are
+standard, private or shared and who their members are, and where kambot is installed
+or enabled. The Bot Connector fake asks it (as `Directory`) whether the bot may post
+in a channel and whom it may open a 1:1 chat with, and refuses the way Teams does.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import datetime as dt
 import io
 import itertools
@@ -32,10 +38,53 @@ ALL_PERMISSIONS_TOKEN = "graph-test-token"
 ANY_ROLE = "*"
 TOKEN_KEY = "graph-fake-signing-key-of-32-bytes!"
 # Application permissions that let an app-only token call a route (Graph's documented least-privileged and broader).
+# A route's permissions: application permissions (in the token's roles) or resource-specific consent (RSC,
+# granted per team when the app is installed there; Graph checks the team's grants, not the token).
 ROUTE_PERMISSIONS = {
     "/v1.0/users/{user}": {"User.ReadBasic.All", "User.Read.All", "User.ReadWrite.All", "Directory.Read.All"},
     "/v1.0/users/{user}/calendarView": {"Calendars.ReadBasic.All", "Calendars.Read", "Calendars.ReadWrite"},
+    ("GET", "/v1.0/teams/{team}/members"): {"TeamMember.Read.Group", "TeamMember.Read.All", "TeamMember.ReadWrite.All"},
+    ("POST", "/v1.0/teams/{team}/members"): {"TeamMember.ReadWriteNonOwnerRole.All", "TeamMember.ReadWrite.All"},
+    ("GET", "/v1.0/teams/{team}/channels/{channel}/members"): {
+        "ChannelMember.Read.Group",
+        "ChannelMember.ReadWrite.Group",
+        "ChannelMember.Read.All",
+        "ChannelMember.ReadWrite.All",
+    },
+    ("POST", "/v1.0/teams/{team}/channels/{channel}/members"): {
+        "ChannelMember.ReadWrite.Group",
+        "ChannelMember.ReadWrite.All",
+    },
+    ("DELETE", "/v1.0/teams/{team}/channels/{channel}/members/{membership}"): {
+        "ChannelMember.ReadWrite.Group",
+        "ChannelMember.ReadWrite.All",
+    },
+    ("POST", "/v1.0/teams/{team}/channels/{channel}/enabledApps/$ref"): {
+        "TeamsAppInstallation.ManageSelectedForTeam.All",
+        "TeamsAppInstallation.ReadWriteForTeam.All",
+    },
+    ("GET", "/v1.0/teams/{team}/channels/{channel}/enabledApps"): {
+        "TeamsAppInstallation.ManageSelectedForTeam.All",
+        "TeamsAppInstallation.ReadWriteForTeam.All",
+        "TeamsAppInstallation.ReadForTeam.All",
+        "TeamsAppInstallation.Read.Group",
+    },
 }
+# What a team grants kambot when it is installed there: the RSC permissions its manifest asks for.
+KAMBOT_RSC = frozenset(
+    {
+        "ChannelSettings.ReadWrite.Group",
+        "Channel.Create.Group",
+        "TeamsTab.Read.Group",
+        "TeamsTab.Create.Group",
+        "TeamsAppInstallation.Read.Group",
+        "TeamMember.Read.Group",
+        "ChannelMember.ReadWrite.Group",
+        "TeamsActivity.Send.Group",
+    }
+)
+NOT_IN_ROSTER = (403, "BotNotInConversationRoster", "The bot is not part of the conversation roster.")
+NOT_INSTALLED = (403, "ForbiddenOperationException", "Bot is not installed in user's personal scope")
 
 FORBIDDEN = re.compile(r"[#%&*{}/\\:<>?+|'\"]")
 WRITES = {"POST", "PATCH", "PUT", "DELETE"}
@@ -45,11 +94,12 @@ WRITES = {"POST", "PATCH", "PUT", "DELETE"}
 class Channel:
     id: str
     name: str
-    membership: str = "standard"
+    membership: str = "standard"  # "private" or "shared" have members of their own
     description: str = ""
     archived: bool = False
-    members: list[str] = field(default_factory=list)
+    members: dict[str, list[str]] = field(default_factory=dict)  # user id -> roles ("owner")
     tabs: list[dict[str, Any]] = field(default_factory=list)
+    enabled_apps: list[str] = field(default_factory=list)  # apps added to a shared channel (not inherited)
 
     def json(self) -> dict[str, Any]:
         return {
@@ -67,6 +117,8 @@ class Team:
     channels: dict[str, Channel] = field(default_factory=dict)
     installed_apps: list[str] = field(default_factory=list)
     deleted_channels: int = 0
+    members: dict[str, list[str]] = field(default_factory=dict)  # user id -> roles ("owner")
+    rsc: set[str] = field(default_factory=lambda: set(KAMBOT_RSC))  # what kambot's installation was granted
 
 
 @dataclass
@@ -94,14 +146,18 @@ class GraphFake:
         max_channels: int = 1000,
         page_size: int = 100,
         enforce_limits: bool = True,
+        bot_app_id: str = "kambot-app-catalog-id",
     ) -> None:
         self.per_resource_rps = per_resource_rps
         self.tenant_writes_rps = tenant_writes_rps
         self.max_channels = max_channels
         self.page_size = page_size
         self.enforce_limits = enforce_limits
+        self.bot_app_id = bot_app_id  # kambot's id in the app catalog: where it is installed, the bot is
         self.teams: dict[str, Team] = {}
         self.users: dict[str, dict[str, str]] = {}
+        self.personal_installs: set[str] = set()  # users who added kambot for themselves
+        self.operations: dict[str, dict[str, Any]] = {}  # teamsAsyncOperation by id
         # Outlook calendars by user (Entra object id): Graph event objects. Users not here have no mailbox.
         self.calendars: dict[str, list[dict[str, Any]]] = {}
         self.calendar_denied: set[str] = set()  # excluded by the tenant's application access policy
@@ -118,19 +174,66 @@ class GraphFake:
         self._runner: web.AppRunner | None = None
 
     # --- set-up helpers for tests -------------------------------------------------
-    def add_team(self, team_id: str, channels: int = 0) -> Team:
+    def add_team(self, team_id: str, channels: int = 0, general_id: str | None = None) -> Team:
         team = Team(team_id)
-        team.channels["general"] = Channel(f"19:general-{team_id}@thread.tacv2", "General")
+        team.channels["general"] = Channel(general_id or f"19:general-{team_id}@thread.tacv2", "General")
         for i in range(channels):
             channel = Channel(f"19:pre-{team_id}-{i}@thread.tacv2", f"Existing {i}")
             team.channels[channel.id] = channel
         self.teams[team_id] = team
         return team
 
-    def add_user(self, upn: str, name: str | None = None) -> str:
-        user_id = str(uuid.uuid5(uuid.NAMESPACE_DNS, upn.lower()))
-        self.users[upn.lower()] = {"id": user_id, "displayName": name or upn.split("@")[0], "userPrincipalName": upn}
+    def add_user(self, upn: str, name: str | None = None, user_id: str | None = None, teams_id: str = "") -> str:
+        """A user of the tenant; `teams_id` is their id in the Bot Framework (29:...), by default made up."""
+        user_id = user_id or str(uuid.uuid5(uuid.NAMESPACE_DNS, upn.lower()))
+        self.users[upn.lower()] = {
+            "id": user_id,
+            "displayName": name or upn.split("@")[0],
+            "userPrincipalName": upn,
+            "teamsId": teams_id or f"29:{user_id}",
+        }
         return user_id
+
+    def add_members(self, team_id: str, *upns: str) -> None:
+        """Users (added first) as members of a team."""
+        for upn in upns:
+            self.teams[team_id].members[self.user_id(upn)] = []
+
+    def user_id(self, upn: str) -> str:
+        return self.users[upn.lower()]["id"]
+
+    def _user_by_id(self, user_id: str) -> dict[str, str] | None:
+        return next((u for u in self.users.values() if user_id in (u["id"], u["teamsId"])), None)
+
+    def _channel_anywhere(self, channel_id: str) -> tuple[Team, Channel] | None:
+        for team in self.teams.values():
+            for channel in team.channels.values():
+                if channel.id == channel_id:
+                    return team, channel
+        return None
+
+    # --- the directory the Bot Connector fake asks ----------------------------------
+    def post_refusal(self, conversation_id: str) -> tuple[int, str, str] | None:
+        """How Teams answers the bot posting to a conversation: channels it is not in refuse it."""
+        found = self._channel_anywhere(conversation_id.split(";")[0])
+        if found is None:
+            return None  # a chat, or a conversation this tenant does not describe
+        team, channel = found
+        if self.bot_app_id not in team.installed_apps or channel.membership == "private":
+            return NOT_IN_ROSTER
+        if channel.membership == "shared" and self.bot_app_id not in channel.enabled_apps:
+            return NOT_IN_ROSTER
+        return None
+
+    def chat_refusal(self, member_id: str) -> tuple[int, str, str] | None:
+        """Teams opens a 1:1 chat only with someone who installed the app or is in a team that has it."""
+        user = self._user_by_id(member_id)
+        if user is not None and (
+            user["id"] in self.personal_installs
+            or any(user["id"] in t.members and self.bot_app_id in t.installed_apps for t in self.teams.values())
+        ):
+            return None
+        return NOT_INSTALLED
 
     def add_meeting(
         self,
@@ -235,7 +338,11 @@ class GraphFake:
         if team_id is not None and team_id in self.locked_teams:
             return self.error(403, "Forbidden", "Missing role permissions on the request. API requires one of ...")
         resource = request.match_info.route.resource
-        needs = ROUTE_PERMISSIONS.get(resource.canonical if resource is not None else "")
+        canonical = resource.canonical if resource is not None else ""
+        needs = ROUTE_PERMISSIONS.get((request.method, canonical)) or ROUTE_PERMISSIONS.get(canonical)
+        team = self.teams.get(team_id or "")
+        if needs and team is not None and self.bot_app_id in team.installed_apps and team.rsc & needs:
+            return None
         if request.method == "POST" and request.path.startswith("/v1.0/appCatalogs/") and ANY_ROLE not in roles:
             # Publishing to the app catalog takes a signed-in admin: Graph supports no application permission for it.
             return self.error(403, "Forbidden", "Application permissions are not supported for this operation.")
@@ -289,7 +396,8 @@ class GraphFake:
         return self.teams[request.match_info["team"]]
 
     def _channel(self, request: web.Request) -> Channel | None:
-        return self._team(request).channels.get(request.match_info["channel"])
+        wanted = request.match_info["channel"]
+        return next((c for c in self._team(request).channels.values() if c.id == wanted), None)
 
     def _page(self, request: web.Request, items: list[dict[str, Any]]) -> web.Response:
         skip = int(request.query.get("$skiptoken", "0") or 0)
@@ -302,6 +410,8 @@ class GraphFake:
         return self._page(request, [c.json() for c in self._team(request).channels.values()])
 
     async def _create_channel(self, request: web.Request) -> web.Response:
+        """Standard and private channels answer 201 with the channel; a shared one 202 and the operation that
+        makes it (Content-Location), as Graph does. Private and shared channels start with one owner."""
         team = self._team(request)
         body = await request.json()
         name = str(body.get("displayName", ""))
@@ -312,15 +422,135 @@ class GraphFake:
         if len(team.channels) + team.deleted_channels >= self.max_channels:
             return self.error(400, "BadRequest", "Maximum number of channels reached for this team.")
         membership = body.get("membershipType", "standard")
-        members = [m.get("user@odata.bind", "") for m in body.get("members", [])]
-        if membership == "private" and not any("owner" in m.get("roles", []) for m in body.get("members", [])):
-            return self.error(
-                400, "BadRequest", "A private channel created with application permissions needs an owner."
-            )
+        members: dict[str, list[str]] = {}
+        for member in body.get("members") or []:
+            user = self._bound_user(member)
+            if user is None:
+                return self.error(404, "NotFound", "The user of a member does not exist.")
+            members[user["id"]] = [r for r in member.get("roles") or [] if r == "owner"]
+        owners = [user_id for user_id, roles in members.items() if roles]
+        if membership in ("private", "shared") and not owners:
+            return self.error(400, "BadRequest", f"A {membership} channel created with application permissions needs an owner.")
+        if membership == "shared" and (len(owners) > 1 or len(members) > 1):
+            return self.error(400, "BadRequest", "A shared channel can be created with only one owner.")
+        if membership == "private" and any(user_id not in team.members for user_id in members):
+            return self.error(400, "BadRequest", "Only members of the team can be added to its private channel.")
         channel = Channel(f"19:{uuid.uuid4().hex}@thread.tacv2", name, membership, body.get("description", ""))
         channel.members = members
         team.channels[channel.id] = channel
-        return web.json_response(channel.json(), status=201)
+        if membership != "shared":
+            return web.json_response(channel.json(), status=201)
+        operation = str(uuid.uuid4())
+        self.operations[operation] = {
+            "id": operation,
+            "operationType": "createChannel",
+            "status": "succeeded",
+            "targetResourceId": channel.id,
+            "targetResourceLocation": f"/teams('{team.id}')/channels('{channel.id}')",
+            "attemptsCount": 1,
+        }
+        location = f"/teams('{team.id}')/operations('{operation}')"
+        return web.Response(status=202, headers={"Content-Location": location, "Location": location})
+
+    async def _operation(self, request: web.Request) -> web.Response:
+        found = self.operations.get(request.match_info["operation"])
+        if found is None:
+            return self.error(404, "NotFound", "Operation not found.")
+        return web.json_response(found)
+
+    def _bound_user(self, member: object) -> dict[str, str] | None:
+        """The user a conversationMember binds (`user@odata.bind`: .../users('id'))."""
+        bind = member.get("user@odata.bind", "") if isinstance(member, dict) else ""
+        found = re.search(r"users\('([^']+)'\)", str(bind))
+        return self._user_by_id(found.group(1)) if found else None
+
+    def _member_json(self, scope: str, user_id: str, roles: list[str]) -> dict[str, Any]:
+        user = self._user_by_id(user_id) or {"displayName": "", "userPrincipalName": ""}
+        return {
+            "@odata.type": "#microsoft.graph.aadUserConversationMember",
+            "id": base64.b64encode(f"{scope}#{user_id}".encode()).decode(),
+            "roles": roles,
+            "displayName": user["displayName"],
+            "userId": user_id,
+            "email": user["userPrincipalName"],
+            "tenantId": "00000000-0000-0000-0000-0000000000001",
+        }
+
+    async def _list_team_members(self, request: web.Request) -> web.Response:
+        team = self._team(request)
+        return self._page(request, [self._member_json(team.id, u, r) for u, r in team.members.items()])
+
+    async def _add_team_member(self, request: web.Request) -> web.Response:
+        team = self._team(request)
+        body = await request.json()
+        user = self._bound_user(body)
+        if user is None:
+            return self.error(404, "NotFound", "The user to add does not exist.")
+        roles = [r for r in body.get("roles") or [] if r == "owner"]
+        team.members.setdefault(user["id"], roles)
+        return web.json_response(self._member_json(team.id, user["id"], team.members[user["id"]]), status=201)
+
+    def _members_of(self, request: web.Request) -> Channel | web.Response:
+        channel = self._channel(request)
+        if channel is None:
+            return self.error(404, "NotFound", "Channel not found.")
+        if channel.membership == "standard":
+            return self.error(400, "BadRequest", "The members of a standard channel are the team's.")
+        return channel
+
+    async def _list_channel_members(self, request: web.Request) -> web.Response:
+        channel = self._members_of(request)
+        if isinstance(channel, web.Response):
+            return channel
+        return self._page(request, [self._member_json(channel.id, u, r) for u, r in channel.members.items()])
+
+    async def _add_channel_member(self, request: web.Request) -> web.Response:
+        channel = self._members_of(request)
+        if isinstance(channel, web.Response):
+            return channel
+        body = await request.json()
+        user = self._bound_user(body)
+        if user is None:
+            return self.error(404, "NotFound", "The user to add does not exist or is blocked.")
+        if channel.membership == "private" and user["id"] not in self._team(request).members:
+            return self.error(400, "BadRequest", "Only members of the team can be added to its private channel.")
+        channel.members[user["id"]] = [r for r in body.get("roles") or [] if r == "owner"]
+        return web.json_response(self._member_json(channel.id, user["id"], channel.members[user["id"]]), status=201)
+
+    async def _remove_channel_member(self, request: web.Request) -> web.Response:
+        channel = self._members_of(request)
+        if isinstance(channel, web.Response):
+            return channel
+        try:
+            scope, user_id = base64.b64decode(request.match_info["membership"]).decode().rsplit("#", 1)
+        except (ValueError, UnicodeDecodeError):
+            return self.error(404, "NotFound", "Membership not found.")
+        if scope != channel.id or user_id not in channel.members:
+            return self.error(404, "NotFound", "Membership not found.")
+        if channel.members[user_id] and sum(1 for roles in channel.members.values() if roles) == 1:
+            return self.error(400, "BadRequest", "The last owner of a channel cannot be removed.")
+        del channel.members[user_id]
+        return web.Response(status=204)
+
+    async def _enable_app(self, request: web.Request) -> web.Response:
+        """A shared channel gets an app of its team only when it is added to it (v1.0: shared channels only)."""
+        channel = self._channel(request)
+        if channel is None:
+            return self.error(404, "NotFound", "Channel not found.")
+        if channel.membership != "shared":
+            return self.error(400, "BadRequest", "Apps can be enabled only in shared channels.")
+        app_id = str((await request.json()).get("@odata.id", "")).rsplit("/", 1)[-1].strip("'()")
+        if app_id not in self._team(request).installed_apps:
+            return self.error(400, "BadRequest", "The app is not installed in the team that hosts the channel.")
+        if app_id not in channel.enabled_apps:
+            channel.enabled_apps.append(app_id)
+        return web.Response(status=204)
+
+    async def _enabled_apps(self, request: web.Request) -> web.Response:
+        channel = self._channel(request)
+        if channel is None:
+            return self.error(404, "NotFound", "Channel not found.")
+        return self._page(request, [{"id": a} for a in channel.enabled_apps])
 
     async def _patch_channel(self, request: web.Request) -> web.Response:
         channel = self._channel(request)
@@ -360,6 +590,8 @@ class GraphFake:
         app_id = app_bind.rsplit("/", 1)[-1].strip("'()")
         if app_id not in self._team(request).installed_apps:
             return self.error(400, "BadRequest", "The app of the tab is not installed in the team.")
+        if channel.membership == "shared" and app_id not in channel.enabled_apps:
+            return self.error(403, "Forbidden", "The app is not enabled in this channel.")
         tab = {
             "id": str(uuid.uuid4()),
             "displayName": body["displayName"],
@@ -496,6 +728,14 @@ class GraphFake:
         app.router.add_post(base + "/channels/{channel}/archive", self._archive_channel)
         app.router.add_get(base + "/channels/{channel}/tabs", self._list_tabs)
         app.router.add_post(base + "/channels/{channel}/tabs", self._add_tab)
+        app.router.add_get(f"{base}/operations/{{operation}}", self._operation)
+        app.router.add_get(f"{base}/members", self._list_team_members)
+        app.router.add_post(f"{base}/members", self._add_team_member)
+        app.router.add_get(base + "/channels/{channel}/members", self._list_channel_members)
+        app.router.add_post(base + "/channels/{channel}/members", self._add_channel_member)
+        app.router.add_delete(base + "/channels/{channel}/members/{membership}", self._remove_channel_member)
+        app.router.add_post(base + "/channels/{channel}/enabledApps/$ref", self._enable_app)
+        app.router.add_get(base + "/channels/{channel}/enabledApps", self._enabled_apps)
         app.router.add_get(f"{base}/installedApps", self._list_apps)
         app.router.add_post(f"{base}/installedApps", self._install_app)
         app.router.add_get("/v1.0/appCatalogs/teamsApps", self._list_catalog)
@@ -510,6 +750,28 @@ class GraphFake:
     async def stop(self) -> None:
         if self._runner is not None:
             await self._runner.cleanup()
+
+
+def demo_tenant() -> GraphFake:
+    """The Agents Playground's tenant as the demo portfolio uses it (not served: the Bot Connector fake's directory).
+
+    kambot is installed in the one team, whose members are the people of the demo's account teams; Lynne
+    (on no account team), Sam and Diego are users of the tenant outside it.
+    """
+    from kam.demo import ACCOUNTS
+    from tests.support.teams import CONTOSO_CHANNEL, TEAM_ID, UNLINKED_CHANNEL, USERS
+
+    tenant = GraphFake()
+    team = tenant.add_team(TEAM_ID, general_id=TEAM_ID)
+    team.installed_apps.append(tenant.bot_app_id)
+    for channel_id, name in ((CONTOSO_CHANNEL, "Contoso Pharma"), (UNLINKED_CHANNEL, "Random")):
+        team.channels[channel_id] = Channel(channel_id, name)
+    on_teams = {name for account in ACCOUNTS for name in account.team}
+    for person in USERS.values():
+        tenant.add_user(person.upn, person.name, person.aad_object_id, person.teams_user_id)
+        if person.name in on_teams:
+            team.members[person.aad_object_id] = []
+    return tenant
 
 
 def _utc(value: str) -> dt.datetime:
