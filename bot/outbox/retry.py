@@ -12,6 +12,7 @@ import aiohttp
 
 T = TypeVar("T")
 
+# What Microsoft lists as retryable; anything else (403, 404, 413 MessageSizeTooBig, ...) would fail again.
 TRANSIENT_STATUSES = frozenset({412, 429, 502, 503, 504})
 
 
