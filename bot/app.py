@@ -16,6 +16,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.admin.graph_access import graph_gateway
+from bot.links import TabLinks
 from bot.metrics import Metrics
 from bot.outbox.address import AddressBook
 from bot.outbox.meeting_watch import MeetingWatch
@@ -137,6 +138,7 @@ def outbox(
         locale=settings.default_locale,
         metrics=metrics,
         sealer=sealer,
+        links=TabLinks.of(settings),
         sends_per_second=settings.connector_sends_per_second,
         lease_seconds=settings.outbox_lease_seconds,
         not_reachable_seconds=settings.outbox_sweep_seconds,

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from azure.core.credentials_async import AsyncTokenCredential
 
+from bot.links import TabLinks
 from bot.metrics import Metrics
 from bot.outbox.sender import Sender
 from bot.sealer import Sealer
@@ -26,3 +27,7 @@ class Services:
     rules: Rules = field(default_factory=Rules)
     metrics: Metrics = field(default_factory=Metrics)
     provisioning: asyncio.Task[None] | None = None
+
+    @property
+    def links(self) -> TabLinks:
+        return TabLinks.of(self.settings)

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.links import TabLinks
 from bot.metrics import Metrics
 from bot.outbox.address import Address, AddressBook, NotYetReachable, OpenChat, Undeliverable
 from bot.outbox.pacing import RateLimiter, Slot
@@ -158,6 +159,7 @@ class Sender:
         locale: str,
         metrics: Metrics,
         sealer: Sealer,
+        links: TabLinks | None = None,
         sends_per_second: int = 50,
         lease_seconds: float = 300.0,
         not_reachable_seconds: float = 30.0,
@@ -172,6 +174,7 @@ class Sender:
         self._connector = connector
         self._db = db
         self._addresses = addresses
+        self._links = links or TabLinks("", "")  # no links: the cards name the tabs in words
         self._texts = Texts(locale)
         self._metrics = metrics
         self._sealer = sealer
@@ -238,7 +241,7 @@ class Sender:
                 if message is None:
                     return Job(row, 0, outcome=Outcome(sent=True))
                 attempts = message.attempts
-                rendered = await render(Rendering(session, self._texts, self._addresses), message)
+                rendered = await render(Rendering(session, self._texts, self._addresses, self._links), message)
         except Exception as error:
             return Job(row, attempts, outcome=self._after_failure(row.message_id, error, attempts))
         if rendered is None:
