@@ -25,9 +25,10 @@ from bot.routes import BOUND_VERBS
 from bot.sealer import Sealer
 from bot.services import Services
 from bot.settings import Settings
+from bot.tab_links import TabLinks
 from bot.tabs.pages import TabPages
-from bot.telemetry import trace_database
 from bot.teams.endpoint import TeamsEndpoint
+from bot.telemetry import trace_database
 from kam.migrate import head_revision
 from kam.nudges import WEEKDAYS, NudgeTime
 from kam.rules import Rules
@@ -138,6 +139,7 @@ def outbox(
         locale=settings.default_locale,
         metrics=metrics,
         sealer=sealer,
+        links=TabLinks.of(settings),
         sends_per_second=settings.connector_sends_per_second,
         lease_seconds=settings.outbox_lease_seconds,
         not_reachable_seconds=settings.outbox_sweep_seconds,

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.tab_links import TabLinks
 from cards.acknowledge import AckEntry, Attention, FlagView
 from cards.build import Recipient
 from cards.contact import channel_summary_card, contact_view
@@ -111,14 +112,17 @@ async def item_card(
     *,
     audience: Audience,
     banner: str = "",
+    links: TabLinks | None = None,
 ) -> dict[str, Any]:
     """The item's card: for a shared place (mentioning who must know; the channel post has no viewer),
     or for one person in a 1:1 chat.
 
     A confidential contact shows its details only where the access policy lets this viewer read them.
+    `links`: to the tab that has what the card shows in part (a review's items, the Plan tab).
     """
     if item[0] == ItemKind.REVIEW:
-        return await _review_card(session, t, account, item[1], viewer, banner)
+        plan_url = links.to(account, "plan") if links is not None else None
+        return await _review_card(session, t, account, item[1], viewer, banner, plan_url)
     shared = audience == Audience.SHARED
     attention, acks = await attention_for(session, account, item, viewer, banner)
     must_know = [Recipient(teams_id(a.person), a.person.name) for a in acks if a.required] if shared else []
@@ -170,7 +174,13 @@ def review_view(review: Review, account: Account, acks: list[Acknowledgement]) -
 
 
 async def _review_card(
-    session: AsyncSession, t: Texts, account: Account, review_id: int, viewer: Person | None, banner: str
+    session: AsyncSession,
+    t: Texts,
+    account: Account,
+    review_id: int,
+    viewer: Person | None,
+    banner: str,
+    plan_url: str | None,
 ) -> dict[str, Any]:
     review = await get_review(session, review_id)
     if review is None or review.account_id != account.id:
@@ -184,4 +194,5 @@ async def _review_card(
         viewer_is_manager=may_edit_everything(account, viewer),
         refresh_user_ids=[teams_id(p) for p in people.values() if teams_id(p)],
         banner=banner,
+        plan_url=plan_url,
     )

@@ -11,6 +11,7 @@ from bot.metrics import Metrics
 from bot.outbox.sender import Sender
 from bot.sealer import Sealer
 from bot.settings import Settings
+from bot.tab_links import TabLinks
 from kam.rules import Rules
 from kam.storage import Database
 
@@ -26,3 +27,7 @@ class Services:
     rules: Rules = field(default_factory=Rules)
     metrics: Metrics = field(default_factory=Metrics)
     provisioning: asyncio.Task[None] | None = None
+
+    @property
+    def links(self) -> TabLinks:
+        return TabLinks.of(self.settings)

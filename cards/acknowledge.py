@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from cards.build import Recipient, card, mention, mention_tag, plain, static
 from cards.errors import MalformedSubmission
+from cards.fit import NAME_WIDTH, first, names_text, shorten
 from cards.i18n import Texts
 from kam.models import FlagKind, ItemKind
 
@@ -25,6 +26,11 @@ VERB_VIEW = "ack.view"
 VERB_END_AGREEMENT = "agreement.end"
 REFRESH_USERS_MAX = 60  # Teams refreshes a card automatically for at most 60 users
 CONFLICTS = (FlagKind.FREE_AFTER_PAID, FlagKind.PARALLEL_FRAMEWORK, FlagKind.PRICE_RISK)
+# What one card shows of lists that grow with the team and the account's history (cards/fit.py). Everyone
+# beyond the mentions still gets the item in their 1:1 chat; the counts stay exact.
+MENTIONS_SHOWN = 8
+FLAGS_SHOWN = 2
+ENDS_SHOWN = 2
 
 
 class ItemRef(BaseModel):
@@ -95,7 +101,8 @@ class Attention:
 
 def flag_text(t: Texts, flag: FlagView) -> str:
     related = flag.related_since.isoformat() if flag.related_since else ""
-    return t(f"flag.{flag.kind.value}", topic=flag.topic, name=flag.related_owner or flag.owner, date=related)
+    name = shorten(flag.related_owner or flag.owner, NAME_WIDTH)
+    return t(f"flag.{flag.kind.value}", topic=flag.topic, name=name, date=related)
 
 
 def _reason_text(t: Texts, reason: str) -> str:
@@ -113,16 +120,24 @@ def _status(t: Texts, attention: Attention) -> list[CardElement]:
     unreachable = [e.name for e in required if not e.acknowledged_on and e.unreachable]
     body: list[CardElement] = [static(t("ack.progress", done=len(done), total=len(required)), bold=True)]
     if done:
-        names = ", ".join(f"{e.name} ({e.acknowledged_on.isoformat()})" for e in done if e.acknowledged_on)
-        body.append(plain(t("ack.done", names=names)))
+        dated = [f"{shorten(e.name, NAME_WIDTH)} ({e.acknowledged_on.isoformat()})" for e in done if e.acknowledged_on]
+        body.append(plain(t("ack.done", names=names_text(t, dated, width=NAME_WIDTH + 13))))
     if waiting:
-        body.append(plain(t("ack.waiting", names=", ".join(waiting))))
+        body.append(plain(t("ack.waiting", names=names_text(t, waiting))))
     if unreachable:
-        body.append(plain(t("ack.unreachable", names=", ".join(unreachable)), color="Attention"))
+        body.append(plain(t("ack.unreachable", names=names_text(t, unreachable)), color="Attention"))
     also = [e.name for e in attention.entries if not e.required and e.acknowledged_on]
     if also:
-        body.append(plain(t("ack.also", names=", ".join(also)), subtle=True))
+        body.append(plain(t("ack.also", names=names_text(t, also)), subtle=True))
     return body
+
+
+def _mentions(t: Texts, must_know: Sequence[Recipient]) -> tuple[str, list[Recipient]]:
+    """The "for your attention" line and whom it @mentions: the first MENTIONS_SHOWN, with shortened names."""
+    shown, more = first(must_know, MENTIONS_SHOWN)
+    mentioned = [Recipient(r.user_id, shorten(r.name, NAME_WIDTH)) for r in shown]
+    tags = ", ".join(mention_tag(r.name) for r in mentioned)
+    return (t("list.and_more", names=tags, count=more) if more else tags), mentioned
 
 
 def card_with_attention(
@@ -135,14 +150,15 @@ def card_with_attention(
     must_know: Sequence[Recipient] = (),
 ) -> dict[str, Any]:
     """An item's card: its own body, then the attention section, its buttons and refresh, and the @mentions."""
-    if must_know:
-        body.append(static(t("summary.attention", mentions=", ".join(mention_tag(r.name) for r in must_know))))
+    tags, mentioned = _mentions(t, must_know)
+    if mentioned:
+        body.append(static(t("summary.attention", mentions=tags)))
     actions: list[Action] = []
     refresh = None
     if attention is not None:
         extra, actions, refresh = attention_section(t, attention, anyone=anyone)
         body += extra
-    mentions = [mention(r.user_id, r.name) for r in must_know]
+    mentions = [mention(r.user_id, r.name) for r in mentioned]
     return card(body, actions, fallback_text=fallback_text, mentions=mentions, refresh=refresh)
 
 
@@ -153,9 +169,13 @@ def attention_section(
     body: list[CardElement] = []
     if attention.banner:
         body.append(plain(attention.banner, bold=True, color="Attention"))
-    for flag in attention.flags:
+    conflicts_first = sorted(attention.flags, key=lambda flag: flag.kind not in CONFLICTS)
+    flags, more_flags = first(conflicts_first, FLAGS_SHOWN)
+    for flag in flags:
         conflict = flag.kind in CONFLICTS
         body.append(plain(flag_text(t, flag), bold=conflict, color="Attention" if conflict else "Warning"))
+    if more_flags:
+        body.append(static(t("flag.more", count=more_flags), color="Warning"))
     body += _status(t, attention)
     actions: list[Action] = []
     if attention.viewer_acknowledged:
@@ -175,7 +195,7 @@ def attention_section(
                 fallback=SubmitAction(title=title, data=data),
             )
         )
-    for flag_id in attention.viewer_may_end:
+    for flag_id in attention.viewer_may_end[:ENDS_SHOWN]:
         data = attention.data(VERB_END_AGREEMENT, flag_id=flag_id)
         title = t("flag.end_agreement")
         actions.append(

@@ -30,10 +30,12 @@ from microsoft_teams.cards import (
     Version,
 )
 
+from cards.fit import shorten
 from kam.text import clean_text
 
 CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
 CARD_VERSION: Final[Version] = "1.5"
+FALLBACK_WIDTH = 500  # characters of the text shown where a card cannot be (notifications, old clients)
 
 _MENTION_UNSAFE = re.compile(r"[<>\[\]()*_`~#|\\]")
 
@@ -109,7 +111,7 @@ def card(
     """
     adaptive = AdaptiveCard(
         version=version,
-        fallback_text=clean(fallback_text)[:500],
+        fallback_text=shorten(clean(fallback_text), FALLBACK_WIDTH),
         body=list(body),
         actions=list(actions) or None,
         refresh=refresh,

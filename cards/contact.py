@@ -17,15 +17,19 @@ from microsoft_teams.cards import (
 
 from cards.acknowledge import Attention, attention_section, card_with_attention
 from cards.build import Recipient, card, clean, heading, labelled, plain, static
+from cards.fit import names_text, shorten
 from cards.forms import (
+    CHOICES_SHOWN,
     FormContext,
     FormState,
     Option,
     action_data,
+    choices,
     execute_action,
     field_error,
     form_state,
     new_card_id,
+    not_listed,
     parse_ids,
     parse_toggles,
     toggle,
@@ -66,31 +70,34 @@ def _text_input(t: Texts, state: FormState, name: str, *, multiline: bool, requi
 def _multi_choice(t: Texts, state: FormState, name: str, options: Sequence[Option]) -> list[CardElement]:
     if not options:
         return []
+    offered, value, more = choices(options, state.values.get(name))
     element = ChoiceSetInput(
-        id=name,
-        label=t(f"form.{name}"),
-        is_multi_select=True,
-        style="compact",
-        value=state.values.get(name) or None,
-        choices=[Choice(title=clean(o.label), value=str(o.id)) for o in options],
+        id=name, label=t(f"form.{name}"), is_multi_select=True, style="compact", value=value, choices=offered
     )
-    return [element, *field_error(state, name)]
+    return [element, *not_listed(t, f"form.more_{name}", more), *field_error(state, name)]
 
 
 PREFILLED = ("summary", "customer_people", "met_on")
 
 
-def prefill(value: Mapping[str, Any], today: dt.date) -> FormState:
-    """A new form's values: today's meeting, plus what a message action or a meeting nudge carried over
-    (summary, customer people, date, our attendees). The form still checks them all on submit."""
-    values = {"met_on": today.isoformat(), "kind": ContactKind.MEETING.value}
+def carried(value: Mapping[str, Any]) -> dict[str, str]:
+    """What a message action or a meeting nudge carries over to the form (summary, customer people, date, our
+    attendees), within what the form takes: a longer text ends in an ellipsis, the form offers CHOICES_SHOWN people."""
+    values: dict[str, str] = {}
     for name in PREFILLED:
-        if isinstance(value.get(name), str) and value[name].strip():
-            values[name] = clean(value[name])[: TEXT_FIELDS.get(name, 10)]
+        raw = value.get(name)
+        if isinstance(raw, str) and raw.strip():
+            values[name] = shorten(clean(raw), TEXT_FIELDS[name]) if name in TEXT_FIELDS else clean(raw)[:10]
     participants = value.get("participants")
-    if isinstance(participants, str) and parse_ids(participants):
-        values["participants"] = participants
-    return FormState(values=values)
+    ids = parse_ids(participants) if isinstance(participants, str) else None
+    if ids:
+        values["participants"] = ",".join(str(i) for i in ids[:CHOICES_SHOWN])
+    return values
+
+
+def prefill(value: Mapping[str, Any], today: dt.date) -> FormState:
+    """A new form's values: today's meeting, plus what was carried over. The form still checks them all on submit."""
+    return FormState(values={"met_on": today.isoformat(), "kind": ContactKind.MEETING.value, **carried(value)})
 
 
 def contact_form_card(
@@ -201,7 +208,8 @@ class ContactView:
     kind: ContactKind
     met_on: dt.date
     logged_by: str
-    customer_people: list[str]
+    stakeholders: list[str]  # the account's stakeholders met
+    customer_people: str  # others met, as typed
     participants: list[str]
     summary: str
     customer_asked: str
@@ -211,9 +219,11 @@ class ContactView:
 
 
 def _details(t: Texts, contact: ContactView) -> list[CardElement]:
+    """Who took part: as many names as a card holds (the Log tab names all the customer's people met)."""
+    met = ", ".join(part for part in (names_text(t, contact.stakeholders), contact.customer_people) if part)
     body: list[CardElement] = []
-    body += labelled(t("summary.met"), ", ".join(contact.customer_people))
-    body += labelled(t("summary.ours"), ", ".join(contact.participants))
+    body += labelled(t("summary.met"), met)
+    body += labelled(t("summary.ours"), names_text(t, contact.participants))
     body += labelled(t("summary.summary"), contact.summary)
     body += labelled(t("summary.customer_asked"), contact.customer_asked)
     body += labelled(t("summary.we_committed"), contact.we_committed)
@@ -280,8 +290,8 @@ def contact_view(contact: Contact) -> ContactView:
         kind=contact.kind,
         met_on=contact.met_on,
         logged_by=contact.logged_by.name,
-        customer_people=[s.name for s in contact.stakeholders]
-        + ([contact.customer_people] if contact.customer_people else []),
+        stakeholders=[s.name for s in contact.stakeholders],
+        customer_people=contact.customer_people,
         participants=[p.name for p in contact.participants],
         summary=contact.summary,
         customer_asked=contact.customer_asked,

@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from cards.build import card, clean, heading, static
 from cards.errors import MalformedSubmission, StaleCard
+from cards.fit import shorten
 from cards.i18n import Texts
 
 FORM_VERSION = 1
@@ -36,6 +37,10 @@ VERB_PICK_FOR_DECISION = "decision.pick"
 VERB_PICK_FOR_STAKEHOLDER = "stakeholder.pick"
 PICK_VERBS = {"contact": VERB_PICK, "decision": VERB_PICK_FOR_DECISION, "stakeholder": VERB_PICK_FOR_STAKEHOLDER}
 PICK_TITLES = {"contact": "pick.title", "decision": "decision.pick.title", "stakeholder": "stakeholder.pick.title"}
+# A choice offers at most CHOICES_SHOWN options (accounts, stakeholders, team members), what is chosen first, each
+# labelled in at most CHOICE_WIDTH characters: a card holds about 80 KB (cards/fit.py).
+CHOICES_SHOWN = 40
+CHOICE_WIDTH = 50
 
 
 class CardMeta(BaseModel):
@@ -71,6 +76,16 @@ class FormState:
 
     values: dict[str, str] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
+
+
+def choices(options: Sequence[Option], chosen: str | None = None) -> tuple[list[Choice], str | None, int]:
+    """An input's choices (those in `chosen`, its comma-separated value, are always among them); its value, of
+    those offered; and how many options were left out."""
+    picked = [part for part in (chosen or "").split(",") if part]
+    kept = {o.id for o in sorted(options, key=lambda o: str(o.id) not in picked)[:CHOICES_SHOWN]}
+    offered = [Choice(title=clean(shorten(o.label, CHOICE_WIDTH)), value=str(o.id)) for o in options if o.id in kept]
+    value = ",".join(p for p in picked if p.isdigit() and int(p) in kept) or None
+    return offered, value, max(len(options) - CHOICES_SHOWN, 0)
 
 
 def action_data(verb: str, card_id: str, issued: dt.date, **extra: Any) -> dict[str, Any]:
@@ -116,6 +131,7 @@ def account_picker_card(
     """Which account, before a form (contact, decision, stakeholder); the form then replaces it, same card id."""
     card_id = card_id or new_card_id()
     title = t(PICK_TITLES[purpose])
+    offered, _, more = choices(accounts)
     body: list[Any] = [heading(title)]
     body.append(
         ChoiceSetInput(
@@ -124,9 +140,11 @@ def account_picker_card(
             is_required=True,
             error_message=t("pick.required"),
             style="expanded",
-            choices=[Choice(title=clean(a.label), value=str(a.id)) for a in accounts],
+            choices=offered,
         )
     )
+    if more:
+        body.append(static(t("pick.more", count=more), subtle=True))
     if error:
         body.append(static(error, color="Attention"))
     action = execute_action(t("pick.continue"), action_data(PICK_VERBS[purpose], card_id, today, **(carry or {})))
@@ -149,14 +167,14 @@ def team_choice(t: Texts, state: FormState, name: str, label: str, team: Sequenc
     """A choice of one person of the account team (who tells the customer, who owns a relationship)."""
     if not team:
         return []
-    element = ChoiceSetInput(
-        id=name,
-        label=label,
-        style="compact",
-        value=state.values.get(name) or None,
-        choices=[Choice(title=clean(o.label), value=str(o.id)) for o in team],
-    )
-    return [element, *field_error(state, name)]
+    offered, value, more = choices(team, state.values.get(name))
+    element = ChoiceSetInput(id=name, label=label, style="compact", value=value, choices=offered)
+    return [element, *not_listed(t, "form.more_team", more), *field_error(state, name)]
+
+
+def not_listed(t: Texts, key: str, count: int) -> list[CardElement]:
+    """The note under a choice that cannot offer every option."""
+    return [static(t(key, count=count), subtle=True)] if count else []
 
 
 def parse_date(t: Texts, state: FormState, name: str, *, required: bool) -> dt.date | None:

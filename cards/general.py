@@ -8,9 +8,11 @@ from typing import Any, Final
 from microsoft_teams.cards import Version
 
 from cards.build import CARD_VERSION, card, command_button, heading, plain, static
+from cards.fit import first, names_text
 from cards.i18n import Texts
 from kam.models import Role, Tier
 
+ACCOUNTS_SHOWN = 30  # someone on more accounts finds each in its channel
 COMMANDS = (
     "help",
     "log_contact",
@@ -60,9 +62,12 @@ def accounts_card(t: Texts, accounts: list[AccountLine], unnamed: int = 0) -> di
     body: list[Any] = [heading(t("accounts.title"))]
     if not accounts and not unnamed:
         body.append(static(t("accounts.none")))
-    for line in accounts:
+    shown, more = first(accounts, ACCOUNTS_SHOWN)
+    for line in shown:
         body.append(plain(line.name, bold=True))
         body.append(static(f"{t(f'tier.{line.tier.value}')} · {t(f'accounts.role.{line.role.value}')}", subtle=True))
+    if more:
+        body.append(static(t("accounts.more", count=more), subtle=True))
     if unnamed:
         body.append(static(t("accounts.confidential_elsewhere", count=unnamed), subtle=True))
     actions = [command_button(t("command.log_contact"), t("command.log_contact"))] if accounts else []
@@ -73,7 +78,7 @@ def channel_welcome_card(t: Texts, account_name: str, managers: list[str]) -> di
     """The first post in a new account channel."""
     body = [heading(t("channel.welcome.title", account=account_name)), static(t("channel.welcome.body"))]
     if managers:
-        body.append(plain(t("channel.welcome.managers", names=", ".join(managers)), subtle=True))
+        body.append(plain(t("channel.welcome.managers", names=names_text(t, managers)), subtle=True))
     body += _command_list(t)
     actions = [command_button(t("command.log_contact"), t("command.log_contact"))]
     return card(body, actions, fallback_text=t("channel.welcome.title", account=account_name))
@@ -98,7 +103,7 @@ def account_summary_card(t: Texts, summary: AccountSummary, *, version: Version 
     account at a glance, nothing confidential (it is read wherever it is shared)."""
     body: list[Any] = [heading(summary.name), static(t(f"tier.{summary.tier.value}"), subtle=True)]
     if summary.managers:
-        body.append(plain(t("channel.welcome.managers", names=", ".join(summary.managers))))
+        body.append(plain(t("channel.welcome.managers", names=names_text(t, summary.managers))))
     body.append(static(t("search.activity", contacts=summary.contacts_90d, decisions=summary.decisions_90d)))
     last = t("search.last_contact", date=summary.last_contact) if summary.last_contact else t("search.no_contact")
     body.append(static(last, subtle=True))
@@ -127,7 +132,7 @@ def members_missing_card(t: Texts, account_name: str, names: list[str]) -> dict[
     """To the KA managers, once per person: on the account team, but not in the Teams team of its channel."""
     body = [
         heading(t("missing.title", account=account_name)),
-        plain(t("missing.names", names=", ".join(names))),
+        plain(t("missing.names", names=names_text(t, names))),
         static(t("missing.body")),
     ]
     return card(body, fallback_text=t("missing.title", account=account_name))

@@ -8,7 +8,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from cards.build import card, command_button, heading, labelled, plain, static
+from cards.contact import carried
 from cards.errors import MalformedSubmission
+from cards.fit import names_text
 from cards.forms import VERB_PICK, VERB_PICK_FOR_DECISION, action_data, execute_action, new_card_id
 from cards.i18n import Texts
 
@@ -42,18 +44,9 @@ class MeetingView:
     colleague_ids: Sequence[int]
 
 
-def _people(t: Texts, names: Sequence[str]) -> str:
-    shown = ", ".join(names[:PEOPLE_SHOWN])
-    return (
-        shown
-        if len(names) <= PEOPLE_SHOWN
-        else t("nudge.meeting.and_more", names=shown, more=len(names) - PEOPLE_SHOWN)
-    )
-
-
 def meeting_nudge_card(t: Texts, meeting: MeetingView, today: dt.date) -> dict[str, Any]:
     """ "You met ... log it?": the contact form opens with date, customer people, our attendees and subject."""
-    people = _people(t, meeting.customer_people)
+    people = names_text(t, meeting.customer_people, most=PEOPLE_SHOWN)
     when = f"{meeting.starts:%Y-%m-%d %H:%M}–{meeting.ends:%H:%M}"
     body = [
         heading(t("nudge.meeting.title", people=people)),
@@ -62,16 +55,20 @@ def meeting_nudge_card(t: Texts, meeting: MeetingView, today: dt.date) -> dict[s
         *labelled(t("nudge.meeting.when"), when),
         static(t("nudge.meeting.body")),
     ]
-    prefilled = {
-        "account_id": meeting.account_id,
-        "met_on": meeting.starts.date().isoformat(),
-        "customer_people": ", ".join(meeting.customer_people),
-        "summary": meeting.subject,
-        "participants": ",".join(str(i) for i in meeting.colleague_ids),
-    }
+    prefilled = carried(
+        {
+            "met_on": meeting.starts.date().isoformat(),
+            "customer_people": ", ".join(meeting.customer_people),
+            "summary": meeting.subject,
+            "participants": ",".join(str(i) for i in meeting.colleague_ids),
+        }
+    )
     dismiss = action_data(VERB_MEETING_NOT_RELEVANT, new_card_id(), today, nudge_id=meeting.nudge_id)
     actions = [
-        execute_action(t("nudge.meeting.log"), action_data(VERB_PICK, new_card_id(), today, **prefilled)),
+        execute_action(
+            t("nudge.meeting.log"),
+            action_data(VERB_PICK, new_card_id(), today, account_id=meeting.account_id, **prefilled),
+        ),
         execute_action(t("nudge.meeting.not_relevant"), dismiss),
         command_button(t("nudge.pause"), t("command.pause_nudges")),
     ]

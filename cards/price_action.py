@@ -11,6 +11,7 @@ from microsoft_teams.cards import CardElement, DateInput, TextInput
 
 from cards.acknowledge import Attention, card_with_attention
 from cards.build import card, heading, labelled, plain, static
+from cards.fit import names_text
 from cards.forms import FormState, action_data, execute_action, field_error, form_state, new_card_id, parse_date
 from cards.i18n import Texts
 from kam.account_list import bad_countries, split_list
@@ -136,7 +137,7 @@ def price_action_logged_card(
     if at_risk or others_at_risk:
         body.append(static(t("price.logged.at_risk"), bold=True))
         if at_risk:
-            body.append(plain(", ".join(at_risk)))
+            body.append(plain(names_text(t, at_risk)))
         if others_at_risk:
             body.append(static(t("price.logged.others", count=others_at_risk)))
     else:

@@ -25,6 +25,7 @@ from microsoft_teams.cards import (
 from cards.acknowledge import REFRESH_USERS_MAX, VERB_VIEW
 from cards.build import card, clean, command_button, heading, plain, static
 from cards.errors import MalformedSubmission
+from cards.fit import NAME_WIDTH, first, names_text, shorten, to_tab
 from cards.forms import FormState, action_data, execute_action, field_error, form_state, new_card_id, parse_date
 from cards.i18n import Texts
 from kam.models import ItemKind
@@ -35,6 +36,12 @@ VERB_START_REVIEW = "review.start"
 VERB_UPDATE_REVIEW = "review.update"
 VERB_REMIND_REVIEW = "review.remind"
 VERB_CLOSE_REVIEW = "review.close"
+# A plan has up to 200 objectives and actions (kam.plans.ITEMS_MAX): the card lists the first LINES_SHOWN,
+# and an owner's inputs for OWN_SHOWN of theirs at a time, those not yet updated first; the Plan tab has all.
+LINES_SHOWN = 12
+OWN_SHOWN = 3
+SUMMARY_SHOWN = 6  # entries of each part of the summary
+COMMENT_SHOWN = 160  # characters of a comment in the summary; the plan keeps it whole
 
 
 @dataclass(frozen=True)
@@ -150,8 +157,12 @@ def review_card(
     viewer_is_manager: bool,
     refresh_user_ids: Sequence[str],
     banner: str = "",
+    plan_url: str | None = None,
 ) -> dict[str, Any]:
-    """The review as one person sees it: everyone the progress; owners their inputs; the manager remind and close."""
+    """The review as one person sees it: everyone the progress; owners their inputs; the manager remind and close.
+
+    `plan_url`: the account's Plan tab, linked when the card cannot list every item.
+    """
     body: list[CardElement] = [heading(t("review.title", account=view.account_name))]
     if banner:
         body.append(plain(banner, bold=True, color="Attention"))
@@ -159,22 +170,33 @@ def review_card(
     total = len(view.owners_done) + len(view.owners_waiting)
     body.append(static(t("review.progress", done=len(view.owners_done), total=total), bold=True))
     if view.owners_waiting:
-        body.append(plain(t("ack.waiting", names=", ".join(view.owners_waiting))))
+        body.append(plain(t("ack.waiting", names=names_text(t, view.owners_waiting))))
     if view.closed:
         body.append(static(t("review.closed"), color="Good"))
-    for line in view.lines:
+    lines, more_lines = first(view.lines, LINES_SHOWN)
+    for line in lines:
         state = t(f"tab.status.{line.status}") + (" ✓" if line.updated else "")
-        body.append(plain(t("review.item", title=line.title, owner=line.owner, status=state, progress=line.progress)))
-    mine = [line for line in view.lines if line.owner_id == viewer_id]
+        owner = shorten(line.owner, NAME_WIDTH)
+        body.append(plain(t("review.item", title=line.title, owner=owner, status=state, progress=line.progress)))
+    if more_lines:
+        body.append(static(t("review.more", count=more_lines), subtle=True))
+    # Not yet updated first: each update sent brings the owner's next items onto the card.
+    mine = sorted((line for line in view.lines if line.owner_id == viewer_id), key=lambda line: line.updated)
+    own = mine[:OWN_SHOWN]
+    waiting = sum(not line.updated for line in mine[OWN_SHOWN:])
     data = {"review_id": view.review_id, "account_id": view.account_id}
     actions: list[Action] = []
-    if not view.closed and mine:
+    if not view.closed and own:
         body.append(static(t("review.yours"), bold=True))
-        body += [_own_item(t, line) for line in mine]
+        body += [_own_item(t, line) for line in own]
+        if waiting:
+            body.append(static(t("review.yours.more", count=waiting), subtle=True))
         actions.append(_button(t("review.send"), VERB_UPDATE_REVIEW, {"verb": VERB_UPDATE_REVIEW, **data}))
     if not view.closed and viewer_is_manager:
         actions.append(_button(t("review.remind"), VERB_REMIND_REVIEW, {"verb": VERB_REMIND_REVIEW, **data}))
         actions.append(_button(t("review.close"), VERB_CLOSE_REVIEW, {"verb": VERB_CLOSE_REVIEW, **data}))
+    if more_lines:
+        actions += to_tab(t, "plan", plan_url)
     refresh = None
     if refresh_user_ids and not view.closed:
         refresh_data = {
@@ -211,24 +233,36 @@ def parse_review_updates(value: Mapping[str, Any], item_ids: Sequence[str]) -> l
     return updates
 
 
-def review_summary_card(t: Texts, account_name: str, version: int, summary: Mapping[str, Any]) -> dict[str, Any]:
+def review_summary_card(
+    t: Texts, account_name: str, version: int, summary: Mapping[str, Any], plan_url: str | None = None
+) -> dict[str, Any]:
+    """What the review found, part by part: the first entries of each, their comments begun; the plan version
+    it saved (the Plan tab, `plan_url`) has every item with its whole comment."""
     body: list[CardElement] = [
         heading(t("review.summary.title", account=account_name)),
         static(t("review.summary.version", version=version), subtle=True),
     ]
+    cut = False
     for part in ("changed", "late", "decisions", "silent"):
-        entries = summary.get(part) or []
-        body.append(static(t(f"review.summary.{part}", count=len(entries)), bold=True))
+        entries, more = first(summary.get(part) or [], SUMMARY_SHOWN)
+        body.append(static(t(f"review.summary.{part}", count=len(entries) + more), bold=True))
         for entry in entries:
             text = t(
                 "review.item",
                 title=entry["title"],
-                owner=entry["owner"],
+                owner=shorten(entry["owner"], NAME_WIDTH),
                 status=t(f"tab.status.{entry['status']}"),
                 progress=entry["progress"],
             )
-            body.append(plain(text + (f" — {entry['comment']}" if entry.get("comment") else "")))
-    return card(body, fallback_text=t("review.summary.title", account=account_name))
+            whole = " ".join(entry.get("comment", "").split())
+            comment = shorten(whole, COMMENT_SHOWN)
+            body.append(plain(text + (f" — {comment}" if comment else "")))
+            cut = cut or comment != whole
+        if more:
+            body.append(static(t("review.summary.more", count=more), subtle=True))
+            cut = True
+    actions = to_tab(t, "plan", plan_url) if cut else []
+    return card(body, actions, fallback_text=t("review.summary.title", account=account_name))
 
 
 def review_due_card(t: Texts, account_name: str, last: str | None) -> dict[str, Any]:

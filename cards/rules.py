@@ -1,4 +1,12 @@
-"""The communication rules of one account as a card: readable by the team, editable by its KA manager."""
+"""The communication rules of one account as a card: readable by the team, editable by its KA manager.
+
+The editor has a multi-select per subject and per decision category, each offering the same targets:
+the roles and up to FUNCTIONS_OFFERED functions. A function's name (up to 60 characters) would be
+written into every one of those options and into each input's value, which at its longest fills a
+card several times over; so an option's value is the target's position in the list the card offers,
+and the list itself travels, sealed, in the save button's data (cards/seal.py): what is saved can only
+be a target the card offered, and a function the rules name but the card could not offer is kept.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +17,8 @@ from typing import Any
 from microsoft_teams.cards import CardElement, Choice, ChoiceSetInput, NumberInput
 
 from cards.build import card, clean, heading, plain, static
+from cards.errors import StaleCard
+from cards.fit import first, names_text, shorten
 from cards.forms import FormState, action_data, execute_action, field_error, form_state, new_card_id
 from cards.i18n import Texts
 from kam.models import DecisionCategory
@@ -16,6 +26,11 @@ from kam.rules import ABOUTS, HOURS_MAX, TARGETS, DecideRule, InformRule, RuleSe
 
 VERB_SAVE_RULES = "rules.save"
 HOURS = ("remind_after_hours", "report_after_hours")
+OFFERED = "targets"  # the save button's data: the targets the editor offers, in the order of its options
+FUNCTIONS_OFFERED = 8  # the functions the rules in force name come first, then the team's
+TARGET_WIDTH = 30  # characters of a target's name on the card
+TARGETS_SHOWN = 6  # targets named on one line of the rules as they are
+UNFILLED_SHOWN = 3
 
 
 def _inform_id(about: str) -> str:
@@ -36,7 +51,9 @@ def target_label(t: Texts, target: str) -> str:
 
 
 def _targets_text(t: Texts, targets: Sequence[str], empty_key: str) -> str:
-    return ", ".join(target_label(t, x) for x in targets) if targets else t(empty_key)
+    if not targets:
+        return t(empty_key)
+    return names_text(t, [target_label(t, x) for x in targets], most=TARGETS_SHOWN, width=TARGET_WIDTH)
 
 
 def _hours(value: dt.timedelta | None) -> str:
@@ -58,19 +75,36 @@ def _read_only(t: Texts, rules: RuleSet, unfilled: Sequence[str]) -> list[CardEl
     body.append(
         static(t("rules.timing", remind=_hours(rules.remind_after), report=_hours(rules.report_after)), subtle=True)
     )
-    for target in unfilled:
-        body.append(plain(t("rules.unfilled", target=target_label(t, target)), color="Warning"))
+    shown, more = first(unfilled, UNFILLED_SHOWN)
+    for target in shown:
+        label = shorten(target_label(t, target), TARGET_WIDTH)
+        body.append(plain(t("rules.unfilled", target=label), color="Warning"))
+    if more:
+        body.append(static(t("rules.unfilled.more", count=more), color="Warning"))
     return body
 
 
-def _choices(t: Texts, functions: Sequence[str]) -> list[Choice]:
-    options = [*TARGETS, *(f"function:{f.lower()}" for f in functions)]
-    return [Choice(title=clean(target_label(t, o)), value=o) for o in dict.fromkeys(options)]
+def offered_targets(rules: RuleSet, functions: Sequence[str]) -> tuple[list[str], int]:
+    """What the editor offers: the roles, then the functions the rules name, then the team's, FUNCTIONS_OFFERED
+    of them at most; and how many functions were left out."""
+    named = [x for rule in rules.inform.values() for x in rule.inform]
+    named += [x for rule in rules.decide.values() for x in rule.who]
+    team = [f"function:{f.lower()}" for f in functions]
+    candidates = [x for x in dict.fromkeys([*named, *team]) if x.startswith("function:")]
+    return [*TARGETS, *candidates[:FUNCTIONS_OFFERED]], max(len(candidates) - FUNCTIONS_OFFERED, 0)
 
 
-def _editor(t: Texts, rules: RuleSet, functions: Sequence[str], state: FormState | None) -> list[CardElement]:
+def _positions(targets: str, offered: Sequence[str]) -> str | None:
+    """Comma-separated targets as the editor's option values (their positions in `offered`)."""
+    chosen = [p.strip() for p in targets.split(",") if p.strip()]
+    return ",".join(str(offered.index(x)) for x in chosen if x in offered) or None
+
+
+def _editor(t: Texts, rules: RuleSet, offered: Sequence[str], state: FormState | None) -> list[CardElement]:
     values = state.values if state else {}
-    choices = _choices(t, functions)
+    choices = [
+        Choice(title=clean(shorten(target_label(t, x), TARGET_WIDTH)), value=str(i)) for i, x in enumerate(offered)
+    ]
     body: list[CardElement] = [static(t("rules.edit"), bold=True), static(t("rules.edit.applies"), subtle=True)]
     if state and state.errors:
         body.append(static(t("form.fix_errors"), color="Attention", bold=True))
@@ -82,7 +116,7 @@ def _editor(t: Texts, rules: RuleSet, functions: Sequence[str], state: FormState
             placeholder=placeholder,
             style="compact",
             is_multi_select=True,
-            value=values.get(name, ",".join(current)) or None,
+            value=_positions(values.get(name, ",".join(current)), offered),
             choices=choices,
         )
         return [element, *(field_error(state, name) if state else [])]
@@ -146,28 +180,39 @@ def rules_card(
     body += [static(t("rules.checks"), bold=True), *(static(t(f"rules.check.{n}")) for n in (1, 2, 3))]
     actions = []
     if editable:
-        body += _editor(t, rules, functions, state)
-        data = action_data(VERB_SAVE_RULES, card_id or new_card_id(), today, account_id=account_id)
+        offered, left_out = offered_targets(rules, functions)
+        body += _editor(t, rules, offered, state)
+        if left_out:
+            body.append(static(t("rules.edit.more_functions", count=left_out), subtle=True))
+        data = action_data(
+            VERB_SAVE_RULES, card_id or new_card_id(), today, account_id=account_id, **{OFFERED: offered}
+        )
         actions.append(execute_action(t("rules.save"), data))
     else:
         body.append(static(t("rules.only_managers"), subtle=True))
     return card(body, actions, fallback_text=t("rules.title", account=account_name))
 
 
-def parse_rules_submission(t: Texts, value: Mapping[str, Any]) -> RuleSet | FormState:
-    """The rules as the KA manager set them; the form state with messages when something is wrong."""
+def parse_rules_submission(t: Texts, value: Mapping[str, Any], in_force: RuleSet) -> RuleSet | FormState:
+    """The rules as the KA manager set them (with what `in_force` names that the card could not offer); the
+    form state (the targets chosen, by name) and a message per field when something is wrong.
+
+    StaleCard: a card from before the editor sent its targets."""
+    offered = _offered(value.get(OFFERED))
     state = form_state(value, FIELDS)
     values, errors = state.values, state.errors
     inform: dict[str, InformRule] = {}
     decide: dict[DecisionCategory, DecideRule] = {}
     for about in ABOUTS:
-        targets = _parse_targets(values.get(_inform_id(about), ""))
+        rule = in_force.inform.get(about)
+        targets = _parse_targets(values, _inform_id(about), offered, rule.inform if rule else ())
         if targets is None:
             errors[_inform_id(about)] = t("field.bad_choice")
         else:
             inform[about] = InformRule(about, targets)
     for category in DecisionCategory:
-        targets = _parse_targets(values.get(_decide_id(category), ""))
+        decider = in_force.decide.get(category)
+        targets = _parse_targets(values, _decide_id(category), offered, decider.who if decider else ())
         if targets is None:
             errors[_decide_id(category)] = t("field.bad_choice")
         else:
@@ -184,8 +229,25 @@ def parse_rules_submission(t: Texts, value: Mapping[str, Any]) -> RuleSet | Form
     return RuleSet(inform, decide, hours[0], hours[1])
 
 
-def _parse_targets(raw: str) -> tuple[str, ...] | None:
-    targets = tuple(dict.fromkeys(p.strip().lower() for p in raw.split(",") if p.strip()))
-    if not all(x in TARGETS or (x.startswith("function:") and 0 < len(x) <= 69) for x in targets):
+def _offered(raw: object) -> list[str]:
+    """The targets the editor offered, from its sealed data (what a card sends is checked all the same)."""
+    if not isinstance(raw, list) or len(raw) > len(TARGETS) + FUNCTIONS_OFFERED:
+        raise StaleCard()
+    if not all(isinstance(x, str) and (x in TARGETS or x.startswith("function:") and len(x) <= 69) for x in raw):
+        raise StaleCard()
+    return raw
+
+
+def _parse_targets(
+    values: dict[str, str], name: str, offered: Sequence[str], current: Sequence[str]
+) -> tuple[str, ...] | None:
+    """The targets an input chose, by their positions in `offered`, and those of `current` it could not offer;
+    written back into `values` by name, so that a form shown again keeps them. None if a position is not one
+    the card offered."""
+    positions = [p.strip() for p in values.get(name, "").split(",") if p.strip()]
+    if not all(p.isdigit() and int(p) < len(offered) for p in positions):
         return None
+    chosen = [offered[int(p)] for p in positions]
+    targets = tuple(dict.fromkeys([*chosen, *(x for x in current if x not in offered)]))
+    values[name] = ",".join(targets)
     return targets

@@ -12,6 +12,7 @@ from typing import Any
 from microsoft_teams.cards import CardElement, Choice, ChoiceSetInput, TextInput
 
 from cards.build import card, heading, plain, static
+from cards.fit import NAME_WIDTH, NAMES_SHOWN, first, names_text, shorten, to_tab
 from cards.forms import (
     FormContext,
     FormState,
@@ -31,6 +32,10 @@ VERB_ADD_STAKEHOLDER = "stakeholder.save"
 TEXT_FIELDS = {"name": NAME_MAX, "title": 200, "function": 100}
 CHOICES: dict[str, type[StrEnum]] = {"level": StakeholderLevel, "buying_role": BuyingRole, "attitude": Attitude}
 FIELDS = (*TEXT_FIELDS, *CHOICES, "owner")
+# An account has as many stakeholders as are added: the map lists the first MAP_SHOWN (by name) with the three
+# of ours who met each most recently, and names the uncovered; the Stakeholders tab has everyone.
+MAP_SHOWN = 15
+MET_BY_SHOWN = 3
 
 
 def stakeholder_form_card(
@@ -121,12 +126,16 @@ def stakeholder_added_card(t: Texts, account_name: str, name: str) -> dict[str, 
     return card(body, fallback_text=t("stakeholder.added.title", account=account_name))
 
 
-def relationship_map_card(t: Texts, account_name: str, model: str, lines: list[StakeholderLine]) -> dict[str, Any]:
+def relationship_map_card(
+    t: Texts, account_name: str, model: str, lines: list[StakeholderLine], tab_url: str | None = None
+) -> dict[str, Any]:
+    """`tab_url`: the account's Stakeholders tab, linked when the card cannot show everyone."""
     title = t("stakeholders.title", account=account_name)
     body: list[CardElement] = [heading(title), static(t(f"model.{model.replace(':', '_')}"))]
     if not lines:
         body.append(static(t("stakeholders.none")))
-    for line in lines:
+    shown, more = first(lines, MAP_SHOWN)
+    for line in shown:
         facts = [
             line.title,
             t(f"level.{line.level.value}") if line.level else "",
@@ -135,16 +144,20 @@ def relationship_map_card(t: Texts, account_name: str, model: str, lines: list[S
         body.append(plain(line.name, bold=True, color=None if line.covered else "Attention"))
         if any(facts):
             body.append(plain(" · ".join(f for f in facts if f), subtle=True))
+        met_by = names_text(t, line.met_by, most=MET_BY_SHOWN) or "—"
         met = (
-            t("stakeholders.last_met", date=line.last_met.isoformat(), names=", ".join(line.met_by) or "—")
+            t("stakeholders.last_met", date=line.last_met.isoformat(), names=met_by)
             if line.last_met
             else t("stakeholders.never_met")
         )
         body.append(plain(met, subtle=line.covered, color=None if line.covered else "Attention"))
         if line.owner:
-            body.append(plain(t("stakeholders.owner", name=line.owner), subtle=True))
+            body.append(plain(t("stakeholders.owner", name=shorten(line.owner, NAME_WIDTH)), subtle=True))
+    if more:
+        body.append(static(t("stakeholders.more", count=more), subtle=True))
     uncovered = [line.name for line in lines if not line.covered]
     if uncovered:
         body.append(static(t("stakeholders.uncovered", days=90), color="Attention", bold=True))
-        body.append(plain(", ".join(uncovered), color="Attention"))
-    return card(body, fallback_text=title)
+        body.append(plain(names_text(t, uncovered), color="Attention"))
+    cut = more or len(uncovered) > NAMES_SHOWN
+    return card(body, to_tab(t, "stakeholders", tab_url) if cut else [], fallback_text=title)

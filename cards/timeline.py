@@ -6,9 +6,10 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from microsoft_teams.cards import CardElement
+from microsoft_teams.cards import Action, CardElement
 
 from cards.build import card, heading, plain, static
+from cards.fit import shorten, to_tab
 from cards.forms import action_data, execute_action, new_card_id
 from cards.i18n import Texts
 from kam.models import Contact, Decision
@@ -41,19 +42,28 @@ def timeline_item(t: Texts, item: Contact | Decision, on: dt.date, *, hide_confi
 
 
 def _excerpt(text: str) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= EXCERPT else text[: EXCERPT - 1].rstrip() + "…"
+    """A line of the item; the Log tab has the whole of it."""
+    return shorten(" ".join(text.split()), EXCERPT)
 
 
 def timeline_card(
-    t: Texts, account_id: int, account_name: str, items: list[TimelineItem], *, offset: int, total: int, today: dt.date
+    t: Texts,
+    account_id: int,
+    account_name: str,
+    items: list[TimelineItem],
+    *,
+    offset: int,
+    total: int,
+    today: dt.date,
+    log_url: str | None = None,
 ) -> dict[str, Any]:
+    """A page of PAGE_SIZE items, each begun; `log_url`: the account's Log tab, where they are whole."""
     body: list[CardElement] = [heading(t("timeline.title", account=account_name))]
     if not items:
         body.append(static(t("timeline.empty")))
     for item in items:
         kind = t("timeline.decision") if item.kind == "decision" else item.label
-        body.append(plain(f"{item.on.isoformat()} · {kind} · {item.headline}", bold=True))
+        body.append(plain(f"{item.on.isoformat()} · {kind} · {_excerpt(item.headline)}", bold=True))
         if item.kind == "decision":
             body.append(static(item.label, subtle=True))
         if item.text:
@@ -63,7 +73,7 @@ def timeline_card(
         body.append(
             static(t("timeline.position", first=offset + 1, last=offset + len(items), total=total), subtle=True)
         )
-    actions = []
+    actions: list[Action] = []
     if offset > 0:
         data = action_data(
             VERB_TIMELINE_PAGE, new_card_id(), today, account_id=account_id, offset=max(0, offset - PAGE_SIZE)
@@ -72,4 +82,5 @@ def timeline_card(
     if offset + len(items) < total:
         data = action_data(VERB_TIMELINE_PAGE, new_card_id(), today, account_id=account_id, offset=offset + len(items))
         actions.append(execute_action(t("timeline.older"), data))
+    actions += to_tab(t, "log", log_url) if items else []
     return card(body, actions, fallback_text=t("timeline.title", account=account_name))

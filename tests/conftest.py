@@ -9,6 +9,7 @@ from tests.support.fakes.background import BackgroundLoop
 from tests.support.fakes.connector import ConnectorFake
 from tests.support.fakes.jwks import IdentityFake
 from tests.support.harness import RunningBot, fresh_database, local_settings, migrate_and_seed
+from tests.support.teams import CATALOG_APP_ID
 
 POSTGRES_URL = os.environ.get("KAMBOT_TEST_POSTGRES_URL", "")
 
@@ -56,9 +57,9 @@ def sqlite_url(tmp_path) -> str:  # type: ignore[no-untyped-def]
     return f"sqlite+aiosqlite:///{tmp_path / 'kambot.db'}"
 
 
-async def _demo_bot(url: str, connector: ConnectorFake) -> AsyncIterator[RunningBot]:
+async def _demo_bot(url: str, connector: ConnectorFake, **overrides: object) -> AsyncIterator[RunningBot]:
     await migrate_and_seed(url)
-    running = await RunningBot(local_settings(url), connector).start()
+    running = await RunningBot(local_settings(url, **overrides), connector).start()
     yield running
     await running.stop()
 
@@ -74,4 +75,11 @@ async def bot(sqlite_url: str, connector: ConnectorFake) -> AsyncIterator[Runnin
 async def bot_on_both(database_url: str, connector: ConnectorFake) -> AsyncIterator[RunningBot]:
     """The same bot, once on SQLite and once on PostgreSQL."""
     async for running in _demo_bot(database_url, connector):
+        yield running
+
+
+@pytest.fixture
+async def bot_in_catalog(sqlite_url: str, connector: ConnectorFake) -> AsyncIterator[RunningBot]:
+    """The demo bot knowing its id in the tenant's app catalog: its cards can link to the channels' tabs."""
+    async for running in _demo_bot(sqlite_url, connector, teams_app_id=CATALOG_APP_ID):
         yield running

@@ -13,7 +13,9 @@ from kam.models import Flag, ItemKind
 async def _card(turn: Turn, request: VerbRequest, item: tuple[ItemKind, int]) -> Reply:
     account = request.account
     assert account is not None, "the route names its account"
-    card = await item_card(request.session, turn.t, account, item, request.person, audience=turn.audience)
+    card = await item_card(
+        request.session, turn.t, account, item, request.person, audience=turn.audience, links=turn.services.links
+    )
     return Reply(card=card)
 
 

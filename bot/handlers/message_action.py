@@ -12,7 +12,7 @@ from bot.handlers.resolve import form_context, options
 from bot.router import Unanswerable, command_request
 from bot.routes import MESSAGE_ACTION
 from bot.turn import Reply, Turn
-from cards.contact import contact_form_card, prefill
+from cards.contact import carried, contact_form_card, prefill
 from cards.forms import account_picker_card
 
 LOG_AS_CONTACT = "logAsContact"
@@ -52,11 +52,13 @@ async def open_form(turn: Turn, value: object) -> Reply:
     if not isinstance(value, Mapping) or value.get("commandId") != LOG_AS_CONTACT:
         return Reply(message=turn.t("error.malformed"))
     payload = _mapping(value.get("messagePayload"))
-    carry = {
-        "summary": _message_text(payload),
-        "customer_people": _author(payload),
-        "met_on": _sent_on(payload, turn.today),
-    }
+    carry = carried(
+        {
+            "summary": _message_text(payload),
+            "customer_people": _author(payload),
+            "met_on": _sent_on(payload, turn.today),
+        }
+    )
     try:
         request = await command_request(turn, MESSAGE_ACTION.act, about_account=True, unlinked_channel_as_chat=True)
     except Unanswerable as stop:

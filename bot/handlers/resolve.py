@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.requests import CommandRequest, VerbRequest
 from bot.turn import Reply, Turn, argument_of
+from cards.fit import names_text
 from cards.forms import FormContext, FormState, Option, account_picker_card
 from cards.i18n import Texts
 from kam.access import Act, team_accounts
@@ -44,7 +45,7 @@ async def named_account(turn: Turn, request: CommandRequest, command_key: str, w
     chosen = [a for a in mine if wanted in a.name.lower()] if wanted else mine
     if len(chosen) == 1:
         return chosen[0]
-    names = ", ".join(a.name for a in mine)
+    names = names_text(turn.t, [a.name for a in mine])
     await turn.say(
         turn.t("timeline.no_match", text=wanted, names=names)
         if wanted and not chosen

@@ -10,6 +10,7 @@ from bot.handlers.resolve import named_account
 from bot.items import item_card
 from bot.requests import CommandRequest, VerbRequest
 from bot.turn import Reply, Turn
+from cards.fit import names_text
 from cards.forms import FormState
 from cards.review import parse_due_on, parse_review_updates, review_start_card, review_summary_card
 from kam.access import Audience
@@ -45,7 +46,8 @@ async def start_save(turn: Turn, request: VerbRequest) -> Reply:
 async def _card(
     session: AsyncSession, turn: Turn, account: Account, review: Review, person: Person | None
 ) -> dict[str, Any]:
-    return await item_card(session, turn.t, account, (ItemKind.REVIEW, review.id), person, audience=Audience.SHARED)
+    item = (ItemKind.REVIEW, review.id)
+    return await item_card(session, turn.t, account, item, person, audience=Audience.SHARED, links=turn.services.links)
 
 
 def _review(request: VerbRequest) -> tuple[Account, Review]:
@@ -64,7 +66,7 @@ async def update(turn: Turn, request: VerbRequest) -> Reply:
 async def remind(turn: Turn, request: VerbRequest) -> Reply:
     account, review = _review(request)
     reminded = await remind_owners(request.session, account, review, request.person)
-    names = ", ".join(reminded)
+    names = names_text(turn.t, reminded)
     message = turn.t("review.reminded", names=names) if reminded else turn.t("review.nobody_to_remind")
     return Reply(message=message, notify=bool(reminded))
 
@@ -72,5 +74,6 @@ async def remind(turn: Turn, request: VerbRequest) -> Reply:
 async def close(turn: Turn, request: VerbRequest) -> Reply:
     account, review = _review(request)
     closed = await close_review(request.session, account, review, request.person)
-    card = review_summary_card(turn.t, account.name, closed.plan_version or 0, closed.summary or {})
+    plan_url = turn.services.links.to(account, "plan")
+    card = review_summary_card(turn.t, account.name, closed.plan_version or 0, closed.summary or {}, plan_url)
     return Reply(card=card, notify=True)

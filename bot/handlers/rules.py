@@ -54,7 +54,7 @@ async def save(turn: Turn, request: VerbRequest) -> Reply:
     rules = turn.services.rules
     account, person = request.account, request.person
     assert account is not None, "the route names its account"
-    parsed = parse_rules_submission(turn.t, request.value)
+    parsed = parse_rules_submission(turn.t, request.value, rules.for_account(account))
     if isinstance(parsed, FormState):
         card = _card(turn.t, rules, account, person, turn.today, state=parsed, card_id=request.meta.card_id)
         return Reply(card=card)

@@ -73,4 +73,5 @@ async def show_map(turn: Turn, request: CommandRequest) -> None:
             )
             for c in picture.coverage
         ]
-    await turn.show(relationship_map_card(turn.t, account.name, picture.model, lines))
+    tab_url = turn.services.links.to(account, "stakeholders")
+    await turn.show(relationship_map_card(turn.t, account.name, picture.model, lines, tab_url))

@@ -30,7 +30,16 @@ async def _card(
             principal, await contact_subject(session, item), turn.audience
         )
         items.append(timeline_item(turn.t, item, entry.on, hide_confidential=hidden))
-    return timeline_card(turn.t, account.id, account.name, items, offset=offset, total=page.total, today=turn.today)
+    return timeline_card(
+        turn.t,
+        account.id,
+        account.name,
+        items,
+        offset=offset,
+        total=page.total,
+        today=turn.today,
+        log_url=turn.services.links.to(account, "log"),
+    )
 
 
 async def show(turn: Turn, request: CommandRequest) -> None:

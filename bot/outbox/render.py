@@ -16,6 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.items import item_card
 from bot.outbox.address import AddressBook, Destination, Undeliverable
+from bot.tab_links import TabLinks
+from cards.fit import names_text
 from cards.general import channel_welcome_card, delivery_failed_card, members_missing_card
 from cards.i18n import Texts
 from cards.nudge import MeetingView, meeting_nudge_card, weekly_nudge_card
@@ -45,11 +47,13 @@ class Rendered:
 
 @dataclass(frozen=True)
 class Rendering:
-    """What every renderer may use: the row's transaction, the default language, the address book."""
+    """What every renderer may use: the row's transaction, the default language, the address book, and the
+    links to the tabs where what a card shows in part is whole."""
 
     session: AsyncSession
     texts: Texts
     addresses: AddressBook
+    links: TabLinks
 
     def texts_for(self, person: Person) -> Texts:
         return Texts(person.locale or self.texts.language)
@@ -88,7 +92,8 @@ def channel_post(kind: ItemKind) -> Renderer:
         if account_id is None:
             raise Undeliverable(f"the {kind.value} no longer exists")
         account = await get_account(r.session, account_id)
-        card = await item_card(r.session, r.texts, account, (kind, message.subject_id), None, audience=Audience.SHARED)
+        item = (kind, message.subject_id)
+        card = await item_card(r.session, r.texts, account, item, None, audience=Audience.SHARED, links=r.links)
         return Rendered(await r.addresses.channel(r.session, account), card)
 
     return render
@@ -105,7 +110,14 @@ async def acknowledgement(r: Rendering, message: OutboxMessage) -> Rendered | No
     account = await get_account(r.session, ack.account_id)
     try:
         card = await item_card(
-            r.session, t, account, (ack.item_kind, ack.item_id), ack.person, audience=Audience.PRIVATE, banner=banner
+            r.session,
+            t,
+            account,
+            (ack.item_kind, ack.item_id),
+            ack.person,
+            audience=Audience.PRIVATE,
+            banner=banner,
+            links=r.links,
         )
     except ItemNotFound:
         return None
@@ -117,9 +129,11 @@ async def overdue_report(r: Rendering, message: OutboxMessage) -> Rendered | Non
     detail = message.detail or {}
     t = r.texts_for(manager)
     item = (ItemKind(detail["item_kind"]), int(detail["item_id"]))
-    banner = t("ack.overdue", names=", ".join(detail.get("people", [])))
+    banner = t("ack.overdue", names=names_text(t, detail.get("people", [])))
     try:
-        card = await item_card(r.session, t, account, item, manager, audience=Audience.PRIVATE, banner=banner)
+        card = await item_card(
+            r.session, t, account, item, manager, audience=Audience.PRIVATE, banner=banner, links=r.links
+        )
     except ItemNotFound:
         return None
     return await r.to_person(manager, card)
@@ -130,7 +144,8 @@ async def review_summary(r: Rendering, message: OutboxMessage) -> Rendered:
     if review is None:
         raise Undeliverable("the review no longer exists")
     account = await get_account(r.session, review.account_id)
-    card = review_summary_card(r.texts, account.name, review.plan_version or 0, review.summary or {})
+    summary = review.summary or {}
+    card = review_summary_card(r.texts, account.name, review.plan_version or 0, summary, r.links.to(account, "plan"))
     return Rendered(await r.addresses.channel(r.session, account), card)
 
 

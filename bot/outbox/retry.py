@@ -14,6 +14,7 @@ from bot.traces import failed_try
 
 T = TypeVar("T")
 
+# What Microsoft lists as retryable; anything else (403, 404, 413 MessageSizeTooBig, ...) would fail again.
 TRANSIENT_STATUSES = frozenset({412, 429, 502, 503, 504})
 
 

@@ -25,6 +25,7 @@ from bot.outbox.pacing import Pacer
 from bot.outbox.render import Rendered, Rendering, render
 from bot.outbox.retry import RetryPolicy, delay_for, is_transient, status_of, with_retries
 from bot.sealer import Sealer
+from bot.tab_links import TabLinks
 from bot.traces import delivered, traced_delivery
 from cards.i18n import Texts
 from kam.conversations import record_card_message
@@ -163,6 +164,7 @@ class Sender:
         locale: str,
         metrics: Metrics,
         sealer: Sealer,
+        links: TabLinks | None = None,
         sends_per_second: int = 50,
         lease_seconds: float = 60.0,
         not_reachable_seconds: float = 30.0,
@@ -177,6 +179,7 @@ class Sender:
         self._connector = connector
         self._db = db
         self._addresses = addresses
+        self._links = links or TabLinks("", "")  # no links: the cards name the tabs in words
         self._texts = Texts(locale)
         self._metrics = metrics
         self._sealer = sealer
@@ -265,7 +268,7 @@ class Sender:
                 if message is None:
                     return Job(row, 0, outcome=Outcome(sent=True))
                 attempts = message.attempts
-                rendered = await render(Rendering(session, self._texts, self._addresses), message)
+                rendered = await render(Rendering(session, self._texts, self._addresses, self._links), message)
         except Exception as error:
             return Job(row, attempts, outcome=self._after_failure(row.message_id, error, attempts))
         if rendered is None:

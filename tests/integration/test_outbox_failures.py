@@ -1,9 +1,17 @@
-"""A message that cannot be delivered is not retried forever: the KA manager is told, an admin re-queues it."""
+"""A message that cannot be delivered is not retried forever: the KA manager is told, an admin re-queues it.
+
+Refused for good: a channel that removed the app (403), a message over Teams' size limit (413).
+"""
 
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
+from sqlalchemy import select
+
+from kam.models import OutboxMessage, OutboxStatus
+from kam.outbox import OutboxKind
 from tests.support.cards_judge import assert_valid_cards
 from tests.support.cli import kambot
 from tests.support.fakes.connector import ConnectorFake
@@ -46,3 +54,28 @@ async def test_a_post_the_channel_refuses_is_reported_to_the_ka_manager_and_can_
     )
     cleared = await asyncio.to_thread(kambot, "outbox", env=env, cwd=tmp_path)
     assert "no failed messages" in cleared.stderr
+
+
+async def test_a_card_teams_finds_too_large_is_not_retried_and_the_ka_manager_is_told(
+    bot: RunningBot, connector: ConnectorFake
+) -> None:
+    form, _ = await open_form(bot)
+    # Teams' limit made small enough for this contact's cards (a summary of 2,000 emoji: 8 KB of UTF-16 on its
+    # own), not for the report about them.
+    connector.message_size_limit = 12 * 1024
+    await save(bot, form, summary="💥" * 2000)
+    await bot.settle()
+
+    def told(fake: ConnectorFake) -> list[dict[str, Any]]:
+        return [c for c in chat_cards(fake, "megan") if "Not delivered: Contoso Pharma" in texts_in(c)]
+
+    await connector.wait_for(lambda fake: len(told(fake)) == 2, timeout=10)
+    about_post = next(c for c in told(connector) if "a logged contact to the account's channel" in texts_in(c))
+    assert "HTTP 413" in texts_in(about_post) and "Message size too large" in texts_in(about_post)
+    assert not [r for r in connector.in_conversation(CONTOSO_CHANNEL) if r.cards]
+    assert connector.too_large == 2, "the channel post and Megan's card, each refused once: neither retried"
+    async with bot.db.transaction() as session:
+        rows = {row.kind: row for row in await session.scalars(select(OutboxMessage))}
+    for kind in (OutboxKind.CONTACT_LOGGED, OutboxKind.ACK_REQUEST):
+        assert rows[kind].status == OutboxStatus.FAILED and "413" in (rows[kind].last_error or "")
+    assert_valid_cards(told(connector))

@@ -9,7 +9,8 @@ from sqlalchemy import select, update
 
 from kam.accounts import get_account
 from kam.models import Account
-from kam.plans import ItemStatus, current_plan
+from kam.people import Caller, find_person
+from kam.plans import ItemStatus, PlanContent, PlanItem, current_plan, save_plan
 from tests.support.cards_judge import assert_valid_cards
 from tests.support.fakes.connector import ConnectorFake
 from tests.support.flows import (
@@ -24,10 +25,11 @@ from tests.support.flows import (
     review_data,
     seed_plan,
     start,
+    tab_link,
     texts_in,
 )
 from tests.support.harness import RunningBot
-from tests.support.teams import CONTOSO_CHANNEL
+from tests.support.teams import CATALOG_APP_ID, CONTOSO_CHANNEL, USERS
 
 CONTOSO = 1
 TODAY = dt.date.today()
@@ -166,3 +168,41 @@ async def test_the_ka_manager_hears_once_when_a_review_is_due_by_the_tiers_caden
     async with bot.db.transaction() as session:
         assert (await session.scalar(select(Account).where(Account.id == CONTOSO))).review_due_notified_at
     assert_valid_cards(dues)
+
+
+async def test_an_owner_of_many_items_updates_them_a_few_at_a_time_and_the_cards_link_the_plan(
+    bot_in_catalog: RunningBot,
+) -> None:
+    bot = bot_in_catalog
+    async with bot.db.transaction() as session:
+        account = await get_account(session, CONTOSO)
+        adele = await find_person(session, Caller(USERS["adele"].aad_object_id, None, ""))
+        megan = await find_person(session, Caller(USERS["megan"].aad_object_id, None, ""))
+        assert adele is not None and megan is not None
+        items = [PlanItem(id=f"{i:032x}", title=f"Action {i:02d}", owner_id=adele.id) for i in range(20)]
+        await save_plan(session, account, megan, 0, PlanContent(items=items))
+    await start(bot, TODAY + dt.timedelta(days=7))
+    await bot.settle()
+
+    post = [r.cards[0] for r in bot.connector.in_conversation(CONTOSO_CHANNEL) if r.cards][-1]
+    assert "Action 11" in texts_in(post) and "Action 12" not in texts_in(post)
+    assert "… and 8 more objectives and actions" in texts_in(post)
+    path, context = tab_link(post)
+    assert path == f"/l/entity/{CATALOG_APP_ID}/kambot-plan-{CONTOSO}" and context == {"channelId": CONTOSO_CHANNEL}
+
+    card = chat_cards(bot.connector, "adele")[-1]
+    updated: list[str] = []
+    for _ in range(7):  # 3 at a time
+        shown = [e["items"][1]["id"].removeprefix("status_") for e in card["body"] if e.get("type") == "Container"]
+        fresh = [i for i in shown if i not in updated]
+        assert len(shown) == 3 and len(fresh) == min(3, 20 - len(updated)), "those not yet updated first"
+        left = 20 - len(updated) - len(fresh)
+        assert (f"{left} more of yours to update" in texts_in(card)) == (left > 0)
+        answers = {f"status_{i}": "done" for i in shown} | {f"progress_{i}": "100" for i in shown}
+        card = invoke_card(
+            await bot.send(bot.teams.execute(review_data(card, "review.update", **answers), user="adele"))
+        )
+        updated += fresh
+    assert sorted(updated) == [f"{i:032x}" for i in range(20)]
+    assert "Updated: 1 of 1 owners" in texts_in(card)
+    assert_valid_cards([post, card])

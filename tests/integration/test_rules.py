@@ -176,6 +176,16 @@ def inputs_of(card: dict[str, Any]) -> dict[str, Any]:
     return {e["id"]: e.get("value") for e in card["body"] if "id" in e}
 
 
+def chosen(card: dict[str, Any], input_id: str) -> str:
+    """The targets an input of the editor has chosen: its options' values are their places in the card's list."""
+    offered = action_data(card)["targets"]
+    return ",".join(offered[int(place)] for place in (inputs_of(card)[input_id] or "").split(",") if place)
+
+
+def place_of(card: dict[str, Any], target: str) -> str:
+    return str(action_data(card)["targets"].index(target))
+
+
 async def test_the_ka_manager_changes_the_rules_in_a_card_and_open_items_keep_their_people(bot: RunningBot) -> None:
     await log_in_channel(bot, "log decision", DECISION)
 
@@ -189,11 +199,12 @@ async def test_the_ka_manager_changes_the_rules_in_a_card_and_open_items_keep_th
     await bot.send(bot.teams.message("rules", user="megan", where=CONTOSO_CHANNEL))
     editor, _ = last_card(bot.connector, CONTOSO_CHANNEL)
     fields = inputs_of(editor)
-    assert fields["inform:decision.pricing"] == "manager,function:country lead,function:finance"
-    assert fields["decide:pricing"] == "manager" and fields["remind_after_hours"] == 24
+    assert chosen(editor, "inform:decision.pricing") == "manager,function:country lead,function:finance"
+    assert chosen(editor, "decide:pricing") == "manager" and fields["remind_after_hours"] == 24
     assert "checks that always run" in texts_in(editor).lower()
 
-    wanted = {k: ("" if v is None else str(v)) for k, v in fields.items()} | {"inform:decision.pricing": "manager"}
+    only_manager = {"inform:decision.pricing": place_of(editor, "manager")}
+    wanted = {k: ("" if v is None else str(v)) for k, v in fields.items()} | only_manager
     stolen = invoke_message(await bot.send(bot.teams.execute(action_data(editor) | wanted, where=CONTOSO_CHANNEL)))
     assert "opened for someone else" in stolen
     forged = bot.reseal(action_data(editor) | wanted)
@@ -207,7 +218,12 @@ async def test_the_ka_manager_changes_the_rules_in_a_card_and_open_items_keep_th
         )
     )
     assert "Enter a number of hours from 1 to 1440." in texts_in(bad)
-    assert inputs_of(bad)["inform:decision.pricing"] == "manager", "what she chose is kept"
+    assert chosen(bad, "inform:decision.pricing") == "manager", "what she chose is kept"
+    unoffered = wanted | {"decide:pricing": str(len(action_data(editor)["targets"]))}
+    refused_target = invoke_card(
+        await bot.send(bot.teams.execute(action_data(editor) | unoffered, user="megan", where=CONTOSO_CHANNEL))
+    )
+    assert "Choose one of the offered options." in texts_in(refused_target), "only what the card offered is saved"
     async with bot.db.transaction() as session:
         assert (await named(session, "Contoso Pharma")).rules is None, "nothing stored from a refused or bad form"
 
@@ -228,4 +244,4 @@ async def test_the_ka_manager_changes_the_rules_in_a_card_and_open_items_keep_th
     await log_in_channel(bot, "log decision", DECISION | {"title": "Volume bonus"})
     second = channel_post(bot.connector, CONTOSO_CHANNEL, "Volume bonus")
     assert "Waiting for Megan Bowen" in texts_in(second) and "Patti" not in texts_in(second)
-    assert_valid_cards([read_only, editor, bad, saved])
+    assert_valid_cards([read_only, editor, bad, refused_target, saved])

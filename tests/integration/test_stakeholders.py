@@ -12,9 +12,9 @@ from kam.contacts import LogContact, log_contact
 from kam.models import Account, ContactKind, Person, Stakeholder
 from kam.stakeholders import model_of
 from tests.support.cards_judge import assert_valid_cards
-from tests.support.flows import action_data, choice_value, invoke_card, invoke_message, last_card, texts_in
+from tests.support.flows import action_data, choice_value, invoke_card, invoke_message, last_card, tab_link, texts_in
 from tests.support.harness import RunningBot
-from tests.support.teams import CONTOSO_CHANNEL
+from tests.support.teams import CATALOG_APP_ID, CONTOSO_CHANNEL
 
 TODAY = dt.date.today()
 
@@ -120,3 +120,21 @@ async def test_in_a_chat_the_map_is_for_the_named_account(bot: RunningBot) -> No
     await bot.send(bot.teams.message("stakeholder fabrikam", locale="de-DE"))
     card, _ = last_card(bot.connector, "a:personal-alex")
     assert "Stakeholder: Fabrikam Logistics" in texts_in(card) and "Maria Lopez" in texts_in(card)
+
+
+async def test_a_map_too_long_for_a_card_names_the_first_and_links_the_stakeholders_tab(
+    bot_in_catalog: RunningBot,
+) -> None:
+    async with bot_in_catalog.db.transaction() as session:
+        contoso = await session.scalar(select(Account).where(Account.name == "Contoso Pharma"))
+        assert contoso is not None
+        session.add_all(Stakeholder(account_id=contoso.id, name=f"Buyer {i:02d}") for i in range(20))
+    await bot_in_catalog.send(bot_in_catalog.teams.message("stakeholders", where=CONTOSO_CHANNEL))
+    card, _ = last_card(bot_in_catalog.connector, CONTOSO_CHANNEL)
+    text = texts_in(card)
+    assert "Buyer 14" in text and "Buyer 15" not in text, "the first 15 of 22, by name"
+    assert "… and 7 more stakeholders: the Stakeholders tab of the account's channel has them all." in text
+    path, context = tab_link(card)
+    assert path == f"/l/entity/{CATALOG_APP_ID}/kambot-stakeholders-1" and context == {"channelId": CONTOSO_CHANNEL}
+    assert "Buyer 00, Buyer 01" in text and "and 12 more" in text, "the uncovered named, the first ten"
+    assert_valid_cards([card])

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
 from prometheus_client.parser import text_string_to_metric_families
@@ -115,6 +117,14 @@ def chat_cards(connector: ConnectorFake, user: str) -> list[dict[str, Any]]:
     """Cards in a user's 1:1 chat: the one the bot opened, or the one they opened themselves."""
     ids = {connector.chats.get(USERS[user].teams_user_id), f"a:personal-{user}"}
     return [card for r in connector.recorded if r.conversation_id in ids for card in r.cards]
+
+
+def tab_link(card: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """Where the card's button to a tab leads: the Teams deep link's path, and its context (the channel)."""
+    link = next(a["url"] for a in card.get("actions") or [] if a.get("type") == "Action.OpenUrl")
+    parts = urlsplit(link)
+    assert parts.scheme == "https" and parts.netloc == "teams.microsoft.com", link
+    return parts.path, json.loads(parse_qs(parts.query)["context"][0])
 
 
 def verb_data(card: dict[str, Any], verb: str) -> dict[str, Any]:

@@ -18,6 +18,7 @@ UNLINKED_CHANNEL = "channel-random-id"
 GROUP_CHAT = "19:group-chat-id@thread.v2"
 MEETING_CHAT = "19:meeting_chat-id@thread.v2"
 CHATS = (GROUP_CHAT, MEETING_CHAT)
+CATALOG_APP_ID = "6b1f0c2e-51a4-4a53-9d53-9f1a2f0c0a01"  # kambot's id in the tenant's app catalog
 
 # Besides the demo people: someone kambot has never heard of, and an admin on no account team
 # (kambot knows her once the access tests add her and list her in KAMBOT_ADMIN_AAD_IDS).

@@ -72,6 +72,7 @@ def every_card() -> list[dict[str, Any]]:
         TODAY,
         "Alex Wilber",
         ["Hanna", NASTY],
+        NASTY[:500],
         ["Megan"],
         NASTY,
         NASTY,

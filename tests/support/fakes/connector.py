@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import time
 from collections import defaultdict, deque
 from collections.abc import Callable
@@ -18,6 +19,16 @@ from typing import Any, Protocol
 from aiohttp import web
 
 from tests.support.fakes.loopback import serve_on_loopback
+
+# Teams refuses a bot message over 100 KB "encoded as UTF-16" (Microsoft, "Format your bot messages") with
+# 413 MessageSizeTooBig. Counted here: the activity as received, written back as compact JSON (its characters
+# and JSON's own escapes, not the \u escapes a client may put on the wire), two bytes per UTF-16 code unit.
+MESSAGE_SIZE_LIMIT = 100 * 1024
+
+
+def utf16_size(activity: Any) -> int:
+    """How many bytes `activity` takes as compact JSON in UTF-16: what the fake holds against the limit."""
+    return len(json.dumps(activity, ensure_ascii=False, separators=(",", ":")).encode("utf-16-le"))
 
 
 @dataclass
@@ -84,6 +95,8 @@ class ConnectorFake:
     _runner: web.AppRunner | None = None
     _stalled_until: float = 0.0
     stalled: int = 0  # requests that had to wait out a stall
+    message_size_limit: int = MESSAGE_SIZE_LIMIT  # sends, replies and updates above it are refused with 413
+    too_large: int = 0  # messages so refused
 
     def stall(self, seconds: float) -> None:
         """Hold every request that arrives in the next `seconds` until they are over (a slow Bot Connector)."""
@@ -177,6 +190,9 @@ class ConnectorFake:
         not_there = self.directory.post_refusal(conversation_id)
         if not_there is not None:
             return self._error(*not_there)
+        if utf16_size(activity) > self.message_size_limit:
+            self.too_large += 1
+            return self._error(413, "MessageSizeTooBig", "Message size too large.")
         new_id = activity_id or f"activity-{next(self._ids)}"
         self.recorded.append(Recorded(method, conversation_id, activity, new_id, request.headers.get("Authorization")))
         self._changed.set()

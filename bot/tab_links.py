@@ -1,0 +1,50 @@
+"""Links from a card to a tab of its account's channel, where the whole of what a card shows in part is.
+
+A card holds about 80 KB (cards/fit.py): the relationship map, a plan review and its
+summary show their first entries and link to the Stakeholders or Plan tab for the rest;
+the timeline links to the Log. The link is a Teams deep link to the tab as provisioning
+configured it (`graph.provisioning.tab_specs`: its entity id), in the account's channel;
+Teams opens it in place, with the tab's single sign-on. Without the app's id (local mode)
+or a channel there is no link, and the card names the tab in words.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Literal
+from urllib.parse import quote, urlencode
+
+from bot.settings import Settings
+from graph.provisioning import tab_specs
+from kam.models import Account
+
+Tab = Literal["plan", "log", "stakeholders"]
+DEEP_LINK = "https://teams.microsoft.com/l/entity/"
+
+
+@dataclass(frozen=True)
+class TabLinks:
+    """`app_id`: the app's id in the tenant's app catalog (KAMBOT_TEAMS_APP_ID); for an app uploaded by hand,
+    its manifest id, which is the bot's app id."""
+
+    app_id: str
+    base_url: str
+
+    @classmethod
+    def of(cls, settings: Settings) -> TabLinks:
+        return cls(settings.teams_app_id or settings.app_id, settings.public_base_url)
+
+    def to(self, account: Account, tab: Tab) -> str | None:
+        if not self.app_id or not account.channel_id:
+            return None
+        spec = next(s for s in tab_specs(account, self.base_url) if s.entity_id == f"kambot-{tab}-{account.id}")
+        query = urlencode(
+            {
+                "webUrl": spec.website_url,
+                "label": spec.name,
+                "context": json.dumps({"channelId": account.channel_id}, separators=(",", ":")),
+            },
+            quote_via=quote,
+        )
+        return f"{DEEP_LINK}{quote(self.app_id, safe='')}/{quote(spec.entity_id, safe='')}?{query}"

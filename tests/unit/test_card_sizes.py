@@ -1,0 +1,682 @@
+"""Every card kambot can send, at its largest, stays under the 80 KB Microsoft recommends for a bot message.
+
+Teams refuses a message over about 100 KB, counted as UTF-16, with 413 MessageSizeTooBig, and
+recommends keeping it within 80 KB. Each case below builds a card with every text at its maximum
+length, written in the characters that cost the most (each 4 bytes: an emoji is two UTF-16 code
+units, a quotation mark is escaped in JSON), and every list as long as the code lets it grow, far
+beyond what a card shows of it (cards/fit.py). The size measured is the whole activity as the
+outbox posts it: the sealed card in its attachment, with the @mentions, addressed to the longest
+conversation the database can name, and counted as the Bot Connector fake counts it.
+
+The cases are checked against the code's own tables: each outbox kind (bot/outbox/render.py) and
+each card builder in cards/ must have one, so a new kind or card without a size case fails here.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import importlib
+import inspect
+import pkgutil
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+import pytest
+from botbuilder.core import TurnContext
+
+import cards
+from bot.outbox.address import Address
+from bot.outbox.render import RENDERERS
+from bot.tab_links import TabLinks
+from bot.teams.activities import content_activity
+from bot.teams.connector import reference_of
+from cards.account import LIST_MAX, NAME_MAX, account_created_card, new_account_card
+from cards.acknowledge import AckEntry, Attention, FlagView
+from cards.build import Recipient
+from cards.contact import TEXT_FIELDS as CONTACT_FIELDS
+from cards.contact import ContactView, carried, channel_summary_card, contact_form_card, logged_card
+from cards.decision import TEXT_FIELDS as DECISION_FIELDS
+from cards.decision import DecisionView, channel_decision_card, decision_form_card, decision_logged_card
+from cards.fit import names_text, shorten
+from cards.forms import FormContext, FormState, Option, account_picker_card, for_dialog
+from cards.general import (
+    AccountLine,
+    AccountSummary,
+    account_summary_card,
+    accounts_card,
+    channel_welcome_card,
+    delivery_failed_card,
+    help_card,
+    members_missing_card,
+    welcome_card,
+)
+from cards.i18n import Texts
+from cards.nudge import MeetingView, meeting_dismissed_card, meeting_nudge_card, weekly_nudge_card
+from cards.price_action import (
+    COUNTRIES_MAX,
+    PriceActionView,
+    price_action_form_card,
+    price_action_logged_card,
+    price_risk_card,
+)
+from cards.review import (
+    ReviewLine,
+    ReviewView,
+    review_card,
+    review_due_card,
+    review_start_card,
+    review_summary_card,
+)
+from cards.rules import parse_rules_submission, rules_card
+from cards.seal import seal
+from cards.stakeholders import (
+    TEXT_FIELDS as STAKEHOLDER_FIELDS,
+)
+from cards.stakeholders import (
+    StakeholderLine,
+    relationship_map_card,
+    stakeholder_added_card,
+    stakeholder_form_card,
+)
+from cards.timeline import TimelineItem, timeline_card
+from kam.meetings import SUBJECT_MAX
+from kam.models import (
+    Account,
+    Attitude,
+    ContactKind,
+    DecisionCategory,
+    FlagKind,
+    ItemKind,
+    Role,
+    StakeholderLevel,
+    Tier,
+)
+from kam.outbox import OutboxKind
+from kam.plans import ITEMS_MAX, ItemStatus
+from kam.price_actions import TEXT_MAX as PRICE_TEXT_MAX
+from kam.price_actions import TITLE_MAX as PRICE_TITLE_MAX
+from kam.reviews import COMMENT_MAX
+from kam.rules import ABOUTS, DecideRule, InformRule, RuleSet
+from tests.support.cards_judge import assert_valid_cards
+from tests.support.fakes.connector import MESSAGE_SIZE_LIMIT, utf16_size
+
+BUDGET = 80 * 1024  # Microsoft's recommendation; Teams' own limit is MESSAGE_SIZE_LIMIT
+TODAY = dt.date(2026, 12, 31)
+MOMENT = dt.datetime(2026, 12, 31, 23, 30, tzinfo=dt.UTC)
+BIG_ID = 2**31 - 1
+MANY = 300  # far more of anything than a card shows
+# Column sizes (kam/models.py) of what a card shows but nobody types into a card.
+PERSON_NAME = ACCOUNT_NAME = STAKEHOLDER_NAME = PLAN_TITLE = 200
+FUNCTION = 60
+TEAMS_ID = 200
+TOPIC = 300
+FAILURE = 300  # kam.outbox.report_failure keeps this much of the error
+LONGEST_ACCOUNT = Account(id=BIG_ID, name="x", channel_id="19:" + "c" * 180 + "@thread.tacv2")
+TAB_URL = TabLinks(str(uuid.UUID(int=0)), "https://" + "h" * 200 + ".example").to(LONGEST_ACCOUNT, "stakeholders")
+LONGEST_ADDRESS = Address(
+    service_url="https://" + "s" * 480 + ".example/",
+    conversation_id="19:" + "c" * 380 + "@thread.tacv2",
+    tenant_id="t" * 64,
+    bot_id="28:" + "b" * 197,
+    conversation_type="channel",
+    member_id="29:" + "m" * 197,
+)
+
+
+def worst(length: int) -> str:
+    """`length` characters, each 4 bytes of UTF-16 JSON: an emoji (two code units) and a quotation mark (escaped)."""
+    return ('💥"' * length)[:length]
+
+
+def worst_id(n: int) -> str:
+    return f"29:{n:0{TEAMS_ID - 3}d}"
+
+
+def activity_size(card: dict[str, Any]) -> int:
+    """The card as the outbox posts it: sealed, in an attachment, addressed; counted as the fake counts it."""
+    sealed = seal(copy.deepcopy(card), b"k" * 32, TODAY, lambda verb: worst_id(0))
+    activity = content_activity(sealed)
+    TurnContext.apply_conversation_reference(activity, reference_of(LONGEST_ADDRESS))
+    return utf16_size(activity.serialize())
+
+
+def people(count: int = MANY) -> list[str]:
+    return [worst(PERSON_NAME) for _ in range(count)]
+
+
+def attention(item_kind: ItemKind, banner: str = "") -> Attention:
+    """Everyone asked, half of them done, others acknowledging unasked, every kind of finding many times over, the
+    viewer asked for every reason and allowed to end many agreements, more people to refresh than Teams allows."""
+    entries = [AckEntry(worst(PERSON_NAME), TODAY if i % 2 else None, required=i < MANY // 2) for i in range(MANY)]
+    flags = [
+        FlagView(BIG_ID - i, kind, worst(TOPIC), worst(PERSON_NAME), TODAY, True, worst(PERSON_NAME), TODAY)
+        for i, kind in enumerate(list(FlagKind) * 10)
+    ]
+    reasons = ["rule:decision.pricing", "needs_confirmation", "paid_service", "free_after_paid", "parallel_framework"]
+    return Attention(
+        item_kind,
+        BIG_ID,
+        BIG_ID,
+        entries,
+        flags,
+        [worst_id(i) for i in range(MANY)],
+        [*reasons, "price_risk"],
+        viewer_may_end=tuple(range(1, MANY)),
+        banner=banner,
+    )
+
+
+def must_know() -> list[Recipient]:
+    return [Recipient(worst_id(i), worst(PERSON_NAME)) for i in range(MANY)]
+
+
+def contact_view() -> ContactView:
+    return ContactView(
+        worst(ACCOUNT_NAME),
+        ContactKind.VISIT,
+        TODAY,
+        worst(PERSON_NAME),
+        stakeholders=[worst(STAKEHOLDER_NAME)] * MANY,
+        customer_people=worst(CONTACT_FIELDS["customer_people"]),
+        participants=people(),
+        summary=worst(CONTACT_FIELDS["summary"]),
+        customer_asked=worst(CONTACT_FIELDS["customer_asked"]),
+        we_committed=worst(CONTACT_FIELDS["we_committed"]),
+        next_steps=worst(CONTACT_FIELDS["next_steps"]),
+        confidential=False,
+    )
+
+
+def decision_view() -> DecisionView:
+    return DecisionView(
+        worst(ACCOUNT_NAME),
+        worst(DECISION_FIELDS["title"]),
+        DecisionCategory.CONTRACT,
+        worst(DECISION_FIELDS["decision"]),
+        worst(DECISION_FIELDS["rationale"]),
+        worst(DECISION_FIELDS["decided_by"]),
+        TODAY,
+        worst(DECISION_FIELDS["scope"]),
+        worst(PERSON_NAME),
+        TODAY,
+        worst(PERSON_NAME),
+        needs_confirmation=True,
+    )
+
+
+def price_view() -> PriceActionView:
+    countries = ["DE"] * (COUNTRIES_MAX // 3)  # "DE; DE; ..." in the countries field's 200 characters
+    return PriceActionView(worst(PRICE_TITLE_MAX), countries, worst(PRICE_TEXT_MAX), TODAY, TODAY, worst(PERSON_NAME))
+
+
+def review_view(viewer_owns: bool) -> ReviewView:
+    """A plan at its largest: every item owned (by the viewer, or by others), with the longest title and comment."""
+    lines = [
+        ReviewLine(
+            f"{i:032x}",
+            worst(PLAN_TITLE),
+            worst(PERSON_NAME),
+            5 if viewer_owns else 6 + i,
+            ItemStatus.IN_PROGRESS.value,
+            100,
+            worst(COMMENT_MAX),
+            True,
+            bool(i % 2),
+        )
+        for i in range(ITEMS_MAX)
+    ]
+    return ReviewView(BIG_ID, BIG_ID, worst(ACCOUNT_NAME), worst(PERSON_NAME), TODAY, False, lines, people(), people())
+
+
+def review_summary() -> dict[str, Any]:
+    entry = {
+        "title": worst(PLAN_TITLE),
+        "owner": worst(PERSON_NAME),
+        "status": "blocked",
+        "progress": 100,
+        "comment": worst(COMMENT_MAX),
+        "due_on": "2026-01-01",
+    }
+    return {part: [entry] * ITEMS_MAX for part in ("changed", "late", "decisions", "silent")}
+
+
+def form_context() -> FormContext:
+    """An account with many stakeholders (name and job title at their longest) and a large team."""
+    stakeholders = [Option(BIG_ID - i, f"{worst(STAKEHOLDER_NAME)} ({worst(200)})") for i in range(MANY)]
+    team = [Option(BIG_ID - i, worst(PERSON_NAME)) for i in range(MANY)]
+    return FormContext(BIG_ID, worst(ACCOUNT_NAME), stakeholders, team)
+
+
+def chosen(count: int = MANY) -> str:
+    return ",".join(str(BIG_ID - i) for i in range(count))
+
+
+def errors(*names: str) -> dict[str, str]:
+    return dict.fromkeys(names, worst(120))  # a message under each field (catalogue text, with numbers)
+
+
+def contact_state() -> FormState:
+    values = {name: worst(limit) for name, limit in CONTACT_FIELDS.items()}
+    values |= {"stakeholders": chosen(), "participants": chosen(), "met_on": TODAY.isoformat(), "kind": "visit"}
+    return FormState(values, errors(*CONTACT_FIELDS, "stakeholders", "participants", "met_on", "kind"))
+
+
+def decision_state() -> FormState:
+    values = {name: worst(limit) for name, limit in DECISION_FIELDS.items()}
+    values |= {"communicator": str(BIG_ID), "category": "pricing", "effective_on": TODAY.isoformat()}
+    return FormState(values, errors(*DECISION_FIELDS, "category", "effective_on", "communicator", "communicate_by"))
+
+
+def rules_in_force() -> tuple[RuleSet, list[str]]:
+    """Every rule naming the roles and more functions (at their longest) than the editor offers."""
+    functions = [f"{i:02d}{worst(FUNCTION - 2)}" for i in range(MANY // 10)]
+    named = ("manager", "admin", "team", *(f"function:{f.lower()}" for f in functions))
+    rules = RuleSet(
+        {about: InformRule(about, named) for about in ABOUTS},
+        {category: DecideRule(category, named) for category in DecisionCategory},
+        dt.timedelta(hours=1440),
+        dt.timedelta(hours=1440),
+    )
+    return rules, functions
+
+
+def meeting() -> MeetingView:
+    return MeetingView(
+        BIG_ID,
+        BIG_ID,
+        worst(ACCOUNT_NAME),
+        worst(SUBJECT_MAX),
+        MOMENT,
+        MOMENT,
+        people(),
+        [BIG_ID - i for i in range(MANY)],
+    )
+
+
+def timeline_items() -> list[TimelineItem]:
+    """A page of contacts with many people met, and of decisions: everything as long as it can be."""
+    met = ", ".join([worst(STAKEHOLDER_NAME)] * MANY + [worst(CONTACT_FIELDS["customer_people"])])
+    contact = TimelineItem("contact", TODAY, worst(30), met, worst(CONTACT_FIELDS["summary"]), worst(PERSON_NAME))
+    decision = TimelineItem(
+        "decision", TODAY, worst(30), worst(PLAN_TITLE), worst(DECISION_FIELDS["decision"]), worst(PERSON_NAME)
+    )
+    return [contact, decision, contact, decision, contact]
+
+
+@dataclass(frozen=True)
+class Case:
+    builder: Callable[..., dict[str, Any]]
+    build: Callable[[Texts], dict[str, Any]]
+
+
+def item_cases(banner: Callable[[Texts], str]) -> dict[str, Case]:
+    """An item in a 1:1 chat (the request to acknowledge, the reminder, the report to the KA manager)."""
+    return {
+        "contact": Case(
+            channel_summary_card,
+            lambda t: channel_summary_card(
+                t,
+                contact_view(),
+                [],
+                attention(ItemKind.CONTACT, banner(t)),
+                shown_to_channel=False,
+                hide_details=False,
+            ),
+        ),
+        "decision": Case(
+            channel_decision_card,
+            lambda t: channel_decision_card(
+                t, decision_view(), [], attention(ItemKind.DECISION, banner(t)), shown_to_channel=False
+            ),
+        ),
+        "price action": Case(
+            price_risk_card,
+            lambda t: price_risk_card(
+                t,
+                worst(ACCOUNT_NAME),
+                price_view(),
+                attention(ItemKind.PRICE_ACTION, banner(t)),
+                shown_to_channel=False,
+            ),
+        ),
+        "review, the owner's": Case(
+            review_card,
+            lambda t: review_card(
+                t,
+                review_view(viewer_owns=True),
+                viewer_id=5,
+                viewer_is_manager=True,
+                refresh_user_ids=[worst_id(i) for i in range(MANY)],
+                banner=banner(t),
+                plan_url=TAB_URL,
+            ),
+        ),
+    }
+
+
+def overdue(t: Texts) -> str:
+    """The banner of the report to the KA manager, as bot/outbox/render.py writes it."""
+    return t("ack.overdue", names=names_text(t, people()))
+
+
+OUTBOX_CASES: dict[OutboxKind, dict[str, Case]] = {
+    OutboxKind.CHANNEL_WELCOME: {
+        "welcome": Case(channel_welcome_card, lambda t: channel_welcome_card(t, worst(ACCOUNT_NAME), people()))
+    },
+    OutboxKind.CONTACT_LOGGED: {
+        "contact": Case(
+            channel_summary_card,
+            lambda t: channel_summary_card(
+                t, contact_view(), must_know(), attention(ItemKind.CONTACT), hide_details=False
+            ),
+        )
+    },
+    OutboxKind.DECISION_LOGGED: {
+        "decision": Case(
+            channel_decision_card,
+            lambda t: channel_decision_card(t, decision_view(), must_know(), attention(ItemKind.DECISION)),
+        )
+    },
+    OutboxKind.PRICE_RISK_POSTED: {
+        "price risk": Case(
+            price_risk_card,
+            lambda t: price_risk_card(t, worst(ACCOUNT_NAME), price_view(), attention(ItemKind.PRICE_ACTION)),
+        )
+    },
+    OutboxKind.REVIEW_STARTED: {
+        "review": Case(
+            review_card,
+            lambda t: review_card(
+                t,
+                review_view(viewer_owns=False),
+                viewer_id=None,
+                viewer_is_manager=False,
+                refresh_user_ids=[worst_id(i) for i in range(MANY)],
+                plan_url=TAB_URL,
+            ),
+        )
+    },
+    OutboxKind.REVIEW_CLOSED: {
+        "summary": Case(
+            review_summary_card,
+            lambda t: review_summary_card(t, worst(ACCOUNT_NAME), BIG_ID, review_summary(), TAB_URL),
+        )
+    },
+    OutboxKind.ACK_REQUEST: item_cases(lambda t: ""),
+    OutboxKind.ACK_REMINDER: item_cases(lambda t: t("ack.reminder")),
+    OutboxKind.ACK_OVERDUE: item_cases(overdue),
+    OutboxKind.REVIEW_DUE: {
+        "due": Case(review_due_card, lambda t: review_due_card(t, worst(ACCOUNT_NAME), TODAY.isoformat()))
+    },
+    OutboxKind.NUDGE_WEEKLY: {
+        "weekly": Case(weekly_nudge_card, lambda t: weekly_nudge_card(t, BIG_ID, worst(ACCOUNT_NAME), TODAY))
+    },
+    OutboxKind.NUDGE_MEETING: {"meeting": Case(meeting_nudge_card, lambda t: meeting_nudge_card(t, meeting(), TODAY))},
+    OutboxKind.DELIVERY_FAILED: {
+        "failed": Case(
+            delivery_failed_card,
+            lambda t: delivery_failed_card(t, worst(ACCOUNT_NAME), "contact.logged", worst(FAILURE)),
+        )
+    },
+    OutboxKind.MEMBERS_MISSING: {
+        "missing": Case(members_missing_card, lambda t: members_missing_card(t, worst(ACCOUNT_NAME), people()))
+    },
+}
+
+
+def _rules_card(t: Texts, *, editable: bool, state: FormState | None = None) -> dict[str, Any]:
+    rules, functions = rules_in_force()
+    unfilled = [f"function:{f}" for f in functions]
+    return rules_card(
+        t,
+        account_id=BIG_ID,
+        account_name=worst(ACCOUNT_NAME),
+        rules=rules,
+        functions=functions,
+        unfilled=unfilled,
+        editable=editable,
+        today=TODAY,
+        state=state,
+        card_id="c" * 32,
+        saved=True,
+    )
+
+
+def _rules_errors() -> FormState:
+    names = [*(f"inform:{a}" for a in ABOUTS), *(f"decide:{c.value}" for c in DecisionCategory)]
+    hours = ("remind_after_hours", "report_after_hours")
+    return FormState(
+        {name: "manager,admin,team" for name in names} | dict.fromkeys(hours, "9" * 20), errors(*names, *hours)
+    )
+
+
+REPLY_CASES: dict[str, Case] = {
+    "welcome": Case(welcome_card, welcome_card),
+    "help": Case(help_card, help_card),
+    "accounts": Case(
+        accounts_card,
+        lambda t: accounts_card(t, [AccountLine(worst(ACCOUNT_NAME), Tier.KEY_ACCOUNT, Role.MANAGER)] * MANY, MANY),
+    ),
+    "account picker": Case(
+        account_picker_card,
+        lambda t: account_picker_card(
+            t,
+            [Option(BIG_ID - i, worst(ACCOUNT_NAME)) for i in range(MANY)],
+            TODAY,
+            worst(120),
+            carry=carried(
+                {
+                    "summary": worst(CONTACT_FIELDS["summary"]),
+                    "customer_people": worst(CONTACT_FIELDS["customer_people"]),
+                    "met_on": TODAY.isoformat(),
+                    "participants": chosen(),
+                }
+            ),
+            card_id="a" * 32,
+        ),
+    ),
+    "contact form": Case(
+        contact_form_card, lambda t: contact_form_card(t, form_context(), TODAY, contact_state(), "f" * 32)
+    ),
+    "contact form in a dialog": Case(
+        contact_form_card, lambda t: for_dialog(contact_form_card(t, form_context(), TODAY, contact_state()))
+    ),
+    "contact logged": Case(
+        logged_card,
+        lambda t: logged_card(t, contact_view(), shown_to_channel=False, attention=attention(ItemKind.CONTACT)),
+    ),
+    "decision form": Case(
+        decision_form_card, lambda t: decision_form_card(t, form_context(), TODAY, decision_state(), "d" * 32)
+    ),
+    "decision logged": Case(
+        decision_logged_card, lambda t: decision_logged_card(t, decision_view(), attention(ItemKind.DECISION))
+    ),
+    "new account form": Case(
+        new_account_card,
+        lambda t: new_account_card(
+            t,
+            TODAY,
+            FormState(
+                {"name": worst(NAME_MAX), "customer_domains": worst(LIST_MAX), "countries": worst(LIST_MAX)},
+                errors("name", "tier", "customer_domains", "countries"),
+            ),
+            "e" * 32,
+        ),
+    ),
+    "account created": Case(
+        account_created_card, lambda t: account_created_card(t, worst(NAME_MAX), Tier.CORPORATE_STRATEGIC_KEY_ACCOUNT)
+    ),
+    "account found by search": Case(
+        account_summary_card,
+        lambda t: account_summary_card(
+            t, AccountSummary(worst(ACCOUNT_NAME), Tier.KEY_ACCOUNT, people(), BIG_ID, BIG_ID, TODAY.isoformat())
+        ),
+    ),
+    "stakeholder form": Case(
+        stakeholder_form_card,
+        lambda t: stakeholder_form_card(
+            t,
+            form_context(),
+            TODAY,
+            FormState(
+                {name: worst(limit) for name, limit in STAKEHOLDER_FIELDS.items()} | {"owner": str(BIG_ID)},
+                errors(*STAKEHOLDER_FIELDS, "level", "buying_role", "attitude", "owner"),
+            ),
+            "b" * 32,
+        ),
+    ),
+    "stakeholder added": Case(
+        stakeholder_added_card, lambda t: stakeholder_added_card(t, worst(ACCOUNT_NAME), worst(STAKEHOLDER_NAME))
+    ),
+    "relationship map": Case(
+        relationship_map_card,
+        lambda t: relationship_map_card(
+            t,
+            worst(ACCOUNT_NAME),
+            "n:n",
+            [
+                StakeholderLine(
+                    worst(STAKEHOLDER_NAME),
+                    worst(200),
+                    StakeholderLevel.MANAGEMENT,
+                    Attitude.SUPPORTER,
+                    worst(PERSON_NAME),
+                    TODAY if i % 2 else None,
+                    tuple(people(20)),
+                    covered=bool(i % 3),
+                )
+                for i in range(MANY)
+            ],
+            TAB_URL,
+        ),
+    ),
+    "timeline": Case(
+        timeline_card,
+        lambda t: timeline_card(
+            t, BIG_ID, worst(ACCOUNT_NAME), timeline_items(), offset=5, total=BIG_ID, today=TODAY, log_url=TAB_URL
+        ),
+    ),
+    "rules, read": Case(rules_card, lambda t: _rules_card(t, editable=False)),
+    "rules, editor": Case(rules_card, lambda t: _rules_card(t, editable=True)),
+    "rules, editor with errors": Case(rules_card, lambda t: _rules_card(t, editable=True, state=_rules_errors())),
+    "price action form": Case(
+        price_action_form_card,
+        lambda t: price_action_form_card(
+            t,
+            TODAY,
+            FormState(
+                {
+                    "title": worst(PRICE_TITLE_MAX),
+                    "countries": worst(COUNTRIES_MAX),
+                    "description": worst(PRICE_TEXT_MAX),
+                },
+                errors("title", "countries", "description", "starts_on", "ends_on"),
+            ),
+            "a" * 32,
+        ),
+    ),
+    "price action logged": Case(
+        price_action_logged_card,
+        lambda t: price_action_logged_card(t, price_view(), [worst(ACCOUNT_NAME)] * MANY, BIG_ID),
+    ),
+    "review start": Case(
+        review_start_card,
+        lambda t: review_start_card(
+            t, BIG_ID, worst(ACCOUNT_NAME), TODAY, FormState({"due_on": "x"}, errors("due_on")), "d" * 32
+        ),
+    ),
+    "review, the manager's who owns every item": Case(
+        review_card,
+        lambda t: review_card(
+            t,
+            review_view(viewer_owns=True),
+            viewer_id=5,
+            viewer_is_manager=True,
+            refresh_user_ids=[worst_id(i) for i in range(MANY)],
+            banner=worst(200),
+            plan_url=TAB_URL,
+        ),
+    ),
+    "review summary": Case(
+        review_summary_card, lambda t: review_summary_card(t, worst(ACCOUNT_NAME), BIG_ID, review_summary(), TAB_URL)
+    ),
+    "meeting dismissed": Case(meeting_dismissed_card, lambda t: meeting_dismissed_card(t, worst(SUBJECT_MAX))),
+}
+
+CASES: dict[str, Case] = {
+    **{f"{kind.value}: {name}": case for kind, cases in OUTBOX_CASES.items() for name, case in cases.items()},
+    **{f"reply: {name}": case for name, case in REPLY_CASES.items()},
+}
+LANGUAGES = ("en", "de")
+
+
+def card_builders() -> set[Callable[..., dict[str, Any]]]:
+    """Every function in cards/ that builds a whole card (the `*_card` functions, not the shared `card*` helpers)."""
+    found = set()
+    for module_info in pkgutil.iter_modules(cards.__path__):
+        module = importlib.import_module(f"cards.{module_info.name}")
+        for name, function in inspect.getmembers(module, inspect.isfunction):
+            if function.__module__ == module.__name__ and name.endswith("_card") and not name.startswith("card"):
+                found.add(function)
+    return found
+
+
+def test_every_outbox_kind_has_a_size_case() -> None:
+    assert set(OUTBOX_CASES) == set(RENDERERS) == set(OutboxKind)
+
+
+def test_every_card_cards_can_build_has_a_size_case() -> None:
+    missing = {f.__qualname__ for f in card_builders()} - {case.builder.__qualname__ for case in CASES.values()}
+    assert not missing, f"cards without a size case: {sorted(missing)}"
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_every_card_at_its_largest_stays_under_80_kb(name: str, language: str) -> None:
+    size = activity_size(CASES[name].build(Texts(language)))
+    assert size < BUDGET, f"{name} ({language}): {size / 1024:.1f} KB of UTF-16"
+
+
+def test_every_card_at_its_largest_still_parses_and_validates() -> None:
+    assert_valid_cards([case.build(Texts(language)) for case in CASES.values() for language in LANGUAGES])
+
+
+def test_the_measure_counts_utf16_code_units_and_json_escapes_and_can_fail() -> None:
+    assert utf16_size({"a": "💥"}) == 2 * len('{"a":""}') + 4
+    assert utf16_size({"a": '"'}) == 2 * len('{"a":""}') + 4
+    assert utf16_size({"a": "ä"}) == 2 * len('{"a":""}') + 2
+    assert len(worst(2000)) == 2000 and utf16_size(worst(2000)) == 2 * 2 + 2000 * 4
+    too_long = replace(contact_view(), summary=worst(30_000))
+    assert activity_size(channel_summary_card(Texts("en"), too_long, [])) > MESSAGE_SIZE_LIMIT > BUDGET
+
+
+def test_a_shortened_text_ends_in_an_ellipsis_between_two_characters() -> None:
+    assert shorten("Dr. Hanna Berger", 40) == "Dr. Hanna Berger"
+    assert shorten("💥" * 50, 10) == "💥" * 9 + "…"
+    assert shorten("Ame\u0301lie Poulain", 4) == "Am…", "a letter keeps its accent or goes with it"
+    assert shorten("abc   def", 5) == "abc…"
+
+
+def test_saving_the_rules_keeps_the_functions_the_editor_could_not_offer() -> None:
+    t = Texts("en")
+    rules, functions = rules_in_force()
+    editor = _rules_card(t, editable=True)
+    data = editor["actions"][0]["data"]
+    offered = data["targets"]
+    inputs = {e["id"]: e.get("value") or "" for e in editor["body"] if e.get("type") == "Input.ChoiceSet"}
+    submitted = data | inputs | {"inform:contact": str(offered.index("manager")), "remind_after_hours": "24"}
+    parsed = parse_rules_submission(t, submitted | {"report_after_hours": "24"}, rules)
+    assert isinstance(parsed, RuleSet)
+    not_offered = [f"function:{f.lower()}" for f in functions if f"function:{f.lower()}" not in offered]
+    assert len(offered) < len(rules.inform["contact"].inform) and not_offered
+    assert parsed.inform["contact"].inform == ("manager", *not_offered), "the choice made, and what was not offered"
+    assert parsed.decide[DecisionCategory.PRICING].who == rules.decide[DecisionCategory.PRICING].who
+
+
+def test_a_link_to_a_tab_needs_the_apps_id_and_the_accounts_channel() -> None:
+    assert TAB_URL is not None and TAB_URL.startswith(f"https://teams.microsoft.com/l/entity/{uuid.UUID(int=0)}/")
+    assert TabLinks("", "https://kambot.example").to(LONGEST_ACCOUNT, "log") is None
+    assert TabLinks("app", "https://kambot.example").to(Account(id=1, name="x"), "log") is None
