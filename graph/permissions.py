@@ -27,13 +27,27 @@ class Permission:
 
 USER_LOOKUP = Permission(
     "User.ReadBasic.All",
-    "provisioning: finds the members of confidential (private) account channels by their UPN",
+    "provisioning: finds account team members known only by their UPN (channel and team membership)",
     ("User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"),
 )
 CALENDARS = Permission(
     "Calendars.ReadBasic.All",
     "after-meeting nudges: subject, times and attendees of team members' meetings, never their content",
     ("Calendars.Read", "Calendars.ReadWrite"),
+)
+
+
+CHANNEL_APPS = Permission(
+    "TeamsAppInstallation.ManageSelectedForTeam.All",
+    "provisioning: adds kambot to confidential accounts' shared channels (an app of the team is not in a shared "
+    "channel until added there)",
+    ("TeamsAppInstallation.ReadWriteForTeam.All",),
+)
+TEAM_MEMBERS_ADD = Permission(
+    "TeamMember.ReadWriteNonOwnerRole.All",
+    "provisioning: adds account team members missing from the team of their account's channel, as members "
+    "(never owners); without it they are reported instead",
+    ("TeamMember.ReadWrite.All",),
 )
 
 

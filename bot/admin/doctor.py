@@ -2,7 +2,8 @@
 
 It reads, never writes: configuration, the database and its schema, the bot's credentials (a token
 from Entra), the Graph permissions the enabled features need (the token's `roles`), access to each
-KAM team, and whether Teams can reach the public URL.
+KAM team, whether kambot can post in each confidential account's channel, who of the account teams
+is missing from the team of their account's channel, and whether Teams can reach the public URL.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import asyncio
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -22,6 +24,9 @@ from bot.settings import Settings
 from bot.teams.adapter import connector_token
 from kam.migrate import head_revision
 from kam.storage import Database
+
+if TYPE_CHECKING:
+    from graph.gateway import ChannelInfo, TeamsGateway
 
 TIMEOUT_SECONDS = 15.0
 
@@ -134,10 +139,16 @@ async def bot_credentials_check(settings: Settings) -> Check:
 
 async def graph_checks(settings: Settings, credential: AsyncTokenCredential | None = None) -> list[Check]:
     from graph.client import GRAPH_SCOPE
-    from graph.gateway import GraphFailure
-    from graph.permissions import CALENDARS, USER_LOOKUP, admin_consent_url, roles_of
+    from graph.gateway import ChannelInfo, GraphFailure
+    from graph.permissions import CALENDARS, CHANNEL_APPS, TEAM_MEMBERS_ADD, USER_LOOKUP, admin_consent_url, roles_of
 
-    needed = ([USER_LOOKUP] if settings.kam_team_ids else []) + ([CALENDARS] if settings.meeting_nudges else [])
+    teams = await account_teams(settings)
+    confidential = any(a.confidential for a in teams)
+    needed = (
+        ([USER_LOOKUP] if settings.kam_team_ids else [])
+        + ([CHANNEL_APPS] if settings.kam_team_ids and confidential else [])
+        + ([CALENDARS] if settings.meeting_nudges else [])
+    )
     if not needed:
         return [Check("Microsoft Graph", None, "not used: no KAMBOT_KAM_TEAM_IDS, meeting nudges off")]
     credential = credential or graph_credential(settings)
@@ -161,11 +172,16 @@ async def graph_checks(settings: Settings, credential: AsyncTokenCredential | No
         else:
             fix = f"add {permission.name} (Application) to the app registration, then grant admin consent: {consent}"
             checks.append(Check(f"Graph: {permission.name}", False, f"not granted; {permission.purpose}", fix))
+    if settings.kam_team_ids:
+        granted = TEAM_MEMBERS_ADD.granted(roles)
+        detail = TEAM_MEMBERS_ADD.purpose if granted else f"not granted (optional); {TEAM_MEMBERS_ADD.purpose}"
+        checks.append(Check(f"Graph: {TEAM_MEMBERS_ADD.name}", True if granted else None, detail))
     gateway = graph_gateway(settings, credential)
+    readable: dict[str, list[ChannelInfo]] = {}
     for team_id in settings.kam_team_ids:
         name = f"Team {team_id}"
         try:
-            channels = await gateway.channels(team_id)
+            channels = readable[team_id] = await gateway.channels(team_id)
             installed = await gateway.installed_app_ids(team_id)
         except GraphFailure as failure:
             if failure.status == 404:
@@ -179,7 +195,106 @@ async def graph_checks(settings: Settings, credential: AsyncTokenCredential | No
             checks.append(Check(name, False, f"{len(channels)} channel(s) readable, kambot not installed", fix))
         else:
             checks.append(Check(name, True, f"kambot installed, {len(channels)} channel(s) readable"))
+    if confidential:
+        checks.append(await confidential_channels_check(settings, gateway, teams, readable))
+    if teams:
+        checks.append(await team_members_check(gateway, teams, readable))
     return checks
+
+
+@dataclass(frozen=True)
+class AccountTeam:
+    """An active account as provisioning placed it, with its people (Entra object ids, when known)."""
+
+    name: str
+    confidential: bool
+    team_id: str | None
+    channel_id: str | None
+    people: tuple[tuple[str, str | None], ...]  # (name, object id)
+
+
+async def account_teams(settings: Settings) -> list[AccountTeam]:
+    """What the account list says; nothing when the database cannot be read (its own checks say why)."""
+    from sqlalchemy import select
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from kam.models import Account
+
+    url = make_url(settings.database_url)
+    if url.get_backend_name() == "sqlite" and url.database and not Path(url.database).is_file():
+        return []
+    db = Database(settings.database_url)
+    try:
+        async with db.transaction() as session:
+            accounts = list(await session.scalars(select(Account).where(Account.active).order_by(Account.id)))
+            return [
+                AccountTeam(
+                    a.name,
+                    a.confidential,
+                    a.team_id,
+                    a.channel_id,
+                    tuple((m.person.name, m.person.aad_object_id) for m in a.members),
+                )
+                for a in accounts
+            ]
+    except (SQLAlchemyError, OSError):
+        return []
+    finally:
+        await db.close()
+
+
+async def confidential_channels_check(
+    settings: Settings, gateway: TeamsGateway, teams: list[AccountTeam], readable: dict[str, list[ChannelInfo]]
+) -> Check:
+    """Teams lets the bot post in a shared channel it was added to, never in a private one."""
+    from graph.gateway import GraphFailure
+
+    problems = []
+    for account in (a for a in teams if a.confidential):
+        channel = next((c for c in readable.get(account.team_id or "", []) if c.id == account.channel_id), None)
+        if channel is None:
+            problems.append(f"{account.name}: no channel yet")
+        elif channel.membership != "shared":
+            problems.append(f"{account.name}: a {channel.membership} channel, where Teams does not let kambot post")
+        else:
+            try:
+                enabled = await gateway.enabled_app_ids(account.team_id or "", channel.id)
+            except GraphFailure as failure:
+                problems.append(f"{account.name}: cannot read the channel's apps (HTTP {failure.status})")
+                continue
+            if settings.teams_app_id not in enabled:
+                problems.append(f"{account.name}: kambot is not added to its shared channel")
+    total = sum(1 for a in teams if a.confidential)
+    if not problems:
+        return Check("Confidential channels", True, f"{total} shared channel(s), kambot in each")
+    fix = "run `kambot provision`: it gives each confidential account a shared channel and adds kambot to it"
+    return Check("Confidential channels", False, "; ".join(problems[:5]) + _more(problems, 5), fix)
+
+
+async def team_members_check(
+    gateway: TeamsGateway, teams: list[AccountTeam], readable: dict[str, list[ChannelInfo]]
+) -> Check:
+    """Teams opens a bot's 1:1 chat only with people in a team where it is installed (or who added it)."""
+    from graph.gateway import GraphFailure
+
+    missing = []
+    for team_id in sorted({a.team_id for a in teams if a.team_id in readable}):
+        try:
+            present = {m.user_id for m in await gateway.team_members(team_id or "")}
+        except GraphFailure as failure:
+            return Check("Team members", False, f"cannot read the members of team {team_id}: HTTP {failure.status}")
+        for account in (a for a in teams if a.team_id == team_id):
+            missing += [f"{name} ({account.name})" for name, object_id in account.people if object_id not in present]
+    missing = list(dict.fromkeys(missing))
+    if not missing:
+        return Check("Team members", True, "everyone on an account team is in the team of their account's channel")
+    fix = "add them to the team, or grant TeamMember.ReadWriteNonOwnerRole.All and run `kambot provision`"
+    detail = f"{len(missing)} not in their account's team (kambot cannot write to them): " + ", ".join(missing[:8])
+    return Check("Team members", False, detail + _more(missing, 8), fix)
+
+
+def _more(items: list[str], shown: int) -> str:
+    return f" and {len(items) - shown} more" if len(items) > shown else ""
 
 
 async def reachability_check(settings: Settings) -> Check:

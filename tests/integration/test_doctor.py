@@ -16,7 +16,9 @@ from bot.settings import Settings
 from graph.gateway import GraphFailure
 from kam.migrate import upgrade
 from tests.support.cli import kambot
-from tests.support.fakes.graph import FakeGraphCredential, GraphFake
+from kam.models import Account, AccountMember, Person, Role, Tier
+from kam.storage import Database
+from tests.support.fakes.graph import Channel, FakeGraphCredential, GraphFake
 from tests.support.fakes.jwks import IdentityFake
 from tests.support.fakes.loopback import serve_on_loopback
 from tests.support.harness import local_settings
@@ -24,12 +26,12 @@ from tests.support.harness import local_settings
 APP_ID = "6f1c2a3b-4d5e-4f60-8a7b-9c0d1e2f3a4b"
 TENANT = "00000000-0000-0000-0000-0000000000001"
 CATALOG_ID = "0b9f2e1d-catalog-kambot"
-EVERYTHING = {"User.ReadBasic.All", "Calendars.ReadBasic.All"}
+EVERYTHING = {"User.ReadBasic.All", "Calendars.ReadBasic.All", "TeamMember.ReadWriteNonOwnerRole.All"}
 
 
 @pytest.fixture
 async def graph() -> AsyncIterator[GraphFake]:
-    fake = await GraphFake().start()
+    fake = await GraphFake(bot_app_id=CATALOG_ID).start()
     fake.add_team("team-kam").installed_apps.append(CATALOG_ID)
     fake.add_user("megan@contoso.test")
     yield fake
@@ -137,6 +139,56 @@ async def test_missing_permissions_access_schema_and_reachability_each_get_their
         await gateway.user_id("megan@contoso.test")
     assert refused.value.status == 403
     assert await graph_gateway(settings, FakeGraphCredential(EVERYTHING)).user_id("megan@contoso.test")
+
+
+async def test_the_doctor_checks_kambot_can_post_in_each_confidential_channel_and_reach_each_team_member(
+    identity: IdentityFake, graph: GraphFake, sqlite_url: str, public_url: str
+) -> None:
+    team = graph.teams["team-kam"]
+    shared = Channel("19:shared@thread.tacv2", "North", "shared", enabled_apps=[CATALOG_ID])
+    private = Channel("19:private@thread.tacv2", "South", "private")
+    bare = Channel("19:bare@thread.tacv2", "East", "shared")
+    for channel in (shared, private, bare):
+        team.channels[channel.id] = channel
+    megan = graph.user_id("megan@contoso.test")
+    adele = graph.add_user("adele@contoso.test", "Adele Vance")
+    team.members[megan] = []
+    db = Database(sqlite_url)
+    async with db.transaction() as session:
+        people = [Person(aad_object_id=megan, name="Megan Bowen"), Person(aad_object_id=adele, name="Adele Vance")]
+        for name, channel in (("North", shared), ("South", private), ("East", bare)):
+            session.add(
+                Account(
+                    name=name,
+                    tier=Tier.STRATEGIC_KEY_ACCOUNT,
+                    confidential=True,
+                    team_id="team-kam",
+                    channel_id=channel.id,
+                    members=[
+                        AccountMember(person=p, role=Role.MANAGER if i == 0 else Role.MEMBER)
+                        for i, p in enumerate(people)
+                    ],
+                )
+            )
+    await db.close()
+    roles = {"User.ReadBasic.All", "TeamsAppInstallation.ManageSelectedForTeam.All"}
+    checks = by_name(await run_checks(production(identity, graph, sqlite_url, public_url), FakeGraphCredential(roles)))
+    confidential = checks["Confidential channels"]
+    assert confidential.ok is False and "kambot provision" in confidential.fix
+    assert "South: a private channel" in confidential.detail and "East: kambot is not added" in confidential.detail
+    assert "North" not in confidential.detail
+    members = checks["Team members"]
+    assert members.ok is False and "Adele Vance (North)" in members.detail and "Megan" not in members.detail
+    assert "TeamMember.ReadWriteNonOwnerRole.All" in members.fix
+    assert checks["Graph: TeamMember.ReadWriteNonOwnerRole.All"].ok is None, "optional: reported instead"
+    assert checks["Graph: TeamsAppInstallation.ManageSelectedForTeam.All"].ok is True
+
+    private.membership, private.enabled_apps, bare.enabled_apps = "shared", [CATALOG_ID], [CATALOG_ID]
+    team.members[adele] = []
+    roles |= {"TeamMember.ReadWriteNonOwnerRole.All"}
+    checks = by_name(await run_checks(production(identity, graph, sqlite_url, public_url), FakeGraphCredential(roles)))
+    assert checks["Confidential channels"].ok and checks["Confidential channels"].detail.startswith("3 shared")
+    assert checks["Team members"].ok and checks["Graph: TeamMember.ReadWriteNonOwnerRole.All"].ok
 
 
 async def test_an_expired_bot_secret_is_named_with_its_fix(

@@ -61,10 +61,14 @@ def test_kambot_package_writes_a_package_that_passes_microsofts_validator(tmp_pa
     assert {p["name"] for p in manifest["authorization"]["permissions"]["resourceSpecific"]} == {
         "ChannelSettings.ReadWrite.Group",
         "Channel.Create.Group",
+        "ChannelMember.ReadWrite.Group",
+        "TeamMember.Read.Group",
         "TeamsTab.Read.Group",
         "TeamsTab.Create.Group",
         "TeamsAppInstallation.Read.Group",
     }
+    # Confidential accounts' shared channels: kambot is added to them, and the manifest opts in (schema 1.25+).
+    assert manifest["supportsChannelFeatures"] == "tier1"
     assert manifest["name"] == {"short": "kambot", "full": "kambot – key account management"}
     german = json.loads(files["de.json"])
     assert german["name.full"] == "kambot – Key Account Management"
