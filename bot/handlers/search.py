@@ -13,7 +13,7 @@ from bot.routes import SEARCH
 from bot.turn import Turn
 from cards.build import CARD_VERSION
 from cards.general import AccountSummary, account_summary_card
-from kam.access import nameable
+from kam.access import Audience, nameable
 from kam.accounts import managers_of
 from kam.errors import KamError
 from kam.models import Account
@@ -40,15 +40,17 @@ def query_text(value: object) -> str | None:
 async def found_cards(turn: Turn, text: str) -> list[tuple[str, dict[str, Any]]]:
     """(account name, summary card) for each account the caller may see here whose name matches.
 
-    The card will be inserted into this conversation: an account's channel offers only that
-    account, and where others read along confidential accounts are not offered.
+    The card will be inserted into a message of this conversation: an account's channel offers
+    only that account, and confidential accounts are never offered. Even a "personal" compose box
+    may belong to a 1:1 chat with a colleague, not with kambot: the invoke does not say whose chat
+    it is, so a search counts as shared everywhere, as link unfurling does.
     """
     try:
         request = await command_request(turn, SEARCH.act, about_account=True, unlinked_channel_as_chat=True)
     except (Unanswerable, KamError):
         return []
     wanted = text.strip().lower()
-    matching = [a for a in nameable(request.accounts, turn.audience) if wanted in a.name.lower()][:MAX_RESULTS]
+    matching = [a for a in nameable(request.accounts, Audience.SHARED) if wanted in a.name.lower()][:MAX_RESULTS]
     return await summary_cards(turn, matching)
 
 

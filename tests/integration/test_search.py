@@ -52,3 +52,15 @@ async def test_nobody_finds_accounts_they_are_not_on(bot: RunningBot) -> None:
     reply = await bot.send(query(bot, "", user="lynne"))
     assert reply.body["composeExtension"]["attachments"] == []
     assert (await bot.send(query(bot, "x", command="somethingElse"))).status == 400
+
+
+async def test_a_confidential_account_is_never_offered_since_the_card_goes_into_a_message_others_read(
+    bot: RunningBot,
+) -> None:
+    async with bot.db.transaction() as session:
+        contoso = await session.scalar(select(Account).where(Account.name == "Contoso Pharma"))
+        assert contoso is not None
+        contoso.confidential = True
+    reply = await bot.send(query(bot, "", user="alex"))  # from the compose box of a personal chat
+    titles = [a["preview"]["content"]["title"] for a in reply.body["composeExtension"]["attachments"]]
+    assert titles == ["Fabrikam Logistics"]
