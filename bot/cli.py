@@ -276,7 +276,8 @@ def print_summary(summary: Summary) -> None:
     for account, reason in summary.failed:
         console.print(f"[red]✗[/] {account}: {reason}")
     if summary.missing:
-        missing = Table(title="Not in the team of their account's channel: they do not see it, kambot cannot write to them")
+        title = "Not in the team of their account's channel: they do not see it, kambot cannot write to them"
+        missing = Table(title=title)
         for column in ("account", "person", "team"):
             missing.add_column(column)
         for gap in summary.missing:

@@ -2,9 +2,10 @@
 
 `kambot serve` and `kambot worker` call `start` once, before they build anything: with
 APPLICATIONINSIGHTS_CONNECTION_STRING set outside local mode it configures Microsoft's Azure
-Monitor distro, which installs the process's tracer and meter providers and instruments httpx
-(msgraph-sdk) and requests (botbuilder's Bot Connector client), and adds what the distro leaves
-out: aiohttp's server and client, threads, and the database engine (`trace_database`). Otherwise
+Monitor distro, which installs the process's tracer and meter providers and instruments requests
+(botbuilder's Bot Connector client; httpx, msgraph-sdk's, is left out: graph/gateway.py traces Graph
+calls without their URLs, which may name a user), and adds what the distro leaves out: aiohttp's
+server and client, threads, and the database engine (`trace_database`). Otherwise
 nothing is installed, and the spans and measurements of bot/traces.py cost next to nothing and go
 nowhere.
 """
@@ -58,7 +59,11 @@ def start(settings: Settings, role: str) -> None:
     os.environ.setdefault(*LOGS_EXPORTER)
     try:
         configure_azure_monitor(
-            connection_string=connection_string, resource=Resource.create({SERVICE_NAME: f"kambot-{role}"})
+            connection_string=connection_string,
+            resource=Resource.create({SERVICE_NAME: f"kambot-{role}"}),
+            # Graph's request URLs may name a user by UPN (looking up account team members): Graph calls are
+            # traced by graph/gateway.py instead, by the resource they count against (team, channel, mailbox id).
+            instrumentation_options={"httpx": {"enabled": False}},
         )
     except ValueError as error:
         raise UnusableConnectionString(str(error)) from None

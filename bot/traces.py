@@ -111,7 +111,11 @@ def traced_delivery(
         if isinstance(destination, Address):
             attributes[CONVERSATION_ID] = destination.conversation_id
         with tracer.start_as_current_span(
-            "outbox send", kind=SpanKind.CONSUMER, attributes=attributes, record_exception=False
+            "outbox send",
+            kind=SpanKind.CONSUMER,
+            attributes=attributes,
+            record_exception=False,
+            set_status_on_exception=False,  # an exception's text may carry a statement's parameters
         ):
             return await deliver(sender, job)
 

@@ -106,7 +106,10 @@ class TabSpec:
 
 def _channel(data: dict[str, Any]) -> ChannelInfo:
     return ChannelInfo(
-        data["id"], data.get("displayName") or "", data.get("membershipType") or "standard", bool(data.get("isArchived"))
+        data["id"],
+        data.get("displayName") or "",
+        data.get("membershipType") or "standard",
+        bool(data.get("isArchived")),
     )
 
 
@@ -122,9 +125,9 @@ def _member(user_id: str, owner: bool) -> AadUserConversationMember:
     )
 
 
-SHARED_CHANNEL_WAITS = (0.5, 1.0, 2.0, 4.0, 8.0)
+SHARED_CHANNEL_WAITS = (0.5, 1.0, 2.0, 4.0, 8.0)  # seconds between looks for a shared channel being made
 # msgraph-sdk reads a channel's enabled apps but has no builder for adding one.
-ENABLED_APP_REFERENCE = "{+baseurl}/teams/{team%2Did}/channels/{channel%2Did}/enabledApps/$ref"  # seconds between looks for a shared channel being made
+ENABLED_APP_REFERENCE = "{+baseurl}/teams/{team%2Did}/channels/{channel%2Did}/enabledApps/$ref"
 
 
 def _failure(error: APIError) -> GraphFailure:

@@ -144,12 +144,20 @@ class Provisioner:
         team = teams.get(account.team_id or "")
         return team.by_id(account.channel_id) if team and account.channel_id else None
 
+    def _shared(self, account: Account, teams: dict[str, TeamState]) -> bool:
+        present = self._present(account, teams)
+        return present is not None and present.membership == "shared"
+
     def _to_replace(self, accounts: list[Account], teams: dict[str, TeamState]) -> list[Account]:
-        """Confidential accounts whose channel is private: Teams does not let the bot post there."""
+        """Confidential accounts whose channel is not shared: a private one, where Teams does not let the bot
+        post, or a standard one (the account became confidential), which the whole team reads."""
         return [
             a
             for a in accounts
-            if a.active and a.confidential and (present := self._present(a, teams)) is not None and present.private
+            if a.active
+            and a.confidential
+            and (present := self._present(a, teams)) is not None
+            and present.membership != "shared"
         ]
 
     def _assign(self, accounts: list[Account], teams: dict[str, TeamState]) -> dict[int, tuple[str, str]]:
@@ -216,8 +224,18 @@ class Provisioner:
     async def run(self) -> Summary:
         teams = await self._survey()
         accounts, welcomed = await self._accounts()
-        for account in self._to_replace(accounts, teams):
-            await self._retire_private(account, teams)
+        replace = self._to_replace(accounts, teams)
+        if replace:
+            await self._read_people(replace)
+        kept_as_is: set[int] = set()  # their channel could not be replaced: reported, left alone this run
+        for account in replace:
+            try:
+                self._owners_and_members(account)  # a shared channel can be made: else keep the old one
+                await self._retire_old(account, teams)
+            except GraphFailure as failure:
+                self.summary.failed.append((account.name, f"its channel cannot be replaced by a shared one: {failure}"))
+                kept_as_is.add(account.id)
+                continue
             welcomed.discard(account.id)
         accounts, _ = await self._accounts()
         assigned = self._assign(accounts, teams)
@@ -229,10 +247,14 @@ class Provisioner:
         accounts, _ = await self._accounts()
         unplaced = [a for a in accounts if a.active and a.id not in assigned and self._present(a, teams) is None]
         self.summary.failed += [(a.name, FULL) for a in unplaced]
-        placed = [a for a in accounts if a.active and a not in unplaced]
+        placed = [a for a in accounts if a.active and a not in unplaced and a.id not in kept_as_is]
         await self._read_people(placed)
         # Confidential channels are looked at on every run: their members follow the account list.
-        work = [a for a in placed if a.id in assigned or not a.tabs_ready or a.id not in welcomed or a.confidential]
+        work = [
+            a
+            for a in placed
+            if a.id in assigned or not a.tabs_ready or a.id not in welcomed or a.confidential or self._shared(a, teams)
+        ]
         retire = [a for a in accounts if not a.active and a.channel_id and a.archived_at is None]
         self.summary.unchanged = len(placed) - len(work)  # and those of `work` that turn out in order
         await self._install_app({a.team_id for a in work if a.team_id})
@@ -277,10 +299,12 @@ class Provisioner:
         """Every account team, with Entra object ids; those known only by UPN are looked up once (and kept)."""
         ids = [a.id for a in accounts]
         async with self.db.transaction() as session:
-            members = list(
-                await session.scalars(select(AccountMember).where(AccountMember.account_id.in_(ids)))
-            ) if ids else []
-            rows = [(m.account_id, m.person.id, m.person.name, m.person.aad_object_id, m.person.upn, m.role) for m in members]
+            query = select(AccountMember).where(AccountMember.account_id.in_(ids))
+            members = list(await session.scalars(query)) if ids else []
+            rows = [
+                (m.account_id, m.person.id, m.person.name, m.person.aad_object_id, m.person.upn, m.role)
+                for m in members
+            ]
         unknown = {person_id: upn for _, person_id, _, known, upn, _ in rows if not known and upn}
         found: dict[int, str] = {}
         for person_id, upn in unknown.items():
@@ -325,6 +349,9 @@ class Provisioner:
         description = f"Key account {account.name}: contacts, decisions and plan"
         if channel_id is None:
             existing = teams[team_id].channels.get(name.lower())
+            if existing is not None and account.confidential and existing.membership != "shared":
+                in_the_way = f"a {existing.membership} channel {name!r} is in the way: rename it"
+                raise GraphFailure(None, "NotShared", in_the_way)
             if existing is None:
                 try:
                     if account.confidential:
@@ -337,14 +364,15 @@ class Provisioner:
                 except NameTaken:
                     channels = await self.gateway.channels(team_id)
                     existing = next((c for c in channels if c.name.lower() == name.lower()), None)
-                    if existing is None:
+                    if existing is None or (account.confidential and existing.membership != "shared"):
                         raise
                     self.summary.channels_adopted += 1
             else:
                 self.summary.channels_adopted += 1
             channel_id = existing.id
             await self._update(account.id, channel_id=channel_id)
-        if account.confidential:
+        found = teams[team_id].by_id(channel_id) if team_id in teams else None
+        if account.confidential or (found is not None and found.membership == "shared"):
             await self._confidential_channel(account, team_id, channel_id, created_now)
         if not account.tabs_ready:
             present = set() if created_now else await self.gateway.tab_entity_ids(team_id, channel_id)
@@ -450,9 +478,10 @@ class Provisioner:
                         )
                     )
 
-    async def _retire_private(self, account: Account, teams: dict[str, TeamState]) -> None:
-        """A confidential account's private channel (the bot cannot post there): renamed out of the way and
-        archived, so that the account gets a shared channel under its own name on this run."""
+    async def _retire_old(self, account: Account, teams: dict[str, TeamState]) -> None:
+        """A confidential account's channel that is not shared (the bot cannot post in a private one; the
+        whole team reads a standard one): renamed out of the way and archived, so that the account gets a
+        shared channel under its own name on this run. Until it exists, its posts wait (NotYetReachable)."""
         team_id, channel_id = account.team_id or "", account.channel_id or ""
         taken = teams[team_id].channels.keys() if team_id in teams else ()
         retired = archived_name(account.channel_name or account.name, taken)
@@ -465,7 +494,8 @@ class Provisioner:
         team = teams.get(team_id)
         if team is not None:
             team.channels = {k: c for k, c in team.channels.items() if c.id != channel_id}
-            team.channels[retired.lower()] = ChannelInfo(channel_id, retired, "private", archived=True)
+            old = self._present(account, teams)
+            team.channels[retired.lower()] = ChannelInfo(channel_id, retired, old.membership if old else "", True)
         await self._update(account.id, channel_id=None, channel_name=None, tabs_ready=False)
         self.summary.channels_replaced += 1
 

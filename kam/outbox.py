@@ -133,6 +133,15 @@ async def pending_count(session: AsyncSession) -> int:
 
 
 REPORTED_AGAIN_AFTER = dt.timedelta(days=1)
+UNREACHED = "not reachable"  # how a row that Teams would not deliver to its person begins its last error
+# Refusals about where a message goes, not about the message: every message there meets them, one report does.
+DESTINATION_REFUSALS = (
+    "BotNotInConversationRoster",
+    "ForbiddenOperationException",
+    "ConversationBlockedByUser",
+    "ConversationNotFound",
+    "BotDisabledByAdmin",
+)
 
 
 def _reason(error: str) -> str:
@@ -140,12 +149,17 @@ def _reason(error: str) -> str:
     return error.split(")", 1)[0] + ")" if error.startswith("HTTP ") and "(" in error else error[:120]
 
 
+def _about_destination(reason: str) -> bool:
+    return reason.startswith(UNREACHED) or any(f"({code})" in reason for code in DESTINATION_REFUSALS)
+
+
 async def report_failure(
     session: AsyncSession, message: OutboxMessage, *, where: str = "", admins: Sequence[str] = ()
 ) -> int:
     """Tell the account's KA managers and kambot's admins that a message will not arrive, so that a person
-    can fix it; the message stays failed (`kambot outbox retry` sends it again). Once a day per account,
-    destination and reason: a channel Teams refuses refuses every post, and one report says so.
+    can fix it; the message stays failed (`kambot outbox retry` sends it again). A refusal of the destination
+    (a channel kambot is not in, a person it cannot write to) is told once a day per account, destination
+    and reason: every message there meets it, and one report says so. Any other failure is told each time.
 
     A failed report is not reported again (the manager may be the one who cannot be reached).
     """
@@ -155,16 +169,17 @@ async def report_failure(
     if account is None:
         return 0
     reason = _reason(message.last_error or "")
-    since = utcnow() - REPORTED_AGAIN_AFTER
-    earlier = await session.scalars(
-        select(OutboxMessage).where(
-            OutboxMessage.kind == OutboxKind.DELIVERY_FAILED,
-            OutboxMessage.account_id == account.id,
-            OutboxMessage.created_at >= since,
+    if _about_destination(reason):
+        since = utcnow() - REPORTED_AGAIN_AFTER
+        earlier = await session.scalars(
+            select(OutboxMessage).where(
+                OutboxMessage.kind == OutboxKind.DELIVERY_FAILED,
+                OutboxMessage.account_id == account.id,
+                OutboxMessage.created_at >= since,
+            )
         )
-    )
-    if any((m.detail or {}).get("where") == where and (m.detail or {}).get("reason") == reason for m in earlier):
-        return 0
+        if any((m.detail or {}).get("where") == where and (m.detail or {}).get("reason") == reason for m in earlier):
+            return 0
     detail = {
         "failed_id": message.id,
         "kind": message.kind,
@@ -181,6 +196,36 @@ async def report_failure(
             OutboxMessage(kind=OutboxKind.DELIVERY_FAILED, subject_id=person_id, account_id=account.id, detail=detail)
         )
     return len(recipients)
+
+
+PERSONAL_ACK_KINDS = (OutboxKind.ACK_REQUEST, OutboxKind.ACK_REMINDER)  # subject: an acknowledgement
+PERSONAL_KINDS = (  # subject: the person
+    OutboxKind.ACK_OVERDUE,
+    OutboxKind.REVIEW_DUE,
+    OutboxKind.NUDGE_WEEKLY,
+    OutboxKind.DELIVERY_FAILED,
+    OutboxKind.MEMBERS_MISSING,
+)
+
+
+async def requeue_unreached(session: AsyncSession, person_id: int) -> int:
+    """The person's cards that failed because Teams would not let kambot reach them, due again now."""
+    from kam.models import Acknowledgement
+
+    acknowledgements = select(Acknowledgement.id).where(Acknowledgement.person_id == person_id)
+    theirs = (OutboxMessage.kind.in_(PERSONAL_ACK_KINDS) & OutboxMessage.subject_id.in_(acknowledgements)) | (
+        OutboxMessage.kind.in_(PERSONAL_KINDS) & (OutboxMessage.subject_id == person_id)
+    )
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.status == OutboxStatus.FAILED,
+            OutboxMessage.last_error.startswith(UNREACHED),
+            theirs,
+        )
+        .values(status=OutboxStatus.PENDING, attempts=0, not_before=utcnow(), lease_id=None)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 async def failed_messages(session: AsyncSession) -> list[OutboxMessage]:

@@ -78,17 +78,23 @@ async def remember_chat(
     if locale and person.locale != locale[:20]:
         person.locale = locale[:20]
     if person.unreachable_since is not None:
-        reachable(person)  # they talk to kambot in their own chat: it can write to them there
+        await reachable(session, person)  # they talk to kambot in their own chat: it can write to them there
     return True
 
 
 def unreachable(person: Person, reason: str, now: dt.datetime) -> None:
-    """Teams refused to open a 1:1 chat with them: the items that ask them say so until they are reached."""
+    """Teams refused kambot a 1:1 chat with them: the items that ask them say so until they are reached, and
+    the next card opens a new chat rather than use one Teams no longer lets kambot write to."""
     if person.unreachable_since is None:
         person.unreachable_since = now
     person.unreachable_reason = reason[:300]
+    person.chat_id = None
 
 
-def reachable(person: Person) -> None:
+async def reachable(session: AsyncSession, person: Person) -> None:
+    """They can be reached again: what could not reach them is sent now."""
+    from kam.outbox import requeue_unreached
+
     person.unreachable_since = None
     person.unreachable_reason = None
+    await requeue_unreached(session, person.id)

@@ -3,9 +3,10 @@
 The Bot Connector counts requests per tenant (all of an app's instances together) and per
 conversation, each over several windows at once (7 in 1 s, 8 in 2 s, 60 in 30 s, ...). Any
 number of kambot processes send; so the count cannot live in one process's memory. Each
-request books its moment here first: in one short transaction, under a lock per key, it
-reads where the key's windows stand and inserts a row per key at the earliest moment all
-of them allow. The caller then waits until that moment and sends.
+request books its moment here first: in one short transaction, under one lock (the tenant's,
+which every booking names), it reads where its keys' windows stand and inserts a row per
+key at the earliest moment all of them allow. The caller then waits until that moment and
+sends.
 
 Bookings of one key are in order (each at or after the key's latest), which keeps the
 check to "the L-th latest row is at least a window old" for each window of L. A key whose
@@ -21,7 +22,7 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -95,11 +96,9 @@ def _where_windows_stand(shape: tuple[tuple[int, ...], ...], postgres: bool) -> 
     return statement
 
 
-async def _lock(session: AsyncSession, keys: Sequence[str]) -> None:
-    """PostgreSQL: every key's transaction-scoped advisory lock, always in the same order (no two
-    bookings wait for each other's)."""
-    for key in sorted(keys):
-        await session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(literal(key), 0))))
+# A statement of its own: a statement sees what was committed when it began (PostgreSQL's read committed),
+# so the windows must be read by a statement that begins after the lock is held.
+_LOCK = select(func.pg_advisory_xact_lock(func.hashtextextended(bindparam("lock"), 0)))
 
 
 async def _prune(session: AsyncSession, limited: Sequence[Limited], now: float, margin: float) -> None:
@@ -110,26 +109,40 @@ async def _prune(session: AsyncSession, limited: Sequence[Limited], now: float, 
         )
 
 
-async def book(session: AsyncSession, limited: Sequence[Limited], *, margin: float, slack: float) -> Booking:
+async def book(
+    session: AsyncSession,
+    limited: Sequence[Limited],
+    *,
+    margin: float,
+    slack: float,
+    abandoned: Sequence[int] = (),
+) -> Booking:
     """Book the earliest moment every key's windows allow (each window `margin` seconds longer than the
     service's, for the time between the moment and the request's arrival there).
 
-    Commit right away: the caller waits and sends with no transaction open.
+    Bookings are kept apart by one lock: the shared key's (every booking names the tenant), or the
+    first key's. `abandoned`: rows of earlier bookings whose request never went (safe to drop: the
+    bookings after them counted on them being there, not on their absence). Commit right away:
+    the caller waits and sends with no transaction open.
     """
     postgres = session.get_bind().dialect.name == "postgresql"
     keys = [item.key for item in limited]
-    local_now = time.time()
-    if postgres:
-        await _lock(session, keys)
-    else:
+    lock = next((item.key for item in limited if item.shared), keys[0])
+    if not postgres:
         # SQLite locks the whole database for a writer: writing first takes that lock before anything is read.
-        await _prune(session, limited, local_now, margin)
+        await _prune(session, limited, time.time(), margin)
+    if abandoned:
+        await session.execute(delete(SendSlot).where(SendSlot.id.in_(abandoned)))
     shape = tuple(tuple(w.limit for w in item.windows) for item in limited)
     parameters: dict[str, object] = {f"key{i}": key for i, key in enumerate(keys)}
-    if not postgres:
-        parameters["now"] = time.time()  # after the write lock, which may have been waited for
+    if postgres:
+        await session.execute(_LOCK, {"lock": lock})
+        before = time.monotonic()
+    else:
+        parameters["now"], before = time.time(), time.monotonic()  # after the write lock, read together
     stand: Sequence[Any] = (await session.execute(_where_windows_stand(shape, postgres), parameters)).one()
-    read_at = time.monotonic()
+    # The database read its clock during the round trip: here, halfway through it (SQLite: at its start).
+    read_at = (before + time.monotonic()) / 2 if postgres else before
     now = float(stand[0])
     column = 1
     own, shared = now, now
@@ -147,8 +160,6 @@ async def book(session: AsyncSession, limited: Sequence[Limited], *, margin: flo
     if own - now > slack:
         return Booking((), own - now, read_at)
     at = max(own, shared)
-    if postgres:
-        await _prune(session, limited, now, margin)
     result = await session.execute(
         insert(SendSlot).returning(SendSlot.id, sort_by_parameter_order=True), [{"key": k, "at": at} for k in keys]
     )
@@ -161,10 +172,13 @@ async def push_back(session: AsyncSession, ids: Sequence[int], seconds: float) -
     await session.execute(update(SendSlot).where(SendSlot.id.in_(ids)).values(at=SendSlot.at + seconds))
 
 
-async def forget_old(session: AsyncSession, older_than_seconds: float) -> None:
-    """Drop rows no window reaches any more (keys no request has used for a while are left otherwise)."""
-    if session.get_bind().dialect.name == "postgresql":
-        cut = func.extract("epoch", func.clock_timestamp()) - older_than_seconds
-        await session.execute(delete(SendSlot).where(SendSlot.at < cut))
-    else:
-        await session.execute(delete(SendSlot).where(SendSlot.at < time.time() - older_than_seconds))
+async def forget_old(session: AsyncSession, kept: Mapping[str, float]) -> None:
+    """Drop rows no window reaches any more: those of keys starting with a prefix of `kept` older than its
+    seconds, the others older than the longest of them (PostgreSQL bookings do not prune as they go)."""
+    postgres = session.get_bind().dialect.name == "postgresql"
+    now = func.extract("epoch", func.clock_timestamp()) if postgres else literal(time.time())
+    longest = max(kept.values())
+    for prefix, seconds in kept.items():
+        if prefix and seconds < longest:
+            await session.execute(delete(SendSlot).where(SendSlot.key.startswith(prefix), SendSlot.at < now - seconds))
+    await session.execute(delete(SendSlot).where(SendSlot.at < now - longest))

@@ -254,8 +254,10 @@ async def confidential_channels_check(
         channel = next((c for c in readable.get(account.team_id or "", []) if c.id == account.channel_id), None)
         if channel is None:
             problems.append(f"{account.name}: no channel yet")
+        elif channel.membership == "private":
+            problems.append(f"{account.name}: a private channel, where Teams does not let kambot post")
         elif channel.membership != "shared":
-            problems.append(f"{account.name}: a {channel.membership} channel, where Teams does not let kambot post")
+            problems.append(f"{account.name}: a {channel.membership} channel, which the whole team reads")
         else:
             try:
                 enabled = await gateway.enabled_app_ids(account.team_id or "", channel.id)
@@ -284,7 +286,11 @@ async def team_members_check(
         except GraphFailure as failure:
             return Check("Team members", False, f"cannot read the members of team {team_id}: HTTP {failure.status}")
         for account in (a for a in teams if a.team_id == team_id):
-            missing += [f"{name} ({account.name})" for name, object_id in account.people if object_id not in present]
+            for name, object_id in account.people:
+                if object_id is None:
+                    missing.append(f"{name} ({account.name}; not found in the directory)")
+                elif object_id not in present:
+                    missing.append(f"{name} ({account.name})")
     missing = list(dict.fromkeys(missing))
     if not missing:
         return Check("Team members", True, "everyone on an account team is in the team of their account's channel")

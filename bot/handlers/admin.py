@@ -9,12 +9,15 @@ from bot.admin.provisioning import build_provisioner, provisioning_problems
 from bot.requests import CommandRequest
 from bot.turn import Turn
 from cards.i18n import Texts
+from kam.access import Audience
 from graph.provisioning import Summary
 
 log = logging.getLogger(__name__)
 
 
-def report(t: Texts, summary: Summary) -> str:
+def report(t: Texts, summary: Summary, *, shared: bool) -> str:
+    """The outcome; where others read along (the command may come from a channel), counts without names:
+    failed accounts and missing people may belong to confidential accounts."""
     done = t(
         "provision.done",
         created=summary.channels_created,
@@ -25,10 +28,12 @@ def report(t: Texts, summary: Summary) -> str:
     )
     if summary.failed:
         names = ", ".join(account for account, _ in summary.failed[:10])
-        done += "\n\n" + t("provision.failed", count=len(summary.failed), names=names)
+        shown = t("provision.in_private") if shared else names
+        done += "\n\n" + t("provision.failed", count=len(summary.failed), names=shown)
     if summary.missing:
         people = ", ".join(dict.fromkeys(f"{gap.person} ({gap.account})" for gap in summary.missing[:20]))
-        done += "\n\n" + t("provision.missing", count=len(summary.missing), people=people)
+        shown = t("provision.in_private") if shared else people
+        done += "\n\n" + t("provision.missing", count=len(summary.missing), people=shown)
     return done
 
 
@@ -46,13 +51,14 @@ async def provision(turn: Turn, request: CommandRequest) -> None:
         return
     address = turn.address
     t = turn.t
+    shared = turn.audience != Audience.PRIVATE
 
     async def run() -> None:
         provisioner = build_provisioner(
             services.settings, services.graph_credential, services.metrics.graph_throttled.inc
         )
         try:
-            message = report(t, await provisioner.run())
+            message = report(t, await provisioner.run(), shared=shared)
         except Exception:
             log.exception("provisioning from the chat failed")
             message = t("error.generic")

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kam.conversations import SeenConversation, any_reference, reference_for_channel, remember
 from kam.models import Account, ConversationRef, Person
+from kam.outbox import UNREACHED
 from kam.people import reachable, teams_id
 
 
@@ -27,6 +28,7 @@ class Address:
     bot_id: str
     conversation_type: str  # "personal", "channel" or "groupChat"
     member_id: str | None = None  # in a 1:1 chat: the person's Teams id
+    person_id: int | None = None  # in a 1:1 chat kambot knows: whose
 
 
 @dataclass(frozen=True)
@@ -51,7 +53,7 @@ class Unreachable(Undeliverable):
     """Teams refused to open a 1:1 chat with this person: kambot is in no team of theirs, nor theirs alone."""
 
     def __init__(self, person_id: int, reason: str) -> None:
-        super().__init__(f"not reachable: {reason}")
+        super().__init__(f"{UNREACHED}: {reason}")
         self.person_id = person_id
         self.reason = reason
 
@@ -60,9 +62,15 @@ class NotYetReachable(Exception):
     """The channel exists but the bot has not been installed in its team yet: try again later."""
 
 
-def _personal(stored: ConversationRef, member_id: str, app_id: str) -> Address:
+def _personal(stored: ConversationRef, person: Person, app_id: str) -> Address:
     return Address(
-        stored.service_url, stored.conversation_id, stored.tenant_id, stored.bot_id or app_id, "personal", member_id
+        stored.service_url,
+        stored.conversation_id,
+        stored.tenant_id,
+        stored.bot_id or app_id,
+        "personal",
+        teams_id(person),
+        person.id,
     )
 
 
@@ -86,7 +94,7 @@ class AddressBook:
         """The person's 1:1 chat with the bot, or what it takes to open it (outside the transaction)."""
         stored = await session.get(ConversationRef, person.chat_id) if person.chat_id else None
         if stored is not None and self._tenant_ok(stored.tenant_id):
-            return _personal(stored, teams_id(person), self._app_id)
+            return _personal(stored, person, self._app_id)
         if not teams_id(person):
             raise Undeliverable(f"{person.name} has no Teams id yet")
         known = await any_reference(session, self._tenants_for(person))
@@ -98,14 +106,18 @@ class AddressBook:
         """Remember a 1:1 chat the Bot Connector just opened, as the person's."""
         seen = SeenConversation(conversation_id, chat.service_url, chat.tenant_id, "personal", None, chat.bot_id)
         person = await session.get(Person, chat.person_id)
-        if person is not None:
-            person.chat_id = seen.conversation_id
-            reachable(person)
+        if person is None:
+            raise Undeliverable("the person no longer exists")
+        person.chat_id = seen.conversation_id
+        if person.unreachable_since is not None:
+            await reachable(session, person)
         stored = await remember(session, seen)
-        return _personal(stored, chat.member_id, self._app_id)
+        return _personal(stored, person, self._app_id)
 
     async def channel(self, session: AsyncSession, account: Account) -> Address:
         """Where the account's channel is reached; remembered so that the channel has its own reference."""
+        if not account.channel_id and account.channel_name and account.active:
+            raise NotYetReachable(f"the channel of account {account.name!r} is being made (kambot provision)")
         if not account.channel_id:
             raise Undeliverable(f"account {account.name!r} has no channel")
         stored = await reference_for_channel(session, account.channel_id, account.team_id, self._tenant_ids)

@@ -10,11 +10,14 @@ for opening a 1:1 chat, the person), waits for it, then goes.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from dataclasses import dataclass
 
 from kam.send_slots import Limited, Window, book, push_back
 from kam.storage import Database
+
+log = logging.getLogger(__name__)
 
 TENANT_LIMIT = 50  # requests a second per app and tenant
 PER_THREAD = (Window(7, 1.0), Window(8, 2.0), Window(60, 30.0), Window(1800, 3600.0))
@@ -22,6 +25,11 @@ PER_THREAD = (Window(7, 1.0), Window(8, 2.0), Window(60, 30.0), Window(1800, 360
 MARGIN = 0.03
 # A conversation that cannot go within this long is not booked yet (its slot in the tenant's window would idle).
 SLACK = 0.05
+# A sender that wakes up later than this after its moment books again: arriving late, it could meet the
+# requests booked after it in one window. Half the margin: the other half is for the way to the service.
+LATE = MARGIN / 2
+# How long booked requests are kept, by key: the tenant's longest window is a second, a conversation's an hour.
+KEPT = {"tenant:": 60.0, "": 3600.0 + 100 * MARGIN}
 
 
 @dataclass(frozen=True)
@@ -37,6 +45,7 @@ class Pacer:
         self._db = db
         self._tenant = (Window(tenant_limit, 1.0),)
         self._margin = margin
+        self._abandoned: list[int] = []  # moments booked and not used: dropped with the next booking
 
     async def send(self, tenant_id: str | None, conversation_id: str) -> Granted:
         """Wait for a moment to post to a conversation."""
@@ -49,17 +58,31 @@ class Pacer:
     async def _turn(self, tenant_id: str | None, thread: str) -> Granted:
         limited = (Limited(thread, PER_THREAD), Limited(f"tenant:{tenant_id or ''}", self._tenant, shared=True))
         while True:
-            async with self._db.transaction() as session:
-                booking = await book(session, limited, margin=self._margin, slack=SLACK)
+            abandoned, self._abandoned = self._abandoned, []
+            try:
+                async with self._db.transaction() as session:
+                    booking = await book(session, limited, margin=self._margin, slack=SLACK, abandoned=abandoned)
+            except BaseException:
+                self._abandoned += abandoned
+                raise
             await asyncio.sleep(max(0.0, booking.moment - time.monotonic()))
-            # A process that woke up late would arrive late, where a later booking counted on its absence:
-            # that moment is left unused (it only costs capacity) and another is booked.
-            if booking.booked and time.monotonic() - booking.moment <= self._margin:
+            if not booking.booked:
+                continue
+            if time.monotonic() - booking.moment <= LATE:
                 return Granted(booking.ids, booking.moment)
+            self._abandoned += booking.ids  # woke up late: that moment goes unused, another is booked
 
     async def answered(self, granted: Granted) -> None:
-        """An answer slower than the margin may mean a late arrival: count the request from its answer."""
+        """An answer slower than the margin may mean a late arrival: count the request from its answer.
+
+        Best effort: the request has gone either way, and its outcome must be recorded even when this
+        cannot be (the margin covers most late arrivals; a 429 the rest, which is retried).
+        """
         late = time.monotonic() - granted.at
-        if late > self._margin:
+        if late <= self._margin:
+            return
+        try:
             async with self._db.transaction() as session:
                 await push_back(session, granted.ids, late)
+        except Exception:
+            log.warning("could not move a late request's booking; the margin has to do", exc_info=True)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 import aiohttp
+from sqlalchemy import exc
 
 from bot.traces import failed_try
 
@@ -42,7 +43,11 @@ def retry_after_of(error: BaseException) -> float | None:
 
 
 def is_transient(error: BaseException) -> bool:
-    if isinstance(error, (asyncio.TimeoutError, aiohttp.ClientConnectionError)):
+    """A service's "later" (429, 412, 5xx), a timeout or a lost connection, also to the database (a send's
+    booking in the shared windows): worth trying again, never a reason to give a message up."""
+    if isinstance(error, (asyncio.TimeoutError, aiohttp.ClientConnectionError, ConnectionError)):
+        return True
+    if isinstance(error, (exc.OperationalError, exc.InterfaceError, exc.DisconnectionError, exc.TimeoutError)):
         return True
     return status_of(error) in TRANSIENT_STATUSES
 

@@ -13,6 +13,7 @@ import contextlib
 import contextvars
 import datetime as dt
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
@@ -48,6 +49,18 @@ from kam.storage import Database
 log = logging.getLogger(__name__)
 
 NUDGE_KINDS = {OutboxKind.NUDGE_WEEKLY: "weekly", OutboxKind.NUDGE_MEETING: "meeting"}
+# A row is posted only while its lease holds for this long yet: time for the post and its mark.
+HOLD_MARGIN_SECONDS = 10.0
+
+
+# Teams' answers that mean "this person cannot be written to by kambot" (its conversational API's status codes).
+PERSON_REFUSALS = ("ForbiddenOperationException", "BotNotInConversationRoster", "ConversationBlockedByUser")
+
+
+def refuses_person(error: BaseException) -> bool:
+    """A 403 about the person (no app of theirs, in no team of kambot's, blocked), not about kambot as a whole
+    (BotDisabledByAdmin: the tenant blocked the app; that is no one person's reachability)."""
+    return status_of(error) == 403 and any(f"({code})" in str(error) for code in PERSON_REFUSALS)
 
 
 class Connector(Protocol):
@@ -187,6 +200,7 @@ class Sender:
         self._not_reachable_seconds = not_reachable_seconds
         self._batch = batch
         self._in_flight = asyncio.Semaphore(in_flight)
+        self._held_until: dict[str, float] = {}  # lease id -> until when (monotonic) it surely holds
         self._drain_task: asyncio.Task[int] | None = None
         self._again = False
         # Set on shutdown: the messages being sent are finished and marked, no new batch is claimed.
@@ -232,12 +246,14 @@ class Sender:
             renewing = asyncio.create_task(self._renew_leases(held))
             try:
                 while not self.stopping.is_set():
+                    claimed_at = time.monotonic()
                     async with self._db.transaction() as session:
                         rows = await claim_due(session, limit=self._batch, lease=self._lease)
                         claimed = [Claimed(row.id, row.lease_id or "") for row in rows]
                     if not claimed:
                         break
                     held.append(claimed[0].lease_id)
+                    self._held_until[claimed[0].lease_id] = claimed_at + self._lease.total_seconds()
                     for row in claimed:
                         lanes.put(await self._render(row))
                     await lanes.fewer_owed_than(self._batch)
@@ -246,12 +262,15 @@ class Sender:
                 renewing.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await renewing
+                for lease_id in held:
+                    self._held_until.pop(lease_id, None)
 
     async def _renew_leases(self, held: list[str]) -> None:
         """Every third of a lease, renew the batches this drain still holds rows of (and forget the others)."""
         while True:
             await asyncio.sleep(self._lease.total_seconds() / 3)
             asked = set(held)
+            renewed_at = time.monotonic()
             try:
                 async with self._db.transaction() as session:
                     holding = await renew(session, list(asked), self._lease)
@@ -259,6 +278,17 @@ class Sender:
                 log.exception("renewing the outbox's leases failed")
                 continue
             held[:] = [lease_id for lease_id in held if lease_id not in asked or lease_id in holding]
+            for lease_id in asked:
+                if lease_id in holding:
+                    self._held_until[lease_id] = renewed_at + self._lease.total_seconds()
+                else:
+                    self._held_until.pop(lease_id, None)
+
+    def _still_held(self, job: Job) -> bool:
+        """Whether this sender may still post the row: its lease cannot have run out (renewals failing, say)
+        before the post is answered and marked; otherwise another sender may have it by now."""
+        until = self._held_until.get(job.claimed.lease_id, 0.0)
+        return time.monotonic() < until - min(HOLD_MARGIN_SECONDS, self._lease.total_seconds() / 4)
 
     async def _render(self, row: Claimed) -> Job:
         attempts = 0
@@ -282,6 +312,10 @@ class Sender:
         if job.outcome is not None:
             return await self._mark(job, job.outcome)
         async with self._in_flight:
+            if not self._still_held(job):
+                row = job.claimed.message_id
+                log.warning("outbox row %s: its lease may have run out; left for whoever holds it now", row)
+                return 0
             return await self._mark(job, await self._post(job))
 
     async def release_unsent(self, jobs: Sequence[Job]) -> None:
@@ -297,10 +331,16 @@ class Sender:
         try:
             address = await self._reach(destination)
             sealed = self._sealer.seal(card, issued_to, utcnow().date())
-            sent = await with_retries(lambda: self._paced_post(address, sealed), self.policy, self._observe)
+            try:
+                sent = await with_retries(lambda: self._paced_post(address, sealed), self.policy, self._observe)
+            except Exception as error:
+                if address.person_id is not None and refuses_person(error):  # they removed kambot, or blocked it
+                    raise Unreachable(address.person_id, str(error)[:300]) from error
+                raise
             return Outcome(sent=True, holding=self._holding(address, sent, sealed))
         except Exception as error:
-            where = destination.conversation_id if isinstance(destination, Address) else f"person:{destination.person_id}"
+            person = f"person:{destination.person_id}" if isinstance(destination, OpenChat) else ""
+            where = destination.conversation_id if isinstance(destination, Address) else person
             return replace(self._after_failure(job.claimed.message_id, error, job.attempts), where=where)
 
     async def _mark(self, job: Job, outcome: Outcome) -> int:
@@ -329,7 +369,7 @@ class Sender:
         try:
             conversation_id = await with_retries(lambda: self._paced_open(destination), self.policy, self._observe)
         except Exception as error:
-            if status_of(error) == 403:  # not installed for them, nor in any team of theirs that has kambot
+            if refuses_person(error):  # not installed for them, nor in any team of theirs that has kambot
                 raise Unreachable(destination.person_id, str(error)[:300]) from error
             raise
         async with self._db.transaction() as session:
@@ -367,7 +407,7 @@ class Sender:
         if isinstance(error, NotYetReachable):
             return Outcome(error=str(error), retry_in=self._not_reachable_seconds * 2**attempts)
         status = status_of(error)
-        text = f"HTTP {status}: {error}"
+        text = f"HTTP {status}: {error}" if status else f"{type(error).__name__}: {error}"
         if is_transient(error):
             self._metrics.outbox_retried.labels(status=str(status or "timeout")).inc()
             return Outcome(error=text, retry_in=delay_for(error, attempts + 1, self.policy), throttled=status == 429)

@@ -16,6 +16,7 @@ import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 
+from bot.outbox.pacing import KEPT
 from bot.outbox.sender import Sender
 from kam.acknowledgements import schedule_reminders
 from kam.conversations import forget_card_messages
@@ -29,7 +30,6 @@ log = logging.getLogger(__name__)
 
 NUDGE_ANSWERS_LOOK_BACK = dt.timedelta(days=8)  # a weekly nudge's week, in any time zone
 LOGGED_MARGIN = dt.timedelta(minutes=2)
-SEND_SLOTS_KEPT_SECONDS = 3700.0  # the Bot Connector's longest window is an hour
 
 Job = Callable[[], Awaitable[int]]  # more work that queues messages (reading calendars): how many it queued
 
@@ -67,7 +67,7 @@ class Sweeper:
             if self._nudge_time is not None:
                 queued += await schedule_weekly_nudges(session, self._nudge_time)
             await forget_card_messages(session, utcnow() - self._card_memory)
-            await forget_old(session, SEND_SLOTS_KEPT_SECONDS)
+            await forget_old(session, KEPT)
             return queued
 
     async def note_answered_nudges(self) -> None:

@@ -30,12 +30,12 @@ from tests.support.teams import ADMIN, CONTOSO_CHANNEL, TEAM_ID, USERS
 BASE = "https://kambot.contoso.test"
 
 
-def row(name: str, managers: tuple[str, ...], members: tuple[str, ...] = ()) -> AccountRow:
+def row(name: str, managers: tuple[str, ...], members: tuple[str, ...] = (), confidential: bool = True) -> AccountRow:
     team = (
         *(Member(USERS[m].upn, Role.MANAGER, None) for m in managers),
         *(Member(USERS[m].upn, Role.MEMBER, None) for m in members),
     )
-    return AccountRow(0, name, Tier.STRATEGIC_KEY_ACCOUNT, team, (), (), True)
+    return AccountRow(0, name, Tier.STRATEGIC_KEY_ACCOUNT, team, (), (), confidential)
 
 
 @dataclass
@@ -104,8 +104,9 @@ async def test_a_confidential_account_gets_a_shared_channel_of_its_team_with_kam
     tenant: Tenant,
 ) -> None:
     await tenant.accounts([row("Northwind Secret", ("megan",), ("adele",))])
+    tenant.graph.shared_channel_seconds = 1.2  # Graph answers 202 and makes it in the background
     summary = await tenant.provision()
-    assert summary.failed == [] and summary.missing == []
+    assert summary.failed == [] and summary.missing == [] and summary.channels_created == 1
     secret = await tenant.account("Northwind Secret")
     channel = tenant.channel(secret)
     assert channel.membership == "shared" and channel.name == "Northwind Secret"
@@ -202,3 +203,46 @@ async def test_a_private_channel_of_the_old_design_refuses_the_bot_and_is_replac
         await tenant.connector.wait_for(lambda c: len(c.in_conversation(new_channel)) >= 1, timeout=20)
     finally:
         await bot.stop()
+
+
+async def test_an_account_that_becomes_confidential_leaves_its_standard_channel_for_a_shared_one(
+    tenant: Tenant,
+) -> None:
+    """Everyone in the team reads a standard channel: a confidential account must not stay in one."""
+    await tenant.accounts([row("Northwind", ("megan",), ("adele",), confidential=False)])
+    await tenant.provision()
+    before = await tenant.account("Northwind")
+    standard = tenant.channel(before)
+    assert standard.membership == "standard"
+
+    await tenant.accounts([row("Northwind", ("megan",), ("adele",))])  # the same account, now confidential
+    summary = await tenant.provision()
+    assert summary.channels_replaced == 1 and summary.failed == []
+    assert standard.archived and standard.name == "Archived - Northwind"
+    after = await tenant.account("Northwind")
+    assert after.channel_id != before.channel_id
+    assert tenant.channel(after).membership == "shared" and tenant.members(after) == {
+        "Megan Bowen": ["owner"],
+        "Adele Vance": [],
+    }
+
+
+async def test_a_confidential_account_whose_ka_manager_is_not_in_the_directory_keeps_its_channel(
+    tenant: Tenant,
+) -> None:
+    await tenant.accounts([row("Southwind", ("megan",), confidential=False)])
+    await tenant.provision()
+    before = await tenant.account("Southwind")
+    del tenant.graph.users[USERS["megan"].upn.lower()]
+    db = Database(tenant.url)
+    async with db.transaction() as session:
+        megan = await session.scalar(select(Person).where(Person.name == "Megan Bowen"))
+        assert megan is not None
+        megan.aad_object_id = None  # known only by UPN, which the directory no longer has
+    await db.close()
+    await tenant.accounts([row("Southwind", ("megan",))])
+    summary = await tenant.provision()
+    assert [name for name, _ in summary.failed] == ["Southwind"] and "KA manager" in summary.failed[0][1]
+    assert summary.channels_replaced == 0
+    kept = await tenant.account("Southwind")
+    assert kept.channel_id == before.channel_id and not tenant.channel(kept).archived, "nothing half done"

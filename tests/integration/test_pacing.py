@@ -9,7 +9,7 @@ from kam.migrate import upgrade
 from kam.send_slots import Booking, Limited, Window, book, push_back
 from kam.storage import Database
 
-MARGIN = 0.01
+MARGIN = 0.1  # larger than the mapping error below: the checks then show the margin is kept
 # Moments as a process's own clock has them: within the round trip that read the database's clock (a loaded
 # machine makes that tens of milliseconds).
 ROUND_TRIP = 0.05
@@ -45,7 +45,8 @@ async def test_a_conversation_that_had_its_share_waits_without_holding_the_tenan
         tenant_full = await booked(db, thread("third"), TENANT)
         assert tenant_full.booked and tenant_full.wait == 0, "the tenant's fifth request of the second"
         sixth = await booked(db, thread("fourth"), TENANT)
-        assert sixth.booked and sixth.moment >= first[0].moment + 1.0 + MARGIN - ROUND_TRIP, "the tenant's window is full"
+        assert sixth.booked, "the tenant's window is full: booked a second later"
+        assert sixth.moment >= first[0].moment + 1.0 + MARGIN - ROUND_TRIP
     finally:
         await db.close()
 
@@ -66,9 +67,10 @@ async def test_a_late_answer_moves_the_windows_for_what_is_booked_after_it(datab
 
 
 async def test_processes_booking_side_by_side_keep_every_window_together(database_url: str) -> None:
-    """Five engines stand for five processes; 24 requests to one conversation, each booked when it can go."""
+    """Five engines (three on SQLite) stand for five processes; 12 requests to one conversation, each booked
+    when it can go: every window holds, margin included, for all of them together."""
     await asyncio.to_thread(upgrade, database_url)
-    processes = [Database(database_url) for _ in range(5 if "postgresql" in database_url else 1)]
+    processes = [Database(database_url) for _ in range(5 if "postgresql" in database_url else 3)]
     moments: list[float] = []
 
     async def send(db: Database) -> None:
@@ -86,5 +88,5 @@ async def test_processes_booking_side_by_side_keep_every_window_together(databas
             await db.close()
     assert len(moments) == 12
     for window in (*thread("shared").windows, *TENANT.windows):
-        assert fits(moments, Window(window.limit, window.seconds - ROUND_TRIP)), (window, sorted(moments))
-    assert max(moments) - min(moments) < 6.5, "and no slower than the windows make it"
+        assert fits(moments, Window(window.limit, window.seconds + MARGIN - ROUND_TRIP)), (window, sorted(moments))
+    assert max(moments) - min(moments) < 7.5, "and no slower than the windows make it"

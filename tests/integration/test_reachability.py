@@ -23,7 +23,15 @@ from kam.storage import Database
 from tests.support.cards_judge import assert_valid_cards
 from tests.support.fakes.connector import ConnectorFake
 from tests.support.fakes.graph import FakeGraphCredential, GraphFake, demo_tenant
-from tests.support.flows import DECISION, channel_post, eventually, invoke_card, log_in_channel, texts_in
+from tests.support.flows import (
+    DECISION,
+    channel_post,
+    chat_cards,
+    eventually,
+    invoke_card,
+    log_in_channel,
+    texts_in,
+)
 from tests.support.harness import RunningBot, local_settings, migrate_and_seed
 from tests.support.teams import CONTOSO_CHANNEL, TEAM_ID, USERS
 
@@ -159,4 +167,8 @@ async def test_someone_teams_will_not_open_a_chat_with_shows_as_not_reachable_un
     assert not await lynne_unreachable(), "she talks to kambot in her own chat: it can write to her there"
     refreshed = invoke_card(await bot.send(bot.teams.execute(refresh, user="patti", where=CONTOSO_CHANNEL)))
     assert "Not reachable" not in texts_in(refreshed) and "Lynne Robbins" in texts_in(refreshed)
+    # What could not reach her goes now, to the chat she opened: asked, at last.
+    await bot.connector.wait_for(
+        lambda c: any("Second service visit is paid" in texts_in(card) for card in chat_cards(c, "lynne")), 15
+    )
 

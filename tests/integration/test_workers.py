@@ -65,9 +65,9 @@ async def test_three_workers_on_postgresql_send_each_message_once_inside_the_cha
 ) -> None:
     """One channel, three senders: the conversation's 7 a second and 8 in 2 seconds hold for all of them
     (each keeping its own count, they would send three times that). Sending a batch takes them longer
-    than the one-second lease it was claimed under: they renew it, so that no other takes it meanwhile."""
+    than the two-second lease it was claimed under: they renew it, so that no other takes it meanwhile."""
     await queue_welcomes(fresh_postgres, connector, 30)
-    workers = [start_worker(fresh_postgres, outbox_lease_seconds="1") for _ in range(3)]
+    workers = [start_worker(fresh_postgres, outbox_lease_seconds="2") for _ in range(3)]
     try:
         await connector.wait_for(lambda fake: len(fake.in_conversation("channel-contoso-id")) >= 30, timeout=60)
         await asyncio.sleep(1)  # time for a duplicate to show, if there were one

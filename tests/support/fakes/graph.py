@@ -100,6 +100,7 @@ class Channel:
     members: dict[str, list[str]] = field(default_factory=dict)  # user id -> roles ("owner")
     tabs: list[dict[str, Any]] = field(default_factory=list)
     enabled_apps: list[str] = field(default_factory=list)  # apps added to a shared channel (not inherited)
+    shown_from: float = 0.0  # monotonic: a shared channel is made in the background, and listed once it is
 
     def json(self) -> dict[str, Any]:
         return {
@@ -158,6 +159,7 @@ class GraphFake:
         self.users: dict[str, dict[str, str]] = {}
         self.personal_installs: set[str] = set()  # users who added kambot for themselves
         self.operations: dict[str, dict[str, Any]] = {}  # teamsAsyncOperation by id
+        self.shared_channel_seconds = 0.0  # how long making a shared channel takes (202, then it shows)
         # Outlook calendars by user (Entra object id): Graph event objects. Users not here have no mailbox.
         self.calendars: dict[str, list[dict[str, Any]]] = {}
         self.calendar_denied: set[str] = set()  # excluded by the tenant's application access policy
@@ -407,7 +409,8 @@ class GraphFake:
         return web.json_response(body)
 
     async def _list_channels(self, request: web.Request) -> web.Response:
-        return self._page(request, [c.json() for c in self._team(request).channels.values()])
+        now = time.monotonic()
+        return self._page(request, [c.json() for c in self._team(request).channels.values() if c.shown_from <= now])
 
     async def _create_channel(self, request: web.Request) -> web.Response:
         """Standard and private channels answer 201 with the channel; a shared one 202 and the operation that
@@ -430,7 +433,8 @@ class GraphFake:
             members[user["id"]] = [r for r in member.get("roles") or [] if r == "owner"]
         owners = [user_id for user_id, roles in members.items() if roles]
         if membership in ("private", "shared") and not owners:
-            return self.error(400, "BadRequest", f"A {membership} channel created with application permissions needs an owner.")
+            needs = f"A {membership} channel created with application permissions needs an owner."
+            return self.error(400, "BadRequest", needs)
         if membership == "shared" and (len(owners) > 1 or len(members) > 1):
             return self.error(400, "BadRequest", "A shared channel can be created with only one owner.")
         if membership == "private" and any(user_id not in team.members for user_id in members):
@@ -440,11 +444,12 @@ class GraphFake:
         team.channels[channel.id] = channel
         if membership != "shared":
             return web.json_response(channel.json(), status=201)
+        channel.shown_from = time.monotonic() + self.shared_channel_seconds
         operation = str(uuid.uuid4())
         self.operations[operation] = {
             "id": operation,
             "operationType": "createChannel",
-            "status": "succeeded",
+            "status": "succeeded" if not self.shared_channel_seconds else "inProgress",
             "targetResourceId": channel.id,
             "targetResourceLocation": f"/teams('{team.id}')/channels('{channel.id}')",
             "attemptsCount": 1,
