@@ -279,10 +279,18 @@ async def apply_rows(session: AsyncSession, rows: list[AccountRow], *, remove_mi
         for key, value in fields.items():
             setattr(account, key, value)
         if _team_of(account) != wanted_team:
+            # The KA managers were told once who is missing from the team: a new list does not tell them again.
+            told = {m.person_id: m.missing_reported_at for m in account.members}
             account.members.clear()
             await session.flush()
             account.members.extend(
-                AccountMember(person=people[m.upn], role=m.role, function=m.function) for m in row.members
+                AccountMember(
+                    person=people[m.upn],
+                    role=m.role,
+                    function=m.function,
+                    missing_reported_at=told.get(people[m.upn].id),
+                )
+                for m in row.members
             )
         report.updated.append(account.name)
     if remove_missing:

@@ -17,7 +17,8 @@ from sqlalchemy import func, select
 
 from bot.admin.provisioning import build_provisioner
 from graph.provisioning import Summary
-from kam.models import Account, AccountMember, OutboxMessage, Person, Role
+from kam.account_list import AccountRow, Member, apply_rows
+from kam.models import Account, AccountMember, OutboxMessage, Person, Role, Tier
 from kam.outbox import OutboxKind
 from kam.storage import Database
 from tests.support.cards_judge import assert_valid_cards
@@ -113,6 +114,20 @@ async def test_without_the_permission_the_missing_are_reported_every_run_and_to_
     again = await provision(sqlite_url, tenant, WITHOUT_ADDING)
     assert [(m.account, m.person) for m in again.missing] == [("Contoso Pharma", "Lynne Robbins")], "every run"
     assert len(await told_about_missing(sqlite_url)) == 1, "the KA manager is told once"
+
+    # A new account list (Isaiah joins Contoso's team): the team is rebuilt, and still nobody is told twice.
+    team = [("megan", Role.MANAGER, None), ("alex", Role.MEMBER, "sales"), ("adele", Role.MEMBER, "service")]
+    team += [("patti", Role.MEMBER, "country lead"), ("lynne", Role.MEMBER, "country lead")]
+    team += [("isaiah", Role.MEMBER, "service")]
+    db = Database(sqlite_url)
+    async with db.transaction() as session:
+        members = tuple(Member(USERS[name].upn, role, function) for name, role, function in team)
+        domains, countries = ("contoso-pharma.example",), ("DE", "AT", "CH")
+        contoso = AccountRow(0, "Contoso Pharma", Tier.STRATEGIC_KEY_ACCOUNT, members, domains, countries, False)
+        assert (await apply_rows(session, [contoso])).updated == ["Contoso Pharma"]
+    await db.close()
+    await provision(sqlite_url, tenant, WITHOUT_ADDING)
+    assert len(await told_about_missing(sqlite_url)) == 1, "told once, also after the account list changed"
 
     connector = await ConnectorFake(directory=tenant).start()
     bot = await RunningBot(local_settings(sqlite_url), connector).start()
