@@ -14,9 +14,9 @@ import contextvars
 import datetime as dt
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -47,6 +47,7 @@ from kam.people import unreachable
 from kam.storage import Database
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 NUDGE_KINDS = {OutboxKind.NUDGE_WEEKLY: "weekly", OutboxKind.NUDGE_MEETING: "meeting"}
 # A row is posted only while its lease holds for this long yet: time for the post and its mark.
@@ -374,6 +375,18 @@ class Sender:
             raise
         async with self._db.transaction() as session:
             return await self._addresses.opened(session, destination, conversation_id)
+
+    async def paced(self, tenant_id: str | None, conversation_id: str, call: Callable[[], Awaitable[T]]) -> T:
+        """A request a turn makes (a reply, a card updated), in the same shared windows as the outbox's own."""
+
+        async def once() -> T:
+            granted = await self._pacer.send(tenant_id, conversation_id)
+            try:
+                return await call()
+            finally:
+                await self._pacer.answered(granted)
+
+        return await with_retries(once, self.policy, self._observe)
 
     async def post(self, address: Address, content: dict[str, Any] | str) -> str | None:
         """One message now, paced like the outbox's own (a report to the admin who started provisioning)."""

@@ -11,7 +11,7 @@ from botbuilder.core import MessageFactory, TurnContext
 from botbuilder.schema import Activity, ActivityTypes, Attachment
 
 from bot.outbox.address import Address
-from bot.outbox.retry import with_retries
+from bot.outbox.sender import Sender
 from bot.services import Services
 from bot.turn import Turn, client_today, typed_text
 from cards.build import CARD_CONTENT_TYPE
@@ -114,21 +114,25 @@ def is_card_submit(activity: Activity) -> bool:
 class TurnReplies:
     """Answers in the turn's conversation, through botbuilder's turn context.
 
-    A reply counts against the conversation's limits like any post: one the Bot Connector answers
-    429 (or 412, 502, 503, 504) is sent again after its Retry-After rather than lost.
+    A reply counts against the tenant's and the conversation's limits like any post: it is booked in
+    the windows every instance shares (the outbox's sender paces it), and one the Bot Connector still
+    answers 429 (or 412, 502, 503, 504) is sent again after its Retry-After rather than lost.
     """
 
-    def __init__(self, context: TurnContext) -> None:
+    def __init__(self, context: TurnContext, sender: Sender) -> None:
         self._context = context
+        self._sender = sender
+        conversation = context.activity.conversation
+        self._where = (tenant_of(context.activity), conversation.id if conversation else "")
 
     async def send(self, content: dict[str, Any] | str) -> str | None:
-        sent = await with_retries(lambda: self._context.send_activity(content_activity(content)))
+        sent = await self._sender.paced(*self._where, lambda: self._context.send_activity(content_activity(content)))
         return sent.id if sent is not None else None
 
     async def update(self, message_id: str, card: dict[str, Any]) -> None:
         update = card_activity(card)
         update.id = message_id
-        await self._context.update_activity(update)
+        await self._sender.paced(*self._where, lambda: self._context.update_activity(update))
 
 
 def turn_of(context: TurnContext, services: Services) -> Turn:
@@ -136,7 +140,7 @@ def turn_of(context: TurnContext, services: Services) -> Turn:
     conversation = activity.conversation
     return Turn(
         services=services,
-        replies=TurnReplies(context),
+        replies=TurnReplies(context, services.sender),
         t=texts_for(activity),
         caller=caller_of(activity),
         today=client_today(activity.local_timestamp or activity.timestamp),

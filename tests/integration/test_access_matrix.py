@@ -204,7 +204,7 @@ async def seed_items(bot: RunningBot) -> Seeded:
 
 # Tables whose rows a turn may touch without changing account data: who is where, which card is in
 # which message, the card key; and the outbox's delivery columns (a refused turn sends nothing new).
-NOT_ACCOUNT_DATA = {"people", "conversation_refs", "card_messages", "app_secrets", "alembic_version"}
+NOT_ACCOUNT_DATA = {"people", "conversation_refs", "card_messages", "app_secrets", "alembic_version", "send_slots"}
 
 
 async def fingerprint(bot: RunningBot) -> dict[str, list[tuple[Any, ...]]]:
