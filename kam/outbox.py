@@ -35,6 +35,15 @@ class OutboxKind(StrEnum):
     NUDGE_MEETING = "nudge.meeting"  # the MeetingNudge
     DELIVERY_FAILED = "outbox.failed"  # a KA manager or an admin; detail: which message failed and why
     MEMBERS_MISSING = "team.members_missing"  # a KA manager; detail: the people missing from the account's team
+    FEED_NOTIFICATION = "feed.notification"  # the outbox row of a 1:1 card delivered: a pointer to it in the feed
+
+
+# The 1:1 cards that ask something of their person (acknowledge, update a review, fix a delivery, add people to
+# a team): once one is delivered, an activity feed notification points to it (bot/outbox/feed.py). Review
+# requests to item owners are ACK_REQUEST rows too.
+FOLLOWED_IN_FEED = frozenset(
+    {OutboxKind.ACK_REQUEST, OutboxKind.ACK_REMINDER, OutboxKind.DELIVERY_FAILED, OutboxKind.MEMBERS_MISSING}
+)
 
 
 LEASE = dt.timedelta(minutes=10)  # longer than any send with its retries takes; a dead sender's rows return then
@@ -119,6 +128,15 @@ def mark_throttled(message: OutboxMessage, error: str, delay_seconds: float) -> 
     message.not_before = utcnow() + dt.timedelta(seconds=delay_seconds)
 
 
+def follow_in_feed(session: AsyncSession, delivered: OutboxMessage) -> bool:
+    """Queue the feed notification about a 1:1 card just delivered, in the transaction that marks it sent: it
+    goes once the card has, and a notification that fails never touches the card. Whether one was queued."""
+    if delivered.kind not in FOLLOWED_IN_FEED:
+        return False
+    session.add(OutboxMessage(kind=OutboxKind.FEED_NOTIFICATION, subject_id=delivered.id, account_id=delivered.account_id))
+    return True
+
+
 def mark_failed(message: OutboxMessage, error: str) -> None:
     """A failure that needs a person (no channel reference, app removed): never retried."""
     message.attempts += 1
@@ -147,9 +165,10 @@ async def report_failure(
     can fix it; the message stays failed (`kambot outbox retry` sends it again). Once a day per account,
     destination and reason: a channel Teams refuses refuses every post, and one report says so.
 
-    A failed report is not reported again (the manager may be the one who cannot be reached).
+    A failed report is not reported again (the manager may be the one who cannot be reached), nor a feed
+    notification (it points to a card that was delivered).
     """
-    if message.kind == OutboxKind.DELIVERY_FAILED or message.account_id is None:
+    if message.kind in (OutboxKind.DELIVERY_FAILED, OutboxKind.FEED_NOTIFICATION) or message.account_id is None:
         return 0
     account = await session.get(Account, message.account_id)
     if account is None:
