@@ -449,7 +449,7 @@ class TeamsGateway:
         return Notified.SENT
 
     async def permission_grants(self, team_id: str) -> list[Grant]:
-        """The resource-specific permissions the team granted to apps (RSC TeamsAppInstallation.Read.Group reads them)."""
+        """The resource-specific permissions the team granted to apps (TeamsAppInstallation.Read.Group reads them)."""
         found = await self._pages(f"team:{team_id}", self._client.teams.by_team_id(team_id).permission_grants)
         return [grant_of(g) for g in found]
 

@@ -128,21 +128,22 @@ def mark_throttled(message: OutboxMessage, error: str, delay_seconds: float) -> 
     message.not_before = utcnow() + dt.timedelta(seconds=delay_seconds)
 
 
-def follow_in_feed(session: AsyncSession, delivered: OutboxMessage) -> bool:
-    """Queue the feed notification about a 1:1 card just delivered, in the transaction that marks it sent: it
-    goes once the card has, and a notification that fails never touches the card. Whether one was queued."""
-    if delivered.kind not in FOLLOWED_IN_FEED:
-        return False
-    session.add(OutboxMessage(kind=OutboxKind.FEED_NOTIFICATION, subject_id=delivered.id, account_id=delivered.account_id))
-    return True
-
-
 def mark_failed(message: OutboxMessage, error: str) -> None:
     """A failure that needs a person (no channel reference, app removed): never retried."""
     message.attempts += 1
     message.status = OutboxStatus.FAILED
     message.last_error = error[:2000]
     message.lease_id = None
+
+
+def follow_in_feed(session: AsyncSession, delivered: OutboxMessage) -> bool:
+    """Queue the feed notification about a 1:1 card just delivered, in the transaction that marks it sent: it
+    goes once the card has, and a notification that fails never touches the card. Whether one was queued."""
+    if delivered.kind not in FOLLOWED_IN_FEED:
+        return False
+    feed = OutboxMessage(kind=OutboxKind.FEED_NOTIFICATION, subject_id=delivered.id, account_id=delivered.account_id)
+    session.add(feed)
+    return True
 
 
 async def pending_count(session: AsyncSession) -> int:

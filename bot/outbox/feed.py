@@ -109,7 +109,8 @@ class ActivityFeed:
             return await self._send(feed, notification)
         async with self._first.setdefault(feed.team_id, asyncio.Lock()):
             outcome = await self._send(feed, notification)
-            self._answered_teams.add(feed.team_id)
+            if outcome in (FeedOutcome.SENT, FeedOutcome.NOT_IN_TEAM):
+                self._answered_teams.add(feed.team_id)  # a team that refused goes one at a time again, later
             return outcome
 
     async def _send(self, feed: Feed, notification: ActivityNotification) -> FeedOutcome:

@@ -326,6 +326,8 @@ class Sender:
         try:
             await self._feed.send(feed, job.rendered.notification)
         except NotNow as later:
+            # Due again then: a drain starts at that moment, not at the next sweep (a burst goes at Graph's pace).
+            asyncio.get_running_loop().call_later(later.seconds, self.kick)
             return Outcome(error=f"activity feed: {later}", retry_in=later.seconds, throttled=True, where=feed.team_id)
         except Exception as error:
             log.warning("outbox row %s: activity feed notification failed: %s", job.claimed.message_id, error)

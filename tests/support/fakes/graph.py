@@ -749,7 +749,8 @@ class GraphFake:
         kind = body.get("activityType")
         parameters = body.get("templateParameters") or []
         if not isinstance(parameters, list) or not all(
-            isinstance(p, dict) and isinstance(p.get("name"), str) and isinstance(p.get("value"), str) for p in parameters
+            isinstance(p, dict) and isinstance(p.get("name"), str) and isinstance(p.get("value"), str)
+            for p in parameters
         ):
             return "templateParameters must be a list of {name, value} strings."
         if kind == "systemDefault" and not any(p["name"] == "systemDefaultText" for p in parameters):
@@ -807,7 +808,8 @@ class GraphFake:
                 "Forbidden",
                 f"Application with AAD App Id '{self.entra_app_id}' is not authorized to generate custom text "
                 f"notifications about '/v1.0/teams/{team.id}/Microsoft.Teams.GraphSvc.sendActivityNotification' to "
-                "the recipient. Ensure that the expected Teams app is installed in the target scope (user, team, or chat).",
+                "the recipient. Ensure that the expected Teams app is installed in the target scope "
+                "(user, team, or chat).",
             )
         throttled = self._feed_throttle(user["id"])
         if throttled is not None:
