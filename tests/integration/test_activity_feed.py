@@ -269,6 +269,28 @@ async def test_a_person_teams_refuses_in_the_team_does_not_stop_the_others_notif
     assert metrics['kambot_feed_notifications_total{outcome=not_in_team}'] == 1
 
 
+async def test_someone_marked_not_reachable_in_the_team_is_not_sent_a_notification(tenant: Tenant) -> None:
+    # Patti chats with kambot (she added it for herself), then left the team: provisioning marked her not reachable.
+    team = tenant.graph.teams[TEAM_ID]
+    del team.members[aad("patti")]
+    tenant.graph.personal_installs.add(aad("patti"))
+    bot = await tenant.bot()
+    try:
+        await bot.send(bot.teams.message("help", user="patti"))
+        async with bot.db.transaction() as session:
+            patti = await session.scalar(select(Person).where(Person.name == "Patti Fernandez"))
+            assert patti is not None
+            patti.unreachable_since, patti.unreachable_reason = dt.datetime.now(dt.UTC), "not in the team"
+        await log_in_channel(bot, "log decision", DECISION)
+        await notified(tenant.graph, "megan")
+        await bot.settle()
+    finally:
+        await bot.stop()
+    assert any("Acknowledge" in texts_in(c) for c in chat_cards(tenant.connector, "patti")), "her card still goes"
+    assert [c.status for c in tenant.graph.calls if c.path.endswith("/sendActivityNotification")] == [204]
+    assert not tenant.graph.notifications_to(aad("patti")), "Teams would refuse it: it is not even asked"
+
+
 async def test_one_person_gets_at_most_ten_a_minute_and_the_rest_wait_without_a_single_429(tenant: Tenant) -> None:
     bot = await tenant.bot(outbox_sweep_seconds=30)  # a burst goes at Graph's pace, not from one sweep to the next
     try:
