@@ -15,9 +15,10 @@ from azure.core.credentials_async import AsyncTokenCredential
 from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.admin.graph_access import graph_gateway
+from bot.admin.graph_access import graph_client_id, graph_gateway, graph_tenant
 from bot.metrics import Metrics
 from bot.outbox.address import AddressBook
+from bot.outbox.feed import ActivityFeed
 from bot.outbox.meeting_watch import MeetingWatch
 from bot.outbox.sender import Connector, Sender
 from bot.outbox.sweeper import Sweeper
@@ -123,6 +124,37 @@ def meeting_watch(
     )
 
 
+def _feed_off_because(settings: Settings, credential: AsyncTokenCredential | None) -> str:
+    if not settings.activity_feed:
+        return "KAMBOT_ACTIVITY_FEED is false"
+    if not settings.kam_team_ids:
+        return "no KAMBOT_KAM_TEAM_IDS: kambot does not use Graph"
+    if not TabLinks.of(settings).app_id:
+        return "no app id for the link to the chat (KAMBOT_TEAMS_APP_ID or KAMBOT_APP_ID)"
+    if credential is None and settings.graph_auth != "managed_identity" and not graph_client_id(settings):
+        return "no Graph identity (KAMBOT_GRAPH_CLIENT_ID or KAMBOT_APP_ID)"
+    return ""
+
+
+def activity_feed(
+    settings: Settings, db: Database, metrics: Metrics, credential: AsyncTokenCredential | None
+) -> ActivityFeed | None:
+    """Feed notifications where kambot uses Graph (the KAM teams), with an identity for it and the app's id
+    for the link to the chat; None, and a line in the log saying why, otherwise."""
+    off = _feed_off_because(settings, credential)
+    if off:
+        log.info("activity feed notifications: off (%s)", off)
+        return None
+    log.info("activity feed notifications: on, in the team of each account's channel")
+    return ActivityFeed(
+        db,
+        lambda: graph_gateway(settings, credential, metrics.graph_throttled.inc),
+        metrics,
+        client_id=graph_client_id(settings),
+        tenant=graph_tenant(settings),
+    )
+
+
 def outbox(
     settings: Settings,
     db: Database,
@@ -145,6 +177,7 @@ def outbox(
         not_reachable_seconds=settings.outbox_sweep_seconds,
         in_flight=settings.outbox_in_flight,
         admins=settings.admin_aad_ids,
+        feed=activity_feed(settings, db, metrics, credential),
     )
     sweeper = Sweeper(
         sender,

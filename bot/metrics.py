@@ -1,4 +1,5 @@
-"""Prometheus metrics: turns, the outbox (depth, age, outcomes), throttling by the Bot Connector and Graph, nudges.
+"""Prometheus metrics: turns, the outbox (depth, age, outcomes), throttling by the Bot Connector and Graph, nudges,
+activity feed notifications.
 
 One registry per app, so that several apps in one process (tests) do not share counts.
 Gauges that describe the database (outbox depth and age, nudges answered) are read when scraped.
@@ -33,6 +34,13 @@ class Metrics:
         )
         self.graph_throttled = Counter(
             "kambot_graph_throttled", "429 answers from Microsoft Graph", registry=self.registry
+        )
+        self.feed_notifications = Counter(
+            "kambot_feed_notifications",
+            "Activity feed notifications by outcome: sent, deferred (paced), not_granted (the team has not granted "
+            "TeamsActivity.Send.Group), not_in_team (Teams refused the person), skipped (a refusal remembered), failed",
+            ["outcome"],
+            registry=self.registry,
         )
         self.calendar_reads = Counter(
             "kambot_calendar_reads", "Calendars read for after-meeting nudges", ["outcome"], registry=self.registry

@@ -54,6 +54,10 @@ class Settings(BaseSettings):
     meeting_nudges: bool = False
     meeting_read_minutes: float = Field(default=15, gt=0, le=1440)
     meeting_lookback_hours: int = Field(default=4, ge=1, le=48)
+    # Activity feed notifications after the 1:1 cards that ask something (acknowledge, a review's update, a
+    # report), through Graph in the team of the account's channel (RSC TeamsActivity.Send.Group). Used where
+    # kambot uses Graph (KAMBOT_KAM_TEAM_IDS); without the team's grant the cards go alone.
+    activity_feed: bool = True
     form_max_age_days: int = 14
     rules_file: str = Field(default="", description="YAML file with the communication rules (see kam/rules.py)")
 

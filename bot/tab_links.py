@@ -1,4 +1,5 @@
-"""Links from a card to a tab of its account's channel, where the whole of what a card shows in part is.
+"""Links from a card to a tab of its account's channel, where the whole of what a card shows in part is;
+and from an activity feed notification to the person's 1:1 chat with kambot, where its card is.
 
 A card holds about 80 KB (cards/fit.py): the relationship map, a plan review and its
 summary show their first entries and link to the Stakeholders or Plan tab for the rest;
@@ -48,3 +49,10 @@ class TabLinks:
             quote_via=quote,
         )
         return f"{DEEP_LINK}{quote(self.app_id, safe='')}/{quote(spec.entity_id, safe='')}?{query}"
+
+    def to_chat(self, tenant_id: str | None) -> str | None:
+        """The person's 1:1 chat with kambot (Microsoft's "deep link to a chat with the application")."""
+        if not self.app_id:
+            return None
+        query = f"?{urlencode({'tenantId': tenant_id})}" if tenant_id else ""
+        return f"{DEEP_LINK}{quote(self.app_id, safe='')}/conversations{query}"

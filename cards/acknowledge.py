@@ -111,6 +111,11 @@ def _reason_text(t: Texts, reason: str) -> str:
     return t(f"ack.reason.{reason}")
 
 
+def reasons_text(t: Texts, reasons: Sequence[str]) -> str:
+    """Why someone was asked to acknowledge an item, in words (their card and their feed notification say it)."""
+    return "; ".join(_reason_text(t, r) for r in reasons)
+
+
 def _status(t: Texts, attention: Attention) -> list[CardElement]:
     required = [e for e in attention.entries if e.required]
     if not required:
@@ -182,8 +187,7 @@ def attention_section(
         body.append(static(t("ack.you_did", date=attention.viewer_acknowledged.isoformat()), color="Good"))
     elif attention.viewer_reasons or anyone:
         if attention.viewer_reasons:
-            reasons = "; ".join(_reason_text(t, r) for r in attention.viewer_reasons)
-            body.append(static(t("ack.why_you", reasons=reasons)))
+            body.append(static(t("ack.why_you", reasons=reasons_text(t, attention.viewer_reasons))))
         data = attention.data(VERB_ACKNOWLEDGE)
         title = t("ack.button")
         actions.append(

@@ -28,7 +28,8 @@ from msgraph.generated.teams.item.channels.item.archive.archive_post_request_bod
 from opentelemetry import metrics, trace
 from opentelemetry.trace import Status, StatusCode
 
-from graph.limits import GraphLimits
+from graph.activity_feed import ActivityNotification, Grant, Notified, grant_of
+from graph.limits import GraphLimits, NotNow
 from kam.meetings import Attendee, Meeting
 from kam.storage import no_transaction_open
 
@@ -167,11 +168,20 @@ class TeamsGateway:
         self.requests = 0
         self.throttled = 0
 
-    async def _call(self, resource: str, write: bool, operation: Callable[[], Awaitable[T]]) -> T:
+    async def _call(
+        self,
+        resource: str,
+        write: bool,
+        operation: Callable[[], Awaitable[T]],
+        pace: Callable[[int], Awaitable[None]] | None = None,
+    ) -> T:
         """One operation with its retries, as one span: an event for each try that failed, and each
-        try's HTTP request as a child (the httpx instrumentation's, where telemetry is on)."""
+        try's HTTP request as a child (the httpx instrumentation's, where telemetry is on).
+
+        `pace(attempt)`: waits for the try's turn under limits shared with other processes, after this
+        process's own; it may raise NotNow, and then no request is made (nor counted as a failure)."""
         no_transaction_open(f"a Graph call ({resource})")
-        succeeded = throttled = False
+        succeeded = throttled = not_now = False
         with tracer.start_as_current_span(
             f"graph {resource.partition(':')[0]}",
             attributes={RESOURCE: resource, WRITE: write},
@@ -181,6 +191,12 @@ class TeamsGateway:
             try:
                 for attempt in range(1, self._attempts + 1):
                     await self._limits.before(resource, write=write)
+                    if pace is not None:
+                        try:
+                            await pace(attempt)
+                        except NotNow:
+                            not_now = True
+                            raise
                     self.requests += 1
                     span.set_attribute(ATTEMPTS, attempt)
                     delay = random.uniform(0, min(8.0, 0.5 * 2**attempt))
@@ -209,7 +225,8 @@ class TeamsGateway:
                 raise AssertionError("unreachable")
             finally:
                 span.set_attribute(THROTTLED, throttled)
-                graph_calls.add(1, {OUTCOME: "ok" if succeeded else "failed", THROTTLED: throttled})
+                if not not_now:
+                    graph_calls.add(1, {OUTCOME: "ok" if succeeded else "failed", THROTTLED: throttled})
 
     async def _json(self, resource: str, write: bool, request: Callable[[], RequestInformation]) -> Any:
         """Send a request and read its JSON answer as plain data.
@@ -405,6 +422,39 @@ class TeamsGateway:
         configuration.headers.add("Prefer", 'outlook.timezone="UTC"')
         events = await self._pages(f"mailbox:{user_id}", view, configuration)
         return [_meeting(e) for e in events if e.get("iCalUId") and e.get("start") and e.get("end")]
+
+    async def send_activity_notification(
+        self,
+        team_id: str,
+        notification: ActivityNotification,
+        pace: Callable[[int], Awaitable[None]] | None = None,
+    ) -> Notified:
+        """POST /teams/{team-id}/sendActivityNotification (RSC TeamsActivity.Send.Group): 204, or FORBIDDEN.
+
+        `pace(attempt)` runs before each try, a retry after a 429 included, so that every request waits its
+        turn under the limits Graph counts it against (graph.limits: FEED_*), whichever process sends it.
+        """
+        send_builder = self._client.teams.by_team_id(team_id).send_activity_notification
+
+        def request() -> RequestInformation:
+            information = RequestInformation(Method.POST, send_builder.url_template, send_builder.path_parameters)
+            information.headers.try_add("Accept", "application/json")
+            information.set_stream_content(json.dumps(notification.body()).encode(), "application/json")
+            return information
+
+        send: Any = self._client.request_adapter.send_primitive_async
+        try:
+            await self._call(f"team:{team_id}", True, lambda: send(request(), "bytes", ERRORS), pace)
+        except GraphFailure as failure:
+            if failure.status == 403:
+                return Notified.FORBIDDEN
+            raise
+        return Notified.SENT
+
+    async def permission_grants(self, team_id: str) -> list[Grant]:
+        """The resource-specific permissions the team granted to apps (TeamsAppInstallation.Read.Group reads them)."""
+        found = await self._pages(f"team:{team_id}", self._client.teams.by_team_id(team_id).permission_grants)
+        return [grant_of(g) for g in found]
 
 
 EVENT_FIELDS = ("iCalUId", "subject", "start", "end", "attendees", "isCancelled")

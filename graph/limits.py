@@ -14,6 +14,14 @@ TENANT_WRITES_RPS = 30.0
 SAFETY = 1.05
 
 
+class NotNow(Exception):
+    """A request's turn is too far off to wait for here: its caller tries again in `seconds`."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"paced: the next turn is in {seconds:.1f} s")
+        self.seconds = seconds
+
+
 class Pacer:
     """Spaces calls on each key at most `rate` per second; callers wait their turn, in order."""
 
@@ -44,3 +52,12 @@ class GraphLimits:
         await self._resources.wait(resource)
         if write:
             await self._writes.wait("tenant")
+
+
+# Activity feed notifications. Graph's Teams service limits: POST .../sendActivityNotification, 5 requests
+# per second per app per tenant (besides the 4 a second on one team). Microsoft's best practices for activity
+# feed notifications: at most 10 a minute to one user, beyond which Teams throttles them.
+FEED_TENANT_RPS = 5
+FEED_PER_TEAM_RPS = 4
+FEED_PER_USER = 10
+FEED_PER_USER_SECONDS = 60.0

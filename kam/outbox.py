@@ -35,6 +35,15 @@ class OutboxKind(StrEnum):
     NUDGE_MEETING = "nudge.meeting"  # the MeetingNudge
     DELIVERY_FAILED = "outbox.failed"  # a KA manager or an admin; detail: which message failed and why
     MEMBERS_MISSING = "team.members_missing"  # a KA manager; detail: the people missing from the account's team
+    FEED_NOTIFICATION = "feed.notification"  # the outbox row of a 1:1 card delivered: a pointer to it in the feed
+
+
+# The 1:1 cards that ask something of their person (acknowledge, update a review, fix a delivery, add people to
+# a team): once one is delivered, an activity feed notification points to it (bot/outbox/feed.py). Review
+# requests to item owners are ACK_REQUEST rows too.
+FOLLOWED_IN_FEED = frozenset(
+    {OutboxKind.ACK_REQUEST, OutboxKind.ACK_REMINDER, OutboxKind.DELIVERY_FAILED, OutboxKind.MEMBERS_MISSING}
+)
 
 
 LEASE = dt.timedelta(minutes=10)  # longer than any send with its retries takes; a dead sender's rows return then
@@ -127,6 +136,16 @@ def mark_failed(message: OutboxMessage, error: str) -> None:
     message.lease_id = None
 
 
+def follow_in_feed(session: AsyncSession, delivered: OutboxMessage) -> bool:
+    """Queue the feed notification about a 1:1 card just delivered, in the transaction that marks it sent: it
+    goes once the card has, and a notification that fails never touches the card. Whether one was queued."""
+    if delivered.kind not in FOLLOWED_IN_FEED:
+        return False
+    feed = OutboxMessage(kind=OutboxKind.FEED_NOTIFICATION, subject_id=delivered.id, account_id=delivered.account_id)
+    session.add(feed)
+    return True
+
+
 async def pending_count(session: AsyncSession) -> int:
     query = select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == OutboxStatus.PENDING)
     return int(await session.scalar(query) or 0)
@@ -161,9 +180,10 @@ async def report_failure(
     (a channel kambot is not in, a person it cannot write to) is told once a day per account, destination
     and reason: every message there meets it, and one report says so. Any other failure is told each time.
 
-    A failed report is not reported again (the manager may be the one who cannot be reached).
+    A failed report is not reported again (the manager may be the one who cannot be reached), nor a feed
+    notification (it points to a card that was delivered).
     """
-    if message.kind == OutboxKind.DELIVERY_FAILED or message.account_id is None:
+    if message.kind in (OutboxKind.DELIVERY_FAILED, OutboxKind.FEED_NOTIFICATION) or message.account_id is None:
         return 0
     account = await session.get(Account, message.account_id)
     if account is None:

@@ -2,8 +2,9 @@
 
 It reads, never writes: configuration, the database and its schema, the bot's credentials (a token
 from Entra), the Graph permissions the enabled features need (the token's `roles`), access to each
-KAM team, whether kambot can post in each confidential account's channel, who of the account teams
-is missing from the team of their account's channel, and whether Teams can reach the public URL.
+KAM team and its grant for activity feed notifications, whether kambot can post in each confidential
+account's channel, who of the account teams is missing from the team of their account's channel, and
+whether Teams can reach the public URL.
 """
 
 from __future__ import annotations
@@ -303,6 +304,52 @@ def _more(items: list[str], shown: int) -> str:
     return f" and {len(items) - shown} more" if len(items) > shown else ""
 
 
+_FEED_FIX = (
+    "update kambot in this team and accept its permissions (Teams admin center → Manage apps → kambot; a package "
+    "built before TeamsActivity.Send.Group was asked for: `kambot package` and `kambot publish` first). Until "
+    "then the 1:1 cards go without feed notifications"
+)
+
+
+async def activity_feed_checks(settings: Settings, credential: AsyncTokenCredential | None = None) -> list[Check]:
+    """Each KAM team must grant kambot TeamsActivity.Send.Group (resource-specific consent, given when kambot is
+    added to the team or an update is accepted) for feed notifications. Read from the team's grants, which
+    kambot's TeamsAppInstallation.Read.Group allows; the grant must name the Entra app kambot calls Graph as."""
+    from graph.activity_feed import SEND_IN_TEAM, may_send_in_team
+
+    if not settings.activity_feed:
+        return [Check("Activity feed", None, "off (KAMBOT_ACTIVITY_FEED=false): the 1:1 cards go alone")]
+    if not settings.kam_team_ids:
+        return [Check("Activity feed", None, "not used: no KAMBOT_KAM_TEAM_IDS")]
+    client_id = graph_client_id(settings)
+    manifest_app = settings.tab_sso_client_id or settings.app_id  # the package's webApplicationInfo id
+    try:
+        gateway = graph_gateway(settings, credential)
+    except ValueError as error:
+        return [Check("Activity feed", False, f"no Graph client: {error}", "see Microsoft Graph above")]
+    checks = []
+    for team_id in settings.kam_team_ids:
+        name = f"Activity feed in {team_id}"
+        try:
+            grants = await asyncio.wait_for(gateway.permission_grants(team_id), TIMEOUT_SECONDS)
+        except Exception as error:  # noqa: BLE001 - Graph's or Entra's answer, shown to the admin as it is
+            detail = f"the team's grants cannot be read: {type(error).__name__}: {str(error)[:200]}"
+            checks.append(Check(name, False, detail, "add kambot to this team, then " + _FEED_FIX))
+            continue
+        if may_send_in_team(grants, client_id):
+            checks.append(Check(name, True, f"{SEND_IN_TEAM} granted to kambot ({client_id})"))
+        elif manifest_app and manifest_app != client_id and may_send_in_team(grants, manifest_app):
+            detail = (
+                f"{SEND_IN_TEAM} is granted to {manifest_app} (the package's webApplicationInfo), but kambot calls "
+                f"Graph as {client_id or 'the managed identity'}"
+            )
+            fix = "call Graph as the app the package names (KAMBOT_GRAPH_CLIENT_ID), or build the package for it"
+            checks.append(Check(name, False, detail, fix))
+        else:
+            checks.append(Check(name, False, f"{SEND_IN_TEAM} not granted to kambot ({client_id})", _FEED_FIX))
+    return checks
+
+
 async def reachability_check(settings: Settings) -> Check:
     url = settings.public_base_url.rstrip("/") + "/healthz"
     try:
@@ -326,5 +373,6 @@ async def run_checks(settings: Settings, graph_credential_override: AsyncTokenCr
     checks += await database_checks(settings)
     checks.append(await bot_credentials_check(settings))
     checks += await graph_checks(settings, graph_credential_override)
+    checks += await activity_feed_checks(settings, graph_credential_override)
     checks.append(await reachability_check(settings))
     return checks

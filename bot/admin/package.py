@@ -34,12 +34,14 @@ VALIDATOR = MANIFEST_FOLDER / "validate.mjs"
 ICONS = {"color.png": (192, 192), "outline.png": (32, 32)}
 ADDITIONAL_LANGUAGES = {"de": "de.json"}
 _TOKEN = re.compile(r"\$\{\{([^}]+)\}\}")
-# What a localization file may override (Teams' localization schema, v1.30: up to 12 commands a list).
+# What a localization file may override (Teams' localization schema, v1.30: up to 12 commands a list; the activity
+# feed's types, described and worded).
 _LOCALIZABLE = re.compile(
     r"^(name\.(short|full)|description\.(short|full)"
     r"|bots\[0\]\.commandLists\[[0-2]\]\.commands\[([0-9]|1[01])\]\.(title|description)"
     r"|composeExtensions\[0\]\.commands\[\d\]\.(title|description)"
-    r"|composeExtensions\[0\]\.commands\[\d\]\.parameters\[\d\]\.(title|description))$"
+    r"|composeExtensions\[0\]\.commands\[\d\]\.parameters\[\d\]\.(title|description)"
+    r"|activities\.activityTypes\[\d+\]\.(description|templateText))$"
 )
 
 

@@ -1,4 +1,5 @@
-"""Where an outbox message goes: a conversation the bot can post to, or a 1:1 chat still to be opened.
+"""Where an outbox message goes: a conversation the bot can post to, a 1:1 chat still to be opened, or (for an
+activity feed notification) a person's feed.
 
 Plain data, so that rendering (a database read) decides where, and only the connector
 (bot/teams/connector.py) turns an address into a Bot Framework conversation reference.
@@ -45,6 +46,14 @@ class OpenChat:
 Destination: TypeAlias = Address | OpenChat
 
 
+@dataclass(frozen=True)
+class Feed:
+    """A person's Teams activity feed, reached through the team that holds their account's channel (Graph)."""
+
+    team_id: str
+    user_id: str  # the person's Entra object id
+
+
 class Undeliverable(Exception):
     """Needs a person to fix (no channel, app removed): not retried."""
 
@@ -89,6 +98,11 @@ class AddressBook:
         if person.tenant_id and self._tenant_ok(person.tenant_id):
             return [person.tenant_id]
         return list(self._tenant_ids)
+
+    def tenant_of(self, person: Person) -> str | None:
+        """The tenant of the person's Teams: where their client was last seen, else the (first) one kambot serves."""
+        tenants = self._tenants_for(person)
+        return tenants[0] if tenants else None
 
     async def personal(self, session: AsyncSession, person: Person) -> Destination:
         """The person's 1:1 chat with the bot, or what it takes to open it (outside the transaction)."""

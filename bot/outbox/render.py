@@ -15,13 +15,15 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.items import item_card
-from bot.outbox.address import AddressBook, Destination, Undeliverable
+from bot.outbox.address import AddressBook, Destination, Feed, Undeliverable
+from bot.outbox.notifications import notification_about
 from bot.tab_links import TabLinks
 from cards.fit import names_text
 from cards.general import channel_welcome_card, delivery_failed_card, members_missing_card
 from cards.i18n import Texts
 from cards.nudge import MeetingView, meeting_nudge_card, weekly_nudge_card
 from cards.review import review_due_card, review_summary_card
+from graph.activity_feed import ActivityNotification
 from kam.access import Audience
 from kam.accounts import get_account, managers_of
 from kam.acknowledgements import get_acknowledgement
@@ -38,11 +40,13 @@ from kam.reviews import get_review
 
 @dataclass(frozen=True)
 class Rendered:
-    """The card a row stands for, where it goes, and to whom it is issued (None: a channel, any member may act)."""
+    """The card a row stands for, where it goes, and to whom it is issued (None: a channel, any member may act);
+    for a feed notification (to a Feed), the notification instead of a card."""
 
-    destination: Destination
+    destination: Destination | Feed
     card: dict[str, Any]
     issued_to: str | None = None
+    notification: ActivityNotification | None = None
 
 
 @dataclass(frozen=True)
@@ -201,6 +205,15 @@ async def meeting_nudge(r: Rendering, message: OutboxMessage) -> Rendered | None
     return await r.to_person(member, card)
 
 
+async def feed_notification(r: Rendering, message: OutboxMessage) -> Rendered | None:
+    """The activity feed notification about a 1:1 card delivered (the row's subject: the card's outbox row)."""
+    card_row = await r.session.get(OutboxMessage, message.subject_id)
+    if card_row is None:
+        return None
+    found = await notification_about(r.session, card_row, r.texts.language, r.links, r.addresses)
+    return Rendered(found[0], {}, notification=found[1]) if found else None
+
+
 RENDERERS: Mapping[OutboxKind, Renderer] = {
     OutboxKind.CHANNEL_WELCOME: channel_welcome,
     OutboxKind.CONTACT_LOGGED: channel_post(ItemKind.CONTACT),
@@ -216,6 +229,7 @@ RENDERERS: Mapping[OutboxKind, Renderer] = {
     OutboxKind.NUDGE_MEETING: meeting_nudge,
     OutboxKind.DELIVERY_FAILED: delivery_failed,
     OutboxKind.MEMBERS_MISSING: members_missing,
+    OutboxKind.FEED_NOTIFICATION: feed_notification,
 }
 
 

@@ -1,5 +1,10 @@
 """Sends what the outbox owes: claim a batch (commit), render, post concurrently, mark each row.
 
+A 1:1 card that asks something of its person, once delivered, is followed by an activity feed notification
+pointing to it: a row of its own, queued in the transaction that marks the card sent (kam.outbox.follow_in_feed)
+and sent like any row, through Graph instead of the Bot Connector (bot/outbox/feed.py). It cannot hold up,
+lose or repeat the card.
+
 No database connection is held across a network call: the claim is a lease committed at
 once, each row is rendered in a short read and marked in a short write after its post.
 Rows for different conversations are posted concurrently, within the Bot Connector's limits;
@@ -21,7 +26,8 @@ from typing import Any, Protocol, TypeVar
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.metrics import Metrics
-from bot.outbox.address import Address, AddressBook, NotYetReachable, OpenChat, Undeliverable, Unreachable
+from bot.outbox.address import Address, AddressBook, Feed, NotYetReachable, OpenChat, Undeliverable, Unreachable
+from bot.outbox.feed import ActivityFeed, retry_in
 from bot.outbox.pacing import Pacer
 from bot.outbox.render import Rendered, Rendering, render
 from bot.outbox.retry import RetryPolicy, delay_for, is_transient, status_of, with_retries
@@ -29,11 +35,13 @@ from bot.sealer import Sealer
 from bot.tab_links import TabLinks
 from bot.traces import delivered, traced_delivery
 from cards.i18n import Texts
+from graph.limits import NotNow
 from kam.conversations import record_card_message
 from kam.models import OutboxMessage, OutboxStatus, Person, utcnow
 from kam.outbox import (
     OutboxKind,
     claim_due,
+    follow_in_feed,
     leased,
     mark_failed,
     mark_retry,
@@ -83,6 +91,7 @@ class Outcome:
     """What became of one delivery, written to its row once the network call is over."""
 
     sent: bool = False  # delivered, or no longer owed
+    posted: bool = False  # delivered: a card reached its conversation
     error: str = ""
     retry_in: float | None = None  # with an error: try again in so many seconds; None: give up
     throttled: bool = False  # a 429: the service said "later", which costs the row no attempt
@@ -118,6 +127,8 @@ class Job:
             return destination.conversation_id
         if isinstance(destination, OpenChat):
             return f"person:{destination.person_id}"
+        if isinstance(destination, Feed):
+            return f"feed:{destination.user_id}"
         return f"row:{self.claimed.message_id}"
 
 
@@ -185,11 +196,13 @@ class Sender:
         batch: int = 50,
         in_flight: int = 8,
         admins: Sequence[str] = (),
+        feed: ActivityFeed | None = None,
     ) -> None:
         # The Bot Connector's limits, per tenant (`sends_per_second`: every instance together) and per
         # conversation, booked in the database that every instance shares.
         self._pacer = Pacer(db, sends_per_second)
         self._admins = tuple(admins)  # Entra object ids of kambot's admins: told of what cannot be delivered
+        self._feed = feed  # None: no activity feed notifications (off, or no Graph)
         self._connector = connector
         self._db = db
         self._addresses = addresses
@@ -329,6 +342,8 @@ class Sender:
     async def _post(self, job: Job) -> Outcome:
         assert job.rendered is not None
         destination, card, issued_to = job.rendered.destination, job.rendered.card, job.rendered.issued_to
+        if isinstance(destination, Feed):
+            return await self._notify(job, destination)
         try:
             address = await self._reach(destination)
             sealed = self._sealer.seal(card, issued_to, utcnow().date())
@@ -338,13 +353,31 @@ class Sender:
                 if address.person_id is not None and refuses_person(error):  # they removed kambot, or blocked it
                     raise Unreachable(address.person_id, str(error)[:300]) from error
                 raise
-            return Outcome(sent=True, holding=self._holding(address, sent, sealed))
+            return Outcome(sent=True, posted=True, holding=self._holding(address, sent, sealed))
         except Exception as error:
             person = f"person:{destination.person_id}" if isinstance(destination, OpenChat) else ""
             where = destination.conversation_id if isinstance(destination, Address) else person
             return replace(self._after_failure(job.claimed.message_id, error, job.attempts), where=where)
 
+    async def _notify(self, job: Job, feed: Feed) -> Outcome:
+        """An activity feed notification: sent, refused (nothing to retry: the card went), or due again later."""
+        assert job.rendered is not None and job.rendered.notification is not None
+        if self._feed is None:
+            return Outcome(sent=True)  # switched off since the row was queued
+        try:
+            await self._feed.send(feed, job.rendered.notification)
+        except NotNow as later:
+            # Due again then: a drain starts at that moment, not at the next sweep (a burst goes at Graph's pace).
+            asyncio.get_running_loop().call_later(later.seconds, self.kick)
+            return Outcome(error=f"activity feed: {later}", retry_in=later.seconds, throttled=True, where=feed.team_id)
+        except Exception as error:
+            log.warning("outbox row %s: activity feed notification failed: %s", job.claimed.message_id, error)
+            text = f"activity feed: {type(error).__name__}: {error}"
+            return Outcome(error=text, retry_in=retry_in(error, job.attempts), where=feed.team_id)
+        return Outcome(sent=True)
+
     async def _mark(self, job: Job, outcome: Outcome) -> int:
+        followed = False
         async with self._db.transaction() as session:
             message = await leased(session, job.claimed.message_id, job.claimed.lease_id)
             if message is None:
@@ -352,6 +385,8 @@ class Sender:
                 return 0
             outcome.apply(message)
             delivered(message, outcome.throttled)
+            if outcome.posted and self._feed is not None:
+                followed = follow_in_feed(session, message)
             if outcome.holding is not None:
                 await record_card_message(session, *outcome.holding)
             if outcome.sent:
@@ -362,6 +397,8 @@ class Sender:
                     unreachable(person, outcome.unreachable.reason, utcnow())
             if message.status == OutboxStatus.FAILED:
                 await self._failed(session, message, outcome.where)
+        if followed:
+            self.kick()  # the notification goes in this drain or right after it, not at the next sweep
         return 1 if outcome.sent else 0
 
     async def _reach(self, destination: Address | OpenChat) -> Address:

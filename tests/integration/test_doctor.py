@@ -32,6 +32,7 @@ EVERYTHING = {"User.ReadBasic.All", "Calendars.ReadBasic.All", "TeamMember.ReadW
 @pytest.fixture
 async def graph() -> AsyncIterator[GraphFake]:
     fake = await GraphFake(bot_app_id=CATALOG_ID).start()
+    fake.entra_app_id = APP_ID  # the teams' RSC grants name the app kambot calls Graph as
     fake.add_team("team-kam").installed_apps.append(CATALOG_ID)
     fake.add_user("megan@contoso.test")
     yield fake
@@ -86,6 +87,7 @@ async def test_a_complete_installation_passes_every_check(
     assert len(identity.issued_tokens) == issued + 1, "the token came from Entra (the fake), as the bot's would"
     assert found["Graph: Calendars.ReadBasic.All"].ok and found["Graph: User.ReadBasic.All"].ok
     assert found["Team team-kam"].detail == "kambot installed, 1 channel(s) readable"
+    assert found["Activity feed in team-kam"].detail == f"TeamsActivity.Send.Group granted to kambot ({APP_ID})"
     assert found["Database schema"].ok and found["Reachable"].detail.endswith("/healthz answers")
     assert found["Tenants"].detail == f"{TENANT} (the bot's own tenant)"
     assert found["Metrics"].detail.startswith("not served")

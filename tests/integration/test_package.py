@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
+import string
 import zipfile
 from pathlib import Path
 
@@ -12,12 +14,18 @@ import pytest
 from bot.admin.package import AppPackage, render_package, validate
 from bot.handlers.message_action import LOG_AS_CONTACT
 from bot.handlers.search import SEARCH_ACCOUNTS
+from cards.feed import ACTIVITY_TYPES, acknowledge_text, members_missing_text, not_delivered_text, review_text
 from cards.i18n import Texts
 from deploy.manifest.draw_icons import color_icon
+from kam.models import ItemKind
 from tests.support.cli import kambot
 from tests.support.harness import RunningBot
 from tests.support.package import APP_ID, CONFIG, settings
 from tests.support.teams import CONTOSO_CHANNEL
+
+
+def placeholders(text: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
 
 
 def unpacked(path: Path) -> dict[str, bytes]:
@@ -66,6 +74,7 @@ def test_kambot_package_writes_a_package_that_passes_microsofts_validator(tmp_pa
         "TeamsTab.Read.Group",
         "TeamsTab.Create.Group",
         "TeamsAppInstallation.Read.Group",
+        "TeamsActivity.Send.Group",
     }
     # Confidential accounts' shared channels: kambot is added to them, and the manifest opts in (schema 1.25+).
     assert manifest["supportsChannelFeatures"] == "tier1"
@@ -160,3 +169,32 @@ def test_a_bot_on_a_managed_identity_signs_its_tabs_in_with_its_own_app_registra
     manifest = render_package(settings(app_type="UserAssignedMSI", tab_sso_client_id=sso), "1.0.0").manifest
     assert manifest["bots"][0]["botId"] == APP_ID
     assert manifest["webApplicationInfo"] == {"id": sso, "resource": f"api://kambot.contoso.example/{sso}"}
+
+
+def test_the_package_declares_the_activity_types_kambot_sends_with_their_words_in_both_languages() -> None:
+    package = render_package(settings(), "1.0.0")
+    declared = package.manifest["activities"]["activityTypes"]
+    assert [a["type"] for a in declared] == list(ACTIVITY_TYPES), "each type kambot sends, and no other"
+    german = package.languages["de.json"]
+    t = Texts("en")
+    sent = {
+        "acknowledgeRequested": acknowledge_text(t, "A", ItemKind.DECISION, (), reminder=False),
+        "acknowledgeReminder": acknowledge_text(t, "A", ItemKind.CONTACT, (), reminder=True),
+        "reviewRequested": review_text(t, "A", dt.date(2027, 1, 1), reminder=False),
+        "reviewReminder": review_text(t, "A", dt.date(2027, 1, 1), reminder=True),
+        "messageNotDelivered": not_delivered_text(t, "A"),
+        "membersMissing": members_missing_text(t, "A", 2),
+    }
+    for index, activity in enumerate(declared):
+        template, in_german = activity["templateText"], german[f"activities.activityTypes[{index}].templateText"]
+        assert template.startswith("{actor}") and "{{" not in template, "Teams puts the app's name in {actor}"
+        values = {name for name, _ in sent[activity["type"]].parameters}
+        assert placeholders(template) == placeholders(in_german) == values | {"actor"}, activity["type"]
+        assert german[f"activities.activityTypes[{index}].description"] != activity["description"]
+    assert validate(package.zip_bytes()) == []
+
+    # Microsoft's validator holds the manifest's limits: a template over 128 characters is refused.
+    too_long = json.loads(json.dumps(package.manifest))
+    too_long["activities"]["activityTypes"][0]["templateText"] = "{actor} " + "x" * 130
+    problems = validate(AppPackage(too_long, package.languages).zip_bytes())
+    assert any("/activities/activityTypes/0/templateText must NOT have more than 128 characters" in p for p in problems)

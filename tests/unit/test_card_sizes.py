@@ -37,6 +37,7 @@ from cards.account import LIST_MAX, NAME_MAX, account_created_card, new_account_
 from cards.acknowledge import AckEntry, Attention, FlagView
 from cards.build import Recipient
 from cards.contact import TEXT_FIELDS as CONTACT_FIELDS
+from cards.feed import acknowledge_text
 from cards.contact import ContactView, carried, channel_summary_card, contact_form_card, logged_card
 from cards.decision import TEXT_FIELDS as DECISION_FIELDS
 from cards.decision import DecisionView, channel_decision_card, decision_form_card, decision_logged_card
@@ -82,6 +83,7 @@ from cards.stakeholders import (
     stakeholder_form_card,
 )
 from cards.timeline import TimelineItem, timeline_card
+from graph.activity_feed import PREVIEW_SHOWN
 from kam.meetings import SUBJECT_MAX
 from kam.models import (
     Account,
@@ -624,8 +626,22 @@ def card_builders() -> set[Callable[..., dict[str, Any]]]:
     return found
 
 
+# Outbox kinds that send no card: an activity feed notification is a few fields, its preview held to what Teams
+# shows (below) and its link under the 1,900 characters Teams opens (bot/outbox/notifications.py).
+NOT_CARDS = {OutboxKind.FEED_NOTIFICATION}
+
+
 def test_every_outbox_kind_has_a_size_case() -> None:
-    assert set(OUTBOX_CASES) == set(RENDERERS) == set(OutboxKind)
+    assert set(OUTBOX_CASES) | NOT_CARDS == set(RENDERERS) == set(OutboxKind)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_feed_notifications_preview_at_its_longest_is_what_teams_shows(language: str) -> None:
+    t = Texts(language)
+    reasons = [f"rule:{about}" for about in ABOUTS] + ["needs_confirmation", "paid_service", "price_risk"]
+    text = acknowledge_text(t, worst(ACCOUNT_NAME), ItemKind.PRICE_ACTION, reasons, reminder=True)
+    assert len(text.preview) == PREVIEW_SHOWN and text.preview.endswith("…")
+    assert text.topic == worst(ACCOUNT_NAME), "the account's name whole: it is the topic, not the preview"
 
 
 def test_every_card_cards_can_build_has_a_size_case() -> None:

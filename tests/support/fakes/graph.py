@@ -27,6 +27,7 @@ import uuid
 import zipfile
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import jwt
@@ -174,6 +175,13 @@ class GraphFake:
         self._write_hits: deque[float] = deque()
         self.url = ""
         self._runner: web.AppRunner | None = None
+        # Activity feed notifications: the Entra app of kambot's Teams app (its webApplicationInfo id, whom the
+        # teams' RSC grants name), the activity types its manifest declares, and what was sent.
+        self.entra_app_id = KAMBOT_ENTRA_APP_ID
+        self.activity_types = declared_activity_types()
+        self.notifications: list[SentNotification] = []
+        self._feed_hits: deque[float] = deque()
+        self._feed_hits_per_user: dict[str, deque[float]] = defaultdict(deque)
 
     # --- set-up helpers for tests -------------------------------------------------
     def add_team(self, team_id: str, channels: int = 0, general_id: str | None = None) -> Team:
@@ -724,6 +732,122 @@ class GraphFake:
         app["appDefinitions"].append(self._definition(app["id"], manifest))
         return web.json_response(app["appDefinitions"][-1], status=201)
 
+    # --- activity feed notifications (team: sendActivityNotification) and a team's RSC grants -------------
+    def _allows(self, request: web.Request, team: Team, rsc: str, application: set[str]) -> bool:
+        """The team's resource-specific grant to the installed app, or an application permission in the token."""
+        roles = self._roles(request.headers.get("Authorization", "")) or set()
+        granted = self.bot_app_id in team.installed_apps and rsc in team.rsc
+        return granted or ANY_ROLE in roles or bool(roles & application)
+
+    def _notification_problem(self, team: Team, body: object) -> str | None:
+        """What Graph would refuse in a notification's body (400), as the API reference describes it."""
+        if not isinstance(body, dict):
+            return "The request body must be a JSON object."
+        topic = body.get("topic")
+        if not isinstance(topic, dict) or topic.get("source") not in ("entityUrl", "text") or not topic.get("value"):
+            return "topic needs a source ('entityUrl' or 'text') and a value."
+        if topic["source"] == "text" and not str(topic.get("webUrl") or "").startswith(TEAMS_LINK):
+            return "topic.webUrl is required for a text topic and must be a Teams link."
+        entity = re.fullmatch(r"https://graph\.microsoft\.com/(v1\.0|beta)/teams/([^/]+)(/.*)?", str(topic["value"]))
+        if topic["source"] == "entityUrl" and (entity is None or entity.group(2) != team.id):
+            return "topic.value must be the Microsoft Graph URL of the team or of a resource in it."
+        kind = body.get("activityType")
+        parameters = body.get("templateParameters") or []
+        if not isinstance(parameters, list) or not all(
+            isinstance(p, dict) and isinstance(p.get("name"), str) and isinstance(p.get("value"), str)
+            for p in parameters
+        ):
+            return "templateParameters must be a list of {name, value} strings."
+        if kind == "systemDefault" and not any(p["name"] == "systemDefaultText" for p in parameters):
+            return "The systemDefault activity type needs the template parameter systemDefaultText."
+        if kind != "systemDefault" and kind not in self.activity_types:
+            return f"Activity type '{kind}' is not declared in the app manifest."
+        recipient = body.get("recipient")
+        if not isinstance(recipient, dict) or not str(recipient.get("@odata.type", "")).endswith(
+            "aadUserNotificationRecipient"
+        ):
+            return "recipient must be an aadUserNotificationRecipient."
+        if not isinstance(recipient.get("userId"), str) or not recipient["userId"]:
+            return "recipient.userId is required."
+        preview = body.get("previewText")
+        if preview is not None and not (isinstance(preview, dict) and isinstance(preview.get("content"), str)):
+            return "previewText must be an itemBody with content."
+        return None
+
+    def _feed_throttle(self, user_id: str) -> web.Response | None:
+        """5 notifications a second per app and tenant (Graph's Teams limits), 10 a minute per user (best practices)."""
+        if not self.enforce_limits:
+            return None
+        now = time.monotonic()
+        windows = ((self._feed_hits, FEED_PER_TENANT, 1.0), (self._feed_hits_per_user[user_id], FEED_PER_USER, 60.0))
+        for hits, limit, seconds in windows:
+            while hits and now - hits[0] >= seconds:
+                hits.popleft()
+            if len(hits) >= limit:
+                wait = max(1, math.ceil(seconds - (now - hits[0])))
+                return self.error(429, "TooManyRequests", "Too many requests.", retry_after=wait)
+        for hits, _, _ in windows:
+            hits.append(now)
+        return None
+
+    async def _send_activity_notification(self, request: web.Request) -> web.Response:
+        team = self._team(request)
+        try:
+            body = await request.json()
+        except ValueError:
+            body = None
+        problem = self._notification_problem(team, body)
+        if problem is not None:
+            return self.error(400, "BadRequest", problem)
+        if not self._allows(request, team, "TeamsActivity.Send.Group", {"TeamsActivity.Send"}):
+            return self.error(
+                403,
+                "Forbidden",
+                "Missing role permissions on the request. API requires one of 'TeamsActivity.Send.Group, "
+                "TeamsActivity.Send'.",
+            )
+        user = self._user_by_id(body["recipient"]["userId"]) or self.users.get(body["recipient"]["userId"].lower())
+        if user is None or user["id"] not in team.members or self.bot_app_id not in team.installed_apps:
+            return self.error(
+                403,
+                "Forbidden",
+                f"Application with AAD App Id '{self.entra_app_id}' is not authorized to generate custom text "
+                f"notifications about '/v1.0/teams/{team.id}/Microsoft.Teams.GraphSvc.sendActivityNotification' to "
+                "the recipient. Ensure that the expected Teams app is installed in the target scope "
+                "(user, team, or chat).",
+            )
+        throttled = self._feed_throttle(user["id"])
+        if throttled is not None:
+            return throttled
+        self.notifications.append(SentNotification(team.id, user["id"], body, time.monotonic()))
+        return web.Response(status=204)
+
+    async def _permission_grants(self, request: web.Request) -> web.Response:
+        """The team's resource-specific grants: kambot's (when installed there) and another app's."""
+        team = self._team(request)
+        readers = {"TeamsAppInstallation.ReadForTeam.All", "TeamsAppInstallation.ReadWriteForTeam.All"}
+        if not self._allows(request, team, "TeamsAppInstallation.Read.Group", readers):
+            return self.error(403, "Forbidden", "Missing role permissions on the request.")
+        granted = sorted(team.rsc) if self.bot_app_id in team.installed_apps else []
+        grants = [(self.entra_app_id, permission) for permission in granted] + [(OTHER_APP, "TeamsActivity.Send.Group")]
+        return self._page(
+            request,
+            [
+                {
+                    "id": base64.b64encode(f"{client}##{permission}##Application".encode()).decode(),
+                    "clientId": client,
+                    "clientAppId": str(uuid.uuid5(uuid.NAMESPACE_URL, client)),
+                    "resourceAppId": "00000003-0000-0000-c000-000000000000",
+                    "permissionType": "Application",
+                    "permission": permission,
+                }
+                for client, permission in grants
+            ],
+        )
+
+    def notifications_to(self, user_id: str) -> list[SentNotification]:
+        return [n for n in self.notifications if n.user_id == user_id]
+
     async def start(self) -> GraphFake:
         app = web.Application(middlewares=[self._middleware])
         base = "/v1.0/teams/{team}"
@@ -748,6 +872,8 @@ class GraphFake:
         app.router.add_post("/v1.0/appCatalogs/teamsApps/{app}/appDefinitions", self._update_app)
         app.router.add_get("/v1.0/users/{user}", self._user)
         app.router.add_get("/v1.0/users/{user}/calendarView", self._calendar_view)
+        app.router.add_post(f"{base}/sendActivityNotification", self._send_activity_notification)
+        app.router.add_get(f"{base}/permissionGrants", self._permission_grants)
         self._runner, port = await serve_on_loopback(app)
         self.url = f"http://127.0.0.1:{port}"
         return self
@@ -829,3 +955,30 @@ class FakeGraphCredential:
 
     async def __aexit__(self, *exc: object) -> None:
         return None
+
+
+# --- activity feed notifications ------------------------------------------------------------------------------
+KAMBOT_ENTRA_APP_ID = "2b5e9a1c-7d3f-4e6a-9b8c-1f2e3d4c5b6a"  # the default Entra app of kambot's Teams app
+OTHER_APP = "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d"  # another app with grants in every team
+TEAMS_LINK = "https://teams.microsoft.com/"
+FEED_PER_TENANT = 5  # sendActivityNotification per second per app and tenant (Graph's Teams service limits)
+FEED_PER_USER = 10  # notifications a minute to one user (Microsoft's best practices for activity feed notifications)
+MANIFEST = Path(__file__).resolve().parents[3] / "deploy" / "manifest" / "manifest.template.json"
+
+
+def declared_activity_types() -> set[str]:
+    """The activity types kambot's app manifest declares: Graph refuses any other (but systemDefault)."""
+    manifest = json.loads(MANIFEST.read_text(encoding="utf-8"))
+    return {a["type"] for a in (manifest.get("activities") or {}).get("activityTypes") or []}
+
+
+@dataclass
+class SentNotification:
+    team_id: str
+    user_id: str
+    body: dict[str, Any]
+    at: float
+
+    @property
+    def parameters(self) -> dict[str, str]:
+        return {p["name"]: p["value"] for p in self.body.get("templateParameters") or []}

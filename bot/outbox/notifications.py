@@ -1,0 +1,72 @@
+"""What an activity feed notification says and where it leads, read from the outbox row of the 1:1 card it
+points to (its FEED_NOTIFICATION row's subject).
+
+It goes to the person's feed in the scope of the team that holds their account's channel, and leads to
+their 1:1 chat with kambot, where the card is. None when nothing is owed any more (acknowledged, the review
+closed) or Teams would refuse it: the person is not reachable in that team, or has no Entra id yet.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.outbox.address import AddressBook, Feed
+from bot.tab_links import TabLinks
+from cards.feed import FeedText, acknowledge_text, members_missing_text, not_delivered_text, review_text
+from cards.i18n import Texts
+from graph.activity_feed import DEEP_LINK_MAX, ActivityNotification
+from kam.acknowledgements import get_acknowledgement
+from kam.models import Account, ItemKind, OutboxMessage, Person
+from kam.outbox import OutboxKind
+from kam.reviews import get_review
+
+
+async def _acknowledgement(
+    session: AsyncSession, row: OutboxMessage, language: str
+) -> tuple[Person, Account, FeedText] | None:
+    ack = await get_acknowledgement(session, row.subject_id)
+    account = await session.get(Account, ack.account_id) if ack is not None else None
+    if ack is None or account is None or ack.acknowledged_at is not None:
+        return None
+    t = Texts(ack.person.locale or language)
+    reminder = row.kind == OutboxKind.ACK_REMINDER
+    if ack.item_kind != ItemKind.REVIEW:
+        return ack.person, account, acknowledge_text(t, account.name, ack.item_kind, ack.reasons, reminder=reminder)
+    review = await get_review(session, ack.item_id)
+    if review is None or review.closed_at is not None:
+        return None
+    return ack.person, account, review_text(t, account.name, review.due_on, reminder=reminder)
+
+
+async def _report(session: AsyncSession, row: OutboxMessage, language: str) -> tuple[Person, Account, FeedText] | None:
+    person = await session.get(Person, row.subject_id)
+    account = await session.get(Account, row.account_id) if row.account_id is not None else None
+    if person is None or account is None:
+        return None
+    t = Texts(person.locale or language)
+    if row.kind == OutboxKind.DELIVERY_FAILED:
+        return person, account, not_delivered_text(t, account.name)
+    return person, account, members_missing_text(t, account.name, len((row.detail or {}).get("people", [])))
+
+
+async def notification_about(
+    session: AsyncSession, card_row: OutboxMessage, language: str, links: TabLinks, addresses: AddressBook
+) -> tuple[Feed, ActivityNotification] | None:
+    if card_row.kind in (OutboxKind.ACK_REQUEST, OutboxKind.ACK_REMINDER):
+        found = await _acknowledgement(session, card_row, language)
+    elif card_row.kind in (OutboxKind.DELIVERY_FAILED, OutboxKind.MEMBERS_MISSING):
+        found = await _report(session, card_row, language)
+    else:
+        return None
+    if found is None:
+        return None
+    person, account, text = found
+    if person.unreachable_since is not None or not person.aad_object_id or not account.team_id:
+        return None
+    link = links.to_chat(addresses.tenant_of(person))
+    if link is None or len(link) > DEEP_LINK_MAX:
+        return None
+    notification = ActivityNotification(
+        person.aad_object_id, text.activity_type, text.topic, link, text.preview, text.parameters
+    )
+    return Feed(account.team_id, person.aad_object_id), notification
