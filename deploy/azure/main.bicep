@@ -305,10 +305,6 @@ resource app 'Microsoft.App/containerApps@2024-03-01' = {
               value: string(meetingNudges)
             }
             {
-              name: 'KAMBOT_CONNECTOR_SENDS_PER_SECOND'
-              value: string(50 / maxReplicas)
-            }
-            {
               // Not the ingress's target port: /metrics stays inside the environment.
               name: 'KAMBOT_METRICS_PORT'
               value: '9464'
