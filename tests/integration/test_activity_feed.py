@@ -37,7 +37,7 @@ from kam.models import Account, AccountMember, ConversationRef, OutboxMessage, O
 from kam.outbox import OutboxKind
 from kam.storage import Database
 from tests.support.fakes.connector import ConnectorFake
-from tests.support.fakes.graph import FakeGraphCredential, GraphFake, SentNotification, demo_tenant
+from tests.support.fakes.graph import FakeGraphCredential, GraphFake, SentNotification, demo_tenant, served_demo_tenant
 from tests.support.flows import (
     DECISION,
     GOOD_INPUT,
@@ -87,13 +87,8 @@ class Tenant:
 
 @pytest.fixture
 async def tenant(tmp_path: Path) -> AsyncIterator[Tenant]:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'kambot.db'}"
-    await migrate_and_seed(url)
-    graph = await demo_tenant().start()
-    connector = await ConnectorFake(directory=graph).start()
-    yield Tenant(url, graph, connector, tmp_path)
-    await connector.stop()
-    await graph.stop()
+    async with served_demo_tenant(tmp_path) as (url, graph, connector):
+        yield Tenant(url, graph, connector, tmp_path)
 
 
 def aad(user: str) -> str:

@@ -23,8 +23,8 @@ from kam.models import Account, OutboxMessage, OutboxStatus, Person, Role, Tier
 from kam.outbox import OutboxKind, retry_failed
 from kam.storage import Database
 from tests.support.fakes.connector import ConnectorFake
-from tests.support.fakes.graph import Channel, FakeGraphCredential, GraphFake, demo_tenant
-from tests.support.harness import RunningBot, local_settings, migrate_and_seed
+from tests.support.fakes.graph import Channel, FakeGraphCredential, GraphFake, served_demo_tenant
+from tests.support.harness import RunningBot, local_settings
 from tests.support.teams import ADMIN, CONTOSO_CHANNEL, TEAM_ID, USERS
 
 BASE = "https://kambot.contoso.test"
@@ -91,13 +91,8 @@ class Tenant:
 
 @pytest.fixture
 async def tenant(tmp_path: Path) -> AsyncIterator[Tenant]:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'kambot.db'}"
-    await migrate_and_seed(url)
-    graph = await demo_tenant().start()
-    connector = await ConnectorFake(directory=graph).start()
-    yield Tenant(url, graph, connector)
-    await connector.stop()
-    await graph.stop()
+    async with served_demo_tenant(tmp_path) as (url, graph, connector):
+        yield Tenant(url, graph, connector)
 
 
 async def test_a_confidential_account_gets_a_shared_channel_of_its_team_with_kambot_and_the_tabs_in_it(

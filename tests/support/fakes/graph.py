@@ -26,14 +26,20 @@ import time
 import uuid
 import zipfile
 from collections import defaultdict, deque
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import jwt
 from aiohttp import web
 
 from tests.support.fakes.loopback import serve_on_loopback
+
+if TYPE_CHECKING:
+    from tests.support.fakes.connector import ConnectorFake
 
 ALL_PERMISSIONS_TOKEN = "graph-test-token"
 ANY_ROLE = "*"
@@ -903,6 +909,23 @@ def demo_tenant() -> GraphFake:
         if person.name in on_teams:
             team.members[person.aad_object_id] = []
     return tenant
+
+
+@asynccontextmanager
+async def served_demo_tenant(folder: Path) -> AsyncIterator[tuple[str, GraphFake, ConnectorFake]]:
+    """The demo's database in `folder`, its tenant served as Graph, and a Bot Connector fake that asks it."""
+    from tests.support.fakes.connector import ConnectorFake
+    from tests.support.harness import migrate_and_seed
+
+    url = f"sqlite+aiosqlite:///{folder / 'kambot.db'}"
+    await migrate_and_seed(url)
+    graph = await demo_tenant().start()
+    connector = await ConnectorFake(directory=graph).start()
+    try:
+        yield url, graph, connector
+    finally:
+        await connector.stop()
+        await graph.stop()
 
 
 def _utc(value: str) -> dt.datetime:
