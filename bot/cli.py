@@ -281,7 +281,7 @@ def print_summary(summary: Summary) -> None:
         for column in ("account", "person", "team"):
             missing.add_column(column)
         for gap in summary.missing:
-            missing.add_row(gap.account, gap.person, gap.team_id)
+            missing.add_row(gap.account, gap.person + ("" if gap.in_directory else " (not in Entra ID)"), gap.team_id)
         console.print(missing)
         console.print(
             "[yellow]![/] Add them to the team, or grant kambot TeamMember.ReadWriteNonOwnerRole.All to add them "

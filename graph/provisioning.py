@@ -60,6 +60,7 @@ class Missing:
     account: str
     person: str
     team_id: str
+    in_directory: bool = True  # False: their UPN is not found in Entra ID, so nobody can add them as they are
 
 
 @dataclass
@@ -424,13 +425,15 @@ class Provisioner:
             present = {m.user_id for m in await self.gateway.team_members(team_id)}
             for account in placed:
                 for person in self._people.get(account.id, []):
-                    if person.object_id is None or person.object_id in present:
+                    if person.object_id in present:
                         continue
-                    if await self._add_to_team(team_id, person.object_id):
+                    if person.object_id is not None and await self._add_to_team(team_id, person.object_id):
                         present.add(person.object_id)
                         self.summary.team_members_added += 1
                         continue
-                    self.summary.missing.append(Missing(account.name, person.name, team_id))
+                    self.summary.missing.append(
+                        Missing(account.name, person.name, team_id, in_directory=person.object_id is not None)
+                    )
                     newly_missing.append((account.id, person.person_id))
         await self._tell_managers(newly_missing)
 
@@ -467,8 +470,8 @@ class Provisioner:
                 told.setdefault(account_id, []).append(person_id)
             for account_id, person_ids in told.items():
                 account = await session.get(Account, account_id)
-                assert account is not None
-                for manager in (m.person for m in account.members if m.role == Role.MANAGER):
+                managers = [m.person for m in account.members if m.role == Role.MANAGER] if account else []
+                for manager in managers:
                     session.add(
                         OutboxMessage(
                             kind=OutboxKind.MEMBERS_MISSING,

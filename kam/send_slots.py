@@ -55,9 +55,10 @@ class Limited:
 class Booking:
     """A moment booked (`ids`: one row per key), or none yet (`ids` empty): ask again then.
 
-    The moment is `wait` seconds after the database's clock was read, which was at `read_at` on
-    this process's monotonic clock (a round trip before it at most): `read_at + wait` is the
-    moment here, however long the rest of the transaction takes.
+    The moment is `wait` seconds after the database's clock was read, which this process puts at
+    `read_at` on its monotonic clock (the middle of the round trip that read it; on SQLite, the
+    moment it was read): `read_at + wait` is the moment here, however long the rest of the
+    transaction takes.
     """
 
     ids: tuple[int, ...]
