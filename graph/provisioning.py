@@ -21,6 +21,7 @@ every run, and once to the KA managers.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -232,11 +233,14 @@ class Provisioner:
         for account in replace:
             try:
                 self._owners_and_members(account)  # a shared channel can be made: else keep the old one
-                await self._retire_old(account, teams)
             except GraphFailure as failure:
                 self.summary.failed.append((account.name, f"its channel cannot be replaced by a shared one: {failure}"))
                 kept_as_is.add(account.id)
                 continue
+            # The old channel stays until the shared one exists (its posts wait meanwhile): _finish_replacements.
+            await self._update(
+                account.id, replaced_channel_id=account.channel_id, channel_id=None, channel_name=None, tabs_ready=False
+            )
             welcomed.discard(account.id)
         accounts, _ = await self._accounts()
         assigned = self._assign(accounts, teams)
@@ -277,11 +281,43 @@ class Provisioner:
             *(guarded(partial(self._provision, a, teams, welcomed), a) for a in work),
             *(guarded(partial(self._retire, a, teams), a) for a in retire),
         )
+        await self._finish_replacements(teams)
         try:
             await self._keep_teams_whole(placed)
         except GraphFailure as failure:
             self.summary.failed.append(("", f"team membership: {failure}"))
         return self.summary
+
+    async def _finish_replacements(self, teams: dict[str, TeamState]) -> None:
+        """Accounts whose old channel waits for its shared successor: retired once that exists (renamed out of
+        the way and archived, the new one taking the account's own name), put back if it could not be made."""
+        async with self.db.transaction() as session:
+            query = select(Account).where(Account.replaced_channel_id.is_not(None))
+            pending = [
+                (a.id, a.name, a.team_id or "", a.channel_id, a.replaced_channel_id or "")
+                for a in await session.scalars(query)
+            ]
+        for account_id, name, team_id, channel_id, old_id in pending:
+            old = teams[team_id].by_id(old_id) if team_id in teams else None
+            try:
+                if channel_id is None:  # the shared channel could not be made (reported): the old one back, for now
+                    await self._update(
+                        account_id, channel_id=old_id, channel_name=old.name if old else None, replaced_channel_id=None
+                    )
+                    continue
+                if old is not None and not old.archived:
+                    taken = {c.name.lower() for c in await self.gateway.channels(team_id)}
+                    await self.gateway.rename_channel(team_id, old_id, archived_name(old.name, taken))
+                    with contextlib.suppress(GraphFailure):  # Teams cannot archive some: renamed, it is out of the way
+                        await self.gateway.archive_channel(team_id, old_id)
+                own = channel_name(name)
+                if own.lower() not in {c.name.lower() for c in await self.gateway.channels(team_id)}:
+                    await self.gateway.rename_channel(team_id, channel_id, own)
+                    await self._update(account_id, channel_name=own)
+                await self._update(account_id, replaced_channel_id=None)
+                self.summary.channels_replaced += 1
+            except GraphFailure as failure:
+                self.summary.failed.append((name, f"retiring its old channel (tried again next run): {failure}"))
 
     async def _install_app(self, team_ids: set[str]) -> None:
         for team_id in sorted(team_ids):
@@ -480,27 +516,6 @@ class Provisioner:
                             detail={"people": person_ids},
                         )
                     )
-
-    async def _retire_old(self, account: Account, teams: dict[str, TeamState]) -> None:
-        """A confidential account's channel that is not shared (the bot cannot post in a private one; the
-        whole team reads a standard one): renamed out of the way and archived, so that the account gets a
-        shared channel under its own name on this run. Until it exists, its posts wait (NotYetReachable)."""
-        team_id, channel_id = account.team_id or "", account.channel_id or ""
-        taken = teams[team_id].channels.keys() if team_id in teams else ()
-        retired = archived_name(account.channel_name or account.name, taken)
-        await self.gateway.rename_channel(team_id, channel_id, retired)
-        try:
-            await self.gateway.archive_channel(team_id, channel_id)
-        except GraphFailure as failure:
-            if failure.status is None or failure.status >= 500:
-                raise
-        team = teams.get(team_id)
-        if team is not None:
-            team.channels = {k: c for k, c in team.channels.items() if c.id != channel_id}
-            old = self._present(account, teams)
-            team.channels[retired.lower()] = ChannelInfo(channel_id, retired, old.membership if old else "", True)
-        await self._update(account.id, channel_id=None, channel_name=None, tabs_ready=False)
-        self.summary.channels_replaced += 1
 
     async def _retire(self, account: Account, teams: dict[str, TeamState]) -> None:
         """Archive the channel of an account that left the list; rename it where Teams cannot archive."""

@@ -175,6 +175,9 @@ class Account(Base):
     channel_id: Mapped[str | None] = mapped_column(String(200), unique=True)
     channel_name: Mapped[str | None] = mapped_column(String(50))
     tabs_ready: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # A confidential account's channel that is not shared, while provisioning replaces it by a shared one: kept
+    # until the new one exists (then archived), put back if it cannot be made.
+    replaced_channel_id: Mapped[str | None] = mapped_column(String(200))
     archived_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     # The KA manager's communication rules for this account (kam.rules), on top of the tier's.
     rules: Mapped[dict[str, Any] | None] = mapped_column(JSON)

@@ -169,7 +169,9 @@ def _reason(error: str) -> str:
 
 
 def _about_destination(reason: str) -> bool:
-    return reason.startswith(UNREACHED) or any(f"({code})" in reason for code in DESTINATION_REFUSALS)
+    if reason.startswith(UNREACHED) or "has no Teams id" in reason or "has no channel" in reason:
+        return True
+    return any(f"({code})" in reason for code in DESTINATION_REFUSALS)
 
 
 async def report_failure(
@@ -218,30 +220,35 @@ async def report_failure(
     return len(recipients)
 
 
-PERSONAL_ACK_KINDS = (OutboxKind.ACK_REQUEST, OutboxKind.ACK_REMINDER)  # subject: an acknowledgement
-PERSONAL_KINDS = (  # subject: the person
+# What still matters once someone can be reached again: the requests to acknowledge an item (a reminder
+# would only repeat one; an item acknowledged meanwhile is no longer owed), and the reports of the last day.
+# Weekly nudges and older reports are about a week or a problem that has passed.
+REQUEUED_REPORTS = (
     OutboxKind.ACK_OVERDUE,
     OutboxKind.REVIEW_DUE,
-    OutboxKind.NUDGE_WEEKLY,
     OutboxKind.DELIVERY_FAILED,
     OutboxKind.MEMBERS_MISSING,
 )
+REQUEUED_REPORTS_SINCE = dt.timedelta(days=1)
 
 
 async def requeue_unreached(session: AsyncSession, person_id: int) -> int:
-    """The person's cards that failed because Teams would not let kambot reach them, due again now."""
+    """The person's cards that failed because Teams would not let kambot reach them and still matter: due now."""
     from kam.models import Acknowledgement
 
     acknowledgements = select(Acknowledgement.id).where(Acknowledgement.person_id == person_id)
-    theirs = (OutboxMessage.kind.in_(PERSONAL_ACK_KINDS) & OutboxMessage.subject_id.in_(acknowledgements)) | (
-        OutboxMessage.kind.in_(PERSONAL_KINDS) & (OutboxMessage.subject_id == person_id)
+    requests = (OutboxMessage.kind == OutboxKind.ACK_REQUEST) & OutboxMessage.subject_id.in_(acknowledgements)
+    reports = (
+        OutboxMessage.kind.in_(REQUEUED_REPORTS)
+        & (OutboxMessage.subject_id == person_id)
+        & (OutboxMessage.created_at >= utcnow() - REQUEUED_REPORTS_SINCE)
     )
     result = await session.execute(
         update(OutboxMessage)
         .where(
             OutboxMessage.status == OutboxStatus.FAILED,
             OutboxMessage.last_error.startswith(UNREACHED),
-            theirs,
+            requests | reports,
         )
         .values(status=OutboxStatus.PENDING, attempts=0, not_before=utcnow(), lease_id=None)
     )

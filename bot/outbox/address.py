@@ -61,10 +61,11 @@ class Undeliverable(Exception):
 class Unreachable(Undeliverable):
     """Teams refused to open a 1:1 chat with this person: kambot is in no team of theirs, nor theirs alone."""
 
-    def __init__(self, person_id: int, reason: str) -> None:
+    def __init__(self, person_id: int, reason: str, conversation_id: str | None = None) -> None:
         super().__init__(f"{UNREACHED}: {reason}")
         self.person_id = person_id
         self.reason = reason
+        self.conversation_id = conversation_id  # the chat Teams refused (None: one it would not open)
 
 
 class NotYetReachable(Exception):

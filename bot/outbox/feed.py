@@ -24,6 +24,7 @@ from enum import StrEnum
 
 from bot.metrics import Metrics
 from bot.outbox.address import Feed
+from bot.outbox.retry import is_transient
 from graph.activity_feed import SEND_IN_TEAM, ActivityNotification, Notified, may_send_in_team
 from graph.gateway import TRANSIENT, GraphFailure, TeamsGateway
 from graph.limits import FEED_PER_TEAM_RPS, FEED_PER_USER, FEED_PER_USER_SECONDS, FEED_TENANT_RPS, NotNow
@@ -36,6 +37,7 @@ MARGIN = 0.1  # added to every window: a request reaches Graph a little after it
 MOST_WAIT = 1.0  # a notification that cannot go within this long gives its row back
 SLACK = 0.05
 REMEMBERED_SECONDS = 3600.0
+UNSURE_SECONDS = 60.0  # a refusal whose reason could not be read
 RETRY_SECONDS = 30.0  # after a failure Graph may get over (5xx, a 429 that outlasted the retries, a timeout)
 
 
@@ -47,8 +49,11 @@ class FeedOutcome(StrEnum):
 
 
 def retry_in(error: Exception, attempts: int) -> float | None:
-    """When to try a failed notification again (Graph may get over it), or None: it would fail again."""
+    """When to try a failed notification again (Graph or the database may get over it), or None: it would fail
+    again."""
     if isinstance(error, GraphFailure) and (error.status is None or error.status in TRANSIENT):
+        return RETRY_SECONDS * 2**attempts
+    if is_transient(error):
         return RETRY_SECONDS * 2**attempts
     return None
 
@@ -83,21 +88,34 @@ class ActivityFeed:
         return (
             Limited(f"graph-feed-user:{feed.user_id}", (Window(FEED_PER_USER, FEED_PER_USER_SECONDS),)),
             Limited(f"graph-team:{feed.team_id}", (Window(FEED_PER_TEAM_RPS, 1.0),)),
-            Limited(f"graph-feed-tenant:{self._tenant}", (Window(FEED_TENANT_RPS, 1.0),)),
+            # Shared: every booking names it, so its lock keeps all of them apart (see kam.send_slots.book).
+            Limited(f"graph-feed-tenant:{self._tenant}", (Window(FEED_TENANT_RPS, 1.0),), shared=True),
         )
 
     async def _turn(self, feed: Feed, first: bool) -> Booking:
         """Wait for a booked moment. The first attempt gives way (NotNow) when it is further off than MOST_WAIT."""
+        abandoned: list[int] = []
         while True:
             async with self._db.transaction() as session:
-                booking = await book(session, self._limited(feed), margin=MARGIN, slack=MOST_WAIT if first else SLACK)
+                booking = await book(
+                    session,
+                    self._limited(feed),
+                    margin=MARGIN,
+                    slack=MOST_WAIT if first else SLACK,
+                    abandoned=abandoned,
+                )
+            abandoned = []
             if first and not booking.booked:
                 self._metrics.feed_notifications.labels(outcome="deferred").inc()
                 raise NotNow(booking.wait)
             await asyncio.sleep(max(0.0, booking.moment - time.monotonic()))
-            # Woken up late, the request would arrive where later bookings counted on its absence: book again.
-            if booking.booked and time.monotonic() - booking.moment <= MARGIN:
+            if not booking.booked:
+                continue
+            # Woken up late, the request would arrive where later bookings counted on its absence: that moment
+            # goes unused (dropped with the next booking, not to spend the person's ten a minute) and another is.
+            if time.monotonic() - booking.moment <= MARGIN / 2:
                 return booking
+            abandoned = list(booking.ids)
 
     def _remembered(self, *keys: str) -> bool:
         now = time.monotonic()
@@ -137,11 +155,16 @@ class ActivityFeed:
         return outcome
 
     async def _answered(self, booked: list[Booking]) -> None:
-        """An answer slower than the margin may mean a late arrival: count the last request from its answer."""
+        """An answer slower than the margin may mean a late arrival: count the last request from its answer.
+        Best effort: Graph's answer is what the row's outcome is made of, whether or not this can be stored."""
         late = time.monotonic() - booked[-1].moment if booked else 0.0
-        if late > MARGIN:
+        if late <= MARGIN:
+            return
+        try:
             async with self._db.transaction() as session:
                 await push_back(session, booked[-1].ids, late)
+        except Exception:
+            log.warning("activity feed: could not move a late request's booking", exc_info=True)
 
     async def _refusal(self, feed: Feed, team: str, person: str) -> FeedOutcome:
         assert self._gateway is not None
@@ -149,8 +172,9 @@ class ActivityFeed:
         try:
             granted = may_send_in_team(await self._gateway.permission_grants(feed.team_id), self._client_id)
         except GraphFailure as failure:
+            # Not knowing why is no answer to remember for an hour: a minute, then the team is asked again.
             log.warning("activity feed: the grants of team %s cannot be read: %s", feed.team_id, failure)
-            granted = False
+            granted, until = False, time.monotonic() + UNSURE_SECONDS
         if granted:
             self._refused[person] = until
             log.info(

@@ -8,6 +8,8 @@ closed) or Teams would refuse it: the person is not reachable in that team, or h
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.outbox.address import AddressBook, Feed
@@ -31,11 +33,13 @@ async def _acknowledgement(
     t = Texts(ack.person.locale or language)
     reminder = row.kind == OutboxKind.ACK_REMINDER
     if ack.item_kind != ItemKind.REVIEW:
-        return ack.person, account, acknowledge_text(t, account.name, ack.item_kind, ack.reasons, reminder=reminder)
+        reasons = () if account.confidential else ack.reasons
+        text = acknowledge_text(t, shown_name(t, account), ack.item_kind, reasons, reminder=reminder)
+        return ack.person, account, text
     review = await get_review(session, ack.item_id)
     if review is None or review.closed_at is not None:
         return None
-    return ack.person, account, review_text(t, account.name, review.due_on, reminder=reminder)
+    return ack.person, account, review_text(t, shown_name(t, account), review.due_on, reminder=reminder)
 
 
 async def _report(session: AsyncSession, row: OutboxMessage, language: str) -> tuple[Person, Account, FeedText] | None:
@@ -45,12 +49,24 @@ async def _report(session: AsyncSession, row: OutboxMessage, language: str) -> t
         return None
     t = Texts(person.locale or language)
     if row.kind == OutboxKind.DELIVERY_FAILED:
-        return person, account, not_delivered_text(t, account.name)
-    return person, account, members_missing_text(t, account.name, len((row.detail or {}).get("people", [])))
+        return person, account, not_delivered_text(t, shown_name(t, account))
+    people = len((row.detail or {}).get("people", []))
+    return person, account, members_missing_text(t, shown_name(t, account), people)
+
+
+def shown_name(t: Texts, account: Account) -> str:
+    """A confidential account is not named where others may read along: a feed banner shows on screens and
+    on phones' lock screens (kam.access.nameable's rule), so it says only that it is a confidential one."""
+    return t("feed.confidential_account") if account.confidential else account.name
 
 
 async def notification_about(
-    session: AsyncSession, card_row: OutboxMessage, language: str, links: TabLinks, addresses: AddressBook
+    session: AsyncSession,
+    card_row: OutboxMessage,
+    language: str,
+    links: TabLinks,
+    addresses: AddressBook,
+    admins: Sequence[str] = (),
 ) -> tuple[Feed, ActivityNotification] | None:
     if card_row.kind in (OutboxKind.ACK_REQUEST, OutboxKind.ACK_REMINDER):
         found = await _acknowledgement(session, card_row, language)
@@ -63,6 +79,8 @@ async def notification_about(
     person, account, text = found
     if person.unreachable_since is not None or not person.aad_object_id or not account.team_id:
         return None
+    if all(m.person_id != person.id for m in account.members) and person.aad_object_id not in admins:
+        return None  # no longer on the account team: told nothing more about it
     link = links.to_chat(addresses.tenant_of(person))
     if link is None or len(link) > DEEP_LINK_MAX:
         return None

@@ -47,17 +47,21 @@ class Pacer:
         self._margin = margin
         self._abandoned: list[int] = []  # moments booked and not used: dropped with the next booking
 
-    async def send(self, tenant_id: str | None, conversation_id: str) -> Granted:
-        """Wait for a moment to post to a conversation."""
-        return await self._turn(tenant_id, f"conversation:{conversation_id}")
+    async def send(self, tenant_id: str | None, conversation_id: str, patience: float | None = None) -> Granted:
+        """Wait for a moment to post to a conversation; with `patience`, no longer than that (then go unbooked:
+        a turn's reply, which Teams waits for, rather risks a 429, which is retried)."""
+        return await self._turn(tenant_id, f"conversation:{conversation_id}", patience)
 
     async def open_chat(self, tenant_id: str | None, member_id: str) -> Granted:
         """Wait for a moment to create a 1:1 chat with someone."""
         return await self._turn(tenant_id, f"chat:{member_id}")
 
-    async def _turn(self, tenant_id: str | None, thread: str) -> Granted:
+    async def _turn(self, tenant_id: str | None, thread: str, patience: float | None = None) -> Granted:
         limited = (Limited(thread, PER_THREAD), Limited(f"tenant:{tenant_id or ''}", self._tenant, shared=True))
+        give_up = time.monotonic() + patience if patience is not None else None
         while True:
+            if give_up is not None and time.monotonic() >= give_up:
+                return Granted((), time.monotonic())
             abandoned, self._abandoned = self._abandoned, []
             try:
                 async with self._db.transaction() as session:
@@ -65,7 +69,8 @@ class Pacer:
             except BaseException:
                 self._abandoned += abandoned
                 raise
-            await asyncio.sleep(max(0.0, booking.moment - time.monotonic()))
+            wake = booking.moment if give_up is None or booking.booked else min(booking.moment, give_up)
+            await asyncio.sleep(max(0.0, wake - time.monotonic()))
             if not booking.booked:
                 continue
             if time.monotonic() - booking.moment <= LATE:
@@ -79,7 +84,7 @@ class Pacer:
         cannot be (the margin covers most late arrivals; a 429 the rest, which is retried).
         """
         late = time.monotonic() - granted.at
-        if late <= self._margin:
+        if late <= self._margin or not granted.ids:
             return
         try:
             async with self._db.transaction() as session:

@@ -58,6 +58,7 @@ class Rendering:
     texts: Texts
     addresses: AddressBook
     links: TabLinks
+    admins: tuple[str, ...] = ()  # Entra object ids of kambot's admins (told of failures, on no account team)
 
     def texts_for(self, person: Person) -> Texts:
         return Texts(person.locale or self.texts.language)
@@ -210,7 +211,7 @@ async def feed_notification(r: Rendering, message: OutboxMessage) -> Rendered | 
     card_row = await r.session.get(OutboxMessage, message.subject_id)
     if card_row is None:
         return None
-    found = await notification_about(r.session, card_row, r.texts.language, r.links, r.addresses)
+    found = await notification_about(r.session, card_row, r.texts.language, r.links, r.addresses, r.admins)
     return Rendered(found[0], {}, notification=found[1]) if found else None
 
 

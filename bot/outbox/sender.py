@@ -52,7 +52,7 @@ from kam.outbox import (
     report_failure,
 )
 from kam.people import unreachable
-from kam.storage import Database
+from kam.storage import Database, no_transaction_open
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -60,6 +60,12 @@ T = TypeVar("T")
 NUDGE_KINDS = {OutboxKind.NUDGE_WEEKLY: "weekly", OutboxKind.NUDGE_MEETING: "meeting"}
 # A row is posted only while its lease holds for this long yet: time for the post and its mark.
 HOLD_MARGIN_SECONDS = 10.0
+# How long a turn's reply waits for its moment in the shared windows before it goes anyway (Teams waits ~15 s).
+TURN_PATIENCE_SECONDS = 3.0
+
+
+class LeaseLost(Exception):
+    """The row's lease may have run out: another sender may hold it now, so this one neither posts nor marks it."""
 
 
 # Teams' answers that mean "this person cannot be written to by kambot" (its conversational API's status codes).
@@ -214,6 +220,8 @@ class Sender:
         self._not_reachable_seconds = not_reachable_seconds
         self._batch = batch
         self._in_flight = asyncio.Semaphore(in_flight)
+        # Feed notifications wait on Graph's limits of their own (10 a minute per person): never in the cards' slots.
+        self._feed_in_flight = asyncio.Semaphore(in_flight)
         self._held_until: dict[str, float] = {}  # lease id -> until when (monotonic) it surely holds
         self._drain_task: asyncio.Task[int] | None = None
         self._again = False
@@ -298,11 +306,12 @@ class Sender:
                 else:
                     self._held_until.pop(lease_id, None)
 
-    def _still_held(self, job: Job) -> bool:
-        """Whether this sender may still post the row: its lease cannot have run out (renewals failing, say)
-        before the post is answered and marked; otherwise another sender may have it by now."""
+    def _check_held(self, job: Job) -> None:
+        """Raises LeaseLost unless this sender may still post the row: its lease must hold until the post is
+        answered and marked (renewals may have failed); otherwise another sender may have it by now."""
         until = self._held_until.get(job.claimed.lease_id, 0.0)
-        return time.monotonic() < until - min(HOLD_MARGIN_SECONDS, self._lease.total_seconds() / 4)
+        if time.monotonic() >= until - min(HOLD_MARGIN_SECONDS, self._lease.total_seconds() / 4):
+            raise LeaseLost()
 
     async def _render(self, row: Claimed) -> Job:
         attempts = 0
@@ -312,7 +321,8 @@ class Sender:
                 if message is None:
                     return Job(row, 0, outcome=Outcome(sent=True))
                 attempts = message.attempts
-                rendered = await render(Rendering(session, self._texts, self._addresses, self._links), message)
+                rendering = Rendering(session, self._texts, self._addresses, self._links, self._admins)
+                rendered = await render(rendering, message)
         except Exception as error:
             return Job(row, attempts, outcome=self._after_failure(row.message_id, error, attempts))
         if rendered is None:
@@ -325,12 +335,16 @@ class Sender:
         (so many a process killed outright may leave sent but not marked)."""
         if job.outcome is not None:
             return await self._mark(job, job.outcome)
-        async with self._in_flight:
-            if not self._still_held(job):
+        feed = job.rendered is not None and isinstance(job.rendered.destination, Feed)
+        async with self._feed_in_flight if feed else self._in_flight:
+            try:
+                self._check_held(job)
+                outcome = await self._post(job)
+            except LeaseLost:
                 row = job.claimed.message_id
                 log.warning("outbox row %s: its lease may have run out; left for whoever holds it now", row)
                 return 0
-            return await self._mark(job, await self._post(job))
+            return await self._mark(job, outcome)
 
     async def release_unsent(self, jobs: Sequence[Job]) -> None:
         """Rows claimed but not posted before a shutdown: due again at once, for whoever sends next."""
@@ -348,12 +362,18 @@ class Sender:
             address = await self._reach(destination)
             sealed = self._sealer.seal(card, issued_to, utcnow().date())
             try:
-                sent = await with_retries(lambda: self._paced_post(address, sealed), self.policy, self._observe)
+                sent = await with_retries(
+                    lambda: self._paced_post(address, sealed, lambda: self._check_held(job)), self.policy, self._observe
+                )
+            except LeaseLost:
+                raise
             except Exception as error:
                 if address.person_id is not None and refuses_person(error):  # they removed kambot, or blocked it
-                    raise Unreachable(address.person_id, str(error)[:300]) from error
+                    raise Unreachable(address.person_id, str(error)[:300], address.conversation_id) from error
                 raise
             return Outcome(sent=True, posted=True, holding=self._holding(address, sent, sealed))
+        except LeaseLost:
+            raise
         except Exception as error:
             person = f"person:{destination.person_id}" if isinstance(destination, OpenChat) else ""
             where = destination.conversation_id if isinstance(destination, Address) else person
@@ -392,8 +412,9 @@ class Sender:
             if outcome.sent:
                 self._count_sent(message)
             if outcome.unreachable is not None:
-                person = await session.get(Person, outcome.unreachable.person_id)
-                if person is not None:
+                person = await session.get(Person, outcome.unreachable.person_id, with_for_update=True)
+                # Not if they have talked to kambot since (a chat of theirs other than the one refused).
+                if person is not None and person.chat_id in (None, outcome.unreachable.conversation_id):
                     unreachable(person, outcome.unreachable.reason, utcnow())
             if message.status == OutboxStatus.FAILED:
                 await self._failed(session, message, outcome.where)
@@ -414,10 +435,12 @@ class Sender:
             return await self._addresses.opened(session, destination, conversation_id)
 
     async def paced(self, tenant_id: str | None, conversation_id: str, call: Callable[[], Awaitable[T]]) -> T:
-        """A request a turn makes (a reply, a card updated), in the same shared windows as the outbox's own."""
+        """A request a turn makes (a reply, a card updated), in the same shared windows as the outbox's own; Teams
+        waits for the turn, so a reply waits at most TURN_PATIENCE for its moment (then goes, a 429 retried)."""
+        no_transaction_open("a reply in a turn")
 
         async def once() -> T:
-            granted = await self._pacer.send(tenant_id, conversation_id)
+            granted = await self._pacer.send(tenant_id, conversation_id, patience=TURN_PATIENCE_SECONDS)
             try:
                 return await call()
             finally:
@@ -429,9 +452,12 @@ class Sender:
         """One message now, paced like the outbox's own (a report to the admin who started provisioning)."""
         return await with_retries(lambda: self._paced_post(address, content), self.policy, self._observe)
 
-    async def _paced_post(self, address: Address, content: dict[str, Any] | str) -> str | None:
+    async def _paced_post(
+        self, address: Address, content: dict[str, Any] | str, still_held: Callable[[], None] = lambda: None
+    ) -> str | None:
         granted = await self._pacer.send(address.tenant_id, address.conversation_id)
         try:
+            still_held()  # the wait for the moment may have outlasted the lease
             return await self._connector.post(address, content)
         finally:
             await self._pacer.answered(granted)

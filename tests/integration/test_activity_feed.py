@@ -150,6 +150,26 @@ async def test_someone_asked_to_acknowledge_gets_the_card_and_a_feed_notificatio
     assert not tenant.graph.notifications_to(aad("alex")), "the author is asked nothing"
 
 
+async def test_a_confidential_accounts_notification_does_not_name_it(tenant: Tenant) -> None:
+    """A feed banner shows on screens and lock screens: where others may read along, a confidential account
+    is not named (nor why the person is asked, which could tell what it is about)."""
+    db = Database(tenant.url)
+    async with db.transaction() as session:
+        contoso = await session.scalar(select(Account).where(Account.name == "Contoso Pharma"))
+        assert contoso is not None
+        contoso.confidential = True
+    await db.close()
+    bot = await tenant.bot()
+    try:
+        await log_in_channel(bot, "log decision", DECISION)
+        pattis = await notified(tenant.graph, "patti")
+    finally:
+        await bot.stop()
+    body = json.dumps(pattis[0].body)
+    assert "Contoso" not in body and "pricing" not in body
+    assert pattis[0].parameters["account"] == "a confidential account"
+
+
 async def test_the_reminder_points_to_the_card_again(tenant: Tenant) -> None:
     # About two seconds to the reminder; the KA manager's report much later.
     rules = "tiers:\n  strategic_key_account:\n    acknowledge: {remind_after_hours: 0.0006, report_after_hours: 10}\n"
@@ -407,6 +427,34 @@ async def test_many_at_once_go_at_five_a_second_and_unpaced_they_are_throttled(
     refused = [r for r in results if isinstance(r, GraphFailure)]
     assert refused and all(r.status == 429 for r in refused)
     assert all(c.status in (204, 429) for c in graph.calls)
+
+
+async def test_instances_sending_to_one_team_at_once_keep_its_four_a_second_together(
+    feed_world: tuple[GraphFake, Database, ActivityFeed, Settings],
+) -> None:
+    """Each booking names the person, the team and the tenant; the tenant's lock keeps them all apart, so
+    the team's window is read after every other instance's booking in it, whoever the notification is for."""
+    graph, _, _, settings = feed_world
+    for i in range(14):
+        graph.teams["team-a"].members[graph.add_user(f"team-a-extra-{i}@contoso.test")] = []
+    people = list(graph.teams["team-a"].members)
+    credential = FakeGraphCredential(ADMIN_CONSENTED)
+    engines = [Database(settings.database_url) for _ in range(5)]
+    instances = [
+        ActivityFeed(
+            db, lambda: graph_gateway(settings, credential), Metrics(), client_id=graph.entra_app_id, tenant=TENANT_ID
+        )
+        for db in engines
+    ]
+    try:
+        outcomes = await asyncio.gather(
+            *(deliver(instances[i % 5], Feed("team-a", user), note(user)) for i, user in enumerate(people))
+        )
+    finally:
+        for db in engines:
+            await db.close()
+    assert outcomes == [FeedOutcome.SENT] * len(people) == [FeedOutcome.SENT] * 20
+    assert graph.throttled() == 0 and busiest([n.at for n in graph.notifications]) <= 4
 
 
 async def test_a_throttled_notification_is_sent_again_after_retry_after(

@@ -241,3 +241,24 @@ async def test_a_confidential_account_whose_ka_manager_is_not_in_the_directory_k
     assert summary.channels_replaced == 0
     kept = await tenant.account("Southwind")
     assert kept.channel_id == before.channel_id and not tenant.channel(kept).archived, "nothing half done"
+
+
+async def test_when_the_shared_channel_cannot_be_made_the_old_channel_stays_the_accounts(tenant: Tenant) -> None:
+    """Nothing half done: the old channel is retired only once its successor exists."""
+    await tenant.accounts([row("Eastwind", ("megan",), ("adele",), confidential=False)])
+    await tenant.provision()
+    before = await tenant.account("Eastwind")
+    await tenant.accounts([row("Eastwind", ("megan",), ("adele",))])
+    tenant.graph.fail(403, method="POST", path_contains="/channels")  # say a tenant policy forbids shared channels
+    summary = await tenant.provision()
+    assert [name for name, _ in summary.failed] == ["Eastwind"] and summary.channels_replaced == 0
+    kept = await tenant.account("Eastwind")
+    assert kept.channel_id == before.channel_id and kept.channel_name == "Eastwind" and kept.replaced_channel_id is None
+    old = tenant.channel(kept)
+    assert old.name == "Eastwind" and not old.archived
+
+    again = await tenant.provision()  # the policy is gone: replaced now
+    assert again.channels_replaced == 1 and again.failed == []
+    after = await tenant.account("Eastwind")
+    assert tenant.channel(after).membership == "shared" and tenant.channel(after).name == "Eastwind"
+    assert old.archived and old.name == "Archived - Eastwind"

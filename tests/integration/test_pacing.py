@@ -90,3 +90,49 @@ async def test_processes_booking_side_by_side_keep_every_window_together(databas
     for window in (*thread("shared").windows, *TENANT.windows):
         assert fits(moments, Window(window.limit, window.seconds + MARGIN - ROUND_TRIP)), (window, sorted(moments))
     assert max(moments) - min(moments) < 7.5, "and no slower than the windows make it"
+
+
+async def test_bookings_for_different_conversations_side_by_side_keep_the_tenants_window(database_url: str) -> None:
+    """Every booking names the tenant, and its lock is the tenant's: twenty requests to twenty conversations,
+    booked at once by five engines, still never put more than five in any second."""
+    await asyncio.to_thread(upgrade, database_url)
+    processes = [Database(database_url) for _ in range(5 if "postgresql" in database_url else 3)]
+    moments: list[float] = []
+
+    async def send(db: Database, conversation: str) -> None:
+        while True:
+            booking = await booked(db, thread(conversation), TENANT)
+            await asyncio.sleep(max(0.0, booking.moment - time.monotonic()))
+            if booking.booked:
+                moments.append(booking.moment)
+                return
+
+    try:
+        await asyncio.gather(*(send(processes[i % len(processes)], f"c{i}") for i in range(20)))
+    finally:
+        for db in processes:
+            await db.close()
+    assert fits(moments, Window(TENANT.windows[0].limit, 1.0 + MARGIN - ROUND_TRIP)), sorted(moments)
+
+
+async def test_a_turns_reply_waits_for_its_moment_at_most_as_long_as_teams_waits_for_the_turn(
+    database_url: str,
+) -> None:
+    """A conversation that had its 8 in 2 seconds: the outbox waits for its moment, a turn's reply (with
+    patience) goes when its patience runs out, unbooked, and a 429 would be retried."""
+    from bot.outbox.pacing import Pacer
+
+    await asyncio.to_thread(upgrade, database_url)
+    db = Database(database_url)
+    pacer = Pacer(db)
+    try:
+        first = await pacer.send("t", "a:busy")
+        for _ in range(7):
+            assert (await pacer.send("t", "a:busy")).ids
+        started = time.monotonic()
+        impatient = await pacer.send("t", "a:busy", patience=0.3)
+        assert impatient.ids == () and 0.29 <= time.monotonic() - started < 0.9, "it went after its patience"
+        patient = await pacer.send("t", "a:busy")
+        assert patient.ids and patient.at >= first.at + 2.0, "the outbox waits for the 2-second window"
+    finally:
+        await db.close()

@@ -186,4 +186,6 @@ async def test_someone_teams_will_not_open_a_chat_with_shows_as_not_reachable_un
     await bot.connector.wait_for(
         lambda c: any("Second service visit is paid" in texts_in(card) for card in chat_cards(c, "lynne")), 15
     )
+    await bot.settle()
+    assert len(chat_cards(bot.connector, "lynne")) == 2, "the help she asked for, and the one request: no more"
 

@@ -1,4 +1,5 @@
-"""who kambot cannot reach: people Teams refused a 1:1 chat with, members missing from their team
+"""who kambot cannot reach: people Teams refused a 1:1 chat with, members missing from their team; a channel
+being replaced by a shared one
 
 Revision ID: 0014
 Revises: 0013
@@ -22,9 +23,13 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("unreachable_reason", sa.String(length=300), nullable=True))
     with op.batch_alter_table("account_members", schema=None) as batch_op:
         batch_op.add_column(sa.Column("missing_reported_at", sa.DateTime(timezone=True), nullable=True))
+    with op.batch_alter_table("accounts", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("replaced_channel_id", sa.String(length=200), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("accounts", schema=None) as batch_op:
+        batch_op.drop_column("replaced_channel_id")
     with op.batch_alter_table("account_members", schema=None) as batch_op:
         batch_op.drop_column("missing_reported_at")
     with op.batch_alter_table("people", schema=None) as batch_op:
