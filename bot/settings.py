@@ -76,12 +76,20 @@ class Settings(BaseSettings):
         default="", validation_alias="APPLICATIONINSIGHTS_CONNECTION_STRING"
     )
 
-    # Microsoft Graph, for provisioning. The identity defaults to the bot's app registration.
-    graph_auth: Literal["client_secret", "certificate", "managed_identity"] = "client_secret"
+    # Microsoft Graph, for provisioning. The identity defaults to the bot's app registration. Teams grants its
+    # resource-specific permissions to the app of the package's webApplicationInfo (`sso_client_id`), so that is
+    # the app to call Graph as: on Azure without a secret by `managed_identity_federation`, the app registration
+    # trusting the managed identity (graph/federation.py), whose client id is `graph_managed_identity_client_id`.
+    graph_auth: Literal["client_secret", "certificate", "managed_identity", "managed_identity_federation"] = (
+        "client_secret"
+    )
     graph_tenant_id: str = ""
     graph_client_id: str = ""
     graph_client_secret: str = ""
     graph_certificate_path: str = ""
+    graph_managed_identity_client_id: str = ""
+    # Entra's sign-in host for the app registration's Graph tokens (https); empty: the public cloud.
+    graph_authority: str = ""
     graph_base_url: str = ""
     graph_timeout_seconds: float = Field(default=60.0, gt=0)
     kam_team_ids: Annotated[list[str], NoDecode] = Field(default_factory=list)
@@ -116,6 +124,13 @@ class Settings(BaseSettings):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
+    @field_validator("graph_authority")
+    @classmethod
+    def _https_authority(cls, value: str) -> str:
+        if value and not value.startswith("https://"):
+            raise ValueError("Entra's sign-in host must be an https URL, e.g. https://login.microsoftonline.us")
+        return value
+
     @model_validator(mode="after")
     def _credentials_complete(self) -> Settings:
         if self.app_id and self.app_type == "SingleTenant" and not (self.app_password and self.app_tenant_id):
@@ -130,15 +145,46 @@ class Settings(BaseSettings):
             )
         return self
 
+    @model_validator(mode="after")
+    def _graph_federation_complete(self) -> Settings:
+        if self.graph_auth != "managed_identity_federation":
+            return self
+        if not self.graph_managed_identity_client_id:
+            raise ValueError(
+                "KAMBOT_GRAPH_AUTH=managed_identity_federation needs KAMBOT_GRAPH_MANAGED_IDENTITY_CLIENT_ID: the "
+                "client id of the managed identity that the app registration's federated credential trusts"
+            )
+        app = self.graph_client_id or self.sso_client_id
+        if not app:
+            raise ValueError(
+                "KAMBOT_GRAPH_AUTH=managed_identity_federation needs the app registration to call Graph as: "
+                "KAMBOT_GRAPH_CLIENT_ID, or KAMBOT_TAB_SSO_CLIENT_ID (the app the package names)"
+            )
+        if not (self.graph_tenant_id or self.app_tenant_id):
+            raise ValueError(
+                "KAMBOT_GRAPH_AUTH=managed_identity_federation needs KAMBOT_GRAPH_TENANT_ID (or KAMBOT_APP_TENANT_ID)"
+            )
+        if app == self.graph_managed_identity_client_id:
+            raise ValueError(
+                "KAMBOT_GRAPH_MANAGED_IDENTITY_CLIENT_ID names the managed identity, KAMBOT_GRAPH_CLIENT_ID (default "
+                "KAMBOT_TAB_SSO_CLIENT_ID) the app registration that trusts it: they cannot be the same"
+            )
+        return self
+
     @property
     def local_mode(self) -> bool:
         """No app id: accept the local emulator's unauthenticated traffic."""
         return not self.app_id
 
     @property
+    def sso_client_id(self) -> str:
+        """The app registration the tabs sign in with: the package's webApplicationInfo, whom teams grant RSC."""
+        return self.tab_sso_client_id or self.app_id
+
+    @property
     def tab_audiences(self) -> list[str]:
         """What a tab token's `aud` may be: the client id (v2 tokens) or the Application ID URI (v1)."""
-        client_id = self.tab_sso_client_id or self.app_id
+        client_id = self.sso_client_id
         if not client_id:
             return []
         host = self.public_base_url.split("://", 1)[-1].split("/", 1)[0]

@@ -11,8 +11,10 @@ from kiota_http.middleware.options import RetryHandlerOption
 from msgraph import GraphRequestAdapter, GraphServiceClient
 from msgraph_core import GraphClientFactory
 
+from graph.federation import ManagedIdentityFederation
+
 GRAPH_SCOPE = "https://graph.microsoft.com/.default"
-CredentialKind = Literal["client_secret", "certificate", "managed_identity"]
+CredentialKind = Literal["client_secret", "certificate", "managed_identity", "managed_identity_federation"]
 
 
 def make_credential(
@@ -22,14 +24,22 @@ def make_credential(
     client_id: str,
     client_secret: str = "",
     certificate_path: str = "",
+    managed_identity_client_id: str = "",
+    authority: str = "",
 ) -> AsyncTokenCredential:
-    """The app's identity for Graph, chosen by configuration."""
+    """The app's identity for Graph, chosen by configuration.
+
+    `authority`: Entra's sign-in host for the app registration's tokens; empty for the public cloud.
+    """
     from azure.identity.aio import CertificateCredential, ClientSecretCredential, ManagedIdentityCredential
 
+    host = {"authority": authority} if authority else {}
     if kind == "client_secret":
-        return ClientSecretCredential(tenant_id, client_id, client_secret)
+        return ClientSecretCredential(tenant_id, client_id, client_secret, **host)
     if kind == "certificate":
-        return CertificateCredential(tenant_id, client_id, certificate_path)
+        return CertificateCredential(tenant_id, client_id, certificate_path, **host)
+    if kind == "managed_identity_federation":
+        return ManagedIdentityFederation(tenant_id, client_id, managed_identity_client_id, authority=authority or None)
     return ManagedIdentityCredential(client_id=client_id or None)
 
 

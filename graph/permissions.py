@@ -51,15 +51,28 @@ TEAM_MEMBERS_ADD = Permission(
 )
 
 
-def roles_of(access_token: str) -> set[str]:
-    """The application permissions in a JWT access token (its signature is Entra's business, not ours)."""
+def _claims(access_token: str) -> dict[str, object]:
+    """A JWT access token's claims, unverified: its signature is Entra's business and Graph's, not ours."""
     try:
         payload = access_token.split(".")[1]
         claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     except (IndexError, ValueError, binascii.Error):
-        return set()
-    roles = claims.get("roles") if isinstance(claims, dict) else None
+        return {}
+    return claims if isinstance(claims, dict) else {}
+
+
+def roles_of(access_token: str) -> set[str]:
+    """The application permissions in a JWT access token."""
+    roles = _claims(access_token).get("roles")
     return {role for role in roles if isinstance(role, str)} if isinstance(roles, list) else set()
+
+
+def app_of(access_token: str) -> str:
+    """The client id of the app a token was issued to (`appid` in v1 tokens, `azp` in v2): whom Graph sees calling,
+    whatever the configuration meant. Empty when the token does not say."""
+    claims = _claims(access_token)
+    app = claims.get("appid") or claims.get("azp")
+    return app if isinstance(app, str) else ""
 
 
 def admin_consent_url(tenant_id: str, client_id: str) -> str:

@@ -1,10 +1,12 @@
 """`kambot doctor`: is this installation ready for a tenant? Each check says ✓ or ✗, and how to fix a ✗.
 
 It reads, never writes: configuration, the database and its schema, the bot's credentials (a token
-from Entra), the Graph permissions the enabled features need (the token's `roles`), access to each
-KAM team and its grant for activity feed notifications, whether kambot can post in each confidential
-account's channel, who of the account teams is missing from the team of their account's channel, and
-whether Teams can reach the public URL.
+from Entra), the app kambot calls Graph as (the token's `appid`: it must be the app the package's
+webApplicationInfo names, to whom teams grant their resource-specific permissions), the Graph
+permissions the enabled features need (the token's `roles`), access to each KAM team and its grant
+for activity feed notifications, whether kambot can post in each confidential account's channel,
+who of the account teams is missing from the team of their account's channel, and whether Teams can
+reach the public URL.
 """
 
 from __future__ import annotations
@@ -141,7 +143,15 @@ async def bot_credentials_check(settings: Settings) -> Check:
 async def graph_checks(settings: Settings, credential: AsyncTokenCredential | None = None) -> list[Check]:
     from graph.client import GRAPH_SCOPE
     from graph.gateway import ChannelInfo, GraphFailure
-    from graph.permissions import CALENDARS, CHANNEL_APPS, TEAM_MEMBERS_ADD, USER_LOOKUP, admin_consent_url, roles_of
+    from graph.permissions import (
+        CALENDARS,
+        CHANNEL_APPS,
+        TEAM_MEMBERS_ADD,
+        USER_LOOKUP,
+        admin_consent_url,
+        app_of,
+        roles_of,
+    )
 
     teams = await account_teams(settings)
     confidential = any(a.confidential for a in teams)
@@ -152,19 +162,20 @@ async def graph_checks(settings: Settings, credential: AsyncTokenCredential | No
     )
     if not needed:
         return [Check("Microsoft Graph", None, "not used: no KAMBOT_KAM_TEAM_IDS, meeting nudges off")]
-    credential = credential or graph_credential(settings)
     try:
-        token = await asyncio.wait_for(credential.get_token(GRAPH_SCOPE), TIMEOUT_SECONDS)
+        credential = credential or graph_credential(settings)
+    except ValueError as error:
+        return [Check("Microsoft Graph", False, f"no Graph credential: {error}", "check the KAMBOT_GRAPH_* settings")]
+    try:
+        # Asked as msgraph-sdk asks (continuous access evaluation on): the token read here is the one its calls carry.
+        token = await asyncio.wait_for(credential.get_token(GRAPH_SCOPE, enable_cae=True), TIMEOUT_SECONDS)
     except Exception as error:  # noqa: BLE001 - shown to the admin as it is
-        return [
-            Check(
-                "Microsoft Graph",
-                False,
-                f"no token: {type(error).__name__}: {str(error)[:200]}",
-                "check KAMBOT_GRAPH_AUTH and the identity's secret, certificate or managed identity",
-            )
-        ]
-    checks = [Check("Microsoft Graph", True, f"token for {graph_client_id(settings) or 'the managed identity'}")]
+        detail = f"no token: {type(error).__name__}: {str(error)[:300]}"
+        return [Check("Microsoft Graph", False, detail, _token_fix(settings))]
+    caller = app_of(token.token) or graph_client_id(settings)
+    checks = [Check("Microsoft Graph", True, f"token for {_graph_identity(settings, caller)}")]
+    if settings.kam_team_ids:
+        checks.append(graph_identity_check(settings, caller))
     roles = roles_of(token.token)
     consent = admin_consent_url(graph_tenant(settings), graph_client_id(settings))
     for permission in needed:
@@ -201,6 +212,57 @@ async def graph_checks(settings: Settings, credential: AsyncTokenCredential | No
     if teams:
         checks.append(await team_members_check(gateway, teams, readable))
     return checks
+
+
+def _graph_identity(settings: Settings, caller: str) -> str:
+    if settings.graph_auth == "managed_identity":
+        return f"the managed identity {caller}".rstrip()
+    if settings.graph_auth == "managed_identity_federation":
+        return f"app {caller}, federated with the managed identity {settings.graph_managed_identity_client_id}"
+    return f"app {caller}"
+
+
+def _token_fix(settings: Settings) -> str:
+    if settings.graph_auth != "managed_identity_federation":
+        return "check KAMBOT_GRAPH_AUTH and the identity's secret, certificate or managed identity"
+    from graph.federation import TOKEN_EXCHANGE_AUDIENCE
+
+    authority = settings.graph_authority or "https://login.microsoftonline.com"
+    return (
+        f"check the federated credential of app registration {graph_client_id(settings)} (Certificates & secrets → "
+        f"Federated credentials): issuer {authority}/{graph_tenant(settings)}/v2.0, subject the managed identity's "
+        f"object (principal) id, audience {TOKEN_EXCHANGE_AUDIENCE}; and that KAMBOT_GRAPH_MANAGED_IDENTITY_CLIENT_ID "
+        "is the client id of the identity the container runs with (docs/admin.md, step 2)"
+    )
+
+
+def graph_identity_check(settings: Settings, caller: str) -> Check:
+    """Teams grants a team's resource-specific permissions (RSC: its channels, tabs, members, installed apps, feed
+    notifications) to the Entra app of the package's webApplicationInfo, and Graph honours them only for calls made
+    as that app. Provisioning and the team checks need them, so kambot must call Graph as that app."""
+    package_app = settings.sso_client_id
+    if caller and caller == package_app:
+        detail = f"kambot calls Graph as {package_app}, the app of the package's webApplicationInfo: teams' RSC apply"
+        return Check("Graph identity", True, detail)
+    detail = (
+        f"kambot calls Graph as {_graph_identity(settings, caller)}, but the package's webApplicationInfo names "
+        f"{package_app or 'no app'}: teams grant their resource-specific permissions (channels, tabs, members, "
+        "installed apps, feed notifications) to that app, and Graph refuses them to any other"
+    )
+    return Check("Graph identity", False, detail, identity_fix(settings))
+
+
+def identity_fix(settings: Settings) -> str:
+    if settings.graph_auth == "managed_identity":
+        return (
+            "call Graph as the kambot tabs app registration, trusting the managed identity: "
+            "KAMBOT_GRAPH_AUTH=managed_identity_federation, KAMBOT_GRAPH_MANAGED_IDENTITY_CLIENT_ID=<the identity's "
+            "client id>, and a federated credential for the identity on that registration (docs/admin.md, step 2)"
+        )
+    return (
+        f"call Graph as the app the package names (KAMBOT_GRAPH_CLIENT_ID={settings.sso_client_id}), or build the "
+        "package for the app kambot calls Graph as (KAMBOT_TAB_SSO_CLIENT_ID)"
+    )
 
 
 @dataclass(frozen=True)
@@ -322,7 +384,7 @@ async def activity_feed_checks(settings: Settings, credential: AsyncTokenCredent
     if not settings.kam_team_ids:
         return [Check("Activity feed", None, "not used: no KAMBOT_KAM_TEAM_IDS")]
     client_id = graph_client_id(settings)
-    manifest_app = settings.tab_sso_client_id or settings.app_id  # the package's webApplicationInfo id
+    manifest_app = settings.sso_client_id
     try:
         gateway = graph_gateway(settings, credential)
     except ValueError as error:
@@ -334,17 +396,21 @@ async def activity_feed_checks(settings: Settings, credential: AsyncTokenCredent
             grants = await asyncio.wait_for(gateway.permission_grants(team_id), TIMEOUT_SECONDS)
         except Exception as error:  # noqa: BLE001 - Graph's or Entra's answer, shown to the admin as it is
             detail = f"the team's grants cannot be read: {type(error).__name__}: {str(error)[:200]}"
-            checks.append(Check(name, False, detail, "add kambot to this team, then " + _FEED_FIX))
+            if manifest_app and manifest_app != client_id:
+                # Read as another app than the one the grants name: that is the first thing to fix.
+                detail += f" (kambot calls Graph as {_graph_identity(settings, client_id)}: see Graph identity)"
+                checks.append(Check(name, False, detail, identity_fix(settings)))
+            else:
+                checks.append(Check(name, False, detail, "add kambot to this team, then " + _FEED_FIX))
             continue
         if may_send_in_team(grants, client_id):
             checks.append(Check(name, True, f"{SEND_IN_TEAM} granted to kambot ({client_id})"))
         elif manifest_app and manifest_app != client_id and may_send_in_team(grants, manifest_app):
             detail = (
                 f"{SEND_IN_TEAM} is granted to {manifest_app} (the package's webApplicationInfo), but kambot calls "
-                f"Graph as {client_id or 'the managed identity'}"
+                f"Graph as {_graph_identity(settings, client_id)} (see Graph identity)"
             )
-            fix = "call Graph as the app the package names (KAMBOT_GRAPH_CLIENT_ID), or build the package for it"
-            checks.append(Check(name, False, detail, fix))
+            checks.append(Check(name, False, detail, identity_fix(settings)))
         else:
             checks.append(Check(name, False, f"{SEND_IN_TEAM} not granted to kambot ({client_id})", _FEED_FIX))
     return checks
@@ -372,7 +438,21 @@ async def run_checks(settings: Settings, graph_credential_override: AsyncTokenCr
     checks = configuration_checks(settings)
     checks += await database_checks(settings)
     checks.append(await bot_credentials_check(settings))
-    checks += await graph_checks(settings, graph_credential_override)
-    checks += await activity_feed_checks(settings, graph_credential_override)
+    # One credential for every Graph check, as kambot uses one: its tokens are cached, and it is closed after.
+    credential = graph_credential_override or _configured_credential(settings)
+    try:
+        checks += await graph_checks(settings, credential)
+        checks += await activity_feed_checks(settings, credential)
+    finally:
+        if credential is not None and graph_credential_override is None:
+            await credential.close()
     checks.append(await reachability_check(settings))
     return checks
+
+
+def _configured_credential(settings: Settings) -> AsyncTokenCredential | None:
+    """None when the settings make none (the Graph checks then say why)."""
+    try:
+        return graph_credential(settings)
+    except ValueError:
+        return None

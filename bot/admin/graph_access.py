@@ -45,6 +45,8 @@ def graph_credential(settings: Settings) -> AsyncTokenCredential:
         client_id=graph_client_id(settings),
         client_secret=settings.graph_client_secret or settings.app_password,
         certificate_path=settings.graph_certificate_path,
+        managed_identity_client_id=settings.graph_managed_identity_client_id,
+        authority=settings.graph_authority,
     )
 
 
@@ -53,4 +55,10 @@ def graph_tenant(settings: Settings) -> str:
 
 
 def graph_client_id(settings: Settings) -> str:
-    return settings.graph_client_id or settings.app_id
+    """The app kambot calls Graph as, as configured; federated with a managed identity, by default the app the
+    package names (webApplicationInfo), to whom teams grant their resource-specific permissions."""
+    if settings.graph_client_id:
+        return settings.graph_client_id
+    if settings.graph_auth == "managed_identity_federation":
+        return settings.sso_client_id
+    return settings.app_id

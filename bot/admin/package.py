@@ -87,7 +87,7 @@ def _values(settings: Settings, version: str) -> dict[str, str]:
         raise PackageProblem(f"the version must look like 1.2.3 (Teams wants it to grow with each upload): {version!r}")
     host = parts.netloc
     try:
-        sso_client_id = str(uuid.UUID(settings.tab_sso_client_id or app_id))
+        sso_client_id = str(uuid.UUID(settings.sso_client_id))
     except ValueError:
         raise PackageProblem(
             f"KAMBOT_TAB_SSO_CLIENT_ID must be the tabs' app registration id (a GUID): {settings.tab_sso_client_id!r}"

@@ -1,10 +1,11 @@
 // kambot on Azure: the bot as a container on Azure Container Apps with a user-assigned managed identity
-// (the bot's and Graph's identity: no client secret anywhere), Azure Bot with the Teams channel,
-// Azure Database for PostgreSQL flexible server, Key Vault for the database URL, Log Analytics and
-// Application Insights. Deploy into a resource group:
+// (the bot's identity, and the proof with which the tabs' app registration calls Graph: no client secret
+// anywhere), Azure Bot with the Teams channel, Azure Database for PostgreSQL flexible server, Key Vault for
+// the database URL, Log Analytics and Application Insights. Deploy into a resource group:
 //   az deployment group create -g <group> -f deploy/azure/main.bicep -p deploy/azure/main.bicepparam \
 //     -p postgresAdminPassword=<generated>
-// docs/admin.md walks through it, with the app registration for the tabs' single sign-on.
+// docs/admin.md walks through it, with the app registration for the tabs' single sign-on and its federated
+// credential trusting the identity (an Entra change this template does not make: see there why).
 
 targetScope = 'resourceGroup'
 
@@ -25,7 +26,7 @@ param registryServer string = ''
 @description('Entra tenant id of the company: the only tenant kambot answers.')
 param tenantId string = subscription().tenantId
 
-@description('Client id of the app registration the tabs sign in with (Teams SSO, webApplicationInfo in the app package).')
+@description('Client id of the app registration the tabs sign in with (Teams SSO, webApplicationInfo in the app package); kambot calls Graph as this app.')
 param tabSsoClientId string
 
 @description('Group ids of the team(s) holding the key account channels, comma-separated (empty until provisioning is set up).')
@@ -34,7 +35,7 @@ param kamTeamIds string = ''
 @description('kambot\'s id in the tenant\'s app catalog (printed by `kambot publish`); empty before the first upload.')
 param teamsAppId string = ''
 
-@description('After-meeting nudges (needs Calendars.ReadBasic.All granted to the identity).')
+@description('After-meeting nudges (needs Calendars.ReadBasic.All granted to the tabs\' app registration).')
 param meetingNudges bool = false
 
 @description('Administrator login of the PostgreSQL server.')
@@ -277,11 +278,17 @@ resource app 'Microsoft.App/containerApps@2024-03-01' = {
               value: publicBaseUrl
             }
             {
+              // Graph as the app the package's webApplicationInfo names (teams grant their resource-specific
+              // consent to it), proven by the managed identity through the app's federated credential.
               name: 'KAMBOT_GRAPH_AUTH'
-              value: 'managed_identity'
+              value: 'managed_identity_federation'
             }
             {
               name: 'KAMBOT_GRAPH_CLIENT_ID'
+              value: tabSsoClientId
+            }
+            {
+              name: 'KAMBOT_GRAPH_MANAGED_IDENTITY_CLIENT_ID'
               value: identity.properties.clientId
             }
             {
@@ -377,8 +384,11 @@ output publicBaseUrl string = publicBaseUrl
 @description('The bot\'s app id (the managed identity\'s client id): KAMBOT_APP_ID for `kambot package`.')
 output botAppId string = identity.properties.clientId
 
-@description('The managed identity\'s service principal: grant it the Graph permissions (docs/admin.md).')
+@description('The managed identity\'s object (principal) id: the subject of the federated credential on the tabs\' app registration (docs/admin.md, step 2).')
 output identityPrincipalId string = identity.properties.principalId
+
+@description('The issuer of that federated credential: the tenant\'s Entra authority (docs/admin.md, step 2).')
+output federatedCredentialIssuer string = '${environment().authentication.loginEndpoint}${tenantId}/v2.0'
 
 output keyVaultName string = vault.name
 output postgresServer string = postgres.properties.fullyQualifiedDomainName

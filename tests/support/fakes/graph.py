@@ -90,6 +90,8 @@ KAMBOT_RSC = frozenset(
         "TeamsActivity.Send.Group",
     }
 )
+# Routes whose handlers weigh the team's grant against an application permission themselves (`_allows`).
+OWN_CHECKS = {"/v1.0/teams/{team}/sendActivityNotification", "/v1.0/teams/{team}/permissionGrants"}
 NOT_IN_ROSTER = (403, "BotNotInConversationRoster", "The bot is not part of the conversation roster.")
 NOT_INSTALLED = (403, "ForbiddenOperationException", "Bot is not installed in user's personal scope")
 
@@ -136,6 +138,7 @@ class Call:
     status: int
     at: float
     resource: str
+    app: str | None = None  # the client id of the app the token was issued to (its `appid`), when it names one
 
 
 @dataclass
@@ -337,16 +340,26 @@ class GraphFake:
         return None
 
     @staticmethod
-    def _roles(authorization: str) -> set[str] | None:
-        """The application permissions of the request's token: None for a bad token, ANY_ROLE for the test token."""
+    def _claims(authorization: str) -> dict[str, Any] | None:
+        """The claims of the request's token: None for a bad token, every role for the test token."""
         token = authorization.removeprefix("Bearer ")
         if token == ALL_PERMISSIONS_TOKEN:
-            return {ANY_ROLE}
+            return {"roles": [ANY_ROLE]}
         try:
-            claims = jwt.decode(token, TOKEN_KEY, algorithms=["HS256"], audience="https://graph.microsoft.com")
+            return dict(jwt.decode(token, TOKEN_KEY, algorithms=["HS256"], audience="https://graph.microsoft.com"))
         except jwt.PyJWTError:
             return None
-        return set(claims.get("roles") or [])
+
+    def _roles(self, authorization: str) -> set[str] | None:
+        """The application permissions of the request's token: None for a bad token, ANY_ROLE for the test token."""
+        claims = self._claims(authorization)
+        return None if claims is None else set(claims.get("roles") or [])
+
+    def _holds_team_grants(self, request: web.Request) -> bool:
+        """Whether the caller is the app the teams' resource-specific grants name (the package's webApplicationInfo
+        app): Graph honours them for no other. A token that names no app stands for that app."""
+        app = (self._claims(request.headers.get("Authorization", "")) or {}).get("appid")
+        return app is None or app == self.entra_app_id
 
     def _denied(self, request: web.Request, roles: set[str]) -> web.Response | None:
         """Graph's 403 when the token lacks the permission a route needs, or the app has no access to the team."""
@@ -357,13 +370,17 @@ class GraphFake:
         canonical = resource.canonical if resource is not None else ""
         needs = ROUTE_PERMISSIONS.get((request.method, canonical)) or ROUTE_PERMISSIONS.get(canonical)
         team = self.teams.get(team_id or "")
-        if needs and team is not None and self.bot_app_id in team.installed_apps and team.rsc & needs:
+        grants = self._holds_team_grants(request)
+        if needs and team is not None and self.bot_app_id in team.installed_apps and team.rsc & needs and grants:
             return None
         if request.method == "POST" and request.path.startswith("/v1.0/appCatalogs/") and ANY_ROLE not in roles:
             # Publishing to the app catalog takes a signed-in admin: Graph supports no application permission for it.
             return self.error(403, "Forbidden", "Application permissions are not supported for this operation.")
         if needs and ANY_ROLE not in roles and not roles & needs:
             return self.error(403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
+        if team_id is not None and not grants and ANY_ROLE not in roles and not needs and canonical not in OWN_CHECKS:
+            # Another app than the one the team granted: none of the team's resource-specific consent is its.
+            return self.error(403, "Forbidden", "Missing role permissions on the request. API requires one of ...")
         return None
 
     @web.middleware
@@ -373,8 +390,9 @@ class GraphFake:
             response: web.StreamResponse = self.error(401, "InvalidAuthenticationToken", "Access token is empty.")
         else:
             response = self._denied(request, roles) or await self._handle(request, handler)
+        app = (self._claims(request.headers.get("Authorization", "")) or {}).get("appid")
         self.calls.append(
-            Call(request.method, request.path, response.status, time.monotonic(), self._resource(request))
+            Call(request.method, request.path, response.status, time.monotonic(), self._resource(request), app)
         )
         return response
 
@@ -742,7 +760,7 @@ class GraphFake:
     def _allows(self, request: web.Request, team: Team, rsc: str, application: set[str]) -> bool:
         """The team's resource-specific grant to the installed app, or an application permission in the token."""
         roles = self._roles(request.headers.get("Authorization", "")) or set()
-        granted = self.bot_app_id in team.installed_apps and rsc in team.rsc
+        granted = self.bot_app_id in team.installed_apps and rsc in team.rsc and self._holds_team_grants(request)
         return granted or ANY_ROLE in roles or bool(roles & application)
 
     def _notification_problem(self, team: Team, body: object) -> str | None:
@@ -951,15 +969,29 @@ def _event_json(event: dict[str, Any], fields: set[str] | None, utc: bool) -> di
     return {k: v for k, v in whole.items() if fields is None or k in fields or k == "id"}
 
 
+def access_token(roles: set[str], app_id: str | None = None, tenant: str | None = None, seconds: int = 3600) -> str:
+    """An app-only Graph token as Entra issues it (signed with the fake's test key): the application permissions
+    granted to the app in `roles`, the app in `appid` (whom the fake sees calling) when one is named."""
+    expires = int(time.time()) + seconds
+    claims: dict[str, Any] = {"aud": "https://graph.microsoft.com", "roles": sorted(roles), "exp": expires}
+    if app_id is not None:
+        claims |= {"appid": app_id, "idtyp": "app"}
+    if tenant is not None:
+        claims |= {"tid": tenant, "iss": f"https://sts.windows.net/{tenant}/"}
+    return jwt.encode(claims, TOKEN_KEY, algorithm="HS256")
+
+
 class FakeGraphCredential:
     """An azure-identity style credential that hands out a token the Graph fake accepts.
 
     With `roles`, the token is a JWT carrying those application permissions, as Entra issues
-    them, and the fake refuses what they do not cover; without, it may do everything.
+    them, and the fake refuses what they do not cover; without, it may do everything. With
+    `app_id`, the token names the app it was issued to.
     """
 
-    def __init__(self, roles: set[str] | None = None) -> None:
+    def __init__(self, roles: set[str] | None = None, app_id: str | None = None) -> None:
         self.roles = roles
+        self.app_id = app_id
 
     async def get_token(self, *scopes: str, **kwargs: Any) -> Any:
         from azure.core.credentials import AccessToken
@@ -967,8 +999,7 @@ class FakeGraphCredential:
         expires = int(time.time()) + 3600
         if self.roles is None:
             return AccessToken(ALL_PERMISSIONS_TOKEN, expires)
-        claims = {"aud": "https://graph.microsoft.com", "roles": sorted(self.roles), "exp": expires}
-        return AccessToken(jwt.encode(claims, TOKEN_KEY, algorithm="HS256"), expires)
+        return AccessToken(access_token(self.roles, self.app_id), expires)
 
     async def close(self) -> None:
         return None

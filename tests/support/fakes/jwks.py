@@ -2,9 +2,14 @@
 
 Inbound, it plays the Bot Framework's token service, so that requests the tests
 sign with its key pass botbuilder's real JWT validation and forged ones fail.
-Outbound, it plays Entra ID's token endpoint for the bot's client credentials.
-MSAL only talks to https authorities, so the fake serves TLS with a certificate
-it makes for 127.0.0.1; tests point REQUESTS_CA_BUNDLE at it.
+Outbound, it plays Entra ID's token endpoint for the bot's client credentials, and
+for an app registration's client credentials proven by a managed identity's token
+(workload identity federation): it checks the assertion against the app's federated
+credentials (issuer, subject, audience) and refuses a mismatch as Entra does. The
+managed identity's tokens are its own (`managed_identity_token`, served to the app by
+the managed identity endpoint fake). MSAL and azure-identity only talk to https
+authorities, so the fake serves TLS with a certificate it makes for 127.0.0.1; tests
+point REQUESTS_CA_BUNDLE (MSAL) or SSL_CERT_FILE (a new process's aiohttp) at it.
 """
 
 from __future__ import annotations
@@ -28,9 +33,28 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 from jwt.algorithms import RSAAlgorithm
 
+from tests.support.fakes.graph import access_token as graph_access_token
 from tests.support.fakes.loopback import serve_on_loopback
 
 ISSUER = "https://api.botframework.test"
+JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+TOKEN_EXCHANGE = "api://AzureADTokenExchange"  # the audience of a managed identity's token Entra exchanges
+GRAPH_DEFAULT_SCOPE = "https://graph.microsoft.com/.default"
+
+
+@dataclass(frozen=True)
+class FederatedCredential:
+    """A federated identity credential on an app registration: whose tokens Entra takes as the app's proof."""
+
+    issuer: str
+    subject: str  # for a managed identity: its object (principal) id
+    audiences: tuple[str, ...] = (TOKEN_EXCHANGE,)
+
+
+@dataclass
+class AppRegistration:
+    roles: set[str] = field(default_factory=set)  # Graph application permissions granted with admin consent
+    federated: list[FederatedCredential] = field(default_factory=list)
 
 
 def _self_signed(folder: Path) -> tuple[Path, Path]:
@@ -63,6 +87,8 @@ class IdentityFake:
     endorsements: tuple[str, ...] = ("msteams",)
     issued_tokens: list[str] = field(default_factory=list)
     expired_secrets: set[str] = field(default_factory=set)  # answered as Entra answers an expired client secret
+    apps: dict[str, AppRegistration] = field(default_factory=dict)  # app registrations by client id
+    exchanges: list[str] = field(default_factory=list)  # client ids whose federated token requests succeeded
     base_url: str = ""
     ca_bundle: Path | None = None
     _runner: web.AppRunner | None = None
@@ -98,6 +124,29 @@ class IdentityFake:
     def issued(self, token: str) -> bool:
         return token in self.issued_tokens
 
+    def tenant_issuer(self, tenant: str) -> str:
+        """The issuer of the tenant's tokens (for Entra https://login.microsoftonline.com/{tenant}/v2.0): a managed
+        identity's tokens carry it, and a federated credential trusting the identity names it."""
+        return f"{self.base_url}/{tenant}/v2.0"
+
+    def managed_identity_token(self, tenant: str, client_id: str, principal_id: str, audience: str) -> str:
+        """A user-assigned managed identity's token, as Entra issues it to the identity's host."""
+        now = int(time.time())
+        claims = {
+            "iss": self.tenant_issuer(tenant),
+            "sub": principal_id,
+            "oid": principal_id,
+            "aud": audience,
+            "azp": client_id,
+            "appid": client_id,
+            "tid": tenant,
+            "idtyp": "app",
+            "iat": now,
+            "nbf": now,
+            "exp": now + 24 * 3600,
+        }
+        return self.sign(claims)
+
     async def _openid(self, _request: web.Request) -> web.Response:
         return web.json_response(
             {
@@ -123,6 +172,8 @@ class IdentityFake:
 
     async def _token(self, request: web.Request) -> web.Response:
         form = await request.post()
+        if form.get("grant_type") == "client_credentials" and form.get("client_assertion_type") == JWT_BEARER:
+            return self._federated_token(request.match_info.get("tenant", ""), form)
         if form.get("grant_type") != "client_credentials" or not form.get("client_secret"):
             return web.json_response({"error": "invalid_client"}, status=401)
         if form.get("client_secret") in self.expired_secrets:
@@ -131,6 +182,51 @@ class IdentityFake:
         token = f"outbound-{uuid.uuid4().hex}"
         self.issued_tokens.append(token)
         return web.json_response({"access_token": token, "token_type": "Bearer", "expires_in": 3600})
+
+    def _federated_token(self, tenant: str, form: Any) -> web.Response:
+        """Client credentials proven by another identity's token (workload identity federation), checked as Entra
+        checks it: the assertion signed by a trusted issuer and matching one of the app's federated credentials."""
+        client_id = str(form.get("client_id", ""))
+        app = self.apps.get(client_id)
+        if app is None:
+            return _entra_error(
+                400,
+                "unauthorized_client",
+                700016,
+                f"Application with identifier '{client_id}' was not found in the directory '{tenant}'.",
+            )
+        try:
+            claims = jwt.decode(
+                str(form.get("client_assertion", "")),
+                self._key.public_key(),
+                algorithms=["RS256"],
+                options={"verify_aud": False},
+            )
+        except jwt.ExpiredSignatureError:
+            return _entra_error(401, "invalid_client", 700024, "Client assertion is not within its valid time range.")
+        except jwt.PyJWTError:
+            return _entra_error(401, "invalid_client", 700027, "Client assertion failed signature validation.")
+        issuer, subject, audience = claims.get("iss"), claims.get("sub"), claims.get("aud")
+        check = "Please check your federated identity credential Subject, Audience and Issuer against the presented"
+        check += " assertion."
+        by_issuer = [c for c in app.federated if c.issuer == issuer]
+        if not by_issuer:
+            text = f"No matching federated identity record found for presented assertion issuer '{issuer}'. {check}"
+            return _entra_error(401, "invalid_client", 700211, text)
+        by_subject = [c for c in by_issuer if c.subject == subject]
+        if not by_subject:
+            text = f"No matching federated identity record found for presented assertion subject '{subject}'. {check}"
+            return _entra_error(401, "invalid_client", 700213, text)
+        if not any(audience in c.audiences for c in by_subject):
+            text = f"No matching federated identity record found for presented assertion audience '{audience}'. {check}"
+            return _entra_error(401, "invalid_client", 700212, text)
+        if form.get("scope") != GRAPH_DEFAULT_SCOPE:
+            text = f"The provided value for scope {form.get('scope')} is not valid."
+            return _entra_error(400, "invalid_scope", 70011, text)
+        self.exchanges.append(client_id)
+        token = graph_access_token(app.roles, client_id, tenant)
+        body = {"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599, "access_token": token}
+        return web.json_response(body)
 
     async def start(self) -> IdentityFake:
         folder = Path(tempfile.mkdtemp(prefix="identity-fake-"))
@@ -143,6 +239,7 @@ class IdentityFake:
         app.router.add_get("/v1/keys", self._keys)
         app.router.add_get("/adfs/.well-known/openid-configuration", self._authority)
         app.router.add_post("/adfs/oauth2/token", self._token)
+        app.router.add_post("/{tenant}/oauth2/v2.0/token", self._token)
         self._runner, port = await serve_on_loopback(app, context)
         self.base_url = f"https://127.0.0.1:{port}"
         return self
@@ -150,3 +247,19 @@ class IdentityFake:
     async def stop(self) -> None:
         if self._runner is not None:
             await self._runner.cleanup()
+
+
+def _entra_error(status: int, error: str, code: int, text: str) -> web.Response:
+    """Entra's error body: the AADSTS code leads the description, followed by the request's ids."""
+    now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+    trace, correlation = str(uuid.uuid4()), str(uuid.uuid4())
+    body = {
+        "error": error,
+        "error_description": f"AADSTS{code}: {text} Trace ID: {trace} Correlation ID: {correlation} Timestamp: {now}",
+        "error_codes": [code],
+        "timestamp": now,
+        "trace_id": trace,
+        "correlation_id": correlation,
+        "error_uri": f"https://login.microsoftonline.com/error?code={code}",
+    }
+    return web.json_response(body, status=status)
