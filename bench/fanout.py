@@ -3,9 +3,14 @@
 The connector fake enforces the Bot Connector's limits (50 requests per second per tenant,
 and per conversation 7 a second, 8 in 2 seconds, 60 in 30 seconds, 1,800 an hour) by
 answering 429. The workers share them through the database; none is told a share. Once a
-third of the cards have arrived, one worker is killed outright (SIGKILL: what it held comes
-back when its lease runs out) and a new one is started. The baseline is the least time the
-tenant's limit allows for the cards: N / 50 seconds.
+third of the cards have arrived, one worker is killed and a new one is started. The baseline
+is the least time the tenant's limit allows for the cards: N / 50 seconds.
+
+"Killed" is `kill`'s own signal, SIGTERM, which a platform sends an instance it scales in: the worker
+finishes the cards it is posting, gives back the rest at once, and exits. `--signal kill` kills it
+outright (SIGKILL, a crash) instead: what it had posted but not yet recorded goes out a second time
+(at most KAMBOT_OUTBOX_IN_FLIGHT, 8: the Bot Connector has no idempotency key), and what it held comes
+back when its lease runs out.
 
 One line per worker count, then the last line, each figure the worst of the three counts:
 `fanout messages=N seconds=S bound_seconds=B ratio_to_bound=R lost=L duplicates=D throttled=T`
@@ -72,7 +77,7 @@ def stop_all(workers: list[subprocess.Popen[str]]) -> None:
         worker.wait(30)
 
 
-async def fan_out(messages: int, server: str, count: int) -> Run:
+async def fan_out(messages: int, server: str, count: int, kill: signal.Signals) -> Run:
     connector = await ConnectorFake().start()
     label = f"{count} worker{'s' if count > 1 else ''}"
     async with fresh_database(server) as url:
@@ -84,10 +89,10 @@ async def fan_out(messages: int, server: str, count: int) -> Run:
             while (done := deliveries(connector, messages).delivered) < messages:
                 progress(label, done, messages, started)
                 if not replaced and done >= messages // 3:
-                    workers[0].send_signal(signal.SIGKILL)
+                    workers[0].send_signal(kill)
                     workers.append(start_worker(url, outbox_lease_seconds=LEASE_SECONDS))
                     replaced = True
-                if any(w.poll() not in (None, -signal.SIGKILL) for w in workers):
+                if any(w.poll() not in (None, 0, -signal.SIGKILL) for w in workers):
                     raise SystemExit("a worker stopped: " + "".join(w.communicate()[0] or "" for w in workers))
                 await asyncio.sleep(0.2)
             seconds = time.monotonic() - started
@@ -109,10 +114,10 @@ def line(messages: int, seconds: float, bound: float, lost: int, duplicates: int
     )
 
 
-async def main(messages: int, server: str) -> None:
+async def main(messages: int, server: str, kill: signal.Signals) -> None:
     runs = []
     for count in WORKER_COUNTS:
-        run = await fan_out(messages, server, count)
+        run = await fan_out(messages, server, count, kill)
         runs.append(run)
         print(f"workers={count} " + line(messages, run.seconds, run.bound, run.lost, run.duplicates, run.throttled))
     slowest = max(runs, key=lambda r: r.ratio)
@@ -132,5 +137,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--messages", type=int, default=5000)
     parser.add_argument("--server", default=os.environ.get("KAMBOT_TEST_POSTGRES_URL", DEFAULT_SERVER))
+    parser.add_argument("--signal", choices=("term", "kill"), default="term", help="how the worker is killed")
     arguments = parser.parse_args()
-    run_on_loop(main(arguments.messages, arguments.server))
+    kill = signal.SIGTERM if arguments.signal == "term" else signal.SIGKILL
+    run_on_loop(main(arguments.messages, arguments.server, kill))
