@@ -75,7 +75,9 @@ async def outbox_waiting(bot: RunningBot) -> int:
 
 
 async def main(kind: str, server: str, turns: int, levels: list[int]) -> None:
-    connector = await ConnectorFake().start()
+    # No rate limits here: the stock echo bot replies at every turn without pacing, and what is measured is
+    # a turn's cost (bench/fanout.py measures sending under the Bot Connector's limits).
+    connector = await ConnectorFake(tenant_windows=(), thread_windows=()).start()
     async with database(kind, server) as url:
         await migrate_and_seed(url)
         kambot = await RunningBot(local_settings(url, outbox_sweep_seconds=3600), connector).start()
