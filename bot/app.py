@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import functools
 import gc
 import hmac
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 from azure.core.credentials_async import AsyncTokenCredential
@@ -34,6 +36,9 @@ from kam.migrate import head_revision
 from kam.nudges import WEEKDAYS, NudgeTime
 from kam.rules import Rules
 from kam.storage import Database
+
+if TYPE_CHECKING:
+    from graph.gateway import TeamsGateway
 
 log = logging.getLogger(__name__)
 
@@ -111,10 +116,7 @@ async def _metrics_listener(app: web.Application) -> AsyncIterator[None]:
         yield
 
 
-def meeting_watch(
-    settings: Settings, db: Database, metrics: Metrics, credential: AsyncTokenCredential | None
-) -> MeetingWatch:
-    gateway = graph_gateway(settings, credential, metrics.graph_throttled.inc)
+def meeting_watch(settings: Settings, db: Database, metrics: Metrics, gateway: TeamsGateway) -> MeetingWatch:
     return MeetingWatch(
         db,
         gateway,
@@ -137,7 +139,11 @@ def _feed_off_because(settings: Settings, credential: AsyncTokenCredential | Non
 
 
 def activity_feed(
-    settings: Settings, db: Database, metrics: Metrics, credential: AsyncTokenCredential | None
+    settings: Settings,
+    db: Database,
+    metrics: Metrics,
+    credential: AsyncTokenCredential | None,
+    gateway: Callable[[], TeamsGateway],
 ) -> ActivityFeed | None:
     """Feed notifications where kambot uses Graph (the KAM teams), with an identity for it and the app's id
     for the link to the chat; None, and a line in the log saying why, otherwise."""
@@ -148,7 +154,7 @@ def activity_feed(
     log.info("activity feed notifications: on, in the team of each account's channel")
     return ActivityFeed(
         db,
-        lambda: graph_gateway(settings, credential, metrics.graph_throttled.inc),
+        gateway,
         metrics,
         client_id=graph_client_id(settings),
         tenant=graph_tenant(settings),
@@ -164,6 +170,8 @@ def outbox(
     credential: AsyncTokenCredential | None,
 ) -> tuple[Sender, Sweeper]:
     """The outbox's sender and its sweep, as `kambot serve` and `kambot worker` both run them."""
+    # One Graph client for the process (one token, one pacing), built when first needed: msgraph imports slowly.
+    graph = functools.cache(functools.partial(graph_gateway, settings, credential, metrics.graph_throttled.inc))
     sender = Sender(
         connector,
         db,
@@ -177,7 +185,7 @@ def outbox(
         not_reachable_seconds=settings.outbox_sweep_seconds,
         in_flight=settings.outbox_in_flight,
         admins=settings.admin_aad_ids,
-        feed=activity_feed(settings, db, metrics, credential),
+        feed=activity_feed(settings, db, metrics, credential, graph),
     )
     sweeper = Sweeper(
         sender,
@@ -188,7 +196,7 @@ def outbox(
             if settings.nudge_weekday in WEEKDAYS
             else None
         ),
-        jobs=[meeting_watch(settings, db, metrics, credential).run_once] if settings.meeting_nudges else [],
+        jobs=[meeting_watch(settings, db, metrics, graph()).run_once] if settings.meeting_nudges else [],
         card_memory_days=settings.form_max_age_days + 1,  # a form older than that is refused anyway
     )
     return sender, sweeper

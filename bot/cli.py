@@ -25,6 +25,7 @@ from rich.table import Table
 
 from bot.admin.provisioning import build_provisioner, provisioning_problems
 from bot.settings import Settings
+from graph.permissions import TEAM_MEMBERS_ADD
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -284,8 +285,8 @@ def print_summary(summary: Summary) -> None:
             missing.add_row(gap.account, gap.person + ("" if gap.in_directory else " (not in Entra ID)"), gap.team_id)
         console.print(missing)
         console.print(
-            "[yellow]![/] Add them to the team, or grant kambot TeamMember.ReadWriteNonOwnerRole.All to add them "
-            "itself (docs/admin.md)."
+            f"[yellow]![/] Add them to the team, or grant kambot {TEAM_MEMBERS_ADD.name} to add them itself "
+            "(docs/admin.md)."
         )
 
 

@@ -111,8 +111,8 @@ async def item_card(
     viewer: Person | None,
     *,
     audience: Audience,
+    links: TabLinks,
     banner: str = "",
-    links: TabLinks | None = None,
 ) -> dict[str, Any]:
     """The item's card: for a shared place (mentioning who must know; the channel post has no viewer),
     or for one person in a 1:1 chat.
@@ -121,8 +121,7 @@ async def item_card(
     `links`: to the tab that has what the card shows in part (a review's items, the Plan tab).
     """
     if item[0] == ItemKind.REVIEW:
-        plan_url = links.to(account, "plan") if links is not None else None
-        return await _review_card(session, t, account, item[1], viewer, banner, plan_url)
+        return await _review_card(session, t, account, item[1], viewer, banner, links.to(account, "plan"))
     shared = audience == Audience.SHARED
     attention, acks = await attention_for(session, account, item, viewer, banner)
     must_know = [Recipient(teams_id(a.person), a.person.name) for a in acks if a.required] if shared else []

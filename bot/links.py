@@ -15,7 +15,9 @@ from __future__ import annotations
 import re
 from urllib.parse import SplitResult, urlsplit
 
-TAB_KINDS = ("plan", "log", "stakeholders")
+from graph.provisioning import TABS
+
+TAB_KINDS = tuple(kind for kind, _ in TABS)
 ACCOUNT_PATH = "/accounts/"
 MAX_LINK = 2048
 _ID = re.compile(r"[1-9][0-9]{0,8}")

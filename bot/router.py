@@ -113,10 +113,9 @@ async def linked_request(turn: Turn, route: InvokeRoute, value: Mapping[str, Any
     assert route.subject is not None, f"{route.name} names no subject"
     async with turn.services.db.transaction() as session:
         found, principal, place = await _looked_up(session, turn, route.act, route.subject, value)
-        shared = Place(Audience.SHARED, place.channel_account_id)
-        require(principal, route.act, found.subject, shared)
+        require(principal, route.act, found.subject, place)
         account = found.subject.account
-        if account is None or not nameable([account], shared.audience):
+        if account is None or not nameable([account], Audience.SHARED):
             raise Refused()
         return CommandRequest(principal, [account])
 

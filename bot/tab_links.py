@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import quote, urlencode
 
+from bot.links import TAB_KINDS
 from bot.settings import Settings
 from graph.provisioning import tab_specs
 from kam.models import Account
@@ -39,7 +40,7 @@ class TabLinks:
     def to(self, account: Account, tab: Tab) -> str | None:
         if not self.app_id or not account.channel_id:
             return None
-        spec = next(s for s in tab_specs(account, self.base_url) if s.entity_id == f"kambot-{tab}-{account.id}")
+        spec = dict(zip(TAB_KINDS, tab_specs(account, self.base_url), strict=True))[tab]
         query = urlencode(
             {
                 "webUrl": spec.website_url,

@@ -14,12 +14,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-# The resource-specific permission the team endpoint needs, and the tenant-wide one that would also do.
-SEND_IN_TEAM = "TeamsActivity.Send.Group"
-SEND_ANYWHERE = "TeamsActivity.Send"
-PREVIEW_SHOWN = 150  # characters of the preview Teams shows
+SEND_IN_TEAM = "TeamsActivity.Send.Group"  # the resource-specific permission the team endpoint needs
 DEEP_LINK_MAX = 1900  # Teams on Windows cannot open a longer deep link (Microsoft's deep link pages)
-TEAMS_LINK = "https://teams.microsoft.com/"
 
 
 class Notified(StrEnum):

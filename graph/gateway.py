@@ -83,10 +83,6 @@ class ChannelInfo:
     membership: str = "standard"  # "private" or "shared" channels have members of their own
     archived: bool = False
 
-    @property
-    def private(self) -> bool:
-        return self.membership == "private"
-
 
 @dataclass(frozen=True)
 class Membership:
@@ -228,15 +224,40 @@ class TeamsGateway:
                 if not not_now:
                     graph_calls.add(1, {OUTCOME: "ok" if succeeded else "failed", THROTTLED: throttled})
 
-    async def _json(self, resource: str, write: bool, request: Callable[[], RequestInformation]) -> Any:
+    async def _json(
+        self,
+        resource: str,
+        write: bool,
+        request: Callable[[], RequestInformation],
+        pace: Callable[[int], Awaitable[None]] | None = None,
+    ) -> Any:
         """Send a request and read its JSON answer as plain data.
 
         msgraph-sdk's model parsing costs about 11 ms of CPU per entity here (it runs
         hundreds of imports per call); kambot needs a few fields, so it reads JSON itself.
         """
         send: Any = self._client.request_adapter.send_primitive_async  # typed as returning None for "bytes"
-        raw = await self._call(resource, write, lambda: send(request(), "bytes", ERRORS))
+        raw = await self._call(resource, write, lambda: send(request(), "bytes", ERRORS), pace)
         return json.loads(raw) if raw else None
+
+    async def _post(
+        self,
+        resource: str,
+        url_template: str,
+        path_parameters: dict[str, Any],
+        body: bytes,
+        content_type: str = "application/json",
+        pace: Callable[[int], Awaitable[None]] | None = None,
+    ) -> Any:
+        """POST a body the SDK has no request builder for (a $ref, an app package, an activity notification)."""
+
+        def request() -> RequestInformation:
+            information = RequestInformation(Method.POST, url_template, path_parameters)
+            information.headers.try_add("Accept", "application/json")
+            information.set_stream_content(body, content_type)
+            return information
+
+        return await self._json(resource, True, request, pace)
 
     async def _pages(
         self, resource: str, builder: Any, configuration: RequestConfiguration | None = None
@@ -320,15 +341,8 @@ class TeamsGateway:
     async def enable_app(self, team_id: str, channel_id: str, app_id: str) -> None:
         """Add kambot (installed in the host team) to a shared channel: POST .../enabledApps/$ref."""
         enabled = self._client.teams.by_team_id(team_id).channels.by_channel_id(channel_id).enabled_apps
-
-        def request() -> RequestInformation:
-            information = RequestInformation(Method.POST, ENABLED_APP_REFERENCE, enabled.path_parameters)
-            information.headers.try_add("Accept", "application/json")
-            body = json.dumps({"@odata.id": f"{GRAPH}/appCatalogs/teamsApps/{app_id}"}).encode()
-            information.set_stream_content(body, "application/json")
-            return information
-
-        await self._json(f"channel:{channel_id}", True, request)
+        body = json.dumps({"@odata.id": f"{GRAPH}/appCatalogs/teamsApps/{app_id}"}).encode()
+        await self._post(f"channel:{channel_id}", ENABLED_APP_REFERENCE, enabled.path_parameters, body)
 
     async def rename_channel(self, team_id: str, channel_id: str, name: str) -> None:
         channel = self._client.teams.by_team_id(team_id).channels.by_channel_id(channel_id)
@@ -386,15 +400,9 @@ class TeamsGateway:
     async def upload_app(self, archive: bytes, version: str, existing: CatalogApp | None) -> CatalogApp:
         """A new app in the catalog, or a new version of `existing` (Teams wants a higher version each time)."""
         apps = self._client.app_catalogs.teams_apps
-
-        def request() -> RequestInformation:
-            builder = apps if existing is None else apps.by_teams_app_id(existing.id).app_definitions
-            information = RequestInformation(Method.POST, builder.url_template, builder.path_parameters)
-            information.headers.try_add("Accept", "application/json")
-            information.set_stream_content(archive, "application/zip")
-            return information
-
-        answer = await self._json("tenant", True, request) or {}
+        builder: Any = apps if existing is None else apps.by_teams_app_id(existing.id).app_definitions
+        answer = await self._post("tenant", builder.url_template, builder.path_parameters, archive, "application/zip")
+        answer = answer or {}
         if existing is not None:
             return CatalogApp(existing.id, existing.external_id, answer.get("version", version))
         return CatalogApp(answer["id"], answer.get("externalId", ""), version)
@@ -434,17 +442,10 @@ class TeamsGateway:
         `pace(attempt)` runs before each try, a retry after a 429 included, so that every request waits its
         turn under the limits Graph counts it against (graph.limits: FEED_*), whichever process sends it.
         """
-        send_builder = self._client.teams.by_team_id(team_id).send_activity_notification
-
-        def request() -> RequestInformation:
-            information = RequestInformation(Method.POST, send_builder.url_template, send_builder.path_parameters)
-            information.headers.try_add("Accept", "application/json")
-            information.set_stream_content(json.dumps(notification.body()).encode(), "application/json")
-            return information
-
-        send: Any = self._client.request_adapter.send_primitive_async
+        send = self._client.teams.by_team_id(team_id).send_activity_notification
+        body = json.dumps(notification.body()).encode()
         try:
-            await self._call(f"team:{team_id}", True, lambda: send(request(), "bytes", ERRORS), pace)
+            await self._post(f"team:{team_id}", send.url_template, send.path_parameters, body, pace=pace)
         except GraphFailure as failure:
             if failure.status == 403:
                 return Notified.FORBIDDEN

@@ -58,6 +58,6 @@ class GraphLimits:
 # per second per app per tenant (besides the 4 a second on one team). Microsoft's best practices for activity
 # feed notifications: at most 10 a minute to one user, beyond which Teams throttles them.
 FEED_TENANT_RPS = 5
-FEED_PER_TEAM_RPS = 4
+FEED_PER_TEAM_RPS = int(PER_RESOURCE_RPS)
 FEED_PER_USER = 10
 FEED_PER_USER_SECONDS = 60.0

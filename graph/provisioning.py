@@ -156,10 +156,7 @@ class Provisioner:
         return [
             a
             for a in accounts
-            if a.active
-            and a.confidential
-            and (present := self._present(a, teams)) is not None
-            and present.membership != "shared"
+            if a.active and a.confidential and self._present(a, teams) is not None and not self._shared(a, teams)
         ]
 
     def _assign(self, accounts: list[Account], teams: dict[str, TeamState]) -> dict[int, tuple[str, str]]:
@@ -199,7 +196,7 @@ class Provisioner:
                     steps.append(Step(account.name, "archive channel", account.channel_name or account.channel_id))
                 continue
             if account.id in replace:
-                steps.append(Step(account.name, "replace private channel", "archived; a shared channel instead"))
+                steps.append(Step(account.name, "replace channel", "not shared: a shared channel, then the old archived"))
                 continue
             if account.id not in assigned and self._present(account, teams) is None:
                 steps.append(Step(account.name, "cannot place", FULL))
@@ -226,9 +223,8 @@ class Provisioner:
     async def run(self) -> Summary:
         teams = await self._survey()
         accounts, welcomed = await self._accounts()
+        await self._read_people([a for a in accounts if a.active])  # once: channel changes do not change teams
         replace = self._to_replace(accounts, teams)
-        if replace:
-            await self._read_people(replace)
         kept_as_is: set[int] = set()  # their channel could not be replaced: reported, left alone this run
         for account in replace:
             try:
@@ -253,7 +249,6 @@ class Provisioner:
         unplaced = [a for a in accounts if a.active and a.id not in assigned and self._present(a, teams) is None]
         self.summary.failed += [(a.name, FULL) for a in unplaced]
         placed = [a for a in accounts if a.active and a not in unplaced and a.id not in kept_as_is]
-        await self._read_people(placed)
         # Confidential channels are looked at on every run: their members follow the account list.
         work = [
             a
@@ -305,13 +300,15 @@ class Provisioner:
                         account_id, channel_id=old_id, channel_name=old.name if old else None, replaced_channel_id=None
                     )
                     continue
+                taken = {c.name.lower() for c in await self.gateway.channels(team_id)}
                 if old is not None and not old.archived:
-                    taken = {c.name.lower() for c in await self.gateway.channels(team_id)}
-                    await self.gateway.rename_channel(team_id, old_id, archived_name(old.name, taken))
+                    retired_as = archived_name(old.name, taken)
+                    await self.gateway.rename_channel(team_id, old_id, retired_as)
+                    taken = (taken - {old.name.lower()}) | {retired_as.lower()}
                     with contextlib.suppress(GraphFailure):  # Teams cannot archive some: renamed, it is out of the way
                         await self.gateway.archive_channel(team_id, old_id)
                 own = channel_name(name)
-                if own.lower() not in {c.name.lower() for c in await self.gateway.channels(team_id)}:
+                if own.lower() not in taken:
                     await self.gateway.rename_channel(team_id, channel_id, own)
                     await self._update(account_id, channel_name=own)
                 await self._update(account_id, replaced_channel_id=None)
@@ -335,13 +332,11 @@ class Provisioner:
     async def _read_people(self, accounts: Sequence[Account]) -> None:
         """Every account team, with Entra object ids; those known only by UPN are looked up once (and kept)."""
         ids = [a.id for a in accounts]
-        async with self.db.transaction() as session:
-            query = select(AccountMember).where(AccountMember.account_id.in_(ids))
-            members = list(await session.scalars(query)) if ids else []
-            rows = [
-                (m.account_id, m.person.id, m.person.name, m.person.aad_object_id, m.person.upn, m.role)
-                for m in members
-            ]
+        rows = [  # loaded with the accounts
+            (a.id, m.person.id, m.person.name, m.person.aad_object_id, m.person.upn, m.role)
+            for a in accounts
+            for m in a.members
+        ]
         unknown = {person_id: upn for _, person_id, _, known, upn, _ in rows if not known and upn}
         found: dict[int, str] = {}
         for person_id, upn in unknown.items():
@@ -370,18 +365,14 @@ class Provisioner:
         return owners, members
 
     async def _provision(self, account: Account, teams: dict[str, TeamState], welcomed: set[int]) -> None:
-        before = self._writes()
-        await self._provide(account, teams, welcomed)
-        if self._writes() == before:
+        if not await self._provide(account, teams, welcomed):
             self.summary.unchanged += 1  # a confidential account whose channel was in order
 
-    def _writes(self) -> int:
-        s = self.summary
-        return s.channels_created + s.channels_adopted + s.tabs_added + s.welcomes_queued + s.channel_members_changed
-
-    async def _provide(self, account: Account, teams: dict[str, TeamState], welcomed: set[int]) -> None:
+    async def _provide(self, account: Account, teams: dict[str, TeamState], welcomed: set[int]) -> bool:
+        """Bring the account's channel in line; whether anything was written (accounts run side by side, so each
+        says so itself rather than the summary's totals)."""
         team_id, name = account.team_id or "", account.channel_name or ""
-        created_now = False
+        created_now = wrote = False
         channel_id = account.channel_id
         description = f"Key account {account.name}: contacts, decisions and plan"
         if channel_id is None:
@@ -406,17 +397,18 @@ class Provisioner:
                     self.summary.channels_adopted += 1
             else:
                 self.summary.channels_adopted += 1
-            channel_id = existing.id
+            channel_id, wrote = existing.id, True
             await self._update(account.id, channel_id=channel_id)
         found = teams[team_id].by_id(channel_id) if team_id in teams else None
         if account.confidential or (found is not None and found.membership == "shared"):
-            await self._confidential_channel(account, team_id, channel_id, created_now)
+            wrote |= await self._confidential_channel(account, team_id, channel_id, created_now)
         if not account.tabs_ready:
             present = set() if created_now else await self.gateway.tab_entity_ids(team_id, channel_id)
             for tab in tab_specs(account, self.config.tab_base_url):
                 if tab.entity_id not in present:
                     await self.gateway.add_tab(team_id, channel_id, self.config.app_id, tab)
                     self.summary.tabs_added += 1
+                    wrote = True
             await self._update(account.id, tabs_ready=True)
         if account.id not in welcomed:
             async with self.db.transaction() as session:
@@ -424,9 +416,12 @@ class Provisioner:
                     OutboxMessage(kind=OutboxKind.CHANNEL_WELCOME, subject_id=account.id, account_id=account.id)
                 )
             self.summary.welcomes_queued += 1
+            wrote = True
+        return wrote
 
-    async def _confidential_channel(self, account: Account, team_id: str, channel_id: str, created_now: bool) -> None:
-        """Its members are exactly the account team (KA managers own it), and kambot is in it."""
+    async def _confidential_channel(self, account: Account, team_id: str, channel_id: str, created_now: bool) -> bool:
+        """Its members are exactly the account team (KA managers own it), and kambot is in it; whether members
+        were changed."""
         owners, members = self._owners_and_members(account)
         if created_now or self.config.app_id not in await self.gateway.enabled_app_ids(team_id, channel_id):
             await self.gateway.enable_app(team_id, channel_id, self.config.app_id)
@@ -436,6 +431,7 @@ class Provisioner:
             else {m.user_id: m for m in await self.gateway.channel_members(team_id, channel_id)}
         )
         wanted = {**{m: False for m in members}, **{o: True for o in owners}}
+        changed = False
         # Owners first, removals last: the channel never goes without an owner on the way.
         for user_id, owner in sorted(wanted.items(), key=lambda item: not item[1]):
             here = current.get(user_id)
@@ -445,10 +441,13 @@ class Provisioner:
                 await self.gateway.remove_channel_member(team_id, channel_id, here.id)
             await self.gateway.add_channel_member(team_id, channel_id, user_id, owner=owner)
             self.summary.channel_members_changed += 1
+            changed = True
         for user_id, here in current.items():
             if user_id not in wanted:
                 await self.gateway.remove_channel_member(team_id, channel_id, here.id)
                 self.summary.channel_members_changed += 1
+                changed = True
+        return changed
 
     async def _keep_teams_whole(self, accounts: Sequence[Account]) -> None:
         """Everyone on an account team in the team holding its channel: added where permitted, else reported."""

@@ -10,7 +10,7 @@ from enum import StrEnum
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kam.models import Account, OutboxMessage, OutboxStatus, Person, Role, utcnow
+from kam.models import Account, Acknowledgement, OutboxMessage, OutboxStatus, Person, Role, utcnow
 
 MAX_ATTEMPTS = 8
 
@@ -211,7 +211,7 @@ async def report_failure(
     }
     told = [m.person for m in account.members if m.role == Role.MANAGER]
     if admins:
-        told += [p for p in await session.scalars(select(Person).where(Person.aad_object_id.in_(admins)))]
+        told += list(await session.scalars(select(Person).where(Person.aad_object_id.in_(admins))))
     recipients = {p.id: p for p in told}
     for person_id in recipients:
         session.add(
@@ -234,8 +234,6 @@ REQUEUED_REPORTS_SINCE = dt.timedelta(days=1)
 
 async def requeue_unreached(session: AsyncSession, person_id: int) -> int:
     """The person's cards that failed because Teams would not let kambot reach them and still matter: due now."""
-    from kam.models import Acknowledgement
-
     acknowledgements = select(Acknowledgement.id).where(Acknowledgement.person_id == person_id)
     requests = (OutboxMessage.kind == OutboxKind.ACK_REQUEST) & OutboxMessage.subject_id.in_(acknowledgements)
     reports = (

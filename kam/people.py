@@ -10,6 +10,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kam.models import Person
+from kam.outbox import requeue_unreached
 
 
 def teams_id(person: Person) -> str:
@@ -93,8 +94,6 @@ def unreachable(person: Person, reason: str, now: dt.datetime) -> None:
 
 async def reachable(session: AsyncSession, person: Person) -> None:
     """They can be reached again: what could not reach them is sent now."""
-    from kam.outbox import requeue_unreached
-
     person.unreachable_since = None
     person.unreachable_reason = None
     await requeue_unreached(session, person.id)

@@ -341,6 +341,7 @@ async def team_members_check(
 ) -> Check:
     """Teams opens a bot's 1:1 chat only with people in a team where it is installed (or who added it)."""
     from graph.gateway import GraphFailure
+    from graph.permissions import TEAM_MEMBERS_ADD
 
     missing = []
     for team_id in sorted({a.team_id for a in teams if a.team_id in readable}):
@@ -357,7 +358,7 @@ async def team_members_check(
     missing = list(dict.fromkeys(missing))
     if not missing:
         return Check("Team members", True, "everyone on an account team is in the team of their account's channel")
-    fix = "add them to the team, or grant TeamMember.ReadWriteNonOwnerRole.All and run `kambot provision`"
+    fix = f"add them to the team, or grant {TEAM_MEMBERS_ADD.name} and run `kambot provision`"
     detail = f"{len(missing)} not in their account's team (kambot cannot write to them): " + ", ".join(missing[:8])
     return Check("Team members", False, detail + _more(missing, 8), fix)
 

@@ -24,11 +24,12 @@ from enum import StrEnum
 
 from bot.metrics import Metrics
 from bot.outbox.address import Feed
+from bot.outbox.pacing import Granted, answered, take_moment
 from bot.outbox.retry import is_transient
 from graph.activity_feed import SEND_IN_TEAM, ActivityNotification, Notified, may_send_in_team
 from graph.gateway import TRANSIENT, GraphFailure, TeamsGateway
 from graph.limits import FEED_PER_TEAM_RPS, FEED_PER_USER, FEED_PER_USER_SECONDS, FEED_TENANT_RPS, NotNow
-from kam.send_slots import Booking, Limited, Window, book, push_back
+from kam.send_slots import Limited, Window
 from kam.storage import Database
 
 log = logging.getLogger(__name__)
@@ -92,30 +93,20 @@ class ActivityFeed:
             Limited(f"graph-feed-tenant:{self._tenant}", (Window(FEED_TENANT_RPS, 1.0),), shared=True),
         )
 
-    async def _turn(self, feed: Feed, first: bool) -> Booking:
+    async def _turn(self, feed: Feed, first: bool) -> Granted:
         """Wait for a booked moment. The first attempt gives way (NotNow) when it is further off than MOST_WAIT."""
-        abandoned: list[int] = []
-        while True:
-            async with self._db.transaction() as session:
-                booking = await book(
-                    session,
-                    self._limited(feed),
-                    margin=MARGIN,
-                    slack=MOST_WAIT if first else SLACK,
-                    abandoned=abandoned,
-                )
-            abandoned = []
-            if first and not booking.booked:
-                self._metrics.feed_notifications.labels(outcome="deferred").inc()
-                raise NotNow(booking.wait)
-            await asyncio.sleep(max(0.0, booking.moment - time.monotonic()))
-            if not booking.booked:
-                continue
-            # Woken up late, the request would arrive where later bookings counted on its absence: that moment
-            # goes unused (dropped with the next booking, not to spend the person's ten a minute) and another is.
-            if time.monotonic() - booking.moment <= MARGIN / 2:
-                return booking
-            abandoned = list(booking.ids)
+        try:
+            return await take_moment(
+                self._db,
+                self._limited(feed),
+                margin=MARGIN,
+                slack=MOST_WAIT if first else SLACK,
+                abandoned=[],
+                give_way=first,
+            )
+        except NotNow:
+            self._metrics.feed_notifications.labels(outcome="deferred").inc()
+            raise
 
     def _remembered(self, *keys: str) -> bool:
         now = time.monotonic()
@@ -136,7 +127,7 @@ class ActivityFeed:
         if self._remembered(team, person):
             self._metrics.feed_notifications.labels(outcome=FeedOutcome.REMEMBERED).inc()
             return FeedOutcome.REMEMBERED
-        booked: list[Booking] = []
+        booked: list[Granted] = []
 
         async def pace(attempt: int) -> None:
             booked.append(await self._turn(feed, first=attempt == 1))
@@ -149,22 +140,11 @@ class ActivityFeed:
             self._metrics.feed_notifications.labels(outcome="failed").inc()
             raise
         finally:
-            await self._answered(booked)
+            if booked:  # the last try's moment, counted from its answer
+                await answered(self._db, booked[-1], MARGIN)
         outcome = FeedOutcome.SENT if notified == Notified.SENT else await self._refusal(feed, team, person)
         self._metrics.feed_notifications.labels(outcome=outcome).inc()
         return outcome
-
-    async def _answered(self, booked: list[Booking]) -> None:
-        """An answer slower than the margin may mean a late arrival: count the last request from its answer.
-        Best effort: Graph's answer is what the row's outcome is made of, whether or not this can be stored."""
-        late = time.monotonic() - booked[-1].moment if booked else 0.0
-        if late <= MARGIN:
-            return
-        try:
-            async with self._db.transaction() as session:
-                await push_back(session, booked[-1].ids, late)
-        except Exception:
-            log.warning("activity feed: could not move a late request's booking", exc_info=True)
 
     async def _refusal(self, feed: Feed, team: str, person: str) -> FeedOutcome:
         assert self._gateway is not None

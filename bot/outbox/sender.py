@@ -222,7 +222,8 @@ class Sender:
         self._in_flight = asyncio.Semaphore(in_flight)
         # Feed notifications wait on Graph's limits of their own (10 a minute per person): never in the cards' slots.
         self._feed_in_flight = asyncio.Semaphore(in_flight)
-        self._held_until: dict[str, float] = {}  # lease id -> until when (monotonic) it surely holds
+        # The batches the drain holds: lease id -> until when (monotonic) it surely holds them.
+        self._held_until: dict[str, float] = {}
         self._drain_task: asyncio.Task[int] | None = None
         self._again = False
         # Set on shutdown: the messages being sent are finished and marked, no new batch is claimed.
@@ -264,8 +265,7 @@ class Sender:
         await self._sealer.ready(self._db)
         async with self._draining:
             lanes = _Lanes(self)
-            held: list[str] = []
-            renewing = asyncio.create_task(self._renew_leases(held))
+            renewing = asyncio.create_task(self._renew_leases())
             try:
                 while not self.stopping.is_set():
                     claimed_at = time.monotonic()
@@ -274,7 +274,6 @@ class Sender:
                         claimed = [Claimed(row.id, row.lease_id or "") for row in rows]
                     if not claimed:
                         break
-                    held.append(claimed[0].lease_id)
                     self._held_until[claimed[0].lease_id] = claimed_at + self._lease.total_seconds()
                     for row in claimed:
                         lanes.put(await self._render(row))
@@ -284,14 +283,13 @@ class Sender:
                 renewing.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await renewing
-                for lease_id in held:
-                    self._held_until.pop(lease_id, None)
+                self._held_until.clear()  # one drain at a time: what it held, it holds no more
 
-    async def _renew_leases(self, held: list[str]) -> None:
+    async def _renew_leases(self) -> None:
         """Every third of a lease, renew the batches this drain still holds rows of (and forget the others)."""
         while True:
             await asyncio.sleep(self._lease.total_seconds() / 3)
-            asked = set(held)
+            asked = set(self._held_until)
             renewed_at = time.monotonic()
             try:
                 async with self._db.transaction() as session:
@@ -299,7 +297,6 @@ class Sender:
             except Exception:
                 log.exception("renewing the outbox's leases failed")
                 continue
-            held[:] = [lease_id for lease_id in held if lease_id not in asked or lease_id in holding]
             for lease_id in asked:
                 if lease_id in holding:
                     self._held_until[lease_id] = renewed_at + self._lease.total_seconds()

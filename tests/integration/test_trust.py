@@ -12,7 +12,7 @@ from typing import Any
 import aiohttp
 import pytest
 from pydantic import ValidationError
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from bot.app import SWEEPER
 from bot.settings import Settings
@@ -88,18 +88,9 @@ async def test_an_account_that_does_not_exist_is_refused_with_the_same_queries_a
     bot = await RunningBot(local_settings(sqlite_url, background_jobs=False), connector).start()
 
     async def refusal(account_id: int) -> tuple[str, list[str]]:
-        seen: list[str] = []
-
-        def note(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
-            seen.append(statement.split("WHERE")[0])
-
-        engine = bot.db.engine.sync_engine
-        event.listen(engine, "before_cursor_execute", note)
-        try:
+        with bot.statements_seen() as seen:
             data = bot.reseal({"verb": "contact.pick", "account_id": account_id}, "lynne")
             answer = invoke_message(await bot.send(bot.teams.execute(data, user="lynne")))
-        finally:
-            event.remove(engine, "before_cursor_execute", note)
         return answer, seen
 
     try:

@@ -12,7 +12,7 @@ from typing import Any
 
 import aiohttp
 import pytest
-from sqlalchemy import event, select, update
+from sqlalchemy import select, update
 
 from bot.links import account_link
 from graph.provisioning import tab_specs
@@ -124,17 +124,8 @@ async def test_a_link_to_no_account_is_answered_with_the_same_queries_as_one_to_
     bot = await RunningBot(local_settings(sqlite_url, background_jobs=False), connector).start()
 
     async def answer(account_id: int) -> tuple[dict[str, Any], list[str]]:
-        seen: list[str] = []
-
-        def note(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
-            seen.append(statement.split("WHERE")[0])
-
-        engine = bot.db.engine.sync_engine
-        event.listen(engine, "before_cursor_execute", note)
-        try:
+        with bot.statements_seen() as seen:
             answered = await unfurl(bot, account_link(base(bot), account_id), user="lynne")
-        finally:
-            event.remove(engine, "before_cursor_execute", note)
         return answered, seen
 
     try:

@@ -7,8 +7,8 @@ import datetime as dt
 import shutil
 import tempfile
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,7 +16,7 @@ from typing import Any
 import aiohttp
 import asyncpg
 from aiohttp import web
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.engine import make_url
 
 from bot.app import SERVICES, create_app
@@ -172,6 +172,21 @@ class RunningBot:
         sealer = self.app[SERVICES].sealer
         sealed = sealer.seal(card, person.aad_object_id, dt.date.today())
         return sealed["actions"][0]["data"]
+
+    @contextmanager
+    def statements_seen(self) -> Iterator[list[str]]:
+        """The SQL statements run meanwhile, each up to its WHERE: what a refusal's work looks like."""
+        seen: list[str] = []
+
+        def note(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
+            seen.append(statement.split("WHERE")[0])
+
+        engine = self.db.engine.sync_engine
+        event.listen(engine, "before_cursor_execute", note)
+        try:
+            yield seen
+        finally:
+            event.remove(engine, "before_cursor_execute", note)
 
     async def settle(self) -> None:
         """Wait for the outbox sends that the last turn started."""
