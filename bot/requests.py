@@ -14,6 +14,7 @@ from cards.forms import CardMeta
 from kam.access import Place, Principal, Subject
 from kam.models import Account, ItemKind, Person
 from kam.subjects import Found, account_subject, agreement_subject, item_subject, nudge_subject, review_subject
+from kam.text import plain_number
 
 _ID = Field(ge=1, lt=2**31)
 
@@ -75,9 +76,7 @@ def account_id_of(value: Mapping[str, Any]) -> int | None:
         return None
     if isinstance(raw, int):
         return raw if 0 < raw < 2**31 else None
-    if isinstance(raw, str) and raw.strip().isdigit() and len(raw.strip()) < 10:
-        return int(raw)
-    return None
+    return plain_number(raw.strip()) if isinstance(raw, str) else None
 
 
 async def no_subject(session: AsyncSession, value: Mapping[str, Any]) -> Found:

@@ -29,6 +29,7 @@ from cards.build import card, clean, heading, static
 from cards.errors import MalformedSubmission, StaleCard
 from cards.fit import shorten
 from cards.i18n import Texts
+from kam.text import plain_number
 
 FORM_VERSION = 1
 # The account picker comes before these forms; its verb says which form follows.
@@ -84,7 +85,7 @@ def choices(options: Sequence[Option], chosen: str | None = None) -> tuple[list[
     picked = [part for part in (chosen or "").split(",") if part]
     kept = {o.id for o in sorted(options, key=lambda o: str(o.id) not in picked)[:CHOICES_SHOWN]}
     offered = [Choice(title=clean(shorten(o.label, CHOICE_WIDTH)), value=str(o.id)) for o in options if o.id in kept]
-    value = ",".join(p for p in picked if p.isdigit() and int(p) in kept) or None
+    value = ",".join(p for p in picked if plain_number(p) in kept) or None
     return offered, value, max(len(options) - CHOICES_SHOWN, 0)
 
 
@@ -210,9 +211,10 @@ def parse_toggles(state: FormState, names: Sequence[str]) -> dict[str, bool]:
 
 def parse_ids(raw: str) -> tuple[int, ...] | None:
     parts = [p.strip() for p in raw.split(",") if p.strip()]
-    if not all(p.isdigit() and len(p) < 10 for p in parts):
+    numbers = [plain_number(p) for p in parts]
+    if not all(n is not None for n in numbers):
         return None
-    return tuple(dict.fromkeys(int(p) for p in parts))
+    return tuple(dict.fromkeys(n for n in numbers if n is not None))
 
 
 def form_state(value: Mapping[str, Any], fields: Sequence[str]) -> FormState:

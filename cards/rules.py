@@ -23,6 +23,7 @@ from cards.forms import FormState, action_data, execute_action, field_error, for
 from cards.i18n import Texts
 from kam.models import DecisionCategory
 from kam.rules import ABOUTS, HOURS_MAX, TARGETS, DecideRule, InformRule, RuleSet
+from kam.text import plain_number
 
 VERB_SAVE_RULES = "rules.save"
 HOURS = ("remind_after_hours", "report_after_hours")
@@ -245,9 +246,10 @@ def _parse_targets(
     written back into `values` by name, so that a form shown again keeps them. None if a position is not one
     the card offered."""
     positions = [p.strip() for p in values.get(name, "").split(",") if p.strip()]
-    if not all(p.isdigit() and int(p) < len(offered) for p in positions):
+    picked = [plain_number(p) for p in positions]
+    if not all(p is not None and p < len(offered) for p in picked):
         return None
-    chosen = [offered[int(p)] for p in positions]
+    chosen = [offered[p] for p in picked if p is not None]
     targets = tuple(dict.fromkeys([*chosen, *(x for x in current if x not in offered)]))
     values[name] = ",".join(targets)
     return targets

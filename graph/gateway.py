@@ -32,6 +32,7 @@ from graph.activity_feed import ActivityNotification, Grant, Notified, grant_of
 from graph.limits import GraphLimits, NotNow
 from kam.meetings import Attendee, Meeting
 from kam.storage import no_transaction_open
+from kam.text import plain_number
 
 T = TypeVar("T")
 GRAPH = "https://graph.microsoft.com/v1.0"
@@ -49,7 +50,7 @@ ERRORS = {"XXX": ODataError}
 
 
 def _version_key(version: str) -> tuple[int, ...]:
-    return tuple(int(part) if part.isdigit() else -1 for part in version.split("."))
+    return tuple(-1 if (number := plain_number(part)) is None else number for part in version.split("."))
 
 
 @dataclass(frozen=True)

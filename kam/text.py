@@ -37,3 +37,13 @@ def clean_text(text: str) -> str:
 def one_line(text: str) -> str:
     """A cleaned single-line value (a name, a title): white space folded."""
     return " ".join(clean_text(text).split())
+
+
+_NUMBER = re.compile(r"[0-9]{1,9}")
+
+
+def plain_number(raw: str) -> int | None:
+    """A number as kambot writes one into a card or a link (ASCII digits, at most nine); else None.
+
+    `str.isdigit` is not the test: it takes "²", which int() refuses, and "١", which int() reads as 1."""
+    return int(raw) if _NUMBER.fullmatch(raw) else None

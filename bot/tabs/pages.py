@@ -51,6 +51,7 @@ from kam.plans import (
 from kam.reviews import NothingToReview, ReviewRunning, reviews_of, start_review
 from kam.stakeholders import relationship_picture
 from kam.subjects import contact_subject
+from kam.text import plain_number
 from kam.timeline import LogFilters, LogRow, filtered_log
 
 ROOT = Path(__file__).resolve().parent
@@ -99,7 +100,7 @@ def _render(name: str, t: Texts, status: int = 200, **values: Any) -> web.Respon
 
 def _account_id(request: web.Request) -> int | None:
     raw = request.query.get("account", "")
-    return int(raw) if raw.isdigit() and len(raw) <= 9 else None
+    return plain_number(raw)
 
 
 def _date(raw: str | None) -> dt.date | None:
@@ -110,7 +111,7 @@ def _date(raw: str | None) -> dt.date | None:
 
 
 def _number(raw: str | None) -> int | None:
-    return int(raw) if raw and raw.isdigit() and len(raw) < 10 else None
+    return plain_number(raw) if raw else None
 
 
 def log_filters(query: Any) -> LogFilters:

@@ -201,14 +201,16 @@ async def test_unknown_account_stale_card_and_malformed_payloads_each_get_a_clea
         data | {"stakeholders": ["1"]},
         data | {"confidential": "perhaps"},
         bot.reseal(data | {"account_id": "one"}),
+        bot.reseal(data | {"account_id": "²"}),  # a digit to str.isdigit, not to int()
         "just a string",
     ]
     assert "opened for someone else" in invoke_message(await bot.send(bot.teams.execute(data | {"account_id": "one"})))
     for value in malformed:
         reply = await bot.send(bot.teams.execute(value, verb="contact.save"))
         assert "couldn't read what this card sent" in invoke_message(reply), value
-    reply = await bot.send(bot.teams.execute(data | {"stakeholders": "1,x"}))
-    assert "Choose one of the offered options" in texts_in(invoke_card(reply))
+    for picked in ("1,x", "1,²"):
+        reply = await bot.send(bot.teams.execute(data | {"stakeholders": picked}))
+        assert "Choose one of the offered options" in texts_in(invoke_card(reply)), picked
     reply = await bot.send(bot.teams.execute(data | {"stakeholders": "424242"}))
     assert "not on this account" in invoke_message(reply)
     assert await bot.contact_count() == 0

@@ -338,3 +338,15 @@ async def test_a_server_started_moments_after_its_machine_booted_accepts_sign_in
         assert user.aad_object_id == AAD["megan"] and entra.fetches == 1
     finally:
         await entra.stop()
+
+
+async def test_digits_of_other_scripts_in_an_id_are_refused_like_any_malformed_id(tabs: Tabs) -> None:
+    """Python's `isdigit` takes "²" (which int() then refuses) and "١" (which int() reads as 1): neither is an id
+    kambot writes, so neither may crash a page or name an account."""
+    token = tabs.token("megan")
+    for odd in ("%C2%B2", "%D9%A1"):  # "²", and the Arabic-Indic digit one
+        assert (await tabs.get(f"/tabs/plan?account={odd}"))[0] == 404
+        status, body, _ = await tabs.get(f"/tabs/plan/content?account={odd}", token)
+        assert status == 403 and "Contoso" not in body, odd
+        status, body, _ = await tabs.get(f"/tabs/log/content?account={CONTOSO}&person={odd}", token)
+        assert status == 200 and "Log" in body, odd
