@@ -452,6 +452,7 @@ async def test_every_route_has_a_row_in_the_matrix() -> None:
     assert {r.key for r in COMMANDS} == set(COMMAND_TEXTS)
     assert {r.name for r in INVOKE_ROUTES} == set(INVOKE_SPECS)
     assert {(r.method, r.path) for r in TAB_ROUTES if r.act is not None} == set(TAB_SPECS)
+    assert {(r.method, r.path) for r in TAB_ROUTES if r.act is None} == PUBLIC_TAB_ROUTES
     assert all(r.act is not None for r in VERB_ROUTES) and all(r.act is not None for r in COMMANDS)
 
 
@@ -667,6 +668,16 @@ TAB_SPECS = {
     ("POST", "/tabs/plan/review"): Act.MANAGE,
     ("GET", "/tabs/config/channel"): Act.VIEW,
     ("GET", "/tabs/{kind}/content"): Act.VIEW,
+}
+# Routes with no act: they show no account data to anyone, which their own tests check (test_tabs, test_unfurl:
+# the account link's page is the same for every id). A new one must be added here, on purpose.
+PUBLIC_TAB_ROUTES = {
+    ("GET", "/tabs/static/{name}"),
+    ("GET", "/privacy"),
+    ("GET", "/terms"),
+    ("GET", "/accounts/{account_id}"),
+    ("GET", "/tabs/config"),
+    ("GET", "/tabs/{kind}"),
 }
 TAB_IDS = {"own": str(CONTOSO), "other": str(FABRIKAM), "missing": str(MISSING)}
 
