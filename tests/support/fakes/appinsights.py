@@ -19,7 +19,7 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.support.fakes.loopback import serve_on_loopback
+from tests.support.fakes.loopback import LoopbackServer
 
 def base(envelope: dict[str, Any]) -> dict[str, Any]:
     """What an envelope is about: a request's or dependency's name, data and properties, a metric's values."""
@@ -32,13 +32,12 @@ def properties(envelope: dict[str, Any]) -> dict[str, Any]:
 
 
 @dataclass
-class AppInsightsFake:
+class AppInsightsFake(LoopbackServer):
     # A key of its own: the exporter keeps what it could not send under its key, for a later process to send.
     instrumentation_key: str = field(default_factory=lambda: str(uuid.uuid4()))
     envelopes: list[dict[str, Any]] = field(default_factory=list)
     live_requests: int = 0
     url: str = ""
-    _runner: web.AppRunner | None = None
 
     @property
     def connection_string(self) -> str:
@@ -77,10 +76,5 @@ class AppInsightsFake:
     async def start(self) -> AppInsightsFake:
         app = web.Application()
         app.router.add_route("*", "/{anything:.*}", self._any)
-        self._runner, port = await serve_on_loopback(app)
-        self.url = f"http://127.0.0.1:{port}"
+        self.url = await self._listen(app)
         return self
-
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()

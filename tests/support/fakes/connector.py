@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 from aiohttp import web
 
-from tests.support.fakes.loopback import serve_on_loopback
+from tests.support.fakes.loopback import LoopbackServer
 
 # Teams refuses a bot message over 100 KB "encoded as UTF-16" (Microsoft, "Format your bot messages") with
 # 413 MessageSizeTooBig. Counted here: the activity as received, written back as compact JSON (its characters
@@ -77,7 +77,7 @@ THREAD_WINDOWS: Windows = ((7, 1.0), (8, 2.0), (60, 30.0), (1800, 3600.0))
 
 
 @dataclass
-class ConnectorFake:
+class ConnectorFake(LoopbackServer):
     require_token: Callable[[str], bool] | None = None
     # Who is where: posts to channels the bot is not in, and 1:1 chats with people it cannot reach, are refused.
     directory: Directory = field(default_factory=_demo_tenant)
@@ -92,7 +92,6 @@ class ConnectorFake:
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
     _changed: asyncio.Event = field(default_factory=asyncio.Event)
     url: str = ""
-    _runner: web.AppRunner | None = None
     _stalled_until: float = 0.0
     stalled: int = 0  # requests that had to wait out a stall
     message_size_limit: int = MESSAGE_SIZE_LIMIT  # sends, replies and updates above it are refused with 413
@@ -239,10 +238,5 @@ class ConnectorFake:
         app.router.add_post("/v3/conversations/{conversation_id}/activities", self._send)
         app.router.add_post("/v3/conversations/{conversation_id}/activities/{activity_id}", self._reply)
         app.router.add_put("/v3/conversations/{conversation_id}/activities/{activity_id}", self._update)
-        self._runner, port = await serve_on_loopback(app)
-        self.url = f"http://127.0.0.1:{port}/"
+        self.url = await self._listen(app) + "/"
         return self
-
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()

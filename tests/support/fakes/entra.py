@@ -16,16 +16,15 @@ from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
-from tests.support.fakes.loopback import serve_on_loopback
+from tests.support.fakes.loopback import LoopbackServer
 
 CLIENT_ID = "11111111-2222-3333-4444-555555555555"
 
 
 @dataclass
-class EntraFake:
+class EntraFake(LoopbackServer):
     key_id: str = "entra-key-1"
     url: str = ""
-    _runner: web.AppRunner | None = None
 
     def __post_init__(self) -> None:
         self._key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -61,10 +60,5 @@ class EntraFake:
     async def start(self) -> EntraFake:
         app = web.Application()
         app.router.add_get("/common/discovery/v2.0/keys", self._keys)
-        self._runner, port = await serve_on_loopback(app)
-        self.url = f"http://127.0.0.1:{port}"
+        self.url = await self._listen(app)
         return self
-
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()

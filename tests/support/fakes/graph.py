@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 import jwt
 from aiohttp import web
 
-from tests.support.fakes.loopback import serve_on_loopback
+from tests.support.fakes.loopback import LoopbackServer
 
 if TYPE_CHECKING:
     from tests.support.fakes.connector import ConnectorFake
@@ -148,7 +148,7 @@ class Fault:
     path_contains: str = ""
 
 
-class GraphFake:
+class GraphFake(LoopbackServer):
     def __init__(
         self,
         *,
@@ -183,7 +183,6 @@ class GraphFake:
         self._resource_hits: dict[str, deque[float]] = defaultdict(deque)
         self._write_hits: deque[float] = deque()
         self.url = ""
-        self._runner: web.AppRunner | None = None
         # Activity feed notifications: the Entra app of kambot's Teams app (its webApplicationInfo id, whom the
         # teams' RSC grants name), the activity types its manifest declares, and what was sent.
         self.entra_app_id = KAMBOT_ENTRA_APP_ID
@@ -898,13 +897,8 @@ class GraphFake:
         app.router.add_get("/v1.0/users/{user}/calendarView", self._calendar_view)
         app.router.add_post(f"{base}/sendActivityNotification", self._send_activity_notification)
         app.router.add_get(f"{base}/permissionGrants", self._permission_grants)
-        self._runner, port = await serve_on_loopback(app)
-        self.url = f"http://127.0.0.1:{port}"
+        self.url = await self._listen(app)
         return self
-
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
 
 
 def demo_tenant() -> GraphFake:

@@ -34,7 +34,7 @@ from cryptography.x509.oid import NameOID
 from jwt.algorithms import RSAAlgorithm
 
 from tests.support.fakes.graph import access_token as graph_access_token
-from tests.support.fakes.loopback import serve_on_loopback
+from tests.support.fakes.loopback import LoopbackServer
 
 ISSUER = "https://api.botframework.test"
 JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -82,7 +82,7 @@ def _self_signed(folder: Path) -> tuple[Path, Path]:
 
 
 @dataclass
-class IdentityFake:
+class IdentityFake(LoopbackServer):
     key_id: str = "test-key-1"
     endorsements: tuple[str, ...] = ("msteams",)
     issued_tokens: list[str] = field(default_factory=list)
@@ -91,7 +91,6 @@ class IdentityFake:
     exchanges: list[str] = field(default_factory=list)  # client ids whose federated token requests succeeded
     base_url: str = ""
     ca_bundle: Path | None = None
-    _runner: web.AppRunner | None = None
 
     def __post_init__(self) -> None:
         self._key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -240,13 +239,8 @@ class IdentityFake:
         app.router.add_get("/adfs/.well-known/openid-configuration", self._authority)
         app.router.add_post("/adfs/oauth2/token", self._token)
         app.router.add_post("/{tenant}/oauth2/v2.0/token", self._token)
-        self._runner, port = await serve_on_loopback(app, context)
-        self.base_url = f"https://127.0.0.1:{port}"
+        self.base_url = await self._listen(app, context)
         return self
-
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
 
 
 def _entra_error(status: int, error: str, code: int, text: str) -> web.Response:

@@ -17,7 +17,7 @@ from aiohttp import web
 
 from tests.support.fakes.graph import access_token as graph_access_token
 from tests.support.fakes.jwks import IdentityFake
-from tests.support.fakes.loopback import serve_on_loopback
+from tests.support.fakes.loopback import LoopbackServer
 
 GRAPH_RESOURCE = "https://graph.microsoft.com"
 
@@ -30,14 +30,13 @@ class AssignedIdentity:
 
 
 @dataclass
-class ManagedIdentityFake:
+class ManagedIdentityFake(LoopbackServer):
     identity: IdentityFake
     tenant: str
     assigned: list[AssignedIdentity] = field(default_factory=list)  # the container's user-assigned identities
     secret: str = field(default_factory=lambda: uuid.uuid4().hex)
     requests: list[tuple[str, str]] = field(default_factory=list)  # (client id, resource) of each token served
     url: str = ""
-    _runner: web.AppRunner | None = None
 
     @property
     def environment(self) -> dict[str, str]:
@@ -72,13 +71,8 @@ class ManagedIdentityFake:
     async def start(self) -> ManagedIdentityFake:
         app = web.Application()
         app.router.add_get("/msi/token", self._token)
-        self._runner, port = await serve_on_loopback(app)
-        self.url = f"http://127.0.0.1:{port}/msi/token"
+        self.url = await self._listen(app) + "/msi/token"
         return self
-
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
 
 
 def _error(status: int, message: str) -> web.Response:
