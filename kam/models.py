@@ -152,6 +152,8 @@ class Person(Base):
     # The Entra tenant the person's Teams client was last seen in: their 1:1 chat is opened there only.
     tenant_id: Mapped[str | None] = mapped_column(String(64))
     nudges_paused: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The weekly digest's day ("mon" ... "sun"), "off" for none; None: the tenant's default day.
+    digest_day: Mapped[str | None] = mapped_column(String(3))
     # After-meeting nudges: when the calendar is next read (moved forward by the instance that claims it).
     calendar_due_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), index=True)
     # Teams refused to open a 1:1 chat with them (not in a team where kambot is, no app of their own):
@@ -399,6 +401,8 @@ class Acknowledgement(Base):
     reminded_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     reported_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     acknowledged_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # When the request reached its person's outbox batch (several within minutes go as one card).
+    requested_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
     person: Mapped[Person] = relationship(lazy="joined")
 
@@ -534,5 +538,37 @@ class MeetingNudge(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     answer: Mapped[str | None] = mapped_column(String(20))  # "logged" or "not_relevant"
     answered_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+    person: Mapped[Person] = relationship(lazy="joined")
+
+
+class DigestSent(Base):
+    """The weekly digest that went (or is going) to one person: never twice in a week, whichever instance claims it."""
+
+    __tablename__ = "digests_sent"
+    __table_args__ = (UniqueConstraint("person_id", "week"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    week: Mapped[str] = mapped_column(String(10))  # ISO year and week in the person's time zone
+    sent_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class MeetingBrief(Base):
+    """The brief before a customer meeting for one of our attendees: never twice."""
+
+    __tablename__ = "meeting_briefs"
+    __table_args__ = (UniqueConstraint("person_id", "meeting_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    meeting_key: Mapped[str] = mapped_column(String(400))  # the iCalUId, as for MeetingNudge
+    subject: Mapped[str] = mapped_column(String(255), default="")
+    starts_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    ends_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    # The customer's attendees as the calendar names them: [{"name": ..., "address": ...}].
+    customer_attendees: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     person: Mapped[Person] = relationship(lazy="joined")
