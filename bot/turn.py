@@ -87,6 +87,7 @@ class Turn:
     conversation_id: str  # without a thread's message id
     text: str = ""  # what the user typed, without @mentions
     address: Address | None = None  # where a later, proactive message about this turn goes
+    place: str = ""  # the channel or chat as people see it (bot/teams/activities.py `place_of`)
 
     @property
     def command(self) -> str:

@@ -6,10 +6,10 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Select, delete, select, update
+from sqlalchemy import Select, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kam.models import CardMessage, ConversationRef, utcnow
+from kam.models import CardMessage, ConversationRef, Welcome, utcnow
 from kam.storage import insert_if_absent
 
 
@@ -43,21 +43,15 @@ async def remember(session: AsyncSession, seen: SeenConversation) -> Conversatio
     return ref
 
 
-async def mark_welcomed(session: AsyncSession, conversation_id: str) -> bool:
-    """True the first time only, so a conversation is welcomed once.
+async def mark_welcomed(session: AsyncSession, place: str) -> bool:
+    """True the first time only, so a place is greeted once.
 
-    One conditional UPDATE: of two events racing (Teams sends installationUpdate and
-    conversationUpdate together) exactly one changes the row, on SQLite (no row locks)
-    as on PostgreSQL.
+    Teams announces an installation with two events at once (installationUpdate and
+    conversationUpdate), and the Agents Playground sends the second under another conversation
+    id: the claim is the place (see bot/teams/activities.py `place_of`), inserted if absent,
+    which exactly one of two racing events does, on SQLite as on PostgreSQL.
     """
-    statement = (
-        update(ConversationRef)
-        .where(ConversationRef.conversation_id == conversation_id, ConversationRef.welcomed_at.is_(None))
-        .values(welcomed_at=utcnow())
-        .execution_options(synchronize_session=False)
-    )
-    result = await session.execute(statement)
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return await insert_if_absent(session, Welcome, {"place": place[:400], "welcomed_at": utcnow()}, ["place"])
 
 
 async def reference_for_channel(

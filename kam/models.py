@@ -310,8 +310,17 @@ class ConversationRef(Base):
     conversation_type: Mapped[str | None] = mapped_column(String(40))
     team_id: Mapped[str | None] = mapped_column(String(200), index=True)
     bot_id: Mapped[str | None] = mapped_column(String(200))
-    welcomed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class Welcome(Base):
+    """A place kambot has greeted: a channel, one person's 1:1 chat, a group chat. Its row is the claim, so
+    the events that announce one installation together (and their repeats) greet once."""
+
+    __tablename__ = "welcomes"
+
+    place: Mapped[str] = mapped_column(String(400), primary_key=True)
+    welcomed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class CardMessage(Base):

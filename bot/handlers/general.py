@@ -25,8 +25,8 @@ async def list_accounts(turn: Turn, request: CommandRequest) -> None:
 
 
 async def welcome(turn: Turn) -> None:
-    """Teams announces an installation twice (installationUpdate and conversationUpdate): greet once."""
+    """Teams announces an installation twice (installationUpdate and conversationUpdate): greet once per place."""
     async with turn.services.db.transaction() as session:
-        first_time = await mark_welcomed(session, turn.conversation_id)
+        first_time = await mark_welcomed(session, turn.place or turn.conversation_id)
     if first_time:
         await turn.show(welcome_card(turn.t))

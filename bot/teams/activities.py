@@ -55,6 +55,27 @@ def channel_id_of(activity: Activity) -> str | None:
     return None
 
 
+def place_of(activity: Activity) -> str:
+    """The place a person sees: a channel, their 1:1 chat with kambot, a group chat.
+
+    One place may come under several conversation ids (the Agents Playground announces an
+    installation in its own conversation id and in the chat's), so a channel is named by its
+    channel id and a 1:1 chat by the person in it.
+    """
+    conversation = activity.conversation
+    conversation_id = base_conversation_id(conversation.id) if conversation and conversation.id else ""
+    kind = conversation_type_of(activity)
+    if kind == "channel":
+        settings = _channel_data(activity).get("settings")
+        selected = settings.get("selectedChannel") if isinstance(settings, dict) else None
+        chosen = selected.get("id") if isinstance(selected, dict) else None
+        return f"channel:{channel_id_of(activity) or (chosen if isinstance(chosen, str) else '') or conversation_id}"
+    if kind == "personal":
+        caller = caller_of(activity)
+        return f"personal:{tenant_of(activity) or ''}:{caller.aad_object_id or caller.teams_user_id or conversation_id}"
+    return f"chat:{conversation_id}"
+
+
 def team_id_of(activity: Activity) -> str | None:
     team = _channel_data(activity).get("team")
     if isinstance(team, dict) and isinstance(team.get("id"), str):
@@ -149,4 +170,5 @@ def turn_of(context: TurnContext, services: Services) -> Turn:
         conversation_id=base_conversation_id(conversation.id) if conversation and conversation.id else "",
         text=typed_text(activity.text),
         address=address_of(activity),
+        place=place_of(activity),
     )

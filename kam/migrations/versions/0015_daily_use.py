@@ -1,5 +1,5 @@
 """daily use: the weekly digest (each person's day, one per person and week), pre-meeting briefs, batched
-acknowledgement requests
+acknowledgement requests, one welcome per place (Teams' emulators name one chat with two conversation ids)
 
 Revision ID: 0015
 Revises: 0014
@@ -18,6 +18,13 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_table(
+        "welcomes",
+        sa.Column("place", sa.String(400), primary_key=True),
+        sa.Column("welcomed_at", sa.DateTime(timezone=True), nullable=False),
+    )
+    with op.batch_alter_table("conversation_refs", schema=None) as batch_op:
+        batch_op.drop_column("welcomed_at")
     with op.batch_alter_table("people", schema=None) as batch_op:
         batch_op.add_column(sa.Column("digest_day", sa.String(length=3), nullable=True))
     with op.batch_alter_table("acknowledgements", schema=None) as batch_op:
@@ -54,3 +61,6 @@ def downgrade() -> None:
         batch_op.drop_column("requested_at")
     with op.batch_alter_table("people", schema=None) as batch_op:
         batch_op.drop_column("digest_day")
+    with op.batch_alter_table("conversation_refs", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("welcomed_at", sa.DateTime(timezone=True), nullable=True))
+    op.drop_table("welcomes")
