@@ -8,11 +8,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from microsoft_teams.cards import (
+    ActionSet,
     CardElement,
     Choice,
     ChoiceSetInput,
+    Container,
     DateInput,
     TextInput,
+    ToggleVisibilityAction,
 )
 
 from cards.acknowledge import Attention, attention_section, card_with_attention
@@ -62,7 +65,7 @@ def _text_input(t: Texts, state: FormState, name: str, *, multiline: bool, requi
         max_length=TEXT_FIELDS[name],
         is_required=required or None,
         error_message=t("field.required") if required else None,
-        placeholder=t("form.summary.placeholder") if name == "summary" else None,
+        placeholder=t(f"form.{name}.placeholder") if name in PLACEHOLDERS else None,
     )
     return [element, *field_error(state, name)]
 
@@ -78,6 +81,19 @@ def _multi_choice(t: Texts, state: FormState, name: str, options: Sequence[Optio
 
 
 PREFILLED = ("summary", "customer_people", "met_on")
+PLACEHOLDERS = ("summary", "customer_people")
+# The stakeholder choice's option for someone the account does not list yet: named in "customer_people".
+SOMEONE_ELSE = "other"
+DETAILS = "details"  # the container "More details" shows and hides
+DETAIL_FIELDS = (
+    "participants",
+    "customer_asked",
+    "we_committed",
+    "next_steps",
+    "paid_service",
+    "framework_agreement",
+    "confidential",
+)
 
 
 def carried(value: Mapping[str, Any]) -> dict[str, str]:
@@ -95,31 +111,79 @@ def carried(value: Mapping[str, Any]) -> dict[str, str]:
     return values
 
 
+def new_form(today: dt.date, carried_over: Mapping[str, str] | None = None) -> FormState:
+    """A new form's values: a meeting today, plus what was carried over. The form still checks them all on submit.
+
+    Customer people carried over as names are "someone else" on the stakeholder choice, so that the
+    required choice is answered already.
+    """
+    values = {"met_on": today.isoformat(), "kind": ContactKind.MEETING.value, **(carried_over or {})}
+    if values.get("customer_people") and not values.get("stakeholders"):
+        values["stakeholders"] = SOMEONE_ELSE
+    return FormState(values=values)
+
+
 def prefill(value: Mapping[str, Any], today: dt.date) -> FormState:
-    """A new form's values: today's meeting, plus what was carried over. The form still checks them all on submit."""
-    return FormState(values={"met_on": today.isoformat(), "kind": ContactKind.MEETING.value, **carried(value)})
+    return new_form(today, carried(value))
+
+
+def _who(t: Texts, state: FormState, stakeholders: Sequence[Option]) -> list[CardElement]:
+    """Who at the customer, the one required choice: a known stakeholder, or someone else named below.
+
+    Without known stakeholders the names are the required input.
+    """
+    if not stakeholders:
+        return [
+            *_text_input(t, state, "customer_people", multiline=False, required=True),
+            *field_error(state, "stakeholders"),
+        ]
+    chosen = state.values.get("stakeholders")
+    offered, value, more = choices(stakeholders, chosen)
+    picked = [part for part in (chosen or "").split(",") if part]
+    if SOMEONE_ELSE in picked:
+        value = ",".join(part for part in (value or "").split(",") + [SOMEONE_ELSE] if part)
+    element = ChoiceSetInput(
+        id="stakeholders",
+        label=t("form.who"),
+        is_multi_select=True,
+        style="compact",
+        is_required=True,
+        error_message=t("field.need_people"),
+        value=value,
+        choices=[*offered, Choice(title=t("form.someone_else"), value=SOMEONE_ELSE)],
+    )
+    return [
+        element,
+        *not_listed(t, "form.more_stakeholders", more),
+        *field_error(state, "stakeholders"),
+        *_text_input(t, state, "customer_people", multiline=False),
+    ]
+
+
+def _more_details(t: Texts, state: FormState, form: FormContext) -> list[CardElement]:
+    """The rest behind "More details": shown at once when the user filled in any of it or one needs fixing."""
+    inner: list[CardElement] = _multi_choice(t, state, "participants", form.team)
+    for name in ("customer_asked", "we_committed", "next_steps"):
+        inner += _text_input(t, state, name, multiline=True)
+    inner += _text_input(t, state, "paid_service", multiline=False)
+    inner += [toggle(state, name, t(f"form.{name}")) for name in ("framework_agreement", "confidential")]
+    used = any(state.values.get(name) not in (None, "", "false") or name in state.errors for name in DETAIL_FIELDS)
+    more = ToggleVisibilityAction(title=t("form.more_details"), target_elements=[DETAILS])
+    return [ActionSet(actions=[more]), Container(id=DETAILS, is_visible=used or False, items=inner)]
 
 
 def contact_form_card(
     t: Texts, form: FormContext, today: dt.date, state: FormState | None = None, card_id: str | None = None
 ) -> dict[str, Any]:
-    state = state or FormState(values={"met_on": today.isoformat(), "kind": ContactKind.MEETING.value})
+    """The essentials first (who at the customer, type, date, summary; type and date answered already), every
+    required input marked, the rest behind "More details": a minimal contact is two inputs here."""
+    state = state or new_form(today)
     card_id = card_id or new_card_id()
     body: list[CardElement] = [heading(t("form.title", account=form.account_name))]
     if state.errors:
         body.append(static(t("form.fix_errors"), color="Attention", bold=True))
-    body += _multi_choice(t, state, "stakeholders", form.stakeholders)
-    body += _text_input(t, state, "customer_people", multiline=False)
+    body += _who(t, state, form.stakeholders)
     body += [
-        DateInput(
-            id="met_on",
-            label=t("form.met_on"),
-            value=state.values.get("met_on") or None,
-            max=(today + dt.timedelta(days=1)).isoformat(),
-            is_required=True,
-            error_message=t("field.bad_date"),
-        ),
-        *field_error(state, "met_on"),
         ChoiceSetInput(
             id="kind",
             label=t("form.kind"),
@@ -130,13 +194,18 @@ def contact_form_card(
             choices=[Choice(title=t(f"kind.{k.value}"), value=k.value) for k in ContactKind],
         ),
         *field_error(state, "kind"),
+        DateInput(
+            id="met_on",
+            label=t("form.met_on"),
+            value=state.values.get("met_on") or None,
+            max=(today + dt.timedelta(days=1)).isoformat(),
+            is_required=True,
+            error_message=t("field.bad_date"),
+        ),
+        *field_error(state, "met_on"),
     ]
-    body += _multi_choice(t, state, "participants", form.team)
     body += _text_input(t, state, "summary", multiline=True, required=True)
-    for name in ("customer_asked", "we_committed", "next_steps"):
-        body += _text_input(t, state, name, multiline=True)
-    body += _text_input(t, state, "paid_service", multiline=False)
-    body += [toggle(state, name, t(f"form.{name}")) for name in ("framework_agreement", "confidential")]
+    body += _more_details(t, state, form)
     data = action_data(VERB_SAVE, card_id, today, account_id=form.account_id)
     return card(
         body, [execute_action(t("form.submit"), data)], fallback_text=t("form.title", account=form.account_name)
@@ -157,14 +226,17 @@ def parse_contact_submission(
     if not values.get("summary"):
         errors["summary"] = t("field.required")
 
-    stakeholder_ids = parse_ids(values.get("stakeholders", ""))
+    stakeholder_ids = parse_ids(",".join(p for p in values.get("stakeholders", "").split(",") if p != SOMEONE_ELSE))
     participant_ids = parse_ids(values.get("participants", ""))
     if stakeholder_ids is None:
         errors["stakeholders"] = t("field.bad_choice")
     if participant_ids is None:
         errors["participants"] = t("field.bad_choice")
     if not values.get("customer_people") and not stakeholder_ids and "customer_people" not in errors:
-        errors["customer_people"] = t("field.need_people")
+        named_below = SOMEONE_ELSE in values.get("stakeholders", "").split(",")
+        errors["customer_people" if named_below or "stakeholders" not in value else "stakeholders"] = t(
+            "field.need_people"
+        )
 
     met_on: dt.date | None = None
     try:

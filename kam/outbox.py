@@ -36,6 +36,7 @@ class OutboxKind(StrEnum):
     DELIVERY_FAILED = "outbox.failed"  # a KA manager or an admin; detail: which message failed and why
     MEMBERS_MISSING = "team.members_missing"  # a KA manager; detail: the people missing from the account's team
     FEED_NOTIFICATION = "feed.notification"  # the outbox row of a 1:1 card delivered: a pointer to it in the feed
+    FORM_REQUESTED = "form.requested"  # the person who asked in a channel; account: the channel's; detail: the form
 
 
 # The 1:1 cards that ask something of their person (acknowledge, update a review, fix a delivery, add people to
@@ -44,6 +45,17 @@ class OutboxKind(StrEnum):
 FOLLOWED_IN_FEED = frozenset(
     {OutboxKind.ACK_REQUEST, OutboxKind.ACK_REMINDER, OutboxKind.DELIVERY_FAILED, OutboxKind.MEMBERS_MISSING}
 )
+
+
+FORMS = ("contact", "decision", "stakeholder")  # the forms FORM_REQUESTED can bring
+
+
+def request_form(session: AsyncSession, person: Person, account: Account, form: str) -> None:
+    """The form asked for in a channel, owed to the person's 1:1 chat."""
+    if form not in FORMS:
+        raise ValueError(f"no form {form!r}")
+    detail = {"form": form}
+    session.add(OutboxMessage(kind=OutboxKind.FORM_REQUESTED, subject_id=person.id, account_id=account.id, detail=detail))
 
 
 LEASE = dt.timedelta(minutes=10)  # longer than any send with its retries takes; a dead sender's rows return then

@@ -142,7 +142,7 @@ async def bot_credentials_check(settings: Settings) -> Check:
 
 async def graph_checks(settings: Settings, credential: AsyncTokenCredential | None = None) -> list[Check]:
     from graph.client import GRAPH_SCOPE
-    from graph.gateway import ChannelInfo, GraphFailure
+    from graph.gateway import GraphFailure
     from graph.permissions import (
         CALENDARS,
         CHANNEL_APPS,

@@ -15,7 +15,7 @@ from typing import Any, Generic, Protocol, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.handlers.resolve import FormBuilder, form_context
+from bot.new_forms import FormBuilder, form_context
 from bot.requests import VerbRequest
 from bot.turn import Reply, Turn
 from cards.forms import FormState, form_state

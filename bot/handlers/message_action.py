@@ -8,7 +8,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from bot.handlers.resolve import form_context, options
+from bot.handlers.resolve import options
+from bot.new_forms import form_context
 from bot.router import Unanswerable, command_request
 from bot.routes import MESSAGE_ACTION
 from bot.turn import Reply, Turn

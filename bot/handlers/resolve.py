@@ -2,31 +2,15 @@
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Callable
-from typing import Any
-
-from sqlalchemy.ext.asyncio import AsyncSession
-
+from bot.new_forms import FormBuilder, form_context
 from bot.requests import CommandRequest, VerbRequest
 from bot.turn import Reply, Turn, argument_of
 from cards.fit import names_text
-from cards.forms import FormContext, FormState, Option, account_picker_card
-from cards.i18n import Texts
+from cards.forms import FormState, Option, account_picker_card
 from kam.access import Act, team_accounts
-from kam.accounts import accounts_of, stakeholders_of
+from kam.accounts import accounts_of
 from kam.models import Account
-
-
-async def form_context(session: AsyncSession, account: Account) -> FormContext:
-    """What a form about the account offers: its customer people and its team."""
-    stakeholders = await stakeholders_of(session, account.id)
-    return FormContext(
-        account_id=account.id,
-        account_name=account.name,
-        stakeholders=[Option(s.id, f"{s.name} ({s.title})" if s.title else s.name) for s in stakeholders],
-        team=[Option(m.person.id, m.person.name) for m in account.members],
-    )
+from kam.outbox import request_form
 
 
 def options(accounts: list[Account]) -> list[Option]:
@@ -54,12 +38,21 @@ async def named_account(turn: Turn, request: CommandRequest, command_key: str, w
     return None
 
 
-FormBuilder = Callable[[Texts, FormContext, dt.date, FormState | None, str | None], dict[str, Any]]
 
 
 async def start_form(turn: Turn, request: CommandRequest, purpose: str, build: FormBuilder) -> None:
-    """A form for the channel's account or the user's only one; else first the account picker."""
+    """A form for the channel's account or the user's only one; else first the account picker.
+
+    Asked for in a channel, the form goes to the caller's 1:1 chat: a channel holds what was logged,
+    not everyone's forms (the thread hears where the form went).
+    """
     accounts = list(request.accounts)
+    if turn.channel_id is not None and request.person is not None:
+        async with turn.services.db.transaction() as session:
+            request_form(session, request.person, accounts[0], purpose)
+        turn.services.sender.kick()
+        await turn.say(turn.t("form.sent_to_chat"))
+        return
     if len(accounts) == 1:
         async with turn.services.db.transaction() as session:
             context = await form_context(session, accounts[0])

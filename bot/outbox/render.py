@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.items import item_card
+from bot.new_forms import NEW_FORMS, form_context
 from bot.outbox.address import AddressBook, Destination, Feed, Undeliverable
 from bot.outbox.notifications import notification_about
 from bot.tab_links import TabLinks
@@ -206,6 +207,19 @@ async def meeting_nudge(r: Rendering, message: OutboxMessage) -> Rendered | None
     return await r.to_person(member, card)
 
 
+async def requested_form(r: Rendering, message: OutboxMessage) -> Rendered | None:
+    """A form asked for in a channel, in its person's 1:1 chat: their language, their day."""
+    person = await r.session.get(Person, message.subject_id)
+    if person is None or message.account_id is None:
+        return None
+    build = NEW_FORMS.get(str((message.detail or {}).get("form")))
+    if build is None:
+        raise Undeliverable(f"no form {message.detail!r}")
+    context = await form_context(r.session, await get_account(r.session, message.account_id))
+    card = build(r.texts_for(person), context, local_now(person, utcnow()).date(), None, None)
+    return await r.to_person(person, card)
+
+
 async def feed_notification(r: Rendering, message: OutboxMessage) -> Rendered | None:
     """The activity feed notification about a 1:1 card delivered (the row's subject: the card's outbox row)."""
     card_row = await r.session.get(OutboxMessage, message.subject_id)
@@ -231,6 +245,7 @@ RENDERERS: Mapping[OutboxKind, Renderer] = {
     OutboxKind.DELIVERY_FAILED: delivery_failed,
     OutboxKind.MEMBERS_MISSING: members_missing,
     OutboxKind.FEED_NOTIFICATION: feed_notification,
+    OutboxKind.FORM_REQUESTED: requested_form,
 }
 
 

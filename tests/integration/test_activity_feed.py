@@ -11,24 +11,20 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-import string
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import select
 
 from bot.admin.doctor import activity_feed_checks
 from bot.admin.graph_access import graph_gateway
-from bot.admin.package import render_package
 from bot.metrics import Metrics
 from bot.outbox.address import Feed
 from bot.outbox.feed import ActivityFeed, FeedOutcome
 from bot.settings import Settings
-from cards.feed import ACTIVITY_TYPES
 from graph.activity_feed import ActivityNotification, Notified
 from graph.client import make_client
 from graph.gateway import GraphFailure, TeamsGateway
@@ -37,10 +33,9 @@ from kam.models import Account, AccountMember, ConversationRef, OutboxMessage, O
 from kam.outbox import OutboxKind
 from kam.storage import Database
 from tests.support.fakes.connector import ConnectorFake
-from tests.support.fakes.graph import FakeGraphCredential, GraphFake, SentNotification, demo_tenant, served_demo_tenant
+from tests.support.fakes.graph import FakeGraphCredential, GraphFake, SentNotification, served_demo_tenant
 from tests.support.flows import (
     DECISION,
-    GOOD_INPUT,
     chat_cards,
     log_in_channel,
     open_form,
@@ -51,7 +46,6 @@ from tests.support.flows import (
     texts_in,
 )
 from tests.support.harness import RunningBot, local_settings, migrate_and_seed
-from tests.support.package import settings as package_settings
 from tests.support.teams import BOT_ID, CONTOSO_CHANNEL, TEAM_ID, TENANT_ID, USERS
 
 SEND_IN_TEAM = "TeamsActivity.Send.Group"

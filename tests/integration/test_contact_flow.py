@@ -14,10 +14,14 @@ from tests.support.fakes.connector import ConnectorFake
 from tests.support.flows import (
     GOOD_INPUT,
     action_data,
+    as_submitted,
     choice_value,
+    form_from_channel,
+    inputs_of,
     invoke_card,
     invoke_message,
     last_card,
+    must_touch,
     open_form,
     save,
     texts_in,
@@ -37,6 +41,23 @@ async def test_installing_in_a_personal_chat_sends_one_welcome_listing_the_comma
     for command in ("help", "log contact", "accounts"):
         assert f"**{command}**" in text
     assert_valid_cards(welcomes[0].cards)
+
+
+async def test_one_installation_announced_under_two_conversation_ids_greets_once(bot: RunningBot) -> None:
+    """The Agents Playground sends conversationUpdate under its own conversation id and installationUpdate
+    under the chat's: one place, one welcome, in the 1:1 chat as in a channel."""
+    await bot.send(bot.teams.installed())
+    added = bot.teams.bot_added()
+    added["conversation"]["id"] = "dl-personal-1"
+    await bot.send(added)
+    await bot.send(bot.teams.installed(where=FABRIKAM_CHANNEL))
+    added = bot.teams.bot_added(where=FABRIKAM_CHANNEL)
+    added["conversation"]["id"] = "dl-channel-1"
+    await bot.send(added)
+
+    for seen_in in (("a:personal-alex", "dl-personal-1"), (FABRIKAM_CHANNEL, "dl-channel-1")):
+        welcomes = [r for c in seen_in for r in bot.connector.in_conversation(c) if r.cards]
+        assert [texts_in(r.cards[0]).splitlines()[0] for r in welcomes] == ["Welcome to kambot"]
 
 
 async def test_adding_the_app_to_the_team_welcomes_the_channel(bot: RunningBot) -> None:
@@ -68,15 +89,16 @@ async def test_a_contact_logged_in_a_personal_chat_reaches_the_account_channel_a
     form, _ = await open_form(bot, "Contoso Pharma")
     assert "Log a customer contact: Contoso Pharma" in texts_in(form)
     for label in (
+        "Who at the customer",
         "Date",
         "Type of contact",
-        "Our participants",
         "Summary",
+        "More details",
+        "Our participants",
         "What the customer asked for",
         "What we committed to",
         "Next steps",
         "Confidential",
-        "known stakeholders",
     ):
         assert label in texts_in(form)
 
@@ -101,9 +123,53 @@ async def test_a_user_on_one_account_gets_the_form_without_being_asked_which(bot
     assert "Log a customer contact: Fabrikam Logistics" in texts_in(form)
 
 
-async def test_in_an_account_channel_the_channel_decides_the_account(bot: RunningBot) -> None:
-    await bot.send(bot.teams.message("log contact", where=CONTOSO_CHANNEL))
-    form, _ = last_card(bot.connector, CONTOSO_CHANNEL)
+async def test_a_minimal_contact_takes_three_inputs_and_every_required_one_is_marked(bot: RunningBot) -> None:
+    """Alex is on two accounts: which one, who at the customer, what happened. Type and date are answered."""
+    await bot.send(bot.teams.message("log contact"))
+    picker, message_id = last_card(bot.connector, "a:personal-alex")
+    on_picker = must_touch(picker)
+    form = invoke_card(await bot.send(bot.teams.execute(as_submitted(picker, on_picker), reply_to=message_id)))
+    on_form = must_touch(form)
+
+    assert list(on_picker) == ["account_id"] and sorted(on_form) == ["stakeholders", "summary"]
+    assert len(on_picker) + len(on_form) == 3
+    required = {name for name, element in inputs_of(form).items() if element.get("isRequired")}
+    assert required == {"stakeholders", "kind", "met_on", "summary"}
+    logged = invoke_card(await bot.send(bot.teams.execute(as_submitted(form, on_form))))
+    assert "Contact logged" in texts_in(logged) and on_form["summary"] in texts_in(logged)
+    assert await bot.contact_count() == 1
+
+
+async def test_the_details_wait_behind_more_details_and_open_when_the_form_comes_back_with_them(
+    bot: RunningBot,
+) -> None:
+    form, _ = await open_form(bot)
+    toggle = next(e for e in form["body"] if e["type"] == "ActionSet")["actions"][0]
+    details = next(e for e in form["body"] if e.get("id") == "details")
+    assert toggle["type"] == "Action.ToggleVisibility" and toggle["title"] == "More details"
+    assert toggle["targetElements"] == ["details"] and details["isVisible"] is False
+    hidden = {e["id"] for e in details["items"] if "id" in e}
+    assert hidden == {
+        "participants",
+        "customer_asked",
+        "we_committed",
+        "next_steps",
+        "paid_service",
+        "framework_agreement",
+        "confidential",
+    }
+
+    again = invoke_card(await save(bot, form, summary="", we_committed="An offer by Friday"))
+    details = next(e for e in again["body"] if e.get("id") == "details")
+    assert details["isVisible"] is True, "what the user wrote there is in sight"
+    assert inputs_of(again)["we_committed"]["value"] == "An offer by Friday"
+    assert_valid_cards([form, again])
+
+
+async def test_in_an_account_channel_the_form_comes_to_the_1_1_chat_for_the_channels_account(bot: RunningBot) -> None:
+    form = await form_from_channel(bot, "log contact")
+    said = bot.connector.in_conversation(CONTOSO_CHANNEL)[-1].activity["text"]
+    assert "I sent you the form in your chat with kambot" in said
     assert "Log a customer contact: Contoso Pharma" in texts_in(form)
     stakeholder = choice_value(form, "stakeholders", "Dr. Hanna Berger")
     participant = choice_value(form, "participants", "Adele Vance")
@@ -113,7 +179,7 @@ async def test_in_an_account_channel_the_channel_decides_the_account(bot: Runnin
         | GOOD_INPUT
         | {"customer_people": "", "stakeholders": stakeholder, "participants": participant}
     )
-    logged = invoke_card(await bot.send(bot.teams.execute(data, where=CONTOSO_CHANNEL)))
+    logged = invoke_card(await bot.send(bot.teams.execute(data)))
     assert "Dr. Hanna Berger" in texts_in(logged) and "Adele Vance" in texts_in(logged)
 
 
@@ -245,11 +311,11 @@ async def test_a_confidential_contact_is_announced_without_its_details(bot: Runn
     assert "<at>Megan Bowen</at>" in texts_in(post)
 
 
-async def test_a_confidential_contact_logged_from_a_channel_form_keeps_its_details_out_of_the_channel(
+async def test_a_confidential_contact_submitted_in_a_channel_keeps_its_details_out_of_the_channel(
     bot: RunningBot,
 ) -> None:
-    await bot.send(bot.teams.message("log contact", where=CONTOSO_CHANNEL))
-    form, _ = last_card(bot.connector, CONTOSO_CHANNEL)
+    """Forms no longer go to channels, but one posted there before still answers where others read along."""
+    form = await form_from_channel(bot, "log contact")
     data = action_data(form) | GOOD_INPUT | {"confidential": "true", "summary": "Secret merger talk"}
     logged = invoke_card(await bot.send(bot.teams.execute(data, where=CONTOSO_CHANNEL)))
     assert "Contact logged" in texts_in(logged) and "Confidential contact" in texts_in(logged)

@@ -6,7 +6,16 @@ from sqlalchemy import func, select
 
 from kam.models import Decision
 from tests.support.cards_judge import assert_valid_cards
-from tests.support.flows import DECISION, action_data, choice_value, invoke_card, invoke_message, last_card, texts_in
+from tests.support.flows import (
+    DECISION,
+    action_data,
+    choice_value,
+    form_from_channel,
+    invoke_card,
+    invoke_message,
+    last_card,
+    texts_in,
+)
 from tests.support.harness import RunningBot
 from tests.support.teams import CONTOSO_CHANNEL
 
@@ -17,16 +26,15 @@ async def decisions(bot: RunningBot) -> int:
 
 
 async def test_a_decision_logged_in_the_channel_is_posted_there_with_the_ka_manager_mentioned(bot: RunningBot) -> None:
-    await bot.send(bot.teams.message("log decision", where=CONTOSO_CHANNEL))
-    form, _ = last_card(bot.connector, CONTOSO_CHANNEL)
+    form = await form_from_channel(bot, "log decision")
     assert "Log a decision: Contoso Pharma" in texts_in(form)
     communicator = choice_value(form, "communicator", "Megan Bowen")
     data = action_data(form) | DECISION | {"communicator": communicator}
-    logged = invoke_card(await bot.send(bot.teams.execute(data, where=CONTOSO_CHANNEL)))
+    logged = invoke_card(await bot.send(bot.teams.execute(data)))
     assert "Decision logged: Contoso Pharma" in texts_in(logged)
     assert "by Megan Bowen, until" in texts_in(logged)
 
-    again = invoke_card(await bot.send(bot.teams.execute(data, where=CONTOSO_CHANNEL)))
+    again = invoke_card(await bot.send(bot.teams.execute(data)))
     assert texts_in(again) == texts_in(logged)
     await bot.settle()
     posts = [

@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 from kam.models import Account, Acknowledgement, Person, PriceAction, Review
 from tests.support.fakes.background import BackgroundLoop
 from tests.support.fakes.connector import ConnectorFake
+from tests.support.flows import chat_cards, inputs_of
 from tests.support.harness import RunningBot, local_settings, migrate_and_seed
 from tests.support.teams import CONTOSO_CHANNEL, USERS, Teams
 
@@ -157,14 +158,16 @@ def test_card_submissions_with_random_values_store_only_valid_contacts(
 ) -> None:
     teams = Teams(target.connector.url)
     target.post(teams.message("log contact", where=CONTOSO_CHANNEL))
-    form = [r for r in target.connector.in_conversation(CONTOSO_CHANNEL) if r.cards][-1].cards[0]
+    target.settle()
+    form = chat_cards(target.connector, "alex")[-1]
+    today = inputs_of(form)["met_on"]["value"]
     data = (
         dict(form["actions"][0]["data"])
-        | {"summary": "ok", "customer_people": "Hanna", "kind": "call", "met_on": form["body"][3]["value"]}
+        | {"summary": "ok", "customer_people": "Hanna", "kind": "call", "met_on": today}
         | changes
     )
     before = target.contacts()
-    response = target.post(teams.execute(data, user=user, where=CONTOSO_CHANNEL))
+    response = target.post(teams.execute(data, user=user))
     target.settle()
     assert_no_leak(target, response)
     answer = response.json()

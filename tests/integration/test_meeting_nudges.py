@@ -17,7 +17,16 @@ from kam.people import Caller, find_person
 from kam.storage import Database
 from tests.support.fakes.connector import ConnectorFake
 from tests.support.fakes.graph import FakeGraphCredential, GraphFake
-from tests.support.flows import chat_cards, eventually, invoke_card, invoke_message, scrape, texts_in, verb_data
+from tests.support.flows import (
+    chat_cards,
+    eventually,
+    inputs_of,
+    invoke_card,
+    invoke_message,
+    scrape,
+    texts_in,
+    verb_data,
+)
 from tests.support.harness import RunningBot, local_settings, migrate_and_seed
 from tests.support.teams import CONTOSO_CHANNEL, USERS
 
@@ -133,7 +142,7 @@ async def test_one_tap_opens_the_contact_form_prefilled_and_logging_it_answers_t
     await connector.wait_for(lambda c: meeting_cards(c, "adele") and meeting_cards(c, "alex"), timeout=10)
     nudge = meeting_cards(connector, "adele")[0]
     form = invoke_card(await bot.send(bot.teams.execute(verb_data(nudge, "contact.pick"), user="adele")))
-    values = {e.get("id"): e.get("value") for e in form["body"] if e.get("id")}
+    values = {name: element.get("value") for name, element in inputs_of(form).items()}
     assert values["met_on"] == start.date().isoformat()
     assert values["customer_people"] == "Dr. Hanna Berger" and values["summary"] == "Price talk"
     async with bot.db.transaction() as session:

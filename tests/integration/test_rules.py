@@ -20,6 +20,7 @@ from tests.support.flows import (
     GOOD_INPUT,
     action_data,
     channel_post,
+    form_from_channel,
     invoke_card,
     invoke_message,
     last_card,
@@ -147,17 +148,15 @@ def test_a_broken_rules_file_says_where_and_why(tmp_path: Path, text: str, messa
 async def test_the_channel_hears_from_everyone_the_rules_name(sqlite_url: str, connector, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     rules = "accounts:\n  Contoso Pharma:\n    inform:\n      - {about: contact, inform: [team]}\n"
     async with bot_with_rules(sqlite_url, connector, tmp_path, rules) as bot:
-        await bot.send(bot.teams.message("log contact", where=CONTOSO_CHANNEL))
-        form, _ = last_card(bot.connector, CONTOSO_CHANNEL)
-        invoke_card(await bot.send(bot.teams.execute(action_data(form) | GOOD_INPUT, where=CONTOSO_CHANNEL)))
+        form = await form_from_channel(bot, "log contact")
+        invoke_card(await bot.send(bot.teams.execute(action_data(form) | GOOD_INPUT)))
         await bot.settle()
         post = [r for r in connector.in_conversation(CONTOSO_CHANNEL) if r.cards][-1].cards[0]
         mentioned = sorted(e["mentioned"]["name"] for e in post["msteams"]["entities"])
         # Alex logged it: the whole team but the author.
         assert mentioned == ["Adele Vance", "Megan Bowen", "Patti Fernandez"]
 
-        await bot.send(bot.teams.message("log decision", where=CONTOSO_CHANNEL))
-        form, _ = last_card(bot.connector, CONTOSO_CHANNEL)
+        form = await form_from_channel(bot, "log decision")
         data = action_data(form) | {
             "title": "Discount",
             "category": "pricing",
@@ -165,7 +164,7 @@ async def test_the_channel_hears_from_everyone_the_rules_name(sqlite_url: str, c
             "decided_by": "Alex",
             "effective_on": dt.date.today().isoformat(),
         }
-        logged = invoke_card(await bot.send(bot.teams.execute(data, where=CONTOSO_CHANNEL)))
+        logged = invoke_card(await bot.send(bot.teams.execute(data)))
         assert "Needs confirmation" in texts_in(logged)
         await bot.settle()
         post = [r for r in connector.in_conversation(CONTOSO_CHANNEL) if r.cards][-1].cards[0]

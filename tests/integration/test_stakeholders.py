@@ -12,7 +12,16 @@ from kam.contacts import LogContact, log_contact
 from kam.models import Account, ContactKind, Person, Stakeholder
 from kam.stakeholders import model_of
 from tests.support.cards_judge import assert_valid_cards
-from tests.support.flows import action_data, choice_value, invoke_card, invoke_message, last_card, tab_link, texts_in
+from tests.support.flows import (
+    action_data,
+    choice_value,
+    form_from_channel,
+    invoke_card,
+    invoke_message,
+    last_card,
+    tab_link,
+    texts_in,
+)
 from tests.support.harness import RunningBot
 from tests.support.teams import CATALOG_APP_ID, CONTOSO_CHANNEL
 
@@ -28,8 +37,7 @@ def test_the_relationship_model_follows_who_meets_whom(ours: int, theirs: int, m
 
 
 async def test_a_team_member_adds_a_stakeholder_who_then_appears_in_the_contact_form(bot: RunningBot) -> None:
-    await bot.send(bot.teams.message("add stakeholder", where=CONTOSO_CHANNEL))
-    form, _ = last_card(bot.connector, CONTOSO_CHANNEL)
+    form = await form_from_channel(bot, "add stakeholder")
     assert "Add a stakeholder: Contoso Pharma" in texts_in(form)
     data = action_data(form) | {
         "name": "Dr.  Eva Klein",
@@ -40,11 +48,11 @@ async def test_a_team_member_adds_a_stakeholder_who_then_appears_in_the_contact_
         "attitude": "neutral",
         "owner": choice_value(form, "owner", "Megan Bowen"),
     }
-    wrong = invoke_card(await bot.send(bot.teams.execute(data | {"level": "god"}, where=CONTOSO_CHANNEL)))
+    wrong = invoke_card(await bot.send(bot.teams.execute(data | {"level": "god"})))
     assert "Choose one of the offered options." in texts_in(wrong) and "Dr. Eva Klein" in texts_in(wrong)
-    added = invoke_card(await bot.send(bot.teams.execute(data, where=CONTOSO_CHANNEL)))
+    added = invoke_card(await bot.send(bot.teams.execute(data)))
     assert "Stakeholder added: Contoso Pharma" in texts_in(added) and "Dr. Eva Klein" in texts_in(added)
-    twice = invoke_card(await bot.send(bot.teams.execute(data | {"name": "dr. eva klein"}, where=CONTOSO_CHANNEL)))
+    twice = invoke_card(await bot.send(bot.teams.execute(data | {"name": "dr. eva klein"})))
     assert "stakeholder of that name already" in texts_in(twice)
     stolen = invoke_message(await bot.send(bot.teams.execute(data | {"name": "Someone"}, user="isaiah")))
     assert "opened for someone else" in stolen
@@ -52,8 +60,7 @@ async def test_a_team_member_adds_a_stakeholder_who_then_appears_in_the_contact_
     refused = invoke_message(await bot.send(bot.teams.execute(forged, user="isaiah")))
     assert "not available to you" in refused and "Contoso" not in refused
 
-    await bot.send(bot.teams.message("log contact", where=CONTOSO_CHANNEL))
-    contact_form, _ = last_card(bot.connector, CONTOSO_CHANNEL)
+    contact_form = await form_from_channel(bot, "log contact")
     assert "Dr. Eva Klein (CFO)" in texts_in(contact_form)
     async with bot.db.transaction() as session:
         eva = await session.scalar(select(Stakeholder).where(Stakeholder.name == "Dr. Eva Klein"))

@@ -27,6 +27,8 @@ from tests.support.flows import (
     channel_post,
     chat_cards,
     fill,
+    form_from_channel,
+    form_message_from_channel,
     invoke_card,
     invoke_message,
     last_card,
@@ -141,14 +143,17 @@ async def test_confidential_details_reach_only_insiders_and_only_in_private(bot:
         assert ("Call number 0" in texts_in(card)) is sees, user
 
 
-async def test_a_confidential_submit_in_a_channel_updates_the_form_without_its_details(bot: RunningBot) -> None:
-    await bot.send(bot.teams.message("log contact", where=CONTOSO_CHANNEL))
-    form, message_id = last_card(bot.connector, CONTOSO_CHANNEL)
+async def test_a_confidential_contact_asked_for_in_a_channel_is_filled_in_and_kept_in_the_1_1_chat(
+    bot: RunningBot,
+) -> None:
+    await bot.send(bot.teams.message("help"))  # Alex has chatted with kambot: the form comes to that chat
+    form, message_id = await form_message_from_channel(bot, "log contact")
     value = action_data(form) | GOOD_INPUT | {"confidential": "true", "summary": SECRET}
-    await bot.send(bot.teams.submit(value, where=CONTOSO_CHANNEL, reply_to=message_id))
+    await bot.send(bot.teams.submit(value, reply_to=message_id))
     await bot.settle()
-    update = next(r for r in bot.connector.in_conversation(CONTOSO_CHANNEL) if r.method == "update")
+    update = next(r for r in bot.connector.recorded if r.method == "update")
     assert update.activity_id == message_id and "Contact logged" in texts_in(update.cards[0])
+    assert SECRET in texts_in(update.cards[0]), "its author sees it whole, in private"
     assert SECRET not in said_in(bot, CONTOSO_CHANNEL) and await contacts(bot) == 1
 
 
@@ -158,19 +163,14 @@ async def test_a_confidential_submit_in_a_channel_updates_the_form_without_its_d
 async def test_a_forged_reply_to_id_never_overwrites_another_bot_message(bot: RunningBot) -> None:
     await log_in_channel(bot, "log decision", DECISION)
     post = next(r for r in bot.connector.in_conversation(CONTOSO_CHANNEL) if r.cards and r.method != "update")
-    await bot.send(bot.teams.message("log contact", user="isaiah", where=FABRIKAM_CHANNEL))
-    form, _ = last_card(bot.connector, FABRIKAM_CHANNEL)
+    form = await form_from_channel(bot, "log contact", user="isaiah", where=FABRIKAM_CHANNEL)
     value = action_data(form) | GOOD_INPUT
     for reply_to in (post.activity_id, "activity-1", "no-such-message"):
-        await bot.send(bot.teams.submit(value, user="isaiah", where=FABRIKAM_CHANNEL, reply_to=reply_to))
+        await bot.send(bot.teams.submit(value, user="isaiah", reply_to=reply_to))
     updates = [r for r in bot.connector.recorded if r.method == "update"]
     assert updates == [], "only the message holding the form may be updated"
     assert await contacts(bot) == 1, "saved once; the two later clicks were the same form"
-    logged = [
-        r
-        for r in bot.connector.in_conversation(FABRIKAM_CHANNEL)
-        if r.cards and "Contact logged" in texts_in(r.cards[0])
-    ]
+    logged = [r for r in bot.connector.in_conversation("a:personal-isaiah") if "Contact logged" in texts_in(r.cards[0])]
     assert logged, "the outcome is sent as a new message instead"
 
 

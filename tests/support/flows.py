@@ -27,7 +27,7 @@ from kam.models import (
 )
 from kam.people import Caller, find_person
 from kam.plans import PlanContent, PlanItem, save_plan
-from tests.support.fakes.connector import ConnectorFake
+from tests.support.fakes.connector import ConnectorFake, Recorded
 from tests.support.fakes.entra import CLIENT_ID, EntraFake
 from tests.support.harness import RunningBot
 from tests.support.teams import CONTOSO_CHANNEL, USERS
@@ -80,11 +80,42 @@ def action_data(card: dict[str, Any]) -> dict[str, Any]:
     return dict(card["actions"][0]["data"])
 
 
+def inputs_of(card: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Every input on a card by id, inside containers too (shown or hidden: a client sends them all)."""
+    found: dict[str, dict[str, Any]] = {}
+
+    def walk(elements: list[dict[str, Any]]) -> None:
+        for element in elements:
+            if str(element.get("type", "")).startswith("Input."):
+                found[element["id"]] = element
+            walk(element.get("items") or [])
+
+    walk(card.get("body") or [])
+    return found
+
+
 def choice_value(card: dict[str, Any], input_id: str, title: str) -> str:
-    for element in card["body"]:
-        if element.get("id") == input_id:
-            return next(c["value"] for c in element["choices"] if c["title"].startswith(title))
-    raise AssertionError(f"no input {input_id}")
+    element = inputs_of(card).get(input_id)
+    if element is None:
+        raise AssertionError(f"no input {input_id}")
+    return next(c["value"] for c in element["choices"] if c["title"].startswith(title))
+
+
+def must_touch(card: dict[str, Any]) -> dict[str, str]:
+    """What a user has to fill in before the client lets them submit: each required input with no value yet,
+    answered the quickest way (the first choice offered, a few words)."""
+    touched = {}
+    for name, element in inputs_of(card).items():
+        if element.get("isRequired") and not element.get("value"):
+            choices = element.get("choices")
+            touched[name] = choices[0]["value"] if choices else f"{element.get('label', name)}: a few words"
+    return touched
+
+
+def as_submitted(card: dict[str, Any], touched: dict[str, str]) -> dict[str, Any]:
+    """The action data a client sends: the card's own data, every input's value, and what the user changed."""
+    values = {name: str(element.get("value", "")) for name, element in inputs_of(card).items()}
+    return action_data(card) | values | touched
 
 
 def invoke_card(reply: Any) -> dict[str, Any]:
@@ -134,13 +165,40 @@ def verb_data(card: dict[str, Any], verb: str) -> dict[str, Any]:
     raise AssertionError(f"no {verb} button on the card: {texts_in(card)}")
 
 
+def chat_messages(connector: ConnectorFake, user: str) -> list[Recorded]:
+    """The messages with cards in a user's 1:1 chat (as chat_cards), with their ids."""
+    ids = {connector.chats.get(USERS[user].teams_user_id), f"a:personal-{user}"}
+    return [r for r in connector.recorded if r.conversation_id in ids and r.cards]
+
+
+async def form_from_channel(
+    bot: RunningBot, what: str, user: str = "alex", where: str = CONTOSO_CHANNEL
+) -> dict[str, Any]:
+    """Type 'log decision' / 'log contact' in an account channel: the form arrives in the 1:1 chat, not the channel."""
+    return (await form_message_from_channel(bot, what, user, where))[0]
+
+
+async def form_message_from_channel(
+    bot: RunningBot, what: str, user: str = "alex", where: str = CONTOSO_CHANNEL
+) -> tuple[dict[str, Any], str]:
+    """As form_from_channel: the form, and the id of the chat message holding it."""
+    before = len(chat_messages(bot.connector, user))
+    posts = len(bot.connector.in_conversation(where))
+    await bot.send(bot.teams.message(what, user=user, where=where))
+    await bot.settle()
+    said = bot.connector.in_conversation(where)[posts:]
+    assert [r.cards for r in said] == [[]], "the thread hears where the form went, no form is posted"
+    forms = chat_messages(bot.connector, user)[before:]
+    assert len(forms) == 1, f"one form in the 1:1 chat, not {len(forms)}"
+    return forms[0].cards[0], forms[0].activity_id
+
+
 async def log_in_channel(
     bot: RunningBot, what: str, values: dict[str, str], user: str = "alex", where: str = CONTOSO_CHANNEL
 ) -> dict[str, Any]:
-    """Type 'log decision' / 'log contact' in an account channel and submit the form."""
-    await bot.send(bot.teams.message(what, user=user, where=where))
-    form, _ = last_card(bot.connector, where)
-    logged = invoke_card(await bot.send(bot.teams.execute(action_data(form) | values, user=user, where=where)))
+    """Ask for the form in an account channel and submit it from the 1:1 chat."""
+    form = await form_from_channel(bot, what, user, where)
+    logged = invoke_card(await bot.send(bot.teams.execute(action_data(form) | values, user=user)))
     await bot.settle()
     return logged
 

@@ -28,6 +28,7 @@ import pytest
 from botbuilder.core import TurnContext
 
 import cards
+from bot.new_forms import NEW_FORMS
 from bot.outbox.address import Address
 from bot.outbox.render import RENDERERS
 from bot.tab_links import TabLinks
@@ -37,10 +38,10 @@ from cards.account import LIST_MAX, NAME_MAX, account_created_card, new_account_
 from cards.acknowledge import AckEntry, Attention, FlagView
 from cards.build import Recipient
 from cards.contact import TEXT_FIELDS as CONTACT_FIELDS
-from cards.feed import acknowledge_text
 from cards.contact import ContactView, carried, channel_summary_card, contact_form_card, logged_card
 from cards.decision import TEXT_FIELDS as DECISION_FIELDS
 from cards.decision import DecisionView, channel_decision_card, decision_form_card, decision_logged_card
+from cards.feed import acknowledge_text
 from cards.fit import names_text, shorten
 from cards.forms import FormContext, FormState, Option, account_picker_card, for_dialog
 from cards.general import (
@@ -424,6 +425,10 @@ OUTBOX_CASES: dict[OutboxKind, dict[str, Case]] = {
     },
     OutboxKind.MEMBERS_MISSING: {
         "missing": Case(members_missing_card, lambda t: members_missing_card(t, worst(ACCOUNT_NAME), people()))
+    },
+    OutboxKind.FORM_REQUESTED: {
+        name: Case(build, lambda t, build=build: build(t, form_context(), TODAY, None, None))
+        for name, build in NEW_FORMS.items()
     },
 }
 

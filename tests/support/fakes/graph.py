@@ -30,7 +30,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import jwt
