@@ -97,3 +97,10 @@ async def reachable(session: AsyncSession, person: Person) -> None:
     person.unreachable_since = None
     person.unreachable_reason = None
     await requeue_unreached(session, person.id)
+
+
+async def colleague(session: AsyncSession, aad_object_id: str) -> Person | None:
+    """One of ours, known by their Entra object id (the author of a message, say); None for anyone else."""
+    if not aad_object_id:
+        return None
+    return await session.scalar(_BY_AAD_OBJECT_ID, {"id": aad_object_id})

@@ -15,6 +15,7 @@ from bot.routes import MESSAGE_ACTION
 from bot.turn import Reply, Turn
 from cards.contact import carried, contact_form_card, prefill
 from cards.forms import account_picker_card
+from kam.people import colleague
 
 LOG_AS_CONTACT = "logAsContact"
 _TAGS = re.compile(r"<[^>]+>")
@@ -34,9 +35,24 @@ def _message_text(payload: Mapping[str, Any]) -> str:
     return " ".join(content.split())
 
 
-def _author(payload: Mapping[str, Any]) -> str:
-    name = _mapping(_mapping(payload.get("from")).get("user")).get("displayName")
-    return name if isinstance(name, str) else ""
+def _author(payload: Mapping[str, Any]) -> tuple[str, str]:
+    """The message's author as Teams names them: their Entra object id (empty for anonymous guests), and name."""
+    user = _mapping(_mapping(payload.get("from")).get("user"))
+    identity, name = user.get("id"), user.get("displayName")
+    return (identity if isinstance(identity, str) else ""), (name if isinstance(name, str) else "")
+
+
+async def _people_of(turn: Turn, payload: Mapping[str, Any]) -> dict[str, str]:
+    """Who wrote the message, on the right side of the form: a colleague kambot knows is one of our people
+    (never a customer person); anyone else is the customer's."""
+    object_id, name = _author(payload)
+    async with turn.services.db.transaction() as session:
+        ours = await colleague(session, object_id)
+    if ours is None:
+        return {"customer_people": name}
+    if ours.aad_object_id == turn.caller.aad_object_id:
+        return {}
+    return {"participants": str(ours.id)}
 
 
 def _sent_on(payload: Mapping[str, Any], today: dt.date) -> str:
@@ -53,17 +69,17 @@ async def open_form(turn: Turn, value: object) -> Reply:
     if not isinstance(value, Mapping) or value.get("commandId") != LOG_AS_CONTACT:
         return Reply(message=turn.t("error.malformed"))
     payload = _mapping(value.get("messagePayload"))
-    carry = carried(
-        {
-            "summary": _message_text(payload),
-            "customer_people": _author(payload),
-            "met_on": _sent_on(payload, turn.today),
-        }
-    )
     try:
         request = await command_request(turn, MESSAGE_ACTION.act, about_account=True, unlinked_channel_as_chat=True)
     except Unanswerable as stop:
         return Reply(message=turn.t(stop.key))
+    carry = carried(
+        {
+            "summary": _message_text(payload),
+            "met_on": _sent_on(payload, turn.today),
+            **await _people_of(turn, payload),
+        }
+    )
     accounts = list(request.accounts)
     if len(accounts) == 1:
         async with turn.services.db.transaction() as session:

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from tests.support.cards_judge import assert_valid_cards
-from tests.support.flows import GOOD_INPUT, choice_value, texts_in
+from tests.support.flows import GOOD_INPUT, choice_value, inputs_of, texts_in
 from tests.support.harness import RunningBot
-from tests.support.teams import CONTOSO_CHANNEL, message_action
+from tests.support.teams import CONTOSO_CHANNEL, USERS, message_action
 
+FETCH = "composeExtension/fetchTask"
 PAYLOAD = {
     "id": "1700000000000",
     "createdDateTime": "2026-11-20T09:30:00Z",
@@ -81,3 +82,26 @@ async def test_strangers_and_unknown_commands_get_a_message_not_a_form(bot: Runn
     assert reply.body["task"]["type"] == "message" and "couldn't read" in reply.body["task"]["value"]
     reply = await bot.send(fetch(bot, user="isaiah", where=CONTOSO_CHANNEL))
     assert "not available to you" in reply.body["task"]["value"]
+
+
+async def test_a_colleagues_message_prefills_them_as_one_of_ours_and_nobody_as_the_customer(bot: RunningBot) -> None:
+    megan = USERS["megan"]
+    by_colleague = PAYLOAD | {
+        "from": {"user": {"id": megan.aad_object_id, "displayName": megan.name, "userIdentityType": "aadUser"}}
+    }
+    value = {"commandId": "logAsContact", "commandContext": "message", "messagePayload": by_colleague}
+    form = dialog_card(await bot.send(message_action(bot.teams, FETCH, value, "alex", CONTOSO_CHANNEL)))
+    inputs = inputs_of(form)
+    assert not inputs["customer_people"].get("value") and not inputs["stakeholders"].get("value")
+    assert inputs["participants"]["value"] == choice_value(form, "participants", "Megan Bowen")
+    assert "We agree to pay for the 2nd service visit" in texts_in(form)
+
+    data = form["actions"][0]["data"] | {"customer_people": "", "summary": "Offer for the 2nd visit"}
+    again = dialog_card(await bot.send(submit(bot, data, where=CONTOSO_CHANNEL)))
+    assert "Name at least one customer person" in texts_in(again) and await bot.contact_count() == 0
+
+    guest = PAYLOAD | {"from": {"user": {"displayName": "Hanna (Contoso)", "userIdentityType": "anonymousGuest"}}}
+    value = {"commandId": "logAsContact", "commandContext": "message", "messagePayload": guest}
+    form = dialog_card(await bot.send(message_action(bot.teams, FETCH, value, "alex", CONTOSO_CHANNEL)))
+    assert inputs_of(form)["customer_people"]["value"] == "Hanna (Contoso)"
+    assert not inputs_of(form)["participants"].get("value")
