@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bot.event_loop import run as run_on_loop  # noqa: E402
 from tests.support.fakes.connector import TENANT_WINDOWS, ConnectorFake  # noqa: E402
 from tests.support.harness import fresh_database  # noqa: E402
-from tests.support.workers import deliveries, owe_weekly_nudges, start_worker  # noqa: E402
+from tests.support.workers import deliveries, owe_weekly_digests, start_worker  # noqa: E402
 
 TENANT_LIMIT = TENANT_WINDOWS[0][0]
 WORKER_COUNTS = (1, 3, 6)
@@ -81,7 +81,7 @@ async def fan_out(messages: int, server: str, count: int, kill: signal.Signals) 
     connector = await ConnectorFake().start()
     label = f"{count} worker{'s' if count > 1 else ''}"
     async with fresh_database(server) as url:
-        await owe_weekly_nudges(url, connector, messages)
+        await owe_weekly_digests(url, connector, messages)
         started = time.monotonic()
         workers = [start_worker(url, outbox_lease_seconds=LEASE_SECONDS) for _ in range(count)]
         replaced = False

@@ -191,10 +191,9 @@ def outbox(
         sender,
         db,
         every_seconds=settings.outbox_sweep_seconds,
-        nudge_time=(
-            NudgeTime(WEEKDAYS.index(settings.nudge_weekday), settings.nudge_hour)
-            if settings.nudge_weekday in WEEKDAYS
-            else None
+        nudge_time=NudgeTime(
+            WEEKDAYS.index(settings.nudge_weekday) if settings.nudge_weekday in WEEKDAYS else None,
+            settings.nudge_hour,
         ),
         jobs=[meeting_watch(settings, db, metrics, graph()).run_once] if settings.meeting_nudges else [],
         card_memory_days=settings.form_max_age_days + 1,  # a form older than that is refused anyway

@@ -102,6 +102,7 @@ COMMANDS: tuple[CommandRoute, ...] = (
     CommandRoute("command.review_plan", review.start, Act.MANAGE, about_account=True, takes_argument=True),
     CommandRoute("command.pause_nudges", nudges.pause, Act.USE),
     CommandRoute("command.resume_nudges", nudges.resume, Act.USE),
+    CommandRoute("command.digest", nudges.digest_day, Act.USE, takes_argument=True),
     CommandRoute("command.accounts", general.list_accounts, Act.USE),
     CommandRoute("command.new_account", account.new_account, Act.CREATE_ACCOUNT),
     CommandRoute("command.provision", admin.provision, Act.PROVISION),

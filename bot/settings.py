@@ -46,7 +46,8 @@ class Settings(BaseSettings):
     background_jobs: bool = True
     # The Bot Connector's requests per second per tenant, for every instance together (booked in the database).
     connector_sends_per_second: int = Field(default=50, ge=1, le=50)
-    # The weekly nudge: weekday and hour in each member's own time zone ("off": none).
+    # The weekly digest: the default weekday and the hour in each member's own time zone ("off": only to those
+    # who chose a day with "digest <day>").
     nudge_weekday: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun", "off"] = "fri"
     nudge_hour: int = Field(default=14, ge=0, le=23)
     # After-meeting nudges: members' calendars are read through Graph (application permission Calendars.ReadBasic.All)

@@ -22,6 +22,7 @@ COMMANDS = (
     "review_plan",
     "log_price_action",
     "pause_nudges",
+    "digest",
     "stakeholders",
     "add_stakeholder",
     "accounts",

@@ -1,4 +1,4 @@
-"""The nudges: one tap from "anything to log?" or "you met the customer" to the form of that account."""
+"""The after-meeting nudge: one tap from "you met the customer" to the form of that account."""
 
 from __future__ import annotations
 
@@ -11,23 +11,11 @@ from cards.build import card, command_button, heading, labelled, plain, static
 from cards.contact import carried
 from cards.errors import MalformedSubmission
 from cards.fit import names_text
-from cards.forms import VERB_PICK, VERB_PICK_FOR_DECISION, action_data, execute_action, new_card_id
+from cards.forms import VERB_PICK, action_data, execute_action, new_card_id
 from cards.i18n import Texts
 
 VERB_MEETING_NOT_RELEVANT = "nudge.meeting.not_relevant"
 PEOPLE_SHOWN = 6
-
-
-def weekly_nudge_card(t: Texts, account_id: int, account_name: str, today: dt.date) -> dict[str, Any]:
-    body = [heading(t("nudge.weekly.title")), plain(account_name, bold=True), static(t("nudge.weekly.body"))]
-    actions = [
-        execute_action(t("nudge.log_contact"), action_data(VERB_PICK, new_card_id(), today, account_id=account_id)),
-        execute_action(
-            t("nudge.log_decision"), action_data(VERB_PICK_FOR_DECISION, new_card_id(), today, account_id=account_id)
-        ),
-        command_button(t("nudge.pause"), t("command.pause_nudges")),
-    ]
-    return card(body, actions, fallback_text=t("nudge.weekly.title"))
 
 
 @dataclass(frozen=True)

@@ -562,6 +562,8 @@ class DigestSent(Base):
     week: Mapped[str] = mapped_column(String(10))  # ISO year and week in the person's time zone
     sent_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
+    person: Mapped[Person] = relationship(lazy="joined")
+
 
 class MeetingBrief(Base):
     """The brief before a customer meeting for one of our attendees: never twice."""

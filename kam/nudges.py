@@ -1,9 +1,8 @@
-"""The weekly nudge: once a week, each member is asked about each of their accounts, unless they logged already.
+"""What the questions kambot asks share: the person's own time and week, pausing them, and their answers.
 
-It goes at the configured weekday and hour in the member's own time zone (from
-their Teams client; UTC until the bot has heard from them), at most once per
-member, account and week, whichever instance gets there first: the unique
-(person, account, week) row is the claim. Members can pause it for themselves.
+The weekly digest (kam/digest.py) and the after-meeting nudges (kam/meetings.py) go at times in
+the member's own time zone (from their Teams client; UTC until the bot has heard from them).
+Members can pause them for themselves. Logging a contact or decision answers them (`answer_nudges`).
 """
 
 from __future__ import annotations
@@ -12,24 +11,18 @@ import datetime as dt
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kam.models import (
-    Account,
-    AccountMember,
     Contact,
     Decision,
     MeetingNudge,
     NudgeSent,
-    OutboxMessage,
     Person,
     aware,
     contact_participants,
-    utcnow,
 )
-from kam.outbox import OutboxKind
-from kam.storage import insert_if_absent
 
 LOGGED = "logged"  # a meeting nudge answered by logging the contact
 NOT_RELEVANT = "not_relevant"  # ... or by saying it was no customer meeting worth logging
@@ -38,7 +31,10 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 @dataclass(frozen=True)
 class NudgeTime:
-    weekday: int  # 0 = Monday
+    """When the weekly digest goes, where each person is: the tenant's weekday (0 = Monday; None: only to
+    those who chose a day of their own) and hour."""
+
+    weekday: int | None
     hour: int
 
 
@@ -59,79 +55,10 @@ def week_of(moment: dt.datetime) -> str:
     return f"{year}-W{week:02d}"
 
 
-async def _logged_since(session: AsyncSession, person: Person, account: Account, since: dt.datetime) -> bool:
-    for model in (Contact, Decision):
-        query = select(model.id).where(
-            model.account_id == account.id, model.logged_by_id == person.id, model.created_at >= since
-        )
-        if await session.scalar(query.limit(1)) is not None:
-            return True
-    return False
-
-
-def _week_start(local: dt.datetime) -> dt.datetime:
+def week_start(local: dt.datetime) -> dt.datetime:
+    """Monday 00:00 of `local`'s week, where the person is, in UTC."""
     monday = local - dt.timedelta(days=local.weekday())
     return monday.replace(hour=0, minute=0, second=0, microsecond=0).astimezone(dt.UTC)
-
-
-async def still_wanted(session: AsyncSession, person: Person, account: Account, now: dt.datetime | None = None) -> bool:
-    """Checked again when the nudge is sent: the member may have paused or logged in between."""
-    if person.nudges_paused:
-        return False
-    return not await _logged_since(session, person, account, _week_start(local_now(person, now or utcnow())))
-
-
-async def schedule_weekly_nudges(session: AsyncSession, when: NudgeTime, now: dt.datetime | None = None) -> int:
-    """Queue the nudges due now; returns how many.
-
-    It runs on every sweep: three queries whatever the number of members (who is on which account,
-    the claims and the logging of the last eight days), then a claim per nudge that goes.
-    """
-    now = now or utcnow()
-    recent = now - dt.timedelta(days=8)  # covers the current week in every time zone
-    claims = select(NudgeSent.person_id, NudgeSent.account_id, NudgeSent.week).where(NudgeSent.sent_at >= recent)
-    claimed = {tuple(row) for row in await session.execute(claims)}
-    last_logged = await _last_logged(session, recent)
-    members = await session.execute(
-        select(AccountMember.account_id, Person)
-        .join(Person, Person.id == AccountMember.person_id)
-        .join(Account, Account.id == AccountMember.account_id)
-        .where(Account.active.is_(True), Person.nudges_paused.is_(False))
-        .order_by(AccountMember.account_id, Person.id)
-    )
-    queued = 0
-    for account_id, person in members.all():
-        if not (person.teams_user_id or person.aad_object_id):
-            continue
-        local = local_now(person, now)
-        if local.weekday() != when.weekday or local.hour < when.hour:
-            continue
-        if (person.id, account_id, week_of(local)) in claimed:
-            continue
-        logged = last_logged.get((person.id, account_id))
-        if logged is not None and aware(logged) >= _week_start(local):
-            continue
-        claim = {"person_id": person.id, "account_id": account_id, "week": week_of(local), "sent_at": now}
-        if not await insert_if_absent(session, NudgeSent, claim, ["person_id", "account_id", "week"]):
-            continue  # nudged already this week (by another instance, a moment ago)
-        session.add(OutboxMessage(kind=OutboxKind.NUDGE_WEEKLY, subject_id=person.id, account_id=account_id))
-        queued += 1
-    return queued
-
-
-async def _last_logged(session: AsyncSession, since: dt.datetime) -> dict[tuple[int, int], dt.datetime]:
-    """When each member last logged a contact or decision for each account, since `since`."""
-    latest: dict[tuple[int, int], dt.datetime] = {}
-    for model in (Contact, Decision):
-        rows = await session.execute(
-            select(model.logged_by_id, model.account_id, func.max(model.created_at))
-            .where(model.created_at >= since)
-            .group_by(model.logged_by_id, model.account_id)
-        )
-        for person_id, account_id, moment in rows.all():
-            key = (person_id, account_id)
-            latest[key] = max(aware(moment), latest.get(key, aware(moment)))
-    return latest
 
 
 def set_paused(person: Person, paused: bool) -> None:

@@ -31,7 +31,7 @@ class OutboxKind(StrEnum):
     ACK_REMINDER = "ack.reminder"  # an acknowledgement: the one reminder
     ACK_OVERDUE = "ack.overdue"  # a KA manager; detail: the item, and who has not acknowledged it
     REVIEW_DUE = "review.due"  # a KA manager; account: the one whose review is due
-    NUDGE_WEEKLY = "nudge.weekly"  # the member; account: the account asked about
+    NUDGE_WEEKLY = "nudge.weekly"  # the weekly digest (kam.digest.DigestSent); an older row, with an account: none
     NUDGE_MEETING = "nudge.meeting"  # the MeetingNudge
     DELIVERY_FAILED = "outbox.failed"  # a KA manager or an admin; detail: which message failed and why
     MEMBERS_MISSING = "team.members_missing"  # a KA manager; detail: the people missing from the account's team

@@ -22,7 +22,8 @@ from bot.tab_links import TabLinks
 from cards.fit import names_text
 from cards.general import channel_welcome_card, delivery_failed_card, members_missing_card
 from cards.i18n import Texts
-from cards.nudge import MeetingView, meeting_nudge_card, weekly_nudge_card
+from cards.digest import digest_card
+from cards.nudge import MeetingView, meeting_nudge_card
 from cards.review import review_due_card, review_summary_card
 from graph.activity_feed import ActivityNotification
 from kam.access import Audience
@@ -33,7 +34,8 @@ from kam.decisions import get_decision
 from kam.errors import ItemNotFound
 from kam.meetings import still_wanted as meeting_still_wanted
 from kam.models import Account, ItemKind, MeetingNudge, OutboxMessage, Person, utcnow
-from kam.nudges import local_now, still_wanted
+from kam.digest import digest_of
+from kam.nudges import local_now
 from kam.outbox import OutboxKind
 from kam.people import addressee
 from kam.reviews import get_review
@@ -176,15 +178,17 @@ async def members_missing(r: Rendering, message: OutboxMessage) -> Rendered:
     return await r.to_person(manager, members_missing_card(r.texts_for(manager), account.name, sorted(names)))
 
 
-async def weekly_nudge(r: Rendering, message: OutboxMessage) -> Rendered | None:
-    member = await r.session.get(Person, message.subject_id)
-    if member is None or message.account_id is None:
+async def weekly_digest(r: Rendering, message: OutboxMessage) -> Rendered | None:
+    """The person's weekly digest, read when it goes. A row naming an account is a weekly nudge queued before
+    the digest replaced them: no longer owed."""
+    if message.account_id is not None:
         return None
-    account = await get_account(r.session, message.account_id)
-    if not await still_wanted(r.session, member, account):
+    digest = await digest_of(r.session, message.subject_id)
+    if digest is None:
         return None
-    card = weekly_nudge_card(r.texts_for(member), account.id, account.name, local_now(member, utcnow()).date())
-    return await r.to_person(member, card)
+    person = digest.person
+    card = digest_card(r.texts_for(person), digest, local_now(person, digest.since).date())
+    return await r.to_person(person, card)
 
 
 async def meeting_nudge(r: Rendering, message: OutboxMessage) -> Rendered | None:
@@ -240,7 +244,7 @@ RENDERERS: Mapping[OutboxKind, Renderer] = {
     OutboxKind.ACK_REMINDER: acknowledgement,
     OutboxKind.ACK_OVERDUE: overdue_report,
     OutboxKind.REVIEW_DUE: review_due,
-    OutboxKind.NUDGE_WEEKLY: weekly_nudge,
+    OutboxKind.NUDGE_WEEKLY: weekly_digest,
     OutboxKind.NUDGE_MEETING: meeting_nudge,
     OutboxKind.DELIVERY_FAILED: delivery_failed,
     OutboxKind.MEMBERS_MISSING: members_missing,

@@ -21,7 +21,8 @@ from bot.outbox.sender import Sender
 from kam.acknowledgements import schedule_reminders
 from kam.conversations import forget_card_messages
 from kam.models import utcnow
-from kam.nudges import NudgeTime, answer_nudges, schedule_weekly_nudges
+from kam.digest import schedule_digests
+from kam.nudges import NudgeTime, answer_nudges
 from kam.reviews import schedule_reviews_due
 from kam.send_slots import forget_old
 from kam.storage import Database
@@ -65,7 +66,7 @@ class Sweeper:
         async with self._db.transaction() as session:
             queued = await schedule_reminders(session, {}) + await schedule_reviews_due(session)
             if self._nudge_time is not None:
-                queued += await schedule_weekly_nudges(session, self._nudge_time)
+                queued += await schedule_digests(session, self._nudge_time)
             await forget_card_messages(session, utcnow() - self._card_memory)
             await forget_old(session, KEPT)
             return queued

@@ -14,7 +14,7 @@ from kam.outbox import OutboxKind
 from kam.storage import Database
 from tests.support.fakes.connector import ConnectorFake
 from tests.support.harness import migrate_and_seed
-from tests.support.workers import deliveries, owe_weekly_nudges, start_worker
+from tests.support.workers import deliveries, owe_weekly_digests, start_worker
 
 
 async def queue_welcomes(url: str, connector: ConnectorFake, count: int) -> None:
@@ -91,7 +91,7 @@ async def test_a_worker_killed_outright_loses_nothing_and_the_others_finish_its_
     """
     people = 240
     connector.tenant_windows = ((30, 1.0),)
-    await owe_weekly_nudges(fresh_postgres, connector, people)
+    await owe_weekly_digests(fresh_postgres, connector, people)
     settings = {"connector_sends_per_second": "30", "outbox_lease_seconds": "3", "outbox_in_flight": "4"}
     in_flight = int(settings["outbox_in_flight"])
     workers = [start_worker(fresh_postgres, **settings) for _ in range(3)]

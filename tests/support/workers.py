@@ -12,7 +12,7 @@ from pathlib import Path
 
 from kam.demo import TENANT_ID
 from kam.migrate import upgrade
-from kam.models import Account, AccountMember, ConversationRef, OutboxMessage, Person, Role, Tier
+from kam.models import Account, AccountMember, ConversationRef, DigestSent, OutboxMessage, Person, Role, Tier
 from kam.outbox import OutboxKind
 from kam.storage import Database
 from tests.support.fakes.connector import ConnectorFake
@@ -47,8 +47,8 @@ def chat_of(index: int) -> str:
     return f"a:crowd-{index}"
 
 
-async def owe_weekly_nudges(url: str, connector: ConnectorFake, people: int) -> None:
-    """`people` members (PER_ACCOUNT per account), each with a 1:1 chat the bot knows, each owed a weekly nudge."""
+async def owe_weekly_digests(url: str, connector: ConnectorFake, people: int) -> None:
+    """`people` members (PER_ACCOUNT per account), each with a 1:1 chat the bot knows, each owed a weekly digest."""
     await asyncio.to_thread(upgrade, url)
     db = Database(url)
     async with db.transaction() as session:
@@ -71,12 +71,10 @@ async def owe_weekly_nudges(url: str, connector: ConnectorFake, people: int) -> 
             for start in range(0, people, PER_ACCOUNT)
         ]
         session.add_all(accounts)
+        digests = [DigestSent(person=person, week="2026-W49") for person in crowd]
+        session.add_all(digests)
         await session.flush()
-        session.add_all(
-            OutboxMessage(kind=OutboxKind.NUDGE_WEEKLY, subject_id=member.person.id, account_id=account.id)
-            for account in accounts
-            for member in account.members
-        )
+        session.add_all(OutboxMessage(kind=OutboxKind.NUDGE_WEEKLY, subject_id=digest.id) for digest in digests)
     await db.close()
 
 

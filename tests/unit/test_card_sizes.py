@@ -41,6 +41,7 @@ from cards.contact import TEXT_FIELDS as CONTACT_FIELDS
 from cards.contact import ContactView, carried, channel_summary_card, contact_form_card, logged_card
 from cards.decision import TEXT_FIELDS as DECISION_FIELDS
 from cards.decision import DecisionView, channel_decision_card, decision_form_card, decision_logged_card
+from cards.digest import digest_card
 from cards.feed import acknowledge_text
 from cards.fit import names_text, shorten
 from cards.forms import FormContext, FormState, Option, account_picker_card, for_dialog
@@ -56,7 +57,7 @@ from cards.general import (
     welcome_card,
 )
 from cards.i18n import Texts
-from cards.nudge import MeetingView, meeting_dismissed_card, meeting_nudge_card, weekly_nudge_card
+from cards.nudge import MeetingView, meeting_dismissed_card, meeting_nudge_card
 from cards.price_action import (
     COUNTRIES_MAX,
     PriceActionView,
@@ -84,6 +85,7 @@ from cards.stakeholders import (
     stakeholder_form_card,
 )
 from cards.timeline import TimelineItem, timeline_card
+from kam.digest import ACKNOWLEDGE, TELL, TITLES_SHOWN, UPDATE_REVIEW, AccountNews, Digest, Waiting
 from kam.meetings import SUBJECT_MAX
 from kam.models import (
     Account,
@@ -92,6 +94,7 @@ from kam.models import (
     DecisionCategory,
     FlagKind,
     ItemKind,
+    Person,
     Role,
     StakeholderLevel,
     Tier,
@@ -285,6 +288,22 @@ def rules_in_force() -> tuple[RuleSet, list[str]]:
     return rules, functions
 
 
+def digest() -> Digest:
+    """A person on MANY accounts, each with news, and MANY things waiting: the card counts what it cannot show."""
+    news = [
+        AccountNews(i, worst(ACCOUNT_NAME), BIG_ID, BIG_ID, [worst(200)] * TITLES_SHOWN, TODAY) for i in range(MANY)
+    ]
+    kinds = [
+        Waiting(worst(ACCOUNT_NAME), ACKNOWLEDGE, worst(200), TODAY),
+        Waiting(worst(ACCOUNT_NAME), ACKNOWLEDGE, on=TODAY, contact_kind=ContactKind.MEETING),
+        Waiting(worst(ACCOUNT_NAME), UPDATE_REVIEW, on=TODAY),
+        Waiting(worst(ACCOUNT_NAME), TELL, worst(200), TODAY),
+    ]
+    person = Person(name=worst(200))
+    since = dt.datetime(2026, 12, 24, tzinfo=dt.UTC)
+    return Digest(person, since, news, kinds * MANY, [worst(ACCOUNT_NAME)] * MANY)
+
+
 def meeting() -> MeetingView:
     return MeetingView(
         BIG_ID,
@@ -413,9 +432,7 @@ OUTBOX_CASES: dict[OutboxKind, dict[str, Case]] = {
     OutboxKind.REVIEW_DUE: {
         "due": Case(review_due_card, lambda t: review_due_card(t, worst(ACCOUNT_NAME), TODAY.isoformat()))
     },
-    OutboxKind.NUDGE_WEEKLY: {
-        "weekly": Case(weekly_nudge_card, lambda t: weekly_nudge_card(t, BIG_ID, worst(ACCOUNT_NAME), TODAY))
-    },
+    OutboxKind.NUDGE_WEEKLY: {"digest": Case(digest_card, lambda t: digest_card(t, digest(), TODAY))},
     OutboxKind.NUDGE_MEETING: {"meeting": Case(meeting_nudge_card, lambda t: meeting_nudge_card(t, meeting(), TODAY))},
     OutboxKind.DELIVERY_FAILED: {
         "failed": Case(

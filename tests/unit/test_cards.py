@@ -19,12 +19,12 @@ from cards.general import (
     accounts_card,
     channel_welcome_card,
     delivery_failed_card,
-    members_missing_card,
     help_card,
+    members_missing_card,
     welcome_card,
 )
 from cards.i18n import Texts
-from cards.nudge import MeetingView, meeting_dismissed_card, meeting_nudge_card, weekly_nudge_card
+from cards.nudge import MeetingView, meeting_dismissed_card, meeting_nudge_card
 from cards.price_action import PriceActionView, price_action_form_card, price_action_logged_card, price_risk_card
 from cards.review import (
     ReviewLine,
@@ -269,7 +269,6 @@ def review_cards(t: Texts) -> list[dict[str, Any]]:
         review_summary_card(t, NASTY[:200], 4, summary),
         review_due_card(t, NASTY[:200], "2026-08-01"),
         review_due_card(t, "Contoso", None),
-        weekly_nudge_card(t, 7, NASTY[:200], TODAY),
         meeting_nudge_card(
             t, MeetingView(3, 7, NASTY[:200], NASTY[:255], moment, moment, [NASTY[:80]] * 9, [1, 2]), TODAY
         ),

@@ -1,0 +1,254 @@
+"""The weekly digest: once a week, one message per person across all their accounts.
+
+It replaces one nudge per account: what is new on my accounts (what colleagues logged since
+the last digest), what waits for me (items to acknowledge, plan reviews to update, decisions I
+am to tell the customer about), and whether I logged anything this week. It goes on the
+person's own day (`digest_day`, else the tenant's) from the configured hour in their time
+zone, at most once per person and week, whichever instance gets there first: the unique
+(person, week) row is the claim. `pause nudges` stops it as it stops the other questions;
+`digest off` stops only it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kam.models import (
+    Account,
+    AccountMember,
+    Acknowledgement,
+    Contact,
+    ContactKind,
+    Decision,
+    DigestSent,
+    ItemKind,
+    NudgeSent,
+    OutboxMessage,
+    Person,
+    PriceAction,
+    Review,
+    aware,
+    utcnow,
+)
+from kam.nudges import WEEKDAYS, NudgeTime, local_now, week_of, week_start
+from kam.outbox import OutboxKind
+from kam.storage import insert_id_if_absent
+
+OFF = "off"
+DIGEST_DAYS = (*WEEKDAYS, OFF)
+NEWS_SINCE = dt.timedelta(days=7)  # the first digest, or one after a long pause, looks back a week
+COMMITMENTS_AHEAD = dt.timedelta(days=14)  # decisions to tell the customer about within two weeks, or overdue
+TITLES_SHOWN = 3
+
+
+def digest_weekday(person: Person, default: NudgeTime) -> int | None:
+    """The weekday the person's digest goes (0 = Monday); None when they turned it off."""
+    day = person.digest_day
+    if day == OFF:
+        return None
+    return WEEKDAYS.index(day) if day in WEEKDAYS else default.weekday
+
+
+def set_digest_day(person: Person, day: str) -> None:
+    if day not in DIGEST_DAYS:
+        raise ValueError(f"no digest day {day!r}")
+    person.digest_day = day
+
+
+async def schedule_digests(session: AsyncSession, when: NudgeTime, now: dt.datetime | None = None) -> int:
+    """Queue the digests due now; returns how many.
+
+    Runs on every sweep: two queries whatever the number of people (who is on an active account,
+    this week's claims), then a claim per digest that goes. Each account the person has logged
+    nothing for this week gets a NudgeSent row as before, so that the share of weekly questions
+    answered still counts.
+    """
+    now = now or utcnow()
+    recent = now - dt.timedelta(days=8)  # covers the current week in every time zone
+    claimed = {
+        tuple(row)
+        for row in await session.execute(
+            select(DigestSent.person_id, DigestSent.week).where(DigestSent.sent_at >= recent)
+        )
+    }
+    rows = await session.execute(
+        select(Person, AccountMember.account_id)
+        .join(AccountMember, AccountMember.person_id == Person.id)
+        .join(Account, Account.id == AccountMember.account_id)
+        .where(Account.active.is_(True), Person.nudges_paused.is_(False))
+        .order_by(Person.id, AccountMember.account_id)
+    )
+    accounts_of: dict[int, list[int]] = {}
+    people: dict[int, Person] = {}
+    for person, account_id in rows.all():
+        people[person.id] = person
+        accounts_of.setdefault(person.id, []).append(account_id)
+    queued = 0
+    for person_id, person in people.items():
+        if not (person.teams_user_id or person.aad_object_id):
+            continue
+        local = local_now(person, now)
+        if local.weekday() != digest_weekday(person, when) or local.hour < when.hour:
+            continue
+        week = week_of(local)
+        if (person_id, week) in claimed:
+            continue
+        claim = {"person_id": person_id, "week": week, "sent_at": now}
+        digest_id = await insert_id_if_absent(session, DigestSent, claim, ["person_id", "week"])
+        if digest_id is None:
+            continue  # claimed a moment ago by another instance
+        quiet = await _logged_nothing(session, person, accounts_of[person_id], week_start(local))
+        session.add_all(NudgeSent(person_id=person_id, account_id=a, week=week, sent_at=now) for a in quiet)
+        session.add(OutboxMessage(kind=OutboxKind.NUDGE_WEEKLY, subject_id=digest_id))
+        queued += 1
+    return queued
+
+
+async def _logged_nothing(
+    session: AsyncSession, person: Person, account_ids: Sequence[int], since: dt.datetime
+) -> list[int]:
+    logged: set[int] = set()
+    for model in (Contact, Decision):
+        found = await session.scalars(
+            select(model.account_id).where(
+                model.logged_by_id == person.id, model.account_id.in_(account_ids), model.created_at >= since
+            )
+        )
+        logged.update(found)
+    return [a for a in account_ids if a not in logged]
+
+
+@dataclass(frozen=True)
+class AccountNews:
+    """What colleagues logged for one account since the last digest."""
+
+    account_id: int
+    account_name: str
+    contacts: int
+    decisions: int
+    decision_titles: list[str]
+    last_met: dt.date | None
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """Something the person owes: an item to acknowledge, a review to update, a customer to tell.
+
+    `title`: a decision's or price action's (user text); a contact is named by its type and date.
+    `on`: the contact's date, the review's due date, or when the customer must be told.
+    """
+
+    account_name: str
+    what: str  # ACKNOWLEDGE, UPDATE_REVIEW or TELL
+    title: str = ""
+    on: dt.date | None = None
+    contact_kind: ContactKind | None = None
+
+
+ACKNOWLEDGE, UPDATE_REVIEW, TELL = "acknowledge", "review", "tell"
+
+
+@dataclass(frozen=True)
+class Digest:
+    person: Person
+    since: dt.datetime
+    news: list[AccountNews]
+    waiting: list[Waiting] = field(default_factory=list)
+    quiet_accounts: list[str] = field(default_factory=list)  # accounts the person logged nothing for this week
+
+
+async def digest_of(session: AsyncSession, digest_id: int, now: dt.datetime | None = None) -> Digest | None:
+    """The digest as it reads when it is sent; None when it is no longer owed (paused, turned off, no account)."""
+    now = now or utcnow()
+    claim = await session.get(DigestSent, digest_id)
+    if claim is None:
+        return None
+    person = await session.get(Person, claim.person_id)
+    if person is None or person.nudges_paused or person.digest_day == OFF:
+        return None
+    accounts = list(
+        await session.scalars(
+            select(Account)
+            .join(AccountMember, AccountMember.account_id == Account.id)
+            .where(AccountMember.person_id == person.id, Account.active.is_(True))
+            .order_by(Account.name)
+        )
+    )
+    if not accounts:
+        return None
+    previous = await session.scalar(
+        select(func.max(DigestSent.sent_at)).where(DigestSent.person_id == person.id, DigestSent.id != claim.id)
+    )
+    since = max(aware(previous), now - 2 * NEWS_SINCE) if previous is not None else now - NEWS_SINCE
+    news = [await _news(session, account, person, since) for account in accounts]
+    quiet = set(await _logged_nothing(session, person, [a.id for a in accounts], week_start(local_now(person, now))))
+    return Digest(
+        person=person,
+        since=since,
+        news=[n for n in news if n.contacts or n.decisions],
+        waiting=await _waiting(session, person, accounts, local_now(person, now).date()),
+        quiet_accounts=[a.name for a in accounts if a.id in quiet],
+    )
+
+
+async def _news(session: AsyncSession, account: Account, person: Person, since: dt.datetime) -> AccountNews:
+    by_others = (Contact.account_id == account.id, Contact.logged_by_id != person.id, Contact.created_at >= since)
+    contacts = int(await session.scalar(select(func.count()).select_from(Contact).where(*by_others)) or 0)
+    titles = list(
+        await session.scalars(
+            select(Decision.title)
+            .where(Decision.account_id == account.id, Decision.logged_by_id != person.id, Decision.created_at >= since)
+            .order_by(Decision.created_at.desc())
+        )
+    )
+    last_met = await session.scalar(select(func.max(Contact.met_on)).where(Contact.account_id == account.id))
+    return AccountNews(account.id, account.name, contacts, len(titles), titles[:TITLES_SHOWN], last_met)
+
+
+async def _waiting(session: AsyncSession, person: Person, accounts: Sequence[Account], today: dt.date) -> list[Waiting]:
+    names = {a.id: a.name for a in accounts}
+    owed = await session.scalars(
+        select(Acknowledgement)
+        .where(
+            Acknowledgement.person_id == person.id,
+            Acknowledgement.acknowledged_at.is_(None),
+            Acknowledgement.required.is_(True),
+            Acknowledgement.account_id.in_(names),
+        )
+        .order_by(Acknowledgement.created_at)
+    )
+    waiting = [w for ack in owed if (w := await _owed(session, ack, names[ack.account_id])) is not None]
+    to_tell = await session.scalars(
+        select(Decision)
+        .where(
+            Decision.communicator_id == person.id,
+            Decision.account_id.in_(names),
+            Decision.communicate_by.is_not(None),
+            Decision.communicate_by >= today - NEWS_SINCE,
+            Decision.communicate_by <= today + COMMITMENTS_AHEAD,
+        )
+        .order_by(Decision.communicate_by)
+    )
+    waiting += [Waiting(names[d.account_id], TELL, d.title, d.communicate_by) for d in to_tell]
+    return waiting
+
+
+async def _owed(session: AsyncSession, ack: Acknowledgement, account_name: str) -> Waiting | None:
+    """An open acknowledgement as the digest lists it; None when its item is gone or its review closed."""
+    if ack.item_kind == ItemKind.CONTACT:
+        contact = await session.get(Contact, ack.item_id)
+        return Waiting(account_name, ACKNOWLEDGE, on=contact.met_on, contact_kind=contact.kind) if contact else None
+    if ack.item_kind == ItemKind.DECISION:
+        decision = await session.get(Decision, ack.item_id)
+        return Waiting(account_name, ACKNOWLEDGE, decision.title, decision.effective_on) if decision else None
+    if ack.item_kind == ItemKind.REVIEW:
+        review = await session.get(Review, ack.item_id)
+        open_review = review is not None and review.closed_at is None
+        return Waiting(account_name, UPDATE_REVIEW, on=review.due_on) if review and open_review else None
+    action = await session.get(PriceAction, ack.item_id)
+    return Waiting(account_name, ACKNOWLEDGE, action.title) if action else None
