@@ -36,7 +36,8 @@ class OutboxKind(StrEnum):
     DELIVERY_FAILED = "outbox.failed"  # a KA manager or an admin; detail: which message failed and why
     MEMBERS_MISSING = "team.members_missing"  # a KA manager; detail: the people missing from the account's team
     FEED_NOTIFICATION = "feed.notification"  # the outbox row of a 1:1 card delivered: a pointer to it in the feed
-    FORM_REQUESTED = "form.requested"  # the person who asked in a channel; account: the channel's; detail: the form
+    FORM_REQUESTED = "form.requested"  # the person who asked in a channel or group chat; account: the form's, or
+    # none for a picker first; detail: the form, and the accounts the picker offers
 
 
 # The 1:1 cards that ask something of their person (acknowledge, update a review, fix a delivery, add people to
@@ -50,12 +51,14 @@ FOLLOWED_IN_FEED = frozenset(
 FORMS = ("contact", "decision", "stakeholder")  # the forms FORM_REQUESTED can bring
 
 
-def request_form(session: AsyncSession, person: Person, account: Account, form: str) -> None:
-    """The form asked for in a channel, owed to the person's 1:1 chat."""
-    if form not in FORMS:
-        raise ValueError(f"no form {form!r}")
-    detail = {"form": form}
-    session.add(OutboxMessage(kind=OutboxKind.FORM_REQUESTED, subject_id=person.id, account_id=account.id, detail=detail))
+def request_form(session: AsyncSession, person: Person, accounts: Sequence[Account], form: str) -> None:
+    """A form asked for where others read along, owed to the person's 1:1 chat: the form of the one account,
+    or first the picker of those `accounts` (the ones the access policy let the person log for)."""
+    if form not in FORMS or not accounts:
+        raise ValueError(f"no form {form!r} for {len(accounts)} accounts")
+    one = accounts[0].id if len(accounts) == 1 else None
+    detail = {"form": form, "accounts": [a.id for a in accounts]}
+    session.add(OutboxMessage(kind=OutboxKind.FORM_REQUESTED, subject_id=person.id, account_id=one, detail=detail))
 
 
 LEASE = dt.timedelta(minutes=10)  # longer than any send with its retries takes; a dead sender's rows return then

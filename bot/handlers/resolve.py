@@ -7,7 +7,7 @@ from bot.requests import CommandRequest, VerbRequest
 from bot.turn import Reply, Turn, argument_of
 from cards.fit import names_text
 from cards.forms import FormState, Option, account_picker_card
-from kam.access import Act, team_accounts
+from kam.access import Act, Audience, team_accounts
 from kam.accounts import accounts_of
 from kam.models import Account
 from kam.outbox import request_form
@@ -43,13 +43,13 @@ async def named_account(turn: Turn, request: CommandRequest, command_key: str, w
 async def start_form(turn: Turn, request: CommandRequest, purpose: str, build: FormBuilder) -> None:
     """A form for the channel's account or the user's only one; else first the account picker.
 
-    Asked for in a channel, the form goes to the caller's 1:1 chat: a channel holds what was logged,
-    not everyone's forms (the thread hears where the form went).
+    Asked for where others read along (a channel, a group chat), the form goes to the caller's 1:1 chat:
+    a channel holds what was logged, not everyone's forms (the thread hears where the form went).
     """
     accounts = list(request.accounts)
-    if turn.channel_id is not None and request.person is not None:
+    if turn.audience == Audience.SHARED and request.person is not None:
         async with turn.services.db.transaction() as session:
-            request_form(session, request.person, accounts[0], purpose)
+            request_form(session, request.person, accounts, purpose)
         turn.services.sender.kick()
         await turn.say(turn.t("form.sent_to_chat"))
         return

@@ -20,6 +20,7 @@ from bot.outbox.address import AddressBook, Destination, Feed, Undeliverable
 from bot.outbox.notifications import notification_about
 from bot.tab_links import TabLinks
 from cards.fit import names_text
+from cards.forms import Option, account_picker_card
 from cards.general import channel_welcome_card, delivery_failed_card, members_missing_card
 from cards.i18n import Texts
 from cards.digest import digest_card
@@ -212,16 +213,24 @@ async def meeting_nudge(r: Rendering, message: OutboxMessage) -> Rendered | None
 
 
 async def requested_form(r: Rendering, message: OutboxMessage) -> Rendered | None:
-    """A form asked for in a channel, in its person's 1:1 chat: their language, their day."""
+    """A form asked for where others read along, in its person's 1:1 chat (their language, their day): the
+    account's form, or first the picker of the accounts the policy let them log for when they asked."""
     person = await r.session.get(Person, message.subject_id)
-    if person is None or message.account_id is None:
+    detail = message.detail or {}
+    purpose = str(detail.get("form"))
+    build = NEW_FORMS.get(purpose)
+    if person is None:
         return None
-    build = NEW_FORMS.get(str((message.detail or {}).get("form")))
     if build is None:
-        raise Undeliverable(f"no form {message.detail!r}")
-    context = await form_context(r.session, await get_account(r.session, message.account_id))
-    card = build(r.texts_for(person), context, local_now(person, utcnow()).date(), None, None)
-    return await r.to_person(person, card)
+        raise Undeliverable(f"no form {purpose!r}")
+    t, today = r.texts_for(person), local_now(person, utcnow()).date()
+    if message.account_id is not None:
+        context = await form_context(r.session, await get_account(r.session, message.account_id))
+        return await r.to_person(person, build(t, context, today, None, None))
+    wanted = [int(i) for i in detail.get("accounts", [])]
+    accounts = await r.session.scalars(select(Account).where(Account.id.in_(wanted), Account.active.is_(True)))
+    offered = [Option(a.id, a.name) for a in sorted(accounts, key=lambda a: a.name)]
+    return await r.to_person(person, account_picker_card(t, offered, today, purpose=purpose)) if offered else None
 
 
 async def feed_notification(r: Rendering, message: OutboxMessage) -> Rendered | None:

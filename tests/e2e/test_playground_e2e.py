@@ -18,6 +18,7 @@ from bot.links import account_link
 from kam.accounts import get_account
 from kam.plans import PlanContent, PlanItem, save_plan
 from tests.support.cards_judge import assert_valid_cards
+from tests.support.flows import as_submitted, choice_value, must_touch
 from tests.support.fakes.loopback import free_port
 from tests.support.harness import RunningBot, local_settings, migrate_and_seed
 from tests.support.teams import USERS
@@ -141,7 +142,8 @@ async def playground(tmp_path: Path) -> AsyncIterator[tuple[Playground, RunningB
         pytest.fail("The Agents Playground is not installed; `make test` installs it with npm ci.")
     database = f"sqlite+aiosqlite:///{tmp_path / 'kambot.db'}"
     await migrate_and_seed(database)
-    bot = await RunningBot(local_settings(database)).start()
+    # No team digest day, from midnight: a digest goes to whoever picks today.
+    bot = await RunningBot(local_settings(database, nudge_hour=0)).start()
     shim = tmp_path / "bin"
     shim.mkdir()
     (shim / "xdg-open").write_text("#!/bin/sh\nexit 0\n")
@@ -184,7 +186,7 @@ async def playground(tmp_path: Path) -> AsyncIterator[tuple[Playground, RunningB
         await bot.stop()
 
 
-async def test_log_contact_through_the_playground_reaches_the_account_channel(
+async def test_a_minimal_contact_takes_three_inputs_in_the_playground_and_reaches_the_channel(
     playground: tuple[Playground, RunningBot],
 ) -> None:
     client, bot = playground
@@ -193,22 +195,14 @@ async def test_log_contact_through_the_playground_reaches_the_account_channel(
 
     await client.say(config_chat, "log contact", alex)
     picker, picker_id = await client.next_bot_card(config_chat, after=0)
-    contoso = next(c["value"] for c in picker["body"][1]["choices"] if c["title"] == "Contoso Pharma")
-    data = dict(picker["actions"][0]["data"]) | {"account_id": contoso}
-    answer = await client.execute(config_chat, alex, picker_id, "contact.pick", data)
+    on_picker = must_touch(picker) | {"account_id": choice_value(picker, "account_id", "Contoso Pharma")}
+    answer = await client.execute(config_chat, alex, picker_id, "contact.pick", as_submitted(picker, on_picker))
     assert answer["type"] == CARD
     form = answer["value"]
 
-    inputs = {
-        "customer_people": "Dr. Hanna Berger",
-        "met_on": dt.date.today().isoformat(),
-        "kind": "meeting",
-        "summary": "Agreed a paid second service visit per year.",
-        "confidential": "false",
-    }
-    answer = await client.execute(
-        config_chat, alex, picker_id, "contact.save", dict(form["actions"][0]["data"]) | inputs
-    )
+    on_form = must_touch(form) | {"summary": "Agreed a paid second service visit per year."}
+    assert len(on_picker) + len(on_form) == 3, (on_picker, on_form)
+    answer = await client.execute(config_chat, alex, picker_id, "contact.save", as_submitted(form, on_form))
     assert answer["type"] == CARD and "Contact logged: Contoso Pharma" in json.dumps(answer["value"])
     logged = answer["value"]
 
@@ -221,21 +215,46 @@ async def test_log_contact_through_the_playground_reaches_the_account_channel(
     assert_valid_cards([picker, form, logged, post])
 
 
-async def test_installing_the_app_in_the_playground_sends_the_welcome_card(
+async def test_opening_the_playground_greets_each_chat_once(playground: tuple[Playground, RunningBot]) -> None:
+    """What its web page does: link its own conversation to the chat, then announce the installation, which
+    the Playground sends as installationUpdate (the chat's id) and conversationUpdate (its own id)."""
+    client, _ = playground
+    for chat, linked in (("personal-chat-id", "dl-personal"), ("channel-contoso-id", "dl-contoso")):
+        link = {"directLineConversationId": linked, "conversationId": chat}
+        async with client.http.post(f"{client.base}/_debug/conversation/addDirectLineConversationLink", json=link) as r:
+            assert r.status == 200, await r.text()
+        for _ in range(2):  # and once more when the page is opened again
+            async with client.http.post(
+                f"{client.base}/_debug/conversation/{chat}/installation", json={"directLineConversationId": linked}
+            ) as r:
+                assert r.status == 200, await r.text()
+    await client.bot_card_where("Welcome to kambot")
+    await asyncio.sleep(3)  # what else arrives
+
+    for chat, linked in (("personal-chat-id", "dl-personal"), ("channel-contoso-id", "dl-contoso")):
+        welcomes = [
+            e
+            for c in (chat, linked)
+            for e in client.bot_messages(c)
+            if "Welcome to kambot" in json.dumps(e["request"]["body"])
+        ]
+        assert len(welcomes) == 1, (chat, len(welcomes))
+        card = welcomes[0]["request"]["body"]["attachments"][0]["content"]
+        assert "log contact" in json.dumps(card)
+        assert_valid_cards([card])
+
+
+async def test_a_digest_comes_on_the_day_one_chooses_in_the_playground(
     playground: tuple[Playground, RunningBot],
 ) -> None:
     client, _ = playground
-    async with client.http.get(
-        f"{client.base}/_internal/v1/customActivities/template?conversationId=personal-chat-id"
-    ) as r:
-        activity = await r.json()
-    activity.update({"type": "installationUpdate", "action": "add"})
-    async with client.http.post(f"{client.base}/_internal/v1/customActivities", json=activity) as r:
-        assert r.status == 200, await r.text()
-    welcome, _ = await client.next_bot_card("personal-chat-id", after=0)
-    text = json.dumps(welcome)
-    assert "Welcome to kambot" in text and "log contact" in text
-    assert_valid_cards([welcome])
+    today = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")[dt.date.today().weekday()]
+    await client.say("personal-chat-id", f"digest {today}", "user-id-0")
+    digest, _, _ = await client.bot_card_where("Your week on your key accounts", conversation="personal-chat-id")
+    text = json.dumps(digest)
+    assert "Contoso Pharma" in text and "Fabrikam Logistics" in text, "one digest for both of Alex's accounts"
+    assert "Log a contact" in text
+    assert_valid_cards([digest])
 
 
 async def test_the_message_action_opens_a_prefilled_contact_dialog_in_the_playground(
@@ -297,7 +316,11 @@ async def test_a_decision_reaches_the_ka_manager_who_acknowledges_it_in_the_play
     general, isaiah, alex = "team-id", "user-id-3", "user-id-0"
 
     await client.say_as(general, "log decision", isaiah)
-    form, form_id, thread = await client.bot_card_where("Log a decision: Fabrikam Logistics")
+    form, form_id, chat = await client.bot_card_where("Log a decision: Fabrikam Logistics")
+    assert not chat.startswith(general), "the form comes to Isaiah's 1:1 chat, not the channel"
+    said = [e["request"]["body"].get("text") or "" for e in client.bot_messages(general)]
+    assert any("I sent you the form" in text for text in said)
+    assert not any(e["request"]["body"].get("attachments") for e in client.bot_messages(general))
     inputs = {
         "title": "Weekend deliveries in Q1",
         "category": "service",
@@ -305,16 +328,15 @@ async def test_a_decision_reaches_the_ka_manager_who_acknowledges_it_in_the_play
         "decided_by": "Isaiah Langer",
         "effective_on": dt.date.today().isoformat(),
     }
-    thread = f"{general};messageid={form_id}"  # a post of the bot's own in the channel starts its thread
-    answer = await client.execute(thread, isaiah, form_id, "decision.save", dict(form["actions"][0]["data"]) | inputs)
+    answer = await client.execute(chat, isaiah, form_id, "decision.save", dict(form["actions"][0]["data"]) | inputs)
     assert answer["type"] == CARD and "Waiting for Alex Wilber" in json.dumps(answer["value"]), answer
 
     post, post_id, post_thread = await client.bot_card_where("Acknowledged: 0 of 1")
     assert post["refresh"]["userIds"] == [alex]
-    personal, personal_id, chat = await client.bot_card_where("Why you:")
-    assert not chat.startswith(general) and "Weekend deliveries in Q1" in json.dumps(personal)
+    personal, personal_id, alexs_chat = await client.bot_card_where("Why you:")
+    assert not alexs_chat.startswith(general) and "Weekend deliveries in Q1" in json.dumps(personal)
     ack = next(a for a in personal["actions"] if a["verb"] == "ack")
-    answer = await client.execute(chat, alex, personal_id, "ack", ack["data"])
+    answer = await client.execute(alexs_chat, alex, personal_id, "ack", ack["data"])
     assert answer["type"] == CARD and "You acknowledged this on" in json.dumps(answer["value"])
 
     # A new channel post opens its own thread, and a card in it is addressed there.

@@ -27,7 +27,7 @@ from tests.support.flows import (
     texts_in,
 )
 from tests.support.harness import RunningBot
-from tests.support.teams import CONTOSO_CHANNEL, FABRIKAM_CHANNEL, UNLINKED_CHANNEL
+from tests.support.teams import CONTOSO_CHANNEL, FABRIKAM_CHANNEL, GROUP_CHAT, UNLINKED_CHANNEL
 
 
 async def test_installing_in_a_personal_chat_sends_one_welcome_listing_the_commands(bot: RunningBot) -> None:
@@ -181,6 +181,17 @@ async def test_in_an_account_channel_the_form_comes_to_the_1_1_chat_for_the_chan
     )
     logged = invoke_card(await bot.send(bot.teams.execute(data)))
     assert "Dr. Hanna Berger" in texts_in(logged) and "Adele Vance" in texts_in(logged)
+
+
+async def test_in_a_group_chat_the_account_is_picked_in_the_1_1_chat_and_the_form_follows_there(
+    bot: RunningBot,
+) -> None:
+    picker = await form_from_channel(bot, "log contact", where=GROUP_CHAT)
+    assert "For which key account?" in texts_in(picker)
+    chosen = action_data(picker) | {"account_id": choice_value(picker, "account_id", "Fabrikam Logistics")}
+    form = invoke_card(await bot.send(bot.teams.execute(chosen)))
+    assert "Log a customer contact: Fabrikam Logistics" in texts_in(form)
+    assert_valid_cards([picker, form])
 
 
 async def test_an_unlinked_channel_is_told_so(bot: RunningBot) -> None:
