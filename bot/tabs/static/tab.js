@@ -116,7 +116,10 @@ async function post(path, payload) {
 
 function wire() {
   wireTexts(content);
-  content.querySelectorAll("details").forEach((part) => part.addEventListener("toggle", () => wireTexts(part)));
+  // A folded section's text areas have no size to measure until it opens.
+  content.querySelectorAll("details").forEach((part) =>
+    part.addEventListener("toggle", () => part.querySelectorAll("textarea").forEach(fitText))
+  );
   const plan = document.getElementById("plan-form");
   if (plan) {
     document.getElementById("add-item").addEventListener("click", () => {
