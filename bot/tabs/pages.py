@@ -261,8 +261,12 @@ class TabPages:
     async def fluent_tokens(self, request: web.Request) -> web.StreamResponse:
         """A module of Fluent's design tokens; nothing outside their folder, and nothing but modules."""
         folder = FLUENT_TOKENS.resolve()
-        wanted = (folder / request.match_info["path"]).resolve()
-        if wanted.suffix != ".js" or not wanted.is_relative_to(folder) or not wanted.is_file():
+        try:
+            wanted = (folder / request.match_info["path"]).resolve()
+            found = wanted.suffix == ".js" and wanted.is_relative_to(folder) and wanted.is_file()
+        except (ValueError, OSError):  # a NUL byte, a name too long for the file system
+            found = False
+        if not found:
             raise web.HTTPNotFound()
         return web.FileResponse(wanted, headers={"Content-Type": JS, "Cache-Control": "public, max-age=3600"})
 

@@ -106,6 +106,8 @@ async def test_fluents_components_and_the_teams_themes_come_from_our_origin_and_
         "/tabs/static/fluent-tokens/..%2f..%2f..%2f..%2f..%2fbot/settings.py",
         "/tabs/static/fluent-tokens/%2e%2e/%2e%2e/%2e%2e/%2e%2e/%2e%2e/package-lock.js",
         "/tabs/static/fluent-tokens/nothing.js",
+        "/tabs/static/fluent-tokens/index%00.js",
+        "/tabs/static/fluent-tokens/" + "x" * 5000 + ".js",
     ):
         assert (await tabs.get(outside))[0] == 404, outside
     status, german, _ = await tabs.get(f"/tabs/log?account={CONTOSO}&locale=de-DE")
