@@ -29,7 +29,7 @@ from tests.support.chromium import (
     ARTIFACTS,
     chromium,
     contrast_failures,
-    control_count,
+    controls,
     overflow,
     tab_through,
     tab_to,
@@ -57,7 +57,7 @@ USERS = {p.name.split()[0].lower(): p for p in PEOPLE}
 @dataclass
 class Site:
     bot: RunningBot
-    browser: BrowserContext  # one for the module: its HTTP cache keeps the components and tokens, as Teams' would
+    context: BrowserContext  # one for the module: its HTTP cache keeps the components and tokens, as Teams' would
     settings: Settings
 
     def token(self, user: str) -> str:
@@ -112,7 +112,7 @@ async def site(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Site]:
 
 
 async def open_tab(site: Site, url: str, width: int = WIDTHS["desktop"]) -> Page:
-    page = await site.browser.new_page()
+    page = await site.context.new_page()
     await page.set_viewport_size({"width": width, "height": 900})
     # Fluent's components and tokens must style and run within the policy (no inline styles or scripts). The
     # Teams library's request for its domain list on Microsoft's CDN is refused by design: it uses the one it ships.
@@ -168,7 +168,7 @@ async def test_every_control_has_a_label_and_the_keyboard_reaches_each_with_a_vi
     page = await open_tab(site, site.url(kind, theme="dark"))
     assert await canvas(page) == CANVAS["dark"], "?theme= opens the tab in that theme"
     assert await unnamed_controls(page) == []
-    assert await control_count(page) >= {"plan": 30, "log": 9, "stakeholders": 0}[kind]
+    assert len(await controls(page)) >= {"plan": 30, "log": 9, "stakeholders": 0}[kind]
     unlabelled = await page.evaluate(
         """[...document.querySelectorAll('input, select, textarea')]
              .filter(e => e.type !== 'hidden' && !e.labels.length && !e.getAttribute('aria-labelledby')).length"""
@@ -295,7 +295,7 @@ window.microsoftTeams = {
 
 
 async def in_teams(site: Site, path: str, theme: str, channel: str = "channel-contoso-id") -> Page:
-    page = await site.browser.new_page()
+    page = await site.context.new_page()
     await page.set_viewport_size({"width": 600, "height": 700})
     host = TEAMS_HOST % {"channel": channel, "token": site.token("megan"), "theme": theme}
     await page.route("**/tabs/static/teams.js", lambda route: route.fulfill(body=host, content_type="text/javascript"))

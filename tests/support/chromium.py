@@ -129,30 +129,23 @@ CONTROL_ROLES = {
 }
 
 
+async def controls(page: Page) -> list[tuple[str, str]]:
+    """Role and accessible name of every control in Chromium's accessibility tree (shadow trees included)."""
+    cdp = await page.context.new_cdp_session(page)
+    try:
+        tree = await cdp.send("Accessibility.getFullAXTree")
+    finally:
+        await cdp.detach()
+    return [
+        (node["role"]["value"], str(node.get("name", {}).get("value", "")).strip())
+        for node in tree["nodes"]
+        if not node.get("ignored") and node.get("role", {}).get("value") in CONTROL_ROLES
+    ]
+
+
 async def unnamed_controls(page: Page) -> list[str]:
-    """The controls in Chromium's accessibility tree without an accessible name (a label, for an input)."""
-    cdp = await page.context.new_cdp_session(page)
-    try:
-        tree = await cdp.send("Accessibility.getFullAXTree")
-    finally:
-        await cdp.detach()
-    unnamed = []
-    for node in tree["nodes"]:
-        role = node.get("role", {}).get("value", "")
-        if node.get("ignored") or role not in CONTROL_ROLES:
-            continue
-        if not str(node.get("name", {}).get("value", "")).strip():
-            unnamed.append(f"{role} (backend node {node.get('backendDOMNodeId')})")
-    return unnamed
-
-
-async def control_count(page: Page) -> int:
-    cdp = await page.context.new_cdp_session(page)
-    try:
-        tree = await cdp.send("Accessibility.getFullAXTree")
-    finally:
-        await cdp.detach()
-    return sum(1 for n in tree["nodes"] if not n.get("ignored") and n.get("role", {}).get("value") in CONTROL_ROLES)
+    """The controls without an accessible name (for an input: without a label)."""
+    return [role for role, name in await controls(page) if not name]
 
 
 _MARK_FOCUSABLE = """() => {
