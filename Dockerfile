@@ -2,7 +2,8 @@
 # Build: docker build -t kambot .   Run: docker run -p 3978:3978 --env-file kambot.env kambot
 # On start it migrates the database (KAMBOT_MIGRATE_ON_START=false to do it as a release step), then serves.
 
-# The tab pages load Microsoft's Teams client library from kambot's own origin: the one npm package at run time.
+# The tab pages load Microsoft's Teams client library, Fluent UI's web components and the Teams themes' design
+# tokens from kambot's own origin: the npm packages needed at run time.
 FROM node:20-bookworm-slim AS teams-js
 WORKDIR /build
 COPY package.json package-lock.json ./
@@ -28,6 +29,8 @@ RUN pip install -e . \
     && useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin kambot \
     && mkdir -p /app/var && chown kambot /app/var
 COPY --from=teams-js /build/node_modules/@microsoft/teams-js ./node_modules/@microsoft/teams-js
+COPY --from=teams-js /build/node_modules/@fluentui/web-components/dist ./node_modules/@fluentui/web-components/dist
+COPY --from=teams-js /build/node_modules/@fluentui/tokens/lib ./node_modules/@fluentui/tokens/lib
 USER 10001
 EXPOSE 3978
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 CMD ["python", "/app/deploy/healthcheck.py"]

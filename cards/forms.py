@@ -193,9 +193,11 @@ def parse_date(t: Texts, state: FormState, name: str, *, required: bool) -> dt.d
 
 
 def toggle(state: FormState, name: str, title: str) -> ToggleInput:
+    """A checkbox whose title wraps: unwrapped, Teams cuts a long one off at the card's edge."""
     return ToggleInput(
         id=name,
         title=title,
+        wrap=True,
         value="true" if state.values.get(name) == "true" else "false",
         value_on="true",
         value_off="false",

@@ -156,3 +156,17 @@ async def filtered_log(session: AsyncSession, account_id: int, filters: LogFilte
         rows = [row for row in rows if row.waiting]
     rows.sort(key=lambda row: (row.on, row.item.created_at), reverse=True)
     return rows[:LOG_MAX]
+
+
+async def waiting_for(session: AsyncSession, account_id: int, person_id: int) -> set[tuple[ItemKind, int]]:
+    """The account's items that still wait for this person's acknowledgement: their own open requests.
+
+    What the Log tab marks for its viewer; the items others still owe are theirs to see, not a highlight.
+    """
+    query = select(Acknowledgement.item_kind, Acknowledgement.item_id).where(
+        Acknowledgement.account_id == account_id,
+        Acknowledgement.person_id == person_id,
+        Acknowledgement.required.is_(True),
+        Acknowledgement.acknowledged_at.is_(None),
+    )
+    return {(ItemKind(kind), int(item_id)) for kind, item_id in (await session.execute(query)).all()}

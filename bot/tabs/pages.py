@@ -6,7 +6,10 @@ that shows or changes account data is in TAB_ROUTES with its act, and one middle
 (`TabPages.access`) signs the user in and asks the access policy before the handler
 runs: 401 without a valid token, the same 403 for an unknown account and for one whose
 team the user is not on, and never a byte of data with either.
-Pages are rendered on the server (Jinja, escaped), so no front-end build is needed.
+Pages are rendered on the server (Jinja, escaped), so no front-end build is needed: the HTML is
+complete as sent, and Microsoft's Fluent UI web components (buttons, badges, message bars) and design
+tokens (the Teams themes) enhance it. Both come from npm with the project and, like the Teams client
+library, are served from our own origin: the pages' Content-Security-Policy allows nothing else.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from cards.timeline import timeline_item
 from kam.access import Act, Audience, Principal, Subject, may_see_details, require
 from kam.accounts import account_for_channel, stakeholders_of
 from kam.errors import InvalidReference, KamError, NotAllowed
-from kam.models import Account, Contact, Person
+from kam.models import Account, Contact, ItemKind, Person
 from kam.people import Caller, find_person
 from kam.plans import (
     HORIZON_YEARS,
@@ -52,19 +55,23 @@ from kam.reviews import NothingToReview, ReviewRunning, reviews_of, start_review
 from kam.stakeholders import relationship_picture
 from kam.subjects import contact_subject
 from kam.text import plain_number
-from kam.timeline import LogFilters, LogRow, filtered_log
+from kam.timeline import LogFilters, LogRow, filtered_log, waiting_for
 
+JS = "application/javascript"
 ROOT = Path(__file__).resolve().parent
+NODE_MODULES = ROOT.parents[1] / "node_modules"  # installed by npm with the project (package.json)
 STATIC = {
-    "tab.js": (ROOT / "static" / "tab.js", "application/javascript"),
+    "tab.js": (ROOT / "static" / "tab.js", JS),
     "tab.css": (ROOT / "static" / "tab.css", "text/css"),
-    "config.js": (ROOT / "static" / "config.js", "application/javascript"),
-    # Installed by npm with the project (package.json); the Teams client library must come from our own origin.
-    "teams.js": (
-        ROOT.parents[1] / "node_modules" / "@microsoft" / "teams-js" / "dist" / "umd" / "MicrosoftTeams.min.js",
-        "application/javascript",
-    ),
+    "theme.js": (ROOT / "static" / "theme.js", JS),
+    "config.js": (ROOT / "static" / "config.js", JS),
+    # The Teams client library and Fluent UI's web components must come from our own origin.
+    "teams.js": (NODE_MODULES / "@microsoft" / "teams-js" / "dist" / "umd" / "MicrosoftTeams.min.js", JS),
+    "fluent.js": (NODE_MODULES / "@fluentui" / "web-components" / "dist" / "web-components.min.js", JS),
 }
+# Fluent's design tokens (the Teams themes) as the package ships them: ES modules importing each other by
+# relative paths, so the browser loads them as they are, from this folder and nowhere else.
+FLUENT_TOKENS = NODE_MODULES / "@fluentui" / "tokens" / "lib"
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
@@ -159,6 +166,7 @@ class TabRoute:
 
 TAB_ROUTES: tuple[TabRoute, ...] = (
     TabRoute("GET", "/tabs/static/{name}", "static"),
+    TabRoute("GET", "/tabs/static/fluent-tokens/{path:.+}", "fluent_tokens"),
     TabRoute("GET", "/tabs/log/export.csv", "export_csv", Act.EXPORT),
     TabRoute("GET", "/tabs/log/export.xlsx", "export_xlsx", Act.EXPORT),
     TabRoute("POST", "/tabs/plan/save", "save", Act.EDIT_PLAN),
@@ -249,6 +257,18 @@ class TabPages:
         if entry is None or not entry[0].is_file():
             raise web.HTTPNotFound()
         return web.FileResponse(entry[0], headers={"Content-Type": entry[1], "Cache-Control": "public, max-age=3600"})
+
+    async def fluent_tokens(self, request: web.Request) -> web.StreamResponse:
+        """A module of Fluent's design tokens; nothing outside their folder, and nothing but modules."""
+        folder = FLUENT_TOKENS.resolve()
+        try:
+            wanted = (folder / request.match_info["path"]).resolve()
+            found = wanted.suffix == ".js" and wanted.is_relative_to(folder) and wanted.is_file()
+        except (ValueError, OSError):  # a NUL byte, a name too long for the file system
+            found = False
+        if not found:
+            raise web.HTTPNotFound()
+        return web.FileResponse(wanted, headers={"Content-Type": JS, "Cache-Control": "public, max-age=3600"})
 
     async def legal(self, request: web.Request) -> web.Response:
         """The privacy statement and terms of use the app package points to, unless the company has its own."""
@@ -388,8 +408,10 @@ class TabPages:
 
     async def _rows(self, viewer: Viewer, t: Texts, filters: LogFilters) -> list[dict[str, Any]]:
         """The log as this viewer may read it: a tab (and its export) is theirs alone, so a confidential
-        contact shows its details to those the access policy lets read them, and to nobody else."""
+        contact shows its details to those the access policy lets read them, and to nobody else.
+        `mine`: the item waits for this viewer's own acknowledgement."""
         rows: list[LogRow] = await filtered_log(viewer.session, viewer.account.id, filters)
+        mine = await waiting_for(viewer.session, viewer.account.id, viewer.person.id)
         shown = []
         for row in rows:
             hidden = isinstance(row.item, Contact) and not may_see_details(
@@ -397,7 +419,7 @@ class TabPages:
             )
             line = timeline_item(t, row.item, row.on, hide_confidential=hidden)
             acks = t("tab.log.ack_count", done=row.acknowledged, total=row.asked) if row.asked else "—"
-            shown.append({**line.__dict__, "acks": acks, "waiting": row.waiting})
+            shown.append({**line.__dict__, "acks": acks, "mine": (ItemKind(row.kind), row.item.id) in mine})
         return shown
 
     async def _log(self, viewer: Viewer, t: Texts, filters: LogFilters) -> web.Response:
@@ -405,7 +427,16 @@ class TabPages:
         team = [(m.person.id, m.person.name) for m in account.members]
         rows = await self._rows(viewer, t, filters)
         stakeholders = await stakeholders_of(viewer.session, account.id)
-        return _render("log.html", t, account=account, filters=filters, team=team, stakeholders=stakeholders, rows=rows)
+        return _render(
+            "log.html",
+            t,
+            account=account,
+            filters=filters,
+            team=team,
+            stakeholders=stakeholders,
+            rows=rows,
+            mine=sum(1 for row in rows if row["mine"]),
+        )
 
     async def _export_rows(self, request: web.Request) -> tuple[list[str], list[list[str]]]:
         t, viewer = _texts(request), _viewer(request)

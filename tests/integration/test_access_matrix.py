@@ -673,6 +673,7 @@ TAB_SPECS = {
 # the account link's page is the same for every id). A new one must be added here, on purpose.
 PUBLIC_TAB_ROUTES = {
     ("GET", "/tabs/static/{name}"),
+    ("GET", "/tabs/static/fluent-tokens/{path:.+}"),
     ("GET", "/privacy"),
     ("GET", "/terms"),
     ("GET", "/accounts/{account_id}"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -17,10 +18,12 @@ from sqlalchemy import func, select
 
 from bot.settings import Settings
 from bot.tabs.signin import TabTokens
+from kam.accounts import get_account
+from kam.acknowledgements import acknowledge
 from kam.contacts import LogContact, log_contact
 from kam.decisions import LogDecision, log_decision
 from kam.demo import PEOPLE, TENANT_ID
-from kam.models import ContactKind, DecisionCategory, Person, PlanVersion
+from kam.models import ContactKind, DecisionCategory, ItemKind, Person, PlanVersion
 from kam.people import Caller, find_person
 from tests.support.fakes.connector import ConnectorFake
 from tests.support.fakes.entra import EntraFake
@@ -83,6 +86,30 @@ async def test_the_page_itself_holds_no_account_data_and_loads_teams_js_from_our
     status, script, _ = await tabs.get("/tabs/static/teams.js")
     assert status == 200 and "microsoftTeams" in script
     assert (await tabs.get("/tabs/static/../../bot/settings.py"))[0] == 404
+
+
+async def test_fluents_components_and_the_teams_themes_come_from_our_origin_and_nothing_else_does(tabs: Tabs) -> None:
+    status, page, headers = await tabs.get(f"/tabs/log?account={CONTOSO}")
+    assert '<script type="module" src="/tabs/static/theme.js">' in page
+    policy = headers["Content-Security-Policy"]
+    assert "default-src 'self'" in policy and "script-src 'self';" in policy and "style-src 'self';" in policy
+    assert "http" not in policy.split("frame-ancestors")[0], "scripts, styles and fetches: our origin only"
+    status, components, headers = await tabs.get("/tabs/static/fluent.js")
+    assert status == 200 and "globalThis.Fluent" in components and headers["Content-Type"] == "application/javascript"
+    status, tokens, headers = await tabs.get("/tabs/static/fluent-tokens/index.js")
+    assert status == 200 and "teamsHighContrastTheme" in tokens and headers["Content-Type"] == "application/javascript"
+    status, dark, _ = await tabs.get("/tabs/static/fluent-tokens/themes/teams/darkTheme.js")
+    assert status == 200 and "export" in dark
+    for outside in (
+        "/tabs/static/fluent-tokens/index.js.map",
+        "/tabs/static/fluent-tokens/%2e%2e/package.json",
+        "/tabs/static/fluent-tokens/..%2f..%2f..%2f..%2f..%2fbot/settings.py",
+        "/tabs/static/fluent-tokens/%2e%2e/%2e%2e/%2e%2e/%2e%2e/%2e%2e/package-lock.js",
+        "/tabs/static/fluent-tokens/nothing.js",
+        "/tabs/static/fluent-tokens/index%00.js",
+        "/tabs/static/fluent-tokens/" + "x" * 5000 + ".js",
+    ):
+        assert (await tabs.get(outside))[0] == 404, outside
     status, german, _ = await tabs.get(f"/tabs/log?account={CONTOSO}&locale=de-DE")
     assert 'lang="de"' in german and "Protokoll" in german
     for path in ("/tabs/plan?account=<script>", "/tabs/secrets?account=1"):
@@ -149,6 +176,27 @@ async def test_the_plan_is_versioned_and_a_concurrent_edit_never_overwrites_sile
     assert "Version 2, saved by Adele Vance" in body and "Sent Tue" in body and "readonly" in body
 
 
+def sections_shown(body: str) -> dict[str, bool]:
+    """Each section of the plan as the server sends it: open (written) or folded (empty)."""
+    return {name: bool(is_open) for name, is_open in re.findall(r'<details class="section card" id="part-(\w+)"( open)?>', body)}
+
+
+async def test_the_full_plan_arrives_with_its_written_sections_open_and_its_empty_ones_folded(tabs: Tabs) -> None:
+    """The page is complete as the server sends it: which section is open needs no script, and an objective's
+    title is a text area that wraps, never an input that cuts it off."""
+    long_title = "Win the framework agreement for sterile packaging at all three Saxon plants, " * 2
+    plan = {"sections": {"facts": "Three plants.", "resources": "  "}, "items": [ITEM | {"title": long_title}]}
+    assert (await tabs.save("megan", 0, plan))[0] == 200
+    status, body, _ = await tabs.get(f"/tabs/plan/content?account={CONTOSO}", tabs.token("adele"))
+    shown = sections_shown(body)
+    assert len(shown) == 9 and shown.pop("facts") is True, "the strategic account's full plan; facts written"
+    assert not any(shown.values()), f"blank and empty sections are folded: {shown}"
+    assert body.count(">empty</fluent-badge>") == 8
+    assert f'<textarea name="title" rows="1" maxlength="200" required readonly>{long_title.strip()}</textarea>' in body
+    status, lean, _ = await tabs.get(f"/tabs/plan/content?account={FABRIKAM}", tabs.token("alex"))
+    assert sections_shown(lean) == {"facts": False, "potential_targets": False, "key_stakeholders": False}
+
+
 async def test_the_log_filters_and_exports_what_the_team_logged(tabs: Tabs) -> None:
     # This bot checks Bot Framework tokens; the items are logged through the domain services directly.
     async with tabs.bot.db.transaction() as session:
@@ -187,10 +235,46 @@ async def test_the_log_filters_and_exports_what_the_team_logged(tabs: Tabs) -> N
     assert (await tabs.get(f"/tabs/log/export.csv?account={CONTOSO}", tabs.token("lynne")))[0] == 403
 
 
+def marked(body: str) -> list[str]:
+    """The Log rows marked as waiting for the viewer: the bold headline of each."""
+    rows = body.split("<tr")[2:]  # after the header row
+    return [re.findall(r"<strong>(.*?)</strong>", row)[0] for row in rows if row.startswith(' class="mine"')]
+
+
+async def test_the_log_marks_for_each_person_only_what_waits_for_their_own_acknowledgement(tabs: Tabs) -> None:
+    async with tabs.bot.db.transaction() as session:
+        megan, alex = await person(session, "megan"), await person(session, "alex")
+        today = dt.date.today()
+        visit = LogContact(CONTOSO, alex, "1" * 32, today, ContactKind.VISIT, "Plant tour", "Hanna")
+        visit_id = (await log_contact(session, visit)).contact.id  # the KA manager must know
+        price = LogDecision(
+            CONTOSO, megan, "2" * 32, "Second visit is paid", DecisionCategory.PRICING, "Paid.", "Megan", today
+        )
+        await log_decision(session, price)  # pricing: the country lead must know; Megan decided it herself
+    seen = {}
+    for user in ("megan", "patti", "alex", "adele"):
+        status, body, _ = await tabs.get(f"/tabs/log/content?account={CONTOSO}", tabs.token(user))
+        assert status == 200 and body.count("0 of 1") == 2, "both items still wait for someone"
+        seen[user] = (marked(body), body.count(">Waiting for you</fluent-badge>"), "waits for your acknowledgement" in body)
+    assert seen == {
+        "megan": (["Hanna"], 1, True),
+        "patti": (["Second visit is paid"], 1, True),
+        "alex": ([], 0, False),
+        "adele": ([], 0, False),
+    }
+    async with tabs.bot.db.transaction() as session:
+        account = await get_account(session, CONTOSO)
+        await acknowledge(session, account, (ItemKind.CONTACT, visit_id), await person(session, "megan"))
+    status, body, _ = await tabs.get(f"/tabs/log/content?account={CONTOSO}&locale=de", tabs.token("megan"))
+    assert marked(body) == [] and "Wartet auf Sie" not in body and "1 von 1" in body, "she acknowledged it"
+    status, body, _ = await tabs.get(f"/tabs/log/content?account={CONTOSO}&locale=de", tabs.token("patti"))
+    assert marked(body) == ["Second visit is paid"] and "Einer dieser Einträge wartet auf Ihre Bestätigung" in body
+
+
 async def test_the_stakeholder_map_shows_levels_owners_and_who_nobody_met(tabs: Tabs) -> None:
     status, body, _ = await tabs.get(f"/tabs/stakeholders/content?account={CONTOSO}", tabs.token("adele"))
     assert status == 200 and "Dr. Hanna Berger" in body and "Not met in 90 days" in body
-    assert 'class="person uncovered"' in body
+    assert body.count('class="person card uncovered"') == 2, "nobody met either of Contoso's stakeholders yet"
     assert CONTOSO_CHANNEL  # the channel the account lives in, for readers of this test
 
 

@@ -1,137 +1,164 @@
 // The tab pages: sign in with Teams (or a local dev token), fetch server-rendered content, send edits back.
-(function () {
-  "use strict";
-  const body = document.body;
-  const kind = body.dataset.kind;
-  const account = body.dataset.account;
-  const content = document.getElementById("content");
-  const devToken = new URLSearchParams(location.hash.slice(1)).get("token");
-  let tokenPromise = null;
+import { applyTheme } from "./theme.js";
 
-  function setTheme(theme) {
-    body.classList.remove("theme-default", "theme-dark", "theme-contrast");
-    body.classList.add("theme-" + (["dark", "contrast"].includes(theme) ? theme : "default"));
+const body = document.body;
+const kind = body.dataset.kind;
+const account = body.dataset.account;
+const content = document.getElementById("content");
+const devToken = new URLSearchParams(location.hash.slice(1)).get("token");
+const growsByItself = CSS.supports("field-sizing", "content");
+let tokenPromise = null;
+
+function withTimeout(promise, ms) {
+  return Promise.race([promise, new Promise((_, reject) => setTimeout(() => reject(new Error("timeout")), ms))]);
+}
+
+async function token() {
+  if (devToken) return devToken;
+  if (!tokenPromise) {
+    tokenPromise = (async () => {
+      const teams = window.microsoftTeams;
+      await withTimeout(teams.app.initialize(), 5000);
+      const context = await teams.app.getContext();
+      applyTheme(context.app.theme);
+      body.dataset.locale = context.app.locale || body.dataset.locale;
+      teams.app.registerOnThemeChangeHandler(applyTheme);
+      return teams.authentication.getAuthToken();
+    })();
   }
+  return tokenPromise;
+}
 
-  function withTimeout(promise, ms) {
-    return Promise.race([promise, new Promise((_, reject) => setTimeout(() => reject(new Error("timeout")), ms))]);
+function problem(text) {
+  const bar = document.createElement("fluent-message-bar");
+  bar.className = "notice problem";
+  bar.setAttribute("intent", "error");
+  bar.setAttribute("role", "alert");
+  bar.textContent = text;
+  content.replaceChildren(bar);
+  content.setAttribute("aria-busy", "false");
+}
+
+function show(html) {
+  content.innerHTML = html;
+  content.setAttribute("aria-busy", "false");
+  wire();
+}
+
+async function call(path, options) {
+  let bearer;
+  try {
+    bearer = await token();
+  } catch (error) {
+    problem(body.dataset.signinFailed);
+    return null;
   }
+  const headers = Object.assign({ Authorization: "Bearer " + bearer }, (options && options.headers) || {});
+  const localised = path + "&locale=" + encodeURIComponent(body.dataset.locale || "");
+  return fetch(localised, Object.assign({}, options, { headers: headers }));
+}
 
-  async function token() {
-    if (devToken) return devToken;
-    if (!tokenPromise) {
-      tokenPromise = (async () => {
-        const teams = window.microsoftTeams;
-        await withTimeout(teams.app.initialize(), 5000);
-        const context = await teams.app.getContext();
-        setTheme(context.app.theme);
-        body.dataset.locale = context.app.locale || body.dataset.locale;
-        teams.app.registerOnThemeChangeHandler(setTheme);
-        return teams.authentication.getAuthToken();
-      })();
-    }
-    return tokenPromise;
+async function load(query) {
+  content.setAttribute("aria-busy", "true");
+  const response = await call("/tabs/" + kind + "/content?account=" + account + (query || ""));
+  if (response) show(await response.text());
+}
+
+function oneLine(text) {
+  return text.replace(/\s*[\r\n]+\s*/g, " ");
+}
+
+function planPayload(form) {
+  const sections = {};
+  form.querySelectorAll("textarea[name^='section:']").forEach((t) => { sections[t.name.slice(8)] = t.value; });
+  const items = [];
+  form.querySelectorAll("#items > li").forEach((row) => {
+    const value = (name) => row.querySelector("[name='" + name + "']").value;
+    items.push({
+      id: row.dataset.id, kind: value("kind"), title: oneLine(value("title")),
+      owner_id: value("owner_id") ? Number(value("owner_id")) : null, due_on: value("due_on") || null,
+      status: value("status"), progress: Number(value("progress") || 0), comment: value("comment"),
+    });
+  });
+  return { base_version: Number(form.dataset.version), sections: sections, items: items };
+}
+
+function newId() {
+  const bytes = new Uint8Array(16);
+  crypto.getRandomValues(bytes);
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+// Where the browser cannot size a text area to its text (field-sizing), it grows as one types.
+function fitText(area) {
+  if (growsByItself) return;
+  area.style.height = "auto";
+  area.style.height = area.scrollHeight + 2 + "px";
+}
+
+function wireTexts(root) {
+  root.querySelectorAll("textarea").forEach((area) => {
+    fitText(area);
+    area.addEventListener("input", () => fitText(area));
+  });
+  // A title is one line: Enter does not break it (it wraps on screen, and the server keeps one line).
+  root.querySelectorAll("textarea[name='title']").forEach((area) => {
+    area.addEventListener("keydown", (event) => { if (event.key === "Enter") event.preventDefault(); });
+  });
+}
+
+async function post(path, payload) {
+  const response = await call(path + "?account=" + account, {
+    method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(payload),
+  });
+  if (response) show(await response.text());
+}
+
+function wire() {
+  wireTexts(content);
+  // A folded section's text areas have no size to measure until it opens.
+  content.querySelectorAll("details").forEach((part) =>
+    part.addEventListener("toggle", () => part.querySelectorAll("textarea").forEach(fitText))
+  );
+  const plan = document.getElementById("plan-form");
+  if (plan) {
+    document.getElementById("add-item").addEventListener("click", () => {
+      const row = document.getElementById("new-item").content.firstElementChild.cloneNode(true);
+      row.dataset.id = newId();
+      plan.querySelector("#items").appendChild(row);
+      wireTexts(row);
+      row.querySelector("[name='title']").focus();
+    });
+    plan.addEventListener("submit", (event) => {
+      event.preventDefault();
+      post("/tabs/plan/save", planPayload(plan));
+    });
   }
-
-  function show(html) {
-    content.innerHTML = html;
-    content.setAttribute("aria-busy", "false");
-    wire();
+  const review = document.getElementById("review-form");
+  if (review) {
+    review.addEventListener("submit", (event) => {
+      event.preventDefault();
+      post("/tabs/plan/review", { due_on: review.querySelector("[name='due_on']").value });
+    });
   }
-
-  async function call(path, options) {
-    let bearer;
-    try {
-      bearer = await token();
-    } catch (error) {
-      show('<p class="notice problem" role="alert"></p>');
-      content.querySelector("p").textContent = body.dataset.signinFailed;
-      return null;
-    }
-    const headers = Object.assign({ Authorization: "Bearer " + bearer }, (options && options.headers) || {});
-    const localised = path + "&locale=" + encodeURIComponent(body.dataset.locale || "");
-    const response = await fetch(localised, Object.assign({}, options, { headers: headers }));
-    return response;
-  }
-
-  async function load(query) {
-    content.setAttribute("aria-busy", "true");
-    const response = await call("/tabs/" + kind + "/content?account=" + account + (query || ""));
-    if (response) show(await response.text());
-  }
-
-  function planPayload(form) {
-    const sections = {};
-    form.querySelectorAll("textarea[name^='section:']").forEach((t) => { sections[t.name.slice(8)] = t.value; });
-    const items = [];
-    form.querySelectorAll("#items tbody tr").forEach((row) => {
-      const value = (name) => row.querySelector("[name='" + name + "']").value;
-      items.push({
-        id: row.dataset.id, kind: value("kind"), title: value("title"),
-        owner_id: value("owner_id") ? Number(value("owner_id")) : null, due_on: value("due_on") || null,
-        status: value("status"), progress: Number(value("progress") || 0), comment: value("comment"),
+  const filters = document.getElementById("log-filters");
+  if (filters) {
+    const query = () => "&" + new URLSearchParams(new FormData(filters)).toString();
+    filters.addEventListener("submit", (event) => { event.preventDefault(); load(query()); });
+    filters.querySelectorAll("[data-format]").forEach((button) => {
+      button.addEventListener("click", async () => {
+        const format = button.dataset.format;
+        const response = await call("/tabs/log/export." + format + "?account=" + account + query());
+        if (!response || !response.ok) return;
+        const link = document.createElement("a");
+        link.href = URL.createObjectURL(await response.blob());
+        link.download = "log." + format;
+        link.click();
       });
     });
-    return { base_version: Number(form.dataset.version), sections: sections, items: items };
   }
+}
 
-  function newId() {
-    const bytes = new Uint8Array(16);
-    crypto.getRandomValues(bytes);
-    return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-  }
-
-  function wire() {
-    const plan = document.getElementById("plan-form");
-    if (plan) {
-      document.getElementById("add-item").addEventListener("click", () => {
-        const row = document.getElementById("new-row").content.firstElementChild.cloneNode(true);
-        row.dataset.id = newId();
-        plan.querySelector("#items tbody").appendChild(row);
-        row.querySelector("[name='title']").focus();
-      });
-      plan.addEventListener("submit", async (event) => {
-        event.preventDefault();
-        const response = await call("/tabs/plan/save?account=" + account, {
-          method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(planPayload(plan)),
-        });
-        if (response) show(await response.text());
-      });
-    }
-    const review = document.getElementById("review-form");
-    if (review) {
-      review.addEventListener("submit", async (event) => {
-        event.preventDefault();
-        const response = await call("/tabs/plan/review?account=" + account, {
-          method: "POST", headers: { "Content-Type": "application/json" },
-          body: JSON.stringify({ due_on: review.querySelector("[name='due_on']").value }),
-        });
-        if (response) show(await response.text());
-      });
-    }
-    const filters = document.getElementById("log-filters");
-    if (filters) {
-      const query = () => "&" + new URLSearchParams(new FormData(filters)).toString();
-      filters.addEventListener("submit", (event) => { event.preventDefault(); load(query()); });
-      document.querySelectorAll("button.export").forEach((button) => {
-        button.addEventListener("click", async () => {
-          const format = button.dataset.format;
-          const response = await call("/tabs/log/export." + format + "?account=" + account + query());
-          if (!response || !response.ok) return;
-          const link = document.createElement("a");
-          link.href = URL.createObjectURL(await response.blob());
-          link.download = "log." + format;
-          link.click();
-        });
-      });
-    }
-  }
-
-  // What Teams calls when the user switches theme (registered above); named so that it can be seen working.
-  window.kambot = { setTheme: setTheme };
-  setTheme(new URLSearchParams(location.search).get("theme") || "default");
-  load("").catch(() => {
-    show('<p class="notice problem" role="alert"></p>');
-    content.querySelector("p").textContent = body.dataset.error;
-  });
-})();
+// What Teams calls when the user switches theme (registered above); named so that it can be seen working.
+window.kambot = { setTheme: applyTheme };
+load("").catch(() => problem(body.dataset.error));
