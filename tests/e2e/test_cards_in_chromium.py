@@ -28,6 +28,8 @@ RENDERER = ROOT / "node_modules" / "adaptivecards" / "dist" / "adaptivecards.min
 CARD_WIDTH = 480  # a card in a 1:1 chat on Teams' desktop client: about 450 to 500 px
 SHOTS = ARTIFACTS / "cards"
 CONTOSO = 1
+# What the form shows before "More details": who at the customer, type, date, what happened.
+ESSENTIALS = ("stakeholders", "customer_people", "kind", "met_on", "summary")
 # Teams' dark theme (Fluent's Teams dark tokens): the card's background and its text colours.
 DARK = {
     "default": {"default": "#FFFFFF", "subtle": "#D6D6D6"},
@@ -45,7 +47,12 @@ RENDER = """([card, hostConfig]) => {
   const rendered = adaptive.render();
   if (!rendered) return null;
   document.getElementById("message").appendChild(rendered);
-  return adaptive.getAllInputs().map((input) => {
+  window.renderedCard = adaptive;
+}"""
+
+# Per input of the card drawn: its label, the text of what labels it, and whether that shows now.
+INPUTS = """() => {
+  return window.renderedCard.getAllInputs().map((input) => {
     // A compact input labels itself; an expanded choice set labels each of its boxes with the set's label.
     const control = input.renderedInputControlElement;
     const labelled = control && (control.matches("[aria-labelledby]") ? control : control.querySelector("[aria-labelledby]"));
@@ -97,8 +104,13 @@ async def test_the_contact_form_fits_a_teams_chat_and_every_input_shows_its_labe
             )
             await page.add_style_tag(path=str(JUDGES / "teams_card.css"))
             await page.add_script_tag(path=str(RENDERER))
-            inputs = await page.evaluate(RENDER, [card, config])
+            await page.evaluate(RENDER, [card, config])
+            first = {field["id"]: field["shown"] for field in await page.evaluate(INPUTS)}
             await page.locator("#message").screenshot(path=str(SHOTS / f"contact-form-{theme}.png"))
+            assert sorted(name for name, shown in first.items() if shown) == sorted(ESSENTIALS), first
+            await page.get_by_role("button", name="More details").click()
+            inputs = await page.evaluate(INPUTS)
+            await page.locator("#message").screenshot(path=str(SHOTS / f"contact-form-{theme}-more-details.png"))
             assert inputs, "the renderer drew the card, with inputs"
             for field in inputs:
                 assert field["label"].strip(), f"input {field['id']} has a label"
