@@ -22,6 +22,7 @@ from kam.models import (
     AccountMember,
     Acknowledgement,
     ConversationRef,
+    Decision,
     DecisionCategory,
     OutboxMessage,
     OutboxStatus,
@@ -261,8 +262,6 @@ async def cards_after_a_quiet_second(connector: ConnectorFake, user: str, count:
 
 async def requests_of(bot: RunningBot, name: str) -> list[tuple[str, bool, bool]]:
     """(item title, requested, acknowledged) of each decision the person was asked to acknowledge."""
-    from kam.models import Decision
-
     async with bot.db.transaction() as session:
         rows = await session.execute(
             select(Decision.title, Acknowledgement.requested_at, Acknowledgement.acknowledged_at)
@@ -460,9 +459,11 @@ async def ask_a_crowd(url: str, connector: ConnectorFake, items: int) -> None:
     db = Database(url)
     async with db.transaction() as session:
         crowd = [
-            Person(aad_object_id=f"crowd-{i}", teams_user_id=f"29:crowd-{i}", name=f"Member {i:02d}", chat_id=chat_of(i))
+            Person(aad_object_id=f"crowd-{i}", teams_user_id=f"29:crowd-{i}", name=f"Member {i:02d}")
             for i in range(CROWD)
         ]
+        for i, person in enumerate(crowd):
+            person.chat_id = chat_of(i)
         author = Person(aad_object_id="crowd-author", teams_user_id="29:crowd-author", name="Author")
         references = [(chat_of(i), "personal") for i in range(CROWD)] + [(CROWD_CHANNEL, "channel")]
         session.add_all(
@@ -487,10 +488,8 @@ async def ask_a_crowd(url: str, connector: ConnectorFake, items: int) -> None:
         await session.flush()
     for n in range(items):
         async with db.transaction() as session:
-            command = LogDecision(
-                account.id, author, f"crowd{n:027d}", f"Crowd decision {n}", DecisionCategory.SERVICE, "x", "Author",
-                dt.date.today(),
-            )
+            title, key, today = f"Crowd decision {n}", f"c{n:031d}", dt.date.today()
+            command = LogDecision(account.id, author, key, title, DecisionCategory.SERVICE, "x", "Author", today)
             await log_decision(session, command)
     await db.close()
 
