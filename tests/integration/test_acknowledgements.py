@@ -40,6 +40,7 @@ from tests.support.flows import (
     GOOD_INPUT,
     channel_post,
     chat_cards,
+    fill,
     invoke_card,
     invoke_message,
     log_in_channel,
@@ -332,6 +333,19 @@ async def test_requests_further_apart_than_the_window_come_on_cards_of_their_own
     assert "ack" in [a.get("verb") for a in second.get("actions") or []], "one request: the item's own card"
     assert batch_buttons(second) == []
     assert len(chat_cards(connector, "patti")) == 2
+
+
+async def test_more_requests_than_a_card_holds_go_on_the_next_card_right_after_it(
+    batching: RunningBot, connector: ConnectorFake
+) -> None:
+    bot = batching
+    await bot.send(bot.teams.message("help", user="megan"))  # her chat with kambot is known from here on
+    await fill(bot, contacts=0, decisions=12)
+    cards = [c for c in await cards_after_a_quiet_second(connector, "megan", 3) if batch_buttons(c)]
+    assert [len(batch_buttons(c)) for c in cards] == [10, 2], "ten on a card, the other two on the next"
+    named = [f"Decision {i}" for i in range(12) if any(f"Decision {i}\n" in texts_in(c) + "\n" for c in cards)]
+    assert len(named) == 12, "each of the twelve on one of them"
+    assert_valid_cards(cards)
 
 
 async def test_a_confidential_contact_on_the_card_shows_its_details_only_where_the_reader_may_read_them(
