@@ -186,6 +186,7 @@ def outbox(
         in_flight=settings.outbox_in_flight,
         admins=settings.admin_aad_ids,
         feed=activity_feed(settings, db, metrics, credential, graph),
+        ack_window_seconds=settings.ack_batch_seconds,
     )
     sweeper = Sweeper(
         sender,

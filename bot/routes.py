@@ -38,6 +38,7 @@ from bot.requests import (
 )
 from bot.turn import Reply, Turn, argument_of
 from cards.account import VERB_CREATE
+from cards.ack_batch import VERB_ACKNOWLEDGE_IN_BATCH, VERB_VIEW_BATCH
 from cards.acknowledge import VERB_ACKNOWLEDGE, VERB_END_AGREEMENT, VERB_VIEW
 from cards.contact import VERB_SAVE
 from cards.decision import VERB_SAVE_DECISION
@@ -123,6 +124,9 @@ VERB_ROUTES: tuple[VerbRoute, ...] = (
     VerbRoute(VERB_ADD_STAKEHOLDER, stakeholders.save, Act.LOG, named_account, bound=True),
     VerbRoute(VERB_ACKNOWLEDGE, acknowledge.acknowledge_item, Act.ACKNOWLEDGE, named_item),
     VerbRoute(VERB_VIEW, acknowledge.view, Act.VIEW, named_item),
+    VerbRoute(VERB_ACKNOWLEDGE_IN_BATCH, acknowledge.acknowledge_in_batch, Act.ACKNOWLEDGE, named_item),
+    # A card of several requests shows the caller their own requests on it: about them, not about one account.
+    VerbRoute(VERB_VIEW_BATCH, acknowledge.view_batch, Act.USE, no_subject),
     VerbRoute(VERB_END_AGREEMENT, acknowledge.end_agreement, Act.END_AGREEMENT, named_agreement),
     VerbRoute(VERB_SAVE_RULES, rules.save, Act.MANAGE, named_account, bound=True),
     VerbRoute(

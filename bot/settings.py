@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     # report), through Graph in the team of the account's channel (RSC TeamsActivity.Send.Group). Used where
     # kambot uses Graph (KAMBOT_KAM_TEAM_IDS); without the team's grant the cards go alone.
     activity_feed: bool = True
+    # Requests to acknowledge that reach one person within this many seconds of the first go as one card, sent
+    # then (0: at once, still one card for what waits at that moment).
+    ack_batch_seconds: float = Field(default=180.0, ge=0, le=3600)
     form_max_age_days: int = 14
     rules_file: str = Field(default="", description="YAML file with the communication rules (see kam/rules.py)")
 

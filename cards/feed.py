@@ -55,6 +55,14 @@ def acknowledge_text(
     return _text(kind, account_name, preview, item=t(f"feed.item.{item_kind.value}"))
 
 
+def acknowledge_batch_text(t: Texts, account_names: Sequence[str], count: int) -> FeedText:
+    """Several items to acknowledge on one card, of one account or more (named as the feed may name them)."""
+    shown, more = account_names[0], len(account_names) - 1
+    account = t("feed.accounts", name=shown, count=more) if more else shown
+    items = t("feed.items", count=count)
+    return _text("acknowledgeRequested", account, t("feed.batch.preview"), item=items)
+
+
 def review_text(t: Texts, account_name: str, due_on: dt.date, *, reminder: bool) -> FeedText:
     """A plan review that waits for the person's update to the items they own, or the reminder on its due date."""
     preview = t("feed.review_reminder.preview" if reminder else "feed.review.preview", due=due_on.isoformat())

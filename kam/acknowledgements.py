@@ -3,6 +3,10 @@
 Who must know is decided when the item is logged (rules, checks), and stored;
 a later change of the rules applies to later items only, so that nobody's open
 duty appears or disappears without anyone having asked for it.
+
+Requests to one person that come within minutes of each other go as one card: each request
+queues an outbox row of its own, and the row sent first carries everything its person was
+asked meanwhile (`gather_requests`); the others find nothing left to carry.
 """
 
 from __future__ import annotations
@@ -16,10 +20,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
+from kam.access import ACKNOWLEDGEABLE
 from kam.accounts import managers_of, role_of
 from kam.errors import Refused
-from kam.models import Account, Acknowledgement, ItemKind, OutboxMessage, Person, utcnow
-from kam.outbox import OutboxKind
+from kam.models import Account, Acknowledgement, ItemKind, OutboxMessage, Person, aware, utcnow
+from kam.outbox import OutboxKind, defer
 from kam.rules import DEFAULT_REMIND_AFTER, DEFAULT_REPORT_AFTER, Rules, RuleSet, must_inform
 from kam.storage import insert_rows
 
@@ -48,7 +53,7 @@ async def ask_to_acknowledge(
     remind_at: dt.datetime | None = None,
     announce: Sequence[OutboxMessage] = (),
 ) -> list[Acknowledgement]:
-    """One acknowledgement and one 1:1 card per person who must know; the author knows already.
+    """One acknowledgement and one request (an outbox row) per person who must know; the author knows already.
 
     The reminder comes `remind_after` the rules set, or at `remind_at` (a review's due date).
     `announce`: the item's own outbox rows (its channel post), queued first, in the same INSERT
@@ -88,6 +93,107 @@ async def ask_to_acknowledge(
     ]
     await insert_rows(session, [*announce, *cards], ids=False)
     return acknowledgements
+
+
+BATCH_MAX = 10  # requests on one card (its size: cards/fit.py); more go on the next card, sent right after it
+CARRIED = "acknowledgements"  # the detail of a request row once claimed: the ids of the requests its card carries
+
+
+def carried(message: OutboxMessage) -> list[int] | None:
+    """The requests a request row's card carries; None while it was never claimed, and for a review's request
+    (answered by updating one's plan items: a card of its own)."""
+    ids = (message.detail or {}).get(CARRIED)
+    return [int(i) for i in ids] if isinstance(ids, list) else None
+
+
+async def gather_requests(
+    session: AsyncSession, rows: Sequence[OutboxMessage], window: dt.timedelta, now: dt.datetime | None = None
+) -> set[dt.datetime]:
+    """Of the outbox rows just claimed, the requests to acknowledge: each person gets one card for what they
+    were asked within `window` of the first request that waits for them, and no request goes on two cards.
+
+    A row claimed before that moment goes back until then (the moments are returned, so that the sender
+    wakes up for them). A row claimed after it carries every request of its person that is still open
+    and on no card yet, at most BATCH_MAX (the rest ride the next row: each request queued one), and
+    they are marked requested in this transaction, the claim's: another sender waits for these rows'
+    locks and then finds them taken. What a row carries stays with it, so that a retry, or another
+    sender after a crash, sends the same card again rather than losing it.
+    """
+    now = now or utcnow()
+    asking = [r for r in rows if r.kind == OutboxKind.ACK_REQUEST and carried(r) is None]
+    if not asking:
+        return set()
+    subjects = await session.execute(
+        select(Acknowledgement.id, Acknowledgement.person_id).where(
+            Acknowledgement.id.in_({r.subject_id for r in asking}), Acknowledgement.item_kind.in_(ACKNOWLEDGEABLE)
+        )
+    )
+    person_of: dict[int, int] = {ack_id: person_id for ack_id, person_id in subjects.all()}
+    if not person_of:
+        return set()  # reviews' requests, or requests whose item is gone: each renders on its own
+    open_requests = (
+        select(Acknowledgement)
+        .where(
+            Acknowledgement.person_id.in_(set(person_of.values())),
+            Acknowledgement.required.is_(True),
+            Acknowledgement.acknowledged_at.is_(None),
+            Acknowledgement.requested_at.is_(None),
+            Acknowledgement.item_kind.in_(ACKNOWLEDGEABLE),
+        )
+        .order_by(Acknowledgement.created_at, Acknowledgement.id)
+        .with_for_update(of=Acknowledgement)
+    )
+    waiting: dict[int, list[Acknowledgement]] = {}
+    for ack in await session.scalars(open_requests):
+        waiting.setdefault(ack.person_id, []).append(ack)
+    wake_at: set[dt.datetime] = set()
+    for row in sorted(asking, key=lambda r: r.id):
+        person_id = person_of.get(row.subject_id)
+        if person_id is None:
+            continue
+        theirs = waiting.get(person_id, [])
+        if theirs and now < aware(theirs[0].created_at) + window:
+            until = aware(theirs[0].created_at) + window
+            defer(row, until)
+            wake_at.add(until)
+            continue
+        on_card, waiting[person_id] = theirs[:BATCH_MAX], theirs[BATCH_MAX:]
+        for ack in on_card:
+            ack.requested_at = now
+        row.detail = {**(row.detail or {}), CARRIED: [ack.id for ack in on_card]}
+    return wake_at
+
+
+async def requests_on_card(
+    session: AsyncSession, card_row_id: int, person: Person | None
+) -> list[tuple[Account, Acknowledgement]]:
+    """What the card of a request row (`card_row_id`) asked of `person`, acknowledged since or not, on the accounts
+    whose team they are still on, in the order they were asked. Nothing for anyone else: a card's requests
+    are its person's own."""
+    row = await session.get(OutboxMessage, card_row_id) if person is not None else None
+    ids = carried(row) if row is not None and row.kind == OutboxKind.ACK_REQUEST else None
+    if person is None or not ids:
+        return []
+    query = (
+        select(Acknowledgement)
+        .where(Acknowledgement.id.in_(ids), Acknowledgement.person_id == person.id)
+        .order_by(Acknowledgement.created_at, Acknowledgement.id)
+    )
+    requests = list(await session.scalars(query))
+    wanted = {a.account_id for a in requests}
+    accounts = {a.id: a for a in await session.scalars(select(Account).where(Account.id.in_(wanted)))}
+    return [
+        (accounts[a.account_id], a)
+        for a in requests
+        if a.account_id in accounts and role_of(accounts[a.account_id], person) is not None
+    ]
+
+
+async def person_of_card(session: AsyncSession, card_row: OutboxMessage) -> Person | None:
+    """Whom a request row's card goes to: the person of the requests it carries, else of its own."""
+    ids = carried(card_row) or [card_row.subject_id]
+    asked = select(Person).join(Acknowledgement, Acknowledgement.person_id == Person.id)
+    return await session.scalar(asked.where(Acknowledgement.id.in_(ids)).limit(1))
 
 
 async def acknowledgements_of(

@@ -27,7 +27,9 @@ class OutboxKind(StrEnum):
     PRICE_RISK_POSTED = "price_action.flagged"  # the price action; account: the one at risk
     REVIEW_STARTED = "review.started"  # the review: its card in the account channel
     REVIEW_CLOSED = "review.closed"  # the review: the summary in the account channel
-    ACK_REQUEST = "ack.request"  # an acknowledgement: a 1:1 card to its person
+    # an acknowledgement: a 1:1 card to its person, carrying what else they were asked meanwhile (detail, once
+    # claimed: kam.acknowledgements.gather_requests)
+    ACK_REQUEST = "ack.request"
     ACK_REMINDER = "ack.reminder"  # an acknowledgement: the one reminder
     ACK_OVERDUE = "ack.overdue"  # a KA manager; detail: the item, and who has not acknowledged it
     REVIEW_DUE = "review.due"  # a KA manager; account: the one whose review is due
@@ -117,6 +119,12 @@ async def release(session: AsyncSession, message_id: int, lease_id: str) -> None
     if row is not None:
         row.lease_id = None
         row.not_before = utcnow()
+
+
+def defer(message: OutboxMessage, until: dt.datetime) -> None:
+    """Give a claimed row back unsent, due at `until` (it waits for more to go with it): attempts untouched."""
+    message.lease_id = None
+    message.not_before = until
 
 
 def mark_sent(message: OutboxMessage) -> None:

@@ -14,10 +14,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.outbox.address import AddressBook, Feed
 from bot.tab_links import TabLinks
-from cards.feed import FeedText, acknowledge_text, members_missing_text, not_delivered_text, review_text
+from cards.feed import (
+    FeedText,
+    acknowledge_batch_text,
+    acknowledge_text,
+    members_missing_text,
+    not_delivered_text,
+    review_text,
+)
 from cards.i18n import Texts
 from graph.activity_feed import DEEP_LINK_MAX, ActivityNotification
-from kam.acknowledgements import get_acknowledgement
+from kam.acknowledgements import carried, get_acknowledgement, person_of_card, requests_on_card
 from kam.models import Account, ItemKind, OutboxMessage, Person
 from kam.outbox import OutboxKind
 from kam.reviews import get_review
@@ -40,6 +47,27 @@ async def _acknowledgement(
     if review is None or review.closed_at is not None:
         return None
     return ack.person, account, review_text(t, shown_name(t, account), review.due_on, reminder=reminder)
+
+
+async def _requests(
+    session: AsyncSession, row: OutboxMessage, language: str
+) -> tuple[Person, Account, FeedText] | None:
+    """A card carrying requests (kam.acknowledgements.gather_requests): one notification for all it still asks."""
+    person = await person_of_card(session, row)
+    if person is None:
+        return None
+    still_open = [(a, ack) for a, ack in await requests_on_card(session, row.id, person) if ack.acknowledged_at is None]
+    if not still_open:
+        return None
+    account, ack = still_open[0]
+    t = Texts(person.locale or language)
+    if len(still_open) == 1:
+        reasons = () if account.confidential else ack.reasons
+        return person, account, acknowledge_text(t, shown_name(t, account), ack.item_kind, reasons, reminder=False)
+    accounts = list({a.id: a for a, _ in still_open}.values())
+    in_a_team = next((a for a in accounts if a.team_id), account)  # the notification goes in the scope of a team
+    names = [shown_name(t, a) for a in [in_a_team, *(a for a in accounts if a is not in_a_team)]]
+    return person, in_a_team, acknowledge_batch_text(t, names, len(still_open))
 
 
 async def _report(session: AsyncSession, row: OutboxMessage, language: str) -> tuple[Person, Account, FeedText] | None:
@@ -68,7 +96,9 @@ async def notification_about(
     addresses: AddressBook,
     admins: Sequence[str] = (),
 ) -> tuple[Feed, ActivityNotification] | None:
-    if card_row.kind in (OutboxKind.ACK_REQUEST, OutboxKind.ACK_REMINDER):
+    if card_row.kind == OutboxKind.ACK_REQUEST and carried(card_row) is not None:
+        found = await _requests(session, card_row, language)
+    elif card_row.kind in (OutboxKind.ACK_REQUEST, OutboxKind.ACK_REMINDER):
         found = await _acknowledgement(session, card_row, language)
     elif card_row.kind in (OutboxKind.DELIVERY_FAILED, OutboxKind.MEMBERS_MISSING):
         found = await _report(session, card_row, language)

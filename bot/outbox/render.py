@@ -14,11 +14,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.ack_batch import batch_items
 from bot.items import item_card
 from bot.new_forms import NEW_FORMS, form_context
 from bot.outbox.address import AddressBook, Destination, Feed, Undeliverable
 from bot.outbox.notifications import notification_about
 from bot.tab_links import TabLinks
+from cards.ack_batch import ack_batch_card
 from cards.fit import names_text
 from cards.forms import Option, account_picker_card
 from cards.general import channel_welcome_card, delivery_failed_card, members_missing_card
@@ -29,7 +31,7 @@ from cards.review import review_due_card, review_summary_card
 from graph.activity_feed import ActivityNotification
 from kam.access import Audience
 from kam.accounts import get_account, managers_of
-from kam.acknowledgements import get_acknowledgement
+from kam.acknowledgements import carried, get_acknowledgement, person_of_card, requests_on_card
 from kam.contacts import get_contact
 from kam.decisions import get_decision
 from kam.errors import ItemNotFound
@@ -38,7 +40,7 @@ from kam.models import Account, ItemKind, MeetingNudge, OutboxMessage, Person, u
 from kam.digest import digest_of
 from kam.nudges import local_now
 from kam.outbox import OutboxKind
-from kam.people import addressee
+from kam.people import addressee, teams_id
 from kam.reviews import get_review
 
 
@@ -131,6 +133,31 @@ async def acknowledgement(r: Rendering, message: OutboxMessage) -> Rendered | No
     except ItemNotFound:
         return None
     return await r.to_person(ack.person, card)
+
+
+async def acknowledgement_request(r: Rendering, message: OutboxMessage) -> Rendered | None:
+    """The requests a row carries (kam.acknowledgements.gather_requests): several on one card, one on the item's
+    own card; a review's request (never gathered) as the review's card."""
+    if carried(message) is None:
+        return await acknowledgement(r, message)
+    person = await person_of_card(r.session, message)
+    if person is None:
+        return None
+    t = r.texts_for(person)
+    requests = await requests_on_card(r.session, message.id, person)
+    items = await batch_items(r.session, t, requests, person, Audience.PRIVATE)
+    still_open = [i for i in items if i.acknowledged_on is None]
+    if len(still_open) > 1:
+        return await r.to_person(person, ack_batch_card(t, message.id, items, refresh_user_id=teams_id(person)))
+    if not still_open:
+        return None
+    account = next(account for account, _ in requests if account.id == still_open[0].account_id)
+    item = (still_open[0].item_kind, still_open[0].item_id)
+    try:
+        card = await item_card(r.session, t, account, item, person, audience=Audience.PRIVATE, links=r.links)
+    except ItemNotFound:
+        return None
+    return await r.to_person(person, card)
 
 
 async def overdue_report(r: Rendering, message: OutboxMessage) -> Rendered | None:
@@ -249,7 +276,7 @@ RENDERERS: Mapping[OutboxKind, Renderer] = {
     OutboxKind.PRICE_RISK_POSTED: channel_post(ItemKind.PRICE_ACTION),
     OutboxKind.REVIEW_STARTED: channel_post(ItemKind.REVIEW),
     OutboxKind.REVIEW_CLOSED: review_summary,
-    OutboxKind.ACK_REQUEST: acknowledgement,
+    OutboxKind.ACK_REQUEST: acknowledgement_request,
     OutboxKind.ACK_REMINDER: acknowledgement,
     OutboxKind.ACK_OVERDUE: overdue_report,
     OutboxKind.REVIEW_DUE: review_due,

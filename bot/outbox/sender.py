@@ -5,6 +5,10 @@ pointing to it: a row of its own, queued in the transaction that marks the card 
 and sent like any row, through Graph instead of the Bot Connector (bot/outbox/feed.py). It cannot hold up,
 lose or repeat the card.
 
+Requests to acknowledge are gathered per person in the transaction that claims them
+(kam.acknowledgements.gather_requests): one card carries what a person was asked within
+`ack_window_seconds` of the first request, and rows claimed before then go back until then.
+
 No database connection is held across a network call: the claim is a lease committed at
 once, each row is rendered in a short read and marked in a short write after its post.
 Rows for different conversations are posted concurrently, within the Bot Connector's limits;
@@ -36,6 +40,7 @@ from bot.tab_links import TabLinks
 from bot.traces import delivered, traced_delivery
 from cards.i18n import Texts
 from graph.limits import NotNow
+from kam.acknowledgements import gather_requests
 from kam.conversations import record_card_message
 from kam.models import OutboxMessage, OutboxStatus, Person, utcnow
 from kam.outbox import (
@@ -62,6 +67,8 @@ NUDGE_KINDS = {OutboxKind.NUDGE_WEEKLY: "weekly", OutboxKind.NUDGE_MEETING: "mee
 HOLD_MARGIN_SECONDS = 10.0
 # How long a turn's reply waits for its moment in the shared windows before it goes anyway (Teams waits ~15 s).
 TURN_PATIENCE_SECONDS = 3.0
+# A drain woken for rows put back until a moment starts this much after it: they are due by then.
+WAKE_UP_MARGIN_SECONDS = 0.05
 
 
 class LeaseLost(Exception):
@@ -203,6 +210,7 @@ class Sender:
         in_flight: int = 8,
         admins: Sequence[str] = (),
         feed: ActivityFeed | None = None,
+        ack_window_seconds: float = 0.0,
     ) -> None:
         # The Bot Connector's limits, per tenant (`sends_per_second`: every instance together) and per
         # conversation, booked in the database that every instance shares.
@@ -224,6 +232,9 @@ class Sender:
         self._feed_in_flight = asyncio.Semaphore(in_flight)
         # The batches the drain holds: lease id -> until when (monotonic) it surely holds them.
         self._held_until: dict[str, float] = {}
+        # Requests to acknowledge that reach one person within this window go as one card (kam.acknowledgements).
+        self._ack_window = dt.timedelta(seconds=ack_window_seconds)
+        self._wake_ups: dict[dt.datetime, asyncio.TimerHandle] = {}
         self._drain_task: asyncio.Task[int] | None = None
         self._again = False
         # Set on shutdown: the messages being sent are finished and marked, no new batch is claimed.
@@ -271,10 +282,13 @@ class Sender:
                     claimed_at = time.monotonic()
                     async with self._db.transaction() as session:
                         rows = await claim_due(session, limit=self._batch, lease=self._lease)
-                        claimed = [Claimed(row.id, row.lease_id or "") for row in rows]
-                    if not claimed:
+                        waiting_until = await gather_requests(session, rows, self._ack_window)
+                        claimed = [Claimed(row.id, row.lease_id) for row in rows if row.lease_id]
+                    if not rows:
                         break
-                    self._held_until[claimed[0].lease_id] = claimed_at + self._lease.total_seconds()
+                    self._wake_at(waiting_until)
+                    if claimed:
+                        self._held_until[claimed[0].lease_id] = claimed_at + self._lease.total_seconds()
                     for row in claimed:
                         lanes.put(await self._render(row))
                     await lanes.fewer_owed_than(self._batch)
@@ -284,6 +298,18 @@ class Sender:
                 with contextlib.suppress(asyncio.CancelledError):
                     await renewing
                 self._held_until.clear()  # one drain at a time: what it held, it holds no more
+
+    def _wake_at(self, moments: set[dt.datetime]) -> None:
+        """Drain again when requests to acknowledge that wait for more to go with them fall due (not at the next
+        sweep); any instance's sweep sends them if this one is gone by then."""
+        loop = asyncio.get_running_loop()
+        for moment in moments - self._wake_ups.keys():
+            delay = (moment - utcnow()).total_seconds() + WAKE_UP_MARGIN_SECONDS
+            self._wake_ups[moment] = loop.call_later(max(delay, 0.0), self._woken, moment)
+
+    def _woken(self, moment: dt.datetime) -> None:
+        self._wake_ups.pop(moment, None)
+        self.kick()
 
     async def _renew_leases(self) -> None:
         """Every third of a lease, renew the batches this drain still holds rows of (and forget the others)."""
@@ -503,4 +529,7 @@ class Sender:
     async def close(self) -> None:
         """Stop between two messages, never in the middle of one (which would send it again after a restart)."""
         self.stopping.set()
+        for wake_up in self._wake_ups.values():
+            wake_up.cancel()
+        self._wake_ups.clear()
         await self.idle()

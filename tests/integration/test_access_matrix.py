@@ -349,6 +349,20 @@ def _item(kind: ItemKind) -> Callable[[Seeded, str, int], dict[str, Any]]:
     return build
 
 
+def _in_batch(kind: ItemKind) -> Callable[[Seeded, str, int], dict[str, Any] | None]:
+    """An item's button on a card of several requests: the item, and the card it is on."""
+
+    def build(seeded: Seeded, variant: str, account: int) -> dict[str, Any] | None:
+        return {**(_item(kind)(seeded, variant, account) or {}), "batch": MISSING}
+
+    return build
+
+
+def _batch(seeded: Seeded, variant: str, account: int) -> dict[str, Any] | None:
+    """A card of several requests, refreshed: about the caller's own requests on it."""
+    return {"batch": MISSING} if variant == "none" else None
+
+
 def _nudge(seeded: Seeded, variant: str, account: int) -> dict[str, Any] | None:
     if variant in ("crossed", "wrong_kind"):
         return None
@@ -376,6 +390,8 @@ VERB_SPECS: dict[str, VerbSpec] = {
     "stakeholder.save": VerbSpec(_account({"name": "Matrix Person", "title": "Buyer"})),
     "ack": VerbSpec(_item(ItemKind.CONTACT), subject="item"),
     "ack.view": VerbSpec(_item(ItemKind.DECISION), subject="item"),
+    "ack.batch": VerbSpec(_in_batch(ItemKind.DECISION), subject="item"),
+    "ack.batch.view": VerbSpec(_batch, subject="none"),
     "agreement.end": VerbSpec(_thing("agreement", "flag_id", wrong="concession"), owner_kind="agreement"),
     "rules.save": VerbSpec(_account({"remind_after_hours": "24"})),
     "price_action.save": VerbSpec(

@@ -32,15 +32,13 @@ from tests.support.teams import USERS, Teams
 
 @asynccontextmanager
 async def bot_with_rules(
-    database_url: str, connector: ConnectorFake, folder: Path, rules_yaml: str
+    database_url: str, connector: ConnectorFake, folder: Path, rules_yaml: str, **overrides: object
 ) -> AsyncIterator[RunningBot]:
-    """The demo bot with a communication rules file, as admins write it."""
+    """The demo bot with a communication rules file, as admins write it (and other settings, as `overrides`)."""
     path = folder / "rules.yaml"
     path.write_text(rules_yaml)
     await migrate_and_seed(database_url)
-    settings = Settings(
-        _env_file=None, nudge_weekday="off", database_url=database_url, outbox_sweep_seconds=0.2, rules_file=str(path)
-    )  # type: ignore[call-arg]
+    settings = local_settings(database_url, rules_file=str(path), **overrides)
     bot = await RunningBot(settings, connector).start()
     try:
         yield bot
@@ -195,11 +193,13 @@ class RunningBot:
 
 
 def local_settings(database_url: str, **overrides: object) -> Settings:
-    # No weekly nudges unless a test asks for them: they would otherwise arrive on Fridays only.
+    # No weekly nudges unless a test asks for them: they would otherwise arrive on Fridays only. Requests to
+    # acknowledge go as soon as they are queued (what waits then still goes as one card), unless a test waits.
     values: dict[str, object] = {
         "database_url": database_url,
         "outbox_sweep_seconds": 0.2,
         "nudge_weekday": "off",
+        "ack_batch_seconds": 0,
         **overrides,
     }
     return Settings(_env_file=None, **values)  # type: ignore[arg-type]

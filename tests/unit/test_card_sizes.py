@@ -35,6 +35,7 @@ from bot.tab_links import TabLinks
 from bot.teams.activities import content_activity
 from bot.teams.connector import reference_of
 from cards.account import LIST_MAX, NAME_MAX, account_created_card, new_account_card
+from cards.ack_batch import BatchItem, ack_batch_card
 from cards.acknowledge import AckEntry, Attention, FlagView
 from cards.build import Recipient
 from cards.contact import TEXT_FIELDS as CONTACT_FIELDS
@@ -378,6 +379,25 @@ def item_cases(banner: Callable[[Texts], str]) -> dict[str, Case]:
     }
 
 
+def batch_items() -> list[BatchItem]:
+    """More requests than a card carries, each as long as it can be and asked for every reason; half of them done."""
+    reasons = [f"rule:{about}" for about in ABOUTS] + ["needs_confirmation", "paid_service", "price_risk"]
+    return [
+        BatchItem(
+            BIG_ID,
+            worst(ACCOUNT_NAME),
+            ItemKind.CONTACT,
+            BIG_ID,
+            worst(DECISION_FIELDS["title"]),
+            worst(CONTACT_FIELDS["summary"]),
+            False,
+            reasons,
+            TODAY if i % 2 else None,
+        )
+        for i in range(MANY)
+    ]
+
+
 def overdue(t: Texts) -> str:
     """The banner of the report to the KA manager, as bot/outbox/render.py writes it."""
     return t("ack.overdue", names=names_text(t, people()))
@@ -426,7 +446,12 @@ OUTBOX_CASES: dict[OutboxKind, dict[str, Case]] = {
             lambda t: review_summary_card(t, worst(ACCOUNT_NAME), BIG_ID, review_summary(), TAB_URL),
         )
     },
-    OutboxKind.ACK_REQUEST: item_cases(lambda t: ""),
+    OutboxKind.ACK_REQUEST: {
+        **item_cases(lambda t: ""),
+        "several items": Case(
+            ack_batch_card, lambda t: ack_batch_card(t, BIG_ID, batch_items(), refresh_user_id=worst_id(0))
+        ),
+    },
     OutboxKind.ACK_REMINDER: item_cases(lambda t: t("ack.reminder")),
     OutboxKind.ACK_OVERDUE: item_cases(overdue),
     OutboxKind.REVIEW_DUE: {

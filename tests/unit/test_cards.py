@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 from cards.account import account_created_card, new_account_card
+from cards.ack_batch import BatchItem, ack_batch_card
 from cards.acknowledge import AckEntry, Attention, FlagView
 from cards.build import Recipient
 from cards.contact import ContactView, channel_summary_card, contact_form_card, logged_card
@@ -239,6 +240,24 @@ def acknowledgement_cards(t: Texts, view: ContactView, decision: DecisionView) -
         price_action_logged_card(t, price, []),
         price_risk_card(t, NASTY[:200], price, asked),
         *review_cards(t),
+        *batch_cards(t),
+    ]
+
+
+def batch_cards(t: Texts) -> list[dict[str, Any]]:
+    """Several requests on one card: open, acknowledged, a confidential contact's details hidden, more than it holds."""
+    reasons = ["rule:decision.pricing", "needs_confirmation", "paid_service"]
+    items = [
+        BatchItem(7, NASTY[:200], ItemKind.DECISION, 3, NASTY, NASTY, False, reasons),
+        BatchItem(7, "Contoso", ItemKind.CONTACT, 4, "Visit on 2026-11-22, logged by Alex", "", True, ["rule:contact"]),
+        BatchItem(8, NASTY[:60], ItemKind.PRICE_ACTION, 5, NASTY[:200], "", False, ["price_risk"], TODAY),
+    ]
+    done = [BatchItem(7, "Contoso", ItemKind.DECISION, 3, "Saturday deliveries", "", False, [], TODAY)] * 2
+    return [
+        ack_batch_card(t, 12, items, refresh_user_id="29:megan"),
+        ack_batch_card(t, 12, items * 5),
+        ack_batch_card(t, 12, done, refresh_user_id="29:megan"),
+        ack_batch_card(t, 12, []),
     ]
 
 
