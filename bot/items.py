@@ -29,7 +29,7 @@ from kam.models import Account, Acknowledgement, Flag, FlagKind, ItemKind, Perso
 from kam.people import teams_id
 from kam.plans import may_edit_everything
 from kam.price_actions import get_price_action
-from kam.reviews import get_review
+from kam.reviews import closed_by, get_review
 from kam.subjects import contact_subject
 
 
@@ -145,7 +145,9 @@ async def item_card(
     return price_risk_card(t, account.name, price_action_view(action), attention, shown_to_channel=shared)
 
 
-def review_view(review: Review, account: Account, acks: list[Acknowledgement]) -> ReviewView:
+def review_view(
+    review: Review, account: Account, acks: list[Acknowledgement], closer: Person | None = None
+) -> ReviewView:
     return ReviewView(
         review_id=review.id,
         account_id=account.id,
@@ -169,6 +171,8 @@ def review_view(review: Review, account: Account, acks: list[Acknowledgement]) -
         ],
         owners_done=[a.person.name for a in acks if a.required and a.acknowledged_at],
         owners_waiting=[a.person.name for a in acks if a.required and not a.acknowledged_at],
+        closed_by=closer.name if closer else "",
+        closed_on=review.closed_at.date() if review.closed_at else None,
     )
 
 
@@ -188,7 +192,7 @@ async def _review_card(
     people = {a.person.id: a.person for a in acks if a.required} | {p.id: p for p in managers_of(account)}
     return review_card(
         t,
-        review_view(review, account, acks),
+        review_view(review, account, acks, await closed_by(session, review)),
         viewer_id=viewer.id if viewer else None,
         viewer_is_manager=may_edit_everything(account, viewer),
         refresh_user_ids=[teams_id(p) for p in people.values() if teams_id(p)],

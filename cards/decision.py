@@ -196,8 +196,12 @@ def _details(t: Texts, view: DecisionView) -> list[CardElement]:
     body += labelled(t("decision.form.rationale"), view.rationale)
     body += labelled(t("decision.form.scope"), view.scope)
     if view.communicator:
-        due = view.communicate_by.isoformat() if view.communicate_by else "—"
-        body += labelled(t("decision.communicates"), t("decision.communicates.value", name=view.communicator, date=due))
+        who = (
+            t("decision.communicates.value", name=view.communicator, date=view.communicate_by.isoformat())
+            if view.communicate_by
+            else t("decision.communicates.undated", name=view.communicator)
+        )
+        body += labelled(t("decision.communicates"), who)
     return body
 
 
