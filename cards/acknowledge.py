@@ -31,6 +31,7 @@ CONFLICTS = (FlagKind.FREE_AFTER_PAID, FlagKind.PARALLEL_FRAMEWORK, FlagKind.PRI
 MENTIONS_SHOWN = 8
 FLAGS_SHOWN = 2
 ENDS_SHOWN = 2
+AGREEMENT_WIDTH = 30  # characters of an agreement's topic on its button
 
 
 class ItemRef(BaseModel):
@@ -64,14 +65,28 @@ class AckEntry:
 
 @dataclass(frozen=True)
 class FlagView:
+    """A finding; dates are when things were agreed. `related_*`: the other item of a conflict, the earlier
+    one, or with `found_later` the later one that clashes with this item."""
+
     flag_id: int
     kind: FlagKind
     topic: str
     owner: str
-    since: dt.date
+    since: dt.date | None
     is_open: bool
     related_owner: str = ""
     related_since: dt.date | None = None
+    related_topic: str = ""
+    found_later: bool = False
+
+
+@dataclass(frozen=True)
+class EndableAgreement:
+    """A framework agreement the viewer may mark as ended, named on its button."""
+
+    flag_id: int
+    topic: str
+    agreed_on: dt.date | None
 
 
 @dataclass(frozen=True)
@@ -86,7 +101,7 @@ class Attention:
     refresh_user_ids: Sequence[str] = ()
     viewer_reasons: Sequence[str] = ()
     viewer_acknowledged: dt.date | None = None
-    viewer_may_end: Sequence[int] = field(default_factory=tuple)
+    viewer_may_end: Sequence[EndableAgreement] = field(default_factory=tuple)
     banner: str = ""
 
     def data(self, verb: str, **extra: Any) -> dict[str, Any]:
@@ -102,7 +117,17 @@ class Attention:
 def flag_text(t: Texts, flag: FlagView) -> str:
     related = flag.related_since.isoformat() if flag.related_since else ""
     name = shorten(flag.related_owner or flag.owner, NAME_WIDTH)
+    if flag.found_later:
+        return t(f"flag.{flag.kind.value}.later", topic=flag.related_topic, name=name, date=related)
     return t(f"flag.{flag.kind.value}", topic=flag.topic, name=name, date=related)
+
+
+def end_agreement_title(t: Texts, agreement: EndableAgreement) -> str:
+    """Which agreement the button ends: what it is about, and when it was agreed."""
+    topic = shorten(" ".join(agreement.topic.split()), AGREEMENT_WIDTH)
+    if agreement.agreed_on is None:
+        return t("flag.end_agreement.undated", topic=topic)
+    return t("flag.end_agreement", topic=topic, date=agreement.agreed_on.isoformat())
 
 
 def _reason_text(t: Texts, reason: str) -> str:
@@ -199,9 +224,9 @@ def attention_section(
                 fallback=SubmitAction(title=title, data=data),
             )
         )
-    for flag_id in attention.viewer_may_end[:ENDS_SHOWN]:
-        data = attention.data(VERB_END_AGREEMENT, flag_id=flag_id)
-        title = t("flag.end_agreement")
+    for agreement in attention.viewer_may_end[:ENDS_SHOWN]:
+        data = attention.data(VERB_END_AGREEMENT, flag_id=agreement.flag_id)
+        title = end_agreement_title(t, agreement)
         actions.append(
             ExecuteAction(
                 title=title, verb=VERB_END_AGREEMENT, data=data, fallback=SubmitAction(title=title, data=data)
