@@ -15,7 +15,7 @@ from typing import Any
 from microsoft_teams.cards import Action, CardElement, ExecuteAction, RefreshDefinition, SubmitAction
 from pydantic import BaseModel, Field, ValidationError
 
-from cards.build import Recipient, card, mention, mention_tag, plain, static
+from cards.build import Recipient, callout, card, mention, mention_tag, plain, static
 from cards.errors import MalformedSubmission
 from cards.fit import NAME_WIDTH, first, names_text, shorten
 from cards.i18n import Texts
@@ -155,7 +155,7 @@ def _status(t: Texts, attention: Attention) -> list[CardElement]:
     if waiting:
         body.append(plain(t("ack.waiting", names=names_text(t, waiting))))
     if unreachable:
-        body.append(plain(t("ack.unreachable", names=names_text(t, unreachable)), color="Attention"))
+        body.append(callout(t("ack.unreachable", names=names_text(t, unreachable)), "attention"))
     also = [e.name for e in attention.entries if not e.required and e.acknowledged_on]
     if also:
         body.append(plain(t("ack.also", names=names_text(t, also)), subtle=True))
@@ -198,18 +198,18 @@ def attention_section(
     """Body, buttons and refresh. `anyone`: the card everyone sees first (the channel post)."""
     body: list[CardElement] = []
     if attention.banner:
-        body.append(plain(attention.banner, bold=True, color="Attention"))
+        body.append(callout(attention.banner, "attention", bold=True))
     conflicts_first = sorted(attention.flags, key=lambda flag: flag.kind not in CONFLICTS)
     flags, more_flags = first(conflicts_first, FLAGS_SHOWN)
     for flag in flags:
         conflict = flag.kind in CONFLICTS
-        body.append(plain(flag_text(t, flag), bold=conflict, color="Attention" if conflict else "Warning"))
+        body.append(callout(flag_text(t, flag), "attention" if conflict else "warning", bold=conflict))
     if more_flags:
-        body.append(static(t("flag.more", count=more_flags), color="Warning"))
+        body.append(callout(t("flag.more", count=more_flags), "warning", user_text=False))
     body += _status(t, attention)
     actions: list[Action] = []
     if attention.viewer_acknowledged:
-        body.append(static(t("ack.you_did", date=attention.viewer_acknowledged.isoformat()), color="Good"))
+        body.append(callout(t("ack.you_did", date=attention.viewer_acknowledged.isoformat()), "good", user_text=False))
     elif attention.viewer_reasons or anyone:
         if attention.viewer_reasons:
             body.append(static(t("ack.why_you", reasons=reasons_text(t, attention.viewer_reasons))))

@@ -23,7 +23,7 @@ from microsoft_teams.cards import (
 )
 
 from cards.acknowledge import REFRESH_USERS_MAX, VERB_VIEW
-from cards.build import card, clean, command_button, heading, plain, static
+from cards.build import callout, card, clean, command_button, heading, plain, static
 from cards.errors import MalformedSubmission
 from cards.fit import NAME_WIDTH, first, names_text, shorten, to_tab
 from cards.forms import FormState, action_data, execute_action, field_error, form_state, new_card_id, parse_date
@@ -189,7 +189,7 @@ def review_card(
     """
     body: list[CardElement] = [heading(t("review.title", account=view.account_name))]
     if banner:
-        body.append(plain(banner, bold=True, color="Attention"))
+        body.append(callout(banner, "attention", bold=True))
     body += _state(t, view)
     lines, more_lines = first(view.lines, LINES_SHOWN)
     for line in lines:
