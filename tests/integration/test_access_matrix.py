@@ -25,7 +25,7 @@ import pytest
 import pytest_asyncio
 from sqlalchemy import select
 
-from bot.routes import COMMANDS, INVOKE_ROUTES, VERB_ROUTES, CommandRoute
+from bot.routes import COMMANDS, INVOKE_ROUTES, VERB_ROUTES
 from bot.settings import Settings
 from bot.tabs.pages import TAB_ROUTES
 from cards.i18n import Texts
@@ -506,10 +506,9 @@ COMMAND_TEXTS = {
 }
 
 
-def expect_command(route: CommandRoute, user: str, place: str) -> tuple[Expect, str | None]:
+def expect_command(act: Act, about: bool, user: str, place: str, purpose: str = "") -> tuple[Expect, str | None]:
     """(expectation, the exact text expected instead of a refusal, if any: for someone on no team, in
-    the words of the command)."""
-    act, about = route.act, route.about_account
+    the words of the command, its `purpose`)."""
     if not about:
         return about_caller(user, act), None
     channel_account = CHANNEL_OF.get(place)
@@ -517,7 +516,7 @@ def expect_command(route: CommandRoute, user: str, place: str) -> tuple[Expect, 
         return about_account(user, act, channel_account), None
     mine = accounts_of(user)
     if not mine:
-        return Expect("allowed"), T(f"error.no_accounts.{route.key.removeprefix('command.')}")
+        return Expect("allowed"), T(f"error.no_accounts.{purpose}" if purpose else "error.no_accounts")
     outcomes = [about_account(user, act, a).outcome for a in mine]  # type: ignore[arg-type]
     return (Expect("allowed") if "allowed" in outcomes else Expect("not_allowed", act)), None
 
@@ -533,7 +532,8 @@ async def test_commands(matrix_bot: tuple[RunningBot, Seeded, Snapshots]) -> Non
     problems: list[str] = []
     cells = 0
     for route, user, place in itertools.product(COMMANDS, CALLERS, PLACES):
-        expect, instead = expect_command(route, user, place)
+        purpose = route.key.removeprefix("command.")
+        expect, instead = expect_command(route.act, route.about_account, user, place, purpose)
         before = await snapshots.now()
         since = len(bot.connector.recorded)
         await bot.send(bot.teams.message(COMMAND_TEXTS[route.key], user=user, where=place))
