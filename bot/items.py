@@ -46,6 +46,8 @@ def flag_view(finding: Finding) -> FlagView:
         related_since=finding.other_agreed_on,
         related_topic=finding.other_topic,
         found_later=finding.found_later,
+        topic_confidential=finding.topic_confidential,
+        related_topic_confidential=finding.other_topic_confidential,
     )
 
 
@@ -61,13 +63,13 @@ def _may_end(account: Account, findings: list[Finding], viewer: Person | None) -
     agreements: dict[int, EndableAgreement] = {}
     for finding in findings:
         if finding.kind == FlagKind.FRAMEWORK_AGREEMENT:
-            flag, agreed_on = finding.flag, finding.agreed_on
+            flag, agreed_on, hidden = finding.flag, finding.agreed_on, finding.topic_confidential
         elif finding.other_agreement is not None:
-            flag, agreed_on = finding.other_agreement, finding.other_agreed_on
+            flag, agreed_on, hidden = finding.other_agreement, finding.other_agreed_on, finding.other_topic_confidential
         else:
             continue
         if flag.closed_at is None and viewer.id in {flag.owner_id, *managers}:
-            agreements.setdefault(flag.id, EndableAgreement(flag.id, flag.topic, agreed_on))
+            agreements.setdefault(flag.id, EndableAgreement(flag.id, flag.topic, agreed_on, hidden))
     return tuple(agreements.values())
 
 

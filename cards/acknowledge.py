@@ -66,7 +66,8 @@ class AckEntry:
 @dataclass(frozen=True)
 class FlagView:
     """A finding; dates are when things were agreed. `related_*`: the other item of a conflict, the earlier
-    one, or with `found_later` the later one that clashes with this item."""
+    one, or with `found_later` the later one that clashes with this item. A topic that is a confidential
+    contact's summary (`*_confidential`) is not shown."""
 
     flag_id: int
     kind: FlagKind
@@ -78,6 +79,8 @@ class FlagView:
     related_since: dt.date | None = None
     related_topic: str = ""
     found_later: bool = False
+    topic_confidential: bool = False
+    related_topic_confidential: bool = False
 
 
 @dataclass(frozen=True)
@@ -87,6 +90,7 @@ class EndableAgreement:
     flag_id: int
     topic: str
     agreed_on: dt.date | None
+    topic_confidential: bool = False
 
 
 @dataclass(frozen=True)
@@ -114,17 +118,23 @@ class Attention:
         }
 
 
+def _topic(t: Texts, topic: str, confidential: bool) -> str:
+    return t("flag.topic.confidential") if confidential else topic
+
+
 def flag_text(t: Texts, flag: FlagView) -> str:
     related = flag.related_since.isoformat() if flag.related_since else ""
     name = shorten(flag.related_owner or flag.owner, NAME_WIDTH)
     if flag.found_later:
-        return t(f"flag.{flag.kind.value}.later", topic=flag.related_topic, name=name, date=related)
-    return t(f"flag.{flag.kind.value}", topic=flag.topic, name=name, date=related)
+        topic = _topic(t, flag.related_topic, flag.related_topic_confidential)
+        return t(f"flag.{flag.kind.value}.later", topic=topic, name=name, date=related)
+    topic = _topic(t, flag.topic, flag.topic_confidential)
+    return t(f"flag.{flag.kind.value}", topic=topic, name=name, date=related)
 
 
 def end_agreement_title(t: Texts, agreement: EndableAgreement) -> str:
     """Which agreement the button ends: what it is about, and when it was agreed."""
-    topic = shorten(" ".join(agreement.topic.split()), AGREEMENT_WIDTH)
+    topic = shorten(" ".join(_topic(t, agreement.topic, agreement.topic_confidential).split()), AGREEMENT_WIDTH)
     if agreement.agreed_on is None:
         return t("flag.end_agreement.undated", topic=topic)
     return t("flag.end_agreement", topic=topic, date=agreement.agreed_on.isoformat())

@@ -164,6 +164,8 @@ class Finding:
     found on this item, the earlier one it clashes with; for one `found_later`, the later item
     that clashes with this one (whose card it is on too). `other_agreement` is the other
     framework agreement of a clash, which its owner or a KA manager may end from this card.
+    A framework agreement's topic can be what a confidential contact was about (its summary):
+    `topic_confidential` / `other_topic_confidential` say so, and cards do not show it.
     """
 
     flag: Flag
@@ -173,6 +175,8 @@ class Finding:
     other_owner: str = ""
     other_agreed_on: dt.date | None = None
     other_agreement: Flag | None = None
+    topic_confidential: bool = False
+    other_topic_confidential: bool = False
 
     @property
     def kind(self) -> FlagKind:
@@ -183,19 +187,39 @@ def _item(flag: Flag) -> Item:
     return flag.item_kind, flag.item_id
 
 
-async def _agreed_on(session: AsyncSession, items: set[Item]) -> dict[Item, dt.date]:
-    """When each item was agreed: a contact's meeting, a decision's date, a price action's start."""
-    dated: dict[Item, dt.date] = {}
+@dataclass(frozen=True)
+class _Items:
+    """When each item was agreed (a contact's meeting, a decision's date, a price action's start), and which
+    are confidential contacts."""
+
+    agreed_on: dict[Item, dt.date]
+    confidential: set[Item]
+
+    def summary_is_topic(self, flag: Flag | None) -> bool:
+        """Whether `flag`'s topic is what a confidential contact was about (a framework agreement's summary)."""
+        return flag is not None and flag.kind == FlagKind.FRAMEWORK_AGREEMENT and _item(flag) in self.confidential
+
+
+async def _items(session: AsyncSession, items: set[Item]) -> _Items:
+    found = _Items({}, set())
+    contact_ids = sorted(i for k, i in items if k == ItemKind.CONTACT)
+    if contact_ids:
+        rows = await session.execute(
+            select(Contact.id, Contact.met_on, Contact.confidential).where(Contact.id.in_(contact_ids))
+        )
+        for row_id, met_on, confidential in rows:
+            found.agreed_on[(ItemKind.CONTACT, row_id)] = met_on
+            if confidential:
+                found.confidential.add((ItemKind.CONTACT, row_id))
     for kind, model, column in (
-        (ItemKind.CONTACT, Contact, Contact.met_on),
         (ItemKind.DECISION, Decision, Decision.effective_on),
         (ItemKind.PRICE_ACTION, PriceAction, PriceAction.starts_on),
     ):
-        ids = {i for k, i in items if k == kind}
+        ids = sorted(i for k, i in items if k == kind)
         if ids:
-            rows = await session.execute(select(model.id, column).where(model.id.in_(sorted(ids))))
-            dated |= {(kind, row_id): day for row_id, day in rows}
-    return dated
+            dated = await session.execute(select(model.id, column).where(model.id.in_(ids)))
+            found.agreed_on.update({(kind, row_id): day for row_id, day in dated})
+    return found
 
 
 async def _decision_titles(session: AsyncSession, items: set[Item]) -> dict[Item, str]:
@@ -233,37 +257,41 @@ async def flags_of(session: AsyncSession, account_id: int, item: Item) -> list[F
             if _item(opened) in later_items:
                 agreements[_item(opened)] = opened
     related = {_item(f.related) for f in own if f.related is not None}
-    dated = await _agreed_on(session, {item} | related | later_items)
+    known = await _items(session, {item} | related | later_items)
     titles = await _decision_titles(session, later_items)
-    findings = [_forward(flag, dated) for flag in own]
+    findings = [_forward(flag, known) for flag in own]
     for flag in later:
         agreement = agreements.get(_item(flag)) if flag.kind == FlagKind.PARALLEL_FRAMEWORK else None
         findings.append(
             Finding(
                 flag,
-                dated.get(item),
+                known.agreed_on.get(item),
                 found_later=True,
                 other_topic=agreement.topic if agreement else titles.get(_item(flag), ""),
                 other_owner=flag.owner.name,
-                other_agreed_on=dated.get(_item(flag)),
+                other_agreed_on=known.agreed_on.get(_item(flag)),
                 other_agreement=agreement,
+                other_topic_confidential=known.summary_is_topic(agreement),
             )
         )
     return findings
 
 
-def _forward(flag: Flag, dated: dict[Item, dt.date]) -> Finding:
-    """A flag of the item itself; a conflict names the earlier item it clashes with."""
+def _forward(flag: Flag, known: _Items) -> Finding:
+    """A flag of the item itself; a conflict names the earlier item it clashes with (a parallel framework
+    agreement's topic is the earlier agreement's)."""
     other = flag.related
     if other is None:
-        return Finding(flag, dated.get(_item(flag)))
+        return Finding(flag, known.agreed_on.get(_item(flag)), topic_confidential=known.summary_is_topic(flag))
     return Finding(
         flag,
-        dated.get(_item(flag)),
+        known.agreed_on.get(_item(flag)),
         other_topic=other.topic,
         other_owner=other.owner.name,
-        other_agreed_on=dated.get(_item(other)),
+        other_agreed_on=known.agreed_on.get(_item(other)),
         other_agreement=other if other.kind == FlagKind.FRAMEWORK_AGREEMENT else None,
+        topic_confidential=flag.kind == FlagKind.PARALLEL_FRAMEWORK and known.summary_is_topic(other),
+        other_topic_confidential=known.summary_is_topic(other),
     )
 
 

@@ -99,3 +99,26 @@ async def test_each_framework_agreement_has_its_own_named_end_button_and_both_ca
     assert left == [US_TALKS_ENDED]
     assert verb_data(after, "agreement.end")["flag_id"] != europe_end["data"]["flag_id"]
     assert_valid_cards([logged, megans, hers, after])
+
+
+async def test_a_confidential_contacts_agreement_is_named_without_what_was_said(bot: RunningBot) -> None:
+    secret = "Secret talks on a global framework agreement in Boston."
+    talks = GOOD_INPUT | {"summary": secret, "framework_agreement": "true", "confidential": "true"}
+    talks |= {"met_on": MET_ON.isoformat()}
+    await log_in_channel(bot, "log contact", talks, user="adele")
+    contact_post = channel_post(bot.connector, CONTOSO_CHANNEL, "New customer contact")
+    europe = decision("Global framework agreement Europe", "We sign it in Frankfurt.", category="contract")
+    await log_in_channel(bot, "log decision", europe, user="patti")
+
+    decision_post = channel_post(bot.connector, CONTOSO_CHANNEL, "New decision")
+    megans = chat_cards(bot.connector, "megan")[-1]
+    adeles_view = await refreshed(bot, contact_post, "adele", CONTOSO_CHANNEL)
+    for card in (decision_post, megans, adeles_view):
+        assert "Boston" not in str(card) and "Secret talks" not in str(card)
+    assert f'("confidential contact", Adele Vance, since {MET_ON})' in texts_in(decision_post)
+    ends = [a["title"] for a in megans["actions"] if a.get("verb") == "agreement.end"]
+    assert f'Agreement ended: "confidential contact" ({MET_ON})' in ends
+    assert [a["title"] for a in adeles_view["actions"] if a.get("verb") == "agreement.end"] == [
+        f'Agreement ended: "confidential contact" ({MET_ON})'
+    ]
+    assert_valid_cards([decision_post, megans, adeles_view])
