@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
 import os
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -300,9 +302,34 @@ def serve(port: int = typer.Option(None, help="Port to listen on (default: KAMBO
     _start_telemetry(settings, "serve")
     from bot.event_loop import new_event_loop
 
-    web.run_app(
-        _application(settings), host=settings.host, port=port or settings.port, print=None, loop=new_event_loop()
-    )
+    listening = _listen(settings.host, port or settings.port)
+    web.run_app(_application(settings), sock=listening, print=None, loop=new_event_loop())
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """The bot's socket, taken before anything starts: a port that cannot be had stops start-up with one line,
+    before the app's background jobs run."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        return socket.create_server((host, port), family=family)
+    except OSError as error:
+        cannot = _cannot_listen(error, host, port)
+        if cannot is None:
+            raise
+        console.print(f"[red]✗[/] {cannot}")
+        raise typer.Exit(1) from None
+
+
+def _cannot_listen(error: OSError, host: str, port: int) -> str | None:
+    """Why the bot cannot listen where it was told to, in the operator's words (None: another failure)."""
+    elsewhere = "with --port N or KAMBOT_PORT"
+    if error.errno == errno.EADDRINUSE:
+        return f"Port {port} on {host} is in use already (another kambot?): stop it, or start this one {elsewhere}."
+    if error.errno == errno.EACCES:
+        return f"Port {port} needs privileges this user does not have: choose one above 1023 {elsewhere}."
+    if error.errno == errno.EADDRNOTAVAIL:
+        return f"{host} is not an address of this machine: set KAMBOT_HOST to one of its addresses (or 0.0.0.0)."
+    return None
 
 
 def _start_telemetry(settings: Settings, role: str) -> None:
@@ -400,6 +427,7 @@ def dev() -> None:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, stop)
+    failed = False
     try:
         while bot.poll() is None and playground.poll() is None:
             time.sleep(0.5)
@@ -407,6 +435,7 @@ def dev() -> None:
         pass
     else:
         console.print("[red]✗[/] The bot or the Playground stopped unexpectedly; see the messages above.")
+        failed = True
     finally:
         for process in (bot, playground):
             process.terminate()
@@ -416,6 +445,8 @@ def dev() -> None:
             except subprocess.TimeoutExpired:
                 process.kill()
         shutil.rmtree(env["PATH"].split(os.pathsep)[0], ignore_errors=True)
+    if failed:
+        raise typer.Exit(1)
 
 
 def _print_tab_links(settings: Settings) -> None:
@@ -450,7 +481,8 @@ def tab_link(
     except NotSignedIn:
         console.print("[red]✗[/] Dev tokens exist in local mode only (no KAMBOT_APP_ID).")
         raise typer.Exit(1) from None
-    console.print(f"http://localhost:{settings.port}/tabs/{tab}?account={account}#token={token}")
+    # The URL alone on stdout, so that `$(kambot tab-link ...)` is the URL; messages stay on stderr.
+    typer.echo(f"http://localhost:{settings.port}/tabs/{tab}?account={account}#token={token}")
 
 
 def _checked_package(

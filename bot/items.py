@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.tab_links import TabLinks
-from cards.acknowledge import AckEntry, Attention, FlagView
+from cards.acknowledge import AckEntry, Attention, EndableAgreement, FlagView
 from cards.build import Recipient
 from cards.contact import channel_summary_card, contact_view
 from cards.decision import channel_decision_card, decision_view
@@ -21,29 +21,33 @@ from cards.review import ReviewLine, ReviewView, review_card
 from kam.access import Audience, Principal, may_see_details
 from kam.accounts import managers_of
 from kam.acknowledgements import acknowledgements_of
-from kam.checks import flags_of
+from kam.checks import Finding, flags_of
 from kam.contacts import get_contact
 from kam.decisions import get_decision
 from kam.errors import ItemNotFound
-from kam.models import Account, Acknowledgement, Flag, FlagKind, ItemKind, Person, Review
+from kam.models import Account, Acknowledgement, FlagKind, ItemKind, Person, Review
 from kam.people import teams_id
 from kam.plans import may_edit_everything
 from kam.price_actions import get_price_action
-from kam.reviews import get_review
+from kam.reviews import closed_by, get_review
 from kam.subjects import contact_subject
 
 
-def flag_view(flag: Flag) -> FlagView:
-    related = flag.related
+def flag_view(finding: Finding) -> FlagView:
+    flag = finding.flag
     return FlagView(
         flag_id=flag.id,
         kind=flag.kind,
         topic=flag.topic,
         owner=flag.owner.name,
-        since=flag.created_at.date(),
+        since=finding.agreed_on,
         is_open=flag.closed_at is None,
-        related_owner=related.owner.name if related else "",
-        related_since=related.created_at.date() if related else None,
+        related_owner=finding.other_owner,
+        related_since=finding.other_agreed_on,
+        related_topic=finding.other_topic,
+        found_later=finding.found_later,
+        topic_confidential=finding.topic_confidential,
+        related_topic_confidential=finding.other_topic_confidential,
     )
 
 
@@ -51,16 +55,22 @@ def _mine(acks: list[Acknowledgement], viewer: Person | None) -> Acknowledgement
     return next((a for a in acks if viewer is not None and a.person_id == viewer.id), None)
 
 
-def _may_end(account: Account, flags: list[Flag], viewer: Person | None) -> tuple[int, ...]:
-    """Open framework agreements on the card (its own, or the one it clashes with) that the viewer may end."""
+def _may_end(account: Account, findings: list[Finding], viewer: Person | None) -> tuple[EndableAgreement, ...]:
+    """Open framework agreements on the card (its own, or one it clashes with) that the viewer may end."""
     if viewer is None:
         return ()
     managers = {p.id for p in managers_of(account)}
-    agreements = [f for f in flags if f.kind == FlagKind.FRAMEWORK_AGREEMENT]
-    agreements += [f.related for f in flags if f.kind == FlagKind.PARALLEL_FRAMEWORK and f.related is not None]
-    return tuple(
-        dict.fromkeys(f.id for f in agreements if f.closed_at is None and viewer.id in {f.owner_id, *managers})
-    )
+    agreements: dict[int, EndableAgreement] = {}
+    for finding in findings:
+        if finding.kind == FlagKind.FRAMEWORK_AGREEMENT:
+            flag, agreed_on, hidden = finding.flag, finding.agreed_on, finding.topic_confidential
+        elif finding.other_agreement is not None:
+            flag, agreed_on, hidden = finding.other_agreement, finding.other_agreed_on, finding.other_topic_confidential
+        else:
+            continue
+        if flag.closed_at is None and viewer.id in {flag.owner_id, *managers}:
+            agreements.setdefault(flag.id, EndableAgreement(flag.id, flag.topic, agreed_on, hidden))
+    return tuple(agreements.values())
 
 
 async def attention_for(
@@ -76,7 +86,7 @@ def attention(
     item: tuple[ItemKind, int],
     viewer: Person | None,
     acks: list[Acknowledgement],
-    flags: list[Flag],
+    flags: list[Finding],
     banner: str = "",
 ) -> Attention:
     """Who was asked to know the item and who has, what the checks found, and what the viewer may do."""
@@ -145,7 +155,9 @@ async def item_card(
     return price_risk_card(t, account.name, price_action_view(action), attention, shown_to_channel=shared)
 
 
-def review_view(review: Review, account: Account, acks: list[Acknowledgement]) -> ReviewView:
+def review_view(
+    review: Review, account: Account, acks: list[Acknowledgement], closer: Person | None = None
+) -> ReviewView:
     return ReviewView(
         review_id=review.id,
         account_id=account.id,
@@ -169,6 +181,8 @@ def review_view(review: Review, account: Account, acks: list[Acknowledgement]) -
         ],
         owners_done=[a.person.name for a in acks if a.required and a.acknowledged_at],
         owners_waiting=[a.person.name for a in acks if a.required and not a.acknowledged_at],
+        closed_by=closer.name if closer else "",
+        closed_on=review.closed_at.date() if review.closed_at else None,
     )
 
 
@@ -188,7 +202,7 @@ async def _review_card(
     people = {a.person.id: a.person for a in acks if a.required} | {p.id: p for p in managers_of(account)}
     return review_card(
         t,
-        review_view(review, account, acks),
+        review_view(review, account, acks, await closed_by(session, review)),
         viewer_id=viewer.id if viewer else None,
         viewer_is_manager=may_edit_everything(account, viewer),
         refresh_user_ids=[teams_id(p) for p in people.values() if teams_id(p)],

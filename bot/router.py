@@ -121,12 +121,13 @@ async def linked_request(turn: Turn, route: InvokeRoute, value: Mapping[str, Any
 
 
 async def command_request(
-    turn: Turn, act: Act, *, about_account: bool, unlinked_channel_as_chat: bool = False
+    turn: Turn, act: Act, *, about_account: bool, unlinked_channel_as_chat: bool = False, purpose: str = ""
 ) -> CommandRequest:
     """Who asks, and the accounts a command (or an invoke) may be about.
 
     In an account's channel only that account; elsewhere the caller's own. Unanswerable when
     there is nothing it can be about (a channel of no account, unless it counts as a chat; no accounts).
+    `purpose` (the command, as "log_decision") picks the words for someone on no team: what they cannot do.
     """
     async with turn.services.db.transaction() as session:
         principal = await principal_of(session, turn, act)
@@ -144,14 +145,15 @@ async def command_request(
         if not allowed:
             if mine:
                 raise NotAllowed(act.value)
-            raise Unanswerable("error.no_accounts")
+            raise Unanswerable(f"error.no_accounts.{purpose}" if purpose else "error.no_accounts")
         return CommandRequest(principal, allowed)
 
 
 async def run_command(turn: Turn, route: CommandRoute) -> None:
     traces.ran_command(route.key)
     try:
-        request = await command_request(turn, route.act, about_account=route.about_account)
+        purpose = route.key.removeprefix("command.")
+        request = await command_request(turn, route.act, about_account=route.about_account, purpose=purpose)
     except Unanswerable as stop:
         await turn.say(turn.t(stop.key))
         return

@@ -15,7 +15,7 @@ from typing import Any
 from microsoft_teams.cards import Action, CardElement, ExecuteAction, RefreshDefinition, SubmitAction
 from pydantic import BaseModel, Field, ValidationError
 
-from cards.build import Recipient, card, mention, mention_tag, plain, static
+from cards.build import Recipient, callout, card, mention, mention_tag, plain, static
 from cards.errors import MalformedSubmission
 from cards.fit import NAME_WIDTH, first, names_text, shorten
 from cards.i18n import Texts
@@ -31,6 +31,7 @@ CONFLICTS = (FlagKind.FREE_AFTER_PAID, FlagKind.PARALLEL_FRAMEWORK, FlagKind.PRI
 MENTIONS_SHOWN = 8
 FLAGS_SHOWN = 2
 ENDS_SHOWN = 2
+AGREEMENT_WIDTH = 30  # characters of an agreement's topic on its button
 
 
 class ItemRef(BaseModel):
@@ -64,14 +65,32 @@ class AckEntry:
 
 @dataclass(frozen=True)
 class FlagView:
+    """A finding; dates are when things were agreed. `related_*`: the other item of a conflict, the earlier
+    one, or with `found_later` the later one that clashes with this item. A topic that is a confidential
+    contact's summary (`*_confidential`) is not shown."""
+
     flag_id: int
     kind: FlagKind
     topic: str
     owner: str
-    since: dt.date
+    since: dt.date | None
     is_open: bool
     related_owner: str = ""
     related_since: dt.date | None = None
+    related_topic: str = ""
+    found_later: bool = False
+    topic_confidential: bool = False
+    related_topic_confidential: bool = False
+
+
+@dataclass(frozen=True)
+class EndableAgreement:
+    """A framework agreement the viewer may mark as ended, named on its button."""
+
+    flag_id: int
+    topic: str
+    agreed_on: dt.date | None
+    topic_confidential: bool = False
 
 
 @dataclass(frozen=True)
@@ -86,7 +105,7 @@ class Attention:
     refresh_user_ids: Sequence[str] = ()
     viewer_reasons: Sequence[str] = ()
     viewer_acknowledged: dt.date | None = None
-    viewer_may_end: Sequence[int] = field(default_factory=tuple)
+    viewer_may_end: Sequence[EndableAgreement] = field(default_factory=tuple)
     banner: str = ""
 
     def data(self, verb: str, **extra: Any) -> dict[str, Any]:
@@ -99,10 +118,26 @@ class Attention:
         }
 
 
+def _topic(t: Texts, topic: str, confidential: bool) -> str:
+    return t("flag.topic.confidential") if confidential else topic
+
+
 def flag_text(t: Texts, flag: FlagView) -> str:
     related = flag.related_since.isoformat() if flag.related_since else ""
     name = shorten(flag.related_owner or flag.owner, NAME_WIDTH)
-    return t(f"flag.{flag.kind.value}", topic=flag.topic, name=name, date=related)
+    if flag.found_later:
+        topic = _topic(t, flag.related_topic, flag.related_topic_confidential)
+        return t(f"flag.{flag.kind.value}.later", topic=topic, name=name, date=related)
+    topic = _topic(t, flag.topic, flag.topic_confidential)
+    return t(f"flag.{flag.kind.value}", topic=topic, name=name, date=related)
+
+
+def end_agreement_title(t: Texts, agreement: EndableAgreement) -> str:
+    """Which agreement the button ends: what it is about, and when it was agreed."""
+    topic = shorten(" ".join(_topic(t, agreement.topic, agreement.topic_confidential).split()), AGREEMENT_WIDTH)
+    if agreement.agreed_on is None:
+        return t("flag.end_agreement.undated", topic=topic)
+    return t("flag.end_agreement", topic=topic, date=agreement.agreed_on.isoformat())
 
 
 def _reason_text(t: Texts, reason: str) -> str:
@@ -130,7 +165,7 @@ def _status(t: Texts, attention: Attention) -> list[CardElement]:
     if waiting:
         body.append(plain(t("ack.waiting", names=names_text(t, waiting))))
     if unreachable:
-        body.append(plain(t("ack.unreachable", names=names_text(t, unreachable)), color="Attention"))
+        body.append(callout(t("ack.unreachable", names=names_text(t, unreachable)), "attention"))
     also = [e.name for e in attention.entries if not e.required and e.acknowledged_on]
     if also:
         body.append(plain(t("ack.also", names=names_text(t, also)), subtle=True))
@@ -173,18 +208,18 @@ def attention_section(
     """Body, buttons and refresh. `anyone`: the card everyone sees first (the channel post)."""
     body: list[CardElement] = []
     if attention.banner:
-        body.append(plain(attention.banner, bold=True, color="Attention"))
+        body.append(callout(attention.banner, "attention", bold=True))
     conflicts_first = sorted(attention.flags, key=lambda flag: flag.kind not in CONFLICTS)
     flags, more_flags = first(conflicts_first, FLAGS_SHOWN)
     for flag in flags:
         conflict = flag.kind in CONFLICTS
-        body.append(plain(flag_text(t, flag), bold=conflict, color="Attention" if conflict else "Warning"))
+        body.append(callout(flag_text(t, flag), "attention" if conflict else "warning", bold=conflict))
     if more_flags:
-        body.append(static(t("flag.more", count=more_flags), color="Warning"))
+        body.append(callout(t("flag.more", count=more_flags), "warning", user_text=False))
     body += _status(t, attention)
     actions: list[Action] = []
     if attention.viewer_acknowledged:
-        body.append(static(t("ack.you_did", date=attention.viewer_acknowledged.isoformat()), color="Good"))
+        body.append(callout(t("ack.you_did", date=attention.viewer_acknowledged.isoformat()), "good", user_text=False))
     elif attention.viewer_reasons or anyone:
         if attention.viewer_reasons:
             body.append(static(t("ack.why_you", reasons=reasons_text(t, attention.viewer_reasons))))
@@ -199,9 +234,9 @@ def attention_section(
                 fallback=SubmitAction(title=title, data=data),
             )
         )
-    for flag_id in attention.viewer_may_end[:ENDS_SHOWN]:
-        data = attention.data(VERB_END_AGREEMENT, flag_id=flag_id)
-        title = t("flag.end_agreement")
+    for agreement in attention.viewer_may_end[:ENDS_SHOWN]:
+        data = attention.data(VERB_END_AGREEMENT, flag_id=agreement.flag_id)
+        title = end_agreement_title(t, agreement)
         actions.append(
             ExecuteAction(
                 title=title, verb=VERB_END_AGREEMENT, data=data, fallback=SubmitAction(title=title, data=data)

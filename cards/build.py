@@ -10,12 +10,13 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 from microsoft_teams.cards import (
     Action,
     AdaptiveCard,
     CardElement,
+    Container,
     ImBackSubmitActionData,
     Mention,
     MentionedEntity,
@@ -61,6 +62,20 @@ def plain(text: str, *, subtle: bool = False, bold: bool = False, color: TextCol
         TextRun(text=clean(text), is_subtle=subtle or None, weight="Bolder" if bold else None, color=color)
     ]
     return RichTextBlock(inlines=run)
+
+
+Callout = Literal["attention", "warning", "good"]
+
+
+def callout(text: str, style: Callout, *, bold: bool = False, user_text: bool = True) -> Container:
+    """A line that must be read (a conflict, a warning, a confirmation), on a band of the host's colour for it.
+
+    The text keeps the host's default colour for that band, which every Teams theme makes readable on it;
+    coloured text is not (the "Warning" yellow on a white card is 1.5:1). tests/unit/test_warning_contrast.py
+    measures it in Teams' light, dark and high-contrast host configs. `user_text`: may hold what a user wrote.
+    """
+    line = plain(text, bold=bold) if user_text else static(text, bold=bold)
+    return Container(style=style, items=[line])
 
 
 def labelled(label: str, value: str) -> list[CardElement]:

@@ -10,7 +10,7 @@ from typing import Any
 from microsoft_teams.cards import CardElement, Choice, ChoiceSetInput, DateInput, TextInput
 
 from cards.acknowledge import Attention, attention_section, card_with_attention
-from cards.build import Recipient, card, heading, labelled, plain, static
+from cards.build import Recipient, callout, card, heading, labelled, plain, static
 from cards.forms import (
     FormContext,
     FormState,
@@ -196,8 +196,12 @@ def _details(t: Texts, view: DecisionView) -> list[CardElement]:
     body += labelled(t("decision.form.rationale"), view.rationale)
     body += labelled(t("decision.form.scope"), view.scope)
     if view.communicator:
-        due = view.communicate_by.isoformat() if view.communicate_by else "—"
-        body += labelled(t("decision.communicates"), t("decision.communicates.value", name=view.communicator, date=due))
+        who = (
+            t("decision.communicates.value", name=view.communicator, date=view.communicate_by.isoformat())
+            if view.communicate_by
+            else t("decision.communicates.undated", name=view.communicator)
+        )
+        body += labelled(t("decision.communicates"), who)
     return body
 
 
@@ -205,7 +209,7 @@ def decision_logged_card(t: Texts, view: DecisionView, attention: Attention | No
     """Replaces the form; with `attention`, the author sees what the checks found and who was asked."""
     body = [heading(t("decision.logged.title", account=view.account_name)), *_details(t, view)]
     if view.needs_confirmation:
-        body.append(static(t("decision.needs_confirmation"), color="Warning", bold=True))
+        body.append(callout(t("decision.needs_confirmation"), "warning", bold=True, user_text=False))
     body.append(static(t("logged.told"), subtle=True))
     if attention is not None:
         body += attention_section(t, attention, anyone=False)[0]
@@ -224,6 +228,6 @@ def channel_decision_card(
     body: list[CardElement] = [heading(t("decision.summary.title", account=view.account_name)), *_details(t, view)]
     body.append(plain(t("decision.summary.logged_by", name=view.logged_by), subtle=True))
     if view.needs_confirmation:
-        body.append(static(t("decision.needs_confirmation"), color="Warning", bold=True))
+        body.append(callout(t("decision.needs_confirmation"), "warning", bold=True, user_text=False))
     title = t("decision.summary.title", account=view.account_name)
     return card_with_attention(t, body, attention, anyone=shown_to_channel, fallback_text=title, must_know=must_know)

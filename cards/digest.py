@@ -10,7 +10,7 @@ from microsoft_teams.cards import CardElement
 from cards.build import card, command_button, heading, plain, static
 from cards.fit import first, names_text, shorten
 from cards.i18n import Texts
-from kam.digest import ACKNOWLEDGE, TELL, UPDATE_REVIEW, AccountNews, Digest, Waiting
+from kam.digest import TELL, UPDATE_REVIEW, AccountNews, Digest, Waiting
 
 ACCOUNTS_SHOWN = 10  # accounts with news on one card; the rest are counted
 WAITING_SHOWN = 10

@@ -112,19 +112,15 @@ def price_action_view(action: PriceAction) -> PriceActionView:
 
 
 def _details(t: Texts, view: PriceActionView) -> list[CardElement]:
-    until = view.ends_on.isoformat() if view.ends_on else "—"
+    countries, start = ", ".join(view.countries), view.starts_on.isoformat()
+    line = (
+        t("price.line", countries=countries, start=start, end=view.ends_on.isoformat(), name=view.logged_by)
+        if view.ends_on
+        else t("price.line.open_ended", countries=countries, start=start, name=view.logged_by)
+    )
     return [
         plain(view.title, bold=True),
-        plain(
-            t(
-                "price.line",
-                countries=", ".join(view.countries),
-                start=view.starts_on.isoformat(),
-                end=until,
-                name=view.logged_by,
-            ),
-            subtle=True,
-        ),
+        plain(line, subtle=True),
         *labelled(t("price.form.description"), view.description),
     ]
 

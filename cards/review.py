@@ -23,7 +23,7 @@ from microsoft_teams.cards import (
 )
 
 from cards.acknowledge import REFRESH_USERS_MAX, VERB_VIEW
-from cards.build import card, clean, command_button, heading, plain, static
+from cards.build import callout, card, clean, command_button, heading, plain, static
 from cards.errors import MalformedSubmission
 from cards.fit import NAME_WIDTH, first, names_text, shorten, to_tab
 from cards.forms import FormState, action_data, execute_action, field_error, form_state, new_card_id, parse_date
@@ -68,6 +68,8 @@ class ReviewView:
     lines: Sequence[ReviewLine]
     owners_done: Sequence[str]
     owners_waiting: Sequence[str]
+    closed_by: str = ""  # empty when whoever closed it is no longer known
+    closed_on: dt.date | None = None
 
 
 def review_start_card(
@@ -110,6 +112,28 @@ def parse_due_on(t: Texts, value: Mapping[str, Any], today: dt.date) -> dt.date 
 
 def _status_choices(t: Texts) -> list[Choice]:
     return [Choice(title=t(f"tab.status.{s.value}"), value=s.value) for s in ItemStatus]
+
+
+def _state(t: Texts, view: ReviewView) -> list[CardElement]:
+    """Who has answered: while it runs, whom it waits for; once closed, who closed it and who never answered."""
+    total = len(view.owners_done) + len(view.owners_waiting)
+    progress = static(t("review.progress", done=len(view.owners_done), total=total), bold=True)
+    if not view.closed:
+        body: list[CardElement] = [
+            plain(t("review.line", name=view.started_by, date=view.due_on.isoformat()), subtle=True),
+            progress,
+        ]
+        if view.owners_waiting:
+            body.append(plain(t("ack.waiting", names=names_text(t, view.owners_waiting))))
+        return body
+    on = view.closed_on.isoformat() if view.closed_on else ""
+    closed = t("review.closed_by", name=view.closed_by, date=on) if view.closed_by else t("review.closed_on", date=on)
+    body = [plain(closed, bold=True), progress]
+    if view.owners_done:
+        body.append(plain(t("review.answered", names=names_text(t, view.owners_done))))
+    if view.owners_waiting:
+        body.append(plain(t("review.silent", names=names_text(t, view.owners_waiting))))
+    return body
 
 
 def _own_item(t: Texts, line: ReviewLine) -> Container:
@@ -165,14 +189,8 @@ def review_card(
     """
     body: list[CardElement] = [heading(t("review.title", account=view.account_name))]
     if banner:
-        body.append(plain(banner, bold=True, color="Attention"))
-    body.append(plain(t("review.line", name=view.started_by, date=view.due_on.isoformat()), subtle=True))
-    total = len(view.owners_done) + len(view.owners_waiting)
-    body.append(static(t("review.progress", done=len(view.owners_done), total=total), bold=True))
-    if view.owners_waiting:
-        body.append(plain(t("ack.waiting", names=names_text(t, view.owners_waiting))))
-    if view.closed:
-        body.append(static(t("review.closed"), color="Good"))
+        body.append(callout(banner, "attention", bold=True))
+    body += _state(t, view)
     lines, more_lines = first(view.lines, LINES_SHOWN)
     for line in lines:
         state = t(f"tab.status.{line.status}") + (" ✓" if line.updated else "")

@@ -16,7 +16,7 @@ from typing import Any
 
 from microsoft_teams.cards import CardElement, Choice, ChoiceSetInput, NumberInput
 
-from cards.build import card, clean, heading, plain, static
+from cards.build import callout, card, clean, heading, plain, static
 from cards.errors import StaleCard
 from cards.fit import first, names_text, shorten
 from cards.forms import FormState, action_data, execute_action, field_error, form_state, new_card_id
@@ -79,9 +79,9 @@ def _read_only(t: Texts, rules: RuleSet, unfilled: Sequence[str]) -> list[CardEl
     shown, more = first(unfilled, UNFILLED_SHOWN)
     for target in shown:
         label = shorten(target_label(t, target), TARGET_WIDTH)
-        body.append(plain(t("rules.unfilled", target=label), color="Warning"))
+        body.append(callout(t("rules.unfilled", target=label), "warning"))
     if more:
-        body.append(static(t("rules.unfilled.more", count=more), color="Warning"))
+        body.append(callout(t("rules.unfilled.more", count=more), "warning", user_text=False))
     return body
 
 
@@ -176,7 +176,7 @@ def rules_card(
 ) -> dict[str, Any]:
     body: list[CardElement] = [heading(t("rules.title", account=account_name)), static(t("rules.intro"))]
     if saved:
-        body.append(static(t("rules.saved"), color="Good", bold=True))
+        body.append(callout(t("rules.saved"), "good", bold=True, user_text=False))
     body += _read_only(t, rules, unfilled)
     body += [static(t("rules.checks"), bold=True), *(static(t(f"rules.check.{n}")) for n in (1, 2, 3))]
     actions = []

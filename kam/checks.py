@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -20,7 +21,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kam.accounts import managers_of
 from kam.acknowledgements import MustKnow
-from kam.models import Account, DecisionCategory, Flag, FlagKind, ItemKind, Person, PriceAction, utcnow
+from kam.models import (
+    Account,
+    Contact,
+    Decision,
+    DecisionCategory,
+    Flag,
+    FlagKind,
+    ItemKind,
+    Person,
+    PriceAction,
+    utcnow,
+)
 from kam.rules import Rules, concession_givers
 
 _CONCESSION_WORDS = re.compile(
@@ -139,9 +151,148 @@ async def price_risks(session: AsyncSession, action: PriceAction, author: Person
     return affected
 
 
-async def flags_of(session: AsyncSession, account_id: int, item: tuple[ItemKind, int]) -> list[Flag]:
+Item = tuple[ItemKind, int]
+_CONFLICTS = (FlagKind.FREE_AFTER_PAID, FlagKind.PARALLEL_FRAMEWORK)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One flag on an item's card, with what the card must say about the items it involves.
+
+    Dates are when something was agreed (the contact's meeting, the decision's date, the price
+    action's start), not when it was logged. A conflict names the other item: for a conflict
+    found on this item, the earlier one it clashes with; for one `found_later`, the later item
+    that clashes with this one (whose card it is on too). `other_agreement` is the other
+    framework agreement of a clash, which its owner or a KA manager may end from this card.
+    A framework agreement's topic can be what a confidential contact was about (its summary):
+    `topic_confidential` / `other_topic_confidential` say so, and cards do not show it.
+    """
+
+    flag: Flag
+    agreed_on: dt.date | None
+    found_later: bool = False
+    other_topic: str = ""
+    other_owner: str = ""
+    other_agreed_on: dt.date | None = None
+    other_agreement: Flag | None = None
+    topic_confidential: bool = False
+    other_topic_confidential: bool = False
+
+    @property
+    def kind(self) -> FlagKind:
+        return self.flag.kind
+
+
+def _item(flag: Flag) -> Item:
+    return flag.item_kind, flag.item_id
+
+
+@dataclass(frozen=True)
+class _Items:
+    """When each item was agreed (a contact's meeting, a decision's date, a price action's start), and which
+    are confidential contacts."""
+
+    agreed_on: dict[Item, dt.date]
+    confidential: set[Item]
+
+    def summary_is_topic(self, flag: Flag | None) -> bool:
+        """Whether `flag`'s topic is what a confidential contact was about (a framework agreement's summary)."""
+        return flag is not None and flag.kind == FlagKind.FRAMEWORK_AGREEMENT and _item(flag) in self.confidential
+
+
+async def _items(session: AsyncSession, items: set[Item]) -> _Items:
+    found = _Items({}, set())
+    contact_ids = sorted(i for k, i in items if k == ItemKind.CONTACT)
+    if contact_ids:
+        rows = await session.execute(
+            select(Contact.id, Contact.met_on, Contact.confidential).where(Contact.id.in_(contact_ids))
+        )
+        for row_id, met_on, confidential in rows:
+            found.agreed_on[(ItemKind.CONTACT, row_id)] = met_on
+            if confidential:
+                found.confidential.add((ItemKind.CONTACT, row_id))
+    for kind, model, column in (
+        (ItemKind.DECISION, Decision, Decision.effective_on),
+        (ItemKind.PRICE_ACTION, PriceAction, PriceAction.starts_on),
+    ):
+        ids = sorted(i for k, i in items if k == kind)
+        if ids:
+            dated = await session.execute(select(model.id, column).where(model.id.in_(ids)))
+            found.agreed_on.update({(kind, row_id): day for row_id, day in dated})
+    return found
+
+
+async def _decision_titles(session: AsyncSession, items: set[Item]) -> dict[Item, str]:
+    ids = {i for k, i in items if k == ItemKind.DECISION}
+    if not ids:
+        return {}
+    rows = await session.execute(select(Decision.id, Decision.title).where(Decision.id.in_(sorted(ids))))
+    return {(ItemKind.DECISION, row_id): title for row_id, title in rows}
+
+
+async def flags_of(session: AsyncSession, account_id: int, item: Item) -> list[Finding]:
+    """What the checks found about an item: its own flags, then the conflicts later items have with it."""
     query = select(Flag).where(Flag.account_id == account_id, Flag.item_kind == item[0], Flag.item_id == item[1])
-    return list(await session.scalars(query.order_by(Flag.id)))
+    own = list(await session.scalars(query.order_by(Flag.id)))
+    if not own:
+        return []
+    later = list(
+        await session.scalars(
+            select(Flag)
+            .where(Flag.account_id == account_id, Flag.related_id.in_([f.id for f in own]), Flag.kind.in_(_CONFLICTS))
+            .order_by(Flag.id)
+        )
+    )
+    later_items = {_item(f) for f in later}
+    # The later items' own framework agreements: what a later clash is about, and what may be ended.
+    agreements: dict[Item, Flag] = {}
+    if any(f.kind == FlagKind.PARALLEL_FRAMEWORK for f in later):
+        for opened in await session.scalars(
+            select(Flag).where(
+                Flag.account_id == account_id,
+                Flag.kind == FlagKind.FRAMEWORK_AGREEMENT,
+                Flag.item_id.in_(sorted({i for _, i in later_items})),
+            )
+        ):
+            if _item(opened) in later_items:
+                agreements[_item(opened)] = opened
+    related = {_item(f.related) for f in own if f.related is not None}
+    known = await _items(session, {item} | related | later_items)
+    titles = await _decision_titles(session, later_items)
+    findings = [_forward(flag, known) for flag in own]
+    for flag in later:
+        agreement = agreements.get(_item(flag)) if flag.kind == FlagKind.PARALLEL_FRAMEWORK else None
+        findings.append(
+            Finding(
+                flag,
+                known.agreed_on.get(item),
+                found_later=True,
+                other_topic=agreement.topic if agreement else titles.get(_item(flag), ""),
+                other_owner=flag.owner.name,
+                other_agreed_on=known.agreed_on.get(_item(flag)),
+                other_agreement=agreement,
+                other_topic_confidential=known.summary_is_topic(agreement),
+            )
+        )
+    return findings
+
+
+def _forward(flag: Flag, known: _Items) -> Finding:
+    """A flag of the item itself; a conflict names the earlier item it clashes with (a parallel framework
+    agreement's topic is the earlier agreement's)."""
+    other = flag.related
+    if other is None:
+        return Finding(flag, known.agreed_on.get(_item(flag)), topic_confidential=known.summary_is_topic(flag))
+    return Finding(
+        flag,
+        known.agreed_on.get(_item(flag)),
+        other_topic=other.topic,
+        other_owner=other.owner.name,
+        other_agreed_on=known.agreed_on.get(_item(other)),
+        other_agreement=other if other.kind == FlagKind.FRAMEWORK_AGREEMENT else None,
+        topic_confidential=flag.kind == FlagKind.PARALLEL_FRAMEWORK and known.summary_is_topic(other),
+        other_topic_confidential=known.summary_is_topic(other),
+    )
 
 
 def is_framework_decision(category: DecisionCategory, text: str) -> bool:

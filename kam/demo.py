@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kam.accounts import get_account
 from kam.models import Account, AccountMember, Person, Role, Stakeholder, Tier
+from kam.plans import ItemStatus, PlanContent, PlanItem, PlanItemKind, current_plan, save_plan
 
 
 @dataclass(frozen=True)
@@ -16,6 +19,17 @@ class DemoPerson:
     teams_user_id: str
     name: str
     upn: str
+
+
+@dataclass(frozen=True)
+class DemoObjective:
+    """An objective of a demo plan; `owner` names someone on the account team, `due_in_days` counts from seeding."""
+
+    title: str
+    owner: str
+    due_in_days: int
+    status: ItemStatus = ItemStatus.OPEN
+    progress: int = 0
 
 
 @dataclass(frozen=True)
@@ -29,6 +43,8 @@ class DemoAccount:
     functions: dict[str, str] = field(default_factory=dict)
     countries: list[str] = field(default_factory=list)
     customer_domains: list[str] = field(default_factory=list)
+    plan_sections: dict[str, str] = field(default_factory=dict)
+    objectives: list[DemoObjective] = field(default_factory=list)
 
 
 TENANT_ID = "00000000-0000-0000-0000-0000000000001"  # the Agents Playground's tenant (.m365agentsplayground.yml)
@@ -58,6 +74,20 @@ ACCOUNTS = [
         functions={"Alex Wilber": "sales", "Adele Vance": "service", "Patti Fernandez": "country lead"},
         countries=["DE", "AT", "CH"],
         customer_domains=["contoso-pharma.example"],
+        # A plan whose objectives three people own, so that its KA manager can run `review plan` right away.
+        plan_sections={
+            "facts": "Pharmaceutical manufacturer with plants in Leipzig, Linz and Basel; buys pumps, spare parts "
+            "and service from us.",
+            "potential_targets": "20 % more volume in Leipzig from 2027; service revenue doubled by a second yearly "
+            "visit; one price for the three countries.",
+            "key_stakeholders": "Dr. Hanna Berger (Head of Procurement), Tom Richter (Plant Manager Leipzig).",
+            "customer_strategy": "Fewer suppliers across its three countries, with global framework agreements.",
+        },
+        objectives=[
+            DemoObjective("Win the Leipzig volume expansion for 2027", "Alex Wilber", 180, ItemStatus.IN_PROGRESS, 20),
+            DemoObjective("Second yearly service visit as a paid service", "Adele Vance", 90),
+            DemoObjective("One price list for Germany, Austria and Switzerland", "Patti Fernandez", 120),
+        ],
     ),
     DemoAccount(
         name="Fabrikam Logistics",
@@ -73,8 +103,10 @@ ACCOUNTS = [
 ]
 
 
-async def seed_demo(session: AsyncSession) -> int:
-    """Create what is missing of the demo portfolio; returns how many accounts were created."""
+async def seed_demo(session: AsyncSession, *, plans: bool = True) -> int:
+    """Create what is missing of the demo portfolio (people, accounts, their plans); returns how many accounts
+    were created. A plan is seeded only while the account has none: what was saved since stays. Without
+    `plans`, the accounts start with none (the tests' world, where each test saves the plan it needs)."""
     people: dict[str, Person] = {}
     for demo in PEOPLE:
         person = await session.scalar(select(Person).where(Person.aad_object_id == demo.aad_object_id))
@@ -105,4 +137,30 @@ async def seed_demo(session: AsyncSession) -> int:
         )
         session.add(account)
         created += 1
+    await session.flush()
+    for demo_account in ACCOUNTS:
+        if plans and demo_account.objectives:
+            await _seed_plan(session, demo_account, people)
     return created
+
+
+async def _seed_plan(session: AsyncSession, demo: DemoAccount, people: dict[str, Person]) -> None:
+    found = await session.scalar(select(Account.id).where(Account.name == demo.name))
+    assert found is not None, "seeded above"
+    account = await get_account(session, found)
+    if (await current_plan(session, account)).version:
+        return
+    today = dt.date.today()
+    items = [
+        PlanItem(
+            kind=PlanItemKind.OBJECTIVE,
+            title=objective.title,
+            owner_id=people[objective.owner].id,
+            due_on=today + dt.timedelta(days=objective.due_in_days),
+            status=objective.status,
+            progress=objective.progress,
+        )
+        for objective in demo.objectives
+    ]
+    manager = next(people[name] for name, role in demo.team.items() if role == Role.MANAGER)
+    await save_plan(session, account, manager, 0, PlanContent(sections=demo.plan_sections, items=items))

@@ -76,6 +76,11 @@ async def get_review(session: AsyncSession, review_id: int) -> Review | None:
     return await session.get(Review, review_id)
 
 
+async def closed_by(session: AsyncSession, review: Review) -> Person | None:
+    """Who closed the review (None while it runs, or when that person is gone)."""
+    return await session.get(Person, review.closed_by_id) if review.closed_by_id is not None else None
+
+
 def _require_manager(account: Account, person: Person | None) -> Person:
     require(Principal(person), Act.MANAGE, Subject(account=account))
     assert person is not None

@@ -60,7 +60,6 @@ pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 T = Texts("en")
 REFUSED = T("error.refused")
-NO_ACCOUNTS = T("error.no_accounts")
 REFUSALS = {REFUSED, T("error.not_your_form"), *(T(f"error.not_allowed.{act.value}") for act in Act)}
 CONTOSO, FABRIKAM, MISSING = 1, 2, 999_999
 ACCOUNT_NAMES = {CONTOSO: "Contoso Pharma", FABRIKAM: "Fabrikam Logistics"}
@@ -523,8 +522,9 @@ COMMAND_TEXTS = {
 }
 
 
-def expect_command(act: Act, about: bool, user: str, place: str) -> tuple[Expect, str | None]:
-    """(expectation, the exact text expected instead of a refusal, if any)."""
+def expect_command(act: Act, about: bool, user: str, place: str, purpose: str = "") -> tuple[Expect, str | None]:
+    """(expectation, the exact text expected instead of a refusal, if any: for someone on no team, in
+    the words of the command, its `purpose`)."""
     if not about:
         return about_caller(user, act), None
     channel_account = CHANNEL_OF.get(place)
@@ -532,7 +532,7 @@ def expect_command(act: Act, about: bool, user: str, place: str) -> tuple[Expect
         return about_account(user, act, channel_account), None
     mine = accounts_of(user)
     if not mine:
-        return Expect("allowed"), NO_ACCOUNTS
+        return Expect("allowed"), T(f"error.no_accounts.{purpose}" if purpose else "error.no_accounts")
     outcomes = [about_account(user, act, a).outcome for a in mine]  # type: ignore[arg-type]
     return (Expect("allowed") if "allowed" in outcomes else Expect("not_allowed", act)), None
 
@@ -548,7 +548,8 @@ async def test_commands(matrix_bot: tuple[RunningBot, Seeded, Snapshots]) -> Non
     problems: list[str] = []
     cells = 0
     for route, user, place in itertools.product(COMMANDS, CALLERS, PLACES):
-        expect, instead = expect_command(route.act, route.about_account, user, place)
+        purpose = route.key.removeprefix("command.")
+        expect, instead = expect_command(route.act, route.about_account, user, place, purpose)
         before = await snapshots.now()
         since = len(bot.connector.recorded)
         await bot.send(bot.teams.message(COMMAND_TEXTS[route.key], user=user, where=place))

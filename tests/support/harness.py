@@ -84,18 +84,23 @@ async def _seeded_sqlite_template() -> Path:
     return _seeded_sqlite[0]
 
 
-async def migrate_and_seed(database_url: str, *, from_template: bool = True) -> None:
-    """The schema and the demo portfolio; a new SQLite file is a copy of the one seeded first."""
+async def migrate_and_seed(database_url: str, *, from_template: bool = True, demo_plans: bool = False) -> None:
+    """The schema and the demo portfolio; a new SQLite file is a copy of the one seeded first.
+
+    Without `demo_plans` the accounts start with no plan, and each test saves the plan it needs
+    (tests/support/flows.py `seed_plan`); with it, the demo's own plan is seeded as `kambot dev` does.
+    """
     parsed = make_url(database_url)
     target = Path(parsed.database or "")
-    if from_template and parsed.get_backend_name() == "sqlite" and parsed.database and not target.exists():
+    from_copy = from_template and not demo_plans and parsed.get_backend_name() == "sqlite" and parsed.database
+    if from_copy and not target.exists():
         shutil.copyfile(await _seeded_sqlite_template(), target)
         return
     await asyncio.to_thread(upgrade, database_url)
     db = Database(database_url)
     try:
         async with db.transaction() as session:
-            await seed_demo(session)
+            await seed_demo(session, plans=demo_plans)
     finally:
         await db.close()
 

@@ -36,7 +36,7 @@ from bot.teams.activities import content_activity
 from bot.teams.connector import reference_of
 from cards.account import LIST_MAX, NAME_MAX, account_created_card, new_account_card
 from cards.ack_batch import BatchItem, ack_batch_card
-from cards.acknowledge import AckEntry, Attention, FlagView
+from cards.acknowledge import AckEntry, Attention, EndableAgreement, FlagView
 from cards.build import Recipient
 from cards.contact import TEXT_FIELDS as CONTACT_FIELDS
 from cards.contact import ContactView, carried, channel_summary_card, contact_form_card, logged_card
@@ -158,8 +158,20 @@ def attention(item_kind: ItemKind, banner: str = "") -> Attention:
     viewer asked for every reason and allowed to end many agreements, more people to refresh than Teams allows."""
     entries = [AckEntry(worst(PERSON_NAME), TODAY if i % 2 else None, required=i < MANY // 2) for i in range(MANY)]
     flags = [
-        FlagView(BIG_ID - i, kind, worst(TOPIC), worst(PERSON_NAME), TODAY, True, worst(PERSON_NAME), TODAY)
+        FlagView(
+            BIG_ID - i,
+            kind,
+            worst(TOPIC),
+            worst(PERSON_NAME),
+            TODAY,
+            True,
+            worst(PERSON_NAME),
+            TODAY,
+            worst(TOPIC),
+            found_later=bool(i % 2),
+        )
         for i, kind in enumerate(list(FlagKind) * 10)
+        if not i % 2 or kind in (FlagKind.FREE_AFTER_PAID, FlagKind.PARALLEL_FRAMEWORK)
     ]
     reasons = ["rule:decision.pricing", "needs_confirmation", "paid_service", "free_after_paid", "parallel_framework"]
     return Attention(
@@ -170,7 +182,7 @@ def attention(item_kind: ItemKind, banner: str = "") -> Attention:
         flags,
         [worst_id(i) for i in range(MANY)],
         [*reasons, "price_risk"],
-        viewer_may_end=tuple(range(1, MANY)),
+        viewer_may_end=tuple(EndableAgreement(i, worst(TOPIC), TODAY) for i in range(1, MANY)),
         banner=banner,
     )
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from cards.account import account_created_card, new_account_card
 from cards.ack_batch import BatchItem, ack_batch_card
-from cards.acknowledge import AckEntry, Attention, FlagView
+from cards.acknowledge import AckEntry, Attention, EndableAgreement, FlagView
 from cards.build import Recipient
 from cards.contact import ContactView, channel_summary_card, contact_form_card, logged_card
 from cards.decision import DecisionView, channel_decision_card, decision_form_card, decision_logged_card
@@ -190,8 +190,10 @@ def every_card() -> list[dict[str, Any]]:
 def acknowledgement_cards(t: Texts, view: ContactView, decision: DecisionView) -> list[dict[str, Any]]:
     """What the rules, the checks and the acknowledgements add, with hostile text wherever a user can type."""
     flags = [
-        FlagView(i + 1, kind, NASTY[:300], NASTY[:40], TODAY, True, NASTY[:40], TODAY)
+        FlagView(i + 1, kind, NASTY[:300], NASTY[:40], TODAY, True, NASTY[:40], TODAY, NASTY[:300], later)
         for i, kind in enumerate(FlagKind)
+        for later in (False, True)
+        if not later or kind in (FlagKind.FREE_AFTER_PAID, FlagKind.PARALLEL_FRAMEWORK)
     ]
     people = [
         AckEntry(NASTY[:60], TODAY, True),
@@ -208,7 +210,7 @@ def acknowledgement_cards(t: Texts, view: ContactView, decision: DecisionView) -
         flags,
         crowd,
         ["rule:decision.pricing", "needs_confirmation", "price_risk"],
-        viewer_may_end=(1,),
+        viewer_may_end=(EndableAgreement(1, NASTY[:300], TODAY), EndableAgreement(2, NASTY[:300], None)),
         banner=t("ack.overdue", names=NASTY[:100]),
     )
     done = Attention(ItemKind.CONTACT, 4, 7, people, [], ["29:a"], [], TODAY)
