@@ -99,6 +99,15 @@ ACCOUNTS = [
         functions={"Isaiah Langer": "service"},
         countries=["US", "MX"],
         customer_domains=["fabrikam.example"],
+        # Alex, the Agents Playground's user, manages it: `review plan` in his chat reviews this one.
+        plan_sections={
+            "facts": "Logistics provider running hubs in Memphis and Monterrey on our conveyor systems.",
+            "customer_strategy": "Next-day delivery across the US and Mexico; fewer, larger hubs.",
+        },
+        objectives=[
+            DemoObjective("Weekend delivery pilot at the Memphis hub", "Alex Wilber", 60, ItemStatus.IN_PROGRESS, 40),
+            DemoObjective("Service contract for the Monterrey hub", "Isaiah Langer", 150),
+        ],
     ),
 ]
 

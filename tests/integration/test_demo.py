@@ -13,7 +13,7 @@ from kam.plans import current_plan
 from kam.storage import Database
 from tests.support.cards_judge import assert_valid_cards
 from tests.support.fakes.connector import ConnectorFake
-from tests.support.flows import chat_cards, start, texts_in
+from tests.support.flows import action_data, chat_cards, invoke_card, last_card, start, texts_in
 from tests.support.harness import RunningBot, local_settings, migrate_and_seed
 from tests.support.teams import CONTOSO_CHANNEL
 
@@ -47,6 +47,21 @@ async def test_on_a_fresh_start_the_ka_manager_reviews_the_demo_plan_and_its_thr
         assert "Your objectives and actions" in texts_in(card) and f"— {name} ·" in texts_in(card)
         assert "review.update" in {a.get("verb") for a in card["actions"]}
     assert_valid_cards([started, post, *asked.values()])
+
+
+async def test_on_a_fresh_start_the_playgrounds_user_reviews_his_accounts_plan_from_his_chat(
+    freshly_seeded: RunningBot,
+) -> None:
+    bot = freshly_seeded
+    await bot.send(bot.teams.message("review plan"))  # Alex, as the Agents Playground's user
+    form, _ = last_card(bot.connector, "a:personal-alex")
+    due = (dt.date.today() + dt.timedelta(days=7)).isoformat()
+    started = invoke_card(await bot.send(bot.teams.execute(action_data(form) | {"due_on": due})))
+    assert "Plan review: Fabrikam Logistics" in texts_in(started)
+    assert "Updated: 0 of 2 owners" in texts_in(started)
+    await bot.settle()
+    isaiahs = chat_cards(bot.connector, "isaiah")[-1]
+    assert "Service contract for the Monterrey hub" in texts_in(isaiahs)
 
 
 async def test_seeding_the_demo_again_keeps_the_plan_as_it_is(database_url: str) -> None:
