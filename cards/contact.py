@@ -226,17 +226,21 @@ def parse_contact_submission(
     if not values.get("summary"):
         errors["summary"] = t("field.required")
 
-    stakeholder_ids = parse_ids(",".join(p for p in values.get("stakeholders", "").split(",") if p != SOMEONE_ELSE))
+    chosen = values.get("stakeholders", "").split(",")
+    stakeholder_ids = parse_ids(",".join(part for part in chosen if part != SOMEONE_ELSE))
     participant_ids = parse_ids(values.get("participants", ""))
     if stakeholder_ids is None:
         errors["stakeholders"] = t("field.bad_choice")
     if participant_ids is None:
         errors["participants"] = t("field.bad_choice")
-    if not values.get("customer_people") and not stakeholder_ids and "customer_people" not in errors:
-        named_below = SOMEONE_ELSE in values.get("stakeholders", "").split(",")
-        errors["customer_people" if named_below or "stakeholders" not in value else "stakeholders"] = t(
-            "field.need_people"
-        )
+    if (
+        not values.get("customer_people")
+        and not stakeholder_ids
+        and not {"customer_people", "stakeholders"} & set(errors)
+    ):
+        # Under the input that is to say who: the names, when "Someone else" was chosen or no stakeholder offered.
+        below = SOMEONE_ELSE in chosen or "stakeholders" not in value
+        errors["customer_people" if below else "stakeholders"] = t("field.need_people")
 
     met_on: dt.date | None = None
     try:

@@ -42,7 +42,10 @@ def _waiting(t: Texts, item: Waiting) -> CardElement:
 
 def digest_card(t: Texts, digest: Digest, since: dt.date) -> dict[str, Any]:
     """One card a week across all the person's accounts; user text (names, titles) only in TextRuns."""
-    body: list[CardElement] = [heading(t("digest.title")), static(t("digest.since", date=since.isoformat()), subtle=True)]
+    body: list[CardElement] = [
+        heading(t("digest.title")),
+        static(t("digest.since", date=since.isoformat()), subtle=True),
+    ]
     body.append(static(t("digest.news"), bold=True))
     shown, more = first(digest.news, ACCOUNTS_SHOWN)
     for news in shown:

@@ -38,8 +38,6 @@ async def named_account(turn: Turn, request: CommandRequest, command_key: str, w
     return None
 
 
-
-
 async def start_form(turn: Turn, request: CommandRequest, purpose: str, build: FormBuilder) -> None:
     """A form for the channel's account or the user's only one; else first the account picker.
 

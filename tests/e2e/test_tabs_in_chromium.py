@@ -82,7 +82,8 @@ async def site(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Site]:
     async with bot.db.transaction() as session:
         account = await get_account(session, CONTOSO)
         megan, alex, adele = [
-            await find_person(session, Caller(USERS[name].aad_object_id, None, "")) for name in ("megan", "alex", "adele")
+            await find_person(session, Caller(USERS[name].aad_object_id, None, ""))
+            for name in ("megan", "alex", "adele")
         ]
         assert megan and alex and adele
         items = [
@@ -185,10 +186,14 @@ async def test_the_full_plan_folds_its_empty_sections_and_wraps_long_titles(site
     opened = await page.eval_on_selector_all("details.section", "ds => ds.map(d => [d.id, d.open])")
     assert opened[:2] == [["part-facts", True], ["part-potential_targets", True]], "the written sections are open"
     assert len(opened) == 9 and not any(is_open for _, is_open in opened[2:]), "the seven empty ones are folded"
-    assert await page.locator("#part-customer_strategy summary").inner_text() == "The customer's strategy and needs\nempty"
+    assert (
+        await page.locator("#part-customer_strategy summary").inner_text() == "The customer's strategy and needs\nempty"
+    )
     title = page.locator("#items > li").first.locator("[name='title']")
     assert await title.input_value() == LONG_TITLE
-    shown = await title.evaluate("t => ({ sh: t.scrollHeight, ch: t.clientHeight, sw: t.scrollWidth, cw: t.clientWidth })")
+    shown = await title.evaluate(
+        "t => ({ sh: t.scrollHeight, ch: t.clientHeight, sw: t.scrollWidth, cw: t.clientWidth })"
+    )
     assert shown["sh"] <= shown["ch"] + 1 and shown["sw"] <= shown["cw"] + 1, f"the whole title shows: {shown}"
     assert shown["ch"] > 40, "it wraps onto several lines at phone width"
     await page.close()

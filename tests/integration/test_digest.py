@@ -121,7 +121,9 @@ async def test_the_digest_says_what_is_new_and_what_waits_and_one_tap_logs(
         await bot.send(bot.teams.message(f"digest {TODAY}", user=user))
         said = said_to(connector, user)
         assert said.startswith("Your weekly digest now comes every ") and said.endswith("day."), said
-    await connector.wait_for(lambda fake: bool(digests_to(fake, "adele")) and bool(digests_to(fake, "megan")), timeout=10)
+    await connector.wait_for(
+        lambda fake: bool(digests_to(fake, "adele")) and bool(digests_to(fake, "megan")), timeout=10
+    )
 
     adeles = digests_to(connector, "adele")[0]
     assert "Contacts logged by colleagues: 1. Decisions: 1." in adeles and "• Second service visit is paid" in adeles
@@ -156,7 +158,9 @@ async def test_each_person_chooses_the_day_or_turns_the_digest_off(prepared: str
     bot = await digest_bot(prepared, connector, TODAY)  # today is the team's day
     try:
         in_german = "Ihre Woche mit Ihren Key Accounts"  # Alex's Teams speaks German now
-        await connector.wait_for(lambda c: bool(digests_to(c, "isaiah")) and bool(digests_to(c, "alex", in_german)), timeout=10)
+        await connector.wait_for(
+            lambda c: bool(digests_to(c, "isaiah")) and bool(digests_to(c, "alex", in_german)), timeout=10
+        )
         await asyncio.sleep(1.2)
         assert digests_to(connector, "megan") == [] and digests_to(connector, "adele") == []
         async with bot.db.transaction() as session:
@@ -194,7 +198,9 @@ async def test_logging_after_the_digest_answers_it_for_that_account_only(
 ) -> None:
     bot = digesting
     await bot.send(bot.teams.bot_added(where=CONTOSO_CHANNEL))
-    await connector.wait_for(lambda fake: bool(digests_to(fake, "adele")) and bool(digests_to(fake, "megan")), timeout=10)
+    await connector.wait_for(
+        lambda fake: bool(digests_to(fake, "adele")) and bool(digests_to(fake, "megan")), timeout=10
+    )
     await bot.send(bot.teams.message("log contact", user="adele"))
     form = chat_cards(connector, "adele")[-1]
     logged = invoke_card(await save(bot, form, user="adele"))
