@@ -35,6 +35,7 @@ from bot.teams.activities import content_activity
 from bot.teams.connector import reference_of
 from cards.account import LIST_MAX, NAME_MAX, account_created_card, new_account_card
 from cards.acknowledge import AckEntry, Attention, FlagView
+from cards.brief import AttendeeLine, BriefView, CommitmentLine, ConflictLine, meeting_brief_card
 from cards.build import Recipient
 from cards.contact import TEXT_FIELDS as CONTACT_FIELDS
 from cards.feed import acknowledge_text
@@ -87,6 +88,7 @@ from kam.meetings import SUBJECT_MAX
 from kam.models import (
     Account,
     Attitude,
+    BuyingRole,
     ContactKind,
     DecisionCategory,
     FlagKind,
@@ -297,6 +299,36 @@ def meeting() -> MeetingView:
     )
 
 
+def brief() -> BriefView:
+    """A brief with far more of everything than it shows: attendees with the longest names and titles, the longest
+    contacts and decisions, commitments and conflicts."""
+    attendee = AttendeeLine(
+        worst(PERSON_NAME),
+        True,
+        worst(200),
+        BuyingRole.DECISION_MAKER,
+        Attitude.SUPPORTER,
+        TODAY,
+        worst(PERSON_NAME),
+    )
+    commitment = CommitmentLine(TODAY, worst(CONTACT_FIELDS["we_committed"]), worst(PERSON_NAME))
+    who = worst(PERSON_NAME)
+    conflict = ConflictLine(FlagKind.FREE_AFTER_PAID, worst(TOPIC), who, TODAY, who, TODAY)
+    return BriefView(
+        worst(ACCOUNT_NAME),
+        worst(SUBJECT_MAX),
+        MOMENT,
+        MOMENT,
+        [attendee] * MANY,
+        BIG_ID,
+        timeline_items() * MANY,
+        [commitment] * MANY,
+        BIG_ID,
+        [conflict] * MANY,
+        BIG_ID,
+    )
+
+
 def timeline_items() -> list[TimelineItem]:
     """A page of contacts with many people met, and of decisions: everything as long as it can be."""
     met = ", ".join([worst(STAKEHOLDER_NAME)] * MANY + [worst(CONTACT_FIELDS["customer_people"])])
@@ -416,6 +448,7 @@ OUTBOX_CASES: dict[OutboxKind, dict[str, Case]] = {
         "weekly": Case(weekly_nudge_card, lambda t: weekly_nudge_card(t, BIG_ID, worst(ACCOUNT_NAME), TODAY))
     },
     OutboxKind.NUDGE_MEETING: {"meeting": Case(meeting_nudge_card, lambda t: meeting_nudge_card(t, meeting(), TODAY))},
+    OutboxKind.MEETING_BRIEF: {"brief": Case(meeting_brief_card, lambda t: meeting_brief_card(t, brief(), TAB_URL))},
     OutboxKind.DELIVERY_FAILED: {
         "failed": Case(
             delivery_failed_card,
