@@ -15,7 +15,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kam.access import Act, Audience, Principal, Subject, is_allowed, may_see_details
@@ -275,7 +275,7 @@ async def _attending(session: AsyncSession, account_id: int, attendees: Sequence
         if stakeholder is not None:
             named.append(Contact.stakeholders.any(Stakeholder.id == stakeholder.id))
         if name:
-            named.append(func.lower(Contact.customer_people).contains(name.lower(), autoescape=True))
+            named.append(Contact.customer_people.icontains(name, autoescape=True))
         last = None
         if named:
             last = await session.scalar(
