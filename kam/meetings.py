@@ -5,7 +5,8 @@ meetings were customer meetings (an attendee from the account's customer
 domains), whom to ask, and makes sure nobody is asked twice about one meeting:
 the unique (person, meeting) row is the claim, whichever instance gets there
 first. Reading a calendar is claimed per person (`calendar_due_at` moves forward
-under a row lock), so several instances share the reading.
+under a row lock), so several instances share the reading. The same read looks
+ahead for the meetings about to start (kam/briefs.py: the brief before them).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from kam.outbox import OutboxKind
 from kam.storage import insert_id_if_absent
 
 SUBJECT_MAX = 255
+KEY_MAX = 400  # the meeting_key column
 
 
 @dataclass(frozen=True)
@@ -51,12 +53,13 @@ class Meeting:
 
 @dataclass(frozen=True)
 class CalendarRead:
-    """One person's calendar to read, from `start` to `end`."""
+    """One person's calendar to read, from `start` to `end`, as claimed `at` (the read's "now")."""
 
     person_id: int
     user_id: str
     start: dt.datetime
     end: dt.datetime
+    at: dt.datetime
 
 
 def _of_domains(attendee: Attendee, domains: Sequence[str]) -> bool:
@@ -74,6 +77,7 @@ async def claim_calendar_reads(
     *,
     every: dt.timedelta,
     lookback: dt.timedelta,
+    ahead: dt.timedelta = dt.timedelta(0),
     now: dt.datetime | None = None,
     limit: int = 50,
 ) -> list[CalendarRead]:
@@ -81,7 +85,8 @@ async def claim_calendar_reads(
 
     Only members of accounts with customer domains are read, never those who paused nudges.
     Each read covers the whole look-back window: an event that shows up late (synced late, entered
-    afterwards) is still found; the unique nudge row keeps anyone from being asked twice.
+    afterwards) is still found; the unique nudge row keeps anyone from being asked twice. It reaches
+    `ahead` into the future too (the meetings to brief), so that one request per person serves both.
     A read that fails is tried again when the claim runs out.
     """
     now = now or utcnow()
@@ -104,11 +109,11 @@ async def claim_calendar_reads(
     reads = []
     for person in await session.scalars(query):
         person.calendar_due_at = now + every
-        reads.append(CalendarRead(person.id, person.aad_object_id or "", now - lookback, now))
+        reads.append(CalendarRead(person.id, person.aad_object_id or "", now - lookback, now + ahead, now))
     return reads
 
 
-def _best_account(meeting: Meeting, accounts: Sequence[Account]) -> tuple[Account, list[Attendee]] | None:
+def best_account(meeting: Meeting, accounts: Sequence[Account]) -> tuple[Account, list[Attendee]] | None:
     """The account whose customer came to the meeting (the one with most attendees, if several did)."""
     best: tuple[Account, list[Attendee]] | None = None
     for account in accounts:
@@ -134,9 +139,9 @@ async def record_meetings(
     accounts = [a for a in await accounts_of(session, person) if a.customer_domains]
     queued = 0
     for meeting in meetings:
-        if meeting.cancelled or not meeting.key or not (read.end - lookback < meeting.ends_at <= read.end):
+        if meeting.cancelled or not meeting.key or not (read.at - lookback < meeting.ends_at <= read.at):
             continue
-        match = _best_account(meeting, accounts)
+        match = best_account(meeting, accounts)
         if match is None:
             continue
         account, customers = match
@@ -151,7 +156,7 @@ async def record_meetings(
         claim = {
             "person_id": person.id,
             "account_id": account.id,
-            "meeting_key": meeting.key[:400],
+            "meeting_key": meeting.key[:KEY_MAX],
             "subject": meeting.subject[:SUBJECT_MAX],
             "starts_at": meeting.starts_at,
             "ends_at": meeting.ends_at,

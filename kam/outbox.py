@@ -35,6 +35,7 @@ class OutboxKind(StrEnum):
     REVIEW_DUE = "review.due"  # a KA manager; account: the one whose review is due
     NUDGE_WEEKLY = "nudge.weekly"  # the weekly digest (kam.digest.DigestSent); an older row, with an account: none
     NUDGE_MEETING = "nudge.meeting"  # the MeetingNudge
+    MEETING_BRIEF = "meeting.brief"  # the MeetingBrief; detail: {"cancelled": true} once a re-read saw it cancelled
     DELIVERY_FAILED = "outbox.failed"  # a KA manager or an admin; detail: which message failed and why
     MEMBERS_MISSING = "team.members_missing"  # a KA manager; detail: the people missing from the account's team
     FEED_NOTIFICATION = "feed.notification"  # the outbox row of a 1:1 card delivered: a pointer to it in the feed

@@ -1,4 +1,5 @@
-"""Reading team members' calendars for customer meetings that just ended (after-meeting nudges).
+"""Reading team members' calendars for customer meetings that just ended (after-meeting nudges) or are about to
+begin (pre-meeting briefs): one request per calendar and read, covering both.
 
 Runs with the outbox sweep on every instance with background jobs; the calendars due are
 claimed in the database, so several instances share the reading and never read one twice.
@@ -12,6 +13,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from bot.metrics import Metrics
+from kam.briefs import look_ahead, record_briefs
 from kam.meetings import CalendarRead, claim_calendar_reads, postpone_read, record_meetings
 from kam.models import utcnow
 from kam.storage import Database
@@ -46,12 +48,16 @@ class MeetingWatch:
         self._slots = asyncio.Semaphore(PARALLEL_READS)
 
     async def run_once(self) -> int:
-        """Read every calendar that is due; returns how many nudges were queued."""
+        """Read every calendar that is due; returns how many nudges and briefs were queued."""
         queued = 0
         for _ in range(MAX_BATCHES):
             async with self._db.transaction() as session:
                 reads = await claim_calendar_reads(
-                    session, every=self._every, lookback=self._lookback, limit=CLAIM_BATCH
+                    session,
+                    every=self._every,
+                    lookback=self._lookback,
+                    ahead=look_ahead(self._every),
+                    limit=CLAIM_BATCH,
                 )
             queued += sum(await asyncio.gather(*(self._read(read) for read in reads)))
             if len(reads) < CLAIM_BATCH:
@@ -73,4 +79,5 @@ class MeetingWatch:
                 return 0
         self._metrics.calendar_reads.labels(outcome="read").inc()
         async with self._db.transaction() as session:
-            return await record_meetings(session, read, meetings, self._lookback)
+            nudges = await record_meetings(session, read, meetings, self._lookback)
+            return nudges + await record_briefs(session, read, meetings)

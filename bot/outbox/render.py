@@ -21,24 +21,27 @@ from bot.outbox.address import AddressBook, Destination, Feed, Undeliverable
 from bot.outbox.notifications import notification_about
 from bot.tab_links import TabLinks
 from cards.ack_batch import ack_batch_card
+from cards.brief import brief_view, meeting_brief_card
+from cards.digest import digest_card
 from cards.fit import names_text
 from cards.forms import Option, account_picker_card
 from cards.general import channel_welcome_card, delivery_failed_card, members_missing_card
 from cards.i18n import Texts
-from cards.digest import digest_card
 from cards.nudge import MeetingView, meeting_nudge_card
 from cards.review import review_due_card, review_summary_card
 from graph.activity_feed import ActivityNotification
-from kam.access import Audience
+from kam.access import Audience, Principal
 from kam.accounts import get_account, managers_of
 from kam.acknowledgements import carried, get_acknowledgement, person_of_card, requests_on_card
+from kam.briefs import brief_contents
+from kam.briefs import still_due as brief_still_due
 from kam.contacts import get_contact
 from kam.decisions import get_decision
+from kam.digest import digest_of
 from kam.errors import ItemNotFound
 from kam.meetings import still_wanted as meeting_still_wanted
-from kam.models import Account, ItemKind, MeetingNudge, OutboxMessage, Person, utcnow
-from kam.digest import digest_of
-from kam.nudges import local_now
+from kam.models import Account, ItemKind, MeetingBrief, MeetingNudge, OutboxMessage, Person, utcnow
+from kam.nudges import local_now, zone_of
 from kam.outbox import OutboxKind
 from kam.people import addressee, teams_id
 from kam.reviews import get_review
@@ -260,6 +263,18 @@ async def requested_form(r: Rendering, message: OutboxMessage) -> Rendered | Non
     return await r.to_person(person, account_picker_card(t, offered, today, purpose=purpose)) if offered else None
 
 
+async def meeting_brief(r: Rendering, message: OutboxMessage) -> Rendered | None:
+    """The brief before a customer meeting, 1:1: confidential contacts as the access policy lets its reader see them."""
+    brief = await r.session.get(MeetingBrief, message.subject_id)
+    if brief is None or not await brief_still_due(r.session, brief, message):
+        return None
+    person = brief.person
+    t = r.texts_for(person)
+    contents = await brief_contents(r.session, brief, Principal(person), Audience.PRIVATE)
+    card = meeting_brief_card(t, brief_view(t, contents, zone_of(person)), r.links.to(contents.account, "log"))
+    return await r.to_person(person, card)
+
+
 async def feed_notification(r: Rendering, message: OutboxMessage) -> Rendered | None:
     """The activity feed notification about a 1:1 card delivered (the row's subject: the card's outbox row)."""
     card_row = await r.session.get(OutboxMessage, message.subject_id)
@@ -282,6 +297,7 @@ RENDERERS: Mapping[OutboxKind, Renderer] = {
     OutboxKind.REVIEW_DUE: review_due,
     OutboxKind.NUDGE_WEEKLY: weekly_digest,
     OutboxKind.NUDGE_MEETING: meeting_nudge,
+    OutboxKind.MEETING_BRIEF: meeting_brief,
     OutboxKind.DELIVERY_FAILED: delivery_failed,
     OutboxKind.MEMBERS_MISSING: members_missing,
     OutboxKind.FEED_NOTIFICATION: feed_notification,

@@ -37,6 +37,7 @@ from bot.teams.connector import reference_of
 from cards.account import LIST_MAX, NAME_MAX, account_created_card, new_account_card
 from cards.ack_batch import BatchItem, ack_batch_card
 from cards.acknowledge import AckEntry, Attention, EndableAgreement, FlagView
+from cards.brief import AttendeeLine, BriefView, CommitmentLine, ConflictLine, meeting_brief_card
 from cards.build import Recipient
 from cards.contact import TEXT_FIELDS as CONTACT_FIELDS
 from cards.contact import ContactView, carried, channel_summary_card, contact_form_card, logged_card
@@ -91,6 +92,7 @@ from kam.meetings import SUBJECT_MAX
 from kam.models import (
     Account,
     Attitude,
+    BuyingRole,
     ContactKind,
     DecisionCategory,
     FlagKind,
@@ -330,6 +332,36 @@ def meeting() -> MeetingView:
     )
 
 
+def brief() -> BriefView:
+    """A brief with far more of everything than it shows: attendees with the longest names and titles, the longest
+    contacts and decisions, commitments and conflicts."""
+    attendee = AttendeeLine(
+        worst(PERSON_NAME),
+        True,
+        worst(200),
+        BuyingRole.DECISION_MAKER,
+        Attitude.SUPPORTER,
+        TODAY,
+        worst(PERSON_NAME),
+    )
+    commitment = CommitmentLine(TODAY, worst(CONTACT_FIELDS["we_committed"]), worst(PERSON_NAME))
+    who = worst(PERSON_NAME)
+    conflict = ConflictLine(FlagKind.FREE_AFTER_PAID, worst(TOPIC), who, TODAY, who, TODAY)
+    return BriefView(
+        worst(ACCOUNT_NAME),
+        worst(SUBJECT_MAX),
+        MOMENT,
+        MOMENT,
+        [attendee] * MANY,
+        BIG_ID,
+        timeline_items() * MANY,
+        [commitment] * MANY,
+        BIG_ID,
+        [conflict] * MANY,
+        BIG_ID,
+    )
+
+
 def timeline_items() -> list[TimelineItem]:
     """A page of contacts with many people met, and of decisions: everything as long as it can be."""
     met = ", ".join([worst(STAKEHOLDER_NAME)] * MANY + [worst(CONTACT_FIELDS["customer_people"])])
@@ -471,6 +503,7 @@ OUTBOX_CASES: dict[OutboxKind, dict[str, Case]] = {
     },
     OutboxKind.NUDGE_WEEKLY: {"digest": Case(digest_card, lambda t: digest_card(t, digest(), TODAY))},
     OutboxKind.NUDGE_MEETING: {"meeting": Case(meeting_nudge_card, lambda t: meeting_nudge_card(t, meeting(), TODAY))},
+    OutboxKind.MEETING_BRIEF: {"brief": Case(meeting_brief_card, lambda t: meeting_brief_card(t, brief(), TAB_URL))},
     OutboxKind.DELIVERY_FAILED: {
         "failed": Case(
             delivery_failed_card,

@@ -8,6 +8,7 @@ from typing import Any
 from cards.account import account_created_card, new_account_card
 from cards.ack_batch import BatchItem, ack_batch_card
 from cards.acknowledge import AckEntry, Attention, EndableAgreement, FlagView
+from cards.brief import AttendeeLine, BriefView, CommitmentLine, ConflictLine, meeting_brief_card
 from cards.build import Recipient
 from cards.contact import ContactView, channel_summary_card, contact_form_card, logged_card
 from cards.decision import DecisionView, channel_decision_card, decision_form_card, decision_logged_card
@@ -46,6 +47,7 @@ from cards.timeline import TimelineItem, timeline_card
 from kam.models import (
     Account,
     Attitude,
+    BuyingRole,
     ContactKind,
     DecisionCategory,
     FlagKind,
@@ -295,11 +297,32 @@ def review_cards(t: Texts) -> list[dict[str, Any]]:
         ),
         meeting_nudge_card(t, MeetingView(3, 7, "Contoso", "", moment, moment, ["Hanna"], []), TODAY),
         meeting_dismissed_card(t, NASTY[:255]),
+        meeting_brief_card(t, brief_view(moment), "https://teams.microsoft.com/l/entity/x/log"),
+        meeting_brief_card(t, BriefView("Contoso", "", moment, moment, [], 0, [], [], 0, [], 0)),
         delivery_failed_card(t, NASTY[:200], "contact.logged", NASTY[:300]),
         delivery_failed_card(t, "Contoso", "something.else", ""),
         delivery_failed_card(t, "Contoso", "channel.welcome", "HTTP 403: (BotNotInConversationRoster) The bot..."),
         members_missing_card(t, NASTY[:200], [NASTY[:200], "Lynne Robbins"]),
     ]
+
+
+def brief_view(moment: dt.datetime) -> BriefView:
+    """A brief with every section filled: a known and an unknown attendee, each kind of conflict, one hidden."""
+    attendees = [
+        AttendeeLine(NASTY[:200], True, NASTY[:200], BuyingRole.DECISION_MAKER, Attitude.CRITIC, TODAY, NASTY[:200]),
+        AttendeeLine("jonas.weber@contoso-pharma.example", False),
+    ]
+    recent = [
+        TimelineItem("contact", TODAY, "Besuch", NASTY, NASTY, NASTY[:200]),
+        TimelineItem("decision", TODAY, "Preise", NASTY[:200], NASTY, "Megan"),
+    ]
+    conflicts = [
+        ConflictLine(FlagKind.FREE_AFTER_PAID, NASTY[:300], NASTY[:200], TODAY, "Alex", TODAY),
+        ConflictLine(FlagKind.PARALLEL_FRAMEWORK, NASTY[:300], "Megan", TODAY, NASTY[:200], TODAY, topic_hidden=True),
+        ConflictLine(FlagKind.PRICE_RISK, "DE, AT", "Patti", TODAY),
+    ]
+    commitments = [CommitmentLine(TODAY, NASTY, NASTY[:200])]
+    return BriefView(NASTY[:200], NASTY[:255], moment, moment, attendees, 4, recent, commitments, 2, conflicts, 1)
 
 
 def test_every_card_the_bot_can_send_has_no_parse_or_validation_events() -> None:
