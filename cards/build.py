@@ -91,6 +91,15 @@ def command_button(title: str, command: str) -> SubmitAction:
     return SubmitAction(title=title, data=data)
 
 
+ECHO_WIDTH = 40
+
+
+def echoed(text: str, width: int = ECHO_WIDTH) -> str:
+    """What a user typed, said back in a plain Teams message (not a card): short, with nothing Teams would
+    read as markdown, a link or a mention."""
+    return shorten(_MENTION_UNSAFE.sub("", clean(text)), width)
+
+
 def mention_tag(name: str) -> str:
     return f"<at>{_MENTION_UNSAFE.sub('', name).strip()}</at>"
 

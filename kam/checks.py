@@ -196,8 +196,9 @@ class _Items:
     confidential: set[Item]
 
     def summary_is_topic(self, flag: Flag | None) -> bool:
-        """Whether `flag`'s topic is what a confidential contact was about (a framework agreement's summary)."""
-        return flag is not None and flag.kind == FlagKind.FRAMEWORK_AGREEMENT and _item(flag) in self.confidential
+        """Whether `flag`'s topic comes from a confidential contact (its summary as a framework agreement's topic,
+        the service the customer agreed to pay for): shown nowhere, as the contact's details are not."""
+        return flag is not None and _item(flag) in self.confidential
 
 
 async def _items(session: AsyncSession, items: set[Item]) -> _Items:
@@ -290,7 +291,8 @@ def _forward(flag: Flag, known: _Items) -> Finding:
         other_owner=other.owner.name,
         other_agreed_on=known.agreed_on.get(_item(other)),
         other_agreement=other if other.kind == FlagKind.FRAMEWORK_AGREEMENT else None,
-        topic_confidential=flag.kind == FlagKind.PARALLEL_FRAMEWORK and known.summary_is_topic(other),
+        # A conflict's own topic is the earlier item's (the paid service, the open agreement).
+        topic_confidential=known.summary_is_topic(flag) or known.summary_is_topic(other),
         other_topic_confidential=known.summary_is_topic(other),
     )
 

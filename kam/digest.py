@@ -37,7 +37,7 @@ from kam.models import (
 )
 from kam.nudges import WEEKDAYS, NudgeTime, local_now, week_of, week_start
 from kam.outbox import OutboxKind
-from kam.storage import insert_id_if_absent
+from kam.storage import insert_id_if_absent, insert_if_absent
 
 OFF = "off"
 DIGEST_DAYS = (*WEEKDAYS, OFF)
@@ -103,7 +103,9 @@ async def schedule_digests(session: AsyncSession, when: NudgeTime, now: dt.datet
         if digest_id is None:
             continue  # claimed a moment ago by another instance
         quiet = await _logged_nothing(session, person, accounts_of[person_id], week_start(local))
-        session.add_all(NudgeSent(person_id=person_id, account_id=a, week=week, sent_at=now) for a in quiet)
+        for account_id in quiet:  # a weekly nudge of this week, sent before the upgrade to digests, counts already
+            claim = {"person_id": person_id, "account_id": account_id, "week": week, "sent_at": now}
+            await insert_if_absent(session, NudgeSent, claim, ["person_id", "account_id", "week"])
         session.add(OutboxMessage(kind=OutboxKind.NUDGE_WEEKLY, subject_id=digest_id))
         queued += 1
     return queued

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from bot.requests import CommandRequest, VerbRequest
 from bot.turn import Reply, Turn, argument_of
+from cards.build import echoed
 from cards.i18n import in_every_language
 from cards.nudge import meeting_dismissed_card
+from kam.digest import DIGEST_DAYS, OFF, set_digest_day
 from kam.errors import UnknownPerson
 from kam.meetings import dismiss
-from kam.digest import DIGEST_DAYS, OFF, set_digest_day
 from kam.nudges import set_paused
 from kam.people import find_person
 
@@ -49,7 +50,7 @@ async def digest_day(turn: Turn, request: CommandRequest) -> None:
             set_digest_day(person, day)
         chosen = person.digest_day
     if wanted and day is None:
-        await turn.say(turn.t("digest.day.unknown", text=wanted))
+        await turn.say(turn.t("digest.day.unknown", text=echoed(wanted)))
     elif chosen == OFF:
         await turn.say(turn.t("digest.day.stopped"))
     elif chosen is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.new_forms import FormBuilder, form_context
 from bot.requests import CommandRequest, VerbRequest
 from bot.turn import Reply, Turn, argument_of
+from cards.build import echoed
 from cards.fit import names_text
 from cards.forms import FormState, Option, account_picker_card
 from kam.access import Act, Audience, team_accounts
@@ -31,7 +32,7 @@ async def named_account(turn: Turn, request: CommandRequest, command_key: str, w
         return chosen[0]
     names = names_text(turn.t, [a.name for a in mine])
     await turn.say(
-        turn.t("timeline.no_match", text=wanted, names=names)
+        turn.t("timeline.no_match", text=echoed(wanted), names=names)
         if wanted and not chosen
         else turn.t(which_key, names=names)
     )
@@ -46,6 +47,9 @@ async def start_form(turn: Turn, request: CommandRequest, purpose: str, build: F
     """
     accounts = list(request.accounts)
     if turn.audience == Audience.SHARED and request.person is not None:
+        if request.person.unreachable_since is not None:  # Teams refused to open their 1:1 chat lately
+            await turn.say(turn.t("form.open_chat_first"))
+            return
         async with turn.services.db.transaction() as session:
             request_form(session, request.person, accounts, purpose)
         turn.services.sender.kick()

@@ -30,7 +30,7 @@ from cards.i18n import Texts
 from cards.nudge import MeetingView, meeting_nudge_card
 from cards.review import review_due_card, review_summary_card
 from graph.activity_feed import ActivityNotification
-from kam.access import Audience, Principal
+from kam.access import Act, Audience, Principal, team_accounts
 from kam.accounts import get_account, managers_of
 from kam.acknowledgements import carried, get_acknowledgement, person_of_card, requests_on_card
 from kam.briefs import brief_contents
@@ -244,7 +244,8 @@ async def meeting_nudge(r: Rendering, message: OutboxMessage) -> Rendered | None
 
 async def requested_form(r: Rendering, message: OutboxMessage) -> Rendered | None:
     """A form asked for where others read along, in its person's 1:1 chat (their language, their day): the
-    account's form, or first the picker of the accounts the policy let them log for when they asked."""
+    account's form, or first the picker. The policy is asked again as it goes: only accounts the person may
+    still log for (none left: no longer owed)."""
     person = await r.session.get(Person, message.subject_id)
     detail = message.detail or {}
     purpose = str(detail.get("form"))
@@ -253,14 +254,17 @@ async def requested_form(r: Rendering, message: OutboxMessage) -> Rendered | Non
         return None
     if build is None:
         raise Undeliverable(f"no form {purpose!r}")
+    wanted = [message.account_id] if message.account_id is not None else [int(i) for i in detail.get("accounts", [])]
+    found = await r.session.scalars(select(Account).where(Account.id.in_(wanted), Account.active.is_(True)))
+    accounts = sorted(team_accounts(list(found), Principal(person), Act.LOG), key=lambda a: a.name)
     t, today = r.texts_for(person), local_now(person, utcnow()).date()
+    if not accounts:
+        return None
     if message.account_id is not None:
-        context = await form_context(r.session, await get_account(r.session, message.account_id))
+        context = await form_context(r.session, accounts[0])
         return await r.to_person(person, build(t, context, today, None, None))
-    wanted = [int(i) for i in detail.get("accounts", [])]
-    accounts = await r.session.scalars(select(Account).where(Account.id.in_(wanted), Account.active.is_(True)))
-    offered = [Option(a.id, a.name) for a in sorted(accounts, key=lambda a: a.name)]
-    return await r.to_person(person, account_picker_card(t, offered, today, purpose=purpose)) if offered else None
+    picker = account_picker_card(t, [Option(a.id, a.name) for a in accounts], today, purpose=purpose)
+    return await r.to_person(person, picker)
 
 
 async def meeting_brief(r: Rendering, message: OutboxMessage) -> Rendered | None:

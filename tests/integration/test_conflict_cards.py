@@ -122,3 +122,16 @@ async def test_a_confidential_contacts_agreement_is_named_without_what_was_said(
         f'Agreement ended: "confidential contact" ({MET_ON})'
     ]
     assert_valid_cards([decision_post, megans, adeles_view])
+
+
+async def test_a_confidential_contacts_paid_service_stays_out_of_every_card(bot: RunningBot) -> None:
+    paid = GOOD_INPUT | {"paid_service": "Second on-site calibration visit per year, Zebra line", "confidential": "true"}
+    await log_in_channel(bot, "log contact", paid, user="isaiah", where=FABRIKAM_CHANNEL)
+    free = decision("Calibration visits for Q1", "We waive the fee for the calibration visits this quarter.")
+    logged = await log_in_channel(bot, "log decision", free, user="alex", where=FABRIKAM_CHANNEL)
+
+    contact_post = channel_post(bot.connector, FABRIKAM_CHANNEL, "New customer contact")
+    decision_post = channel_post(bot.connector, FABRIKAM_CHANNEL, "New decision")
+    for card in (contact_post, decision_post, logged, *chat_cards(bot.connector, "isaiah")):
+        assert "Zebra" not in texts_in(card)
+    assert 'the customer agreed to pay for "confidential contact" (Isaiah Langer' in texts_in(decision_post)

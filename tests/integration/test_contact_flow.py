@@ -8,13 +8,17 @@ import datetime as dt
 from sqlalchemy import select
 
 from kam.models import OutboxMessage, OutboxStatus
-from kam.outbox import OutboxKind
+from kam.accounts import get_account
+from kam.outbox import OutboxKind, request_form
+from kam.people import Caller, find_person
 from tests.support.cards_judge import assert_valid_cards
 from tests.support.fakes.connector import ConnectorFake
 from tests.support.flows import (
     GOOD_INPUT,
     action_data,
     as_submitted,
+    chat_cards,
+    eventually,
     choice_value,
     form_from_channel,
     inputs_of,
@@ -27,7 +31,7 @@ from tests.support.flows import (
     texts_in,
 )
 from tests.support.harness import RunningBot
-from tests.support.teams import CONTOSO_CHANNEL, FABRIKAM_CHANNEL, GROUP_CHAT, UNLINKED_CHANNEL
+from tests.support.teams import CONTOSO_CHANNEL, FABRIKAM_CHANNEL, GROUP_CHAT, UNLINKED_CHANNEL, USERS
 
 
 async def test_installing_in_a_personal_chat_sends_one_welcome_listing_the_commands(bot: RunningBot) -> None:
@@ -192,6 +196,38 @@ async def test_in_a_group_chat_the_account_is_picked_in_the_1_1_chat_and_the_for
     form = invoke_card(await bot.send(bot.teams.execute(chosen)))
     assert "Log a customer contact: Fabrikam Logistics" in texts_in(form)
     assert_valid_cards([picker, form])
+
+
+async def test_a_form_owed_to_someone_no_longer_on_the_team_is_not_sent(bot: RunningBot) -> None:
+    """The policy is asked again when the form goes: off the team by then, no stakeholders or team for them."""
+    await bot.send(bot.teams.message("help", user="isaiah"))  # his chat with kambot is known
+    async with bot.db.transaction() as session:
+        isaiah = await find_person(session, Caller(USERS["isaiah"].aad_object_id, None, ""))
+        contoso = await get_account(session, 1)
+        assert isaiah is not None
+        request_form(session, isaiah, [contoso], "contact")  # asked for, then he left Contoso's team
+
+    async def gone() -> bool:
+        async with bot.db.transaction() as session:
+            row = await session.scalar(select(OutboxMessage).where(OutboxMessage.kind == OutboxKind.FORM_REQUESTED))
+            return row is not None and row.status != OutboxStatus.PENDING
+
+    await eventually(gone)  # the next sweep takes it
+    assert [texts_in(card).splitlines()[0] for card in chat_cards(bot.connector, "isaiah")] == ["How kambot works"]
+
+
+async def test_someone_teams_would_not_open_a_chat_with_is_told_to_open_it_not_promised_a_form(
+    bot: RunningBot,
+) -> None:
+    async with bot.db.transaction() as session:
+        alex = await find_person(session, Caller(USERS["alex"].aad_object_id, None, ""))
+        assert alex is not None
+        alex.unreachable_since = dt.datetime.now(dt.UTC)
+    await bot.send(bot.teams.message("log contact", where=CONTOSO_CHANNEL))
+    await bot.settle()
+    said = bot.connector.in_conversation(CONTOSO_CHANNEL)[-1].activity["text"]
+    assert "open kambot under Apps" in said and "I sent you the form" not in said
+    assert chat_cards(bot.connector, "alex") == [] and not any(r.cards for r in bot.connector.recorded)
 
 
 async def test_an_unlinked_channel_is_told_so(bot: RunningBot) -> None:

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from kam.contacts import LogContact, log_contact
 from kam.models import Account, ContactKind, DigestSent, NudgeSent, Person
-from kam.nudges import WEEKDAYS, set_paused
+from kam.nudges import WEEKDAYS, set_paused, week_of
 from kam.people import Caller, find_person
 from kam.storage import Database
 from tests.support.cards_judge import assert_valid_cards
@@ -150,6 +150,9 @@ async def test_each_person_chooses_the_day_or_turns_the_digest_off(prepared: str
         await bot.send(bot.teams.message(f"digest {other}", user="adele"))
         await bot.send(bot.teams.message("digest someday", user="isaiah"))
         assert '"someday" is no weekday I know.' in said_to(connector, "isaiah")
+        await bot.send(bot.teams.message("digest [click](https://evil.example) **now** " + "x" * 80, user="isaiah"))
+        echo = said_to(connector, "isaiah").split('"')[1]
+        assert len(echo) <= 40 and not set("[]()*<>") & set(echo), echo
         await bot.send(bot.teams.message("übersicht", user="alex", locale="de-DE"))
         assert "am Tag Ihres Teams" in said_to(connector, "alex")
     finally:
@@ -214,3 +217,23 @@ async def test_logging_after_the_digest_answers_it_for_that_account_only(
     assert [k for k, v in nudges.items() if v] == [(k[0], "Contoso Pharma") for k in nudges if k[0].startswith("Adele")]
     assert not any(v for (person, _), v in nudges.items() if person.startswith("Megan")), "Megan logged nothing"
     assert (await scrape(bot))["kambot_nudges_answered{answer=logged,kind=weekly}"] == 1
+
+
+async def test_upgrading_on_digest_day_after_the_weekly_nudges_went_sends_the_digests_all_the_same(
+    prepared: str, connector: ConnectorFake
+) -> None:
+    """The nudges of this week went before the upgrade: their rows stay, the digest still goes."""
+    db = Database(prepared)
+    async with db.transaction() as session:
+        megan = await find_person(session, Caller(USERS["megan"].aad_object_id, None, ""))
+        assert megan is not None
+        session.add(NudgeSent(person_id=megan.id, account_id=1, week=week_of(dt.datetime.now(dt.UTC))))
+    await db.close()
+    bot = await digest_bot(prepared, connector, TODAY)
+    try:
+        await bot.send(bot.teams.bot_added(where=CONTOSO_CHANNEL))  # the bot can reach the tenant
+        await connector.wait_for(
+            lambda fake: bool(digests_to(fake, "megan")) and bool(digests_to(fake, "adele")), timeout=10
+        )
+    finally:
+        await bot.stop()

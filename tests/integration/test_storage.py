@@ -356,3 +356,41 @@ async def test_a_pooled_connection_the_server_cut_is_replaced_only_once_it_sat_i
         assert await contacts_and_outbox(database) == (1, 2)
     finally:
         await database.close()
+
+
+async def test_upgrading_to_batched_requests_keeps_the_requests_sent_one_card_each_from_a_second_card(
+    tmp_path: Path,
+) -> None:
+    """Before batching every request had its card: after the upgrade only those still queued are gathered."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'old.db'}"
+    await asyncio.to_thread(upgrade, url, "0014")
+    await migrate_and_seed_rows(url)
+    await asyncio.to_thread(upgrade, url)
+    database = Database(url)
+    try:
+        async with database.transaction() as session:
+            rows = await session.execute(text("SELECT id, requested_at IS NOT NULL FROM acknowledgements ORDER BY id"))
+            assert rows.all() == [(1, True), (2, False)], "sent long ago: requested; still queued: to gather"
+    finally:
+        await database.close()
+
+
+async def migrate_and_seed_rows(url: str) -> None:
+    """Two open acknowledgements at revision 0014: the card of the first went, the second's is still queued."""
+    database = Database(url)
+    try:
+        async with database.transaction() as session:
+            for statement in (
+                "INSERT INTO people (id, name, nudges_paused) VALUES (1, 'Megan', 0)",
+                "INSERT INTO accounts (id, name, tier, active, confidential, created_at)"
+                " VALUES (1, 'Contoso', 'key_account', 1, 0, '2026-11-01')",
+                "INSERT INTO acknowledgements (id, account_id, item_kind, item_id, person_id, required, reasons,"
+                " created_at) VALUES (1, 1, 'contact', 1, 1, 1, '[]', '2026-11-01'),"
+                " (2, 1, 'contact', 2, 1, 1, '[]', '2026-12-05')",
+                "INSERT INTO outbox (kind, subject_id, status, attempts, not_before, created_at) VALUES"
+                " ('ack.request', 1, 'sent', 1, '2026-11-01', '2026-11-01'),"
+                " ('ack.request', 2, 'pending', 0, '2026-12-05', '2026-12-05')",
+            ):
+                await session.execute(text(statement))
+    finally:
+        await database.close()

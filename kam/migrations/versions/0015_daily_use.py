@@ -29,6 +29,12 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("digest_day", sa.String(length=3), nullable=True))
     with op.batch_alter_table("acknowledgements", schema=None) as batch_op:
         batch_op.add_column(sa.Column("requested_at", sa.DateTime(timezone=True), nullable=True))
+    # Requests that went before batching have had their card: only those still waiting in the outbox are
+    # gathered onto the next one.
+    op.execute(
+        "UPDATE acknowledgements SET requested_at = created_at WHERE id NOT IN "
+        "(SELECT subject_id FROM outbox WHERE kind = 'ack.request' AND status = 'pending')"
+    )
     op.create_table(
         "digests_sent",
         sa.Column("id", sa.Integer(), primary_key=True),
