@@ -513,6 +513,7 @@ COMMAND_TEXTS = {
     "command.review_plan": "review plan",
     "command.pause_nudges": "pause nudges",
     "command.resume_nudges": "resume nudges",
+    "command.digest": "digest",
     "command.accounts": "accounts",
     "command.new_account": "new account",
     "command.provision": "provision",

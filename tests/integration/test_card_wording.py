@@ -12,6 +12,7 @@ from tests.support.flows import (
     channel_post,
     chat_cards,
     choice_value,
+    form_from_channel,
     invoke_card,
     last_card,
     review_data,
@@ -26,11 +27,10 @@ TODAY = dt.date.today()
 
 
 async def test_a_decision_without_a_tell_by_date_names_who_tells_the_customer_and_no_until(bot: RunningBot) -> None:
-    await bot.send(bot.teams.message("log decision", where=CONTOSO_CHANNEL))
-    form, _ = last_card(bot.connector, CONTOSO_CHANNEL)
+    form = await form_from_channel(bot, "log decision")
     undated = {k: v for k, v in DECISION.items() if k != "communicate_by"}
     data = action_data(form) | undated | {"communicator": choice_value(form, "communicator", "Megan Bowen")}
-    logged = invoke_card(await bot.send(bot.teams.execute(data, where=CONTOSO_CHANNEL)))
+    logged = invoke_card(await bot.send(bot.teams.execute(data)))
     await bot.settle()
     post = channel_post(bot.connector, CONTOSO_CHANNEL, "New decision")
     for card in (logged, post):

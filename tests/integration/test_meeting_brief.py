@@ -18,7 +18,15 @@ from kam.outbox import OutboxKind
 from tests.support.cards_judge import assert_valid_cards
 from tests.support.fakes.connector import ConnectorFake
 from tests.support.fakes.graph import FakeGraphCredential, GraphFake
-from tests.support.flows import GOOD_INPUT, action_data, chat_cards, choice_value, invoke_card, texts_in
+from tests.support.flows import (
+    GOOD_INPUT,
+    action_data,
+    chat_cards,
+    choice_value,
+    form_from_channel,
+    invoke_card,
+    texts_in,
+)
 from tests.support.harness import RunningBot, local_settings, migrate_and_seed
 from tests.support.teams import CONTOSO_CHANNEL, USERS
 
@@ -122,13 +130,12 @@ def reschedule(graph: GraphFake, key: str, **fields: Any) -> None:
 
 
 async def fill_in_channel(bot: RunningBot, command: str, form_title: str, values: dict[str, str], user: str) -> str:
-    """Type a command in Contoso's channel and submit the form it brings (found by its title: the outbox may post
-    in the channel meanwhile); what the answer card says."""
-    await bot.send(bot.teams.message(command, user=user, where=CONTOSO_CHANNEL))
-    posted = [c for r in bot.connector.in_conversation(CONTOSO_CHANNEL) for c in r.cards]
-    form = next(c for c in reversed(posted) if form_title in texts_in(c))
+    """Type a command in Contoso's channel and submit the form it brings to the 1:1 chat; what the answer card
+    says."""
+    form = await form_from_channel(bot, command, user=user)
+    assert form_title in texts_in(form)
     values = {k: choice_value(form, k, v[1:]) if v.startswith("=") else v for k, v in values.items()}
-    submitted = bot.teams.execute(action_data(form) | values, user=user, where=CONTOSO_CHANNEL)
+    submitted = bot.teams.execute(action_data(form) | values, user=user)
     answer = invoke_card(await bot.send(submitted))
     await bot.settle()
     return texts_in(answer)
