@@ -185,6 +185,8 @@ async def form_message_from_channel(
     before = len(chat_messages(bot.connector, user))
     posts = len(bot.connector.in_conversation(where))
     await bot.send(bot.teams.message(what, user=user, where=where))
+    # Whichever instance's outbox takes it (two may share the database).
+    await bot.connector.wait_for(lambda fake: len(chat_messages(fake, user)) > before, timeout=10)
     await bot.settle()
     said = bot.connector.in_conversation(where)[posts:]
     assert not [card for r in said for card in r.cards if inputs_of(card)], "no form is posted in the channel"
