@@ -9,7 +9,7 @@ from typing import Any
 
 from microsoft_teams.cards import CardElement, Choice, ChoiceSetInput, TextInput, ToggleInput
 
-from cards.build import card, heading, plain, static
+from cards.build import callout, card, heading, plain, static
 from cards.forms import FormState, action_data, execute_action, field_error, form_state, new_card_id
 from cards.i18n import Texts
 from kam.account_list import bad_countries, bad_domains, split_list
@@ -28,7 +28,7 @@ def new_account_card(
     state = state or FormState(values={"tier": Tier.KEY_ACCOUNT.value})
     body: list[CardElement] = [heading(t("account.new.title")), static(t("account.new.body"), subtle=True)]
     if state.errors:
-        body.append(static(t("form.fix_errors"), color="Attention", bold=True))
+        body.append(callout(t("form.fix_errors"), "attention", bold=True, user_text=False))
     body += [
         TextInput(
             id="name",

@@ -18,7 +18,7 @@ from microsoft_teams.cards import ActionSet, CardElement, Container, ExecuteActi
 from pydantic import BaseModel, Field, ValidationError
 
 from cards.acknowledge import reasons_text
-from cards.build import card, heading, plain, static
+from cards.build import callout, card, heading, plain, static
 from cards.errors import MalformedSubmission
 from cards.fit import first, shorten
 from cards.i18n import Texts
@@ -73,13 +73,13 @@ def _item(t: Texts, batch_id: int, item: BatchItem) -> Container:
         plain(shorten(item.title, TITLE_WIDTH)),
     ]
     if item.hidden:
-        body.append(static(t("summary.confidential"), color="Warning"))
+        body.append(callout(t("summary.confidential"), "warning", user_text=False))
     elif item.detail.strip():
         body.append(plain(shorten(item.detail, DETAIL_WIDTH), subtle=True))
     if item.reasons:
         body.append(static(t("ack.why_you", reasons=reasons_text(t, item.reasons))))
     if item.acknowledged_on is not None:
-        body.append(static(t("ack.you_did", date=item.acknowledged_on.isoformat()), color="Good"))
+        body.append(callout(t("ack.you_did", date=item.acknowledged_on.isoformat()), "good", user_text=False))
     else:
         title, data = t("ack.button"), _data(VERB_ACKNOWLEDGE_IN_BATCH, batch_id, item)
         button = ExecuteAction(
@@ -108,7 +108,7 @@ def ack_batch_card(
     elif still_open:
         body.append(static(t("ack.batch.left", left=still_open, total=len(items)), bold=True))
     else:
-        body.append(static(t("ack.batch.all_done"), bold=True, color="Good"))
+        body.append(callout(t("ack.batch.all_done"), "good", bold=True, user_text=False))
     shown, more = first(items, BATCH_MAX)
     body += [_item(t, batch_id, item) for item in shown]
     if more:

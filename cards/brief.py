@@ -10,7 +10,7 @@ from typing import Any
 
 from microsoft_teams.cards import Action, CardElement
 
-from cards.build import card, command_button, heading, labelled, plain, static
+from cards.build import callout, card, command_button, heading, labelled, plain, static
 from cards.fit import NAME_WIDTH, first, shorten, to_tab
 from cards.i18n import Texts
 from cards.timeline import TimelineItem, timeline_item
@@ -142,7 +142,7 @@ def _attendees(t: Texts, view: BriefView) -> list[CardElement]:
             by = shorten(line.last_met_by, NAME_WIDTH)
             body.append(plain(t("brief.attendee.last_met", date=line.last_met.isoformat(), name=by), subtle=True))
         else:
-            body.append(static(t("brief.attendee.never_met"), color="Attention"))
+            body.append(callout(t("brief.attendee.never_met"), "attention", user_text=False))
     if more + view.more_attendees:
         body.append(static(t("brief.more", count=more + view.more_attendees), subtle=True))
     return body
@@ -191,11 +191,11 @@ def _conflict_text(t: Texts, line: ConflictLine) -> str:
 def _conflicts(t: Texts, view: BriefView) -> list[CardElement]:
     if not view.conflicts:
         return [static(t("brief.conflicts"), bold=True), static(t("brief.conflicts.none"), subtle=True)]
-    body: list[CardElement] = [static(t("brief.conflicts"), bold=True, color="Attention")]
+    body: list[CardElement] = [callout(t("brief.conflicts"), "attention", bold=True, user_text=False)]
     shown, more = first(view.conflicts, CONFLICTS_SHOWN)
-    body += [plain(_conflict_text(t, line), color="Attention") for line in shown]
+    body += [callout(_conflict_text(t, line), "attention") for line in shown]
     if more + view.more_conflicts:
-        body.append(static(t("brief.more", count=more + view.more_conflicts), color="Attention"))
+        body.append(callout(t("brief.more", count=more + view.more_conflicts), "attention", user_text=False))
     return body
 
 

@@ -19,7 +19,7 @@ from microsoft_teams.cards import (
 )
 
 from cards.acknowledge import Attention, attention_section, card_with_attention
-from cards.build import Recipient, card, clean, heading, labelled, plain, static
+from cards.build import Recipient, callout, card, clean, heading, labelled, plain, static
 from cards.fit import names_text, shorten
 from cards.forms import (
     CHOICES_SHOWN,
@@ -181,7 +181,7 @@ def contact_form_card(
     card_id = card_id or new_card_id()
     body: list[CardElement] = [heading(t("form.title", account=form.account_name))]
     if state.errors:
-        body.append(static(t("form.fix_errors"), color="Attention", bold=True))
+        body.append(callout(t("form.fix_errors"), "attention", bold=True, user_text=False))
     body += _who(t, state, form.stakeholders)
     body += [
         ChoiceSetInput(
@@ -315,7 +315,7 @@ def _headline(t: Texts, contact: ContactView) -> str:
 
 def _details_or_notice(t: Texts, contact: ContactView, hide_details: bool) -> list[CardElement]:
     if contact.confidential and hide_details:
-        return [static(t("summary.confidential"), color="Warning")]
+        return [callout(t("summary.confidential"), "warning", user_text=False)]
     return _details(t, contact)
 
 

@@ -62,7 +62,7 @@ def decision_form_card(
     state = state or FormState(values={"effective_on": today.isoformat()})
     body: list[CardElement] = [heading(t("decision.form.title", account=form.account_name))]
     if state.errors:
-        body.append(static(t("form.fix_errors"), color="Attention", bold=True))
+        body.append(callout(t("form.fix_errors"), "attention", bold=True, user_text=False))
     body += _text(t, state, "title", required=True)
     body += [
         ChoiceSetInput(

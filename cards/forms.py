@@ -25,7 +25,7 @@ from microsoft_teams.cards import (
 )
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from cards.build import card, clean, heading, static
+from cards.build import callout, card, clean, heading, static
 from cards.errors import MalformedSubmission, StaleCard
 from cards.fit import shorten
 from cards.i18n import Texts
@@ -147,7 +147,7 @@ def account_picker_card(
     if more:
         body.append(static(t("pick.more", count=more), subtle=True))
     if error:
-        body.append(static(error, color="Attention"))
+        body.append(callout(error, "attention", user_text=False))
     action = execute_action(t("pick.continue"), action_data(PICK_VERBS[purpose], card_id, today, **(carry or {})))
     return card(body, [action], fallback_text=title)
 
@@ -155,7 +155,7 @@ def account_picker_card(
 def field_error(state: FormState, name: str) -> list[CardElement]:
     """The message under an input that needs fixing, if any."""
     message = state.errors.get(name)
-    return [static(message, color="Attention")] if message else []
+    return [callout(message, "attention", user_text=False)] if message else []
 
 
 def for_dialog(card_json: dict[str, Any]) -> dict[str, Any]:

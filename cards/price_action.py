@@ -10,7 +10,7 @@ from typing import Any
 from microsoft_teams.cards import CardElement, DateInput, TextInput
 
 from cards.acknowledge import Attention, card_with_attention
-from cards.build import card, heading, labelled, plain, static
+from cards.build import callout, card, heading, labelled, plain, static
 from cards.fit import names_text
 from cards.forms import FormState, action_data, execute_action, field_error, form_state, new_card_id, parse_date
 from cards.i18n import Texts
@@ -29,7 +29,7 @@ def price_action_form_card(
     state = state or FormState(values={"starts_on": today.isoformat()})
     body: list[CardElement] = [heading(t("price.form.heading")), static(t("price.form.intro"), subtle=True)]
     if state.errors:
-        body.append(static(t("form.fix_errors"), color="Attention", bold=True))
+        body.append(callout(t("form.fix_errors"), "attention", bold=True, user_text=False))
     inputs: list[tuple[str, int, bool, bool]] = [
         ("title", TITLE_MAX, True, False),
         ("countries", COUNTRIES_MAX, True, False),

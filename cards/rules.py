@@ -108,7 +108,7 @@ def _editor(t: Texts, rules: RuleSet, offered: Sequence[str], state: FormState |
     ]
     body: list[CardElement] = [static(t("rules.edit"), bold=True), static(t("rules.edit.applies"), subtle=True)]
     if state and state.errors:
-        body.append(static(t("form.fix_errors"), color="Attention", bold=True))
+        body.append(callout(t("form.fix_errors"), "attention", bold=True, user_text=False))
 
     def targets_input(name: str, label: str, current: Sequence[str], placeholder: str | None) -> list[CardElement]:
         element = ChoiceSetInput(

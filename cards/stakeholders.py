@@ -11,7 +11,7 @@ from typing import Any
 
 from microsoft_teams.cards import CardElement, Choice, ChoiceSetInput, TextInput
 
-from cards.build import card, heading, plain, static
+from cards.build import callout, card, heading, plain, static
 from cards.fit import NAME_WIDTH, NAMES_SHOWN, first, names_text, shorten, to_tab
 from cards.forms import (
     FormContext,
@@ -45,7 +45,7 @@ def stakeholder_form_card(
     title = t("stakeholder.form.title", account=form.account_name)
     body: list[CardElement] = [heading(title)]
     if state.errors:
-        body.append(static(t("form.fix_errors"), color="Attention", bold=True))
+        body.append(callout(t("form.fix_errors"), "attention", bold=True, user_text=False))
     for name, limit in TEXT_FIELDS.items():
         required = name == "name"
         body += [
@@ -141,7 +141,8 @@ def relationship_map_card(
             t(f"level.{line.level.value}") if line.level else "",
             t(f"attitude.{line.attitude.value}") if line.attitude else "",
         ]
-        body.append(plain(line.name, bold=True, color=None if line.covered else "Attention"))
+        # Someone nobody of ours has met in 90 days stands out on a band, readable in every theme.
+        body.append(plain(line.name, bold=True) if line.covered else callout(line.name, "attention", bold=True))
         if any(facts):
             body.append(plain(" · ".join(f for f in facts if f), subtle=True))
         met_by = names_text(t, line.met_by, most=MET_BY_SHOWN) or "—"
@@ -150,14 +151,14 @@ def relationship_map_card(
             if line.last_met
             else t("stakeholders.never_met")
         )
-        body.append(plain(met, subtle=line.covered, color=None if line.covered else "Attention"))
+        body.append(plain(met, subtle=True) if line.covered else callout(met, "attention"))
         if line.owner:
             body.append(plain(t("stakeholders.owner", name=shorten(line.owner, NAME_WIDTH)), subtle=True))
     if more:
         body.append(static(t("stakeholders.more", count=more), subtle=True))
     uncovered = [line.name for line in lines if not line.covered]
     if uncovered:
-        body.append(static(t("stakeholders.uncovered", days=90), color="Attention", bold=True))
-        body.append(plain(names_text(t, uncovered), color="Attention"))
+        body.append(callout(t("stakeholders.uncovered", days=90), "attention", bold=True, user_text=False))
+        body.append(callout(names_text(t, uncovered), "attention"))
     cut = more or len(uncovered) > NAMES_SHOWN
     return card(body, to_tab(t, "stakeholders", tab_url) if cut else [], fallback_text=title)

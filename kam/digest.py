@@ -15,7 +15,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, case, func, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kam.models import (
@@ -114,15 +114,17 @@ async def schedule_digests(session: AsyncSession, when: NudgeTime, now: dt.datet
 async def _logged_nothing(
     session: AsyncSession, person: Person, account_ids: Sequence[int], since: dt.datetime
 ) -> list[int]:
-    logged: set[int] = set()
-    for model in (Contact, Decision):
-        found = await session.scalars(
+    """Of `account_ids`, those the person logged no contact and no decision for since `since` (one statement)."""
+    logged = union(
+        *(
             select(model.account_id).where(
                 model.logged_by_id == person.id, model.account_id.in_(account_ids), model.created_at >= since
             )
+            for model in (Contact, Decision)
         )
-        logged.update(found)
-    return [a for a in account_ids if a not in logged]
+    ).subquery()
+    found = set(await session.scalars(select(logged.c.account_id)))
+    return [a for a in account_ids if a not in found]
 
 
 @dataclass(frozen=True)
@@ -165,55 +167,65 @@ class Digest:
 
 
 async def digest_of(session: AsyncSession, digest_id: int, now: dt.datetime | None = None) -> Digest | None:
-    """The digest as it reads when it is sent; None when it is no longer owed (paused, turned off, no account)."""
+    """The digest as it reads when it is sent; None when it is no longer owed (paused, turned off, no account).
+
+    Eight statements whatever the number of accounts: every member of a tenant gets one the same hour.
+    """
     now = now or utcnow()
     claim = await session.get(DigestSent, digest_id)
-    if claim is None:
+    person = claim.person if claim is not None else None
+    if claim is None or person is None or person.nudges_paused or person.digest_day == OFF:
         return None
-    person = await session.get(Person, claim.person_id)
-    if person is None or person.nudges_paused or person.digest_day == OFF:
-        return None
-    accounts = list(
-        await session.scalars(
-            select(Account)
-            .join(AccountMember, AccountMember.account_id == Account.id)
-            .where(AccountMember.person_id == person.id, Account.active.is_(True))
-            .order_by(Account.name)
-        )
+    rows = await session.execute(
+        select(Account.id, Account.name)
+        .join(AccountMember, AccountMember.account_id == Account.id)
+        .where(AccountMember.person_id == person.id, Account.active.is_(True))
+        .order_by(Account.name)
     )
-    if not accounts:
+    names: dict[int, str] = {account_id: name for account_id, name in rows}
+    if not names:
         return None
     previous = await session.scalar(
         select(func.max(DigestSent.sent_at)).where(DigestSent.person_id == person.id, DigestSent.id != claim.id)
     )
     since = max(aware(previous), now - 2 * NEWS_SINCE) if previous is not None else now - NEWS_SINCE
-    news = [await _news(session, account, person, since) for account in accounts]
-    quiet = set(await _logged_nothing(session, person, [a.id for a in accounts], week_start(local_now(person, now))))
+    news = await _news(session, names, person, since)
+    quiet = set(await _logged_nothing(session, person, list(names), week_start(local_now(person, now))))
     return Digest(
         person=person,
         since=since,
         news=[n for n in news if n.contacts or n.decisions],
-        waiting=await _waiting(session, person, accounts, local_now(person, now).date()),
-        quiet_accounts=[a.name for a in accounts if a.id in quiet],
+        waiting=await _waiting(session, person, names, local_now(person, now).date()),
+        quiet_accounts=[name for account_id, name in names.items() if account_id in quiet],
     )
 
 
-async def _news(session: AsyncSession, account: Account, person: Person, since: dt.datetime) -> AccountNews:
-    by_others = (Contact.account_id == account.id, Contact.logged_by_id != person.id, Contact.created_at >= since)
-    contacts = int(await session.scalar(select(func.count()).select_from(Contact).where(*by_others)) or 0)
-    titles = list(
-        await session.scalars(
-            select(Decision.title)
-            .where(Decision.account_id == account.id, Decision.logged_by_id != person.id, Decision.created_at >= since)
-            .order_by(Decision.created_at.desc())
-        )
+async def _news(session: AsyncSession, names: dict[int, str], person: Person, since: dt.datetime) -> list[AccountNews]:
+    """What colleagues logged on each account since `since`, and when the team last met the customer."""
+    by_others = and_(Contact.logged_by_id != person.id, Contact.created_at >= since)
+    contacts = await session.execute(
+        select(Contact.account_id, func.sum(case((by_others, 1), else_=0)), func.max(Contact.met_on))
+        .where(Contact.account_id.in_(names))
+        .group_by(Contact.account_id)
     )
-    last_met = await session.scalar(select(func.max(Contact.met_on)).where(Contact.account_id == account.id))
-    return AccountNews(account.id, account.name, contacts, len(titles), titles[:TITLES_SHOWN], last_met)
+    counted = {account_id: (int(count or 0), last_met) for account_id, count, last_met in contacts}
+    titles: dict[int, list[str]] = {}
+    decisions = await session.execute(
+        select(Decision.account_id, Decision.title)
+        .where(Decision.account_id.in_(names), Decision.logged_by_id != person.id, Decision.created_at >= since)
+        .order_by(Decision.created_at.desc())
+    )
+    for account_id, title in decisions:
+        titles.setdefault(account_id, []).append(title)
+    news = []
+    for account_id, name in names.items():
+        count, last_met = counted.get(account_id, (0, None))
+        new_titles = titles.get(account_id, [])
+        news.append(AccountNews(account_id, name, count, len(new_titles), new_titles[:TITLES_SHOWN], last_met))
+    return news
 
 
-async def _waiting(session: AsyncSession, person: Person, accounts: Sequence[Account], today: dt.date) -> list[Waiting]:
-    names = {a.id: a.name for a in accounts}
+async def _waiting(session: AsyncSession, person: Person, names: dict[int, str], today: dt.date) -> list[Waiting]:
     owed = await session.scalars(
         select(Acknowledgement)
         .where(

@@ -219,3 +219,20 @@ def test_the_colours_come_from_the_teams_host_configs() -> None:
     yellow_on_white = Shown("Framework agreement: open", ("default",), "warning", False)
     assert contrast(yellow_on_white, light) < 1.5
     assert contrast(Shown("text", ("default",), "default", False), light) > 15
+
+
+@pytest.mark.parametrize("language", ["en", "de"])
+def test_no_card_shows_text_below_4_5_to_1_in_any_theme(language: str) -> None:
+    """Not only the warnings: every text on every card the bot can send (the size cases hold one per outbox
+    kind and per card builder), form errors, the confidential notice and the brief's conflicts among them."""
+    from tests.unit.test_card_sizes import CASES
+
+    t = Texts(language)
+    low = {
+        f"{name} [{theme}] {shown.text[:40]!r}: {ratio:.2f}"
+        for name, case in CASES.items()
+        for shown in texts(case.build(t))
+        for theme, config in themes().items()
+        if (ratio := contrast(shown, config)) < AA
+    }
+    assert not low, "\n".join(sorted(low)[:30])
