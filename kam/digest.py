@@ -41,7 +41,7 @@ from kam.storage import insert_id_if_absent, insert_if_absent
 
 OFF = "off"
 DIGEST_DAYS = (*WEEKDAYS, OFF)
-NEWS_SINCE = dt.timedelta(days=7)  # the first digest, or one after a long pause, looks back a week
+NEWS_SINCE = dt.timedelta(days=7)  # what is new: the week before the digest was due
 COMMITMENTS_AHEAD = dt.timedelta(days=14)  # decisions to tell the customer about within two weeks, or overdue
 TITLES_SHOWN = 3
 
@@ -169,7 +169,8 @@ class Digest:
 async def digest_of(session: AsyncSession, digest_id: int, now: dt.datetime | None = None) -> Digest | None:
     """The digest as it reads when it is sent; None when it is no longer owed (paused, turned off, no account).
 
-    Eight statements whatever the number of accounts: every member of a tenant gets one the same hour.
+    Six statements whatever the number of accounts: every member of a tenant gets one the same hour. What is
+    new is what colleagues logged in the week before the digest was due (the card says since when).
     """
     now = now or utcnow()
     claim = await session.get(DigestSent, digest_id)
@@ -185,44 +186,58 @@ async def digest_of(session: AsyncSession, digest_id: int, now: dt.datetime | No
     names: dict[int, str] = {account_id: name for account_id, name in rows}
     if not names:
         return None
-    previous = await session.scalar(
-        select(func.max(DigestSent.sent_at)).where(DigestSent.person_id == person.id, DigestSent.id != claim.id)
-    )
-    since = max(aware(previous), now - 2 * NEWS_SINCE) if previous is not None else now - NEWS_SINCE
-    news = await _news(session, names, person, since)
-    quiet = set(await _logged_nothing(session, person, list(names), week_start(local_now(person, now))))
+    since = aware(claim.sent_at) - NEWS_SINCE
+    this_week = week_start(local_now(person, now))
+    news, logged = await _news(session, names, person, since, this_week)
     return Digest(
         person=person,
         since=since,
         news=[n for n in news if n.contacts or n.decisions],
         waiting=await _waiting(session, person, names, local_now(person, now).date()),
-        quiet_accounts=[name for account_id, name in names.items() if account_id in quiet],
+        quiet_accounts=[name for account_id, name in names.items() if account_id not in logged],
     )
 
 
-async def _news(session: AsyncSession, names: dict[int, str], person: Person, since: dt.datetime) -> list[AccountNews]:
-    """What colleagues logged on each account since `since`, and when the team last met the customer."""
+async def _news(
+    session: AsyncSession, names: dict[int, str], person: Person, since: dt.datetime, this_week: dt.datetime
+) -> tuple[list[AccountNews], set[int]]:
+    """What colleagues logged on each account since `since`, when the team last met the customer; and the
+    accounts the person logged something for this week (two statements for all accounts)."""
     by_others = and_(Contact.logged_by_id != person.id, Contact.created_at >= since)
+    mine = and_(Contact.logged_by_id == person.id, Contact.created_at >= this_week)
     contacts = await session.execute(
-        select(Contact.account_id, func.sum(case((by_others, 1), else_=0)), func.max(Contact.met_on))
+        select(
+            Contact.account_id,
+            func.sum(case((by_others, 1), else_=0)),
+            func.sum(case((mine, 1), else_=0)),
+            func.max(Contact.met_on),
+        )
         .where(Contact.account_id.in_(names))
         .group_by(Contact.account_id)
     )
-    counted = {account_id: (int(count or 0), last_met) for account_id, count, last_met in contacts}
+    counted: dict[int, tuple[int, dt.date | None]] = {}
+    logged: set[int] = set()
+    for account_id, count, my_count, last_met in contacts:
+        counted[account_id] = (int(count or 0), last_met)
+        if my_count:
+            logged.add(account_id)
     titles: dict[int, list[str]] = {}
     decisions = await session.execute(
-        select(Decision.account_id, Decision.title)
-        .where(Decision.account_id.in_(names), Decision.logged_by_id != person.id, Decision.created_at >= since)
+        select(Decision.account_id, Decision.title, Decision.logged_by_id, Decision.created_at)
+        .where(Decision.account_id.in_(names), Decision.created_at >= min(since, this_week))
         .order_by(Decision.created_at.desc())
     )
-    for account_id, title in decisions:
-        titles.setdefault(account_id, []).append(title)
+    for account_id, title, author, created_at in decisions:
+        if author != person.id and aware(created_at) >= since:
+            titles.setdefault(account_id, []).append(title)
+        elif author == person.id and aware(created_at) >= this_week:
+            logged.add(account_id)
     news = []
     for account_id, name in names.items():
         count, last_met = counted.get(account_id, (0, None))
         new_titles = titles.get(account_id, [])
         news.append(AccountNews(account_id, name, count, len(new_titles), new_titles[:TITLES_SHOWN], last_met))
-    return news
+    return news, logged
 
 
 async def _waiting(session: AsyncSession, person: Person, names: dict[int, str], today: dt.date) -> list[Waiting]:
