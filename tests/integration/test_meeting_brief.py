@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -15,6 +14,7 @@ from sqlalchemy import delete, func, select
 
 from kam.models import Account, AccountMember, MeetingBrief, OutboxMessage, Person
 from kam.outbox import OutboxKind
+from tests.support.calendars import HANNA, MARIA, World, calendar_bot, calendar_reads, calendars, mailbox, us
 from tests.support.cards_judge import assert_valid_cards
 from tests.support.fakes.connector import ConnectorFake
 from tests.support.fakes.graph import FakeGraphCredential, GraphFake
@@ -27,23 +27,12 @@ from tests.support.flows import (
     invoke_card,
     texts_in,
 )
-from tests.support.harness import RunningBot, local_settings, migrate_and_seed
-from tests.support.teams import CONTOSO_CHANNEL, USERS
+from tests.support.harness import RunningBot, migrate_and_seed
 
-HANNA = ("Dr. Hanna Berger", "hanna.berger@contoso-pharma.example")  # a stakeholder of Contoso Pharma
 JONAS = ("Jonas Weber", "jonas.weber@eu.contoso-pharma.example")  # added as a stakeholder below
 LENA = ("Lena Koch", "lena.koch@contoso-pharma.example")  # nobody we know
-MARIA = ("Maria Lopez", "maria.lopez@fabrikam.example")
 TITLE, TITLE_DE = "Before your meeting: Contoso Pharma", "Vor Ihrem Termin: Contoso Pharma"
 TODAY = dt.date.today()
-
-
-def us(user: str) -> tuple[str, str]:
-    return USERS[user].name, USERS[user].upn
-
-
-def mailbox(user: str) -> str:
-    return USERS[user].aad_object_id
 
 
 def later(minutes: float) -> dt.datetime:
@@ -56,52 +45,20 @@ def day(days_ago: int) -> str:
 
 @pytest.fixture
 async def graph() -> AsyncIterator[GraphFake]:
-    fake = await GraphFake().start()
-    for user in USERS:
-        fake.calendars[mailbox(user)] = []
-    yield fake
-    await fake.stop()
-
-
-async def start_bot(url: str, graph: GraphFake, connector: ConnectorFake, read_minutes: float = 0.01) -> RunningBot:
-    settings = local_settings(
-        url,
-        meeting_nudges=True,
-        meeting_read_minutes=read_minutes,  # 0.01: read again every sweep, which shows that nothing goes twice
-        graph_base_url=f"{graph.url}/v1.0",
-        outbox_sweep_seconds=0.3,
-    )
-    bot = await RunningBot(settings, connector, graph_credential=FakeGraphCredential()).start()
-    await bot.send(bot.teams.bot_added(where=CONTOSO_CHANNEL))  # the bot can reach the tenant
-    return bot
-
-
-@dataclass
-class World:
-    bot: RunningBot
-    graph: GraphFake
-    connector: ConnectorFake
+    async with calendars() as fake:
+        yield fake
 
 
 @pytest.fixture
 async def world(sqlite_url: str, graph: GraphFake, connector: ConnectorFake) -> AsyncIterator[World]:
     await migrate_and_seed(sqlite_url)
-    bot = await start_bot(sqlite_url, graph, connector)
+    bot = await calendar_bot(sqlite_url, graph, connector)
     yield World(bot, graph, connector)
     await bot.stop()
 
 
 def briefs_to(connector: ConnectorFake, user: str) -> list[dict[str, Any]]:
     return [c for c in chat_cards(connector, user) if TITLE in texts_in(c) or TITLE_DE in texts_in(c)]
-
-
-async def calendar_reads(graph: GraphFake, user: str, at_least: int) -> None:
-    """Wait until the bot has read the user's calendar that often."""
-    for _ in range(400):
-        if sum(1 for c in graph.calls if c.resource == f"mailbox:{mailbox(user)}" and c.status == 200) >= at_least:
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"{user}'s calendar was not read {at_least} times")
 
 
 async def claimed(bot: RunningBot) -> list[tuple[str, str]]:
@@ -163,7 +120,7 @@ async def test_each_of_our_attendees_on_the_team_gets_one_brief_with_what_the_te
     """On SQLite (one instance, as the README says) and on PostgreSQL with two, reading the calendars again and
     again."""
     await migrate_and_seed(database_url)
-    bot = await start_bot(database_url, graph, connector)
+    bot = await calendar_bot(database_url, graph, connector)
     instances = [bot]
     if database_url.startswith("postgresql"):
         instances.append(await RunningBot(bot.settings, connector, graph_credential=FakeGraphCredential()).start())
@@ -261,7 +218,7 @@ async def test_a_meeting_is_briefed_once_its_hour_has_come_not_before(
     sqlite_url: str, graph: GraphFake, connector: ConnectorFake
 ) -> None:
     await migrate_and_seed(sqlite_url)
-    bot = await start_bot(sqlite_url, graph, connector)
+    bot = await calendar_bot(sqlite_url, graph, connector)
     try:
         afternoon = later(180)
         graph.add_meeting([mailbox("adele")], "Afternoon visit", afternoon, later(240), [HANNA, us("adele")])
@@ -302,7 +259,7 @@ async def test_what_changes_before_the_brief_goes_counts(
         [HANNA, us("patti"), us("alex"), us("megan")],
     )
     moved = graph.add_meeting([mailbox("adele")], "Moved forward", soon, soon + hour, [JONAS, us("adele")])
-    bot = await start_bot(sqlite_url, graph, connector, read_minutes=0.15)
+    bot = await calendar_bot(sqlite_url, graph, connector, meeting_read_minutes=0.15)
     try:
         await until_claimed(bot, 6)
         # Before the briefs are due: the organiser cancels one meeting and moves another to start in half an
@@ -315,9 +272,7 @@ async def test_what_changes_before_the_brief_goes_counts(
             alex = select(Person.id).where(Person.aad_object_id == mailbox("alex"))
             contoso = select(Account.id).where(Account.name == "Contoso Pharma")
             await session.execute(
-                delete(AccountMember).where(
-                    AccountMember.person_id.in_(alex), AccountMember.account_id.in_(contoso)
-                )
+                delete(AccountMember).where(AccountMember.person_id.in_(alex), AccountMember.account_id.in_(contoso))
             )
 
         await connector.wait_for(lambda c: bool(briefs_to(c, "megan")), timeout=30)

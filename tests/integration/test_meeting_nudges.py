@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -15,8 +14,9 @@ from kam.models import MeetingNudge
 from kam.nudges import set_paused
 from kam.people import Caller, find_person
 from kam.storage import Database
+from tests.support.calendars import HANNA, MARIA, World, calendar_bot, calendar_reads, calendars, mailbox, us
 from tests.support.fakes.connector import ConnectorFake
-from tests.support.fakes.graph import FakeGraphCredential, GraphFake
+from tests.support.fakes.graph import GraphFake
 from tests.support.flows import (
     chat_cards,
     eventually,
@@ -27,77 +27,34 @@ from tests.support.flows import (
     texts_in,
     verb_data,
 )
-from tests.support.harness import RunningBot, local_settings, migrate_and_seed
-from tests.support.teams import CONTOSO_CHANNEL, USERS
+from tests.support.harness import RunningBot, migrate_and_seed
+from tests.support.teams import USERS
 
-HANNA = ("Dr. Hanna Berger", "hanna.berger@contoso-pharma.example")
 TOM = ("Tom Richter", "tom.richter@eu.contoso-pharma.example")  # a subdomain of the customer's
-MARIA = ("Maria Lopez", "maria.lopez@fabrikam.example")
 TITLE = "You met"
-
-
-def us(user: str) -> tuple[str, str]:
-    return USERS[user].name, USERS[user].upn
-
-
-def mailbox(user: str) -> str:
-    return USERS[user].aad_object_id
 
 
 def ago(minutes: float) -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(minutes=minutes)
 
 
-@dataclass
-class World:
-    bot: RunningBot
-    graph: GraphFake
-    connector: ConnectorFake
-
-
 @pytest.fixture
 async def graph() -> AsyncIterator[GraphFake]:
-    fake = await GraphFake().start()
-    for user in USERS:
-        fake.calendars[mailbox(user)] = []
-    yield fake
-    await fake.stop()
-
-
-async def start_bot(url: str, graph: GraphFake, connector: ConnectorFake, **overrides: Any) -> RunningBot:
-    settings = local_settings(
-        url,
-        meeting_nudges=True,
-        meeting_read_minutes=0.01,  # read again every sweep: shows that nothing is asked twice
-        graph_base_url=f"{graph.url}/v1.0",
-        outbox_sweep_seconds=0.3,
-        **overrides,
-    )
-    bot = await RunningBot(settings, connector, graph_credential=FakeGraphCredential()).start()
-    await bot.send(bot.teams.bot_added(where=CONTOSO_CHANNEL))  # the bot can reach the tenant
-    return bot
+    async with calendars() as fake:
+        yield fake
 
 
 @pytest.fixture
 async def world(database_url: str, graph: GraphFake, connector: ConnectorFake) -> AsyncIterator[World]:
     """On SQLite and on PostgreSQL: the locks taken on a nudge differ between the two."""
     await migrate_and_seed(database_url)
-    bot = await start_bot(database_url, graph, connector)
+    bot = await calendar_bot(database_url, graph, connector)
     yield World(bot, graph, connector)
     await bot.stop()
 
 
 def meeting_cards(connector: ConnectorFake, user: str) -> list[dict[str, Any]]:
     return [c for c in chat_cards(connector, user) if TITLE in texts_in(c)]
-
-
-async def calendar_reads(graph: GraphFake, user: str, at_least: int) -> None:
-    """Wait until the bot has read the user's calendar that often."""
-    for _ in range(200):
-        if sum(1 for c in graph.calls if c.resource == f"mailbox:{mailbox(user)}" and c.status == 200) >= at_least:
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"{user}'s calendar was not read {at_least} times")
 
 
 async def nudges(bot: RunningBot) -> list[tuple[int, str, str | None]]:
@@ -195,7 +152,7 @@ async def test_no_nudge_for_a_meeting_already_logged_or_to_someone_who_paused(
         patti = await find_person(session, Caller(USERS["patti"].aad_object_id, None, ""))
         set_paused(patti, True)  # type: ignore[arg-type]
     await db.close()
-    bot = await start_bot(sqlite_url, graph, connector)
+    bot = await calendar_bot(sqlite_url, graph, connector)
     try:
         # Megan logged today's visit before the bot got to her calendar.
         await bot.send(bot.teams.message("log contact", user="megan"))
