@@ -24,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bot.event_loop import run as run_on_loop  # noqa: E402
 from tests.support.fakes.connector import ConnectorFake  # noqa: E402
 from tests.support.fakes.loopback import serve_on_loopback  # noqa: E402
+from tests.support.flows import inputs_of, texts_in  # noqa: E402
 from tests.support.harness import RunningBot, local_settings, migrate_and_seed  # noqa: E402
 
 
@@ -58,7 +59,7 @@ async def main(rounds: int) -> None:
     folder = Path(tempfile.mkdtemp(prefix="kambot-bench-"))
     url = f"sqlite+aiosqlite:///{folder / 'kambot.db'}"
     await migrate_and_seed(url)
-    connector = await ConnectorFake().start()
+    connector = await ConnectorFake(tenant_windows=(), thread_windows=()).start()  # as in turns.py: no pacing here
     kambot = await RunningBot(local_settings(url, outbox_sweep_seconds=3600), connector).start()
     echo_runner, echo_url = await start_echo()
     teams = kambot.teams
@@ -76,7 +77,7 @@ async def main(rounds: int) -> None:
     inputs = {
         "customer_people": "Maria Lopez",
         "kind": "call",
-        "met_on": form["body"][3]["value"],
+        "met_on": inputs_of(form)["met_on"]["value"],
         "summary": "Volumes",
     }
 
@@ -85,6 +86,7 @@ async def main(rounds: int) -> None:
         sealed = kambot.reseal(data, "isaiah")  # a new form of Isaiah's, as kambot would issue it (~20 µs)
         reply = await kambot.send(teams.execute(sealed, user="isaiah"))
         assert reply.status == 200 and reply.body["type"].endswith("card.adaptive"), reply
+        assert "Contact logged" in texts_in(reply.body["value"]), "a stored contact, not the form again"
         await kambot.settle()
 
     for call in (echo, help_turn, log_contact):

@@ -31,6 +31,7 @@ from bench.turn import start_echo  # noqa: E402
 from bot.event_loop import run as run_on_loop  # noqa: E402
 from kam.models import OutboxMessage, OutboxStatus  # noqa: E402
 from tests.support.fakes.connector import ConnectorFake  # noqa: E402
+from tests.support.flows import inputs_of, texts_in  # noqa: E402
 from tests.support.harness import RunningBot, fresh_database, local_settings, migrate_and_seed  # noqa: E402
 
 P99_TARGET_MS = 100.0
@@ -85,7 +86,7 @@ async def main(kind: str, server: str, turns: int, levels: list[int]) -> None:
         teams = kambot.teams
         await kambot.send(teams.message("log contact", user="isaiah"))
         form = [r for r in connector.in_conversation("a:personal-isaiah") if r.cards][-1].cards[0]
-        inputs = {"customer_people": "Maria Lopez", "kind": "call", "met_on": form["body"][3]["value"]}
+        inputs = {"customer_people": "Maria Lopez", "kind": "call", "met_on": inputs_of(form)["met_on"]["value"]}
         # Forms are sealed for whom they were issued (as kambot sends them): each submission is a new
         # form of Isaiah's, sealed before the clock runs.
         base = dict(form["actions"][0]["data"]) | inputs
@@ -104,6 +105,7 @@ async def main(kind: str, server: str, turns: int, levels: list[int]) -> None:
         async def contact() -> None:
             reply = await kambot.send(teams.execute(next(sealed), user="isaiah"))
             assert reply.status == 200 and reply.body["type"].endswith("card.adaptive"), reply
+            assert "Contact logged" in texts_in(reply.body["value"]), "a stored contact, not the form again"
 
         for call in (echo, contact):  # warm up both
             await run_at(call, 1, 20)
