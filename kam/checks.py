@@ -12,15 +12,17 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kam import matching
 from kam.accounts import managers_of
 from kam.acknowledgements import MustKnow
+from kam.catalogue import Catalogue
+from kam.matching import Why
 from kam.models import (
     Account,
     Contact,
@@ -35,38 +37,34 @@ from kam.models import (
 )
 from kam.rules import Rules, concession_givers
 
-_CONCESSION_WORDS = re.compile(
-    r"\b(free of charge|for free|at no (extra )?(cost|charge)|no charge|without charge|waive[ds]?|"
-    r"kostenlos|kostenfrei|gratis|unentgeltlich|ohne berechnung|kulanz)\b",
-    re.IGNORECASE,
-)
-_FRAMEWORK_WORDS = re.compile(r"\b(framework|master agreement|rahmenvertrag|rahmenvereinbarung)", re.IGNORECASE)
-# Words that say nothing about which service a text is about.
-_NOT_A_TOPIC = frozenset(
-    "service services customer customers kunde kunden leistung leistungen free charge charged costs cost price "
-    "prices pays paid agreed agree will with from that this their they them have been also offer offered give "
-    "given kostenlos gratis ohne berechnung zahlt bezahlt zahlen preis preise wird werden einen eine einer der die "
-    "das und oder für fuer mit von charge".split()
-)
+def concession_words(text: str) -> str | None:
+    """The words that make `text` a concession ("free of charge", "kostenlos", "sans frais"), as written."""
+    return matching.concession_words(text)
 
 
-def mentions_concession(text: str) -> bool:
-    return _CONCESSION_WORDS.search(text) is not None
+def is_framework_text(text: str) -> bool:
+    return matching.framework_words(text) is not None
 
 
-def mentions_framework_agreement(text: str) -> bool:
-    return _FRAMEWORK_WORDS.search(text) is not None
-
-
-def topic_words(text: str) -> set[str]:
-    words = re.findall(r"[^\W\d_]+", text.casefold())
-    return {w for w in words if len(w) >= 4 and w not in _NOT_A_TOPIC}
-
-
-def same_topic(first: str, second: str) -> bool:
-    """Share a word, allowing for endings (calibration / calibrations, Kalibrierung / Kalibrierungen)."""
-    a, b = topic_words(first), topic_words(second)
-    return any(x == y or (min(len(x), len(y)) >= 5 and (x.startswith(y) or y.startswith(x))) for x in a for y in b)
+def concession_conflict(
+    catalogue: Catalogue,
+    paid: str,
+    paid_service: str | None,
+    concession: str,
+    concession_service: str | None,
+    *,
+    ticked: bool,
+) -> Why | None:
+    """Failure 1 on two texts: whether the concession (ticked on its form, or free by its words) gives away what
+    the customer agreed to pay for, and why."""
+    if matching.only_discount(concession):
+        return None
+    if not ticked and concession_service is None and concession_words(concession) is None:
+        return None
+    return matching.same_topic(
+        matching.read_side(catalogue, paid, paid_service),
+        matching.read_side(catalogue, concession, concession_service, given=True),
+    )
 
 
 @dataclass(frozen=True)

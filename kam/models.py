@@ -183,6 +183,9 @@ class Account(Base):
     archived_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     # The KA manager's communication rules for this account (kam.rules), on top of the tier's.
     rules: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # The customer group (its parent account's name) this legal entity belongs to: the framework agreement and
+    # price checks look across the group (kam.groups).
+    customer_group: Mapped[str | None] = mapped_column(String(200), index=True)
     # When the KA manager was last told a plan review is due (once per due review).
     review_due_notified_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -431,9 +434,16 @@ class Flag(Base):
     related_id: Mapped[int | None] = mapped_column(ForeignKey("flags.id", ondelete="SET NULL"))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # Why the check fired, for the card: the service picked or named, the words matched (kam.checks).
+    reason: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # A conflict someone it names said is none: who, when and why; it stays, shown and counted.
+    dismissed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    dismissed_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    dismissed_reason: Mapped[str | None] = mapped_column(Text)
 
-    owner: Mapped[Person] = relationship(lazy="joined")
+    owner: Mapped[Person] = relationship(lazy="joined", foreign_keys=[owner_id])
     related: Mapped[Flag | None] = relationship(remote_side=[id], lazy="joined", join_depth=1)
+    dismissed_by: Mapped[Person | None] = relationship(lazy="joined", foreign_keys=[dismissed_by_id])
 
 
 class PriceAction(Base):
