@@ -103,7 +103,8 @@ def main() -> None:
         f"{agreements.false_alarms}/{agreements.harmless} look-alikes taken for one"
     )
     print(
-        f"checks pairs={len(pairs)} recall={concessions.recall:.3f} false_alarm_rate={concessions.false_alarm_rate:.3f} "
+        f"checks pairs={len(pairs)} recall={concessions.recall:.3f} "
+        f"false_alarm_rate={concessions.false_alarm_rate:.3f} "
         f"framework_recall={agreements.recall:.3f} framework_false_alarm_rate={agreements.false_alarm_rate:.3f}"
     )
 

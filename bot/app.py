@@ -32,6 +32,7 @@ from bot.tab_links import TabLinks
 from bot.tabs.pages import TabPages
 from bot.teams.endpoint import TeamsEndpoint
 from bot.telemetry import trace_database
+from kam.catalogue import Catalogue
 from kam.migrate import head_revision
 from kam.nudges import WEEKDAYS, NudgeTime
 from kam.rules import Rules
@@ -168,6 +169,7 @@ def outbox(
     sealer: Sealer,
     metrics: Metrics,
     credential: AsyncTokenCredential | None,
+    catalogue: Catalogue | None = None,
 ) -> tuple[Sender, Sweeper]:
     """The outbox's sender and its sweep, as `kambot serve` and `kambot worker` both run them."""
     # One Graph client for the process (one token, one pacing), built when first needed: msgraph imports slowly.
@@ -179,6 +181,7 @@ def outbox(
         locale=settings.default_locale,
         metrics=metrics,
         sealer=sealer,
+        catalogue=catalogue,
         links=TabLinks.of(settings),
         sends_per_second=settings.connector_sends_per_second,
         lease_seconds=settings.outbox_lease_seconds,
@@ -210,9 +213,10 @@ def build(
     db = Database(settings.database_url)
     trace_database(db.engine)
     rules = Rules.load(settings.rules_file)
+    catalogue = Catalogue.load(settings.services_file)
     metrics = Metrics()
     sealer = Sealer(BOUND_VERBS, settings.card_secret)
-    sender, sweeper = outbox(settings, db, endpoint.connector, sealer, metrics, graph_credential)
+    sender, sweeper = outbox(settings, db, endpoint.connector, sealer, metrics, graph_credential, catalogue)
     services = Services(
         settings=settings,
         db=db,
@@ -220,6 +224,7 @@ def build(
         sealer=sealer,
         graph_credential=graph_credential,
         rules=rules,
+        catalogue=catalogue,
         metrics=metrics,
     )
     endpoint.serve(services)

@@ -44,6 +44,8 @@ accounts_app = typer.Typer(help="The key account list.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(accounts_app, name="accounts")
 app.add_typer(demo_app, name="demo")
+services_app = typer.Typer(help="The service catalogue (KAMBOT_SERVICES_FILE).", no_args_is_help=True)
+app.add_typer(services_app, name="services")
 outbox_app = typer.Typer(help="Messages the bot owes: the ones that failed, and sending them again.")
 app.add_typer(outbox_app, name="outbox")
 console = Console(stderr=True, soft_wrap=True)
@@ -51,6 +53,7 @@ console = Console(stderr=True, soft_wrap=True)
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PLAYGROUND_BIN = PROJECT_ROOT / "node_modules" / ".bin" / "agentsplayground"
 PLAYGROUND_CONFIG = PROJECT_ROOT / ".m365agentsplayground.yml"
+DEMO_SERVICES = PROJECT_ROOT / "deploy" / "services.example.yaml"
 
 
 def _settings() -> Settings:
@@ -188,6 +191,36 @@ def accounts_import(
         console.print(f"[red]✗[/] line {row_error.line}: {row_error.reason}")
     if errors:
         raise typer.Exit(1)
+
+
+@services_app.command("check")
+def services_check(
+    file: Path = typer.Argument(None, help="A catalogue (.yaml or .xlsx); default: KAMBOT_SERVICES_FILE."),
+) -> None:
+    """Read a service catalogue as kambot will at start-up: every service, its names and synonyms per language, or
+    where the file is wrong. Exit code 2 when it cannot be used."""
+    from kam.catalogue import Catalogue, CatalogueError
+
+    path = str(file) if file else _settings().services_file
+    if not path:
+        console.print("No catalogue: KAMBOT_SERVICES_FILE is not set (forms offer free text only).")
+        return
+    try:
+        catalogue = Catalogue.load(path)
+    except CatalogueError as error:
+        console.print(f"[red]✗[/] {path} cannot be used: {error}")
+        raise typer.Exit(2) from None
+    languages = list(catalogue.languages) or sorted({lang for s in catalogue.services for lang in s.names})
+    table = Table(title=f"{len(catalogue.services)} service(s) in {Path(path).name}")
+    table.add_column("id")
+    for language in languages:
+        table.add_column(language)
+    table.add_column("synonyms", justify="right")
+    for service in catalogue.services:
+        names = [service.names.get(language, "—") for language in languages]
+        table.add_row(service.id, *names, str(sum(len(words) for words in service.synonyms.values())))
+    console.print(table)
+    console.print(f"[green]✓[/] {path} can be used")
 
 
 @app.command()
@@ -346,13 +379,17 @@ def _start_telemetry(settings: Settings, role: str) -> None:
 
 @contextlib.contextmanager
 def _usable_rules_file() -> Iterator[None]:
-    """An unusable KAMBOT_RULES_FILE stops start-up with its reason, not a traceback."""
+    """An unusable KAMBOT_RULES_FILE or KAMBOT_SERVICES_FILE stops start-up with its reason, not a traceback."""
+    from kam.catalogue import CatalogueError
     from kam.rules import RulesFileError
 
     try:
         yield
     except RulesFileError as error:
         console.print(f"[red]✗[/] KAMBOT_RULES_FILE cannot be used: {error}")
+        raise typer.Exit(2) from None
+    except CatalogueError as error:
+        console.print(f"[red]✗[/] KAMBOT_SERVICES_FILE cannot be used: {error}")
         raise typer.Exit(2) from None
 
 
@@ -416,6 +453,8 @@ def dev() -> None:
     # The Playground shows no tabs: the tab pages open in a browser, signed in with dev tokens of its users.
     secret = settings.tab_dev_secret or secrets.token_urlsafe(32)
     serve_env = {"KAMBOT_LOG_FORMAT": "text", **os.environ, "KAMBOT_TAB_DEV_SECRET": secret}
+    # The demo company's catalogue, unless one is configured: the forms offer its services to pick.
+    serve_env.setdefault("KAMBOT_SERVICES_FILE", str(DEMO_SERVICES))
     bot = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve"], env=serve_env)
     console.print(
         f"\n[bold]kambot is running.[/] Open [link]http://localhost:{settings.playground_port}[/link] to chat with it "

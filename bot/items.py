@@ -18,10 +18,10 @@ from cards.decision import channel_decision_card, decision_view
 from cards.i18n import Texts
 from cards.price_action import price_action_view, price_risk_card
 from cards.review import ReviewLine, ReviewView, review_card
-from kam.access import Audience, Principal, may_see_details
+from kam.access import Act, Audience, Principal, Subject, is_allowed, may_see_details
 from kam.accounts import managers_of
 from kam.acknowledgements import acknowledgements_of
-from kam.checks import Finding, flags_of
+from kam.checks import CONFLICT_KINDS, Finding, flags_of
 from kam.contacts import get_contact
 from kam.decisions import get_decision
 from kam.errors import ItemNotFound
@@ -48,6 +48,11 @@ def flag_view(finding: Finding) -> FlagView:
         found_later=finding.found_later,
         topic_confidential=finding.topic_confidential,
         related_topic_confidential=finding.other_topic_confidential,
+        why=flag.reason or {},
+        other_account=finding.other_account,
+        dismissed_by=flag.dismissed_by.name if flag.dismissed_by is not None else "",
+        dismissed_on=flag.dismissed_at.date() if flag.dismissed_at else None,
+        dismissed_reason=flag.dismissed_reason or "",
     )
 
 
@@ -71,6 +76,21 @@ def _may_end(account: Account, findings: list[Finding], viewer: Person | None) -
         if flag.closed_at is None and viewer.id in {flag.owner_id, *managers}:
             agreements.setdefault(flag.id, EndableAgreement(flag.id, flag.topic, agreed_on, hidden))
     return tuple(agreements.values())
+
+
+def _may_dismiss(account: Account, findings: list[Finding], viewer: Person | None) -> tuple[int, ...]:
+    """The conflicts on the card the access policy lets the viewer mark "not a conflict" (those it names)."""
+    if viewer is None:
+        return ()
+    allowed = []
+    for finding in findings:
+        flag = finding.flag
+        if flag.kind not in CONFLICT_KINDS or flag.dismissed_at is not None:
+            continue
+        owners = {flag.owner_id} | ({flag.related.owner_id} if flag.related is not None else set())
+        if is_allowed(Principal(viewer), Act.DISMISS_CONFLICT, Subject(account=account, owner_ids=frozenset(owners))):
+            allowed.append(flag.id)
+    return tuple(allowed)
 
 
 async def attention_for(
@@ -109,6 +129,7 @@ def attention(
         viewer_reasons=tuple(mine.reasons) if mine is not None and mine.required else (),
         viewer_acknowledged=mine.acknowledged_at.date() if mine is not None and mine.acknowledged_at else None,
         viewer_may_end=_may_end(account, flags, viewer),
+        viewer_may_dismiss=_may_dismiss(account, flags, viewer),
         banner=banner,
     )
 

@@ -11,10 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cards.contact import contact_form_card
 from cards.decision import decision_form_card
-from cards.forms import FormContext, FormState, Option
+from cards.forms import FormContext, FormState, Option, ServiceOption
 from cards.i18n import Texts
 from cards.stakeholders import stakeholder_form_card
 from kam.accounts import stakeholders_of
+from kam.catalogue import Catalogue
 from kam.models import Account
 
 FormBuilder = Callable[[Texts, FormContext, dt.date, FormState | None, str | None], dict[str, Any]]
@@ -27,12 +28,23 @@ NEW_FORMS: Mapping[str, FormBuilder] = {
 }
 
 
-async def form_context(session: AsyncSession, account: Account) -> FormContext:
-    """What a form about the account offers: its customer people and its team."""
+async def form_context(
+    session: AsyncSession, account: Account, catalogue: Catalogue | None = None, language: str = "en"
+) -> FormContext:
+    """What a form about the account offers: its customer people, its team, and the company's services (named
+    in `language`, sorted by that name)."""
     stakeholders = await stakeholders_of(session, account.id)
     return FormContext(
         account_id=account.id,
         account_name=account.name,
         stakeholders=[Option(s.id, f"{s.name} ({s.title})" if s.title else s.name) for s in stakeholders],
         team=[Option(m.person.id, m.person.name) for m in account.members],
+        services=service_options(catalogue, language),
     )
+
+
+def service_options(catalogue: Catalogue | None, language: str) -> list[ServiceOption]:
+    if catalogue is None:
+        return []
+    named = [ServiceOption(s.id, s.name(language)) for s in catalogue.services]
+    return sorted(named, key=lambda s: s.name.casefold())

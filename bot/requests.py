@@ -13,7 +13,15 @@ from cards.errors import MalformedSubmission
 from cards.forms import CardMeta
 from kam.access import Place, Principal, Subject
 from kam.models import Account, ItemKind, Person
-from kam.subjects import Found, account_subject, agreement_subject, item_subject, nudge_subject, review_subject
+from kam.subjects import (
+    Found,
+    account_subject,
+    agreement_subject,
+    conflict_subject,
+    item_subject,
+    nudge_subject,
+    review_subject,
+)
 from kam.text import plain_number
 
 _ID = Field(ge=1, lt=2**31)
@@ -135,6 +143,11 @@ class _ReviewRef(_AccountRef):
 async def named_agreement(session: AsyncSession, value: Mapping[str, Any]) -> Found:
     ref: _AgreementRef = _read(_AgreementRef, value)
     return await agreement_subject(session, ref.account_id, ref.flag_id)
+
+
+async def named_conflict(session: AsyncSession, value: Mapping[str, Any]) -> Found:
+    ref: _AgreementRef = _read(_AgreementRef, value)
+    return await conflict_subject(session, ref.account_id, ref.flag_id)
 
 
 async def named_review(session: AsyncSession, value: Mapping[str, Any]) -> Found:

@@ -30,6 +30,7 @@ from bot.requests import (
     VerbRequest,
     named_account,
     named_agreement,
+    named_conflict,
     named_item,
     named_nudge,
     named_review,
@@ -39,7 +40,7 @@ from bot.requests import (
 from bot.turn import Reply, Turn, argument_of
 from cards.account import VERB_CREATE
 from cards.ack_batch import VERB_ACKNOWLEDGE_IN_BATCH, VERB_VIEW_BATCH
-from cards.acknowledge import VERB_ACKNOWLEDGE, VERB_END_AGREEMENT, VERB_VIEW
+from cards.acknowledge import VERB_ACKNOWLEDGE, VERB_DISMISS_CONFLICT, VERB_END_AGREEMENT, VERB_VIEW
 from cards.contact import VERB_SAVE
 from cards.decision import VERB_SAVE_DECISION
 from cards.forms import VERB_PICK, VERB_PICK_FOR_DECISION, VERB_PICK_FOR_STAKEHOLDER
@@ -128,6 +129,7 @@ VERB_ROUTES: tuple[VerbRoute, ...] = (
     # A card of several requests shows the caller their own requests on it: about them, not about one account.
     VerbRoute(VERB_VIEW_BATCH, acknowledge.view_batch, Act.USE, no_subject),
     VerbRoute(VERB_END_AGREEMENT, acknowledge.end_agreement, Act.END_AGREEMENT, named_agreement),
+    VerbRoute(VERB_DISMISS_CONFLICT, acknowledge.dismiss_conflict, Act.DISMISS_CONFLICT, named_conflict),
     VerbRoute(VERB_SAVE_RULES, rules.save, Act.MANAGE, named_account, bound=True),
     VerbRoute(
         VERB_SAVE_PRICE_ACTION,

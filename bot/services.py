@@ -12,6 +12,7 @@ from bot.outbox.sender import Sender
 from bot.sealer import Sealer
 from bot.settings import Settings
 from bot.tab_links import TabLinks
+from kam.catalogue import Catalogue
 from kam.rules import Rules
 from kam.storage import Database
 
@@ -25,6 +26,7 @@ class Services:
     # None: the identity configured in the settings; tests hand in one for the Graph fake.
     graph_credential: AsyncTokenCredential | None = None
     rules: Rules = field(default_factory=Rules)
+    catalogue: Catalogue = field(default_factory=Catalogue)
     metrics: Metrics = field(default_factory=Metrics)
     provisioning: asyncio.Task[None] | None = None
 

@@ -64,6 +64,10 @@ class Settings(BaseSettings):
     ack_batch_seconds: float = Field(default=180.0, ge=0, le=3600)
     form_max_age_days: int = 14
     rules_file: str = Field(default="", description="YAML file with the communication rules (see kam/rules.py)")
+    services_file: str = Field(
+        default="",
+        description="the service catalogue, YAML or Excel (kam/catalogue.py): what forms offer, what checks match",
+    )
 
     # Endpoints of the Bot Framework's identity services. Left empty, botbuilder
     # uses the public Azure cloud; set them for sovereign clouds (or test fakes).

@@ -12,18 +12,33 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from microsoft_teams.cards import Action, CardElement, ExecuteAction, RefreshDefinition, SubmitAction
+from microsoft_teams.cards import (
+    Action,
+    AdaptiveCard,
+    CardElement,
+    ExecuteAction,
+    RefreshDefinition,
+    ShowCardAction,
+    SubmitAction,
+    TextInput,
+)
 from pydantic import BaseModel, Field, ValidationError
 
 from cards.build import Recipient, callout, card, mention, mention_tag, plain, static
 from cards.errors import MalformedSubmission
 from cards.fit import NAME_WIDTH, first, names_text, shorten
 from cards.i18n import Texts
+from kam.checks import DISMISS_REASON_MAX
 from kam.models import FlagKind, ItemKind
 
 VERB_ACKNOWLEDGE = "ack"
 VERB_VIEW = "ack.view"
 VERB_END_AGREEMENT = "agreement.end"
+VERB_DISMISS_CONFLICT = "conflict.dismiss"
+REASON_INPUT = "dismiss_reason_{flag_id}"  # one per conflict on the card: each button sends its own
+QUOTE_WIDTH = 50  # characters of the words a check matched, and of a service's name, quoted on the card
+DISMISSED_WIDTH = 200  # characters of why a conflict is none, on the card (the Log tab has it whole)
+COUNTRIES_SHOWN = 10
 REFRESH_USERS_MAX = 60  # Teams refreshes a card automatically for at most 60 users
 CONFLICTS = (FlagKind.FREE_AFTER_PAID, FlagKind.PARALLEL_FRAMEWORK, FlagKind.PRICE_RISK)
 # What one card shows of lists that grow with the team and the account's history (cards/fit.py). Everyone
@@ -81,6 +96,13 @@ class FlagView:
     found_later: bool = False
     topic_confidential: bool = False
     related_topic_confidential: bool = False
+    # Why it fired (kam.checks: the service or words matched; the countries and group members), and the other
+    # item's account when it is another of the customer group ("": a confidential one, not named).
+    why: Mapping[str, Any] = field(default_factory=dict)
+    other_account: str | None = None
+    dismissed_by: str = ""
+    dismissed_on: dt.date | None = None
+    dismissed_reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -106,6 +128,7 @@ class Attention:
     viewer_reasons: Sequence[str] = ()
     viewer_acknowledged: dt.date | None = None
     viewer_may_end: Sequence[EndableAgreement] = field(default_factory=tuple)
+    viewer_may_dismiss: Sequence[int] = ()  # the conflicts (flag ids) the viewer may mark "not a conflict"
     banner: str = ""
 
     def data(self, verb: str, **extra: Any) -> dict[str, Any]:
@@ -123,13 +146,102 @@ def _topic(t: Texts, topic: str, confidential: bool) -> str:
 
 
 def flag_text(t: Texts, flag: FlagView) -> str:
+    """What the check found, then why it fired."""
     related = flag.related_since.isoformat() if flag.related_since else ""
     name = shorten(flag.related_owner or flag.owner, NAME_WIDTH)
+    if flag.other_account is not None:  # another account of the customer group
+        account = flag.other_account or t("flag.group.confidential_account")
+        name = t("flag.group.owner_on", name=name, account=shorten(account, NAME_WIDTH))
+    group = ".group" if flag.other_account is not None and flag.kind == FlagKind.PARALLEL_FRAMEWORK else ""
     if flag.found_later:
         topic = _topic(t, flag.related_topic, flag.related_topic_confidential)
-        return t(f"flag.{flag.kind.value}.later", topic=topic, name=name, date=related)
-    topic = _topic(t, flag.topic, flag.topic_confidential)
-    return t(f"flag.{flag.kind.value}", topic=topic, name=name, date=related)
+        text = t(f"flag.{flag.kind.value}.later{group}", topic=topic, name=name, date=related)
+    else:
+        topic = _topic(t, flag.topic, flag.topic_confidential)
+        text = t(f"flag.{flag.kind.value}{group}", topic=topic, name=name, date=related)
+    why = why_text(t, flag)
+    return f"{text} {why}" if why else text
+
+
+def _quote(t: Texts, words: Any) -> str:
+    return t("why.quote", words=shorten(" ".join(str(words).split()), QUOTE_WIDTH))
+
+
+def _service_name(t: Texts, names: Any, fallback: str) -> str:
+    if isinstance(names, Mapping):
+        return str(names.get(t.language) or names.get("en") or next(iter(names.values()), fallback))
+    return fallback
+
+
+def why_text(t: Texts, flag: FlagView) -> str:
+    """Why a check fired, from what it stored (kam.checks), so that people can judge it: the catalogue service
+    both items name or the words they share, the words that made it a concession or a framework agreement, the
+    countries and the group members they come from. Words from an item this card may not show are left out."""
+    why = flag.why
+    if not why:
+        return ""
+    if flag.kind == FlagKind.FREE_AFTER_PAID:
+        # On the concession: its words and the paid agreement's (hidden with its topic); on the paid agreement's
+        # card, a later concession's words only.
+        first = "" if flag.found_later or flag.topic_confidential else why.get("first", "")
+        second = "" if flag.found_later and flag.related_topic_confidential else why.get("second", "")
+        quotes = " / ".join(_quote(t, w) for w in (first, second) if w)
+        if why.get("service"):
+            service = _service_name(t, why.get("service_names"), str(why["service"]))
+            text = t("why.service", service=shorten(service, QUOTE_WIDTH), quotes=f" ({quotes})" if quotes else "")
+        else:
+            text = t("why.words", quotes=quotes or "—")
+        given = why.get("given")
+        if given and given != "ticked" and not (flag.found_later and flag.related_topic_confidential):
+            return f"{text} {t('why.given', words=_quote(t, given))}"
+        return f"{text} {t('why.ticked')}" if given == "ticked" else text
+    if flag.kind == FlagKind.PARALLEL_FRAMEWORK:
+        mine = why.get("words")
+        theirs = None if flag.related_topic_confidential or flag.found_later else why.get("other_words")
+        parts = [_quote(t, w) if w else t("why.framework.ticked") for w in (mine, theirs) if w or w is None]
+        text = t("why.framework", quotes=" / ".join(parts)) if parts else ""
+        return f"{text} {t('why.group')}".strip() if why.get("group") else text
+    if flag.kind == FlagKind.PRICE_RISK and why.get("via"):
+        via = [str(v) for v in why["via"]]
+        countries = [str(c) for c in why.get("via_countries", [])]
+        shown = ", ".join(countries[:COUNTRIES_SHOWN]) + (", …" if len(countries) > COUNTRIES_SHOWN else "")
+        return t("why.price.group", accounts=names_text(t, via), countries=shown)
+    return ""
+
+
+def _dismiss_action(t: Texts, attention: Attention, flag: FlagView) -> ShowCardAction:
+    """ "Not a conflict": a reason is required, and goes with the flag it is about."""
+    reason = REASON_INPUT.format(flag_id=flag.flag_id)
+    data = attention.data(VERB_DISMISS_CONFLICT, flag_id=flag.flag_id)
+    title = t("flag.dismiss.button")
+    form = AdaptiveCard(
+        body=[
+            TextInput(
+                id=reason,
+                label=t("flag.dismiss.reason"),
+                is_multiline=True,
+                is_required=True,
+                max_length=DISMISS_REASON_MAX,
+                error_message=t("field.required"),
+            )
+        ],
+        actions=[
+            ExecuteAction(
+                title=t("flag.dismiss.submit"),
+                verb=VERB_DISMISS_CONFLICT,
+                data=data,
+                associated_inputs="auto",
+                fallback=SubmitAction(title=t("flag.dismiss.submit"), data=data),
+            )
+        ],
+    )
+    return ShowCardAction(title=title, card=form)
+
+
+def dismissed_text(t: Texts, flag: FlagView) -> str:
+    day = flag.dismissed_on.isoformat() if flag.dismissed_on else ""
+    reason = shorten(flag.dismissed_reason, DISMISSED_WIDTH)
+    return t("flag.dismissed", name=shorten(flag.dismissed_by, NAME_WIDTH), date=day, reason=reason)
 
 
 def end_agreement_title(t: Texts, agreement: EndableAgreement) -> str:
@@ -212,8 +324,10 @@ def attention_section(
     conflicts_first = sorted(attention.flags, key=lambda flag: flag.kind not in CONFLICTS)
     flags, more_flags = first(conflicts_first, FLAGS_SHOWN)
     for flag in flags:
-        conflict = flag.kind in CONFLICTS
+        conflict = flag.kind in CONFLICTS and not flag.dismissed_by
         body.append(callout(flag_text(t, flag), "attention" if conflict else "warning", bold=conflict))
+        if flag.dismissed_by:
+            body.append(callout(dismissed_text(t, flag), "good"))
     if more_flags:
         body.append(callout(t("flag.more", count=more_flags), "warning", user_text=False))
     body += _status(t, attention)
@@ -242,6 +356,9 @@ def attention_section(
                 title=title, verb=VERB_END_AGREEMENT, data=data, fallback=SubmitAction(title=title, data=data)
             )
         )
+    for flag in flags if not anyone else ():  # the channel post is everyone's: each marks it on their own view
+        if flag.flag_id in attention.viewer_may_dismiss and not flag.dismissed_by:
+            actions.append(_dismiss_action(t, attention, flag))
     refresh = None
     if attention.refresh_user_ids:
         refresh = RefreshDefinition(

@@ -26,6 +26,7 @@ from cards.forms import (
     FormContext,
     FormState,
     Option,
+    ServiceOption,
     action_data,
     choices,
     execute_action,
@@ -34,7 +35,9 @@ from cards.forms import (
     new_card_id,
     not_listed,
     parse_ids,
+    parse_service,
     parse_toggles,
+    service_choice,
     toggle,
 )
 from cards.i18n import Texts
@@ -51,7 +54,15 @@ TEXT_FIELDS: dict[str, int] = {
     "next_steps": FIELD_MAX,
     "paid_service": TOPIC_MAX,
 }
-CHOICE_FIELDS = ("stakeholders", "participants", "kind", "met_on", "confidential", "framework_agreement")
+CHOICE_FIELDS = (
+    "stakeholders",
+    "participants",
+    "kind",
+    "met_on",
+    "confidential",
+    "framework_agreement",
+    "paid_service_id",
+)
 TOGGLES = ("confidential", "framework_agreement")
 INPUT_FIELDS = (*TEXT_FIELDS, *CHOICE_FIELDS)
 
@@ -90,6 +101,7 @@ DETAIL_FIELDS = (
     "customer_asked",
     "we_committed",
     "next_steps",
+    "paid_service_id",
     "paid_service",
     "framework_agreement",
     "confidential",
@@ -165,6 +177,7 @@ def _more_details(t: Texts, state: FormState, form: FormContext) -> list[CardEle
     inner: list[CardElement] = _multi_choice(t, state, "participants", form.team)
     for name in ("customer_asked", "we_committed", "next_steps"):
         inner += _text_input(t, state, name, multiline=True)
+    inner += service_choice(t, state, "paid_service_id", t("form.paid_service_id"), form.services)
     inner += _text_input(t, state, "paid_service", multiline=False)
     inner += [toggle(state, name, t(f"form.{name}")) for name in ("framework_agreement", "confidential")]
     used = any(state.values.get(name) not in (None, "", "false") or name in state.errors for name in DETAIL_FIELDS)
@@ -213,11 +226,20 @@ def contact_form_card(
 
 
 def parse_contact_submission(
-    t: Texts, value: Mapping[str, Any], *, author: Person | None, account_id: int, card_id: str, today: dt.date
+    t: Texts,
+    value: Mapping[str, Any],
+    *,
+    author: Person | None,
+    account_id: int,
+    card_id: str,
+    today: dt.date,
+    services: Sequence[ServiceOption] = (),
 ) -> LogContact | FormState:
-    """A LogContact when every field is valid, else the form state with one message per bad field."""
+    """A LogContact when every field is valid, else the form state with one message per bad field. `services`:
+    the catalogue the form offered (a service picked must be one of them)."""
     state = form_state(value, INPUT_FIELDS)
     values, errors = state.values, state.errors
+    paid_service_id = parse_service(t, state, "paid_service_id", services)
 
     for name, limit in TEXT_FIELDS.items():
         length = len(values.get(name, ""))
@@ -272,6 +294,7 @@ def parse_contact_submission(
         next_steps=values.get("next_steps", ""),
         confidential=toggles["confidential"],
         paid_service=values.get("paid_service", ""),
+        paid_service_id=paid_service_id,
         framework_agreement=toggles["framework_agreement"],
     )
 

@@ -14,6 +14,7 @@ from cards.build import Recipient, callout, card, heading, labelled, plain, stat
 from cards.forms import (
     FormContext,
     FormState,
+    ServiceOption,
     action_data,
     execute_action,
     field_error,
@@ -21,7 +22,9 @@ from cards.forms import (
     new_card_id,
     parse_date,
     parse_ids,
+    parse_service,
     parse_toggles,
+    service_choice,
     team_choice,
     toggle,
 )
@@ -38,7 +41,7 @@ TEXT_FIELDS: dict[str, int] = {
     "scope": SCOPE_MAX,
 }
 TOGGLES = ("concession", "framework_agreement")
-FIELDS = (*TEXT_FIELDS, "category", "effective_on", "communicator", "communicate_by", *TOGGLES)
+FIELDS = (*TEXT_FIELDS, "category", "effective_on", "communicator", "communicate_by", *TOGGLES, "concession_service")
 
 
 def _text(
@@ -100,16 +103,26 @@ def decision_form_card(
         *field_error(state, "communicate_by"),
     ]
     body += [toggle(state, name, t(f"decision.form.{name}")) for name in TOGGLES]
+    body += service_choice(t, state, "concession_service", t("decision.form.concession_service"), form.services)
     data = action_data(VERB_SAVE_DECISION, card_id or new_card_id(), today, account_id=form.account_id)
     title = t("decision.form.title", account=form.account_name)
     return card(body, [execute_action(t("decision.form.submit"), data)], fallback_text=title)
 
 
 def parse_decision_submission(
-    t: Texts, value: Mapping[str, Any], *, author: Person | None, account_id: int, card_id: str
+    t: Texts,
+    value: Mapping[str, Any],
+    *,
+    author: Person | None,
+    account_id: int,
+    card_id: str,
+    services: Sequence[ServiceOption] = (),
 ) -> LogDecision | FormState:
+    """A LogDecision when every field is valid, else the form state with one message per bad field. `services`:
+    the catalogue the form offered (the service given away must be one of them)."""
     state = form_state(value, FIELDS)
     values, errors = state.values, state.errors
+    concession_service = parse_service(t, state, "concession_service", services)
     for name, limit in TEXT_FIELDS.items():
         length = len(values.get(name, ""))
         if length > limit:
@@ -142,6 +155,7 @@ def parse_decision_submission(
         communicator_id=communicator[0] if communicator else None,
         communicate_by=communicate_by,
         concession=toggles["concession"],
+        concession_service=concession_service,
         framework_agreement=toggles["framework_agreement"],
     )
 

@@ -42,6 +42,9 @@ PICK_TITLES = {"contact": "pick.title", "decision": "decision.pick.title", "stak
 # labelled in at most CHOICE_WIDTH characters: a card holds about 80 KB (cards/fit.py).
 CHOICES_SHOWN = 40
 CHOICE_WIDTH = 50
+# The service catalogue's choice (searchable in Teams: "filtered") offers at most this many; a bigger catalogue's
+# other services are typed in the text field beside it, which the checks read in every language too.
+SERVICES_SHOWN = 50
 
 
 class CardMeta(BaseModel):
@@ -62,6 +65,15 @@ class Option:
 
 
 @dataclass(frozen=True)
+class ServiceOption:
+    """A service of the company's catalogue, as a form offers it: its id and its name in the user's language
+    (each form builds these from kam.catalogue for the person it is for)."""
+
+    id: str
+    name: str
+
+
+@dataclass(frozen=True)
 class FormContext:
     """What the form offers for one account."""
 
@@ -69,6 +81,7 @@ class FormContext:
     account_name: str
     stakeholders: Sequence[Option]
     team: Sequence[Option]
+    services: Sequence[ServiceOption] = ()  # the catalogue, named in the reader's language
 
 
 @dataclass
@@ -171,6 +184,38 @@ def team_choice(t: Texts, state: FormState, name: str, label: str, team: Sequenc
     offered, value, more = choices(team, state.values.get(name))
     element = ChoiceSetInput(id=name, label=label, style="compact", value=value, choices=offered)
     return [element, *not_listed(t, "form.more_team", more), *field_error(state, name)]
+
+
+def service_choice(
+    t: Texts, state: FormState, name: str, label: str, services: Sequence[ServiceOption]
+) -> list[CardElement]:
+    """One service of the catalogue, searchable; nothing without a catalogue."""
+    if not services:
+        return []
+    chosen = state.values.get(name) or None
+    shown = list(services[:SERVICES_SHOWN])
+    if chosen and all(s.id != chosen for s in shown):
+        shown += [s for s in services if s.id == chosen]
+    element = ChoiceSetInput(
+        id=name,
+        label=label,
+        style="filtered",
+        value=chosen if any(s.id == chosen for s in shown) else None,
+        choices=[Choice(title=shorten(s.name, CHOICE_WIDTH), value=s.id) for s in shown],
+    )
+    more = len(services) - len(services[:SERVICES_SHOWN])
+    return [element, *not_listed(t, "form.more_services", more), *field_error(state, name)]
+
+
+def parse_service(t: Texts, state: FormState, name: str, services: Sequence[ServiceOption]) -> str | None:
+    """The service picked, checked against the catalogue (a card's value is a claim); a message if unknown."""
+    raw = state.values.get(name, "")
+    if not raw:
+        return None
+    if raw not in {s.id for s in services}:
+        state.errors[name] = t("field.bad_choice")
+        return None
+    return raw
 
 
 def not_listed(t: Texts, key: str, count: int) -> list[CardElement]:

@@ -53,6 +53,7 @@ class Act(StrEnum):
     EDIT_PLAN = "edit_plan"  # members their own objectives and actions, managers everything (kam.plans)
     MANAGE = "manage"  # start, remind and close plan reviews; change the account's rules
     END_AGREEMENT = "end_agreement"  # a framework agreement's owner, or a KA manager
+    DISMISS_CONFLICT = "dismiss_conflict"  # who a conflict names: its items' owners, the KA managers
     UPDATE_REVIEW = "update_review"  # the owners of items in the review
     ANSWER_NUDGE = "answer_nudge"  # the person the nudge was sent to
     USE = "use"  # help, own accounts, own nudges: anyone
@@ -79,6 +80,7 @@ RULES: dict[Act, Rule] = {
     Act.EDIT_PLAN: Rule(roles=TEAM),
     Act.MANAGE: Rule(roles=MANAGERS),
     Act.END_AGREEMENT: Rule(roles=frozenset({Role.MANAGER}), owners=True),
+    Act.DISMISS_CONFLICT: Rule(roles=frozenset({Role.MANAGER}), owners=True),
     Act.UPDATE_REVIEW: Rule(only_owners=True),
     Act.ANSWER_NUDGE: Rule(only_owners=True),
     Act.USE: Rule(anyone=True, account=False),

@@ -11,6 +11,11 @@ Columns (header names are case-insensitive; spaces, hyphens and underscores are 
 | customer_domains | contoso.com; contoso.de | domain names |
 | countries | DE; AT | ISO 3166 two-letter codes |
 | confidential | yes / no | also ja/nein, true/false, 1/0, empty = no |
+| group | Contoso Pharma | the customer group (its parent account's name); empty = none, at most 200 characters |
+
+Accounts of one group are the legal entities of one customer (the US subsidiary, the European one):
+the framework agreement and price checks look across the group (kam.groups). An account named as a
+group belongs to it; provisioning is the same for every account.
 """
 
 from __future__ import annotations
@@ -49,6 +54,10 @@ HEADERS = {
     "countries": "countries",
     "country": "countries",
     "confidential": "confidential",
+    "group": "group",
+    "customer_group": "group",
+    "parent": "group",
+    "parent_account": "group",
 }
 REQUIRED = ("name", "tier", "ka_manager")
 TIER_NAMES = {
@@ -81,6 +90,7 @@ class AccountRow:
     customer_domains: tuple[str, ...]
     countries: tuple[str, ...]
     confidential: bool
+    group: str | None = None
 
 
 @dataclass(frozen=True)
@@ -210,6 +220,9 @@ def parse_rows(table: list[list[str]]) -> tuple[list[AccountRow], list[RowError]
         confidential = values["confidential"].lower()
         if confidential not in YES | NO:
             problems.append(f"confidential must be yes or no, not {values['confidential']!r}")
+        group = re.sub(r"\s+", " ", values["group"]).strip() or None
+        if group is not None and len(group) > 200:
+            problems.append("the group is longer than 200 characters")
         if problems:
             errors.append(RowError(line, "; ".join(problems)))
             continue
@@ -223,6 +236,7 @@ def parse_rows(table: list[list[str]]) -> tuple[list[AccountRow], list[RowError]
                 customer_domains=tuple(dict.fromkeys(domains)),
                 countries=tuple(dict.fromkeys(countries)),
                 confidential=confidential in YES,
+                group=None if group is not None and group.lower() == name.lower() else group,
             )
         )
     return rows, errors
@@ -260,6 +274,7 @@ async def apply_rows(session: AsyncSession, rows: list[AccountRow], *, remove_mi
             "customer_domains": list(row.customer_domains),
             "countries": list(row.countries),
             "confidential": row.confidential,
+            "customer_group": row.group,
             "active": True,
         }
         if account is None:

@@ -14,14 +14,16 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kam import matching
 from kam.accounts import managers_of
 from kam.acknowledgements import MustKnow
 from kam.catalogue import Catalogue
+from kam.groups import group_of, groups
 from kam.matching import Why
 from kam.models import (
     Account,
@@ -31,11 +33,14 @@ from kam.models import (
     Flag,
     FlagKind,
     ItemKind,
+    OutboxMessage,
     Person,
     PriceAction,
     utcnow,
 )
+from kam.outbox import OutboxKind
 from kam.rules import Rules, concession_givers
+
 
 def concession_words(text: str) -> str | None:
     """The words that make `text` a concession ("free of charge", "kostenlos", "sans frais"), as written."""
@@ -57,9 +62,7 @@ def concession_conflict(
 ) -> Why | None:
     """Failure 1 on two texts: whether the concession (ticked on its form, or free by its words) gives away what
     the customer agreed to pay for, and why."""
-    if matching.only_discount(concession):
-        return None
-    if not ticked and concession_service is None and concession_words(concession) is None:
+    if gives_away(concession, ticked=ticked, picked=concession_service) is None or matching.only_discount(concession):
         return None
     return matching.same_topic(
         matching.read_side(catalogue, paid, paid_service),
@@ -77,7 +80,13 @@ class Logged:
     author: Person
 
 
-def _flag(logged: Logged, kind: FlagKind, topic: str = "", related: Flag | None = None) -> Flag:
+def _flag(
+    logged: Logged,
+    kind: FlagKind,
+    topic: str = "",
+    related: Flag | None = None,
+    reason: dict[str, Any] | None = None,
+) -> Flag:
     return Flag(
         account_id=logged.account.id,
         kind=kind,
@@ -86,11 +95,12 @@ def _flag(logged: Logged, kind: FlagKind, topic: str = "", related: Flag | None 
         owner_id=logged.author.id,
         topic=topic[:300],
         related=related,
+        reason={k: v for k, v in (reason or {}).items() if v} or None,
     )
 
 
-async def _open_flags(session: AsyncSession, account_id: int, kind: FlagKind) -> list[Flag]:
-    query = select(Flag).where(Flag.account_id == account_id, Flag.kind == kind, Flag.closed_at.is_(None))
+async def _open_flags(session: AsyncSession, account_ids: Iterable[int], kind: FlagKind) -> list[Flag]:
+    query = select(Flag).where(Flag.account_id.in_(list(account_ids)), Flag.kind == kind, Flag.closed_at.is_(None))
     return list(await session.scalars(query.order_by(Flag.id)))
 
 
@@ -98,33 +108,92 @@ def _tell(people: Iterable[Person], reason: str) -> list[MustKnow]:
     return [MustKnow(p, reason) for p in people]
 
 
-async def paid_service_agreed(session: AsyncSession, rules: Rules, logged: Logged, service: str) -> list[MustKnow]:
-    """Failure 1, first half: who may give it away must hear that the customer agreed to pay."""
-    session.add(_flag(logged, FlagKind.PAID_SERVICE, service))
+def _service_of(catalogue: Catalogue, picked: str | None) -> str | None:
+    return picked if catalogue.get(picked) is not None else None
+
+
+async def paid_service_agreed(
+    session: AsyncSession, rules: Rules, catalogue: Catalogue, logged: Logged, service: str, picked: str | None = None
+) -> list[MustKnow]:
+    """Failure 1, first half: who may give it away must hear that the customer agreed to pay. `picked`: the
+    catalogue's service chosen on the form (its name is the topic when nothing was typed)."""
+    picked = _service_of(catalogue, picked)
+    named = catalogue.get(picked)
+    topic = service or (named.name("en") if named else "")
+    session.add(_flag(logged, FlagKind.PAID_SERVICE, topic, reason={"service": picked}))
     return _tell([*managers_of(logged.account), *concession_givers(rules, logged.account)], "paid_service")
 
 
-async def concession_given(session: AsyncSession, logged: Logged, text: str) -> list[MustKnow]:
-    """Failure 1, second half: a concession on a topic the customer agreed to pay for."""
-    session.add(_flag(logged, FlagKind.CONCESSION, text))
+def gives_away(text: str, *, ticked: bool, picked: str | None) -> str | None:
+    """Whether a decision is a concession, and how we know: its words ("kostenlos"), or "ticked" on the form (a
+    service picked as the concession's is ticking it)."""
+    return concession_words(text) or ("ticked" if ticked or picked else None)
+
+
+async def concession_given(
+    session: AsyncSession, catalogue: Catalogue, logged: Logged, text: str, how: str, picked: str | None = None
+) -> list[MustKnow]:
+    """Failure 1, second half: a concession on what the customer agreed to pay for (`how`: from gives_away). A
+    price reduction ("5 % Rabatt") is noted as a concession but gives no paid service away."""
+    picked = _service_of(catalogue, picked)
+    session.add(_flag(logged, FlagKind.CONCESSION, text, reason={"service": picked, "given": how}))
+    if matching.only_discount(text):
+        return []
+    given = matching.read_side(catalogue, text, picked, given=True)
     must_know: list[MustKnow] = []
-    for paid in await _open_flags(session, logged.account.id, FlagKind.PAID_SERVICE):
-        if same_topic(paid.topic, text):
-            session.add(_flag(logged, FlagKind.FREE_AFTER_PAID, paid.topic, related=paid))
-            must_know += _tell([*managers_of(logged.account), paid.owner], "free_after_paid")
+    for paid in await _open_flags(session, [logged.account.id], FlagKind.PAID_SERVICE):
+        why = matching.same_topic(matching.read_side(catalogue, paid.topic, _reason(paid).get("service")), given)
+        if why is None:
+            continue
+        named = catalogue.get(why.service)
+        reason = {**why.as_json(), "service_names": dict(named.names) if named else None, "given": how}
+        session.add(_flag(logged, FlagKind.FREE_AFTER_PAID, paid.topic, related=paid, reason=reason))
+        must_know += _tell([*managers_of(logged.account), paid.owner], "free_after_paid")
     return must_know
 
 
-async def framework_agreement_opened(session: AsyncSession, logged: Logged, topic: str) -> list[MustKnow]:
-    """Failure 2: another framework agreement is open on the account, owned by someone else."""
-    open_ones = await _open_flags(session, logged.account.id, FlagKind.FRAMEWORK_AGREEMENT)
+def _reason(flag: Flag | None) -> dict[str, Any]:
+    return dict(flag.reason or {}) if flag is not None else {}
+
+
+async def framework_agreement_opened(
+    session: AsyncSession, logged: Logged, topic: str, words: str | None
+) -> list[MustKnow]:
+    """Failure 2: another framework agreement is open on the account or on another account of its customer
+    group, owned by someone else. `words`: what made it one ("Rahmenvertrag"; None: ticked on the form).
+
+    This item's KA managers and the other agreement's owner (on this account) must acknowledge it here;
+    on another account of the group, its owner and KA managers hear of it there, on their own item."""
+    group = await group_of(session, logged.account)
+    by_id = {a.id: a for a in group}
+    open_ones = await _open_flags(session, by_id, FlagKind.FRAMEWORK_AGREEMENT)
     others = [f for f in open_ones if f.owner_id != logged.author.id]
-    session.add(_flag(logged, FlagKind.FRAMEWORK_AGREEMENT, topic))
+    session.add(_flag(logged, FlagKind.FRAMEWORK_AGREEMENT, topic, reason={"words": words}))
     must_know: list[MustKnow] = []
     for other in others:
-        session.add(_flag(logged, FlagKind.PARALLEL_FRAMEWORK, other.topic, related=other))
-        must_know += _tell([*managers_of(logged.account), other.owner], "parallel_framework")
+        elsewhere = by_id[other.account_id] if other.account_id != logged.account.id else None
+        reason = {"words": words, "other_words": _reason(other).get("words"), "group": bool(elsewhere)}
+        clash = _flag(logged, FlagKind.PARALLEL_FRAMEWORK, other.topic, related=other, reason=reason)
+        session.add(clash)
+        must_know += _tell(managers_of(logged.account), "parallel_framework")
+        if elsewhere is None:
+            must_know += _tell([other.owner], "parallel_framework")
+            continue
+        await session.flush()
+        told = {p.id: p for p in [other.owner, *managers_of(elsewhere)] if p.id != logged.author.id}
+        for person in told.values():
+            tell_about_conflict(session, person, elsewhere, (other.item_kind, other.item_id), clash, "group_framework")
     return must_know
+
+
+def tell_about_conflict(
+    session: AsyncSession, person: Person, account: Account, item: tuple[ItemKind, int], flag: Flag, why: str
+) -> None:
+    """A 1:1 card to `person`: `item` of `account` (theirs), with the conflict `flag` found on it or against it."""
+    detail = {"item_kind": item[0].value, "item_id": item[1], "flag_id": flag.id, "why": why}
+    session.add(
+        OutboxMessage(kind=OutboxKind.CONFLICT_NOTICE, subject_id=person.id, account_id=account.id, detail=detail)
+    )
 
 
 def end_framework_agreement(flag: Flag) -> None:
@@ -134,18 +203,60 @@ def end_framework_agreement(flag: Flag) -> None:
         flag.closed_at = utcnow()
 
 
+DISMISS_REASON_MAX = 500
+CONFLICT_KINDS = (FlagKind.FREE_AFTER_PAID, FlagKind.PARALLEL_FRAMEWORK, FlagKind.PRICE_RISK)
+
+
+async def dismiss_conflict(session: AsyncSession, flag: Flag, account: Account, person: Person, reason: str) -> None:
+    """Someone the conflict names (kam.access, DISMISS_CONFLICT) says it is none, and why. It stays on the item's
+    card with who and why, and counts (dismissed_conflicts); the KA managers who did not say so hear of it.
+    Saying so twice keeps the first answer."""
+    if flag.dismissed_at is not None:
+        return
+    flag.dismissed_at = utcnow()
+    flag.dismissed_by_id = person.id
+    flag.dismissed_reason = reason[:DISMISS_REASON_MAX]
+    await session.flush()
+    item = (flag.item_kind, flag.item_id)
+    accounts = {flag.account_id: account}
+    if flag.related is not None and flag.related.account_id not in accounts:
+        other = await session.get(Account, flag.related.account_id)
+        if other is not None:
+            accounts[other.id] = other
+    for each in accounts.values():
+        shown = item if each.id == flag.account_id else (flag.related.item_kind, flag.related.item_id)  # type: ignore[union-attr]
+        for manager in managers_of(each):
+            if manager.id != person.id:
+                tell_about_conflict(session, manager, each, shown, flag, "dismissed")
+
+
+async def dismissed_conflicts(session: AsyncSession, account_ids: Iterable[int]) -> dict[int, int]:
+    """How many conflicts were marked "not a conflict", per account (the steering figures report it)."""
+    rows = await session.execute(
+        select(Flag.account_id, func.count())
+        .where(Flag.account_id.in_(list(account_ids)), Flag.kind.in_(CONFLICT_KINDS), Flag.dismissed_at.is_not(None))
+        .group_by(Flag.account_id)
+    )
+    return {account_id: count for account_id, count in rows.all()}
+
+
 async def price_risks(session: AsyncSession, action: PriceAction, author: Person) -> dict[Account, list[MustKnow]]:
-    """Failure 3: every active key account with sites in the action's countries, and whom to tell there."""
+    """Failure 3: every active key account with sites in the action's countries, or whose customer group has
+    (a global price agreed with the group is at risk from any member's country), and whom to tell there."""
     countries = {c.upper() for c in action.countries}
-    accounts = await session.scalars(select(Account).where(Account.active.is_(True)).order_by(Account.name))
+    accounts = list(await session.scalars(select(Account).where(Account.active.is_(True)).order_by(Account.name)))
     affected: dict[Account, list[MustKnow]] = {}
-    for account in accounts:
-        overlap = sorted(countries & {c.upper() for c in account.countries or []})
-        if not overlap:
+    for members in groups(accounts).values():
+        where = {a.id: sorted(countries & {c.upper() for c in a.countries or []}) for a in members}
+        if not any(where.values()):
             continue
-        logged = Logged(account, ItemKind.PRICE_ACTION, action.id, author)
-        session.add(_flag(logged, FlagKind.PRICE_RISK, ", ".join(overlap)))
-        affected[account] = _tell(managers_of(account), "price_risk")
+        overlap = sorted({c for found in where.values() for c in found})
+        for account in members:
+            via = [a.name for a in members if a.id != account.id and where[a.id]]
+            logged = Logged(account, ItemKind.PRICE_ACTION, action.id, author)
+            reason = {"countries": where[account.id], "via": via, "via_countries": overlap if via else []}
+            session.add(_flag(logged, FlagKind.PRICE_RISK, ", ".join(where[account.id] or overlap), reason=reason))
+            affected[account] = _tell(managers_of(account), "price_risk")
     return affected
 
 
@@ -164,6 +275,8 @@ class Finding:
     framework agreement of a clash, which its owner or a KA manager may end from this card.
     A framework agreement's topic can be what a confidential contact was about (its summary):
     `topic_confidential` / `other_topic_confidential` say so, and cards do not show it.
+    `other_account`: the other item's account when it is another of the customer group ("" when that account is
+    confidential: its name and topic are not shown to another team).
     """
 
     flag: Flag
@@ -175,6 +288,7 @@ class Finding:
     other_agreement: Flag | None = None
     topic_confidential: bool = False
     other_topic_confidential: bool = False
+    other_account: str | None = None
 
     @property
     def kind(self) -> FlagKind:
@@ -235,32 +349,33 @@ async def flags_of(session: AsyncSession, account_id: int, item: Item) -> list[F
     own = list(await session.scalars(query.order_by(Flag.id)))
     if not own:
         return []
+    # Later conflicts with this item's flags, on this account or (a framework agreement) on another of its group.
     later = list(
         await session.scalars(
-            select(Flag)
-            .where(Flag.account_id == account_id, Flag.related_id.in_([f.id for f in own]), Flag.kind.in_(_CONFLICTS))
-            .order_by(Flag.id)
+            select(Flag).where(Flag.related_id.in_([f.id for f in own]), Flag.kind.in_(_CONFLICTS)).order_by(Flag.id)
         )
     )
     later_items = {_item(f) for f in later}
     # The later items' own framework agreements: what a later clash is about, and what may be ended.
-    agreements: dict[Item, Flag] = {}
+    agreements: dict[tuple[int, Item], Flag] = {}
     if any(f.kind == FlagKind.PARALLEL_FRAMEWORK for f in later):
         for opened in await session.scalars(
             select(Flag).where(
-                Flag.account_id == account_id,
+                Flag.account_id.in_({f.account_id for f in later}),
                 Flag.kind == FlagKind.FRAMEWORK_AGREEMENT,
                 Flag.item_id.in_(sorted({i for _, i in later_items})),
             )
         ):
-            if _item(opened) in later_items:
-                agreements[_item(opened)] = opened
+            agreements[(opened.account_id, _item(opened))] = opened
     related = {_item(f.related) for f in own if f.related is not None}
     known = await _items(session, {item} | related | later_items)
+    elsewhere = {f.account_id for f in later} | {f.related.account_id for f in own if f.related is not None}
+    others = await _other_accounts(session, elsewhere - {account_id})
     titles = await _decision_titles(session, later_items)
-    findings = [_forward(flag, known) for flag in own]
+    findings = [_forward(flag, known, others) for flag in own]
     for flag in later:
-        agreement = agreements.get(_item(flag)) if flag.kind == FlagKind.PARALLEL_FRAMEWORK else None
+        agreement = agreements.get((flag.account_id, _item(flag))) if flag.kind == FlagKind.PARALLEL_FRAMEWORK else None
+        hidden = flag.account_id in others and others[flag.account_id] is None
         findings.append(
             Finding(
                 flag,
@@ -269,31 +384,54 @@ async def flags_of(session: AsyncSession, account_id: int, item: Item) -> list[F
                 other_topic=agreement.topic if agreement else titles.get(_item(flag), ""),
                 other_owner=flag.owner.name,
                 other_agreed_on=known.agreed_on.get(_item(flag)),
-                other_agreement=agreement,
-                other_topic_confidential=known.summary_is_topic(agreement),
+                other_agreement=agreement if flag.account_id == account_id else None,
+                other_topic_confidential=known.summary_is_topic(agreement) or hidden,
+                other_account=_account_name(others, flag.account_id),
             )
         )
     return findings
 
 
-def _forward(flag: Flag, known: _Items) -> Finding:
+async def _other_accounts(session: AsyncSession, account_ids: set[int]) -> dict[int, str | None]:
+    """Other accounts of a customer group that a card names: their names, None for a confidential one (kam.access:
+    named only to its own team)."""
+    if not account_ids:
+        return {}
+    rows = await session.execute(
+        select(Account.id, Account.name, Account.confidential).where(Account.id.in_(account_ids))
+    )
+    return {row_id: None if confidential else name for row_id, name, confidential in rows}
+
+
+def _account_name(others: dict[int, str | None], account_id: int) -> str | None:
+    if account_id not in others:
+        return None
+    return others[account_id] or ""
+
+
+def _forward(flag: Flag, known: _Items, others: dict[int, str | None]) -> Finding:
     """A flag of the item itself; a conflict names the earlier item it clashes with (a parallel framework
     agreement's topic is the earlier agreement's)."""
     other = flag.related
     if other is None:
         return Finding(flag, known.agreed_on.get(_item(flag)), topic_confidential=known.summary_is_topic(flag))
+    hidden = other.account_id in others and others[other.account_id] is None
     return Finding(
         flag,
         known.agreed_on.get(_item(flag)),
         other_topic=other.topic,
         other_owner=other.owner.name,
         other_agreed_on=known.agreed_on.get(_item(other)),
-        other_agreement=other if other.kind == FlagKind.FRAMEWORK_AGREEMENT else None,
+        other_agreement=other
+        if other.kind == FlagKind.FRAMEWORK_AGREEMENT and other.account_id == flag.account_id
+        else None,
         # A conflict's own topic is the earlier item's (the paid service, the open agreement).
-        topic_confidential=known.summary_is_topic(flag) or known.summary_is_topic(other),
-        other_topic_confidential=known.summary_is_topic(other),
+        topic_confidential=known.summary_is_topic(flag) or known.summary_is_topic(other) or hidden,
+        other_topic_confidential=known.summary_is_topic(other) or hidden,
+        other_account=_account_name(others, other.account_id),
     )
 
 
-def is_framework_decision(category: DecisionCategory, text: str) -> bool:
-    return category == DecisionCategory.CONTRACT and mentions_framework_agreement(text)
+def framework_decision_words(category: DecisionCategory, text: str) -> str | None:
+    """The words that make a contract decision a framework agreement; None for any other decision."""
+    return matching.framework_words(text) if category == DecisionCategory.CONTRACT else None

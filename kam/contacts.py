@@ -10,8 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kam.accounts import get_account, require_team_member, stakeholders_of
 from kam.acknowledgements import MustKnow, ask_to_acknowledge, rule_reasons
+from kam.catalogue import Catalogue
 from kam.checks import Logged, framework_agreement_opened, paid_service_agreed
 from kam.errors import InvalidReference, UnknownPerson
+from kam.matching import framework_words
 from kam.models import (
     Account,
     Acknowledgement,
@@ -53,14 +55,16 @@ class LogContact:
     we_committed: str = ""
     next_steps: str = ""
     confidential: bool = False
-    # What the failure checks watch: a service the customer agreed to pay for, a framework agreement.
+    # What the failure checks watch: a service the customer agreed to pay for (typed, or picked from the
+    # catalogue: its id), a framework agreement.
     paid_service: str = ""
+    paid_service_id: str | None = None
     framework_agreement: bool = False
 
     @property
     def runs_checks(self) -> bool:
         """Whether a failure check looks at this contact (and may flag it)."""
-        return bool(self.paid_service or self.framework_agreement)
+        return bool(self.paid_service or self.paid_service_id or self.framework_agreement)
 
 
 @dataclass(frozen=True)
@@ -85,7 +89,9 @@ def contact_abouts(contact: Contact) -> list[str]:
     return about
 
 
-async def log_contact(session: AsyncSession, command: LogContact, rules: Rules | None = None) -> LoggedContact:
+async def log_contact(
+    session: AsyncSession, command: LogContact, rules: Rules | None = None, catalogue: Catalogue | None = None
+) -> LoggedContact:
     """Store the contact and, in the same transaction, the channel post and the acknowledgements it implies.
 
     Raises Refused (no such account, or not on its team), InvalidReference, DuplicateSubmission.
@@ -123,7 +129,9 @@ async def log_contact(session: AsyncSession, command: LogContact, rules: Rules |
     )
     await insert_once(session, contact)  # a second submit of the same card: DuplicateSubmission
     await _link_people(session, contact)
-    acknowledgements = await _inform(session, rules or Rules(), account, contact, command, command.author)
+    acknowledgements = await _inform(
+        session, rules or Rules(), catalogue or Catalogue(), account, contact, command, command.author
+    )
     return LoggedContact(contact, acknowledgements)
 
 
@@ -140,14 +148,23 @@ async def _link_people(session: AsyncSession, contact: Contact) -> None:
 
 
 async def _inform(
-    session: AsyncSession, rules: Rules, account: Account, contact: Contact, command: LogContact, author: Person
+    session: AsyncSession,
+    rules: Rules,
+    catalogue: Catalogue,
+    account: Account,
+    contact: Contact,
+    command: LogContact,
+    author: Person,
 ) -> list[Acknowledgement]:
     must_know: list[MustKnow] = rule_reasons(rules, account, contact_abouts(contact))
     logged = Logged(account, ItemKind.CONTACT, contact.id, author)
-    if command.paid_service:
-        must_know += await paid_service_agreed(session, rules, logged, command.paid_service)
+    if command.paid_service or command.paid_service_id:
+        must_know += await paid_service_agreed(
+            session, rules, catalogue, logged, command.paid_service, command.paid_service_id
+        )
     if command.framework_agreement:
-        must_know += await framework_agreement_opened(session, logged, command.summary[:TOPIC_MAX])
+        topic = command.summary[:TOPIC_MAX]
+        must_know += await framework_agreement_opened(session, logged, topic, framework_words(command.summary))
     post = OutboxMessage(kind=OutboxKind.CONTACT_LOGGED, subject_id=contact.id, account_id=account.id)
     return await ask_to_acknowledge(
         session, account, (ItemKind.CONTACT, contact.id), author, must_know, rules.for_account(account), announce=[post]

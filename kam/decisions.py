@@ -10,13 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kam.accounts import get_account, managers_of, require_team_member
 from kam.acknowledgements import MustKnow, ask_to_acknowledge, rule_reasons
-from kam.checks import (
-    Logged,
-    concession_given,
-    framework_agreement_opened,
-    is_framework_decision,
-    mentions_concession,
-)
+from kam.catalogue import Catalogue
+from kam.checks import Logged, concession_given, framework_agreement_opened, framework_decision_words, gives_away
 from kam.errors import DuplicateSubmission, InvalidReference, UnknownPerson
 from kam.models import Account, Decision, DecisionCategory, ItemKind, OutboxMessage, Person
 from kam.outbox import OutboxKind
@@ -43,8 +38,10 @@ class LogDecision:
     scope: str = ""
     communicator_id: int | None = None
     communicate_by: dt.date | None = None
-    # Given free of charge (also found from words like "free of charge", "kostenlos").
+    # Given free of charge (also found from words like "free of charge", "kostenlos"); the catalogue's service
+    # given away, if picked (that ticks it too).
     concession: bool = False
+    concession_service: str | None = None
     framework_agreement: bool = False
 
 
@@ -52,7 +49,9 @@ async def find_decision_by_key(session: AsyncSession, idempotency_key: str) -> D
     return await session.scalar(select(Decision).where(Decision.idempotency_key == idempotency_key))
 
 
-async def log_decision(session: AsyncSession, command: LogDecision, rules: Rules | None = None) -> Decision:
+async def log_decision(
+    session: AsyncSession, command: LogDecision, rules: Rules | None = None, catalogue: Catalogue | None = None
+) -> Decision:
     """Store the decision and, in the same transaction, its channel post and the acknowledgements it implies.
 
     A decision the rules do not let its author take is stored all the same, marked as needing
@@ -84,12 +83,18 @@ async def log_decision(session: AsyncSession, command: LogDecision, rules: Rules
         needs_confirmation=not may_decide(rules or Rules(), account, command.author, command.category),
     )
     await add_once(session, decision)
-    await _inform(session, rules or Rules(), account, decision, command, command.author)
+    await _inform(session, rules or Rules(), catalogue or Catalogue(), account, decision, command, command.author)
     return decision
 
 
 async def _inform(
-    session: AsyncSession, rules: Rules, account: Account, decision: Decision, command: LogDecision, author: Person
+    session: AsyncSession,
+    rules: Rules,
+    catalogue: Catalogue,
+    account: Account,
+    decision: Decision,
+    command: LogDecision,
+    author: Person,
 ) -> None:
     abouts = [f"decision.{decision.category.value}", "decision"]
     must_know: list[MustKnow] = rule_reasons(rules, account, abouts)
@@ -97,10 +102,12 @@ async def _inform(
         must_know += [MustKnow(p, "needs_confirmation") for p in managers_of(account)]
     logged = Logged(account, ItemKind.DECISION, decision.id, author)
     text = f"{decision.title}\n{decision.decision}"
-    if command.concession or mentions_concession(text):
-        must_know += await concession_given(session, logged, text)
-    if command.framework_agreement or is_framework_decision(decision.category, text):
-        must_know += await framework_agreement_opened(session, logged, decision.title)
+    how = gives_away(text, ticked=command.concession, picked=command.concession_service)
+    if how is not None:
+        must_know += await concession_given(session, catalogue, logged, text, how, command.concession_service)
+    words = framework_decision_words(decision.category, text)
+    if command.framework_agreement or words:
+        must_know += await framework_agreement_opened(session, logged, decision.title, words)
     post = OutboxMessage(kind=OutboxKind.DECISION_LOGGED, subject_id=decision.id, account_id=account.id)
     await ask_to_acknowledge(
         session,

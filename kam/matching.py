@@ -74,7 +74,9 @@ def read_side(catalogue: Catalogue, text: str, picked: str | None = None, *, giv
     side = Side({}, ())
     for narrow in (True, False) if concession else (False,):
         for purpose in (True, False):
-            side = _side(read, places, _about(read, places, concession, purpose=purpose, narrow=narrow), catalogue, picked)
+            side = _side(
+                read, places, _about(read, places, concession, purpose=purpose, narrow=narrow), catalogue, picked
+            )
             if side.services or side.words:
                 return side
     return side
@@ -105,8 +107,9 @@ def _side(read: topics.Text, places: Places, kept: set[int], catalogue: Catalogu
 def _about(
     read: topics.Text, places: Places, concession: list[tuple[int, int]], *, purpose: bool, narrow: bool
 ) -> set[int]:
-    """The words a text is about (`narrow`: in the clauses that hold its `concession` words), without what follows a context word ("during", "während") up to what is given or the clause's end,
-    nor (with `purpose`) what follows "for", "on", "für" ("free training for the maintenance team")."""
+    """The words a text is about (`narrow`: in the clauses that hold its `concession` words), without what
+    follows a context word ("during", "während") up to what is given or the clause's end, nor (with `purpose`)
+    what follows "for", "on", "für" ("free training for the maintenance team")."""
     clauses = read.clauses
     # "vor" of "Vor-Ort-Schulung" is no context word; "during" between "pump" and "overhaul" is.
     in_service = {i for _, place in places if place.in_order for i in range(place.first, place.last + 1)}
@@ -119,7 +122,7 @@ def _about(
             skipping = False  # context runs to what is given, or to the end of its clause
         if i in in_concession and i not in in_service:  # "senza spese di trasporto": "spese" names the service too
             continue
-        if word.folded in cut and i not in in_service:
+        if word.folded in cut and i not in in_service and not _joined(read, word):
             skipping = True
         if not skipping:
             kept.add(i)
@@ -127,6 +130,11 @@ def _about(
         giving = {clauses[i] for i in in_concession}
         return {i for i in kept if clauses[i] in giving}
     return kept
+
+
+def _joined(read: topics.Text, word: topics.Word) -> bool:
+    """A word that is part of a hyphenated one ("on" in "on-site", "vor" in "Vor-Ort")."""
+    return read.raw[word.end : word.end + 1] == "-" or read.raw[max(0, word.start - 1) : word.start] == "-"
 
 
 def _topic_words(read: topics.Text, kept: set[int]) -> tuple[tuple[str, frozenset[tuple[str, str]]], ...]:
@@ -176,8 +184,11 @@ def _giving(read: topics.Text) -> list[tuple[int, int]]:
     for billed in topics.find(read, wording.billing_phrases()):
         reach = range(max(0, billed.first - wording.NEGATION_REACH), billed.last + wording.NEGATION_REACH + 1)
         near = [
-            i for i in reach
-            if i < len(read.words) and read.clauses[i] == read.clauses[billed.first] and read.words[i].folded in negations
+            i
+            for i in reach
+            if i < len(read.words)
+            and read.clauses[i] == read.clauses[billed.first]
+            and read.words[i].folded in negations
         ]
         if near:
             places.append((min(near[0], billed.first), max(near[-1], billed.last)))

@@ -39,6 +39,9 @@ class OutboxKind(StrEnum):
     DELIVERY_FAILED = "outbox.failed"  # a KA manager or an admin; detail: which message failed and why
     MEMBERS_MISSING = "team.members_missing"  # a KA manager; detail: the people missing from the account's team
     FEED_NOTIFICATION = "feed.notification"  # the outbox row of a 1:1 card delivered: a pointer to it in the feed
+    # a person; account: the one whose item the card shows; detail: the item, the conflict flag, and why they hear
+    # of it ("group_framework": found with another account of the customer group; "dismissed": marked not one)
+    CONFLICT_NOTICE = "conflict.notice"
     FORM_REQUESTED = "form.requested"  # the person who asked in a channel or group chat; account: the form's, or
     # none for a picker first; detail: the form, and the accounts the picker offers
 
@@ -47,7 +50,13 @@ class OutboxKind(StrEnum):
 # a team): once one is delivered, an activity feed notification points to it (bot/outbox/feed.py). Review
 # requests to item owners are ACK_REQUEST rows too.
 FOLLOWED_IN_FEED = frozenset(
-    {OutboxKind.ACK_REQUEST, OutboxKind.ACK_REMINDER, OutboxKind.DELIVERY_FAILED, OutboxKind.MEMBERS_MISSING}
+    {
+        OutboxKind.ACK_REQUEST,
+        OutboxKind.ACK_REMINDER,
+        OutboxKind.DELIVERY_FAILED,
+        OutboxKind.MEMBERS_MISSING,
+        OutboxKind.CONFLICT_NOTICE,
+    }
 )
 
 

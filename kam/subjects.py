@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kam.access import Subject
 from kam.accounts import get_account
+from kam.checks import CONFLICT_KINDS
 from kam.errors import Refused
 from kam.meetings import locked_nudge
 from kam.models import (
@@ -114,6 +115,21 @@ async def agreement_subject(session: AsyncSession, account_id: int, flag_id: int
         raise Refused()
     account = await get_account(session, account_id)
     return Found(Subject(account=account, owner_ids=frozenset({flag.owner_id})), flag)
+
+
+async def conflict_subject(session: AsyncSession, account_id: int, flag_id: int) -> Found:
+    """A conflict a check found, named with one of the accounts it involves: its own, or (a clash across the
+    customer group) the account of the earlier item. Those it names may mark it "not a conflict": the owners of
+    both items, and the KA managers of the account named."""
+    flag = await session.scalar(select(Flag).where(Flag.id == flag_id).with_for_update(of=Flag))
+    if flag is None or flag.kind not in CONFLICT_KINDS:
+        raise Refused()
+    related = flag.related
+    if account_id not in {flag.account_id, related.account_id if related is not None else None}:
+        raise Refused()
+    account = await get_account(session, account_id)
+    owners = {flag.owner_id} | ({related.owner_id} if related is not None else set())
+    return Found(Subject(account=account, owner_ids=frozenset(owners)), flag)
 
 
 async def nudge_subject(session: AsyncSession, nudge_id: int) -> Found:

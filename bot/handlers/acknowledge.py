@@ -1,4 +1,5 @@
-"""Acknowledge, the card refresh that shows each person their own view, and ending a framework agreement.
+"""Acknowledge, the card refresh that shows each person their own view, ending a framework agreement, and
+marking a conflict "not a conflict".
 
 On a card that carries several requests, each item's button acknowledges that item (the router checked the
 caller may, as for any Acknowledge) and answers with the card as it is then: what is left to acknowledge.
@@ -11,9 +12,12 @@ from bot.items import item_card
 from bot.requests import VerbRequest, item_of
 from bot.turn import Reply, Turn
 from cards.ack_batch import read_batch_id
+from cards.acknowledge import DISMISS_REASON_MAX, REASON_INPUT
 from kam.acknowledgements import acknowledge
+from kam.checks import dismiss_conflict as dismiss_conflict_of
 from kam.checks import end_framework_agreement
 from kam.models import Flag, ItemKind
+from kam.text import clean_text
 
 
 async def _card(turn: Turn, request: VerbRequest, item: tuple[ItemKind, int]) -> Reply:
@@ -49,6 +53,22 @@ async def end_agreement(turn: Turn, request: VerbRequest) -> Reply:
     end_framework_agreement(flag)
     item = item_of(request.value)  # the card the button was on; checked against the account as it renders
     return await _card(turn, request, item) if item else Reply(message=turn.t("flag.ended"))
+
+
+async def dismiss_conflict(turn: Turn, request: VerbRequest) -> Reply:
+    """Someone the conflict names says it is none, and why (required: the KA manager reads it)."""
+    flag: Flag = request.row
+    account, person = request.account, request.person
+    assert account is not None and person is not None, "the route names its account; the policy knows the caller"
+    raw = request.value.get(REASON_INPUT.format(flag_id=flag.id))
+    reason = clean_text(raw) if isinstance(raw, str) else ""
+    if not reason:
+        return Reply(message=turn.t("flag.dismiss.need_reason"))
+    if len(reason) > DISMISS_REASON_MAX:
+        return Reply(message=turn.t("field.too_long", max=DISMISS_REASON_MAX, length=len(reason)))
+    await dismiss_conflict_of(request.session, flag, account, person, reason)
+    item = item_of(request.value)  # the card the button was on; checked against the account as it renders
+    return await _card(turn, request, item) if item else Reply(message=turn.t("flag.dismissed.done"))
 
 
 async def _batch(turn: Turn, request: VerbRequest) -> Reply:

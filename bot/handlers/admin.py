@@ -9,8 +9,8 @@ from bot.admin.provisioning import build_provisioner, provisioning_problems
 from bot.requests import CommandRequest
 from bot.turn import Turn
 from cards.i18n import Texts
-from kam.access import Audience
 from graph.provisioning import Summary
+from kam.access import Audience
 
 log = logging.getLogger(__name__)
 

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.handlers.forms import Replay, SaveForm, account_form, the_account
 from bot.handlers.resolve import pick_form, start_form
 from bot.items import attention, attention_for
+from bot.new_forms import service_options
 from bot.requests import CommandRequest, VerbRequest
 from bot.turn import Reply, Turn
 from cards.contact import contact_form_card, contact_view, logged_card, parse_contact_submission, prefill
@@ -38,11 +39,12 @@ def _parse(turn: Turn, request: VerbRequest) -> LogContact | FormState:
         account_id=the_account(request).id,
         card_id=request.meta.card_id,
         today=turn.today,
+        services=service_options(turn.services.catalogue, turn.t.language),
     )
 
 
 async def _store(turn: Turn, request: VerbRequest, command: LogContact) -> LoggedContact:
-    return await log_contact(request.session, command, turn.services.rules)
+    return await log_contact(request.session, command, turn.services.rules, turn.services.catalogue)
 
 
 async def _answer(turn: Turn, request: VerbRequest, command: LogContact, logged: LoggedContact) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.handlers.forms import Replay, SaveForm, account_form, the_account
 from bot.handlers.resolve import pick_form, start_form
 from bot.items import attention_for
+from bot.new_forms import service_options
 from bot.requests import CommandRequest, VerbRequest
 from bot.turn import Reply, Turn
 from cards.decision import decision_form_card, decision_logged_card, decision_view, parse_decision_submission
@@ -28,12 +29,17 @@ async def pick(turn: Turn, request: VerbRequest) -> Reply:
 def _parse(turn: Turn, request: VerbRequest) -> LogDecision | FormState:
     account_id = the_account(request).id
     return parse_decision_submission(
-        turn.t, request.value, author=request.person, account_id=account_id, card_id=request.meta.card_id
+        turn.t,
+        request.value,
+        author=request.person,
+        account_id=account_id,
+        card_id=request.meta.card_id,
+        services=service_options(turn.services.catalogue, turn.t.language),
     )
 
 
 async def _store(turn: Turn, request: VerbRequest, command: LogDecision) -> Decision:
-    decision = await log_decision(request.session, command, turn.services.rules)
+    decision = await log_decision(request.session, command, turn.services.rules, turn.services.catalogue)
     await request.session.refresh(decision, ["account", "logged_by", "communicator"])
     return decision
 

@@ -83,7 +83,7 @@ def account_form(build: FormBuilder) -> Callable[[Turn, VerbRequest, FormState],
     """A form about one account, shown again with its errors, under the same card id."""
 
     async def form(turn: Turn, request: VerbRequest, state: FormState) -> dict[str, Any]:
-        context = await form_context(request.session, the_account(request))
+        context = await form_context(request.session, the_account(request), turn.services.catalogue, turn.t.language)
         return build(turn.t, context, turn.today, state, request.meta.card_id)
 
     return form

@@ -83,6 +83,6 @@ async def open_form(turn: Turn, value: object) -> Reply:
     accounts = list(request.accounts)
     if len(accounts) == 1:
         async with turn.services.db.transaction() as session:
-            context = await form_context(session, accounts[0])
+            context = await form_context(session, accounts[0], turn.services.catalogue, turn.t.language)
         return Reply(card=contact_form_card(turn.t, context, turn.today, prefill(carry, turn.today)))
     return Reply(card=account_picker_card(turn.t, options(accounts), turn.today, carry=carry))

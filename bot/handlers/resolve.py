@@ -57,7 +57,7 @@ async def start_form(turn: Turn, request: CommandRequest, purpose: str, build: F
         return
     if len(accounts) == 1:
         async with turn.services.db.transaction() as session:
-            context = await form_context(session, accounts[0])
+            context = await form_context(session, accounts[0], turn.services.catalogue, turn.t.language)
         await turn.show(build(turn.t, context, turn.today, None, None))
     else:
         await turn.show(account_picker_card(turn.t, options(accounts), turn.today, purpose=purpose))
@@ -78,5 +78,5 @@ async def pick_form(
             turn.t, options(mine), turn.today, error, purpose=purpose, card_id=request.meta.card_id
         )
         return Reply(card=picker)
-    context = await form_context(request.session, account)
+    context = await form_context(request.session, account, turn.services.catalogue, turn.t.language)
     return Reply(card=build(turn.t, context, turn.today, state, request.meta.card_id))

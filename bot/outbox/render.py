@@ -8,7 +8,7 @@ transaction open. None means the row is no longer owed (acknowledged meanwhile, 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
@@ -30,17 +30,18 @@ from cards.i18n import Texts
 from cards.nudge import MeetingView, meeting_nudge_card
 from cards.review import review_due_card, review_summary_card
 from graph.activity_feed import ActivityNotification
-from kam.access import Act, Audience, Principal, team_accounts
+from kam.access import Act, Audience, Principal, Subject, is_allowed, team_accounts
 from kam.accounts import get_account, managers_of
 from kam.acknowledgements import carried, get_acknowledgement, person_of_card, requests_on_card
 from kam.briefs import brief_contents
 from kam.briefs import still_due as brief_still_due
+from kam.catalogue import Catalogue
 from kam.contacts import get_contact
 from kam.decisions import get_decision
 from kam.digest import digest_of
 from kam.errors import ItemNotFound
 from kam.meetings import still_wanted as meeting_still_wanted
-from kam.models import Account, ItemKind, MeetingBrief, MeetingNudge, OutboxMessage, Person, utcnow
+from kam.models import Account, Flag, ItemKind, MeetingBrief, MeetingNudge, OutboxMessage, Person, utcnow
 from kam.nudges import local_now, zone_of
 from kam.outbox import OutboxKind
 from kam.people import addressee, teams_id
@@ -68,6 +69,7 @@ class Rendering:
     addresses: AddressBook
     links: TabLinks
     admins: tuple[str, ...] = ()  # Entra object ids of kambot's admins (told of failures, on no account team)
+    catalogue: Catalogue = field(default_factory=Catalogue)  # what the forms it brings offer
 
     def texts_for(self, person: Person) -> Texts:
         return Texts(person.locale or self.texts.language)
@@ -261,10 +263,47 @@ async def requested_form(r: Rendering, message: OutboxMessage) -> Rendered | Non
     if not accounts:
         return None
     if message.account_id is not None:
-        context = await form_context(r.session, accounts[0])
+        context = await form_context(r.session, accounts[0], r.catalogue, t.language)
         return await r.to_person(person, build(t, context, today, None, None))
     picker = account_picker_card(t, [Option(a.id, a.name) for a in accounts], today, purpose=purpose)
     return await r.to_person(person, picker)
+
+
+async def conflict_notice(r: Rendering, message: OutboxMessage) -> Rendered | None:
+    """The person's own item, in their 1:1 chat, with a conflict found against it from another account of the
+    customer group, or marked "not a conflict" by someone else. The policy is asked again as it goes: someone
+    who left the account's team is no longer owed it."""
+    person = await r.session.get(Person, message.subject_id)
+    detail = message.detail or {}
+    if person is None or message.account_id is None:
+        return None
+    account = await r.session.get(Account, message.account_id)
+    if account is None or not account.active or not is_allowed(Principal(person), Act.VIEW, Subject(account=account)):
+        return None
+    try:
+        item = (ItemKind(str(detail["item_kind"])), int(detail["item_id"]))
+    except (KeyError, ValueError, TypeError):
+        raise Undeliverable("a conflict notice without its item") from None
+    flag = await r.session.get(Flag, int(detail.get("flag_id") or 0))
+    if flag is None:
+        return None
+    t = r.texts_for(person)
+    banner = await _notice_banner(r.session, t, str(detail.get("why")), flag, account)
+    try:
+        card = await item_card(
+            r.session, t, account, item, person, audience=Audience.PRIVATE, links=r.links, banner=banner
+        )
+    except ItemNotFound:
+        return None
+    return await r.to_person(person, card)
+
+
+async def _notice_banner(session: AsyncSession, t: Texts, why: str, flag: Flag, account: Account) -> str:
+    if why == "dismissed":
+        return t("conflict.notice.dismissed", name=flag.dismissed_by.name if flag.dismissed_by else "")
+    other = await session.get(Account, flag.account_id)
+    named = other.name if other is not None and not other.confidential else t("flag.group.confidential_account")
+    return t("conflict.notice.group_framework", account=named, mine=account.name)
 
 
 async def meeting_brief(r: Rendering, message: OutboxMessage) -> Rendered | None:
@@ -306,6 +345,7 @@ RENDERERS: Mapping[OutboxKind, Renderer] = {
     OutboxKind.MEMBERS_MISSING: members_missing,
     OutboxKind.FEED_NOTIFICATION: feed_notification,
     OutboxKind.FORM_REQUESTED: requested_form,
+    OutboxKind.CONFLICT_NOTICE: conflict_notice,
 }
 
 

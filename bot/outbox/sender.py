@@ -41,6 +41,7 @@ from bot.traces import delivered, traced_delivery
 from cards.i18n import Texts
 from graph.limits import NotNow
 from kam.acknowledgements import gather_requests
+from kam.catalogue import Catalogue
 from kam.conversations import record_card_message
 from kam.models import OutboxMessage, OutboxStatus, Person, utcnow
 from kam.outbox import (
@@ -211,6 +212,7 @@ class Sender:
         admins: Sequence[str] = (),
         feed: ActivityFeed | None = None,
         ack_window_seconds: float = 0.0,
+        catalogue: Catalogue | None = None,
     ) -> None:
         # The Bot Connector's limits, per tenant (`sends_per_second`: every instance together) and per
         # conversation, booked in the database that every instance shares.
@@ -222,6 +224,7 @@ class Sender:
         self._addresses = addresses
         self._links = links or TabLinks("", "")  # no links: the cards name the tabs in words
         self._texts = Texts(locale)
+        self._catalogue = catalogue or Catalogue()  # what the forms it brings offer
         self._metrics = metrics
         self._sealer = sealer
         self._lease = dt.timedelta(seconds=lease_seconds)
@@ -344,7 +347,7 @@ class Sender:
                 if message is None:
                     return Job(row, 0, outcome=Outcome(sent=True))
                 attempts = message.attempts
-                rendering = Rendering(session, self._texts, self._addresses, self._links, self._admins)
+                rendering = Rendering(session, self._texts, self._addresses, self._links, self._admins, self._catalogue)
                 rendered = await render(rendering, message)
         except Exception as error:
             return Job(row, attempts, outcome=self._after_failure(row.message_id, error, attempts))

@@ -20,8 +20,8 @@ from bot.outbox.pacing import KEPT
 from bot.outbox.sender import Sender
 from kam.acknowledgements import schedule_reminders
 from kam.conversations import forget_card_messages
-from kam.models import utcnow
 from kam.digest import schedule_digests
+from kam.models import utcnow
 from kam.nudges import NudgeTime, answer_nudges
 from kam.reviews import schedule_reviews_due
 from kam.send_slots import forget_old

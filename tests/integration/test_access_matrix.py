@@ -110,6 +110,7 @@ class Seeded:
     decision: dict[int, int]
     agreement: dict[int, int]
     concession: dict[int, int]
+    conflict: dict[int, int]
     review: dict[int, int]
     nudge: dict[int, int]
 
@@ -117,6 +118,9 @@ class Seeded:
 OWNERS = {  # who owns the seeded agreement, review item and nudge of each account
     ("agreement", CONTOSO): "adele",
     ("agreement", FABRIKAM): "isaiah",
+    # A conflict names two owners: whoever logged the concession (alex, isaiah), and the paid agreement's (adele, isaiah).
+    ("conflict", CONTOSO): ("alex", "adele"),
+    ("conflict", FABRIKAM): ("isaiah",),
     ("review", CONTOSO): "alex",
     ("review", FABRIKAM): "isaiah",
     ("nudge", CONTOSO): "alex",
@@ -126,9 +130,10 @@ OWNERS = {  # who owns the seeded agreement, review item and nudge of each accou
 
 async def seed_items(bot: RunningBot) -> Seeded:
     """On each account: a contact, a decision, a framework agreement and a concession flag on
-    it, an open review with one item, and a meeting nudge; and the admin, known to kambot."""
+    it, a conflict of the concession with a paid service agreed at the contact, an open review with
+    one item, and a meeting nudge; and the admin, known to kambot."""
     ids: dict[str, dict[int, int]] = {
-        k: {} for k in ("contact", "decision", "agreement", "concession", "review", "nudge")
+        k: {} for k in ("contact", "decision", "agreement", "concession", "conflict", "review", "nudge")
     }
     async with bot.db.transaction() as session:
         session.add(Person(aad_object_id=ADMIN.aad_object_id, teams_user_id=ADMIN.teams_user_id, name=ADMIN.name))
@@ -166,8 +171,26 @@ async def seed_items(bot: RunningBot) -> Seeded:
                 )
                 for kind in (FlagKind.FRAMEWORK_AGREEMENT, FlagKind.CONCESSION)
             ]
+            paid = Flag(
+                account_id=account,
+                kind=FlagKind.PAID_SERVICE,
+                item_kind=ItemKind.CONTACT,
+                item_id=contact.id,
+                owner_id=people[OWNERS[("agreement", account)]].id,  # type: ignore[union-attr]
+                topic="Seeded service",
+            )
+            conflict = Flag(
+                account_id=account,
+                kind=FlagKind.FREE_AFTER_PAID,
+                item_kind=ItemKind.DECISION,
+                item_id=decision.id,
+                owner_id=by.id,
+                topic="Seeded service",
+                related=paid,
+            )
+            flags.append(conflict)
             review = Review(account_id=account, started_by_id=by.id, due_on=TODAY + dt.timedelta(days=7))
-            session.add_all([*flags, review])
+            session.add_all([*flags, paid, review])
             await session.flush()
             session.add(
                 ReviewUpdate(
@@ -194,6 +217,7 @@ async def seed_items(bot: RunningBot) -> Seeded:
                 ("decision", decision),
                 ("agreement", flags[0]),
                 ("concession", flags[1]),
+                ("conflict", flags[2]),
                 ("review", review),
                 ("nudge", nudge),
             ):
@@ -263,7 +287,7 @@ def accounts_of(user: str) -> list[int | str]:
     return [a for (u, a) in ROLES if u == user]
 
 
-def about_account(user: str, act: Act, account: int, owner: str | None = None) -> Expect:
+def about_account(user: str, act: Act, account: int, owner: str | tuple[str, ...] | None = None) -> Expect:
     """An act on one account, by its team: the role (or ownership) decides; outsiders are refused."""
     mine = role(user, account)
     if mine is None:
@@ -274,6 +298,8 @@ def about_account(user: str, act: Act, account: int, owner: str | None = None) -
         return Expect("allowed" if mine == "manager" else "not_allowed", act)
     if act == Act.END_AGREEMENT:
         return Expect("allowed" if mine == "manager" or user == owner else "not_allowed", act)
+    if act == Act.DISMISS_CONFLICT:
+        return Expect("allowed" if mine == "manager" or user in (owner or ()) else "not_allowed", act)
     if act in (Act.UPDATE_REVIEW, Act.ANSWER_NUDGE):
         return Expect("allowed" if user == owner else "not_allowed", act)
     raise AssertionError(f"no expectation for {act}")
@@ -368,6 +394,12 @@ def _nudge(seeded: Seeded, variant: str, account: int) -> dict[str, Any] | None:
     return {"nudge_id": MISSING if variant == "missing" else seeded.nudge[account]}
 
 
+def _dismissal(seeded: Seeded, variant: str, account: int) -> dict[str, Any] | None:
+    """A conflict (or, wrong_kind, a framework agreement) named with its account, and the reason typed for it."""
+    named = _thing("conflict", "flag_id", wrong="agreement")(seeded, variant, account)
+    return {**named, f"dismiss_reason_{named['flag_id']}": "Matrix: not a conflict"}
+
+
 _names = itertools.count(1)
 
 
@@ -392,6 +424,7 @@ VERB_SPECS: dict[str, VerbSpec] = {
     "ack.batch": VerbSpec(_in_batch(ItemKind.DECISION), subject="item"),
     "ack.batch.view": VerbSpec(_batch, subject="none"),
     "agreement.end": VerbSpec(_thing("agreement", "flag_id", wrong="concession"), owner_kind="agreement"),
+    "conflict.dismiss": VerbSpec(_dismissal, owner_kind="conflict"),
     "rules.save": VerbSpec(_account({"remind_after_hours": "24"})),
     "price_action.save": VerbSpec(
         _unique("title", "Matrix bargain", countries="de", starts_on=TODAY.isoformat()), subject="none"

@@ -46,7 +46,7 @@ from cards.decision import DecisionView, channel_decision_card, decision_form_ca
 from cards.digest import digest_card
 from cards.feed import acknowledge_text
 from cards.fit import names_text, shorten
-from cards.forms import FormContext, FormState, Option, account_picker_card, for_dialog
+from cards.forms import SERVICES_SHOWN, FormContext, FormState, Option, ServiceOption, account_picker_card, for_dialog
 from cards.general import (
     AccountLine,
     AccountSummary,
@@ -87,6 +87,8 @@ from cards.stakeholders import (
     stakeholder_form_card,
 )
 from cards.timeline import TimelineItem, timeline_card
+from kam.catalogue import NAME_MAX as SERVICE_NAME_MAX
+from kam.checks import DISMISS_REASON_MAX
 from kam.digest import ACKNOWLEDGE, TELL, TITLES_SHOWN, UPDATE_REVIEW, AccountNews, Digest, Waiting
 from kam.meetings import SUBJECT_MAX
 from kam.models import (
@@ -171,6 +173,11 @@ def attention(item_kind: ItemKind, banner: str = "") -> Attention:
             TODAY,
             worst(TOPIC),
             found_later=bool(i % 2),
+            why=worst_why(kind),
+            other_account=worst(ACCOUNT_NAME) if i % 3 else None,
+            dismissed_by=worst(PERSON_NAME) if i % 4 == 1 else "",
+            dismissed_on=TODAY,
+            dismissed_reason=worst(DISMISS_REASON_MAX),
         )
         for i, kind in enumerate(list(FlagKind) * 10)
         if not i % 2 or kind in (FlagKind.FREE_AFTER_PAID, FlagKind.PARALLEL_FRAMEWORK)
@@ -185,8 +192,26 @@ def attention(item_kind: ItemKind, banner: str = "") -> Attention:
         [worst_id(i) for i in range(MANY)],
         [*reasons, "price_risk"],
         viewer_may_end=tuple(EndableAgreement(i, worst(TOPIC), TODAY) for i in range(1, MANY)),
+        viewer_may_dismiss=tuple(BIG_ID - i for i in range(MANY)),
         banner=banner,
     )
+
+
+def worst_why(kind: FlagKind) -> dict[str, Any]:
+    """Why a check fired, every part at its longest: the words quoted, a service named in every language, the
+    group's members and countries."""
+    return {
+        "service": worst(60),
+        "service_names": {language: worst(NAME_MAX) for language in ("en", "de", "fr", "it", "es")},
+        "first": worst(TOPIC),
+        "second": worst(TOPIC),
+        "given": worst(TOPIC),
+        "words": worst(TOPIC),
+        "other_words": worst(TOPIC),
+        "group": True,
+        "via": [worst(ACCOUNT_NAME)] * MANY,
+        "via_countries": ["DE"] * 250,
+    }
 
 
 def must_know() -> list[Recipient]:
@@ -267,7 +292,8 @@ def form_context() -> FormContext:
     """An account with many stakeholders (name and job title at their longest) and a large team."""
     stakeholders = [Option(BIG_ID - i, f"{worst(STAKEHOLDER_NAME)} ({worst(200)})") for i in range(MANY)]
     team = [Option(BIG_ID - i, worst(PERSON_NAME)) for i in range(MANY)]
-    return FormContext(BIG_ID, worst(ACCOUNT_NAME), stakeholders, team)
+    services = [ServiceOption(f"service-{i}", worst(SERVICE_NAME_MAX)) for i in range(SERVICES_SHOWN * 2)]
+    return FormContext(BIG_ID, worst(ACCOUNT_NAME), stakeholders, team, services)
 
 
 def chosen(count: int = MANY) -> str:
@@ -497,6 +523,9 @@ OUTBOX_CASES: dict[OutboxKind, dict[str, Case]] = {
         ),
     },
     OutboxKind.ACK_REMINDER: item_cases(lambda t: t("ack.reminder")),
+    OutboxKind.CONFLICT_NOTICE: item_cases(
+        lambda t: t("conflict.notice.group_framework", account=worst(ACCOUNT_NAME), mine=worst(ACCOUNT_NAME))
+    ),
     OutboxKind.ACK_OVERDUE: item_cases(overdue),
     OutboxKind.REVIEW_DUE: {
         "due": Case(review_due_card, lambda t: review_due_card(t, worst(ACCOUNT_NAME), TODAY.isoformat()))
