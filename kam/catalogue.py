@@ -124,10 +124,11 @@ def parse(raw: Any, where: str) -> Catalogue:
     services: list[Service] = []
     seen: dict[str, str] = {}
     for i, entry in enumerate(entries):
-        service = _service(entry, f"services[{i}]", languages)
+        here = str(entry.pop(_ROW)) if isinstance(entry, dict) and _ROW in entry else f"services[{i}]"
+        service = _service(entry, here, languages)
         if service.id in seen:
-            raise CatalogueError(f"services[{i}]: the id {service.id!r} is already used by {seen[service.id]}")
-        seen[service.id] = f"services[{i}]"
+            raise CatalogueError(f"{here}: the id {service.id!r} is already used by {seen[service.id]}")
+        seen[service.id] = here
         services.append(service)
     return Catalogue(languages, tuple(services))
 
@@ -216,17 +217,12 @@ def _read_workbook(path: Path) -> dict[str, Any]:
             for key, value in cells.items()
             if key.startswith("synonyms_") and value not in (None, "")
         }
-        services.append({"id": cells.get("id"), "names": names, "synonyms": synonyms, "_row": number})
-    try:
-        return {"languages": languages, "services": [_strip_row(s) for s in services]}
-    finally:
-        workbook.close()
+        services.append({"id": cells.get("id"), "names": names, "synonyms": synonyms, _ROW: f"row {number}"})
+    workbook.close()
+    return {"languages": languages, "services": services}
 
 
-def _strip_row(entry: dict[str, Any]) -> dict[str, Any]:
-    entry = dict(entry)
-    entry.pop("_row")
-    return entry
+_ROW = "_where"  # an Excel service's place in its sheet, for the messages
 
 
 def names_in(catalogue: Catalogue, language: str) -> Iterable[tuple[str, str]]:

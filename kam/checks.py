@@ -214,7 +214,7 @@ async def dismiss_conflict(session: AsyncSession, flag: Flag, account: Account, 
     if flag.dismissed_at is not None:
         return
     flag.dismissed_at = utcnow()
-    flag.dismissed_by_id = person.id
+    flag.dismissed_by = person
     flag.dismissed_reason = reason[:DISMISS_REASON_MAX]
     await session.flush()
     item = (flag.item_kind, flag.item_id)

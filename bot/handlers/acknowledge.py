@@ -7,6 +7,8 @@ caller may, as for any Acknowledge) and answers with the card as it is then: wha
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from bot.ack_batch import batch_card
 from bot.items import item_card
 from bot.requests import VerbRequest, item_of
@@ -68,7 +70,8 @@ async def dismiss_conflict(turn: Turn, request: VerbRequest) -> Reply:
         return Reply(message=turn.t("field.too_long", max=DISMISS_REASON_MAX, length=len(reason)))
     await dismiss_conflict_of(request.session, flag, account, person, reason)
     item = item_of(request.value)  # the card the button was on; checked against the account as it renders
-    return await _card(turn, request, item) if item else Reply(message=turn.t("flag.dismissed.done"))
+    reply = await _card(turn, request, item) if item else Reply(message=turn.t("flag.dismissed.done"))
+    return replace(reply, notify=True)  # the KA managers' cards go once this is committed
 
 
 async def _batch(turn: Turn, request: VerbRequest) -> Reply:

@@ -18,8 +18,8 @@ from bot.links import account_link
 from kam.accounts import get_account
 from kam.plans import PlanContent, PlanItem, save_plan
 from tests.support.cards_judge import assert_valid_cards
-from tests.support.flows import as_submitted, choice_value, must_touch
 from tests.support.fakes.loopback import free_port
+from tests.support.flows import as_submitted, choice_value, must_touch
 from tests.support.harness import RunningBot, local_settings, migrate_and_seed
 from tests.support.teams import USERS
 

@@ -118,7 +118,7 @@ class Seeded:
 OWNERS = {  # who owns the seeded agreement, review item and nudge of each account
     ("agreement", CONTOSO): "adele",
     ("agreement", FABRIKAM): "isaiah",
-    # A conflict names two owners: whoever logged the concession (alex, isaiah), and the paid agreement's (adele, isaiah).
+    # A conflict names two owners: who logged the concession (alex, isaiah) and who the paid service (adele, isaiah).
     ("conflict", CONTOSO): ("alex", "adele"),
     ("conflict", FABRIKAM): ("isaiah",),
     ("review", CONTOSO): "alex",

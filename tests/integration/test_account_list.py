@@ -175,3 +175,43 @@ def test_unreadable_files_import_nothing_and_say_why(
     assert "Nothing imported" in result.stderr and message in result.stderr
     assert "Traceback" not in result.stderr
     assert snapshot(database) == []
+
+
+def test_the_group_column_puts_legal_entities_of_one_customer_together(tmp_path: Path, database: str) -> None:
+    header = [*HEADER, "Group"]
+    rows = [
+        [*GOOD[0], ""],  # the parent: named by the others, in no group of its own
+        ["Contoso Pharma US", "Key Account", "alex@contoso.test", "", "", "US", "no", "Contoso Pharma"],
+        ["Contoso Italia", "Key Account", "patti@contoso.test", "", "", "IT", "no", " Contoso  Pharma "],
+        ["Contoso Self", "Key Account", "alex@contoso.test", "", "", "", "no", "contoso self"],  # its own name: none
+        ["Tailspin", "Key Account", "alex@contoso.test", "", "", "", "no", "x" * 201],
+    ]
+    export = tmp_path / "crm.csv"
+    with export.open("w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows([header, *rows])
+    first = kambot("accounts", "import", str(export), database=database, cwd=tmp_path)
+    assert first.returncode == 1 and "line 6: the group is longer than 200 characters" in first.stderr
+
+    async def groups() -> dict[str, str | None]:
+        db = Database(database)
+        try:
+            async with db.transaction() as session:
+                return {a.name: a.customer_group for a in await session.scalars(select(Account))}
+        finally:
+            await db.close()
+
+    assert asyncio.run(groups()) == {
+        "Contoso Pharma": None,
+        "Contoso Pharma US": "Contoso Pharma",
+        "Contoso Italia": "Contoso Pharma",
+        "Contoso Self": None,
+    }
+    again = kambot("accounts", "import", str(export), database=database, cwd=tmp_path)
+    assert "│       0 │       0 │         4 │" in again.stderr, again.stderr
+
+    # Out of the group: the cell emptied.
+    rows[2][-1] = ""
+    with export.open("w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows([header, *rows])
+    kambot("accounts", "import", str(export), database=database, cwd=tmp_path)
+    assert asyncio.run(groups())["Contoso Italia"] is None

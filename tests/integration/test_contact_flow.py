@@ -7,8 +7,8 @@ import datetime as dt
 
 from sqlalchemy import select
 
-from kam.models import OutboxMessage, OutboxStatus
 from kam.accounts import get_account
+from kam.models import OutboxMessage, OutboxStatus
 from kam.outbox import OutboxKind, request_form
 from kam.people import Caller, find_person
 from tests.support.cards_judge import assert_valid_cards
@@ -18,8 +18,8 @@ from tests.support.flows import (
     action_data,
     as_submitted,
     chat_cards,
-    eventually,
     choice_value,
+    eventually,
     form_from_channel,
     inputs_of,
     invoke_card,

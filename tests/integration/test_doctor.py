@@ -15,9 +15,9 @@ from bot.app import create_app
 from bot.settings import Settings
 from graph.gateway import GraphFailure
 from kam.migrate import upgrade
-from tests.support.cli import kambot
 from kam.models import Account, AccountMember, Person, Role, Tier
 from kam.storage import Database
+from tests.support.cli import kambot
 from tests.support.fakes.graph import Channel, FakeGraphCredential, GraphFake
 from tests.support.fakes.jwks import IdentityFake
 from tests.support.fakes.loopback import serve_on_loopback

@@ -21,6 +21,7 @@ from aiohttp import web
 
 from tests.support.fakes.loopback import LoopbackServer
 
+
 def base(envelope: dict[str, Any]) -> dict[str, Any]:
     """What an envelope is about: a request's or dependency's name, data and properties, a metric's values."""
     return dict(envelope.get("data", {}).get("baseData", {}))
