@@ -221,15 +221,11 @@ def framework_words(text: str) -> str | None:
     """The words that make `text` a framework agreement ("accordo quadro", "MSA"), as written; None if none, and
     None for an order under one that exists ("Abruf aus bestehendem Rahmenvertrag")."""
     read = topics.read(text)
-    references = wording.reference_words()
+    references = topics.find(read, wording.reference_phrases())
     opened = [
         f
         for f in topics.find(read, wording.framework_phrases())
-        if not any(
-            read.words[i].folded in references
-            for i in range(max(0, f.first - wording.REFERENCE_REACH), f.last + 2)
-            if i < len(read.words) and not f.first <= i <= f.last
-        )
+        if not any(f.first - wording.REFERENCE_REACH <= r.last < f.first or r.first == f.last + 1 for r in references)
     ]
     if not opened:
         return None
