@@ -152,7 +152,8 @@ def flag_text(t: Texts, flag: FlagView) -> str:
     if flag.other_account is not None:  # another account of the customer group
         account = flag.other_account or t("flag.group.confidential_account")
         name = t("flag.group.owner_on", name=name, account=shorten(account, NAME_WIDTH))
-    group = ".group" if flag.other_account is not None and flag.kind == FlagKind.PARALLEL_FRAMEWORK else ""
+    across = (FlagKind.PARALLEL_FRAMEWORK, FlagKind.FREE_AFTER_PAID)
+    group = ".group" if flag.other_account is not None and flag.kind in across else ""
     if flag.found_later:
         topic = _topic(t, flag.related_topic, flag.related_topic_confidential)
         text = t(f"flag.{flag.kind.value}.later{group}", topic=topic, name=name, date=related)
@@ -191,6 +192,8 @@ def why_text(t: Texts, flag: FlagView) -> str:
             text = t("why.service", service=shorten(service, QUOTE_WIDTH), quotes=f" ({quotes})" if quotes else "")
         else:
             text = t("why.words", quotes=quotes or "—")
+        if why.get("group"):
+            text = f"{text} {t('why.group')}"
         given = why.get("given")
         if given and given != "ticked" and not (flag.found_later and flag.related_topic_confidential):
             return f"{text} {t('why.given', words=_quote(t, given))}"

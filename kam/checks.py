@@ -133,23 +133,47 @@ def gives_away(text: str, *, ticked: bool, picked: str | None) -> str | None:
 async def concession_given(
     session: AsyncSession, catalogue: Catalogue, logged: Logged, text: str, how: str, picked: str | None = None
 ) -> list[MustKnow]:
-    """Failure 1, second half: a concession on what the customer agreed to pay for (`how`: from gives_away). A
+    """Failure 1, second half: a concession on what the customer agreed to pay for (`how`: from gives_away), on
+    this account or another of its customer group (the group agreed to pay; a sister entity gives it away). A
     price reduction ("5 % Rabatt") is noted as a concession but gives no paid service away."""
     picked = _service_of(catalogue, picked)
     session.add(_flag(logged, FlagKind.CONCESSION, text, reason={"service": picked, "given": how}))
     if matching.only_discount(text):
         return []
     given = matching.read_side(catalogue, text, picked, given=True)
+    group = {a.id: a for a in await group_of(session, logged.account)}
     must_know: list[MustKnow] = []
-    for paid in await _open_flags(session, [logged.account.id], FlagKind.PAID_SERVICE):
+    for paid in await _open_flags(session, group, FlagKind.PAID_SERVICE):
         why = matching.same_topic(matching.read_side(catalogue, paid.topic, _reason(paid).get("service")), given)
         if why is None:
             continue
         named = catalogue.get(why.service)
-        reason = {**why.as_json(), "service_names": dict(named.names) if named else None, "given": how}
-        session.add(_flag(logged, FlagKind.FREE_AFTER_PAID, paid.topic, related=paid, reason=reason))
-        must_know += _tell([*managers_of(logged.account), paid.owner], "free_after_paid")
+        elsewhere = group[paid.account_id] if paid.account_id != logged.account.id else None
+        reason = {
+            **why.as_json(),
+            "service_names": dict(named.names) if named else None,
+            "given": how,
+            "group": bool(elsewhere),
+        }
+        clash = _flag(logged, FlagKind.FREE_AFTER_PAID, paid.topic, related=paid, reason=reason)
+        session.add(clash)
+        must_know += _tell(managers_of(logged.account), "free_after_paid")
+        if elsewhere is None:
+            must_know += _tell([paid.owner], "free_after_paid")
+        else:
+            await _tell_the_other_entity(session, logged, paid, elsewhere, clash, "group_paid_service")
     return must_know
+
+
+async def _tell_the_other_entity(
+    session: AsyncSession, logged: Logged, other: Flag, account: Account, clash: Flag, why: str
+) -> None:
+    """A clash with an item of another account of the customer group: its owner and that account's KA managers
+    get their own item, with the clash, in their 1:1 chat (they may not read this account's)."""
+    await session.flush()
+    told = {p.id: p for p in [other.owner, *managers_of(account)] if p.id != logged.author.id}
+    for person in told.values():
+        tell_about_conflict(session, person, account, (other.item_kind, other.item_id), clash, why)
 
 
 def _reason(flag: Flag | None) -> dict[str, Any]:
@@ -178,11 +202,8 @@ async def framework_agreement_opened(
         must_know += _tell(managers_of(logged.account), "parallel_framework")
         if elsewhere is None:
             must_know += _tell([other.owner], "parallel_framework")
-            continue
-        await session.flush()
-        told = {p.id: p for p in [other.owner, *managers_of(elsewhere)] if p.id != logged.author.id}
-        for person in told.values():
-            tell_about_conflict(session, person, elsewhere, (other.item_kind, other.item_id), clash, "group_framework")
+        else:
+            await _tell_the_other_entity(session, logged, other, elsewhere, clash, "group_framework")
     return must_know
 
 

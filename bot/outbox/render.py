@@ -303,7 +303,8 @@ async def _notice_banner(session: AsyncSession, t: Texts, why: str, flag: Flag, 
         return t("conflict.notice.dismissed", name=flag.dismissed_by.name if flag.dismissed_by else "")
     other = await session.get(Account, flag.account_id)
     named = other.name if other is not None and not other.confidential else t("flag.group.confidential_account")
-    return t("conflict.notice.group_framework", account=named, mine=account.name)
+    key = "conflict.notice.group_paid_service" if why == "group_paid_service" else "conflict.notice.group_framework"
+    return t(key, account=named, mine=account.name)
 
 
 async def meeting_brief(r: Rendering, message: OutboxMessage) -> Rendered | None:

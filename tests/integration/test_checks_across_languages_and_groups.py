@@ -221,3 +221,25 @@ async def test_a_false_alarm_is_marked_not_a_conflict_with_a_reason_the_ka_manag
     async with bot.db.transaction() as session:
         assert await dismissed_conflicts(session, [FABRIKAM]) == {FABRIKAM: 1}
     assert_valid_cards([isaiahs, marked, told[-1]])
+
+
+async def test_a_service_the_group_agreed_to_pay_for_given_away_by_a_sister_entity_is_flagged_to_both(
+    bot: RunningBot,
+) -> None:
+    await one_group(bot)
+    paid = GOOD_INPUT | {"paid_service": "Formación de operarios en todas las plantas del grupo"}
+    await log_in_channel(bot, "log contact", paid, user="adele")
+    megan_before = len(chat_cards(bot.connector, "megan"))
+
+    free = decision("Memphis hub", "Operator training for the hub team, at no charge.")
+    logged = await log_in_channel(bot, "log decision", free, user="isaiah", where=FABRIKAM_CHANNEL)
+    said = texts_in(logged)
+    assert 'Conflict: the customer group agreed to pay for "Formación de operarios' in said
+    assert "Adele Vance on Contoso Pharma" in said
+    assert "Why: both are the service “On-site training” (“Formación” / “Operator training”)." in said
+    told = [c for c in chat_cards(bot.connector, "megan")[megan_before:] if "same customer group" in texts_in(c)]
+    assert told, "Contoso's KA manager hears of it on her own account's item"
+    text = texts_in(told[-1])
+    assert "was given away free of charge for Fabrikam Logistics, of the same customer group as Contoso Pharma" in text
+    assert "gave this away free of charge for the same customer group" in text
+    assert_valid_cards([logged, told[-1]])
