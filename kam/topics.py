@@ -18,7 +18,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import cache, cached_property
+from functools import cache, cached_property, lru_cache
 
 import snowballstemmer
 from stop_words import get_stop_words
@@ -40,7 +40,7 @@ def _stemmer(language: str) -> snowballstemmer.stemmer:
     return snowballstemmer.stemmer(_STEMMER_NAMES[language])
 
 
-@cache
+@lru_cache(maxsize=200_000)  # every word people type passes here: bounded, as a long-running server needs
 def stem(language: str, folded: str) -> str:
     return str(_stemmer(language).stemWord(folded))
 
@@ -139,27 +139,40 @@ class Found:
 def find(text: Text, phrases: Iterable[Phrase], *, any_order: bool = False) -> list[Found]:
     """Every place where one of `phrases` stands in `text`; `any_order`: also where the content words of a phrase
     of several all stand in one clause, in any order ("warranty extended" for "extended warranty")."""
-    stemmed: dict[str, tuple[str, ...]] = {}
+    indexes: dict[str, _Index] = {}
     found: list[Found] = []
     for wanted in phrases:
         if not wanted.stems:
             continue
-        stems = stemmed.get(wanted.language)
-        if stems is None:
-            stems = stemmed[wanted.language] = text.stems(wanted.language)
-        places = _places(text, stems, wanted)
+        index = indexes.get(wanted.language)
+        if index is None:
+            index = indexes[wanted.language] = _Index(text, text.stems(wanted.language))
+        places = _places(index, wanted)
         if not places and any_order and len(wanted.content) > 1:
-            places = _in_one_clause(text, stems, wanted)
+            places = _in_one_clause(index, wanted)
         found += places
     return found
 
 
-def _in_one_clause(text: Text, stems: Sequence[str], wanted: Phrase) -> list[Found]:
-    where: dict[int, dict[str, int]] = {}
+class _Index:
+    """A text's stems in one language, and where each stands: a phrase is looked up, not searched for."""
+
+    def __init__(self, text: Text, stems: tuple[str, ...]) -> None:
+        self.text = text
+        self.stems = stems
+        self.at: dict[str, list[int]] = {}
+        for i, word_stem in enumerate(stems):
+            self.at.setdefault(word_stem, []).append(i)
+
+
+def _in_one_clause(index: _Index, wanted: Phrase) -> list[Found]:
+    text = index.text
     longest = max(len(w) for w in wanted.words) + _INFLECTION_MAX
-    for i, word_stem in enumerate(stems):
-        if word_stem in wanted.content and len(text.words[i].folded) <= longest:
-            where.setdefault(text.clauses[i], {}).setdefault(word_stem, i)
+    where: dict[int, dict[str, int]] = {}
+    for word_stem in wanted.content:
+        for i in index.at.get(word_stem, ()):
+            if len(text.words[i].folded) <= longest:
+                where.setdefault(text.clauses[i], {}).setdefault(word_stem, i)
     return [
         Found(wanted, min(at.values()), max(at.values()), in_order=False)
         for at in where.values()
@@ -167,12 +180,12 @@ def _in_one_clause(text: Text, stems: Sequence[str], wanted: Phrase) -> list[Fou
     ]
 
 
-def _places(text: Text, stems: Sequence[str], wanted: Phrase) -> list[Found]:
-    size = len(wanted.stems)
+def _places(index: _Index, wanted: Phrase) -> list[Found]:
+    text, stems, size = index.text, index.stems, len(wanted.stems)
     places = [
         Found(wanted, i, i + size - 1)
-        for i in range(len(stems) - size + 1)
-        if all(_same_word(text, i + j, stems, wanted, j) for j in range(size))
+        for i in index.at.get(wanted.stems[0], ())
+        if i + size <= len(stems) and all(_same_word(text, i + j, stems, wanted, j) for j in range(size))
     ]
     if places or size > 1 or wanted.language != "de" or len(wanted.words[0]) < _COMPOUND_PART_MIN:
         return places
