@@ -25,7 +25,7 @@ from kam.checks import CONFLICT_KINDS, Finding, flags_of
 from kam.contacts import get_contact
 from kam.decisions import get_decision
 from kam.errors import ItemNotFound
-from kam.models import Account, Acknowledgement, FlagKind, ItemKind, Person, Review
+from kam.models import Account, Acknowledgement, FlagKind, ItemKind, Person, Review, aware
 from kam.people import teams_id
 from kam.plans import may_edit_everything
 from kam.price_actions import get_price_action
@@ -50,8 +50,9 @@ def flag_view(finding: Finding) -> FlagView:
         related_topic_confidential=finding.other_topic_confidential,
         why=flag.reason or {},
         other_account=finding.other_account,
+        item_confidential=finding.item_confidential,
         dismissed_by=flag.dismissed_by.name if flag.dismissed_by is not None else "",
-        dismissed_on=flag.dismissed_at.date() if flag.dismissed_at else None,
+        dismissed_on=aware(flag.dismissed_at).date() if flag.dismissed_at else None,
         dismissed_reason=flag.dismissed_reason or "",
     )
 

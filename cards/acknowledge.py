@@ -100,6 +100,7 @@ class FlagView:
     # item's account when it is another of the customer group ("": a confidential one, not named).
     why: Mapping[str, Any] = field(default_factory=dict)
     other_account: str | None = None
+    item_confidential: bool = False  # the card's own item is a confidential contact: its words are not quoted
     dismissed_by: str = ""
     dismissed_on: dt.date | None = None
     dismissed_reason: str = ""
@@ -149,11 +150,14 @@ def flag_text(t: Texts, flag: FlagView) -> str:
     """What the check found, then why it fired."""
     related = flag.related_since.isoformat() if flag.related_since else ""
     name = shorten(flag.related_owner or flag.owner, NAME_WIDTH)
-    if flag.other_account is not None:  # another account of the customer group
-        account = flag.other_account or t("flag.group.confidential_account")
-        name = t("flag.group.owner_on", name=name, account=shorten(account, NAME_WIDTH))
+    if flag.other_account == "":  # a confidential account of the customer group: neither it nor its people named
+        name = t("flag.group.hidden_owner")
+    elif flag.other_account is not None:  # another account of the customer group
+        name = t("flag.group.owner_on", name=name, account=shorten(flag.other_account, NAME_WIDTH))
     across = (FlagKind.PARALLEL_FRAMEWORK, FlagKind.FREE_AFTER_PAID)
     group = ".group" if flag.other_account is not None and flag.kind in across else ""
+    if flag.kind == FlagKind.PRICE_RISK and not flag.why.get("countries") and flag.why.keys() & {"via", "via_hidden"}:
+        group = ".group"  # no sites of its own there: a sister account's are
     if flag.found_later:
         topic = _topic(t, flag.related_topic, flag.related_topic_confidential)
         text = t(f"flag.{flag.kind.value}.later{group}", topic=topic, name=name, date=related)
@@ -181,11 +185,13 @@ def why_text(t: Texts, flag: FlagView) -> str:
     why = flag.why
     if not why:
         return ""
+    # The flag belongs to the later item: its words are "this item's" on its own card, the other item's on the
+    # earlier item's card (found_later). Each item's words are hidden where the item's details are.
+    later_hidden = flag.related_topic_confidential if flag.found_later else flag.item_confidential
+    earlier_hidden = flag.item_confidential if flag.found_later else flag.related_topic_confidential
     if flag.kind == FlagKind.FREE_AFTER_PAID:
-        # On the concession: its words and the paid agreement's (hidden with its topic); on the paid agreement's
-        # card, a later concession's words only.
-        first = "" if flag.found_later or flag.topic_confidential else why.get("first", "")
-        second = "" if flag.found_later and flag.related_topic_confidential else why.get("second", "")
+        first = "" if earlier_hidden else why.get("first", "")  # the paid agreement's words
+        second = "" if later_hidden else why.get("second", "")  # the concession's
         quotes = " / ".join(_quote(t, w) for w in (first, second) if w)
         if why.get("service"):
             service = _service_name(t, why.get("service_names"), str(why["service"]))
@@ -195,20 +201,25 @@ def why_text(t: Texts, flag: FlagView) -> str:
         if why.get("group"):
             text = f"{text} {t('why.group')}"
         given = why.get("given")
-        if given and given != "ticked" and not (flag.found_later and flag.related_topic_confidential):
-            return f"{text} {t('why.given', words=_quote(t, given))}"
-        return f"{text} {t('why.ticked')}" if given == "ticked" else text
+        if given == "ticked":
+            return f"{text} {t('why.ticked')}"
+        return f"{text} {t('why.given', words=_quote(t, given))}" if given and not later_hidden else text
     if flag.kind == FlagKind.PARALLEL_FRAMEWORK:
-        mine = why.get("words")
-        theirs = None if flag.related_topic_confidential or flag.found_later else why.get("other_words")
-        parts = [_quote(t, w) if w else t("why.framework.ticked") for w in (mine, theirs) if w or w is None]
+        later = (why.get("words"), later_hidden)  # None: ticked on the form
+        earlier = (why.get("other_words"), earlier_hidden)
+        parts = [
+            _quote(t, words) if words else t("why.framework.ticked") for words, hidden in (later, earlier) if not hidden
+        ]
         text = t("why.framework", quotes=" / ".join(parts)) if parts else ""
         return f"{text} {t('why.group')}".strip() if why.get("group") else text
-    if flag.kind == FlagKind.PRICE_RISK and why.get("via"):
-        via = [str(v) for v in why["via"]]
-        countries = [str(c) for c in why.get("via_countries", [])]
+    if flag.kind == FlagKind.PRICE_RISK and (why.get("via") or why.get("via_hidden")):
+        via = [str(v) for v in why.get("via") or []]
+        if why.get("via_hidden"):
+            via.append(t("why.price.hidden", count=why["via_hidden"]))
+        countries = [str(c) for c in why.get("via_countries") or []]
         shown = ", ".join(countries[:COUNTRIES_SHOWN]) + (", …" if len(countries) > COUNTRIES_SHOWN else "")
-        return t("why.price.group", accounts=names_text(t, via), countries=shown)
+        key = "why.price.group" if shown else "why.price.group.undisclosed"
+        return t(key, accounts=names_text(t, via), countries=shown)
     return ""
 
 
@@ -244,7 +255,8 @@ def _dismiss_action(t: Texts, attention: Attention, flag: FlagView) -> ShowCardA
 def dismissed_text(t: Texts, flag: FlagView) -> str:
     day = flag.dismissed_on.isoformat() if flag.dismissed_on else ""
     reason = shorten(flag.dismissed_reason, DISMISSED_WIDTH)
-    return t("flag.dismissed", name=shorten(flag.dismissed_by, NAME_WIDTH), date=day, reason=reason)
+    name = shorten(flag.dismissed_by, NAME_WIDTH) if flag.dismissed_by else t("flag.dismissed.someone")
+    return t("flag.dismissed", name=name, date=day, reason=reason)
 
 
 def end_agreement_title(t: Texts, agreement: EndableAgreement) -> str:
@@ -327,9 +339,9 @@ def attention_section(
     conflicts_first = sorted(attention.flags, key=lambda flag: flag.kind not in CONFLICTS)
     flags, more_flags = first(conflicts_first, FLAGS_SHOWN)
     for flag in flags:
-        conflict = flag.kind in CONFLICTS and not flag.dismissed_by
+        conflict = flag.kind in CONFLICTS and flag.dismissed_on is None
         body.append(callout(flag_text(t, flag), "attention" if conflict else "warning", bold=conflict))
-        if flag.dismissed_by:
+        if flag.dismissed_on is not None:
             body.append(callout(dismissed_text(t, flag), "good"))
     if more_flags:
         body.append(callout(t("flag.more", count=more_flags), "warning", user_text=False))
@@ -360,7 +372,7 @@ def attention_section(
             )
         )
     for flag in flags if not anyone else ():  # the channel post is everyone's: each marks it on their own view
-        if flag.flag_id in attention.viewer_may_dismiss and not flag.dismissed_by:
+        if flag.flag_id in attention.viewer_may_dismiss and flag.dismissed_on is None:
             actions.append(_dismiss_action(t, attention, flag))
     refresh = None
     if attention.refresh_user_ids:

@@ -97,7 +97,7 @@ def brief_view(t: Texts, contents: BriefContents, zone: dt.tzinfo) -> BriefView:
             c.flag.topic,
             c.flag.owner.name,
             c.flag.created_at.date(),
-            c.flag.related.owner.name if c.flag.related else "",
+            t("flag.group.hidden_owner") if c.other_hidden else (c.flag.related.owner.name if c.flag.related else ""),
             c.flag.related.created_at.date() if c.flag.related else None,
             topic_hidden=not c.topic_visible,
         )

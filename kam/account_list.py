@@ -181,6 +181,10 @@ def parse_rows(table: list[list[str]]) -> tuple[list[AccountRow], list[RowError]
     if not table:
         raise UnreadableFile("the file is empty")
     columns = [HEADERS.get(_header_key(cell)) for cell in table[0]]
+    twice = sorted({c for c in columns if c is not None and columns.count(c) > 1})
+    if twice:
+        headers = [str(cell).strip() for cell, c in zip(table[0], columns, strict=False) if c in twice]
+        raise UnreadableFile(f"the columns {', '.join(headers)} all say {twice[0]} (line 1): keep one")
     missing = [name for name in REQUIRED if name not in columns]
     if missing:
         raise UnreadableFile(f"the header lacks the column(s) {', '.join(missing)} (line 1)")

@@ -185,6 +185,7 @@ class Conflict:
 
     flag: Flag
     topic_visible: bool
+    other_hidden: bool = False  # the other item is on a confidential account of the customer group: nobody named
 
 
 @dataclass(frozen=True)
@@ -295,7 +296,12 @@ async def _open_conflicts(session: AsyncSession, account_id: int, day: dt.date, 
     flags = list(
         await session.scalars(
             select(Flag)
-            .where(Flag.account_id == account_id, Flag.kind.in_(CONFLICTS), Flag.closed_at.is_(None))
+            .where(
+                Flag.account_id == account_id,
+                Flag.kind.in_(CONFLICTS),
+                Flag.closed_at.is_(None),
+                Flag.dismissed_at.is_(None),  # marked "not a conflict" by someone it names
+            )
             .order_by(Flag.created_at.desc(), Flag.id.desc())
         )
     )
@@ -322,13 +328,20 @@ async def _open_conflicts(session: AsyncSession, account_id: int, day: dt.date, 
             continue
         if flag.kind == FlagKind.PRICE_RISK and flag.item_id not in running:
             continue
-        conflicts.append(Conflict(flag, await _topic_visible(session, flag, visible)))
+        other = await session.get(Account, related.account_id) if related and related.account_id != account_id else None
+        hidden = other is not None and other.confidential
+        conflicts.append(Conflict(flag, await _topic_visible(session, flag, visible), hidden))
     return conflicts
 
 
 async def _topic_visible(session: AsyncSession, flag: Flag, visible: _Visibility) -> bool:
-    """A conflict's topic may come from a contact on either side of it (a paid service, an agreement's summary)."""
+    """A conflict's topic may come from a contact on either side of it (a paid service, an agreement's summary),
+    or from another account of the customer group, whose topics a confidential one keeps to its own team."""
     for side in (flag, flag.related):
+        if side is not None and side.account_id != flag.account_id:
+            other = await session.get(Account, side.account_id)
+            if other is None or other.confidential:
+                return False
         if side is not None and side.item_kind == ItemKind.CONTACT:
             contact = await session.get(Contact, side.item_id)
             if contact is not None and not await visible.of(contact):

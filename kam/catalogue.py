@@ -34,6 +34,8 @@ from kam.text import one_line
 SERVICE_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,59}$")
 NAME_MAX = 120
 SERVICES_MAX = 2000
+SYNONYMS_MAX = 50  # per service and language
+PHRASES_MAX = 10_000  # names and synonyms in all: each is looked up in every text the checks read
 
 
 class CatalogueError(Exception):
@@ -58,7 +60,7 @@ class Service:
         return [topics.phrase(lang, w) for lang, w in written if lang in topics.LANGUAGES]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # one catalogue per file read: compared (and cached on) as itself
 class Catalogue:
     languages: tuple[str, ...] = ()
     services: tuple[Service, ...] = ()
@@ -130,6 +132,9 @@ def parse(raw: Any, where: str) -> Catalogue:
             raise CatalogueError(f"{here}: the id {service.id!r} is already used by {seen[service.id]}")
         seen[service.id] = here
         services.append(service)
+    phrases = sum(len(s.names) + sum(len(w) for w in s.synonyms.values()) for s in services)
+    if phrases > PHRASES_MAX:
+        raise CatalogueError(f"{where}: {phrases} names and synonyms in all; at most {PHRASES_MAX}")
     return Catalogue(languages, tuple(services))
 
 
@@ -173,9 +178,13 @@ def _words_by_language(raw: Any, where: str, *, single: bool) -> dict[str, tuple
         here = f"{where}.{language}"
         if str(language).lower() not in topics.LANGUAGES:
             raise CatalogueError(f"{here}: not one of the languages {', '.join(topics.LANGUAGES)}")
+        if str(language).lower() in found:
+            raise CatalogueError(f"{here}: {str(language).lower()} is given twice")
         values = [value] if single or isinstance(value, str) else value
         if not isinstance(values, list) or not values:
             raise CatalogueError(f"{here}: expected {'a name' if single else 'a list of synonyms'}")
+        if len(values) > SYNONYMS_MAX:
+            raise CatalogueError(f"{here}: at most {SYNONYMS_MAX} synonyms per language")
         words = tuple(_word(v, here) for v in values)
         found[str(language).lower()] = words
     return found
@@ -185,8 +194,11 @@ def _word(value: Any, where: str) -> str:
     if not isinstance(value, str | int | float) or isinstance(value, bool):
         raise CatalogueError(f"{where}: expected text")
     text = one_line(str(value))
-    if not text or not topics.read(text).words:
+    words = topics.read(text).words
+    if not text or not words:
         raise CatalogueError(f"{where}: empty")
+    if all(w.folded.isdigit() or (topics.is_stop_word(w.folded) and len(w.folded) <= 4) for w in words):
+        raise CatalogueError(f"{where}: {text!r} has only common words or numbers, which every text has")
     if len(text) > NAME_MAX:
         raise CatalogueError(f"{where}: at most {NAME_MAX} characters")
     return text
@@ -200,8 +212,17 @@ def _read_workbook(path: Path) -> dict[str, Any]:
         workbook = load_workbook(path, read_only=True, data_only=True)
     except Exception as error:  # openpyxl raises many kinds for a file that is not a workbook
         raise CatalogueError(f"{path}: not an Excel workbook ({error.__class__.__name__})") from None
-    sheet = workbook.worksheets[0]
-    rows = sheet.iter_rows(values_only=True)
+    try:
+        return _services_of(workbook.worksheets[0].iter_rows(values_only=True), path)
+    except CatalogueError:
+        raise
+    except Exception as error:  # a chart sheet first, a damaged sheet: openpyxl raises many kinds
+        raise CatalogueError(f"{path}: the first sheet cannot be read ({error.__class__.__name__})") from None
+    finally:
+        workbook.close()
+
+
+def _services_of(rows: Any, path: Path) -> dict[str, Any]:
     header = [str(h or "").strip().lower().replace(" ", "_") for h in next(rows, ())]
     if "id" not in header:
         raise CatalogueError(f"{path}: the first row needs the headers id and name_<language>, e.g. name_en")
@@ -218,7 +239,6 @@ def _read_workbook(path: Path) -> dict[str, Any]:
             if key.startswith("synonyms_") and value not in (None, "")
         }
         services.append({"id": cells.get("id"), "names": names, "synonyms": synonyms, _ROW: f"row {number}"})
-    workbook.close()
     return {"languages": languages, "services": services}
 
 

@@ -238,17 +238,17 @@ async def dismiss_conflict(session: AsyncSession, flag: Flag, account: Account, 
     flag.dismissed_by = person
     flag.dismissed_reason = reason[:DISMISS_REASON_MAX]
     await session.flush()
-    item = (flag.item_kind, flag.item_id)
-    accounts = {flag.account_id: account}
-    if flag.related is not None and flag.related.account_id not in accounts:
-        other = await session.get(Account, flag.related.account_id)
-        if other is not None:
-            accounts[other.id] = other
-    for each in accounts.values():
-        shown = item if each.id == flag.account_id else (flag.related.item_kind, flag.related.item_id)  # type: ignore[union-attr]
+    # Each account the conflict involves (`account`, named with it, is one of them), with its own item.
+    items = {flag.account_id: (flag.item_kind, flag.item_id)}
+    if flag.related is not None:
+        items.setdefault(flag.related.account_id, (flag.related.item_kind, flag.related.item_id))
+    for account_id, item in items.items():
+        each = account if account.id == account_id else await session.get(Account, account_id)
+        if each is None:
+            continue
         for manager in managers_of(each):
             if manager.id != person.id:
-                tell_about_conflict(session, manager, each, shown, flag, "dismissed")
+                tell_about_conflict(session, manager, each, item, flag, "dismissed")
 
 
 async def dismissed_conflicts(session: AsyncSession, account_ids: Iterable[int]) -> dict[int, int]:
@@ -271,12 +271,18 @@ async def price_risks(session: AsyncSession, action: PriceAction, author: Person
         where = {a.id: sorted(countries & {c.upper() for c in a.countries or []}) for a in members}
         if not any(where.values()):
             continue
-        overlap = sorted({c for found in where.values() for c in found})
         for account in members:
-            via = [a.name for a in members if a.id != account.id and where[a.id]]
+            # The sister accounts whose sites put this one at risk: a confidential one is not named, nor its countries.
+            others = [a for a in members if a.id != account.id and where[a.id]]
+            shown = [a for a in others if not a.confidential]
+            reason = {
+                "countries": where[account.id],
+                "via": [a.name for a in shown],
+                "via_hidden": len(others) - len(shown),
+                "via_countries": sorted({c for a in shown for c in where[a.id]}),
+            }
             logged = Logged(account, ItemKind.PRICE_ACTION, action.id, author)
-            reason = {"countries": where[account.id], "via": via, "via_countries": overlap if via else []}
-            session.add(_flag(logged, FlagKind.PRICE_RISK, ", ".join(where[account.id] or overlap), reason=reason))
+            session.add(_flag(logged, FlagKind.PRICE_RISK, ", ".join(where[account.id]), reason=reason))
             affected[account] = _tell(managers_of(account), "price_risk")
     return affected
 
@@ -310,6 +316,7 @@ class Finding:
     topic_confidential: bool = False
     other_topic_confidential: bool = False
     other_account: str | None = None
+    item_confidential: bool = False  # the item whose card it is: a confidential contact
 
     @property
     def kind(self) -> FlagKind:
@@ -408,6 +415,7 @@ async def flags_of(session: AsyncSession, account_id: int, item: Item) -> list[F
                 other_agreement=agreement if flag.account_id == account_id else None,
                 other_topic_confidential=known.summary_is_topic(agreement) or hidden,
                 other_account=_account_name(others, flag.account_id),
+                item_confidential=item in known.confidential,
             )
         )
     return findings
@@ -434,8 +442,9 @@ def _forward(flag: Flag, known: _Items, others: dict[int, str | None]) -> Findin
     """A flag of the item itself; a conflict names the earlier item it clashes with (a parallel framework
     agreement's topic is the earlier agreement's)."""
     other = flag.related
+    mine = known.summary_is_topic(flag)
     if other is None:
-        return Finding(flag, known.agreed_on.get(_item(flag)), topic_confidential=known.summary_is_topic(flag))
+        return Finding(flag, known.agreed_on.get(_item(flag)), topic_confidential=mine, item_confidential=mine)
     hidden = other.account_id in others and others[other.account_id] is None
     return Finding(
         flag,
@@ -450,6 +459,7 @@ def _forward(flag: Flag, known: _Items, others: dict[int, str | None]) -> Findin
         topic_confidential=known.summary_is_topic(flag) or known.summary_is_topic(other) or hidden,
         other_topic_confidential=known.summary_is_topic(other) or hidden,
         other_account=_account_name(others, other.account_id),
+        item_confidential=mine,
     )
 
 

@@ -19,12 +19,15 @@ away the rental pump, not the overhaul).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from kam import topics, wording
 from kam.catalogue import Catalogue
 
+_ALL_OFF = re.compile(r"(?<![\d.,])100\s?%")
 _WORD_MIN = 3  # shorter words say nothing about a topic ("kg", "IQ")
 
 
@@ -65,7 +68,14 @@ class Why:
 
 def read_side(catalogue: Catalogue, text: str, picked: str | None = None, *, given: bool = False) -> Side:
     """What `text` is about. With `given` (a concession), only what it gives away: the part of the text around
-    its concession words, when that part names anything; the rest is what the thing was given for."""
+    its concession words, when that part names anything; the rest is what the thing was given for.
+
+    Read once per catalogue and text: each concession is compared with every paid agreement of its group."""
+    return _read_side(catalogue, text, picked, given)
+
+
+@lru_cache(maxsize=20_000)
+def _read_side(catalogue: Catalogue, text: str, picked: str | None, given: bool) -> Side:
     read = topics.read(text)
     places = catalogue.places(read)
     concession = _giving(read) if given else []
@@ -132,6 +142,14 @@ def _about(
     return kept
 
 
+def _joined_before(read: topics.Text, word: topics.Word) -> bool:
+    return read.raw[max(0, word.start - 1) : word.start] == "-"
+
+
+def _joined_after(read: topics.Text, word: topics.Word) -> bool:
+    return read.raw[word.end : word.end + 1] == "-"
+
+
 def _joined(read: topics.Text, word: topics.Word) -> bool:
     """A word that is part of a hyphenated one ("on" in "on-site", "vor" in "Vor-Ort")."""
     return read.raw[word.end : word.end + 1] == "-" or read.raw[max(0, word.start - 1) : word.start] == "-"
@@ -179,7 +197,11 @@ def _giving(read: topics.Text) -> list[tuple[int, int]]:
     """Where a text says something is free: its concession words, or a negated billing word ("not invoiced",
     "berechnen wir nicht", "sin cargo"). Labels of the whole decision ("goodwill", "Kulanz") are not among them:
     they say nothing about which thing is free."""
-    places = [(f.first, f.last) for f in topics.find(read, wording.concession_phrases())]
+    places = [
+        (f.first, f.last)
+        for f in topics.find(read, wording.concession_phrases())
+        if f.first != f.last or not _joined_before(read, read.words[f.first])  # "oil-free" is no gift
+    ]
     negations = wording.negation_words()
     for billed in topics.find(read, wording.billing_phrases()):
         reach = range(max(0, billed.first - wording.NEGATION_REACH), billed.last + wording.NEGATION_REACH + 1)
@@ -208,7 +230,10 @@ def concession_words(text: str) -> str | None:
 
 def only_discount(text: str) -> bool:
     """A price changed, not a service given away: a reduction ("5 % Rabatt", "sconto del 10%") with no word of
-    giving anything away, or one in the same clause as them ("the price increase waived")."""
+    giving anything away, or one in the same clause as them ("the price increase waived"). 100 % off gives it
+    away."""
+    if _ALL_OFF.search(text):
+        return False
     read = topics.read(text)
     discounts = topics.find(read, wording.discount_phrases())
     if not discounts:
@@ -222,11 +247,18 @@ def framework_words(text: str) -> str | None:
     None for an order under one that exists ("Abruf aus bestehendem Rahmenvertrag")."""
     read = topics.read(text)
     references = topics.find(read, wording.reference_phrases())
-    opened = [
-        f
-        for f in topics.find(read, wording.framework_phrases())
-        if not any(f.first - wording.REFERENCE_REACH <= r.last < f.first or r.first == f.last + 1 for r in references)
-    ]
+    ended = topics.find(read, wording.ended_phrases())
+    negations = wording.negation_words()
+
+    def opens_one(f: topics.Found) -> bool:
+        before = range(max(0, f.first - wording.REFERENCE_REACH), f.first)
+        if any(f.first - wording.REFERENCE_REACH <= r.last < f.first or r.first == f.last + 1 for r in references):
+            return False  # an order under one that exists
+        if any(read.words[i].folded in negations for i in before) or any(e.first == f.last + 1 for e in ended):
+            return False  # none, or one that ends
+        return f.first != f.last or not _joined_after(read, read.words[f.last])  # "RV-Pumpe" is a pump
+
+    opened = [f for f in topics.find(read, wording.framework_phrases()) if opens_one(f)]
     if not opened:
         return None
     best = max(opened, key=lambda f: (f.last - f.first, -f.first))

@@ -50,13 +50,7 @@ class OutboxKind(StrEnum):
 # a team): once one is delivered, an activity feed notification points to it (bot/outbox/feed.py). Review
 # requests to item owners are ACK_REQUEST rows too.
 FOLLOWED_IN_FEED = frozenset(
-    {
-        OutboxKind.ACK_REQUEST,
-        OutboxKind.ACK_REMINDER,
-        OutboxKind.DELIVERY_FAILED,
-        OutboxKind.MEMBERS_MISSING,
-        OutboxKind.CONFLICT_NOTICE,
-    }
+    {OutboxKind.ACK_REQUEST, OutboxKind.ACK_REMINDER, OutboxKind.DELIVERY_FAILED, OutboxKind.MEMBERS_MISSING}
 )
 
 

@@ -113,6 +113,16 @@ REFERENCE = _table(
 )
 REFERENCE_REACH = 3
 
+# A framework agreement that is not (no longer) opened: "no framework agreement with them", "Rahmenvertrag nicht
+# verlängert". NEGATION's words up to REFERENCE_REACH before it; these right after it.
+ENDED = _table(
+    en="not renewed | terminated | expired | cancelled | ended | will not be renewed",
+    de="nicht verlängert | gekündigt | beendet | ausgelaufen | läuft aus",
+    fr="non renouvelé | résilié | expiré | terminé",
+    it="non rinnovato | disdetto | scaduto | terminato",
+    es="no renovado | rescindido | vencido | terminado",
+)
+
 # A price changed (reduced, or an increase waived), not a service given away: where these words stand with what
 # is given, the service itself is still paid for.
 DISCOUNT = _table(
@@ -241,6 +251,11 @@ def billing_phrases() -> tuple[topics.Phrase, ...]:
 
 def negation_words() -> frozenset[str]:
     return _folded(tuple(NEGATION.items()))
+
+
+@cache
+def ended_phrases() -> tuple[topics.Phrase, ...]:
+    return _phrases(ENDED)
 
 
 @cache

@@ -63,6 +63,8 @@ async def dismiss_conflict(turn: Turn, request: VerbRequest) -> Reply:
     account, person = request.account, request.person
     assert account is not None and person is not None, "the route names its account; the policy knows the caller"
     raw = request.value.get(REASON_INPUT.format(flag_id=flag.id))
+    if isinstance(raw, str) and len(raw) > DISMISS_REASON_MAX * 2:  # cleaning drops invisible characters only
+        return Reply(message=turn.t("field.too_long", max=DISMISS_REASON_MAX, length=len(raw)))
     reason = clean_text(raw) if isinstance(raw, str) else ""
     if not reason:
         return Reply(message=turn.t("flag.dismiss.need_reason"))

@@ -215,3 +215,9 @@ def test_the_group_column_puts_legal_entities_of_one_customer_together(tmp_path:
         csv.writer(handle).writerows([header, *rows])
     kambot("accounts", "import", str(export), database=database, cwd=tmp_path)
     assert asyncio.run(groups())["Contoso Italia"] is None
+
+    # Two columns that both say the group: which one counts would be a guess, so nothing is imported.
+    with export.open("w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows([[*header, "Parent"], [*rows[1], "Other"]])
+    both = kambot("accounts", "import", str(export), database=database, cwd=tmp_path)
+    assert both.returncode == 2 and "the columns Group, Parent all say group (line 1): keep one" in both.stderr

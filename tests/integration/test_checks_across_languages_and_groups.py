@@ -243,3 +243,51 @@ async def test_a_service_the_group_agreed_to_pay_for_given_away_by_a_sister_enti
     assert "was given away free of charge for Fabrikam Logistics, of the same customer group as Contoso Pharma" in text
     assert "gave this away free of charge for the same customer group" in text
     assert_valid_cards([logged, told[-1]])
+
+
+async def test_a_confidential_sister_account_is_neither_named_nor_located_on_the_others_cards(bot: RunningBot) -> None:
+    await one_group(bot)
+    async with bot.db.transaction() as session:
+        await session.execute(update(Account).where(Account.id == FABRIKAM).values(confidential=True))
+    await bot.send(bot.teams.message("log price action", user="patti"))
+    form, _ = last_card(bot.connector, "a:personal-patti")
+    bargain = {"title": "Promoción de otoño", "countries": "mx", "starts_on": TODAY.isoformat()}
+    await bot.send(bot.teams.execute(action_data(form) | bargain, user="patti"))
+    await bot.settle()
+    contoso = channel_post(bot.connector, CONTOSO_CHANNEL, "Global price risk: Contoso Pharma")
+    text = texts_in(contoso)
+    assert "applies where another account of this customer group has sites" in text
+    assert "Why: 1 confidential account(s), of the same customer group, has sites there" in text
+    assert "Fabrikam" not in str(contoso) and "MX" not in text.split("Why:")[1]
+    assert_valid_cards([contoso])
+
+
+async def test_marking_a_group_clash_not_a_conflict_tells_the_other_entitys_ka_manager(bot: RunningBot) -> None:
+    await one_group(bot)
+    talks = GOOD_INPUT | {
+        "summary": "Rahmenvertrag für alle Werke: Verhandlung gestartet.",
+        "framework_agreement": "true",
+    }
+    await log_in_channel(bot, "log contact", talks, user="adele")
+    megan_before = len(chat_cards(bot.connector, "megan"))
+    us = decision(
+        "Master supply agreement, US hubs", "We open talks on a master supply agreement.", category="contract"
+    )
+    await log_in_channel(bot, "log decision", us, user="isaiah", where=FABRIKAM_CHANNEL)
+    megans = [c for c in chat_cards(bot.connector, "megan")[megan_before:] if "same customer group" in texts_in(c)][-1]
+
+    # Contoso's KA manager answers on her own item's card: Fabrikam's KA manager (Alex) hears of it, and she is
+    # not told of her own answer.
+    button = dismiss_button(megans)
+    reason_input = button.pop("_reason_input")
+    alex_before, megan_after = len(chat_cards(bot.connector, "alex")), len(chat_cards(bot.connector, "megan"))
+    reason = "The US talks are about the US hubs only; the group agreement excludes them."
+    marked = invoke_card(await bot.send(bot.teams.execute(button | {reason_input: reason}, user="megan")))
+    await bot.settle()
+    assert f'Marked "not a conflict" by Megan Bowen ({TODAY}): {reason}' in texts_in(marked)
+    alexs = [c for c in chat_cards(bot.connector, "alex")[alex_before:] if "not a conflict" in texts_in(c)]
+    assert alexs and "Master supply agreement, US hubs" in texts_in(alexs[-1]), "Fabrikam's own item"
+    assert not [c for c in chat_cards(bot.connector, "megan")[megan_after:] if "not a conflict" in texts_in(c)]
+    async with bot.db.transaction() as session:
+        assert await dismissed_conflicts(session, [CONTOSO, FABRIKAM]) == {FABRIKAM: 1}
+    assert_valid_cards([marked, alexs[-1]])

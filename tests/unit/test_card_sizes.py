@@ -176,7 +176,7 @@ def attention(item_kind: ItemKind, banner: str = "") -> Attention:
             why=worst_why(kind),
             other_account=worst(ACCOUNT_NAME) if i % 3 else None,
             dismissed_by=worst(PERSON_NAME) if i % 4 == 1 else "",
-            dismissed_on=TODAY,
+            dismissed_on=TODAY if i % 4 == 1 else None,
             dismissed_reason=worst(DISMISS_REASON_MAX),
         )
         for i, kind in enumerate(list(FlagKind) * 10)

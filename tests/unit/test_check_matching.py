@@ -124,3 +124,21 @@ def test_framework_agreements_are_recognised_with_their_words(text: str, words: 
 )
 def test_texts_that_only_look_like_a_framework_agreement_are_not_one(text: str) -> None:
     assert not is_framework_text(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "No framework agreement with them this year",
+        "Rahmenvertrag nicht verlängert, Einzelbestellungen ab 2027",
+        "RV-Pumpe P-12 getauscht",
+    ],
+)
+def test_a_framework_agreement_refused_ended_or_only_a_pump_name_opens_none(text: str) -> None:
+    assert not is_framework_text(text)
+
+
+def test_an_adjective_ending_in_free_gives_nothing_away_and_a_full_discount_does() -> None:
+    assert concession_words("Oil-free compressors for the clean room") is None
+    assert conflict("Schulung der Bediener, Werk Ulm", "Ulm: Schulung mit 100 % Rabatt", ticked=True) is not None
+    assert conflict("Schulung der Bediener, Werk Ulm", "Ulm: Schulung mit 10 % Rabatt", ticked=True) is None

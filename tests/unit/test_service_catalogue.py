@@ -54,12 +54,20 @@ def test_the_demo_catalogue_names_every_service_in_five_languages() -> None:
             "services[0] (a).names: no name in de (languages lists it)",
         ),
         (
-            "services:\n  - {id: a, names: {en: A}}\n  - {id: a, names: {en: B}}",
+            "services:\n  - {id: a, names: {en: Alpha}}\n  - {id: a, names: {en: Beta}}",
             "services[1]: the id 'a' is already used by services[0]",
         ),
-        ("services:\n  - id: a\n    names: {en: A}\n    synonyms: {en: ['']}", "services[0] (a).synonyms.en: empty"),
+        (
+            "services:\n  - id: a\n    names: {en: Alpha}\n    synonyms: {en: ['']}",
+            "services[0] (a).synonyms.en: empty",
+        ),
         ("languages: [en, xx]\nservices: []", "languages: xx not one of en, de, fr, it, es"),
         ("services: [\n", "services.yaml: while parsing"),
+        ("services:\n  - id: a\n    names: {en: Alpha, EN: Beta}", "services[0] (a).names.EN: en is given twice"),
+        (
+            "services:\n  - id: a\n    names: {en: Training}\n    synonyms: {en: [the]}",
+            "services[0] (a).synonyms.en: 'the' has only common words or numbers",
+        ),
     ],
 )
 def test_a_catalogue_that_cannot_be_used_says_where(tmp_path: Path, text: str, where: str) -> None:

@@ -32,6 +32,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # Cards about conflicts across a group that older code cannot render: not owed to anyone any more.
+    op.execute("DELETE FROM outbox WHERE kind = 'conflict.notice'")
     with op.batch_alter_table("flags", schema=None) as batch_op:
         batch_op.drop_constraint("fk_flags_dismissed_by_id_people", type_="foreignkey")
         batch_op.drop_column("dismissed_reason")
