@@ -36,7 +36,7 @@ VERB_VIEW = "ack.view"
 VERB_END_AGREEMENT = "agreement.end"
 VERB_DISMISS_CONFLICT = "conflict.dismiss"
 REASON_INPUT = "dismiss_reason_{flag_id}"  # one per conflict on the card: each button sends its own
-QUOTE_WIDTH = 50  # characters of the words a check matched, and of a service's name, quoted on the card
+QUOTE_WIDTH = 40  # characters of the words a check matched, and of a service's name, quoted on the card
 DISMISSED_WIDTH = 200  # characters of why a conflict is none, on the card (the Log tab has it whole)
 COUNTRIES_SHOWN = 10
 REFRESH_USERS_MAX = 60  # Teams refreshes a card automatically for at most 60 users
@@ -252,10 +252,12 @@ def _dismiss_action(t: Texts, attention: Attention, flag: FlagView) -> ShowCardA
     return ShowCardAction(title=title, card=form)
 
 
-def dismissed_text(t: Texts, flag: FlagView) -> str:
+def dismissed_text(t: Texts, flag: FlagView, *, with_reason: bool = True) -> str:
     day = flag.dismissed_on.isoformat() if flag.dismissed_on else ""
     reason = shorten(flag.dismissed_reason, DISMISSED_WIDTH)
     name = shorten(flag.dismissed_by, NAME_WIDTH) if flag.dismissed_by else t("flag.dismissed.someone")
+    if not with_reason:
+        return t("flag.dismissed.short", name=name, date=day)
     return t("flag.dismissed", name=name, date=day, reason=reason)
 
 
@@ -341,8 +343,8 @@ def attention_section(
     for flag in flags:
         conflict = flag.kind in CONFLICTS and flag.dismissed_on is None
         body.append(callout(flag_text(t, flag), "attention" if conflict else "warning", bold=conflict))
-        if flag.dismissed_on is not None:
-            body.append(callout(dismissed_text(t, flag), "good"))
+        if flag.dismissed_on is not None:  # why, on each one's own view; the channel post says who and when
+            body.append(callout(dismissed_text(t, flag, with_reason=not anyone), "good"))
     if more_flags:
         body.append(callout(t("flag.more", count=more_flags), "warning", user_text=False))
     body += _status(t, attention)
