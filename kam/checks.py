@@ -155,25 +155,35 @@ async def concession_given(
             "given": how,
             "group": bool(elsewhere),
         }
-        clash = _flag(logged, FlagKind.FREE_AFTER_PAID, paid.topic, related=paid, reason=reason)
-        session.add(clash)
-        must_know += _tell(managers_of(logged.account), "free_after_paid")
-        if elsewhere is None:
-            must_know += _tell([paid.owner], "free_after_paid")
-        else:
-            await _tell_the_other_entity(session, logged, paid, elsewhere, clash, "group_paid_service")
+        must_know += await _clash(session, logged, FlagKind.FREE_AFTER_PAID, paid, elsewhere, reason)
     return must_know
 
 
-async def _tell_the_other_entity(
-    session: AsyncSession, logged: Logged, other: Flag, account: Account, clash: Flag, why: str
-) -> None:
-    """A clash with an item of another account of the customer group: its owner and that account's KA managers
-    get their own item, with the clash, in their 1:1 chat (they may not read this account's)."""
+_NOTICES = {FlagKind.FREE_AFTER_PAID: "group_paid_service", FlagKind.PARALLEL_FRAMEWORK: "group_framework"}
+
+
+async def _clash(
+    session: AsyncSession,
+    logged: Logged,
+    kind: FlagKind,
+    earlier: Flag,
+    elsewhere: Account | None,
+    reason: dict[str, Any],
+) -> list[MustKnow]:
+    """A conflict of the logged item with an `earlier` one: this account's KA managers must acknowledge it, and
+    the earlier item's owner too when it is on this account. On another account of the customer group
+    (`elsewhere`) its owner and that account's KA managers get their own item, with the clash, in their 1:1
+    chat (they may not read this account's)."""
+    clash = _flag(logged, kind, earlier.topic, related=earlier, reason=reason)
+    session.add(clash)
+    must_know = _tell(managers_of(logged.account), kind.value)
+    if elsewhere is None:
+        return must_know + _tell([earlier.owner], kind.value)
     await session.flush()
-    told = {p.id: p for p in [other.owner, *managers_of(account)] if p.id != logged.author.id}
+    told = {p.id: p for p in [earlier.owner, *managers_of(elsewhere)] if p.id != logged.author.id}
     for person in told.values():
-        tell_about_conflict(session, person, account, (other.item_kind, other.item_id), clash, why)
+        tell_about_conflict(session, person, elsewhere, (earlier.item_kind, earlier.item_id), clash, _NOTICES[kind])
+    return must_know
 
 
 def _reason(flag: Flag | None) -> dict[str, Any]:
@@ -197,13 +207,7 @@ async def framework_agreement_opened(
     for other in others:
         elsewhere = by_id[other.account_id] if other.account_id != logged.account.id else None
         reason = {"words": words, "other_words": _reason(other).get("words"), "group": bool(elsewhere)}
-        clash = _flag(logged, FlagKind.PARALLEL_FRAMEWORK, other.topic, related=other, reason=reason)
-        session.add(clash)
-        must_know += _tell(managers_of(logged.account), "parallel_framework")
-        if elsewhere is None:
-            must_know += _tell([other.owner], "parallel_framework")
-        else:
-            await _tell_the_other_entity(session, logged, other, elsewhere, clash, "group_framework")
+        must_know += await _clash(session, logged, FlagKind.PARALLEL_FRAMEWORK, other, elsewhere, reason)
     return must_know
 
 

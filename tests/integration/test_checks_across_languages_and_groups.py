@@ -23,6 +23,7 @@ from tests.support.flows import (
     channel_post,
     chat_cards,
     choice_value,
+    decision_form,
     form_from_channel,
     invoke_card,
     invoke_message,
@@ -45,17 +46,6 @@ async def bot(sqlite_url: str, connector: ConnectorFake) -> AsyncIterator[Runnin
     running = await RunningBot(local_settings(sqlite_url, services_file=str(CATALOGUE)), connector).start()
     yield running
     await running.stop()
-
-
-def decision(title: str, text: str, category: str = "service", **more: str) -> dict[str, str]:
-    return {
-        "title": title,
-        "category": category,
-        "decision": text,
-        "decided_by": "the team",
-        "effective_on": TODAY.isoformat(),
-        **more,
-    }
 
 
 async def one_group(bot: RunningBot) -> None:
@@ -83,7 +73,7 @@ async def test_a_service_agreed_in_german_and_given_away_in_english_is_flagged_w
     paid = GOOD_INPUT | {"paid_service": "Vor-Ort-Schulung für 12 Bediener in Monterrey"}
     await log_in_channel(bot, "log contact", paid, user="isaiah", where=FABRIKAM_CHANNEL)
 
-    free = decision("Monterrey operators", "We run the on-site training for the new operators free of charge.")
+    free = decision_form("Monterrey operators", "We run the on-site training for the new operators free of charge.")
     logged = await log_in_channel(bot, "log decision", free, user="alex", where=FABRIKAM_CHANNEL)
     said = texts_in(logged)
     assert 'the customer agreed to pay for "Vor-Ort-Schulung für 12 Bediener in Monterrey"' in said
@@ -93,7 +83,7 @@ async def test_a_service_agreed_in_german_and_given_away_in_english_is_flagged_w
     assert "Why: both are the service “On-site training”" in texts_in(post)
 
     # The same site and the same word, another thing given away: no conflict.
-    parking = decision("Monterrey visitors", "Free parking at the site for all visitors of the training.")
+    parking = decision_form("Monterrey visitors", "Free parking at the site for all visitors of the training.")
     quiet = await log_in_channel(bot, "log decision", parking, user="alex", where=FABRIKAM_CHANNEL)
     assert "Conflict" not in texts_in(quiet) and "Given free of charge (a concession)." in texts_in(quiet)
     assert len(await conflicts(bot, FlagKind.FREE_AFTER_PAID)) == 1
@@ -108,7 +98,7 @@ async def test_a_service_picked_from_the_catalogue_matches_its_italian_name(bot:
     await bot.settle()
     assert "The customer agreed to pay for: Installation." in texts_in(contact)
 
-    gift = decision("Stabilimento di Monterrey", "Montaggio del nastro in omaggio per il cliente.")
+    gift = decision_form("Stabilimento di Monterrey", "Montaggio del nastro in omaggio per il cliente.")
     logged = await log_in_channel(bot, "log decision", gift, user="alex", where=FABRIKAM_CHANNEL)
     said = texts_in(logged)
     assert 'the customer agreed to pay for "Installation"' in said
@@ -135,7 +125,7 @@ async def test_two_framework_agreements_of_one_customer_group_are_flagged_to_bot
     contact_post = channel_post(bot.connector, CONTOSO_CHANNEL, "New customer contact")
     megan_before, adele_before = len(chat_cards(bot.connector, "megan")), len(chat_cards(bot.connector, "adele"))
 
-    us = decision(
+    us = decision_form(
         "Master supply agreement for the US hubs", "We open talks on a master supply agreement.", category="contract"
     )
     logged = await log_in_channel(bot, "log decision", us, user="isaiah", where=FABRIKAM_CHANNEL)
@@ -167,7 +157,7 @@ async def test_accounts_in_no_group_keep_their_framework_agreements_apart(bot: R
         "framework_agreement": "true",
     }
     await log_in_channel(bot, "log contact", talks, user="adele")
-    us = decision("Master supply agreement", "We open talks on a master supply agreement.", category="contract")
+    us = decision_form("Master supply agreement", "We open talks on a master supply agreement.", category="contract")
     logged = await log_in_channel(bot, "log decision", us, user="isaiah", where=FABRIKAM_CHANNEL)
     assert "Conflict" not in texts_in(logged)
     assert await conflicts(bot, FlagKind.PARALLEL_FRAMEWORK) == []
@@ -194,7 +184,7 @@ async def test_a_country_bargain_in_one_members_country_is_a_risk_to_the_whole_g
 async def test_a_false_alarm_is_marked_not_a_conflict_with_a_reason_the_ka_manager_sees(bot: RunningBot) -> None:
     paid = GOOD_INPUT | {"paid_service": "Vor-Ort-Schulung für 12 Bediener in Monterrey"}
     await log_in_channel(bot, "log contact", paid, user="isaiah", where=FABRIKAM_CHANNEL)
-    free = decision("Monterrey operators", "The on-site training of the new hires is free of charge.")
+    free = decision_form("Monterrey operators", "The on-site training of the new hires is free of charge.")
     await log_in_channel(bot, "log decision", free, user="alex", where=FABRIKAM_CHANNEL)
     isaiahs = chat_cards(bot.connector, "isaiah")[-1]  # asked to acknowledge: his paid service is given away
     button = dismiss_button(isaiahs)
@@ -231,7 +221,7 @@ async def test_a_service_the_group_agreed_to_pay_for_given_away_by_a_sister_enti
     await log_in_channel(bot, "log contact", paid, user="adele")
     megan_before = len(chat_cards(bot.connector, "megan"))
 
-    free = decision("Memphis hub", "Operator training for the hub team, at no charge.")
+    free = decision_form("Memphis hub", "Operator training for the hub team, at no charge.")
     logged = await log_in_channel(bot, "log decision", free, user="isaiah", where=FABRIKAM_CHANNEL)
     said = texts_in(logged)
     assert 'Conflict: the customer group agreed to pay for "Formación de operarios' in said
@@ -270,7 +260,7 @@ async def test_marking_a_group_clash_not_a_conflict_tells_the_other_entitys_ka_m
     }
     await log_in_channel(bot, "log contact", talks, user="adele")
     megan_before = len(chat_cards(bot.connector, "megan"))
-    us = decision(
+    us = decision_form(
         "Master supply agreement, US hubs", "We open talks on a master supply agreement.", category="contract"
     )
     await log_in_channel(bot, "log decision", us, user="isaiah", where=FABRIKAM_CHANNEL)

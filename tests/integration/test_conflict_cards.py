@@ -10,6 +10,7 @@ from tests.support.flows import (
     GOOD_INPUT,
     channel_post,
     chat_cards,
+    decision_form,
     invoke_card,
     log_in_channel,
     texts_in,
@@ -23,16 +24,6 @@ MET_ON = TODAY - dt.timedelta(days=12)  # the meeting where it was agreed, logge
 US_TALKS_ENDED = f'Agreement ended: "US team opened talks on a glo…" ({MET_ON})'
 
 
-def decision(title: str, text: str, category: str = "service", effective_on: dt.date = TODAY) -> dict[str, str]:
-    return {
-        "title": title,
-        "category": category,
-        "decision": text,
-        "decided_by": "the team",
-        "effective_on": effective_on.isoformat(),
-    }
-
-
 async def refreshed(bot: RunningBot, card: dict[str, object], user: str, where: str) -> dict[str, object]:
     """The card as `user` sees it when Teams refreshes it now."""
     data = card["refresh"]["action"]["data"]  # type: ignore[index]
@@ -44,7 +35,7 @@ async def test_both_cards_of_a_free_after_paid_conflict_show_it_with_the_date_it
     await log_in_channel(bot, "log contact", paid, user="isaiah", where=FABRIKAM_CHANNEL)
     contact_post = channel_post(bot.connector, FABRIKAM_CHANNEL, "New customer contact")
 
-    free = decision("Calibration visits for Q1", "We waive the fee for the calibration visits this quarter.")
+    free = decision_form("Calibration visits for Q1", "We waive the fee for the calibration visits this quarter.")
     logged = await log_in_channel(bot, "log decision", free, user="alex", where=FABRIKAM_CHANNEL)
     agreed = f'the customer agreed to pay for "Second on-site calibration visit per year" (Isaiah Langer, {MET_ON})'
     assert agreed in texts_in(logged)
@@ -70,7 +61,7 @@ async def test_each_framework_agreement_has_its_own_named_end_button_and_both_ca
     }
     await log_in_channel(bot, "log contact", us_talks, user="adele")
     contact_post = channel_post(bot.connector, CONTOSO_CHANNEL, "New customer contact")
-    europe = decision("Global framework agreement Europe", "We sign it in Frankfurt.", category="contract")
+    europe = decision_form("Global framework agreement Europe", "We sign it in Frankfurt.", category="contract")
     logged = await log_in_channel(bot, "log decision", europe, user="patti")
     since = f'("US team opened talks on a global framework agreement.", Adele Vance, since {MET_ON})'
     assert since in texts_in(logged)
@@ -107,7 +98,7 @@ async def test_a_confidential_contacts_agreement_is_named_without_what_was_said(
     talks |= {"met_on": MET_ON.isoformat()}
     await log_in_channel(bot, "log contact", talks, user="adele")
     contact_post = channel_post(bot.connector, CONTOSO_CHANNEL, "New customer contact")
-    europe = decision("Global framework agreement Europe", "We sign it in Frankfurt.", category="contract")
+    europe = decision_form("Global framework agreement Europe", "We sign it in Frankfurt.", category="contract")
     await log_in_channel(bot, "log decision", europe, user="patti")
 
     decision_post = channel_post(bot.connector, CONTOSO_CHANNEL, "New decision")
@@ -125,9 +116,12 @@ async def test_a_confidential_contacts_agreement_is_named_without_what_was_said(
 
 
 async def test_a_confidential_contacts_paid_service_stays_out_of_every_card(bot: RunningBot) -> None:
-    paid = GOOD_INPUT | {"paid_service": "Second on-site calibration visit per year, Zebra line", "confidential": "true"}
+    paid = GOOD_INPUT | {
+        "paid_service": "Second on-site calibration visit per year, Zebra line",
+        "confidential": "true",
+    }
     await log_in_channel(bot, "log contact", paid, user="isaiah", where=FABRIKAM_CHANNEL)
-    free = decision("Calibration visits for Q1", "We waive the fee for the calibration visits this quarter.")
+    free = decision_form("Calibration visits for Q1", "We waive the fee for the calibration visits this quarter.")
     logged = await log_in_channel(bot, "log decision", free, user="alex", where=FABRIKAM_CHANNEL)
 
     contact_post = channel_post(bot.connector, FABRIKAM_CHANNEL, "New customer contact")

@@ -13,6 +13,7 @@ from tests.support.flows import (
     action_data,
     channel_post,
     chat_cards,
+    decision_form,
     invoke_card,
     invoke_message,
     last_card,
@@ -24,17 +25,6 @@ from tests.support.harness import RunningBot
 from tests.support.teams import CONTOSO_CHANNEL, FABRIKAM_CHANNEL
 
 TODAY = dt.date.today().isoformat()
-
-
-def decision(title: str, text: str, category: str = "service", **more: str) -> dict[str, str]:
-    return {
-        "title": title,
-        "category": category,
-        "decision": text,
-        "decided_by": "the team",
-        "effective_on": TODAY,
-        **more,
-    }
 
 
 async def flags(bot: RunningBot, kind: FlagKind) -> list[Flag]:
@@ -50,7 +40,7 @@ async def test_a_free_concession_on_what_the_customer_agreed_to_pay_for_is_flagg
     assert "do not offer it free of charge" in texts_in(told)
 
     # The KA manager gives it away without ticking "free of charge": the words give it away.
-    free = decision("Calibration visits for Q1", "We waive the fee for the calibration visits this quarter.")
+    free = decision_form("Calibration visits for Q1", "We waive the fee for the calibration visits this quarter.")
     logged = await log_in_channel(bot, "log decision", free, user="alex", where=FABRIKAM_CHANNEL)
     conflict = 'Conflict: the customer agreed to pay for "Second on-site calibration visit per year" (Isaiah Langer'
     assert conflict in texts_in(logged)
@@ -59,7 +49,7 @@ async def test_a_free_concession_on_what_the_customer_agreed_to_pay_for_is_flagg
     assert conflict in texts_in(isaiahs)
     assert "this gives away free what the customer agreed to pay for" in texts_in(isaiahs)
 
-    unrelated = decision("Training seats", "Two training seats free of charge.", concession="false")
+    unrelated = decision_form("Training seats", "Two training seats free of charge.", concession="false")
     other = await log_in_channel(bot, "log decision", unrelated, user="alex", where=FABRIKAM_CHANNEL)
     assert "Conflict" not in texts_in(other) and "Given free of charge" in texts_in(other)
     assert len(await flags(bot, FlagKind.FREE_AFTER_PAID)) == 1
@@ -72,7 +62,7 @@ async def test_a_second_open_framework_agreement_is_flagged_to_both_owners_and_t
         "framework_agreement": "true",
     }
     await log_in_channel(bot, "log contact", negotiation, user="adele")
-    europe = decision(
+    europe = decision_form(
         "Global framework agreement Europe", "We sign the global framework agreement in Frankfurt.", category="contract"
     )
     logged = await log_in_channel(bot, "log decision", europe, user="patti")
@@ -90,7 +80,7 @@ async def test_a_second_open_framework_agreement_is_flagged_to_both_owners_and_t
     assert "agreement.end" not in [a.get("verb") for a in ended.get("actions") or []]
     refused = invoke_message(await bot.send(bot.teams.execute(verb_data(adeles, "agreement.end"), user="alex")))
     assert "Only whoever recorded this framework agreement, or a KA manager" in refused
-    renewal = decision("Framework agreement renewal", "We renew the framework agreement.", category="contract")
+    renewal = decision_form("Framework agreement renewal", "We renew the framework agreement.", category="contract")
     third = await log_in_channel(bot, "log decision", renewal, user="alex")
     assert conflict in texts_in(third) and "Patti Fernandez" in texts_in(third) and "Adele Vance" not in texts_in(third)
     assert len(await flags(bot, FlagKind.PARALLEL_FRAMEWORK)) == 2

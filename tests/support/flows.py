@@ -206,6 +206,18 @@ async def log_in_channel(
     return logged
 
 
+def decision_form(title: str, text: str, category: str = "service", **more: str) -> dict[str, str]:
+    """What a decision form sends: the title, category and text given, decided by the team, effective today."""
+    return {
+        "title": title,
+        "category": category,
+        "decision": text,
+        "decided_by": "the team",
+        "effective_on": dt.date.today().isoformat(),
+        **more,
+    }
+
+
 def channel_post(connector: ConnectorFake, channel: str, title: str) -> dict[str, Any]:
     posts = [r.cards[0] for r in connector.in_conversation(channel) if r.cards and title in texts_in(r.cards[0])]
     assert posts, f"no post {title!r} in {channel}"
