@@ -38,9 +38,11 @@ class Unanswerable(Exception):
 
 async def principal_of(session: AsyncSession, turn: Turn, act: Act, among: Iterable[Person] = ()) -> Principal:
     person = await find_person(session, turn.caller, among)
-    is_admin = bool(turn.caller.aad_object_id) and turn.caller.aad_object_id in turn.services.settings.admin_aad_ids
+    settings, caller = turn.services.settings, turn.caller.aad_object_id
+    is_admin = bool(caller) and caller in settings.admin_aad_ids
+    is_head = bool(caller) and caller in settings.head_of_kam_aad_ids
     roles = await team_roles(session, person) if not RULES[act].account else frozenset()
-    return Principal(person, is_admin=is_admin, any_roles=roles)
+    return Principal(person, is_admin=is_admin, any_roles=roles, is_head_of_kam=is_head)
 
 
 async def place_of(session: AsyncSession, turn: Turn) -> Place:

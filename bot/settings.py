@@ -103,6 +103,8 @@ class Settings(BaseSettings):
     kam_team_ids: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # Who may provision from the chat: Entra object ids of the IT or KAM admins.
     admin_aad_ids: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Entra object ids of the head(s) of KAM: the portfolio, list reviews, every account's figures (kam.access).
+    head_of_kam_aad_ids: Annotated[list[str], NoDecode] = Field(default_factory=list)
     teams_app_id: str = ""
     channels_per_team: int = Field(default=900, ge=1, le=1000)
 
@@ -125,7 +127,7 @@ class Settings(BaseSettings):
     privacy_url: str = Field(default="", description="default <public base URL>/privacy, served by the bot")
     terms_url: str = Field(default="", description="default <public base URL>/terms, served by the bot")
 
-    @field_validator("allowed_tenant_ids", "kam_team_ids", "admin_aad_ids", mode="before")
+    @field_validator("allowed_tenant_ids", "kam_team_ids", "admin_aad_ids", "head_of_kam_aad_ids", mode="before")
     @classmethod
     def _split_ids(cls, value: object) -> object:
         if isinstance(value, str):

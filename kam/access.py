@@ -14,7 +14,12 @@ Who sees what (README, "Security model"):
   shared (channels, group and meeting chats, dialogs opened there) everyone sees that a
   confidential contact happened, never what was said;
 - kambot admins (KAMBOT_ADMIN_AAD_IDS) provision and add accounts; being an admin shows
-  no account's data.
+  no account's data;
+- the head of KAM (KAMBOT_HEAD_OF_KAM_AAD_IDS) sees the figures of every account (the
+  portfolio, each account's Insights), runs the key account list reviews and records
+  candidates; KA managers see the figures of their own accounts and comment on them in a
+  list review; members see how information flows on their accounts. Figures never show
+  an item's content: the head of KAM reads no account's contacts by being head of KAM.
 """
 
 from __future__ import annotations
@@ -54,6 +59,11 @@ class Act(StrEnum):
     MANAGE = "manage"  # start, remind and close plan reviews; change the account's rules
     END_AGREEMENT = "end_agreement"  # a framework agreement's owner, or a KA manager
     DISMISS_CONFLICT = "dismiss_conflict"  # who a conflict names: its items' owners, the KA managers
+    VIEW_PORTFOLIO = "view_portfolio"  # the portfolio page and its export: the head of KAM, KA managers (their own)
+    RUN_LIST_REVIEW = "run_list_review"  # start and decide key account list reviews: the head of KAM
+    COMMENT_LIST_REVIEW = "comment_list_review"  # a list review's proposal for an account: its KA managers
+    RECORD_CANDIDATE = "record_candidate"  # candidates for the list: the head of KAM and KA managers
+    EDIT_RESULTS = "edit_results"  # an account's results figures in the Plan tab: its KA managers
     UPDATE_REVIEW = "update_review"  # the owners of items in the review
     ANSWER_NUDGE = "answer_nudge"  # the person the nudge was sent to
     USE = "use"  # help, own accounts, own nudges: anyone
@@ -68,6 +78,7 @@ class Rule:
     owners: bool = False  # the subject's owners may too (still only if on the team)
     only_owners: bool = False  # owners on the team, whatever their role; nobody else
     admins: bool = False  # kambot admins may
+    heads: bool = False  # the head of KAM may
     anyone: bool = False
     account: bool = True  # about one account (its team decides); False: about the caller alone
 
@@ -81,6 +92,11 @@ RULES: dict[Act, Rule] = {
     Act.MANAGE: Rule(roles=MANAGERS),
     Act.END_AGREEMENT: Rule(roles=frozenset({Role.MANAGER}), owners=True),
     Act.DISMISS_CONFLICT: Rule(roles=frozenset({Role.MANAGER}), owners=True),
+    Act.VIEW_PORTFOLIO: Rule(roles=frozenset({Role.MANAGER}), heads=True, account=False),
+    Act.RUN_LIST_REVIEW: Rule(heads=True, account=False),
+    Act.COMMENT_LIST_REVIEW: Rule(roles=frozenset({Role.MANAGER})),
+    Act.RECORD_CANDIDATE: Rule(roles=frozenset({Role.MANAGER}), heads=True, account=False),
+    Act.EDIT_RESULTS: Rule(roles=frozenset({Role.MANAGER})),
     Act.UPDATE_REVIEW: Rule(only_owners=True),
     Act.ANSWER_NUDGE: Rule(only_owners=True),
     Act.USE: Rule(anyone=True, account=False),
@@ -96,6 +112,7 @@ class Principal:
 
     person: Person | None
     is_admin: bool = False
+    is_head_of_kam: bool = False  # KAMBOT_HEAD_OF_KAM_AAD_IDS
     # Their roles on any active account team: loaded for acts that are about no one account.
     any_roles: frozenset[Role] = frozenset()
 
@@ -136,6 +153,8 @@ def is_allowed(principal: Principal, act: Act, subject: Subject = Subject(), pla
     if rule.anyone:
         return True
     if rule.admins and principal.is_admin:
+        return True
+    if rule.heads and principal.is_head_of_kam and principal.person is not None:
         return True
     if not rule.account:
         return bool(rule.roles & principal.any_roles) and principal.person is not None
@@ -188,6 +207,31 @@ def may_see_details(principal: Principal, subject: Subject, audience: Audience) 
     if principal.person_id in subject.insider_ids:
         return True
     return role_on(subject.account, principal) == Role.MANAGER
+
+
+class KpiScope(StrEnum):
+    """How much of an account's figures someone sees (kam.kpis): all of them, or how information flows."""
+
+    ALL = "all"
+    FLOW = "flow"
+
+
+def kpi_scope(principal: Principal, account: Account) -> KpiScope | None:
+    """The head of KAM and the account's KA managers see all its figures, its team how information flows on it,
+    anyone else nothing."""
+    if principal.is_head_of_kam and principal.person is not None:
+        return KpiScope.ALL
+    role = role_on(account, principal)
+    if role == Role.MANAGER:
+        return KpiScope.ALL
+    return KpiScope.FLOW if role is not None else None
+
+
+def portfolio_accounts(accounts: Collection[Account], principal: Principal) -> list[Account]:
+    """The accounts of the portfolio page and its export: all for the head of KAM, their own for a KA manager."""
+    if principal.is_head_of_kam and principal.person is not None:
+        return list(accounts)
+    return [a for a in accounts if role_on(a, principal) == Role.MANAGER]
 
 
 def team_accounts(accounts: Collection[Account], principal: Principal, act: Act = Act.VIEW) -> list[Account]:

@@ -186,6 +186,8 @@ class Account(Base):
     # The customer group (its parent account's name) this legal entity belongs to: the framework agreement and
     # price checks look across the group (kam.groups).
     customer_group: Mapped[str | None] = mapped_column(String(200), index=True)
+    # The key account selection's criteria for this account: criterion -> 0..5 (kam.selection).
+    scores: Mapped[dict[str, float] | None] = mapped_column(JSON)
     # When the KA manager was last told a plan review is due (once per due review).
     review_due_notified_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -593,3 +595,105 @@ class MeetingBrief(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     person: Mapped[Person] = relationship(lazy="joined")
+
+
+class ResultFigures(Base):
+    """What an account brought in one year, as the company reports it (imported, or entered in the Plan tab):
+    the results side of the KPIs (kam.kpis) and of the dependency risk (kam.dependency)."""
+
+    __tablename__ = "result_figures"
+    __table_args__ = (UniqueConstraint("account_id", "year"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    year: Mapped[int] = mapped_column(Integer)
+    revenue: Mapped[float | None] = mapped_column(Float)
+    margin: Mapped[float | None] = mapped_column(Float)  # as a share of revenue, 0..1
+    potential: Mapped[float | None] = mapped_column(Float)  # the customer's whole demand we could serve
+    share_of_wallet: Mapped[float | None] = mapped_column(Float)  # 0..1
+    source: Mapped[str] = mapped_column(String(20), default="import")  # "import" or "plan" (entered in the tab)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class CompanyFigures(Base):
+    """The company's own total per year: the base of "key accounts' share of revenue"."""
+
+    __tablename__ = "company_figures"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    revenue: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class CandidateKind(StrEnum):
+    FUTURE_KEY_ACCOUNT = "future_key_account"
+    ACQUISITION = "acquisition"
+    WIN_BACK = "win_back"
+
+
+class Candidate(Base):
+    """A customer scored for the key account list before it is on it: a future key account, an acquisition or a
+    win-back target (kam.selection)."""
+
+    __tablename__ = "candidates"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[CandidateKind] = mapped_column(_enum(CandidateKind, "candidate_kind"))
+    notes: Mapped[str] = mapped_column(Text, default="")
+    scores: Mapped[dict[str, float]] = mapped_column(JSON, default=dict)  # criterion -> 0..5
+    proposed_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    status: Mapped[str] = mapped_column(String(20), default="open")  # "open", "entered", "dropped"
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ListReview(Base):
+    """A review of the key account list by the head of KAM: proposals, the KA managers' comments, decisions."""
+
+    __tablename__ = "list_reviews"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    started_by_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="RESTRICT"))
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    comments_by: Mapped[dt.date] = mapped_column(Date)
+    decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+
+    proposals: Mapped[list[ListReviewProposal]] = relationship(
+        back_populates="review", lazy="selectin", order_by="ListReviewProposal.id"
+    )
+
+
+class ListReviewProposal(Base):
+    """One proposal of a list review: an entry (a candidate), an exit, a tier change, or keep as is."""
+
+    __tablename__ = "list_review_proposals"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    review_id: Mapped[int] = mapped_column(ForeignKey("list_reviews.id", ondelete="CASCADE"), index=True)
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    candidate_id: Mapped[int | None] = mapped_column(ForeignKey("candidates.id", ondelete="CASCADE"))
+    proposal: Mapped[str] = mapped_column(String(20))  # "enter", "exit", "tier", "keep"
+    tier: Mapped[Tier | None] = mapped_column(_enum(Tier, "tier"))  # the tier proposed (enter, tier)
+    score: Mapped[float | None] = mapped_column(Float)
+    why: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # the scores and KPIs behind it
+    comment: Mapped[str | None] = mapped_column(Text)  # the KA manager's
+    commented_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    commented_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    decision: Mapped[str | None] = mapped_column(String(20))  # "accepted", "rejected"
+    decided_tier: Mapped[Tier | None] = mapped_column(_enum(Tier, "tier"))
+
+    review: Mapped[ListReview] = relationship(back_populates="proposals")
+
+
+class KpiCardSent(Base):
+    """The monthly KPI card that went to one person: never twice in a month."""
+
+    __tablename__ = "kpi_cards_sent"
+    __table_args__ = (UniqueConstraint("person_id", "month"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    month: Mapped[str] = mapped_column(String(7))  # YYYY-MM
+    sent_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

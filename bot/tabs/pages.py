@@ -235,7 +235,7 @@ class TabPages:
             account_id = _account_id(request)
             account = await session.get(Account, account_id) if account_id is not None else None
         person = await find_person(session, Caller(user.aad_object_id, None, user.name))
-        principal = Principal(person)
+        principal = Principal(person, is_head_of_kam=user.aad_object_id in self.services.settings.head_of_kam_aad_ids)
         if account is None or person is None:
             raise forbidden
         try:
