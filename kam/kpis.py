@@ -65,6 +65,7 @@ ACK_WITHIN = dt.timedelta(hours=24)
 MEETING_WORKDAYS = 2
 MEETING_REACH = dt.timedelta(days=2)  # how long before the window a meeting that ends in it can have started
 YEAR_DAYS = 365
+TREND_MONTHS = 12
 EXECUTIVE_LEVELS = (StakeholderLevel.EXECUTIVE, StakeholderLevel.MANAGEMENT)
 
 
@@ -626,23 +627,39 @@ class KpiCache:
     The flow and coverage figures read every contact, decision and acknowledgement of the last 90 days (the
     relationship model those of a year): seconds for a large portfolio. Their windows end at the start of today
     and count only what happened before it, so they stay the same all day; the plan, its reviews, the conflicts,
-    the results and the stakeholder map are read anew on every call. `warm` fills the cache ahead of the first
-    page of the day."""
+    the results and the stakeholder map are read anew on every call. The monthly trend is kept the same way.
+    `warm` fills the cache ahead of the first page of the day."""
 
     def __init__(self) -> None:
         self._day: dt.date | None = None
         self._figures: dict[int, _CompleteDays] = {}
+        self._trends: dict[tuple[int, int], list[MonthPoint]] = {}
+
+    def _on(self, today: dt.date) -> None:
+        if today != self._day:
+            self._day, self._figures, self._trends = today, {}, {}
+
+    async def trend(
+        self, session: AsyncSession, ids: list[int], today: dt.date, months: int
+    ) -> dict[int, list[MonthPoint]]:
+        self._on(today)
+        missing = [account_id for account_id in ids if (account_id, months) not in self._trends]
+        if missing:
+            found = await _trend(session, missing, today, months)
+            self._trends.update({(account_id, months): points for account_id, points in found.items()})
+        return {a: self._trends[(a, months)] for a in ids if (a, months) in self._trends}
 
     async def complete_days(self, session: AsyncSession, ids: list[int], today: dt.date) -> dict[int, _CompleteDays]:
-        if today != self._day:
-            self._day, self._figures = today, {}
+        self._on(today)
         missing = [account_id for account_id in ids if account_id not in self._figures]
         if missing:
             self._figures.update(await _complete_days(session, missing, today))
         return {account_id: self._figures[account_id] for account_id in ids}
 
     async def warm(self, session: AsyncSession, account_ids: Sequence[int], today: dt.date) -> None:
-        await self.complete_days(session, sorted(set(account_ids)), today)
+        ids = sorted(set(account_ids))
+        await self.complete_days(session, ids, today)
+        await self.trend(session, ids, today, TREND_MONTHS)
 
 
 async def kpis_for(
@@ -702,17 +719,11 @@ def _months_back(today: dt.date, months: int) -> list[str]:
     return labels[::-1]
 
 
-async def monthly_trend(
-    session: AsyncSession, account_ids: Sequence[int], today: dt.date, months: int = 12
-) -> dict[int, list[MonthPoint]]:
-    """Per account, the last `months` calendar months up to today's: contacts and decisions logged, and the share
-    of required acknowledgements given within 24 h (by the month they were asked). Three statements."""
-    ids = sorted(set(account_ids))
-    if not ids or months < 1:
-        return {}
+async def _trend(session: AsyncSession, ids: list[int], today: dt.date, months: int) -> dict[int, list[MonthPoint]]:
+    """The trend of complete days for each of `ids` that exists (four statements)."""
     labels = _months_back(today, months)
     first = day_start(dt.date.fromisoformat(f"{labels[0]}-01"))
-    until = day_start(today + dt.timedelta(days=1))
+    until = day_start(today)
     counts: dict[tuple[int, str, str], int] = {}
     for model, name in ((Contact, "contacts"), (Decision, "decisions")):
         month = _month_of(session, model.created_at)
@@ -724,9 +735,9 @@ async def monthly_trend(
         for account_id, label, count in rows.all():
             counts[(account_id, name, label)] = int(count)
     waited = _seconds_between(session, Acknowledgement.acknowledged_at, Acknowledgement.created_at)
-    in_time = and_(Acknowledgement.acknowledged_at.is_not(None), waited <= ACK_WITHIN.total_seconds())
+    in_time = and_(Acknowledgement.acknowledged_at < until, waited <= ACK_WITHIN.total_seconds())
     month = _month_of(session, Acknowledgement.created_at)
-    decided = (Acknowledgement.created_at <= day_start(today) - ACK_WITHIN) | in_time
+    decided = (Acknowledgement.created_at <= until - ACK_WITHIN) | in_time
     ack_rows = await session.execute(
         select(Acknowledgement.account_id, month, func.count(), func.sum(case((in_time, 1), else_=literal(0))))
         .where(
@@ -755,3 +766,17 @@ async def monthly_trend(
         for account_id in ids
         if account_id in known
     }
+
+
+async def monthly_trend(
+    session: AsyncSession, account_ids: Sequence[int], today: dt.date, months: int = 12, cache: KpiCache | None = None
+) -> dict[int, list[MonthPoint]]:
+    """Per account, the last `months` calendar months up to today's: contacts and decisions logged, and the share
+    of required acknowledgements given within 24 h (by the month they were asked); of complete days, like the
+    figures. Fixed number of statements too: four, none when `cache` holds them all."""
+    ids = sorted(set(account_ids))
+    if not ids or months < 1:
+        return {}
+    if cache is None:
+        return await _trend(session, ids, today, months)
+    return await cache.trend(session, ids, today, months)

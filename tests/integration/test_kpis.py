@@ -452,6 +452,10 @@ async def test_a_cache_keeps_the_figures_of_complete_days_and_reads_the_plan_ane
         statements.clear()
         again = (await kpis_for(session, [world.contoso], TODAY, cache))[world.contoso]
         assert len(statements) == warm
+        statements.clear()
+        trend = await monthly_trend(session, [world.contoso], TODAY, cache=cache)
+        assert statements == [], "the warm cache holds the trend"
+        assert trend == await monthly_trend(session, [world.contoso], TODAY)
         uncached = (await kpis_for(session, [world.contoso], TODAY))[world.contoso]
     assert again == uncached
     assert again.flow == fresh[world.contoso].flow
