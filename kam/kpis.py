@@ -13,7 +13,9 @@ shares and times only: they never carry what a contact or decision said, so a
 confidential item counts like any other. A share with nothing to divide by is
 None (no figure), never 0.
 
-Windows end at the start of `today` (UTC): the figures are those of complete days.
+Windows end at the start of `today` (UTC), and count only what happened before it: the
+figures of complete days stay the same all day, so `KpiCache` computes them once a day
+(the plan, reviews, conflicts, results and stakeholder map are read anew each time).
 """
 
 from __future__ import annotations
