@@ -346,6 +346,8 @@ async def test_every_figure_of_an_account_is_the_one_worked_out_by_hand(world: W
 async def test_an_account_with_nothing_logged_has_no_figures_rather_than_zeros(world: World) -> None:
     async with world.db.transaction() as session:
         kpis = (await kpis_for(session, [world.fabrikam], TODAY))[world.fabrikam]
+        assert await kpis_for(session, [9999], TODAY) == {}, "an id that is no account has no figures"
+        assert await kpis_for(session, [], TODAY) == {}
 
     assert kpis.flow == FlowKpis(None, None, None, None, {}, {})
     assert kpis.relationships == RelationshipKpis(None, None, None, 0)
