@@ -469,14 +469,15 @@ def _plan_counts(content: dict[str, Any], today: dt.date) -> dict[str, int]:
 
 
 def reviews_on_time(tier: Tier, created: dt.date, closed: Iterable[dt.date], today: dt.date) -> float | None:
-    """Share of the tier's review periods of the last 12 months (counted back from today) with a review closed in
-    them; only periods that began once the account existed count."""
+    """Share of the tier's review periods of the last 12 months (counted back from today, today included: reviews
+    are read as they are now) with a review closed in them; only periods that began once the account existed
+    count."""
     every = CADENCE_DAYS[tier]
     held = sorted(closed)
     periods = 0
     kept = 0
     for index in range(YEAR_DAYS // every):
-        end = today - dt.timedelta(days=every * index)
+        end = today + dt.timedelta(days=1 - every * index)
         start = end - dt.timedelta(days=every)
         if start < created:
             break

@@ -19,7 +19,7 @@ Today is Wednesday 10 June 2026; the windows end at its start. Contoso (a strate
 - plan (newest version): three objectives (one done, one late, one due later), three actions (one done,
   one blocked and late, one without date); "Revenue target: 1.2 m";
 - reviews closed 1 April, 1 May and 1 October 2025: the quarters of the last year counted back from today
-  are [11 Mar, 10 Jun), [10 Dec, 11 Mar), [10 Sep, 10 Dec), [11 Jun, 10 Sep) -> 2 of 4;
+  (included) are [12 Mar, 11 Jun), [11 Dec, 12 Mar), [11 Sep, 11 Dec), [12 Jun, 11 Sep) -> 2 of 4;
 - conflicts in the last year: two framework agreements (the earlier one ended 10 days later), a free service
   after a paid one marked "not a conflict" after 3 days, an open price risk -> 3 caught, 1 dismissed, median
   of 10 and 3 days open = 6.5; one of January 2025 is out of the year;
@@ -48,6 +48,7 @@ from kam.kpis import (
     monthly_trend,
     percentile,
     revenue_target,
+    reviews_on_time,
     within_scope,
     working_days_after,
 )
@@ -462,3 +463,14 @@ async def test_a_cache_keeps_the_figures_of_complete_days_and_reads_the_plan_ane
     assert again == uncached
     assert again.flow == fresh[world.contoso].flow
     assert again.plan is not None and again.plan.objectives == 0
+
+
+def test_a_review_closed_today_counts_and_periods_before_the_account_do_not() -> None:
+    strategic = Tier.STRATEGIC_KEY_ACCOUNT
+    created = dt.date(2025, 1, 1)
+    assert reviews_on_time(strategic, created, [TODAY], TODAY) == 0.25
+    assert reviews_on_time(strategic, created, [dt.date(2026, 3, 12)], TODAY) == 0.25  # the first day of the quarter
+    assert reviews_on_time(strategic, created, [dt.date(2026, 3, 11)], TODAY) == 0.25  # the last day of the one before
+    assert reviews_on_time(strategic, created, [dt.date(2025, 6, 11)], TODAY) == 0.0  # before the four quarters
+    assert reviews_on_time(strategic, dt.date(2026, 1, 1), [TODAY], TODAY) == 1.0  # one whole quarter since created
+    assert reviews_on_time(Tier.KEY_ACCOUNT, dt.date(2026, 1, 1), [TODAY], TODAY) is None  # no half year yet
