@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kam.migrate import upgrade
 from kam.models import Account, CompanyFigures, Person, ResultFigures, Tier
-from kam.results import InvalidResults, parse_amount, set_results
+from kam.results import InvalidResults, apply_results, parse_amount, parse_results, set_results
 from kam.storage import Database
 from tests.integration.test_account_list import kambot
 
@@ -218,3 +218,31 @@ def test_figures_entered_for_an_account_are_checked_and_kept_as_the_plans(databa
 )
 def test_amounts_are_read_as_people_type_them(text: str, amount: float | None) -> None:
     assert parse_amount(text) == amount
+
+
+async def test_entering_and_importing_agree_on_both_databases(database_url: str) -> None:
+    await asyncio.to_thread(upgrade, database_url)
+    db = Database(database_url)
+    try:
+        async with db.transaction() as session:
+            contoso = Account(name="Contoso Pharma", tier=Tier.STRATEGIC_KEY_ACCOUNT)
+            megan = Person(name="Megan Bowen")
+            session.add_all([contoso, megan])
+            await session.flush()
+            await set_results(
+                session, contoso, megan, 2025, revenue=900.0, margin=0.1, potential=None, share_of_wallet=None
+            )
+        rows, errors = parse_results([HEADER, *GOOD])
+        assert errors == []
+        async with db.transaction() as session:
+            first = await apply_results(session, rows)
+        async with db.transaction() as session:
+            second = await apply_results(session, rows)
+            stored = (await session.execute(select(ResultFigures.revenue, ResultFigures.margin))).all()
+    finally:
+        await db.close()
+    assert (first.created, first.updated, first.unchanged) == (["company total 2025"], ["Contoso Pharma 2025"], [])
+    assert [e.line for e in first.errors] == [3], "Fabrikam is not on this list"
+    assert (second.created, second.updated) == ([], [])
+    assert second.unchanged == ["Contoso Pharma 2025", "company total 2025"]
+    assert [tuple(r) for r in stored] == [(1_200_000.0, 0.23)]
