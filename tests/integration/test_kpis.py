@@ -39,6 +39,8 @@ import pytest
 from sqlalchemy import event
 
 from kam.access import KpiScope
+from kam.kpi_plan import revenue_target, reviews_on_time
+from kam.kpi_windows import percentile, working_days_after
 from kam.kpis import (
     FlowKpis,
     KpiCache,
@@ -46,11 +48,7 @@ from kam.kpis import (
     RelationshipKpis,
     kpis_for,
     monthly_trend,
-    percentile,
-    revenue_target,
-    reviews_on_time,
     within_scope,
-    working_days_after,
 )
 from kam.migrate import upgrade
 from kam.models import (
