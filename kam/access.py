@@ -64,6 +64,7 @@ class Act(StrEnum):
     COMMENT_LIST_REVIEW = "comment_list_review"  # a list review's proposal for an account: its KA managers
     RECORD_CANDIDATE = "record_candidate"  # candidates for the list: the head of KAM and KA managers
     EDIT_RESULTS = "edit_results"  # an account's results figures in the Plan tab: its KA managers
+    SCORE_ACCOUNT = "score_account"  # an account's scores on the selection criteria: its KA managers, the head of KAM
     UPDATE_REVIEW = "update_review"  # the owners of items in the review
     ANSWER_NUDGE = "answer_nudge"  # the person the nudge was sent to
     USE = "use"  # help, own accounts, own nudges: anyone
@@ -97,6 +98,7 @@ RULES: dict[Act, Rule] = {
     Act.COMMENT_LIST_REVIEW: Rule(roles=frozenset({Role.MANAGER})),
     Act.RECORD_CANDIDATE: Rule(roles=frozenset({Role.MANAGER}), heads=True, account=False),
     Act.EDIT_RESULTS: Rule(roles=frozenset({Role.MANAGER})),
+    Act.SCORE_ACCOUNT: Rule(roles=frozenset({Role.MANAGER}), heads=True),
     Act.UPDATE_REVIEW: Rule(only_owners=True),
     Act.ANSWER_NUDGE: Rule(only_owners=True),
     Act.USE: Rule(anyone=True, account=False),
