@@ -29,6 +29,7 @@ from sqlalchemy.orm import selectinload
 
 from kam.accounts import managers_of
 from kam.errors import AccountExists, KamError, Refused
+from kam.kpis import AccountKpis, kpis_for
 from kam.models import (
     Account,
     AccountMember,
@@ -71,6 +72,22 @@ class EntryNeedsManager(KamError):
     """An entry accepted without a usable e-mail address of its KA manager."""
 
     code = "listreview.error.manager"
+
+
+def key_figures(kpis: AccountKpis) -> dict[str, float | None]:
+    """The figures a proposal keeps, and the monthly card shows: how information flows, whether the decision
+    makers are met, how the plan goes, what the account brings."""
+    return {
+        "acknowledged_within_24h": kpis.flow.acknowledged_within_24h,
+        "decision_makers_met_90d": kpis.relationships.decision_makers_met_90d if kpis.relationships else None,
+        "actions_late": float(kpis.plan.actions_late) if kpis.plan else None,
+        "revenue": kpis.results.revenue if kpis.results else None,
+    }
+
+
+async def review_figures(session: AsyncSession, account_ids: Sequence[int], today: dt.date) -> Figures:
+    """The key figures of every account, in the fixed number of statements kam.kpis takes."""
+    return {account_id: key_figures(kpis) for account_id, kpis in (await kpis_for(session, account_ids, today)).items()}
 
 
 @dataclass(frozen=True)

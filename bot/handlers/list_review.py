@@ -3,19 +3,16 @@ accounts' proposals; the scores and candidates it starts from."""
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Sequence
-
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.list_review_lines import proposal_lines
 from bot.requests import CommandRequest, VerbRequest
 from bot.turn import Reply, Turn, argument_of
 from cards.build import echoed
 from cards.fit import names_text
 from cards.forms import FormState
 from cards.list_review import (
-    ProposalLine,
     candidate_card,
     comment_card,
     decide_card,
@@ -39,59 +36,10 @@ from kam.list_reviews import (
     comment_on,
     decide,
     open_list_review,
+    review_figures,
     start_list_review,
 )
-from kam.models import Account, AccountMember, Candidate, ListReview, ListReviewProposal, Person, Role, Tier
-from kam.steering_figures import figures_for
-
-
-async def proposal_lines(session: AsyncSession, review: ListReview, manager: Person | None = None) -> list[ProposalLine]:
-    """The review's proposals as cards show them; with `manager`, only those about accounts they are KA manager of."""
-    proposals: Sequence[ListReviewProposal] = review.proposals
-    account_ids = {p.account_id for p in proposals if p.account_id is not None}
-    accounts = {
-        a.id: a for a in await session.scalars(select(Account).where(Account.id.in_(account_ids)))
-    } if account_ids else {}
-    candidate_ids = {p.candidate_id for p in proposals if p.candidate_id is not None}
-    candidates = {
-        c.id: c.name for c in await session.scalars(select(Candidate).where(Candidate.id.in_(candidate_ids)))
-    } if candidate_ids else {}
-    commenter_ids = {p.commented_by_id for p in proposals if p.commented_by_id is not None}
-    commenters = {
-        p.id: p.name for p in await session.scalars(select(Person).where(Person.id.in_(commenter_ids)))
-    } if commenter_ids else {}
-    managed: set[int] | None = None
-    if manager is not None:
-        rows = await session.scalars(
-            select(AccountMember.account_id).where(
-                AccountMember.person_id == manager.id, AccountMember.role == Role.MANAGER
-            )
-        )
-        managed = set(rows)
-    lines = []
-    for p in proposals:
-        if managed is not None and p.account_id not in managed:
-            continue
-        account = accounts.get(p.account_id) if p.account_id is not None else None
-        name = account.name if account is not None else candidates.get(p.candidate_id or 0, "")
-        tier_now = Tier(p.why["tier_now"]) if p.why.get("tier_now") in {t.value for t in Tier} else None
-        figures = {k: v for k, v in p.why.items() if k not in ("scores", "tier_now", "kind")}
-        lines.append(
-            ProposalLine(
-                proposal_id=p.id,
-                account_id=p.account_id,
-                name=name,
-                proposal=p.proposal,
-                tier_now=tier_now,
-                tier=p.decided_tier or p.tier,
-                score=p.score,
-                figures=figures,
-                comment=p.comment or "",
-                commented_by=commenters.get(p.commented_by_id or 0, ""),
-                decision=p.decision,
-            )
-        )
-    return lines
+from kam.models import Account, ListReview, ListReviewProposal
 
 
 async def start(turn: Turn, request: CommandRequest) -> None:
@@ -103,7 +51,7 @@ async def start(turn: Turn, request: CommandRequest) -> None:
         started = review is None
         if review is None:
             ids = list(await session.scalars(select(Account.id).where(Account.active.is_(True))))
-            figures = await figures_for(session, ids, turn.today)
+            figures = await review_figures(session, ids, turn.today)
             try:
                 review = await start_list_review(session, turn.services.selection, person, turn.today, figures)
             except ListReviewRunning:  # another instance, a moment ago
@@ -195,10 +143,14 @@ async def save_scores(turn: Turn, request: VerbRequest) -> Reply:
     selection = turn.services.selection
     parsed = parse_scores(turn.t, selection, request.value)
     if isinstance(parsed, FormState):
-        return Reply(card=score_card(turn.t, selection, account.id, account.name, turn.today, parsed, request.meta.card_id))
+        return Reply(
+            card=score_card(turn.t, selection, account.id, account.name, turn.today, parsed, request.meta.card_id)
+        )
     set_account_scores(account, parsed)
     value = selection.score(parsed)
-    return Reply(card=scored_card(turn.t, account.name, value, selection.tier_for(value) if value is not None else None))
+    return Reply(
+        card=scored_card(turn.t, account.name, value, selection.tier_for(value) if value is not None else None)
+    )
 
 
 async def candidate(turn: Turn, request: CommandRequest) -> None:
@@ -221,5 +173,3 @@ async def save_candidate(turn: Turn, request: VerbRequest) -> Reply:
         return Reply(card=candidate_card(turn.t, selection, turn.today, state, request.meta.card_id))
     value = selection.score(scores)
     return Reply(card=scored_card(turn.t, name, value, selection.tier_for(value) if value is not None else None))
-
-
