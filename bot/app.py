@@ -33,10 +33,10 @@ from bot.tabs.pages import TabPages
 from bot.teams.endpoint import TeamsEndpoint
 from bot.telemetry import trace_database
 from kam.catalogue import Catalogue
+from kam.list_reviews import schedule_list_review_due
 from kam.migrate import head_revision
 from kam.nudges import WEEKDAYS, NudgeTime
 from kam.rules import Rules
-from kam.list_reviews import schedule_list_review_due
 from kam.selection import Selection
 from kam.storage import Database
 
