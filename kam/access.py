@@ -157,7 +157,9 @@ def is_allowed(principal: Principal, act: Act, subject: Subject = Subject(), pla
     if rule.admins and principal.is_admin:
         return True
     if rule.heads and principal.is_head_of_kam and principal.person is not None:
-        return True
+        # About one account (its scores): any account, but not in another account's channel.
+        if not rule.account or (subject.account is not None and place.channel_account_id in (None, subject.account.id)):
+            return True
     if not rule.account:
         return bool(rule.roles & principal.any_roles) and principal.person is not None
     account = subject.account

@@ -25,7 +25,7 @@ from cards.list_review import (
     scored_card,
     scores_state,
 )
-from kam.access import Act, Principal, team_accounts
+from kam.access import Act, Audience, Principal, team_accounts
 from kam.accounts import accounts_of
 from kam.candidates import CandidateExists, NewCandidate, record_candidate, set_account_scores
 from kam.errors import AccountExists
@@ -42,8 +42,19 @@ from kam.list_reviews import (
 from kam.models import Account, ListReview, ListReviewProposal
 
 
+async def only_in_private(turn: Turn) -> bool:
+    """Scores, candidates and the list's proposals are for the head of KAM and KA managers: never where others
+    read along (a channel, a group chat). False, after saying where to ask, anywhere shared."""
+    if turn.audience == Audience.PRIVATE:
+        return True
+    await turn.say(turn.t("listreview.private_only"))
+    return False
+
+
 async def start(turn: Turn, request: CommandRequest) -> None:
     """The head of KAM: a new review from the scores (or the one running), and its card of decisions."""
+    if not await only_in_private(turn):
+        return
     person = request.person
     assert person is not None, "the policy lets only a known head of KAM run a list review"
     async with turn.services.db.transaction() as session:
@@ -121,6 +132,8 @@ async def _scorable(session: AsyncSession, principal: Principal) -> list[Account
 
 async def score(turn: Turn, request: CommandRequest) -> None:
     """score [account]: the form of one account's scores (the named one, or the only one)."""
+    if not await only_in_private(turn):
+        return
     wanted = (argument_of(turn.command, "command.score") or "").strip().lower()
     async with turn.services.db.transaction() as session:
         accounts = await _scorable(session, request.principal)
@@ -154,6 +167,8 @@ async def save_scores(turn: Turn, request: VerbRequest) -> Reply:
 
 
 async def candidate(turn: Turn, request: CommandRequest) -> None:
+    if not await only_in_private(turn):
+        return
     await turn.show(candidate_card(turn.t, turn.services.selection, turn.today))
 
 
