@@ -56,6 +56,7 @@ from kam.models import (
 )
 from kam.outbox import OutboxKind
 from kam.plans import ItemStatus, PlanItemKind
+from kam.results import parse_amount
 from kam.reviews import CADENCE_DAYS
 from kam.stakeholders import COVERAGE_DAYS, MODEL_DAYS, model_of
 
@@ -402,27 +403,6 @@ TARGET = re.compile(
     re.IGNORECASE,
 )
 MULTIPLIERS = {"k": 1e3, "tsd": 1e3, "m": 1e6, "mio": 1e6}
-
-
-def parse_amount(text: str) -> float | None:
-    """A money amount as people type it: 1200000, 1,200,000, 1.200.000, 1 200 000, 1.2, 1,5 (a decimal comma)."""
-    value = text.strip().replace(" ", "").replace("'", "").replace("\u00a0", "")
-    if not value or not re.fullmatch(r"[-+]?[\d.,]+", value):
-        return None
-    if "," in value and "." in value:
-        decimal = "," if value.rfind(",") > value.rfind(".") else "."
-        thousands = "." if decimal == "," else ","
-        value = value.replace(thousands, "").replace(decimal, ".")
-    elif value.count(",") > 1 or value.count(".") > 1:
-        value = value.replace(",", "").replace(".", "")
-    elif "," in value or "." in value:
-        mark = "," if "," in value else "."
-        whole, fraction = value.split(mark)
-        value = f"{whole}{fraction}" if len(fraction) == 3 and whole not in ("", "0", "-0") else f"{whole}.{fraction}"
-    try:
-        return float(value)
-    except ValueError:
-        return None
 
 
 def revenue_target(sections: dict[str, Any]) -> float | None:

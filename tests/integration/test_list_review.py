@@ -5,13 +5,16 @@ account, forged proposal ids, a second decision."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
+from bot.app import SERVICES
 from cards.i18n import Texts
+from kam.list_reviews import schedule_list_review_due
 from kam.models import Account, Candidate, ListReview, ListReviewProposal, Role, Tier
 from tests.support.cards_judge import assert_valid_cards
 from tests.support.fakes.connector import ConnectorFake
@@ -204,10 +207,6 @@ async def test_the_list_review_from_the_scores_to_the_changed_account_list(bot: 
 
 
 async def test_a_list_review_due_is_told_to_the_head_of_kam_once(bot: RunningBot) -> None:
-    import datetime as dt
-
-    from kam.list_reviews import schedule_list_review_due
-
     heads = [USERS["isaiah"].aad_object_id]
     await type_in_chat(bot, "isaiah", "help")  # kambot knows Isaiah's chat
     later = dt.date.today() + dt.timedelta(days=100)
@@ -215,7 +214,8 @@ async def test_a_list_review_due_is_told_to_the_head_of_kam_once(bot: RunningBot
         assert await schedule_list_review_due(session, heads, 91, dt.date.today()) == 0  # not due yet
         assert await schedule_list_review_due(session, heads, 91, later) == 1
         assert await schedule_list_review_due(session, heads, 91, later) == 0  # once
-    bot.app[__import__("bot.app", fromlist=["SERVICES"]).SERVICES].sender.kick()  # type: ignore[index]
+    assert bot.app is not None
+    bot.app[SERVICES].sender.kick()
     await bot.settle()
     due = [c for c in chat_cards(bot.connector, "isaiah") if T("listreview.due.title") in texts_in(c)]
     assert len(due) == 1 and T("listreview.due.start") in str(due[0])
