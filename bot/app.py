@@ -33,6 +33,7 @@ from bot.tabs.pages import TabPages
 from bot.teams.endpoint import TeamsEndpoint
 from bot.telemetry import trace_database
 from kam.catalogue import Catalogue
+from kam.kpi_cards import schedule_kpi_cards
 from kam.list_reviews import schedule_list_review_due
 from kam.migrate import head_revision
 from kam.nudges import WEEKDAYS, NudgeTime
@@ -172,7 +173,8 @@ def steering_cards(settings: Settings, db: Database, selection: Selection) -> Ca
         today = dt.datetime.now(dt.UTC).date()
         async with db.transaction() as session:
             heads = settings.head_of_kam_aad_ids
-            return await schedule_list_review_due(session, heads, selection.review_every_days, today)
+            due = await schedule_list_review_due(session, heads, selection.review_every_days, today)
+            return due + await schedule_kpi_cards(session, heads, today)
 
     return run_once
 

@@ -28,20 +28,33 @@ from cards.fit import names_text
 from cards.forms import Option, account_picker_card
 from cards.general import channel_welcome_card, delivery_failed_card, members_missing_card
 from cards.i18n import Texts
+from cards.kpi_card import AccountFigures, head_kpi_card, manager_kpi_card
 from cards.list_review import comment_card, list_review_due_card
 from cards.nudge import MeetingView, meeting_nudge_card
 from cards.review import review_due_card, review_summary_card
 from graph.activity_feed import ActivityNotification
-from kam.access import Act, Audience, Principal, Subject, is_allowed, team_accounts
-from kam.accounts import get_account, managers_of
+from kam.access import (
+    Act,
+    Audience,
+    Principal,
+    Subject,
+    is_allowed,
+    kpi_scope,
+    portfolio_accounts,
+    team_accounts,
+)
+from kam.accounts import accounts_of, get_account, managers_of
 from kam.acknowledgements import carried, get_acknowledgement, person_of_card, requests_on_card
 from kam.briefs import brief_contents
 from kam.briefs import still_due as brief_still_due
 from kam.catalogue import Catalogue
 from kam.contacts import get_contact
 from kam.decisions import get_decision
+from kam.dependency import crossed, dependency_risk
 from kam.digest import digest_of
 from kam.errors import ItemNotFound
+from kam.kpi_cards import results_year
+from kam.kpis import kpis_for, within_scope
 from kam.list_reviews import open_list_review
 from kam.meetings import still_wanted as meeting_still_wanted
 from kam.models import Account, Flag, ItemKind, ListReview, MeetingBrief, MeetingNudge, OutboxMessage, Person, utcnow
@@ -369,6 +382,39 @@ async def list_review_due(r: Rendering, message: OutboxMessage) -> Rendered | No
     return await r.to_person(person, card)
 
 
+async def kpi_monthly(r: Rendering, message: OutboxMessage) -> Rendered | None:
+    """The month's figures: the portfolio to a head of KAM, their own accounts to a KA manager (each as the policy
+    lets them see it when the card is sent); nothing to someone who is neither any more."""
+    person = await r.session.get(Person, message.subject_id)
+    if person is None:
+        return None
+    principal = r.principal(person)
+    month = str((message.detail or {}).get("month", ""))
+    today = utcnow().date()
+    t = r.texts_for(person)
+    if principal.is_head_of_kam:
+        active = list(await r.session.scalars(select(Account).where(Account.active.is_(True))))
+        accounts = portfolio_accounts(active, principal)
+        figures = await kpis_for(r.session, [a.id for a in accounts], today)
+        risk = await dependency_risk(r.session, await results_year(r.session, today))
+        over = crossed(risk, r.selection.dependency)
+        thresholds = dict(r.selection.dependency)
+        card = head_kpi_card(t, month, list(figures.values()), risk, over, thresholds, r.links.portfolio())
+        return await r.to_person(person, card)
+    mine = portfolio_accounts(await accounts_of(r.session, person), principal)
+    if not mine:
+        return None
+    figures = await kpis_for(r.session, [a.id for a in mine], today)
+    lines = []
+    for account in mine:
+        scope = kpi_scope(principal, account)
+        if scope is None or account.id not in figures:
+            continue
+        kpis = within_scope(figures[account.id], scope)
+        lines.append(AccountFigures(account.name, account.tier, kpis, r.links.insights(account)))
+    return await r.to_person(person, manager_kpi_card(t, month, lines)) if lines else None
+
+
 RENDERERS: Mapping[OutboxKind, Renderer] = {
     OutboxKind.CHANNEL_WELCOME: channel_welcome,
     OutboxKind.CONTACT_LOGGED: channel_post(ItemKind.CONTACT),
@@ -390,6 +436,7 @@ RENDERERS: Mapping[OutboxKind, Renderer] = {
     OutboxKind.CONFLICT_NOTICE: conflict_notice,
     OutboxKind.LIST_REVIEW_COMMENT: list_review_comment,
     OutboxKind.LIST_REVIEW_DUE: list_review_due,
+    OutboxKind.KPI_MONTHLY: kpi_monthly,
 }
 
 

@@ -14,8 +14,9 @@ from sqlalchemy import select
 
 from bot.app import SERVICES
 from cards.i18n import Texts
+from kam.kpi_cards import schedule_kpi_cards
 from kam.list_reviews import schedule_list_review_due
-from kam.models import Account, Candidate, ListReview, ListReviewProposal, Role, Tier
+from kam.models import Account, Candidate, CompanyFigures, ListReview, ListReviewProposal, ResultFigures, Role, Tier
 from tests.support.cards_judge import assert_valid_cards
 from tests.support.fakes.connector import ConnectorFake
 from tests.support.flows import action_data, chat_cards, invoke_card, invoke_message, last_card, texts_in
@@ -220,3 +221,52 @@ async def test_a_list_review_due_is_told_to_the_head_of_kam_once(bot: RunningBot
     due = [c for c in chat_cards(bot.connector, "isaiah") if T("listreview.due.title") in texts_in(c)]
     assert len(due) == 1 and T("listreview.due.start") in str(due[0])
     assert_valid_cards(due)
+
+
+async def test_the_monthly_kpi_card_each_manager_their_accounts_the_head_of_kam_the_portfolio(
+    sqlite_url: str, connector: ConnectorFake
+) -> None:
+    await migrate_and_seed(sqlite_url)
+    heads = [USERS["isaiah"].aad_object_id]
+    settings = local_settings(
+        sqlite_url, head_of_kam_aad_ids=heads, public_base_url="https://kambot.example", background_jobs=False
+    )
+    bot = await RunningBot(settings, connector).start()
+    try:
+        for user in ("isaiah", "megan", "alex"):
+            await type_in_chat(bot, user, "help")  # kambot is installed in their chats
+        today = dt.date.today()
+        async with bot.db.transaction() as session:
+            session.add_all(
+                [
+                    ResultFigures(account_id=1, year=today.year, revenue=900.0),
+                    ResultFigures(account_id=2, year=today.year, revenue=100.0),
+                    CompanyFigures(year=today.year, revenue=5000.0),
+                ]
+            )
+        async with bot.db.transaction() as session:
+            # Isaiah (head of KAM), Megan (Contoso's KA manager) and Alex (Fabrikam's); once a month.
+            assert await schedule_kpi_cards(session, heads, today) == 3
+        async with bot.db.transaction() as session:
+            assert await schedule_kpi_cards(session, heads, today) == 0
+        assert bot.app is not None
+        bot.app[SERVICES].sender.kick()
+        await bot.settle()
+        month = today.strftime("%Y-%m")
+        head = next(c for c in chat_cards(bot.connector, "isaiah") if month in texts_in(c))
+        text = texts_in(head)
+        assert "The key account portfolio in" in text and "2 key accounts." in text
+        # 900 of 1,000: the largest account's share is beyond 15 %; key accounts are 1,000 of 5,000, under 30 %.
+        assert "Largest account's share of revenue: 90%: beyond the threshold of 15%." in text
+        assert "Herfindahl index: 0.82: beyond the threshold of 0.10." in text
+        assert "Key accounts' share of the company's revenue: 20%: beyond the threshold of 30%." in text
+        assert "https://kambot.example/tabs/portfolio" in str(head)
+        megan = next(c for c in chat_cards(bot.connector, "megan") if month in texts_in(c))
+        assert "Contoso Pharma" in texts_in(megan) and "Fabrikam" not in texts_in(megan)
+        assert f"Revenue {today.year}: 900" in texts_in(megan)
+        assert "https://kambot.example/tabs/insights?account=1" in str(megan)
+        alex = next(c for c in chat_cards(bot.connector, "alex") if month in texts_in(c))
+        assert "Fabrikam Logistics" in texts_in(alex) and "Contoso" not in texts_in(alex)
+        assert_valid_cards([head, megan, alex])
+    finally:
+        await bot.stop()
