@@ -23,8 +23,12 @@ VERB_COMMENT_LIST_REVIEW = "listreview.comment"
 VERB_DECIDE_LIST_REVIEW = "listreview.decide"
 VERB_SAVE_SCORES = "score.save"
 VERB_SAVE_CANDIDATE = "candidate.save"
-PROPOSALS_SHOWN = 25  # on the head of KAM's card at a time: decided ones make room for the next
-COMMENTS_SHOWN = 20  # proposals on a KA manager's card
+# A card holds about 80 KB (cards/fit.py): the head of KAM's card shows PROPOSALS_SHOWN open proposals at a time
+# (decided ones make room for the next), each comment in COMMENT_SHOWN characters (the review keeps it whole);
+# a KA manager's card COMMENTS_SHOWN of their accounts' proposals.
+PROPOSALS_SHOWN = 10
+COMMENTS_SHOWN = 8
+COMMENT_SHOWN = 160
 NOTES_MAX = 2000
 NAME_MAX = 200
 FIGURE_KEYS = ("acknowledged_within_24h", "decision_makers_met_90d", "actions_late", "revenue")
@@ -147,7 +151,8 @@ def decide_card(
         pid = line.proposal_id
         items = _line(t, line)
         if line.comment:
-            items.append(plain(t("listreview.decide.comment", name=line.commented_by, comment=line.comment)))
+            comment = shorten(line.comment, COMMENT_SHOWN)
+            items.append(plain(t("listreview.decide.comment", name=shorten(line.commented_by, 40), comment=comment)))
         elif line.account_id is not None:
             items.append(static(t("listreview.decide.no_comment"), subtle=True))
         body.append(Container(separator=True, items=items))
