@@ -174,7 +174,7 @@ def steering_cards(settings: Settings, db: Database, selection: Selection) -> Ca
         async with db.transaction() as session:
             heads = settings.head_of_kam_aad_ids
             due = await schedule_list_review_due(session, heads, selection.review_every_days, today)
-            return due + await schedule_kpi_cards(session, heads, today)
+            return due + (await schedule_kpi_cards(session, heads, today) if settings.monthly_kpi_cards else 0)
 
     return run_once
 

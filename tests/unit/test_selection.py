@@ -3,6 +3,7 @@ said where, and `kambot serve` / `kambot selection check` stopping with that one
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -127,6 +128,12 @@ def test_a_selection_file_that_cannot_be_used_says_where(tmp_path: Path, text: s
     assert where in str(error.value)
 
 
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 def run_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "bot.cli", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
@@ -136,7 +143,12 @@ def run_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]
 def test_serve_with_a_selection_file_it_cannot_use_stops_with_one_line(tmp_path: Path) -> None:
     bad = tmp_path / "selection.yaml"
     bad.write_text("tiers:\n  gold: 3\n", encoding="utf-8")
-    env = {"PATH": "/usr/bin:/bin", "KAMBOT_SELECTION_FILE": str(bad), "KAMBOT_DATABASE_URL": "sqlite+aiosqlite://"}
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "KAMBOT_SELECTION_FILE": str(bad),
+        "KAMBOT_DATABASE_URL": "sqlite+aiosqlite://",
+        "KAMBOT_PORT": str(free_port()),  # were the file read after the port, a taken port would say so instead
+    }
     done = run_cli("serve", env=env)
     output = done.stdout + done.stderr
     assert done.returncode == 2, output
