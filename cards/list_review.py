@@ -15,7 +15,7 @@ from cards.errors import MalformedSubmission
 from cards.fit import first, shorten
 from cards.forms import FormState, action_data, execute_action, field_error, form_state, new_card_id
 from cards.i18n import Texts
-from kam.list_reviews import COMMENT_MAX, ENTER, EXIT, TIER, Decision
+from kam.list_reviews import COMMENT_MAX, ENTER, EXIT, TIER, Decision, valid_email
 from kam.models import CandidateKind, Tier
 from kam.selection import Criterion, Selection, clean_scores
 
@@ -79,7 +79,7 @@ def _line(t: Texts, line: ProposalLine) -> list[CardElement]:
 
 
 def comment_card(
-    t: Texts, review_id: int, comments_by: dt.date, lines: Sequence[ProposalLine], today: dt.date, saved: str = ""
+    t: Texts, comments_by: dt.date, lines: Sequence[ProposalLine], today: dt.date, saved: str = ""
 ) -> dict[str, Any]:
     """A KA manager's proposals: each with a comment field and its own button (each names its proposal and account,
     which the router looks up: kam.list_reviews.locked_proposal)."""
@@ -208,8 +208,6 @@ def parse_decisions(
 ) -> dict[int, Decision] | FormState:
     """The decisions on the card (only the open proposals it can show are read); the form again when an accepted
     entry lacks its KA manager's e-mail address. "Later" leaves a proposal open."""
-    from kam.list_reviews import valid_email
-
     open_lines = [line for line in lines if line.decision is None][:PROPOSALS_SHOWN]
     fields = [f"{kind}_{line.proposal_id}" for line in open_lines for kind in ("decision", "tier", "manager")]
     state = form_state(value, fields)
@@ -299,11 +297,8 @@ def score_card(
         *_score_inputs(t, selection, state),
     ]
     data = action_data(VERB_SAVE_SCORES, card_id or new_card_id(), today, account_id=account_id)
-    return card(body, [execute_action(t("selection.score.save"), data)], fallback_text=body_text(t, account_name))
-
-
-def body_text(t: Texts, account_name: str) -> str:
-    return t("selection.score.title", account=account_name)
+    title = t("selection.score.title", account=account_name)
+    return card(body, [execute_action(t("selection.score.save"), data)], fallback_text=title)
 
 
 def parse_scores(t: Texts, selection: Selection, value: Mapping[str, Any]) -> dict[str, float] | FormState:

@@ -290,7 +290,7 @@ async def _enter(session: AsyncSession, proposal: ListReviewProposal, tier: Tier
     return candidate.name
 
 
-def list_review_due(last: ListReview | None, every_days: int, today: dt.date, first_day: dt.date) -> dt.date:
+def list_review_due(last: ListReview | None, every_days: int, first_day: dt.date) -> dt.date:
     """When the next review is due: `every_days` after the last one started (or after `first_day`)."""
     since = aware(last.started_at).date() if last is not None else first_day
     return since + dt.timedelta(days=every_days)
@@ -314,7 +314,7 @@ async def schedule_list_review_due(session: AsyncSession, heads: Sequence[str], 
     first = await session.scalar(select(func.min(Account.created_at)))
     if first is None:
         return 0
-    due = list_review_due(last, every_days, today, aware(first).date())
+    due = list_review_due(last, every_days, aware(first).date())
     if due > today:
         return 0
     queued = 0

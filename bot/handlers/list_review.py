@@ -93,7 +93,7 @@ async def comment(turn: Turn, request: VerbRequest) -> Reply:
     review = await request.session.get(ListReview, proposal.review_id)
     assert review is not None
     lines = await proposal_lines(request.session, review, person)
-    card = comment_card(turn.t, review.id, review.comments_by, lines, turn.today, saved=request.account.name)
+    card = comment_card(turn.t, review.comments_by, lines, turn.today, saved=request.account.name)
     return Reply(card=card)
 
 

@@ -366,7 +366,7 @@ async def list_review_comment(r: Rendering, message: OutboxMessage) -> Rendered 
             lines.append(line)
     if not lines:
         return None
-    card = comment_card(r.texts_for(person), review.id, review.comments_by, lines, utcnow().date())
+    card = comment_card(r.texts_for(person), review.comments_by, lines, utcnow().date())
     return await r.to_person(person, card)
 
 

@@ -606,7 +606,7 @@ OUTBOX_CASES: dict[OutboxKind, dict[str, Case]] = {
     OutboxKind.LIST_REVIEW_COMMENT: {
         "comments": Case(
             comment_card,
-            lambda t: comment_card(t, BIG_ID, TODAY, proposal_lines(), TODAY, saved=worst(ACCOUNT_NAME)),
+            lambda t: comment_card(t, TODAY, proposal_lines(), TODAY, saved=worst(ACCOUNT_NAME)),
         )
     },
     OutboxKind.LIST_REVIEW_DUE: {
