@@ -50,6 +50,8 @@ class Settings(BaseSettings):
     # who chose a day with "digest <day>").
     nudge_weekday: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun", "off"] = "fri"
     nudge_hour: int = Field(default=14, ge=0, le=23)
+    # The monthly KPI card to each KA manager and the head of KAM (kam.kpi_cards), on the first sweep of a month.
+    monthly_kpi_cards: bool = True
     # After-meeting nudges: members' calendars are read through Graph (application permission Calendars.ReadBasic.All)
     # for meetings with the customer that ended in the last hours; off until the admin has granted it.
     meeting_nudges: bool = False
@@ -64,6 +66,10 @@ class Settings(BaseSettings):
     ack_batch_seconds: float = Field(default=180.0, ge=0, le=3600)
     form_max_age_days: int = 14
     rules_file: str = Field(default="", description="YAML file with the communication rules (see kam/rules.py)")
+    selection_file: str = Field(
+        default="",
+        description="YAML file with the key account selection: criteria, weights, tiers, list review, dependency",
+    )
     services_file: str = Field(
         default="",
         description="the service catalogue, YAML or Excel (kam/catalogue.py): what forms offer, what checks match",

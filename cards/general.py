@@ -27,6 +27,9 @@ COMMANDS = (
     "add_stakeholder",
     "accounts",
     "new_account",
+    "score",
+    "candidate",
+    "list_review",
 )
 
 

@@ -13,9 +13,11 @@ from typing import Any
 
 import aiohttp
 import pytest
+from sqlalchemy import select
 
 from bot.links import account_link
 from kam.accounts import get_account
+from kam.models import Account, Candidate, CandidateKind, ListReviewProposal, Tier
 from kam.plans import PlanContent, PlanItem, save_plan
 from tests.support.cards_judge import assert_valid_cards
 from tests.support.fakes.loopback import free_port
@@ -136,14 +138,13 @@ class Playground:
             return await r.json()
 
 
-@pytest.fixture
-async def playground(tmp_path: Path) -> AsyncIterator[tuple[Playground, RunningBot]]:
+async def _started(tmp_path: Path, **settings: object) -> AsyncIterator[tuple[Playground, RunningBot]]:
     if not PLAYGROUND.exists():
         pytest.fail("The Agents Playground is not installed; `make test` installs it with npm ci.")
     database = f"sqlite+aiosqlite:///{tmp_path / 'kambot.db'}"
     await migrate_and_seed(database)
     # No team digest day, from midnight: a digest goes to whoever picks today.
-    bot = await RunningBot(local_settings(database, nudge_hour=0)).start()
+    bot = await RunningBot(local_settings(database, nudge_hour=0, **settings)).start()
     shim = tmp_path / "bin"
     shim.mkdir()
     (shim / "xdg-open").write_text("#!/bin/sh\nexit 0\n")
@@ -184,6 +185,19 @@ async def playground(tmp_path: Path) -> AsyncIterator[tuple[Playground, RunningB
         process.terminate()
         process.wait(timeout=10)
         await bot.stop()
+
+
+@pytest.fixture
+async def playground(tmp_path: Path) -> AsyncIterator[tuple[Playground, RunningBot]]:
+    async for started in _started(tmp_path):
+        yield started
+
+
+@pytest.fixture
+async def playground_with_head(tmp_path: Path) -> AsyncIterator[tuple[Playground, RunningBot]]:
+    """The Playground's current user, Alex, is also the head of KAM."""
+    async for started in _started(tmp_path, head_of_kam_aad_ids=[USERS["alex"].aad_object_id]):
+        yield started
 
 
 async def test_a_minimal_contact_takes_three_inputs_in_the_playground_and_reaches_the_channel(
@@ -394,3 +408,53 @@ async def test_a_plan_review_runs_in_the_playground_from_start_to_summary(
     assert "Plan review closed: Fabrikam Logistics" in text and "Decisions needed (1)" in text
     posted, _, _ = await client.bot_card_where("Plan review closed: Fabrikam Logistics")
     assert_valid_cards([form, started["value"], own, reminder, his["value"], summary["value"], posted])
+
+
+async def test_the_key_account_list_review_runs_in_the_playground_and_changes_the_list(
+    playground_with_head: tuple[Playground, RunningBot],
+) -> None:
+    client, bot = playground_with_head
+    chat, alex, megan = "personal-chat-id", "user-id-0", "user-id-1"
+    top = dict.fromkeys(("customer_complexity", "strategic_importance", "addressable_potential"), 5.0)
+    async with bot.db.transaction() as session:
+        (await get_account(session, 1)).scores = top  # Contoso: 5.0 earns Corporate Strategic
+        (await get_account(session, 2)).scores = {"strategic_importance": 1.0}  # Fabrikam: below every tier
+        session.add(Candidate(name="Northwind Traders", kind=CandidateKind.WIN_BACK, scores=top))
+
+    await client.say(chat, "list review", alex)
+    decide, _, _ = await client.bot_card_where("Key account list review: decisions", conversation=chat)
+    assert "3 proposals" in json.dumps(decide)
+
+    # Megan, Contoso's KA manager, comments on its proposal in her own chat with kambot.
+    asked, asked_id, megans_chat = await client.bot_card_where("Your comment on Contoso Pharma")
+    assert megans_chat != chat
+    button = next(e for e in asked["body"] if e.get("type") == "ActionSet")["actions"][0]
+    pid = button["data"]["proposal_id"]
+    words = {f"comment_{pid}": "Agreed: they run three continents now."}
+    answer = await client.execute(megans_chat, megan, asked_id, "listreview.comment", dict(button["data"]) | words)
+    assert "Your comment on Contoso Pharma is saved." in json.dumps(answer["value"])
+    commented = answer["value"]
+
+    # The head of KAM sees the comment and decides on one card.
+    before = len(client.bot_messages(chat))
+    await client.say(chat, "list review", alex)
+    decide, decide_id = await client.next_bot_card(chat, after=before)
+    assert "Megan Bowen: Agreed: they run three continents now." in json.dumps(decide)
+    async with bot.db.transaction() as session:
+        ids = {p.proposal: p.id for p in await session.scalars(select(ListReviewProposal))}
+    choices = {f"decision_{pid}": "accept" for pid in ids.values()} | {
+        f"tier_{ids['tier']}": "corporate_strategic_key_account",
+        f"tier_{ids['enter']}": "key_account",
+        f"manager_{ids['enter']}": "pattif@example.com",
+    }
+    done = await client.execute(
+        chat, alex, decide_id, "listreview.decide", dict(decide["actions"][0]["data"]) | choices
+    )
+    assert "3 accepted, 0 rejected. Every proposal is decided" in json.dumps(done["value"])
+
+    async with bot.db.transaction() as session:
+        accounts = {a.name: a for a in await session.scalars(select(Account))}
+        assert accounts["Contoso Pharma"].tier == Tier.CORPORATE_STRATEGIC_KEY_ACCOUNT
+        assert not accounts["Fabrikam Logistics"].active
+        assert accounts["Northwind Traders"].tier == Tier.KEY_ACCOUNT
+    assert_valid_cards([decide, asked, commented, done["value"]])

@@ -77,7 +77,7 @@ async def site(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Site]:
     sqlite_url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('tabs') / 'kambot.db'}"
     connector = await ConnectorFake().start()
     await migrate_and_seed(sqlite_url)
-    settings = Settings(_env_file=None, nudge_weekday="off", database_url=sqlite_url, tab_dev_secret="c" * 32)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, nudge_weekday="off", monthly_kpi_cards=False, database_url=sqlite_url, tab_dev_secret="c" * 32)  # type: ignore[call-arg]
     bot = await RunningBot(settings, connector).start()
     async with bot.db.transaction() as session:
         account = await get_account(session, CONTOSO)

@@ -34,6 +34,7 @@ def container_env(tmp_path: Path, port: int, **extra: str) -> dict[str, str]:
         "KAMBOT_HOST": "127.0.0.1",
         "KAMBOT_PORT": str(port),
         "KAMBOT_NUDGE_WEEKDAY": "off",
+        "KAMBOT_MONTHLY_KPI_CARDS": "false",
         **extra,
     }
 

@@ -281,7 +281,7 @@ async def test_the_stakeholder_map_shows_levels_owners_and_who_nobody_met(tabs: 
 async def test_in_local_mode_dev_tokens_of_playground_users_sign_in(sqlite_url: str, connector: ConnectorFake) -> None:
 
     await migrate_and_seed(sqlite_url)
-    settings = Settings(_env_file=None, nudge_weekday="off", database_url=sqlite_url, tab_dev_secret="s" * 32)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, nudge_weekday="off", monthly_kpi_cards=False, database_url=sqlite_url, tab_dev_secret="s" * 32)  # type: ignore[call-arg]
     bot = await RunningBot(settings, connector).start()
     try:
         token = TabTokens(settings).dev_token(AAD["alex"], TENANT_ID, "Alex Wilber")

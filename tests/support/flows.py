@@ -325,6 +325,7 @@ def tab_settings(database_url: str, entra: EntraFake, **overrides: Any) -> Setti
     """A bot that checks Bot Framework tokens and signs tab users in with the Entra fake's tokens."""
     values: dict[str, Any] = {
         "nudge_weekday": "off",
+        "monthly_kpi_cards": False,
         "database_url": database_url,
         "outbox_sweep_seconds": 0.2,
         "app_id": CLIENT_ID,

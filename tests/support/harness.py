@@ -198,12 +198,14 @@ class RunningBot:
 
 
 def local_settings(database_url: str, **overrides: object) -> Settings:
-    # No weekly nudges unless a test asks for them: they would otherwise arrive on Fridays only. Requests to
-    # acknowledge go as soon as they are queued (what waits then still goes as one card), unless a test waits.
+    # No weekly nudges unless a test asks for them: they would otherwise arrive on Fridays only; no monthly KPI
+    # cards either (they would arrive in every chat at start-up). Requests to acknowledge go as soon as they are
+    # queued (what waits then still goes as one card), unless a test waits.
     values: dict[str, object] = {
         "database_url": database_url,
         "outbox_sweep_seconds": 0.2,
         "nudge_weekday": "off",
+        "monthly_kpi_cards": False,
         "ack_batch_seconds": 0,
         **overrides,
     }

@@ -101,6 +101,7 @@ def start_serve(port: int, env: dict[str, str]) -> subprocess.Popen[str]:
             "KAMBOT_PORT": str(port),
             "KAMBOT_LOG_LEVEL": "INFO",
             "KAMBOT_NUDGE_WEEKDAY": "off",
+            "KAMBOT_MONTHLY_KPI_CARDS": "false",
             **env,
         },
         cwd=ROOT,

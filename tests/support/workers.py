@@ -29,6 +29,7 @@ def start_worker(url: str, **settings: str) -> subprocess.Popen[str]:
         "KAMBOT_DATABASE_URL": url,
         "KAMBOT_OUTBOX_SWEEP_SECONDS": "0.2",
         "KAMBOT_NUDGE_WEEKDAY": "off",
+        "KAMBOT_MONTHLY_KPI_CARDS": "false",
         "KAMBOT_LOG_LEVEL": "WARNING",
         "PYTHONPATH": str(ROOT),
         **{f"KAMBOT_{k.upper()}": v for k, v in settings.items()},
