@@ -34,7 +34,7 @@ from kam.models import Account, AccountMember, OutboxMessage, Person, Role, utcn
 from kam.outbox import OutboxKind
 from kam.storage import Database
 
-TABS = (("plan", "Plan"), ("log", "Log"), ("stakeholders", "Stakeholders"))
+TABS = (("plan", "Plan"), ("log", "Log"), ("stakeholders", "Stakeholders"), ("insights", "Insights"))
 FULL = "every team in KAMBOT_KAM_TEAM_IDS is at its channel limit (KAMBOT_CHANNELS_PER_TEAM): add a team"
 
 

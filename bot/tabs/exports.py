@@ -52,3 +52,19 @@ def log_xlsx(header: Sequence[str], rows: Sequence[Sequence[str]], title: str) -
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+def table_xlsx(header: Sequence[str], rows: Sequence[Sequence[str | float | int]], title: str) -> bytes:
+    """A sheet of figures: a number stays a number, any text is written as a string (never a formula)."""
+    book = Workbook()
+    sheet = book.worksheets[0]
+    sheet.title = title[:31] or "Sheet"
+    for row, values in enumerate((header, *rows), start=1):
+        for column, value in enumerate(values, start=1):
+            cell = sheet.cell(row=row, column=column)
+            cell.value = value
+            if isinstance(value, str):
+                cell.data_type = TYPE_STRING
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
