@@ -176,7 +176,8 @@ def _seconds_between(session: AsyncSession, later: Any, earlier: Any) -> ColumnE
     """`later - earlier` in seconds, in SQL, on both databases."""
     if _is_postgres(session):
         return cast(extract("epoch", later - earlier), Float)
-    return (func.julianday(later) - func.julianday(earlier)) * 86400.0
+    # Rounded to the millisecond: julianday's doubles would put exactly 24 h a few microseconds over.
+    return func.round((func.julianday(later) - func.julianday(earlier)) * 86400.0, 3)
 
 
 def _month_of(session: AsyncSession, moment: Any) -> ColumnElement[str]:
@@ -396,7 +397,8 @@ async def _relationships(session: AsyncSession, ids: list[int], today: dt.date) 
 # -- the plan --------------------------------------------------------------------------------------------------------
 
 TARGET = re.compile(
-    r"(?:revenue\s+target|target\s+revenue|umsatzziel|ziel\s*umsatz)\D{0,20}?(\d[\d.,' ]*\d|\d)\s*(k|m|mio|tsd)?\b",
+    r"(?:revenue\s+target|target\s+revenue|umsatzziel|ziel\s*umsatz)(?:\s*(?:for|für|in)?\s*20\d\d\b)?"
+    r"\D{0,20}?(\d[\d.,' ]*\d|\d)\s*(k|m|mio|tsd)?\b",
     re.IGNORECASE,
 )
 MULTIPLIERS = {"k": 1e3, "tsd": 1e3, "m": 1e6, "mio": 1e6}
