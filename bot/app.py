@@ -36,6 +36,7 @@ from kam.catalogue import Catalogue
 from kam.migrate import head_revision
 from kam.nudges import WEEKDAYS, NudgeTime
 from kam.rules import Rules
+from kam.selection import Selection
 from kam.storage import Database
 
 if TYPE_CHECKING:
@@ -214,6 +215,7 @@ def build(
     trace_database(db.engine)
     rules = Rules.load(settings.rules_file)
     catalogue = Catalogue.load(settings.services_file)
+    selection = Selection.load(settings.selection_file)
     metrics = Metrics()
     sealer = Sealer(BOUND_VERBS, settings.card_secret)
     sender, sweeper = outbox(settings, db, endpoint.connector, sealer, metrics, graph_credential, catalogue)
@@ -225,6 +227,7 @@ def build(
         graph_credential=graph_credential,
         rules=rules,
         catalogue=catalogue,
+        selection=selection,
         metrics=metrics,
     )
     endpoint.serve(services)

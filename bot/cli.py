@@ -46,6 +46,8 @@ app.add_typer(accounts_app, name="accounts")
 app.add_typer(demo_app, name="demo")
 services_app = typer.Typer(help="The service catalogue (KAMBOT_SERVICES_FILE).", no_args_is_help=True)
 app.add_typer(services_app, name="services")
+selection_app = typer.Typer(help="The key account selection (KAMBOT_SELECTION_FILE).", no_args_is_help=True)
+app.add_typer(selection_app, name="selection")
 outbox_app = typer.Typer(help="Messages the bot owes: the ones that failed, and sending them again.")
 app.add_typer(outbox_app, name="outbox")
 console = Console(stderr=True, soft_wrap=True)
@@ -223,6 +225,40 @@ def services_check(
     console.print(f"[green]✓[/] {path} can be used")
 
 
+@selection_app.command("check")
+def selection_check(
+    file: Path = typer.Argument(None, help="A selection file (.yaml); default: KAMBOT_SELECTION_FILE."),
+) -> None:
+    """Read a selection file as kambot will at start-up: the criteria and weights, the tier thresholds, the list
+    review's cadence and the dependency thresholds, or where the file is wrong. Exit code 2 when it cannot be used."""
+    from kam.selection import Selection, SelectionFileError
+
+    path = str(file) if file else _settings().selection_file
+    if not path:
+        console.print("No selection file: KAMBOT_SELECTION_FILE is not set (the defaults apply).")
+    try:
+        selection = Selection.load(path)
+    except SelectionFileError as error:
+        console.print(f"[red]✗[/] {path} cannot be used: {error}")
+        raise typer.Exit(2) from None
+    criteria = Table(title="Criteria (each scored 0..5)")
+    criteria.add_column("criterion")
+    criteria.add_column("weight", justify="right")
+    for criterion in selection.criteria:
+        criteria.add_row(criterion.name("en") or criterion.key, f"{criterion.weight:g}")
+    console.print(criteria)
+    tiers = Table(title="Tiers (lowest weighted score)")
+    tiers.add_column("tier")
+    tiers.add_column("from score", justify="right")
+    for tier, threshold in sorted(selection.tiers.items(), key=lambda pair: pair[1]):
+        tiers.add_row(tier.value, f"{threshold:g}")
+    console.print(tiers)
+    console.print(f"List review every {selection.review_every_days} days")
+    console.print("Dependency thresholds: " + ", ".join(f"{k} {v:g}" for k, v in selection.dependency.items()))
+    if path:
+        console.print(f"[green]✓[/] {path} can be used")
+
+
 @app.command()
 def provision(
     dry_run: bool = typer.Option(
@@ -379,9 +415,11 @@ def _start_telemetry(settings: Settings, role: str) -> None:
 
 @contextlib.contextmanager
 def _usable_rules_file() -> Iterator[None]:
-    """An unusable KAMBOT_RULES_FILE or KAMBOT_SERVICES_FILE stops start-up with its reason, not a traceback."""
+    """An unusable KAMBOT_RULES_FILE, KAMBOT_SERVICES_FILE or KAMBOT_SELECTION_FILE stops start-up with its reason,
+    not a traceback."""
     from kam.catalogue import CatalogueError
     from kam.rules import RulesFileError
+    from kam.selection import SelectionFileError
 
     try:
         yield
@@ -390,6 +428,9 @@ def _usable_rules_file() -> Iterator[None]:
         raise typer.Exit(2) from None
     except CatalogueError as error:
         console.print(f"[red]✗[/] KAMBOT_SERVICES_FILE cannot be used: {error}")
+        raise typer.Exit(2) from None
+    except SelectionFileError as error:
+        console.print(f"[red]✗[/] KAMBOT_SELECTION_FILE cannot be used: {error}")
         raise typer.Exit(2) from None
 
 

@@ -14,6 +14,7 @@ from bot.settings import Settings
 from bot.tab_links import TabLinks
 from kam.catalogue import Catalogue
 from kam.rules import Rules
+from kam.selection import Selection
 from kam.storage import Database
 
 
@@ -27,6 +28,7 @@ class Services:
     graph_credential: AsyncTokenCredential | None = None
     rules: Rules = field(default_factory=Rules)
     catalogue: Catalogue = field(default_factory=Catalogue)
+    selection: Selection = field(default_factory=Selection)
     metrics: Metrics = field(default_factory=Metrics)
     provisioning: asyncio.Task[None] | None = None
 

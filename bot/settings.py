@@ -64,6 +64,10 @@ class Settings(BaseSettings):
     ack_batch_seconds: float = Field(default=180.0, ge=0, le=3600)
     form_max_age_days: int = 14
     rules_file: str = Field(default="", description="YAML file with the communication rules (see kam/rules.py)")
+    selection_file: str = Field(
+        default="",
+        description="YAML file with the key account selection: criteria, weights, tiers, list review, dependency",
+    )
     services_file: str = Field(
         default="",
         description="the service catalogue, YAML or Excel (kam/catalogue.py): what forms offer, what checks match",
