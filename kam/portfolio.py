@@ -18,8 +18,8 @@ from kam.access import KpiScope, Principal, kpi_scope, portfolio_accounts
 from kam.kpis import AccountKpis, MonthPoint, kpis_for, monthly_trend, within_scope
 from kam.models import Account, PlanVersion, ResultFigures, Role, Tier
 
-Score = Callable[[Mapping[str, float]], float | None]
-SCORE_TOP = 5.0  # criteria are scored 0..5 (kam.selection)
+Score = Callable[[Mapping[str, float] | None], float | None]  # kam.selection.Selection.score
+SCORE_TOP = 5.0  # criteria and the selection score run from 0 to 5
 
 
 @dataclass(frozen=True)
@@ -70,11 +70,6 @@ class PortfolioQuery:
         )
 
 
-def unweighted_score(scores: Mapping[str, float]) -> float | None:
-    """The mean of an account's criteria scores: the attractiveness where no weights are configured."""
-    return sum(scores.values()) / len(scores) if scores else None
-
-
 def _position(kpis: AccountKpis) -> float | None:
     results = kpis.results
     if results is None:
@@ -102,7 +97,7 @@ async def latest_results_year(session: AsyncSession, today: dt.date) -> int:
 
 
 async def portfolio_rows(
-    session: AsyncSession, principal: Principal, today: dt.date, score: Score = unweighted_score
+    session: AsyncSession, principal: Principal, today: dt.date, score: Score
 ) -> list[PortfolioRow]:
     """Every active account the principal's portfolio holds, each with what the policy lets them see of it."""
     everything = (await session.scalars(select(Account).where(Account.active.is_(True)))).all()
@@ -121,7 +116,7 @@ async def portfolio_rows(
                 kpis=seen,
                 trend=trends.get(account.id, []),
                 plan_saved_on=saved.get(account.id),
-                attractiveness=score(account.scores) if account.scores else None,
+                attractiveness=score(account.scores),
                 position=_position(seen),
             )
         )
@@ -146,5 +141,5 @@ def chosen(rows: Sequence[PortfolioRow], query: PortfolioQuery) -> list[Portfoli
     key = SORTS[query.sort]
     known = [r for r in kept if key(r) is not None]
     unknown = [r for r in kept if key(r) is None]
-    known.sort(key=lambda r: (key(r), r.account.name.casefold()), reverse=query.descending)  # type: ignore[arg-type]
+    known.sort(key=lambda r: (key(r), r.account.name.casefold()), reverse=query.descending)
     return known + unknown

@@ -193,7 +193,8 @@ class TabRoute:
     """A tab page or action, and what the access policy asks of it (None: it holds no account data).
 
     `from_channel`: the account is the one of the channel named in `?channel=` (the tab set-up page);
-    otherwise the one named in `?account=`.
+    otherwise the one named in `?account=`. `figures`: the account's figures, which the head of KAM sees on
+    any account: kam.access.kpi_scope lets in who sees some of them, instead of `act`.
     """
 
     method: str
@@ -202,6 +203,7 @@ class TabRoute:
     act: Act | None = None
     from_channel: bool = False
     json: bool = False
+    figures: bool = False
 
 
 TAB_ROUTES: tuple[TabRoute, ...] = (
@@ -220,11 +222,10 @@ TAB_ROUTES: tuple[TabRoute, ...] = (
     TabRoute("GET", f"{ACCOUNT_PATH}{{account_id}}", "account_link"),
     TabRoute("GET", "/tabs/config", "config_page"),
     TabRoute("GET", "/tabs/config/channel", "config_channel", Act.VIEW, from_channel=True, json=True),
+    TabRoute("GET", "/tabs/insights/content", "insights", Act.VIEW, figures=True),
     TabRoute("GET", "/tabs/{kind}/content", "content", Act.VIEW),
     TabRoute("GET", "/tabs/{kind}", "shell"),
 )
-# Until an admin configures them (kam.selection): the dependency risk thresholds the portfolio flags.
-DEPENDENCY_LIMITS = {"top1_share": 0.15, "top5_share": 0.4, "top10_share": 0.6, "herfindahl": 0.1}
 VIEWER = web.RequestKey("kambot_tab_viewer", object)  # set by the middleware, for the routes with an act
 
 
@@ -288,6 +289,10 @@ class TabPages:
         principal = Principal(person, is_head_of_kam=user.aad_object_id in self.services.settings.head_of_kam_aad_ids)
         if account is None or person is None:
             raise forbidden
+        if route.figures:
+            if kpi_scope(principal, account) is None:
+                raise forbidden
+            return Viewer(principal, account, session)
         try:
             require(principal, route.act, Subject(account=account))
         except NotAllowed:
@@ -388,8 +393,6 @@ class TabPages:
             return await self._log(viewer, t, log_filters(request.query))
         if kind == "stakeholders":
             return await self._stakeholders(viewer, t)
-        if kind == "insights":
-            return await self._insights(viewer, t)
         raise web.HTTPNotFound()
 
     async def _plan(
@@ -576,8 +579,9 @@ class TabPages:
             levels=list(levels.items()),
         )
 
-    async def _insights(self, viewer: Viewer, t: Texts) -> web.Response:
+    async def insights(self, request: web.Request) -> web.Response:
         """One account's figures: all of them for its KA managers and the head of KAM, the flow for its team."""
+        t, viewer = _texts(request), _viewer(request)
         account, today = viewer.account, dt.date.today()
         scope = kpi_scope(viewer.principal, account) or KpiScope.FLOW
         kpis = within_scope((await kpis_for(viewer.session, [account.id], today))[account.id], scope)
@@ -620,7 +624,8 @@ class TabPages:
     async def _portfolio_table(self, request: web.Request) -> tuple[PortfolioViewer, list[Any], PortfolioQuery]:
         viewer = _portfolio_viewer_of(request)
         query = PortfolioQuery.parse(request.query)
-        rows = await portfolio_rows(viewer.session, viewer.principal, dt.date.today())
+        score = self.services.selection.score
+        rows = await portfolio_rows(viewer.session, viewer.principal, dt.date.today(), score)
         return viewer, rows, query
 
     async def portfolio(self, request: web.Request) -> web.Response:
@@ -630,7 +635,7 @@ class TabPages:
         risk = None
         if viewer.principal.is_head_of_kam:
             year = await latest_results_year(viewer.session, dt.date.today())
-            risk = (year, dependency_lines(await dependency_risk(viewer.session, year), DEPENDENCY_LIMITS, t))
+            risk = (year, dependency_lines(await dependency_risk(viewer.session, year), self.services.selection.dependency, t))
         matrix, points = matrix_chart(shown, t)
         return _render(
             "portfolio.html",

@@ -15,10 +15,11 @@ from typing import Any
 import aiohttp
 import openpyxl
 import pytest
+from sqlalchemy import update
 
 from kam.contacts import LogContact, log_contact
 from kam.demo import PEOPLE, TENANT_ID
-from kam.models import ContactKind, Person
+from kam.models import Contact, ContactKind, Person
 from kam.people import Caller, find_person
 from tests.support.fakes.connector import ConnectorFake
 from tests.support.fakes.entra import EntraFake
@@ -120,8 +121,11 @@ async def test_sorting_and_filters_and_the_export_holds_the_rows_of_the_page(pag
 async def test_a_member_sees_only_how_information_flows_on_insights(pages: Pages) -> None:
     adele = await person(pages, "adele")
     async with pages.bot.db.transaction() as session:
-        today = dt.date.today()
-        await log_contact(session, LogContact(CONTOSO, adele, "1" * 32, today, ContactKind.VISIT, "Tour", "Hanna"))
+        yesterday = dt.date.today() - dt.timedelta(days=1)
+        visit = LogContact(CONTOSO, adele, "1" * 32, yesterday, ContactKind.VISIT, "Tour", "Hanna")
+        await log_contact(session, visit)
+    async with pages.bot.db.transaction() as session:  # the figures count up to the start of today
+        await session.execute(update(Contact).values(created_at=dt.datetime.now(dt.UTC) - dt.timedelta(days=1)))
     status, page = await pages.get(f"/tabs/insights/content?account={CONTOSO}", "adele")
     assert status == 200 and "Insights: Contoso Pharma" in page
     assert "Adele Vance: 1" in page and "service: 1" in page  # who logs, and in which function
@@ -162,7 +166,7 @@ async def test_a_ka_manager_enters_results_figures_and_insights_compares_them_wi
     status, page = await pages.post(f"/tabs/plan/results?account={CONTOSO}", "megan", good)
     assert status == 200 and f"Results figures for {year} saved." in page and "900,000" in page
     status, page = await pages.post(f"/tabs/plan/results?account={CONTOSO}", "adele", good)
-    assert status == 403 and "Only the account's KA managers" in page
+    assert status == 403 and "Only the account&#39;s KA managers" in page
 
     _, page = await pages.get(f"/tabs/insights/content?account={CONTOSO}", "megan")
     assert re.search(r'id="revenue">900.000<', page) and re.search(r'id="revenue-target">1.200.000<', page)
