@@ -330,10 +330,13 @@ async def main(server: str, accounts: int, items: int, small: int, requests: int
     await entra.stop()
     worst = {k: max(v) for k, v in figures.items()}
     print(f"targets: page and export < {PAGE_MS:.0f} ms at {accounts} accounts, Insights < {INSIGHTS_MS:.0f} ms")
-    assert statements_small == statements_large, f"statements per page: {statements_small} at {small}, {statements_large} at {accounts}"
+    assert statements_small == statements_large, (
+        f"statements per page: {statements_small} at {small}, {statements_large} at {accounts}"
+    )
     print(
-        f"portfolio accounts={accounts} page_{accounts}_ms={worst['page']:.1f} export_{accounts}_ms={worst['export']:.1f} "
-        f"insights_ms={worst['insights']:.1f} page_{small}_ms={worst['small']:.1f} statements_{small}={statements_small} "
+        f"portfolio accounts={accounts} page_{accounts}_ms={worst['page']:.1f} "
+        f"export_{accounts}_ms={worst['export']:.1f} insights_ms={worst['insights']:.1f} "
+        f"page_{small}_ms={worst['small']:.1f} statements_{small}={statements_small} "
         f"statements_{accounts}={statements_large} ratio_{accounts}_to_{small}={worst['page'] / worst['small']:.2f}"
     )
 
@@ -348,7 +351,5 @@ if __name__ == "__main__":
     parser.add_argument("--runs", type=int, default=3)
     arguments = parser.parse_args()
     run_on_loop(
-        main(
-            arguments.server, arguments.accounts, arguments.items, arguments.small, arguments.requests, arguments.runs
-        )
+        main(arguments.server, arguments.accounts, arguments.items, arguments.small, arguments.requests, arguments.runs)
     )

@@ -196,7 +196,9 @@ class Provisioner:
                     steps.append(Step(account.name, "archive channel", account.channel_name or account.channel_id))
                 continue
             if account.id in replace:
-                steps.append(Step(account.name, "replace channel", "not shared: a shared channel, then the old archived"))
+                steps.append(
+                    Step(account.name, "replace channel", "not shared: a shared channel, then the old archived")
+                )
                 continue
             if account.id not in assigned and self._present(account, teams) is None:
                 steps.append(Step(account.name, "cannot place", FULL))

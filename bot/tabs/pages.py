@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.links import ACCOUNT_PATH, TAB_KINDS, account_id_in
 from bot.services import Services
 from bot.tabs.exports import XLSX_TYPE, log_csv, log_xlsx, table_xlsx
+from bot.tabs.signin import NotSignedIn, TabTokens, TabUser
 from bot.tabs.steering import (
     PORTFOLIO_COLUMNS,
     SORTABLE,
@@ -43,7 +44,6 @@ from bot.tabs.steering import (
     portfolio_cells,
     trend_chart,
 )
-from bot.tabs.signin import NotSignedIn, TabTokens, TabUser
 from cards.i18n import Texts
 from cards.timeline import timeline_item
 from kam.access import (
@@ -60,11 +60,10 @@ from kam.access import (
 )
 from kam.accounts import account_for_channel, stakeholders_of, team_roles
 from kam.dependency import dependency_risk
-from kam.kpis import kpis_for, monthly_trend, within_scope
 from kam.errors import InvalidReference, KamError, NotAllowed
+from kam.kpis import kpis_for, monthly_trend, within_scope
 from kam.models import Account, Contact, ItemKind, Person, ResultFigures, Tier
 from kam.people import Caller, find_person
-from kam.portfolio import PortfolioQuery, chosen, is_late, latest_results_year, portfolio_rows
 from kam.plans import (
     HORIZON_YEARS,
     SECTION_MAX,
@@ -81,6 +80,7 @@ from kam.plans import (
     save_plan,
     sections_for,
 )
+from kam.portfolio import PortfolioQuery, chosen, is_late, latest_results_year, portfolio_rows
 from kam.results import set_results
 from kam.reviews import NothingToReview, ReviewRunning, reviews_of, start_review
 from kam.stakeholders import relationship_picture
@@ -635,7 +635,10 @@ class TabPages:
         risk = None
         if viewer.principal.is_head_of_kam:
             year = await latest_results_year(viewer.session, dt.date.today())
-            risk = (year, dependency_lines(await dependency_risk(viewer.session, year), self.services.selection.dependency, t))
+            risk = (
+                year,
+                dependency_lines(await dependency_risk(viewer.session, year), self.services.selection.dependency, t),
+            )
         matrix, points = matrix_chart(shown, t)
         return _render(
             "portfolio.html",

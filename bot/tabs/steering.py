@@ -157,8 +157,7 @@ def trend_chart(points: Sequence[MonthPoint], t: Texts, account: str) -> Markup:
 def ack_chart(points: Sequence[MonthPoint], t: Texts, account: str) -> Markup:
     values = [p.acknowledged_within_24h for p in points]
     described = ", ".join(
-        f"{p.month}: {'—' if p.acknowledged_within_24h is None else f'{p.acknowledged_within_24h:.0%}'}"
-        for p in points
+        f"{p.month}: {'—' if p.acknowledged_within_24h is None else f'{p.acknowledged_within_24h:.0%}'}" for p in points
     )
     return sparkline(values, t("kpi.trend.ack_title", account=account), described or t("kpi.trend.empty"))
 

@@ -67,11 +67,13 @@ async def site(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Site]:
         alex = await find_person(session, Caller(USERS["alex"].aad_object_id, None, ""))
         assert megan and alex
         contoso, fabrikam = await get_account(session, CONTOSO), await get_account(session, FABRIKAM)
-        await set_results(session, contoso, megan, year, revenue=900_000, margin=0.22, potential=3e6, share_of_wallet=0.3)
-        await set_results(session, fabrikam, alex, year, revenue=400_000, margin=0.18, potential=1e6, share_of_wallet=0.6)
-        await session.execute(
-            update(Account).values(scores={"strategic_importance": 4.0, "customer_complexity": 3.0})
+        await set_results(
+            session, contoso, megan, year, revenue=900_000, margin=0.22, potential=3e6, share_of_wallet=0.3
         )
+        await set_results(
+            session, fabrikam, alex, year, revenue=400_000, margin=0.18, potential=1e6, share_of_wallet=0.6
+        )
+        await session.execute(update(Account).values(scores={"strategic_importance": 4.0, "customer_complexity": 3.0}))
         visit = LogContact(CONTOSO, alex, "9" * 32, dt.date.today(), ContactKind.VISIT, "Plant tour", "Hanna")
         await log_contact(session, visit)
     async with bot.db.transaction() as session:
