@@ -48,6 +48,8 @@ services_app = typer.Typer(help="The service catalogue (KAMBOT_SERVICES_FILE).",
 app.add_typer(services_app, name="services")
 selection_app = typer.Typer(help="The key account selection (KAMBOT_SELECTION_FILE).", no_args_is_help=True)
 app.add_typer(selection_app, name="selection")
+results_app = typer.Typer(help="The results figures per account and year (revenue, margin, ...).", no_args_is_help=True)
+app.add_typer(results_app, name="results")
 outbox_app = typer.Typer(help="Messages the bot owes: the ones that failed, and sending them again.")
 app.add_typer(outbox_app, name="outbox")
 console = Console(stderr=True, soft_wrap=True)
@@ -188,6 +190,36 @@ def accounts_import(
     table.add_row(
         *(str(len(x)) for x in (report.created, report.updated, report.unchanged, report.deactivated)), str(len(errors))
     )
+    console.print(table)
+    for row_error in errors:
+        console.print(f"[red]✗[/] line {row_error.line}: {row_error.reason}")
+    if errors:
+        raise typer.Exit(1)
+
+
+@results_app.command("import")
+def results_import(
+    file: Path = typer.Argument(..., help="CSV or Excel (.xlsx): account, year, revenue, margin, potential, ..."),
+) -> None:
+    """Import the results figures: valid rows are applied, every other row is reported by line.
+
+    Importing the same file again changes nothing. Exit code 1 when some rows had errors.
+    """
+    from kam.account_list import UnreadableFile, read_table
+    from kam.results import apply_results, parse_results
+
+    try:
+        rows, errors = parse_results(read_table(file))
+    except UnreadableFile as error:
+        console.print(f"[red]✗[/] Nothing imported: {error}")
+        raise typer.Exit(2) from None
+
+    report = asyncio.run(_in_session(lambda session: apply_results(session, rows)))
+    errors = sorted([*errors, *report.errors], key=lambda e: e.line)
+    table = Table(title=f"Results figures from {file.name}")
+    for column in ("created", "updated", "unchanged", "rows with errors"):
+        table.add_column(column, justify="right")
+    table.add_row(*(str(len(x)) for x in (report.created, report.updated, report.unchanged, errors)))
     console.print(table)
     for row_error in errors:
         console.print(f"[red]✗[/] line {row_error.line}: {row_error.reason}")

@@ -26,7 +26,7 @@ from dataclasses import dataclass, replace
 from statistics import median
 from typing import Any
 
-from sqlalchemy import ColumnElement, Float, and_, case, cast, extract, func, literal, select, union_all
+from sqlalchemy import ColumnElement, DateTime, Float, and_, case, cast, extract, func, literal, null, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -56,12 +56,14 @@ from kam.models import (
 )
 from kam.outbox import OutboxKind
 from kam.plans import ItemStatus, PlanItemKind
+from kam.results import parse_amount
 from kam.reviews import CADENCE_DAYS
 from kam.stakeholders import COVERAGE_DAYS, MODEL_DAYS, model_of
 
 FLOW_DAYS = 90
 ACK_WITHIN = dt.timedelta(hours=24)
 MEETING_WORKDAYS = 2
+MEETING_REACH = dt.timedelta(days=2)  # how long before the window a meeting that ends in it can have started
 YEAR_DAYS = 365
 EXECUTIVE_LEVELS = (StakeholderLevel.EXECUTIVE, StakeholderLevel.MANAGEMENT)
 
@@ -271,12 +273,23 @@ async def _meetings_logged(
         .group_by(MeetingNudge.account_id, MeetingNudge.meeting_key)
         .subquery()
     )
-    first_logged = (
-        select(func.min(Contact.created_at))
-        .where(Contact.account_id == meetings.c.account_id, Contact.created_at >= meetings.c.starts_at)
-        .scalar_subquery()
+    # The first contact logged at or after each meeting's start, by one pass over the account's meetings and
+    # contacts in time order (a window function): a contact logged at the meeting's start counts.
+    contacts = select(Contact.account_id, Contact.created_at, literal(1), cast(null(), DateTime(timezone=True))).where(
+        Contact.account_id.in_(ids), Contact.created_at >= since - MEETING_REACH, Contact.created_at < until
     )
-    rows = await session.execute(select(meetings.c.account_id, meetings.c.ends_at, first_logged))
+    events = union_all(
+        select(meetings.c.account_id, meetings.c.starts_at.label("at"), literal(0).label("kind"), meetings.c.ends_at),
+        contacts,
+    ).subquery()
+    # Newest first, so that the frame only grows (a running minimum, not one per row).
+    next_contact = func.min(case((events.c.kind == 1, events.c.at))).over(
+        partition_by=events.c.account_id, order_by=(events.c.at.desc(), events.c.kind.desc()), rows=(None, 0)
+    )
+    ordered = select(events.c.account_id, events.c.ends_at, events.c.kind, next_contact.label("logged_at")).subquery()
+    rows = await session.execute(
+        select(ordered.c.account_id, ordered.c.ends_at, ordered.c.logged_at).where(ordered.c.kind == 0)
+    )
     today = until.date()
     counted: dict[int, list[bool]] = defaultdict(list)
     for account_id, ends_at, logged_at in rows.all():
@@ -355,27 +368,33 @@ async def _relationships(session: AsyncSession, ids: list[int], today: dt.date) 
             )
         )
     ).all()
+    # Whether one or several met someone: the lowest and highest person id tell it, without counting distinct.
     recent = _people_who_met(ids, today - dt.timedelta(days=COVERAGE_DAYS))
-    met_by: dict[int, int] = dict(
-        (
+    met_by: dict[int, int] = {
+        stakeholder_id: 1 if lowest == highest else 2
+        for stakeholder_id, lowest, highest in (
             await session.execute(
-                select(recent.c.stakeholder_id, func.count(func.distinct(recent.c.person_id))).group_by(
+                select(recent.c.stakeholder_id, func.min(recent.c.person_id), func.max(recent.c.person_id)).group_by(
                     recent.c.stakeholder_id
                 )
             )
         ).all()
-    )
+    }
     year = _people_who_met(ids, today - dt.timedelta(days=MODEL_DAYS))
-    sides = (
-        await session.execute(
-            select(
-                year.c.account_id,
-                func.count(func.distinct(year.c.person_id)),
-                func.count(func.distinct(year.c.stakeholder_id)),
-            ).group_by(year.c.account_id)
-        )
-    ).all()
-    models = {account_id: model_of(int(ours), int(theirs)) for account_id, ours, theirs in sides}
+    sides = await session.execute(
+        select(
+            year.c.account_id,
+            func.min(year.c.person_id),
+            func.max(year.c.person_id),
+            func.min(year.c.stakeholder_id),
+            func.max(year.c.stakeholder_id),
+        ).group_by(year.c.account_id)
+    )
+    # model_of needs only "none, one or several" on each side.
+    models = {
+        account_id: model_of(1 if ours_low == ours_high else 2, 1 if theirs_low == theirs_high else 2)
+        for account_id, ours_low, ours_high, theirs_low, theirs_high in sides.all()
+    }
     by_account: dict[int, list[tuple[int, BuyingRole | None, StakeholderLevel | None]]] = defaultdict(list)
     for stakeholder_id, account_id, buying_role, level in stakeholders:
         by_account[account_id].append((stakeholder_id, buying_role, level))
@@ -402,27 +421,6 @@ TARGET = re.compile(
     re.IGNORECASE,
 )
 MULTIPLIERS = {"k": 1e3, "tsd": 1e3, "m": 1e6, "mio": 1e6}
-
-
-def parse_amount(text: str) -> float | None:
-    """A money amount as people type it: 1200000, 1,200,000, 1.200.000, 1 200 000, 1.2, 1,5 (a decimal comma)."""
-    value = text.strip().replace(" ", "").replace("'", "").replace("\u00a0", "")
-    if not value or not re.fullmatch(r"[-+]?[\d.,]+", value):
-        return None
-    if "," in value and "." in value:
-        decimal = "," if value.rfind(",") > value.rfind(".") else "."
-        thousands = "." if decimal == "," else ","
-        value = value.replace(thousands, "").replace(decimal, ".")
-    elif value.count(",") > 1 or value.count(".") > 1:
-        value = value.replace(",", "").replace(".", "")
-    elif "," in value or "." in value:
-        mark = "," if "," in value else "."
-        whole, fraction = value.split(mark)
-        value = f"{whole}{fraction}" if len(fraction) == 3 and whole not in ("", "0", "-0") else f"{whole}.{fraction}"
-    try:
-        return float(value)
-    except ValueError:
-        return None
 
 
 def revenue_target(sections: dict[str, Any]) -> float | None:

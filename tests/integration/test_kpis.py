@@ -45,7 +45,6 @@ from kam.kpis import (
     RelationshipKpis,
     kpis_for,
     monthly_trend,
-    parse_amount,
     percentile,
     revenue_target,
     within_scope,
@@ -420,25 +419,6 @@ def test_percentiles_interpolate_like_the_database() -> None:
     assert percentile([5.0], 0.9) == 5.0
     assert percentile([2.0, 4.0, 10.0, 30.0], 0.5) == 7.0
     assert percentile([2.0, 4.0, 10.0, 30.0], 0.9) == pytest.approx(24.0)
-
-
-@pytest.mark.parametrize(
-    ("text", "amount"),
-    [
-        ("1200000", 1_200_000),
-        ("1,200,000", 1_200_000),
-        ("1.200.000", 1_200_000),
-        ("1 200 000", 1_200_000),
-        ("1.200.000,50", 1_200_000.5),
-        ("1,5", 1.5),
-        ("0.25", 0.25),
-        ("12.5", 12.5),
-        ("abc", None),
-        ("", None),
-    ],
-)
-def test_amounts_are_read_as_people_type_them(text: str, amount: float | None) -> None:
-    assert parse_amount(text) == amount
 
 
 def test_the_revenue_target_is_read_from_the_plan_when_it_states_one() -> None:
