@@ -13,7 +13,9 @@ shares and times only: they never carry what a contact or decision said, so a
 confidential item counts like any other. A share with nothing to divide by is
 None (no figure), never 0.
 
-Windows end at the start of `today` (UTC): the figures are those of complete days.
+Windows end at the start of `today` (UTC), and count only what happened before it: the
+figures of complete days stay the same all day, so `KpiCache` computes them once a day
+(the plan, reviews, conflicts, results and stakeholder map are read anew each time).
 """
 
 from __future__ import annotations
@@ -65,6 +67,7 @@ ACK_WITHIN = dt.timedelta(hours=24)
 MEETING_WORKDAYS = 2
 MEETING_REACH = dt.timedelta(days=2)  # how long before the window a meeting that ends in it can have started
 YEAR_DAYS = 365
+TREND_MONTHS = 12
 EXECUTIVE_LEVELS = (StakeholderLevel.EXECUTIVE, StakeholderLevel.MANAGEMENT)
 
 
@@ -208,7 +211,7 @@ async def _post_minutes(
                 model.created_at >= since,
                 model.created_at < until,
                 OutboxMessage.status == OutboxStatus.SENT,
-                OutboxMessage.sent_at.is_not(None),
+                OutboxMessage.sent_at < until,
             )
         )
     delays = union_all(*posted).subquery()
@@ -240,7 +243,7 @@ async def _acknowledged_in_time(
     """Share of required acknowledgements asked in the window and given within 24 h. One asked less than 24 h
     before the window ends and not yet given is still undecided: left out."""
     waited = _seconds_between(session, Acknowledgement.acknowledged_at, Acknowledgement.created_at)
-    in_time = and_(Acknowledgement.acknowledged_at.is_not(None), waited <= ACK_WITHIN.total_seconds())
+    in_time = and_(Acknowledgement.acknowledged_at < until, waited <= ACK_WITHIN.total_seconds())
     decided = (Acknowledgement.created_at <= until - ACK_WITHIN) | in_time
     rows = await session.execute(
         select(Acknowledgement.account_id, func.count(), func.sum(case((in_time, 1), else_=0)))
@@ -269,7 +272,12 @@ async def _meetings_logged(
             func.min(MeetingNudge.starts_at).label("starts_at"),
             func.max(MeetingNudge.ends_at).label("ends_at"),
         )
-        .where(MeetingNudge.account_id.in_(ids), MeetingNudge.ends_at >= since, MeetingNudge.ends_at < until)
+        .where(
+            MeetingNudge.account_id.in_(ids),
+            MeetingNudge.ends_at >= since,
+            MeetingNudge.ends_at < until,
+            MeetingNudge.created_at < until,
+        )
         .group_by(MeetingNudge.account_id, MeetingNudge.meeting_key)
         .subquery()
     )
@@ -339,9 +347,9 @@ def _tally(entries: Iterable[tuple[str, int]]) -> dict[str, int]:
 # -- relationships ---------------------------------------------------------------------------------------------------
 
 
-def _people_who_met(ids: list[int], since: dt.date) -> Any:
-    """(account, stakeholder, our person) for every contact since `since` that names a stakeholder: its author and
-    our participants."""
+def _people_who_met(ids: list[int], since: dt.date, until: dt.datetime) -> Any:
+    """(account, stakeholder, our person) for every contact met since `since` and logged before `until` that names a
+    stakeholder: its author and our participants."""
     authors = (
         select(
             Contact.account_id.label("account_id"),
@@ -349,38 +357,32 @@ def _people_who_met(ids: list[int], since: dt.date) -> Any:
             Contact.logged_by_id.label("person_id"),
         )
         .join(contact_stakeholders, contact_stakeholders.c.contact_id == Contact.id)
-        .where(Contact.account_id.in_(ids), Contact.met_on >= since)
+        .where(Contact.account_id.in_(ids), Contact.met_on >= since, Contact.created_at < until)
     )
     participants = (
         select(Contact.account_id, contact_stakeholders.c.stakeholder_id, contact_participants.c.person_id)
         .join(contact_stakeholders, contact_stakeholders.c.contact_id == Contact.id)
         .join(contact_participants, contact_participants.c.contact_id == Contact.id)
-        .where(Contact.account_id.in_(ids), Contact.met_on >= since)
+        .where(Contact.account_id.in_(ids), Contact.met_on >= since, Contact.created_at < until)
     )
     return union_all(authors, participants).subquery()
 
 
-async def _relationships(session: AsyncSession, ids: list[int], today: dt.date) -> dict[int, RelationshipKpis]:
-    stakeholders = (
-        await session.execute(
-            select(Stakeholder.id, Stakeholder.account_id, Stakeholder.buying_role, Stakeholder.level).where(
-                Stakeholder.account_id.in_(ids)
-            )
-        )
-    ).all()
-    # Whether one or several met someone: the lowest and highest person id tell it, without counting distinct.
-    recent = _people_who_met(ids, today - dt.timedelta(days=COVERAGE_DAYS))
-    met_by: dict[int, int] = {
-        stakeholder_id: 1 if lowest == highest else 2
-        for stakeholder_id, lowest, highest in (
-            await session.execute(
-                select(recent.c.stakeholder_id, func.min(recent.c.person_id), func.max(recent.c.person_id)).group_by(
-                    recent.c.stakeholder_id
-                )
-            )
-        ).all()
-    }
-    year = _people_who_met(ids, today - dt.timedelta(days=MODEL_DAYS))
+async def _who_met_whom(
+    session: AsyncSession, ids: list[int], today: dt.date, until: dt.datetime
+) -> tuple[dict[int, dict[int, int]], dict[int, str]]:
+    """Per account: its stakeholders met in the last 90 days, each by one (1) or several (2) of us; and its
+    relationship model over the year. The lowest and highest ids tell one from several, without counting distinct."""
+    recent = _people_who_met(ids, today - dt.timedelta(days=COVERAGE_DAYS), until)
+    rows = await session.execute(
+        select(
+            recent.c.account_id, recent.c.stakeholder_id, func.min(recent.c.person_id), func.max(recent.c.person_id)
+        ).group_by(recent.c.account_id, recent.c.stakeholder_id)
+    )
+    met_by: dict[int, dict[int, int]] = defaultdict(dict)
+    for account_id, stakeholder_id, lowest, highest in rows.all():
+        met_by[account_id][stakeholder_id] = 1 if lowest == highest else 2
+    year = _people_who_met(ids, today - dt.timedelta(days=MODEL_DAYS), until)
     sides = await session.execute(
         select(
             year.c.account_id,
@@ -391,26 +393,38 @@ async def _relationships(session: AsyncSession, ids: list[int], today: dt.date) 
         ).group_by(year.c.account_id)
     )
     # model_of needs only "none, one or several" on each side.
-    models = {
+    models: dict[int, str] = {
         account_id: model_of(1 if ours_low == ours_high else 2, 1 if theirs_low == theirs_high else 2)
         for account_id, ours_low, ours_high, theirs_low, theirs_high in sides.all()
     }
-    by_account: dict[int, list[tuple[int, BuyingRole | None, StakeholderLevel | None]]] = defaultdict(list)
-    for stakeholder_id, account_id, buying_role, level in stakeholders:
-        by_account[account_id].append((stakeholder_id, buying_role, level))
-    result = {}
-    for account_id in ids:
-        people = by_account.get(account_id, [])
-        deciders = [s for s, role, _ in people if role == BuyingRole.DECISION_MAKER]
-        executives = [s for s, _, level in people if level in EXECUTIVE_LEVELS]
-        model = models.get(account_id, "none")
-        result[account_id] = RelationshipKpis(
-            decision_makers_met_90d=_share(sum(1 for s in deciders if met_by.get(s)), len(deciders)),
-            executives_met_90d=_share(sum(1 for s in executives if met_by.get(s)), len(executives)),
-            model=None if model == "none" else model,
-            met_by_one_of_us=sum(1 for s, _, _ in people if met_by.get(s) == 1),
+    return met_by, models
+
+
+async def _stakeholders(
+    session: AsyncSession, ids: list[int]
+) -> dict[int, list[tuple[int, BuyingRole | None, StakeholderLevel | None]]]:
+    rows = await session.execute(
+        select(Stakeholder.id, Stakeholder.account_id, Stakeholder.buying_role, Stakeholder.level).where(
+            Stakeholder.account_id.in_(ids)
         )
-    return result
+    )
+    by_account: dict[int, list[tuple[int, BuyingRole | None, StakeholderLevel | None]]] = defaultdict(list)
+    for stakeholder_id, account_id, buying_role, level in rows.all():
+        by_account[account_id].append((stakeholder_id, buying_role, level))
+    return by_account
+
+
+def _relationship_kpis(
+    people: list[tuple[int, BuyingRole | None, StakeholderLevel | None]], met_by: dict[int, int], model: str
+) -> RelationshipKpis:
+    deciders = [s for s, role, _ in people if role == BuyingRole.DECISION_MAKER]
+    executives = [s for s, _, level in people if level in EXECUTIVE_LEVELS]
+    return RelationshipKpis(
+        decision_makers_met_90d=_share(sum(1 for s in deciders if met_by.get(s)), len(deciders)),
+        executives_met_90d=_share(sum(1 for s in executives if met_by.get(s)), len(executives)),
+        model=None if model == "none" else model,
+        met_by_one_of_us=sum(1 for s, _, _ in people if met_by.get(s) == 1),
+    )
 
 
 # -- the plan --------------------------------------------------------------------------------------------------------
@@ -575,30 +589,26 @@ def result_kpis(figures: ResultFigures | None, year: int, target: float | None) 
 # -- all together ----------------------------------------------------------------------------------------------------
 
 
-async def kpis_for(session: AsyncSession, account_ids: Sequence[int], today: dt.date) -> dict[int, AccountKpis]:
-    """The figures of each account of `account_ids` that exists, all of them (narrow with `within_scope`).
+@dataclass(frozen=True)
+class _CompleteDays:
+    """An account's figures that only days before today make: the same all day long."""
 
-    A FIXED number of SQL statements whatever len(account_ids) (asserted by bench/portfolio.py at 50 and 500)."""
-    ids = sorted(set(account_ids))
-    if not ids:
-        return {}
+    flow: FlowKpis
+    met_by: dict[int, int]
+    model: str
+
+
+async def _complete_days(session: AsyncSession, ids: list[int], today: dt.date) -> dict[int, _CompleteDays]:
+    """The figures of the windows that end at the start of today, for each of `ids` (six statements)."""
     until = day_start(today)
     since = until - dt.timedelta(days=FLOW_DAYS)
-    year_ago = until - dt.timedelta(days=YEAR_DAYS)
-    accounts = (
-        await session.execute(select(Account.id, Account.tier, Account.created_at).where(Account.id.in_(ids)))
-    ).all()
     posts = await _post_minutes(session, ids, since, until)
     acks = await _acknowledged_in_time(session, ids, since, until)
     meetings = await _meetings_logged(session, ids, since, until)
     loggers = await _who_logs(session, ids, since, until)
-    relationships = await _relationships(session, ids, today)
-    plans = await _plans(session, ids)
-    reviews = await _reviews_closed(session, ids, year_ago)
-    conflicts = await _conflicts(session, ids, year_ago, until)
-    results = await _results(session, ids, today.year)
-    kpis = {}
-    for account_id, tier, created_at in accounts:
+    met_by, models = await _who_met_whom(session, ids, today, until)
+    days = {}
+    for account_id in ids:
         median_minutes, p90_minutes = posts.get(account_id, (None, None))
         logged = loggers.get(account_id, [])
         flow = FlowKpis(
@@ -609,11 +619,83 @@ async def kpis_for(session: AsyncSession, account_ids: Sequence[int], today: dt.
             logged_by_member=_tally((name, count) for name, _, count in logged),
             logged_by_function=_tally((function, count) for _, function, count in logged),
         )
+        days[account_id] = _CompleteDays(flow, met_by.get(account_id, {}), models.get(account_id, "none"))
+    return days
+
+
+class KpiCache:
+    """The figures of complete days, computed once a day per account and process.
+
+    The flow and coverage figures read every contact, decision and acknowledgement of the last 90 days (the
+    relationship model those of a year): seconds for a large portfolio. Their windows end at the start of today
+    and count only what happened before it, so they stay the same all day; the plan, its reviews, the conflicts,
+    the results and the stakeholder map are read anew on every call. The monthly trend is kept the same way.
+    `warm` fills the cache ahead of the first page of the day."""
+
+    def __init__(self) -> None:
+        self._day: dt.date | None = None
+        self._figures: dict[int, _CompleteDays] = {}
+        self._trends: dict[tuple[int, int], list[MonthPoint]] = {}
+
+    def _on(self, today: dt.date) -> None:
+        if today != self._day:
+            self._day, self._figures, self._trends = today, {}, {}
+
+    async def trend(
+        self, session: AsyncSession, ids: list[int], today: dt.date, months: int
+    ) -> dict[int, list[MonthPoint]]:
+        self._on(today)
+        missing = [account_id for account_id in ids if (account_id, months) not in self._trends]
+        if missing:
+            found = await _trend(session, missing, today, months)
+            self._trends.update({(account_id, months): points for account_id, points in found.items()})
+        return {a: self._trends[(a, months)] for a in ids if (a, months) in self._trends}
+
+    async def complete_days(self, session: AsyncSession, ids: list[int], today: dt.date) -> dict[int, _CompleteDays]:
+        self._on(today)
+        missing = [account_id for account_id in ids if account_id not in self._figures]
+        if missing:
+            self._figures.update(await _complete_days(session, missing, today))
+        return {account_id: self._figures[account_id] for account_id in ids}
+
+    async def warm(self, session: AsyncSession, account_ids: Sequence[int], today: dt.date) -> None:
+        ids = sorted(set(account_ids))
+        await self.complete_days(session, ids, today)
+        await self.trend(session, ids, today, TREND_MONTHS)
+
+
+async def kpis_for(
+    session: AsyncSession, account_ids: Sequence[int], today: dt.date, cache: KpiCache | None = None
+) -> dict[int, AccountKpis]:
+    """The figures of each account of `account_ids` that exists, all of them (narrow with `within_scope`).
+
+    A FIXED number of SQL statements whatever len(account_ids) (asserted by bench/portfolio.py at 50 and 500):
+    twelve, or six when `cache` holds the figures of complete days for all of them."""
+    ids = sorted(set(account_ids))
+    if not ids:
+        return {}
+    until = day_start(today)
+    year_ago = until - dt.timedelta(days=YEAR_DAYS)
+    accounts = (
+        await session.execute(select(Account.id, Account.tier, Account.created_at).where(Account.id.in_(ids)))
+    ).all()
+    ids = [account_id for account_id, _, _ in accounts]
+    if cache is None:
+        days = await _complete_days(session, ids, today)
+    else:
+        days = await cache.complete_days(session, ids, today)
+    stakeholders = await _stakeholders(session, ids)
+    plans = await _plans(session, ids)
+    reviews = await _reviews_closed(session, ids, year_ago)
+    conflicts = await _conflicts(session, ids, year_ago, until)
+    results = await _results(session, ids, today.year)
+    kpis = {}
+    for account_id, tier, created_at in accounts:
+        day = days[account_id]
         content = plans.get(account_id, {})
-        counts = _plan_counts(content, today)
         conflict = conflicts.get(account_id, _Conflicts(0, 0, None))
         plan = PlanKpis(
-            **counts,
+            **_plan_counts(content, today),
             reviews_on_time=reviews_on_time(tier, aware(created_at).date(), reviews.get(account_id, []), today),
             conflicts_caught=conflict.caught,
             conflicts_dismissed=conflict.dismissed,
@@ -622,8 +704,8 @@ async def kpis_for(session: AsyncSession, account_ids: Sequence[int], today: dt.
         target = revenue_target(content.get("sections") or {})
         kpis[account_id] = AccountKpis(
             account_id=account_id,
-            flow=flow,
-            relationships=relationships[account_id],
+            flow=day.flow,
+            relationships=_relationship_kpis(stakeholders.get(account_id, []), day.met_by, day.model),
             plan=plan,
             results=result_kpis(results.get(account_id), today.year, target),
         )
@@ -639,17 +721,11 @@ def _months_back(today: dt.date, months: int) -> list[str]:
     return labels[::-1]
 
 
-async def monthly_trend(
-    session: AsyncSession, account_ids: Sequence[int], today: dt.date, months: int = 12
-) -> dict[int, list[MonthPoint]]:
-    """Per account, the last `months` calendar months up to today's: contacts and decisions logged, and the share
-    of required acknowledgements given within 24 h (by the month they were asked). Three statements."""
-    ids = sorted(set(account_ids))
-    if not ids or months < 1:
-        return {}
+async def _trend(session: AsyncSession, ids: list[int], today: dt.date, months: int) -> dict[int, list[MonthPoint]]:
+    """The trend of complete days for each of `ids` that exists (four statements)."""
     labels = _months_back(today, months)
     first = day_start(dt.date.fromisoformat(f"{labels[0]}-01"))
-    until = day_start(today + dt.timedelta(days=1))
+    until = day_start(today)
     counts: dict[tuple[int, str, str], int] = {}
     for model, name in ((Contact, "contacts"), (Decision, "decisions")):
         month = _month_of(session, model.created_at)
@@ -661,9 +737,9 @@ async def monthly_trend(
         for account_id, label, count in rows.all():
             counts[(account_id, name, label)] = int(count)
     waited = _seconds_between(session, Acknowledgement.acknowledged_at, Acknowledgement.created_at)
-    in_time = and_(Acknowledgement.acknowledged_at.is_not(None), waited <= ACK_WITHIN.total_seconds())
+    in_time = and_(Acknowledgement.acknowledged_at < until, waited <= ACK_WITHIN.total_seconds())
     month = _month_of(session, Acknowledgement.created_at)
-    decided = (Acknowledgement.created_at <= day_start(today) - ACK_WITHIN) | in_time
+    decided = (Acknowledgement.created_at <= until - ACK_WITHIN) | in_time
     ack_rows = await session.execute(
         select(Acknowledgement.account_id, month, func.count(), func.sum(case((in_time, 1), else_=literal(0))))
         .where(
@@ -692,3 +768,17 @@ async def monthly_trend(
         for account_id in ids
         if account_id in known
     }
+
+
+async def monthly_trend(
+    session: AsyncSession, account_ids: Sequence[int], today: dt.date, months: int = 12, cache: KpiCache | None = None
+) -> dict[int, list[MonthPoint]]:
+    """Per account, the last `months` calendar months up to today's: contacts and decisions logged, and the share
+    of required acknowledgements given within 24 h (by the month they were asked); of complete days, like the
+    figures. Fixed number of statements too: four, none when `cache` holds them all."""
+    ids = sorted(set(account_ids))
+    if not ids or months < 1:
+        return {}
+    if cache is None:
+        return await _trend(session, ids, today, months)
+    return await cache.trend(session, ids, today, months)

@@ -41,6 +41,7 @@ from sqlalchemy import event
 from kam.access import KpiScope
 from kam.kpis import (
     FlowKpis,
+    KpiCache,
     PlanKpis,
     RelationshipKpis,
     kpis_for,
@@ -173,6 +174,7 @@ class Seeder:
                 meeting_key=key,
                 starts_at=starts,
                 ends_at=starts + dt.timedelta(hours=1),
+                created_at=starts + dt.timedelta(hours=1, minutes=5),  # the calendar read after the meeting
             )
         )
 
@@ -426,3 +428,35 @@ def test_the_revenue_target_is_read_from_the_plan_when_it_states_one() -> None:
     assert revenue_target({"potential_targets": "Revenue target 800k"}) == 800_000
     assert revenue_target({"potential_targets": "Grow with the customer"}) is None
     assert revenue_target({}) is None
+
+
+async def test_a_cache_keeps_the_figures_of_complete_days_and_reads_the_plan_anew(world: World) -> None:
+    cache = KpiCache()
+    statements: list[str] = []
+    event.listen(world.db.engine.sync_engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    async with world.db.transaction() as session:
+        fresh = await kpis_for(session, [world.contoso, world.fabrikam], TODAY)
+        await cache.warm(session, [world.contoso, world.fabrikam], TODAY)
+        statements.clear()
+        cached = await kpis_for(session, [world.contoso, world.fabrikam], TODAY, cache)
+        warm = len(statements)
+        assert cached == fresh
+        # Today's work shows tomorrow in the figures of complete days, at once in the plan.
+        contoso = await session.get(Account, world.contoso)
+        assert contoso is not None
+        seeder = Seeder(session)
+        seeder.keys = 1000
+        megan = contoso.members[0].person
+        await seeder.contact(contoso, megan, at("2026-06-10", "08:00"), posted=at("2026-06-10", "08:01"))
+        await seeder.add(PlanVersion(account_id=contoso.id, version=3, content={"items": []}, saved_by_id=megan.id))
+        statements.clear()
+        again = (await kpis_for(session, [world.contoso], TODAY, cache))[world.contoso]
+        assert len(statements) == warm
+        statements.clear()
+        trend = await monthly_trend(session, [world.contoso], TODAY, cache=cache)
+        assert statements == [], "the warm cache holds the trend"
+        assert trend == await monthly_trend(session, [world.contoso], TODAY)
+        uncached = (await kpis_for(session, [world.contoso], TODAY))[world.contoso]
+    assert again == uncached
+    assert again.flow == fresh[world.contoso].flow
+    assert again.plan is not None and again.plan.objectives == 0
