@@ -9,7 +9,7 @@ import functools
 import gc
 import hmac
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from aiohttp import web
@@ -33,6 +33,8 @@ from bot.tabs.pages import TabPages
 from bot.teams.endpoint import TeamsEndpoint
 from bot.telemetry import trace_database
 from kam.catalogue import Catalogue
+from kam.kpi_cards import schedule_kpi_cards
+from kam.list_reviews import schedule_list_review_due
 from kam.migrate import head_revision
 from kam.nudges import WEEKDAYS, NudgeTime
 from kam.rules import Rules
@@ -163,6 +165,20 @@ def activity_feed(
     )
 
 
+def steering_cards(settings: Settings, db: Database, selection: Selection) -> Callable[[], Awaitable[int]]:
+    """The sweep's job for the head of KAM and the KA managers: a list review due, the monthly KPI cards (each once,
+    whichever instance gets there first)."""
+
+    async def run_once() -> int:
+        today = dt.datetime.now(dt.UTC).date()
+        async with db.transaction() as session:
+            heads = settings.head_of_kam_aad_ids
+            due = await schedule_list_review_due(session, heads, selection.review_every_days, today)
+            return due + await schedule_kpi_cards(session, heads, today)
+
+    return run_once
+
+
 def outbox(
     settings: Settings,
     db: Database,
@@ -171,6 +187,7 @@ def outbox(
     metrics: Metrics,
     credential: AsyncTokenCredential | None,
     catalogue: Catalogue | None = None,
+    selection: Selection | None = None,
 ) -> tuple[Sender, Sweeper]:
     """The outbox's sender and its sweep, as `kambot serve` and `kambot worker` both run them."""
     # One Graph client for the process (one token, one pacing), built when first needed: msgraph imports slowly.
@@ -191,6 +208,8 @@ def outbox(
         admins=settings.admin_aad_ids,
         feed=activity_feed(settings, db, metrics, credential, graph),
         ack_window_seconds=settings.ack_batch_seconds,
+        heads=settings.head_of_kam_aad_ids,
+        selection=selection,
     )
     sweeper = Sweeper(
         sender,
@@ -200,7 +219,10 @@ def outbox(
             WEEKDAYS.index(settings.nudge_weekday) if settings.nudge_weekday in WEEKDAYS else None,
             settings.nudge_hour,
         ),
-        jobs=[meeting_watch(settings, db, metrics, graph()).run_once] if settings.meeting_nudges else [],
+        jobs=[
+            steering_cards(settings, db, selection or Selection()),
+            *([meeting_watch(settings, db, metrics, graph()).run_once] if settings.meeting_nudges else []),
+        ],
         card_memory_days=settings.form_max_age_days + 1,  # a form older than that is refused anyway
     )
     return sender, sweeper
@@ -218,7 +240,7 @@ def build(
     selection = Selection.load(settings.selection_file)
     metrics = Metrics()
     sealer = Sealer(BOUND_VERBS, settings.card_secret)
-    sender, sweeper = outbox(settings, db, endpoint.connector, sealer, metrics, graph_credential, catalogue)
+    sender, sweeper = outbox(settings, db, endpoint.connector, sealer, metrics, graph_credential, catalogue, selection)
     services = Services(
         settings=settings,
         db=db,

@@ -19,7 +19,9 @@ from kam.subjects import (
     agreement_subject,
     conflict_subject,
     item_subject,
+    list_review_subject,
     nudge_subject,
+    proposal_subject,
     review_subject,
 )
 from kam.text import plain_number
@@ -162,3 +164,21 @@ class _NudgeRef(BaseModel):
 async def named_nudge(session: AsyncSession, value: Mapping[str, Any]) -> Found:
     ref: _NudgeRef = _read(_NudgeRef, value)
     return await nudge_subject(session, ref.nudge_id)
+
+
+class _ProposalRef(_AccountRef):
+    proposal_id: int = _ID
+
+
+async def named_proposal(session: AsyncSession, value: Mapping[str, Any]) -> Found:
+    ref: _ProposalRef = _read(_ProposalRef, value)
+    return await proposal_subject(session, ref.account_id, ref.proposal_id)
+
+
+class _ListReviewRef(BaseModel):
+    review_id: int = _ID
+
+
+async def named_list_review(session: AsyncSession, value: Mapping[str, Any]) -> Found:
+    ref: _ListReviewRef = _read(_ListReviewRef, value)
+    return await list_review_subject(session, ref.review_id)

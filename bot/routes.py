@@ -17,6 +17,7 @@ from bot.handlers import (
     contact,
     decision,
     general,
+    list_review,
     nudges,
     price_action,
     review,
@@ -32,7 +33,9 @@ from bot.requests import (
     named_agreement,
     named_conflict,
     named_item,
+    named_list_review,
     named_nudge,
+    named_proposal,
     named_review,
     no_subject,
     picked_account,
@@ -45,6 +48,12 @@ from cards.contact import VERB_SAVE
 from cards.decision import VERB_SAVE_DECISION
 from cards.forms import VERB_PICK, VERB_PICK_FOR_DECISION, VERB_PICK_FOR_STAKEHOLDER
 from cards.i18n import in_every_language
+from cards.list_review import (
+    VERB_COMMENT_LIST_REVIEW,
+    VERB_DECIDE_LIST_REVIEW,
+    VERB_SAVE_CANDIDATE,
+    VERB_SAVE_SCORES,
+)
 from cards.nudge import VERB_MEETING_NOT_RELEVANT
 from cards.price_action import VERB_SAVE_PRICE_ACTION
 from cards.review import VERB_CLOSE_REVIEW, VERB_REMIND_REVIEW, VERB_START_REVIEW, VERB_UPDATE_REVIEW
@@ -112,6 +121,10 @@ COMMANDS: tuple[CommandRoute, ...] = (
     # Before "stakeholders": in German, "stakeholder hinzufügen" starts with that command's word.
     CommandRoute("command.add_stakeholder", stakeholders.add_start, Act.LOG, about_account=True),
     CommandRoute("command.stakeholders", stakeholders.show_map, Act.VIEW, about_account=True, takes_argument=True),
+    CommandRoute("command.list_review", list_review.start, Act.RUN_LIST_REVIEW),
+    # About no one account: the head of KAM scores any, a KA manager their own (the handler offers those).
+    CommandRoute("command.score", list_review.score, Act.RECORD_CANDIDATE, takes_argument=True),
+    CommandRoute("command.candidate", list_review.candidate, Act.RECORD_CANDIDATE),
 )
 
 VERB_ROUTES: tuple[VerbRoute, ...] = (
@@ -144,6 +157,12 @@ VERB_ROUTES: tuple[VerbRoute, ...] = (
     VerbRoute(VERB_REMIND_REVIEW, review.remind, Act.MANAGE, named_review),
     VerbRoute(VERB_CLOSE_REVIEW, review.close, Act.MANAGE, named_review),
     VerbRoute(VERB_MEETING_NOT_RELEVANT, nudges.not_relevant, Act.ANSWER_NUDGE, named_nudge, bound=True),
+    VerbRoute(VERB_COMMENT_LIST_REVIEW, list_review.comment, Act.COMMENT_LIST_REVIEW, named_proposal, bound=True),
+    VerbRoute(
+        VERB_DECIDE_LIST_REVIEW, list_review.decide_proposals, Act.RUN_LIST_REVIEW, named_list_review, bound=True
+    ),
+    VerbRoute(VERB_SAVE_SCORES, list_review.save_scores, Act.SCORE_ACCOUNT, named_account, bound=True),
+    VerbRoute(VERB_SAVE_CANDIDATE, list_review.save_candidate, Act.RECORD_CANDIDATE, no_subject, bound=True),
 )
 
 

@@ -51,6 +51,17 @@ class TabLinks:
         )
         return f"{DEEP_LINK}{quote(self.app_id, safe='')}/{quote(spec.entity_id, safe='')}?{query}"
 
+    def portfolio(self) -> str | None:
+        """The head of KAM's and the KA managers' portfolio page (not a tab of an account's channel)."""
+        return self._page("/tabs/portfolio")
+
+    def insights(self, account: Account) -> str | None:
+        """An account's Insights page; the page asks the access policy who sees which of its figures."""
+        return self._page(f"/tabs/insights?account={account.id}")
+
+    def _page(self, path: str) -> str | None:
+        return f"{self.base_url.rstrip('/')}{path}" if self.base_url else None
+
     def to_chat(self, tenant_id: str | None) -> str | None:
         """The person's 1:1 chat with kambot (Microsoft's "deep link to a chat with the application")."""
         if not self.app_id:

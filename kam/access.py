@@ -64,6 +64,7 @@ class Act(StrEnum):
     COMMENT_LIST_REVIEW = "comment_list_review"  # a list review's proposal for an account: its KA managers
     RECORD_CANDIDATE = "record_candidate"  # candidates for the list: the head of KAM and KA managers
     EDIT_RESULTS = "edit_results"  # an account's results figures in the Plan tab: its KA managers
+    SCORE_ACCOUNT = "score_account"  # an account's scores on the selection criteria: its KA managers, the head of KAM
     UPDATE_REVIEW = "update_review"  # the owners of items in the review
     ANSWER_NUDGE = "answer_nudge"  # the person the nudge was sent to
     USE = "use"  # help, own accounts, own nudges: anyone
@@ -97,6 +98,7 @@ RULES: dict[Act, Rule] = {
     Act.COMMENT_LIST_REVIEW: Rule(roles=frozenset({Role.MANAGER})),
     Act.RECORD_CANDIDATE: Rule(roles=frozenset({Role.MANAGER}), heads=True, account=False),
     Act.EDIT_RESULTS: Rule(roles=frozenset({Role.MANAGER})),
+    Act.SCORE_ACCOUNT: Rule(roles=frozenset({Role.MANAGER}), heads=True),
     Act.UPDATE_REVIEW: Rule(only_owners=True),
     Act.ANSWER_NUDGE: Rule(only_owners=True),
     Act.USE: Rule(anyone=True, account=False),
@@ -155,7 +157,9 @@ def is_allowed(principal: Principal, act: Act, subject: Subject = Subject(), pla
     if rule.admins and principal.is_admin:
         return True
     if rule.heads and principal.is_head_of_kam and principal.person is not None:
-        return True
+        # About one account (its scores): any account, but not in another account's channel.
+        if not rule.account or (subject.account is not None and place.channel_account_id in (None, subject.account.id)):
+            return True
     if not rule.account:
         return bool(rule.roles & principal.any_roles) and principal.person is not None
     account = subject.account

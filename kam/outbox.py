@@ -44,6 +44,10 @@ class OutboxKind(StrEnum):
     CONFLICT_NOTICE = "conflict.notice"
     FORM_REQUESTED = "form.requested"  # the person who asked in a channel or group chat; account: the form's, or
     # none for a picker first; detail: the form, and the accounts the picker offers
+    LIST_REVIEW_COMMENT = "list_review.comment"  # a KA manager; detail: the list review, whose proposals for their
+    # accounts the card asks them to comment on (kam.list_reviews)
+    LIST_REVIEW_DUE = "list_review.due"  # a head of KAM; detail: when the review fell due, when the last started
+    KPI_MONTHLY = "kpi.monthly"  # a KA manager or head of KAM (kam.kpi_cards.KpiCardSent); detail: the month
 
 
 # The 1:1 cards that ask something of their person (acknowledge, update a review, fix a delivery, add people to

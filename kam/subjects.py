@@ -19,6 +19,7 @@ from kam.access import Subject
 from kam.accounts import get_account
 from kam.checks import CONFLICT_KINDS
 from kam.errors import Refused
+from kam.list_reviews import locked_proposal, locked_review
 from kam.meetings import locked_nudge
 from kam.models import (
     Account,
@@ -139,3 +140,15 @@ async def nudge_subject(session: AsyncSession, nudge_id: int) -> Found:
         raise Refused()
     account = await get_account(session, nudge.account_id)
     return Found(Subject(account=account, owner_ids=frozenset({nudge.person_id})), nudge)
+
+
+async def proposal_subject(session: AsyncSession, account_id: int, proposal_id: int) -> Found:
+    """A list review's proposal about an account, named with that account, of a review still open: its KA managers
+    comment on it."""
+    proposal = await locked_proposal(session, account_id, proposal_id)
+    return Found(Subject(account=await get_account(session, account_id)), proposal)
+
+
+async def list_review_subject(session: AsyncSession, review_id: int) -> Found:
+    """A list review: about no one account (the head of KAM decides it)."""
+    return Found(Subject(), await locked_review(session, review_id))

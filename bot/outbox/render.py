@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.ack_batch import batch_items
 from bot.items import item_card
+from bot.list_review_lines import proposal_lines
 from bot.new_forms import NEW_FORMS, form_context
 from bot.outbox.address import AddressBook, Destination, Feed, Undeliverable
 from bot.outbox.notifications import notification_about
@@ -27,25 +28,41 @@ from cards.fit import names_text
 from cards.forms import Option, account_picker_card
 from cards.general import channel_welcome_card, delivery_failed_card, members_missing_card
 from cards.i18n import Texts
+from cards.kpi_card import AccountFigures, head_kpi_card, manager_kpi_card
+from cards.list_review import comment_card, list_review_due_card
 from cards.nudge import MeetingView, meeting_nudge_card
 from cards.review import review_due_card, review_summary_card
 from graph.activity_feed import ActivityNotification
-from kam.access import Act, Audience, Principal, Subject, is_allowed, team_accounts
-from kam.accounts import get_account, managers_of
+from kam.access import (
+    Act,
+    Audience,
+    Principal,
+    Subject,
+    is_allowed,
+    kpi_scope,
+    portfolio_accounts,
+    team_accounts,
+)
+from kam.accounts import accounts_of, get_account, managers_of
 from kam.acknowledgements import carried, get_acknowledgement, person_of_card, requests_on_card
 from kam.briefs import brief_contents
 from kam.briefs import still_due as brief_still_due
 from kam.catalogue import Catalogue
 from kam.contacts import get_contact
 from kam.decisions import get_decision
+from kam.dependency import crossed, dependency_risk
 from kam.digest import digest_of
 from kam.errors import ItemNotFound
+from kam.kpi_cards import results_year
+from kam.kpis import kpis_for, within_scope
+from kam.list_reviews import open_list_review
 from kam.meetings import still_wanted as meeting_still_wanted
-from kam.models import Account, Flag, ItemKind, MeetingBrief, MeetingNudge, OutboxMessage, Person, utcnow
+from kam.models import Account, Flag, ItemKind, ListReview, MeetingBrief, MeetingNudge, OutboxMessage, Person, utcnow
 from kam.nudges import local_now, zone_of
 from kam.outbox import OutboxKind
 from kam.people import addressee, teams_id
 from kam.reviews import get_review
+from kam.selection import Selection
 
 
 @dataclass(frozen=True)
@@ -70,6 +87,12 @@ class Rendering:
     links: TabLinks
     admins: tuple[str, ...] = ()  # Entra object ids of kambot's admins (told of failures, on no account team)
     catalogue: Catalogue = field(default_factory=Catalogue)  # what the forms it brings offer
+    heads: tuple[str, ...] = ()  # Entra object ids of the heads of KAM (KAMBOT_HEAD_OF_KAM_AAD_IDS)
+    selection: Selection = field(default_factory=Selection)  # the dependency thresholds the head's card flags
+
+    def principal(self, person: Person) -> Principal:
+        """Who a card goes to, as the access policy sees them when the card is sent."""
+        return Principal(person, is_head_of_kam=bool(person.aad_object_id) and person.aad_object_id in self.heads)
 
     def texts_for(self, person: Person) -> Texts:
         return Texts(person.locale or self.texts.language)
@@ -328,6 +351,70 @@ async def feed_notification(r: Rendering, message: OutboxMessage) -> Rendered | 
     return Rendered(found[0], {}, notification=found[1]) if found else None
 
 
+async def list_review_comment(r: Rendering, message: OutboxMessage) -> Rendered | None:
+    """A KA manager's accounts' proposals, each re-checked against the policy; none left (decided, or no longer
+    their account): not owed."""
+    person = await r.session.get(Person, message.subject_id)
+    review = await r.session.get(ListReview, (message.detail or {}).get("review", 0))
+    if person is None or review is None or review.decided_at is not None:
+        return None
+    principal = r.principal(person)
+    lines = []
+    for line in await proposal_lines(r.session, review, person):
+        account = await get_account(r.session, line.account_id) if line.account_id is not None else None
+        if account is not None and is_allowed(principal, Act.COMMENT_LIST_REVIEW, Subject(account=account)):
+            lines.append(line)
+    if not lines:
+        return None
+    card = comment_card(r.texts_for(person), review.id, review.comments_by, lines, utcnow().date())
+    return await r.to_person(person, card)
+
+
+async def list_review_due(r: Rendering, message: OutboxMessage) -> Rendered | None:
+    """To a head of KAM (still one when it is sent), while no review is open."""
+    person = await r.session.get(Person, message.subject_id)
+    if person is None or not is_allowed(r.principal(person), Act.RUN_LIST_REVIEW):
+        return None
+    if await open_list_review(r.session) is not None:
+        return None
+    detail = message.detail or {}
+    card = list_review_due_card(r.texts_for(person), str(detail.get("due", "")), detail.get("last"))
+    return await r.to_person(person, card)
+
+
+async def kpi_monthly(r: Rendering, message: OutboxMessage) -> Rendered | None:
+    """The month's figures: the portfolio to a head of KAM, their own accounts to a KA manager (each as the policy
+    lets them see it when the card is sent); nothing to someone who is neither any more."""
+    person = await r.session.get(Person, message.subject_id)
+    if person is None:
+        return None
+    principal = r.principal(person)
+    month = str((message.detail or {}).get("month", ""))
+    today = utcnow().date()
+    t = r.texts_for(person)
+    if principal.is_head_of_kam:
+        active = list(await r.session.scalars(select(Account).where(Account.active.is_(True))))
+        accounts = portfolio_accounts(active, principal)
+        figures = await kpis_for(r.session, [a.id for a in accounts], today)
+        risk = await dependency_risk(r.session, await results_year(r.session, today))
+        over = crossed(risk, r.selection.dependency)
+        thresholds = dict(r.selection.dependency)
+        card = head_kpi_card(t, month, list(figures.values()), risk, over, thresholds, r.links.portfolio())
+        return await r.to_person(person, card)
+    mine = portfolio_accounts(await accounts_of(r.session, person), principal)
+    if not mine:
+        return None
+    figures = await kpis_for(r.session, [a.id for a in mine], today)
+    lines = []
+    for account in mine:
+        scope = kpi_scope(principal, account)
+        if scope is None or account.id not in figures:
+            continue
+        kpis = within_scope(figures[account.id], scope)
+        lines.append(AccountFigures(account.name, account.tier, kpis, r.links.insights(account)))
+    return await r.to_person(person, manager_kpi_card(t, month, lines)) if lines else None
+
+
 RENDERERS: Mapping[OutboxKind, Renderer] = {
     OutboxKind.CHANNEL_WELCOME: channel_welcome,
     OutboxKind.CONTACT_LOGGED: channel_post(ItemKind.CONTACT),
@@ -347,6 +434,9 @@ RENDERERS: Mapping[OutboxKind, Renderer] = {
     OutboxKind.FEED_NOTIFICATION: feed_notification,
     OutboxKind.FORM_REQUESTED: requested_form,
     OutboxKind.CONFLICT_NOTICE: conflict_notice,
+    OutboxKind.LIST_REVIEW_COMMENT: list_review_comment,
+    OutboxKind.LIST_REVIEW_DUE: list_review_due,
+    OutboxKind.KPI_MONTHLY: kpi_monthly,
 }
 
 

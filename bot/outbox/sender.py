@@ -58,6 +58,7 @@ from kam.outbox import (
     report_failure,
 )
 from kam.people import unreachable
+from kam.selection import Selection
 from kam.storage import Database, no_transaction_open
 
 log = logging.getLogger(__name__)
@@ -213,6 +214,8 @@ class Sender:
         feed: ActivityFeed | None = None,
         ack_window_seconds: float = 0.0,
         catalogue: Catalogue | None = None,
+        heads: Sequence[str] = (),
+        selection: Selection | None = None,
     ) -> None:
         # The Bot Connector's limits, per tenant (`sends_per_second`: every instance together) and per
         # conversation, booked in the database that every instance shares.
@@ -225,6 +228,8 @@ class Sender:
         self._links = links or TabLinks("", "")  # no links: the cards name the tabs in words
         self._texts = Texts(locale)
         self._catalogue = catalogue or Catalogue()  # what the forms it brings offer
+        self._heads = tuple(heads)  # Entra object ids of the heads of KAM: the list review's and portfolio's cards
+        self._selection = selection or Selection()
         self._metrics = metrics
         self._sealer = sealer
         self._lease = dt.timedelta(seconds=lease_seconds)
@@ -347,7 +352,16 @@ class Sender:
                 if message is None:
                     return Job(row, 0, outcome=Outcome(sent=True))
                 attempts = message.attempts
-                rendering = Rendering(session, self._texts, self._addresses, self._links, self._admins, self._catalogue)
+                rendering = Rendering(
+                    session,
+                    self._texts,
+                    self._addresses,
+                    self._links,
+                    self._admins,
+                    self._catalogue,
+                    self._heads,
+                    self._selection,
+                )
                 rendered = await render(rendering, message)
         except Exception as error:
             return Job(row, attempts, outcome=self._after_failure(row.message_id, error, attempts))

@@ -40,6 +40,8 @@ from kam.models import (
     Flag,
     FlagKind,
     ItemKind,
+    ListReview,
+    ListReviewProposal,
     MeetingNudge,
     Person,
     Review,
@@ -79,7 +81,7 @@ EXPECTED_ROLES = {
     ("isaiah", FABRIKAM): "member",
 }
 ADMINS = {"diego"}
-HEADS = {"diego"}  # the head of KAM (KAMBOT_HEAD_OF_KAM_AAD_IDS) of the tab bot: on no team
+HEADS = {"diego"}  # the head of KAM (KAMBOT_HEAD_OF_KAM_AAD_IDS): on no team
 KNOWN = {"lynne", "isaiah", "alex", "megan", "diego", "adele", "patti"}
 
 TODAY = dt.date.today()
@@ -114,6 +116,8 @@ class Seeded:
     conflict: dict[int, int]
     review: dict[int, int]
     nudge: dict[int, int]
+    proposal: dict[int, int]  # a list review's proposal about the account
+    list_review: dict[int, int]  # the (one) list review, under each account
 
 
 OWNERS = {  # who owns the seeded agreement, review item and nudge of each account
@@ -134,7 +138,7 @@ async def seed_items(bot: RunningBot) -> Seeded:
     it, a conflict of the concession with a paid service agreed at the contact, an open review with
     one item, and a meeting nudge; and the admin, known to kambot."""
     ids: dict[str, dict[int, int]] = {
-        k: {} for k in ("contact", "decision", "agreement", "concession", "conflict", "review", "nudge")
+        k: {} for k in ("contact", "decision", "agreement", "concession", "conflict", "review", "nudge", "proposal")
     }
     async with bot.db.transaction() as session:
         session.add(Person(aad_object_id=ADMIN.aad_object_id, teams_user_id=ADMIN.teams_user_id, name=ADMIN.name))
@@ -223,6 +227,17 @@ async def seed_items(bot: RunningBot) -> Seeded:
                 ("nudge", nudge),
             ):
                 ids[name][account] = row.id
+        head = await find_person(session, Caller(ADMIN.aad_object_id, None, ""))
+        assert head is not None
+        list_review = ListReview(started_by_id=head.id, comments_by=TODAY + dt.timedelta(days=14))
+        session.add(list_review)
+        await session.flush()
+        for account in (CONTOSO, FABRIKAM):
+            proposal = ListReviewProposal(review_id=list_review.id, account_id=account, proposal="exit", score=1.0)
+            session.add(proposal)
+            await session.flush()
+            ids["proposal"][account] = proposal.id
+        ids["list_review"] = {CONTOSO: list_review.id, FABRIKAM: list_review.id}
     return Seeded(**ids)
 
 
@@ -290,12 +305,16 @@ def accounts_of(user: str) -> list[int | str]:
 
 def about_account(user: str, act: Act, account: int, owner: str | tuple[str, ...] | None = None) -> Expect:
     """An act on one account, by its team: the role (or ownership) decides; outsiders are refused."""
+    if act == Act.SCORE_ACCOUNT and user in HEADS:
+        return Expect("allowed")  # the head of KAM scores any account
     mine = role(user, account)
     if mine is None:
         return Expect("refused")
     if act in (Act.VIEW, Act.EXPORT, Act.LOG, Act.ACKNOWLEDGE, Act.EDIT_PLAN):
         return Expect("allowed")
     if act in (Act.MANAGE, Act.EDIT_RESULTS):
+        return Expect("allowed" if mine == "manager" else "not_allowed", act)
+    if act in (Act.COMMENT_LIST_REVIEW, Act.SCORE_ACCOUNT):
         return Expect("allowed" if mine == "manager" else "not_allowed", act)
     if act == Act.END_AGREEMENT:
         return Expect("allowed" if mine == "manager" or user == owner else "not_allowed", act)
@@ -317,6 +336,8 @@ def about_caller(user: str, act: Act) -> Expect:
         Act.CREATE_ACCOUNT: bool(manages) or user in ADMINS,
         Act.PROVISION: user in ADMINS,
         Act.VIEW_PORTFOLIO: bool(manages) or user in HEADS,
+        Act.RUN_LIST_REVIEW: user in HEADS,
+        Act.RECORD_CANDIDATE: bool(manages) or user in HEADS,
     }[act]
     if allowed:
         return Expect("allowed")
@@ -405,6 +426,11 @@ def _dismissal(seeded: Seeded, variant: str, account: int) -> dict[str, Any] | N
 _names = itertools.count(1)
 
 
+def _list_review(seeded: Seeded, variant: str, account: int) -> dict[str, Any] | None:
+    """The list review: about no one account, the head of KAM decides it (nothing chosen on the card here)."""
+    return {"review_id": seeded.list_review[CONTOSO]} if variant == "none" else None
+
+
 def _unique(field: str, prefix: str, **extra: Any) -> Callable[[Seeded, str, int], dict[str, Any]]:
     def build(seeded: Seeded, variant: str, account: int) -> dict[str, Any] | None:
         return {field: f"{prefix} {next(_names)}", **extra} if variant == "none" else None
@@ -436,6 +462,10 @@ VERB_SPECS: dict[str, VerbSpec] = {
     "review.remind": VerbSpec(_thing("review", "review_id")),
     "review.close": VerbSpec(_thing("review", "review_id")),
     "nudge.meeting.not_relevant": VerbSpec(_nudge, owner_kind="nudge"),
+    "listreview.comment": VerbSpec(_thing("proposal", "proposal_id", comment_1="Matrix comment")),
+    "listreview.decide": VerbSpec(_list_review, subject="none"),
+    "score.save": VerbSpec(_account({"strategic_importance": "4"})),
+    "candidate.save": VerbSpec(_unique("name", "Matrix Candidate", kind="acquisition"), subject="none"),
 }
 # (id variant, account): each account's own ids (from a caller's side, this account's and another's),
 # an id of nothing, Contoso's id with Fabrikam's item, and an id of the wrong kind.
@@ -485,6 +515,7 @@ async def matrix_bot(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[
         nudge_weekday="off",
         background_jobs=False,
         admin_aad_ids=[ADMIN.aad_object_id],
+        head_of_kam_aad_ids=[USERS[head].aad_object_id for head in HEADS],
     )
     bot = await RunningBot(settings, connector).start()
     seeded = await seed_items(bot)
@@ -555,6 +586,9 @@ COMMAND_TEXTS = {
     "command.timeline": "timeline",
     "command.add_stakeholder": "add stakeholder",
     "command.stakeholders": "stakeholders",
+    "command.list_review": "list review",
+    "command.score": "score",
+    "command.candidate": "candidate",
 }
 
 

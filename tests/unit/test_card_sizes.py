@@ -59,6 +59,18 @@ from cards.general import (
     welcome_card,
 )
 from cards.i18n import Texts
+from cards.kpi_card import AccountFigures, head_kpi_card, manager_kpi_card
+from cards.list_review import NAME_MAX as CANDIDATE_NAME_MAX
+from cards.list_review import NOTES_MAX as CANDIDATE_NOTES_MAX
+from cards.list_review import (
+    ProposalLine,
+    candidate_card,
+    comment_card,
+    decide_card,
+    list_review_due_card,
+    score_card,
+    scored_card,
+)
 from cards.nudge import MeetingView, meeting_dismissed_card, meeting_nudge_card
 from cards.price_action import (
     COUNTRIES_MAX,
@@ -89,7 +101,11 @@ from cards.stakeholders import (
 from cards.timeline import TimelineItem, timeline_card
 from kam.catalogue import NAME_MAX as SERVICE_NAME_MAX
 from kam.checks import DISMISS_REASON_MAX
+from kam.dependency import DependencyRisk
 from kam.digest import ACKNOWLEDGE, TELL, TITLES_SHOWN, UPDATE_REVIEW, AccountNews, Digest, Waiting
+from kam.kpis import AccountKpis, FlowKpis, PlanKpis, RelationshipKpis, ResultKpis
+from kam.list_reviews import COMMENT_MAX as LIST_REVIEW_COMMENT_MAX
+from kam.list_reviews import ENTER, EXIT, TIER
 from kam.meetings import SUBJECT_MAX
 from kam.models import (
     Account,
@@ -110,6 +126,8 @@ from kam.price_actions import TEXT_MAX as PRICE_TEXT_MAX
 from kam.price_actions import TITLE_MAX as PRICE_TITLE_MAX
 from kam.reviews import COMMENT_MAX
 from kam.rules import ABOUTS, DecideRule, InformRule, RuleSet
+from kam.selection import CRITERIA_MAX, Criterion, Selection
+from kam.selection import NAME_MAX as SELECTION_NAME_MAX
 from tests.support.cards_judge import assert_valid_cards
 from tests.support.fakes.connector import MESSAGE_SIZE_LIMIT, utf16_size
 
@@ -468,6 +486,49 @@ def batch_items() -> list[BatchItem]:
     ]
 
 
+def proposal_lines() -> list[ProposalLine]:
+    """More proposals than a card shows, of every kind, with the longest names and comments and every figure."""
+    kinds = (EXIT, TIER, ENTER)
+    figures = {"acknowledged_within_24h": 1.0, "decision_makers_met_90d": 1.0, "actions_late": 9e9, "revenue": 9e15}
+    return [
+        ProposalLine(
+            BIG_ID - i,
+            BIG_ID - i,
+            worst(ACCOUNT_NAME),
+            kinds[i % 3],
+            Tier.CORPORATE_STRATEGIC_KEY_ACCOUNT,
+            Tier.INTERNATIONAL_KEY_ACCOUNT,
+            5.0,
+            figures,
+            worst(LIST_REVIEW_COMMENT_MAX),
+            worst(PERSON_NAME),
+        )
+        for i in range(MANY)
+    ]
+
+
+def account_figures() -> list[AccountFigures]:
+    flow = FlowKpis(9e9, 9e9, 1.0, 1.0, {worst(PERSON_NAME): 9}, {worst(FUNCTION): 9})
+    relationships = RelationshipKpis(1.0, 1.0, "n:n", 9)
+    plan = PlanKpis(200, 200, 200, 200, 200, 200, 1.0, 9, 9, 9e9)
+    results = ResultKpis(2026, 9e15, 1.0, 9e15, 1.0, 1.0, 9e15)
+    kpis = AccountKpis(BIG_ID, flow, relationships, plan, results)
+    return [AccountFigures(worst(ACCOUNT_NAME), Tier.KEY_ACCOUNT, kpis, TAB_URL) for _ in range(MANY)]
+
+
+def head_card(t: Texts) -> dict[str, Any]:
+    risk = DependencyRisk(2026, 1.0, 1.0, 1.0, 1.0, 0.0)
+    over = ["top1_share", "top5_share", "top10_share", "herfindahl", "key_account_share"]
+    kpis = [figures.kpis for figures in account_figures()]
+    return head_kpi_card(t, "2026-12", kpis, risk, over, dict(Selection().dependency), TAB_URL)
+
+
+def decide_state() -> FormState:
+    lines = proposal_lines()
+    values = {f"manager_{line.proposal_id}": worst(320) for line in lines}
+    return FormState(values, errors(*values))
+
+
 def overdue(t: Texts) -> str:
     """The banner of the report to the KA manager, as bot/outbox/render.py writes it."""
     return t("ack.overdue", names=names_text(t, people()))
@@ -542,11 +603,44 @@ OUTBOX_CASES: dict[OutboxKind, dict[str, Case]] = {
     OutboxKind.MEMBERS_MISSING: {
         "missing": Case(members_missing_card, lambda t: members_missing_card(t, worst(ACCOUNT_NAME), people()))
     },
+    OutboxKind.LIST_REVIEW_COMMENT: {
+        "comments": Case(
+            comment_card,
+            lambda t: comment_card(t, BIG_ID, TODAY, proposal_lines(), TODAY, saved=worst(ACCOUNT_NAME)),
+        )
+    },
+    OutboxKind.LIST_REVIEW_DUE: {
+        "due": Case(list_review_due_card, lambda t: list_review_due_card(t, TODAY.isoformat(), TODAY.isoformat()))
+    },
+    OutboxKind.KPI_MONTHLY: {
+        "manager": Case(manager_kpi_card, lambda t: manager_kpi_card(t, "2026-12", account_figures())),
+        "head": Case(head_kpi_card, head_card),
+    },
     OutboxKind.FORM_REQUESTED: {
         name: Case(build, lambda t, build=build: build(t, form_context(), TODAY, None, None))
         for name, build in NEW_FORMS.items()
     },
 }
+
+
+def many_criteria() -> Selection:
+    """As many criteria as the selection file may name, each with the longest name."""
+    criteria = tuple(
+        Criterion(f"c{i}", 100.0, {"en": worst(SELECTION_NAME_MAX), "de": worst(SELECTION_NAME_MAX)})
+        for i in range(CRITERIA_MAX)
+    )
+    return Selection(criteria=criteria)
+
+
+def scores_with_errors() -> FormState:
+    keys = [c.key for c in many_criteria().criteria]
+    return FormState(dict.fromkeys(keys, "9" * 20), errors(*keys))
+
+
+def candidate_state() -> FormState:
+    state = scores_with_errors()
+    values = {"name": worst(CANDIDATE_NAME_MAX), "kind": "win_back", "notes": worst(CANDIDATE_NOTES_MAX)}
+    return FormState(state.values | values, state.errors | errors("name", "kind"))
 
 
 def _rules_card(t: Texts, *, editable: bool, state: FormState | None = None) -> dict[str, Any]:
@@ -577,6 +671,21 @@ def _rules_errors() -> FormState:
 
 REPLY_CASES: dict[str, Case] = {
     "welcome": Case(welcome_card, welcome_card),
+    "list review decisions": Case(
+        decide_card,
+        lambda t: decide_card(t, BIG_ID, proposal_lines(), TODAY, decide_state(), "e" * 32, done=worst(200)),
+    ),
+    "score form": Case(
+        score_card,
+        lambda t: score_card(t, many_criteria(), BIG_ID, worst(ACCOUNT_NAME), TODAY, scores_with_errors(), "s" * 32),
+    ),
+    "scores saved": Case(
+        scored_card, lambda t: scored_card(t, worst(ACCOUNT_NAME), 5.0, Tier.CORPORATE_STRATEGIC_KEY_ACCOUNT)
+    ),
+    "candidate form": Case(
+        candidate_card,
+        lambda t: candidate_card(t, many_criteria(), TODAY, candidate_state(), "k" * 32),
+    ),
     "help": Case(help_card, help_card),
     "accounts": Case(
         accounts_card,
