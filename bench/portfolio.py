@@ -7,9 +7,11 @@ channel post and two required acknowledgements (most given within a day). The he
 HTTP, signed in like a Teams tab: the portfolio page and its export with every account, one account's
 Insights tab, and the portfolio page with `--small` accounts (the others made inactive for that, then back).
 
-Each figure is the median of `--requests` requests after one warm-up, the worst of `--runs` runs. The SQL
-statements the app's engine runs per page are counted (`before_cursor_execute`) at both sizes and must be
-equal: the page's cost must not grow a statement per account. Last line:
+Each figure is the median of `--requests` requests after one warm-up, the worst of `--runs` runs: the
+figures of complete days are then in the bot's cache (kam.kpis.KpiCache, filled once a day); the first,
+cold page of the day is timed and printed too. The SQL statements the app's engine runs per page are counted
+(`before_cursor_execute`) at both sizes, cold and warm, and must be equal: the page's cost must not grow a
+statement per account. Last line:
 `portfolio accounts=500 page_500_ms=A export_500_ms=B insights_ms=C page_50_ms=D statements_50=N
 statements_500=M ratio_500_to_50=R` (R: the page's time at 500 accounts over its time at 50).
 """
@@ -312,10 +314,22 @@ async def main(server: str, accounts: int, items: int, small: int, requests: int
         figures: dict[str, list[float]] = {"page": [], "export": [], "insights": [], "small": []}
         try:
             async with aiohttp.ClientSession() as http:
-                statements_large = await statements(bot, counter, http, page, token)
                 await only_active(url, small)
+                started = time.perf_counter()
+                cold_small = await statements(bot, counter, http, page, token)
+                cold_small_ms = (time.perf_counter() - started) * 1000
                 statements_small = await statements(bot, counter, http, page, token)
                 await only_active(url, None)
+                started = time.perf_counter()
+                cold_large = await statements(bot, counter, http, page, token)
+                cold_large_ms = (time.perf_counter() - started) * 1000
+                statements_large = await statements(bot, counter, http, page, token)
+                print(
+                    f"cold page (figures of complete days computed): {small} accounts {cold_small_ms:.0f} ms, "
+                    f"{accounts} accounts {cold_large_ms:.0f} ms; statements cold {cold_small}/{cold_large}",
+                    file=sys.stderr,
+                )
+                assert cold_small == cold_large, f"cold statements: {cold_small} at {small}, {cold_large}"
                 for run in range(runs):
                     figures["page"].append(await timed(http, page, token, requests))
                     figures["export"].append(await timed(http, export, token, requests))

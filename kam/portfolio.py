@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kam.access import KpiScope, Principal, kpi_scope, portfolio_accounts
-from kam.kpis import AccountKpis, MonthPoint, kpis_for, monthly_trend, within_scope
+from kam.kpis import AccountKpis, KpiCache, MonthPoint, kpis_for, monthly_trend, within_scope
 from kam.models import Account, PlanVersion, ResultFigures, Role, Tier
 
 Score = Callable[[Mapping[str, float] | None], float | None]  # kam.selection.Selection.score
@@ -97,14 +97,14 @@ async def latest_results_year(session: AsyncSession, today: dt.date) -> int:
 
 
 async def portfolio_rows(
-    session: AsyncSession, principal: Principal, today: dt.date, score: Score
+    session: AsyncSession, principal: Principal, today: dt.date, score: Score, cache: KpiCache | None = None
 ) -> list[PortfolioRow]:
     """Every active account the principal's portfolio holds, each with what the policy lets them see of it."""
     everything = (await session.scalars(select(Account).where(Account.active.is_(True)))).all()
     accounts = portfolio_accounts(everything, principal)
     ids = [a.id for a in accounts]
-    kpis = await kpis_for(session, ids, today)
-    trends = await monthly_trend(session, ids, today)
+    kpis = await kpis_for(session, ids, today, cache)
+    trends = await monthly_trend(session, ids, today, cache=cache)
     saved = await _plans_saved(session, ids)
     rows = []
     for account in accounts:

@@ -61,7 +61,7 @@ from kam.access import (
 from kam.accounts import account_for_channel, stakeholders_of, team_roles
 from kam.dependency import dependency_risk
 from kam.errors import InvalidReference, KamError, NotAllowed
-from kam.kpis import kpis_for, monthly_trend, within_scope
+from kam.kpis import KpiCache, kpis_for, monthly_trend, within_scope
 from kam.models import Account, Contact, ItemKind, Person, ResultFigures, Tier
 from kam.people import Caller, find_person
 from kam.plans import (
@@ -233,6 +233,7 @@ class TabPages:
     def __init__(self, services: Services) -> None:
         self.services = services
         self.tokens = TabTokens(services.settings)
+        self.kpi_cache = KpiCache()  # the figures of complete days, computed once a day in this process
         self._routes: dict[str, TabRoute] = {}
 
     def register(self, app: web.Application) -> None:
@@ -584,8 +585,9 @@ class TabPages:
         t, viewer = _texts(request), _viewer(request)
         account, today = viewer.account, dt.date.today()
         scope = kpi_scope(viewer.principal, account) or KpiScope.FLOW
-        kpis = within_scope((await kpis_for(viewer.session, [account.id], today))[account.id], scope)
-        trend = (await monthly_trend(viewer.session, [account.id], today)).get(account.id, [])
+        figures = await kpis_for(viewer.session, [account.id], today, self.kpi_cache)
+        kpis = within_scope(figures[account.id], scope)
+        trend = (await monthly_trend(viewer.session, [account.id], today, cache=self.kpi_cache)).get(account.id, [])
         results = kpis.results
         reached = (
             results.revenue / results.revenue_target
@@ -625,7 +627,7 @@ class TabPages:
         viewer = _portfolio_viewer_of(request)
         query = PortfolioQuery.parse(request.query)
         score = self.services.selection.score
-        rows = await portfolio_rows(viewer.session, viewer.principal, dt.date.today(), score)
+        rows = await portfolio_rows(viewer.session, viewer.principal, dt.date.today(), score, self.kpi_cache)
         return viewer, rows, query
 
     async def portfolio(self, request: web.Request) -> web.Response:
