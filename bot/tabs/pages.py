@@ -651,6 +651,7 @@ class TabPages:
             ],
             total=len(rows),
             columns=PORTFOLIO_COLUMNS,
+            labels={column: t(f"portfolio.col.{column}") for column in PORTFOLIO_COLUMNS},
             sortable=SORTABLE,
             query=query,
             query_string=_portfolio_query_string(query),

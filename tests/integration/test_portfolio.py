@@ -19,7 +19,7 @@ from sqlalchemy import update
 
 from kam.contacts import LogContact, log_contact
 from kam.demo import PEOPLE, TENANT_ID
-from kam.models import Contact, ContactKind, Person
+from kam.models import Account, Contact, ContactKind, Person
 from kam.people import Caller, find_person
 from tests.support.fakes.connector import ConnectorFake
 from tests.support.fakes.entra import EntraFake
@@ -116,6 +116,16 @@ async def test_sorting_and_filters_and_the_export_holds_the_rows_of_the_page(pag
         assert [row[0] for row in rows[1:]] == table_accounts(page)
     rows = await pages.xlsx("/tabs/portfolio/export.xlsx?sort=name", "isaiah")
     assert rows[1][:3] == ["Contoso Pharma", "Strategic Key Account", "Megan Bowen"]
+
+
+async def test_the_export_never_writes_a_formula(pages: Pages) -> None:
+    async with pages.bot.db.transaction() as session:
+        await session.execute(update(Account).where(Account.id == FABRIKAM).values(name='=HYPERLINK("x","y")'))
+    async with pages.http.get(f"{pages.bot.url}/tabs/portfolio/export.xlsx", headers=pages.headers("isaiah")) as r:
+        sheet = openpyxl.load_workbook(io.BytesIO(await r.read())).worksheets[0]
+    cells = [row[0] for row in sheet.iter_rows(min_row=2)]
+    assert {c.value for c in cells} == {"Contoso Pharma", '=HYPERLINK("x","y")'}
+    assert all(c.data_type == "s" for c in cells), "a name is text, never a formula"
 
 
 async def test_a_member_sees_only_how_information_flows_on_insights(pages: Pages) -> None:
