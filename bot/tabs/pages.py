@@ -666,7 +666,8 @@ class TabPages:
         t = _texts(request)
         _, rows, query = await self._portfolio_table(request)
         header = [t(f"portfolio.col.{key}") for key in PORTFOLIO_COLUMNS]
-        table = [[portfolio_cells(row, t)[key].value for key in PORTFOLIO_COLUMNS] for row in chosen(rows, query)]
+        cells = [portfolio_cells(row, t) for row in chosen(rows, query)]
+        table = [[row[key].value for key in PORTFOLIO_COLUMNS] for row in cells]
         return web.Response(
             body=table_xlsx(header, table, t("portfolio.name")),
             headers={
