@@ -34,7 +34,7 @@ from kam.models import Account, AccountMember, OutboxMessage, Person, Role, utcn
 from kam.outbox import OutboxKind
 from kam.storage import Database
 
-TABS = (("plan", "Plan"), ("log", "Log"), ("stakeholders", "Stakeholders"))
+TABS = (("plan", "Plan"), ("log", "Log"), ("stakeholders", "Stakeholders"), ("insights", "Insights"))
 FULL = "every team in KAMBOT_KAM_TEAM_IDS is at its channel limit (KAMBOT_CHANNELS_PER_TEAM): add a team"
 
 
@@ -196,7 +196,9 @@ class Provisioner:
                     steps.append(Step(account.name, "archive channel", account.channel_name or account.channel_id))
                 continue
             if account.id in replace:
-                steps.append(Step(account.name, "replace channel", "not shared: a shared channel, then the old archived"))
+                steps.append(
+                    Step(account.name, "replace channel", "not shared: a shared channel, then the old archived")
+                )
                 continue
             if account.id not in assigned and self._present(account, teams) is None:
                 steps.append(Step(account.name, "cannot place", FULL))

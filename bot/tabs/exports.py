@@ -14,9 +14,10 @@ import csv
 import io
 import re
 from collections.abc import Sequence
+from typing import Any
 
 from openpyxl import Workbook
-from openpyxl.cell.cell import TYPE_STRING
+from openpyxl.cell.cell import TYPE_STRING, Cell, WriteOnlyCell
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")  # and their full-width forms
@@ -52,3 +53,23 @@ def log_xlsx(header: Sequence[str], rows: Sequence[Sequence[str]], title: str) -
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+def table_xlsx(header: Sequence[str], rows: Sequence[Sequence[str | float | int]], title: str) -> bytes:
+    """A sheet of figures, written as it streams: a number stays a number, any text is written as a string
+    (never a formula)."""
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet(title[:31] or "Sheet")
+    for values in (header, *rows):
+        sheet.append([_cell(sheet, value) for value in values])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def _cell(sheet: Any, value: str | float | int) -> Cell | float | int:
+    if not isinstance(value, str):
+        return value
+    cell = WriteOnlyCell(sheet, value=value)
+    cell.data_type = TYPE_STRING
+    return cell

@@ -1,11 +1,12 @@
-"""The channel tabs (Plan, Log, Stakeholders), served by the bot itself.
+"""The channel tabs (Plan, Log, Stakeholders, Insights) and the portfolio page, served by the bot itself.
 
 The page itself holds no account data: it loads the Teams JavaScript library,
 gets the user's single sign-on token and asks for its content with it. Every route
 that shows or changes account data is in TAB_ROUTES with its act, and one middleware
 (`TabPages.access`) signs the user in and asks the access policy before the handler
 runs: 401 without a valid token, the same 403 for an unknown account and for one whose
-team the user is not on, and never a byte of data with either.
+team the user is not on, and never a byte of data with either. A route about no one account (the
+portfolio) gets the person with their roles on any team, and the policy decides which accounts it shows.
 Pages are rendered on the server (Jinja, escaped), so no front-end build is needed: the HTML is
 complete as sent, and Microsoft's Fluent UI web components (buttons, badges, message bars) and design
 tokens (the Teams themes) enhance it. Both come from npm with the project and, like the Teams client
@@ -19,21 +20,49 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import jinja2
 from aiohttp import web
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.links import ACCOUNT_PATH, TAB_KINDS, account_id_in
 from bot.services import Services
-from bot.tabs.exports import XLSX_TYPE, log_csv, log_xlsx
+from bot.tabs.exports import XLSX_TYPE, log_csv, log_xlsx, table_xlsx
 from bot.tabs.signin import NotSignedIn, TabTokens, TabUser
+from bot.tabs.steering import (
+    PORTFOLIO_COLUMNS,
+    SORTABLE,
+    YEARS_AHEAD,
+    YEARS_BACK,
+    account_cells,
+    ack_chart,
+    dependency_lines,
+    matrix_chart,
+    parse_results_entry,
+    portfolio_cells,
+    trend_chart,
+)
 from cards.i18n import Texts
 from cards.timeline import timeline_item
-from kam.access import Act, Audience, Principal, Subject, may_see_details, require
-from kam.accounts import account_for_channel, stakeholders_of
+from kam.access import (
+    RULES,
+    Act,
+    Audience,
+    KpiScope,
+    Principal,
+    Subject,
+    is_allowed,
+    kpi_scope,
+    may_see_details,
+    require,
+)
+from kam.accounts import account_for_channel, stakeholders_of, team_roles
+from kam.dependency import dependency_risk
 from kam.errors import InvalidReference, KamError, NotAllowed
-from kam.models import Account, Contact, ItemKind, Person
+from kam.kpis import KpiCache, kpis_for, monthly_trend, within_scope
+from kam.models import Account, Contact, ItemKind, Person, ResultFigures, Tier
 from kam.people import Caller, find_person
 from kam.plans import (
     HORIZON_YEARS,
@@ -51,6 +80,8 @@ from kam.plans import (
     save_plan,
     sections_for,
 )
+from kam.portfolio import PortfolioQuery, chosen, is_late, latest_results_year, portfolio_rows
+from kam.results import set_results
 from kam.reviews import NothingToReview, ReviewRunning, reviews_of, start_review
 from kam.stakeholders import relationship_picture
 from kam.subjects import contact_subject
@@ -148,12 +179,22 @@ class Viewer:
         return self.principal.person
 
 
+@dataclass
+class PortfolioViewer:
+    """The signed-in person the policy let in on a route about no one account; the policy picks the accounts."""
+
+    principal: Principal
+    session: AsyncSession
+    notify: bool = False
+
+
 @dataclass(frozen=True)
 class TabRoute:
     """A tab page or action, and what the access policy asks of it (None: it holds no account data).
 
     `from_channel`: the account is the one of the channel named in `?channel=` (the tab set-up page);
-    otherwise the one named in `?account=`.
+    otherwise the one named in `?account=`. `figures`: the account's figures, which the head of KAM sees on
+    any account: kam.access.kpi_scope lets in who sees some of them, instead of `act`.
     """
 
     method: str
@@ -162,6 +203,7 @@ class TabRoute:
     act: Act | None = None
     from_channel: bool = False
     json: bool = False
+    figures: bool = False
 
 
 TAB_ROUTES: tuple[TabRoute, ...] = (
@@ -171,11 +213,16 @@ TAB_ROUTES: tuple[TabRoute, ...] = (
     TabRoute("GET", "/tabs/log/export.xlsx", "export_xlsx", Act.EXPORT),
     TabRoute("POST", "/tabs/plan/save", "save", Act.EDIT_PLAN),
     TabRoute("POST", "/tabs/plan/review", "start_review", Act.MANAGE),
+    TabRoute("POST", "/tabs/plan/results", "save_results", Act.EDIT_RESULTS),
+    TabRoute("GET", "/tabs/portfolio/content", "portfolio", Act.VIEW_PORTFOLIO),
+    TabRoute("GET", "/tabs/portfolio/export.xlsx", "portfolio_export", Act.VIEW_PORTFOLIO),
+    TabRoute("GET", "/tabs/portfolio", "portfolio_shell"),
     TabRoute("GET", "/privacy", "legal"),
     TabRoute("GET", "/terms", "legal"),
     TabRoute("GET", f"{ACCOUNT_PATH}{{account_id}}", "account_link"),
     TabRoute("GET", "/tabs/config", "config_page"),
     TabRoute("GET", "/tabs/config/channel", "config_channel", Act.VIEW, from_channel=True, json=True),
+    TabRoute("GET", "/tabs/insights/content", "insights", Act.VIEW, figures=True),
     TabRoute("GET", "/tabs/{kind}/content", "content", Act.VIEW),
     TabRoute("GET", "/tabs/{kind}", "shell"),
 )
@@ -186,6 +233,7 @@ class TabPages:
     def __init__(self, services: Services) -> None:
         self.services = services
         self.tokens = TabTokens(services.settings)
+        self.kpi_cache = KpiCache()  # the figures of complete days, computed once a day in this process
         self._routes: dict[str, TabRoute] = {}
 
     def register(self, app: web.Application) -> None:
@@ -214,7 +262,11 @@ class TabPages:
         try:
             user = await self._signed_in(request)  # may fetch Entra's keys: before any transaction
             async with self.services.db.transaction() as session:
-                viewer = await self._viewer(session, request, user, route)
+                viewer: Viewer | PortfolioViewer
+                if RULES[route.act].account:
+                    viewer = await self._viewer(session, request, user, route)
+                else:
+                    viewer = await self._portfolio_viewer(session, user, route.act)
                 request[VIEWER] = viewer
                 response = await handler(request)
         except Refused as refused:
@@ -238,6 +290,10 @@ class TabPages:
         principal = Principal(person, is_head_of_kam=user.aad_object_id in self.services.settings.head_of_kam_aad_ids)
         if account is None or person is None:
             raise forbidden
+        if route.figures:
+            if kpi_scope(principal, account) is None:
+                raise forbidden
+            return Viewer(principal, account, session)
         try:
             require(principal, route.act, Subject(account=account))
         except NotAllowed:
@@ -245,6 +301,17 @@ class TabPages:
         except KamError:
             raise forbidden from None
         return Viewer(principal, account, session)
+
+    async def _portfolio_viewer(self, session: AsyncSession, user: TabUser, act: Act) -> PortfolioViewer:
+        """For a route about no one account: the person's roles on any team; 403 if the policy says no."""
+        person = await find_person(session, Caller(user.aad_object_id, None, user.name))
+        is_head = user.aad_object_id in self.services.settings.head_of_kam_aad_ids
+        principal = Principal(person, is_head_of_kam=is_head, any_roles=await team_roles(session, person))
+        try:
+            require(principal, act)
+        except KamError:
+            raise Refused(403, "portfolio.forbidden") from None
+        return PortfolioViewer(principal, session)
 
     async def _signed_in(self, request: web.Request) -> TabUser:
         try:
@@ -312,6 +379,7 @@ class TabPages:
             t,
             kind=kind,
             account_id=account_id,
+            query="",
             lang=t.language,
             title=t(f"tab.{kind}.name"),
             theme=theme if theme in ("default", "dark", "contrast") else "default",
@@ -367,7 +435,36 @@ class TabPages:
             notice=notice,
             notice_kind=notice_kind,
             yours=yours,
+            results=await self._results_of(viewer),
+            results_years=(dt.date.today().year - YEARS_BACK, dt.date.today().year + YEARS_AHEAD),
+            this_year=dt.date.today().year,
         )
+
+    async def _results_of(self, viewer: Viewer) -> list[ResultFigures] | None:
+        """The account's results figures by year, for those who may enter them (else None: no form)."""
+        if not is_allowed(viewer.principal, Act.EDIT_RESULTS, Subject(account=viewer.account)):
+            return None
+        query = select(ResultFigures).where(ResultFigures.account_id == viewer.account.id)
+        return list(await viewer.session.scalars(query.order_by(ResultFigures.year.desc())))
+
+    async def save_results(self, request: web.Request) -> web.Response:
+        """A KA manager enters an account's results figures for a year in the Plan tab."""
+        t, viewer = _texts(request), _viewer(request)
+        entry, problems = parse_results_entry(await _json_body(request), dt.date.today(), t)
+        if entry is None:
+            notice = t("kpi.results.invalid", problems="; ".join(problems))
+            return await self._plan(viewer, t, notice=notice, notice_kind="problem", status=400)
+        await set_results(
+            viewer.session,
+            viewer.account,
+            viewer.person,
+            entry.year,
+            revenue=entry.revenue,
+            margin=entry.margin,
+            potential=entry.potential,
+            share_of_wallet=entry.share_of_wallet,
+        )
+        return await self._plan(viewer, t, notice=t("kpi.results.saved", year=entry.year))
 
     async def save(self, request: web.Request) -> web.Response:
         t, viewer = _texts(request), _viewer(request)
@@ -483,11 +580,126 @@ class TabPages:
             levels=list(levels.items()),
         )
 
+    async def insights(self, request: web.Request) -> web.Response:
+        """One account's figures: all of them for its KA managers and the head of KAM, the flow for its team."""
+        t, viewer = _texts(request), _viewer(request)
+        account, today = viewer.account, dt.date.today()
+        scope = kpi_scope(viewer.principal, account) or KpiScope.FLOW
+        figures = await kpis_for(viewer.session, [account.id], today, self.kpi_cache)
+        kpis = within_scope(figures[account.id], scope)
+        trend = (await monthly_trend(viewer.session, [account.id], today, cache=self.kpi_cache)).get(account.id, [])
+        results = kpis.results
+        reached = (
+            results.revenue / results.revenue_target
+            if results and results.revenue is not None and results.revenue_target
+            else None
+        )
+        return _render(
+            "insights.html",
+            t,
+            account=account,
+            kpis=kpis,
+            cells=account_cells(kpis, t),
+            everything=scope == KpiScope.ALL,
+            trend=trend,
+            trend_chart=trend_chart(trend, t, account.name),
+            ack_chart=ack_chart(trend, t, account.name),
+            reached=reached,
+        )
+
+    async def portfolio_shell(self, request: web.Request) -> web.Response:
+        """The portfolio page around its content; like a tab's, it holds no account data."""
+        t = _texts(request)
+        theme = request.query.get("theme", "default")
+        query = PortfolioQuery.parse(request.query)
+        return _render(
+            "shell.html",
+            t,
+            kind="portfolio",
+            account_id="",
+            query=_portfolio_query_string(query),
+            lang=t.language,
+            title=t("portfolio.name"),
+            theme=theme if theme in ("default", "dark", "contrast") else "default",
+        )
+
+    async def _portfolio_table(self, request: web.Request) -> tuple[PortfolioViewer, list[Any], PortfolioQuery]:
+        viewer = _portfolio_viewer_of(request)
+        query = PortfolioQuery.parse(request.query)
+        score = self.services.selection.score
+        rows = await portfolio_rows(viewer.session, viewer.principal, dt.date.today(), score, self.kpi_cache)
+        return viewer, rows, query
+
+    async def portfolio(self, request: web.Request) -> web.Response:
+        t = _texts(request)
+        viewer, rows, query = await self._portfolio_table(request)
+        shown = chosen(rows, query)
+        risk = None
+        if viewer.principal.is_head_of_kam:
+            year = await latest_results_year(viewer.session, dt.date.today())
+            risk = (
+                year,
+                dependency_lines(await dependency_risk(viewer.session, year), self.services.selection.dependency, t),
+            )
+        matrix, points = matrix_chart(shown, t)
+        return _render(
+            "portfolio.html",
+            t,
+            rows=[
+                (row, portfolio_cells(row, t), trend_chart(row.trend, t, row.account.name), is_late(row))
+                for row in shown
+            ],
+            total=len(rows),
+            columns=PORTFOLIO_COLUMNS,
+            labels={column: t(f"portfolio.col.{column}") for column in PORTFOLIO_COLUMNS},
+            sortable=SORTABLE,
+            query=query,
+            query_string=_portfolio_query_string(query),
+            tiers=[tier.value for tier in Tier],
+            risk=risk,
+            matrix=matrix,
+            points=points,
+        )
+
+    async def portfolio_export(self, request: web.Request) -> web.Response:
+        """The rows of the page as it is filtered and sorted, one sheet; numbers as numbers, text as text."""
+        t = _texts(request)
+        _, rows, query = await self._portfolio_table(request)
+        header = [t(f"portfolio.col.{key}") for key in PORTFOLIO_COLUMNS]
+        cells = [portfolio_cells(row, t) for row in chosen(rows, query)]
+        table = [[row[key].value for key in PORTFOLIO_COLUMNS] for row in cells]
+        return web.Response(
+            body=table_xlsx(header, table, t("portfolio.name")),
+            headers={
+                **SECURITY_HEADERS,
+                "Content-Type": XLSX_TYPE,
+                "Content-Disposition": 'attachment; filename="portfolio.xlsx"',
+            },
+        )
+
+
+def _portfolio_viewer_of(request: web.Request) -> PortfolioViewer:
+    viewer = request.get(VIEWER)
+    assert isinstance(viewer, PortfolioViewer), "a portfolio route is reached only through the access middleware"
+    return viewer
+
 
 def _viewer(request: web.Request) -> Viewer:
     viewer = request.get(VIEWER)
     assert isinstance(viewer, Viewer), "a protected route is reached only through the access middleware"
     return viewer
+
+
+def _portfolio_query_string(query: PortfolioQuery) -> str:
+    """The page's sorting and filters as query parameters (already checked), to carry them to its content."""
+    values = {"sort": query.sort, "order": "desc" if query.descending else "asc"}
+    if query.tier is not None:
+        values["tier"] = query.tier.value
+    if query.text:
+        values["q"] = query.text
+    if query.late_only:
+        values["late"] = "1"
+    return "&" + urlencode(values)
 
 
 async def _json_body(request: web.Request) -> object:

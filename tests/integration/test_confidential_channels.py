@@ -107,7 +107,7 @@ async def test_a_confidential_account_gets_a_shared_channel_of_its_team_with_kam
     assert channel.membership == "shared" and channel.name == "Northwind Secret"
     assert tenant.members(secret) == {"Megan Bowen": ["owner"], "Adele Vance": []}, "the account team, no one else"
     assert tenant.graph.bot_app_id in channel.enabled_apps, "kambot is added to the channel, not only to the team"
-    assert [t["displayName"] for t in channel.tabs] == ["Plan", "Log", "Stakeholders"]
+    assert [t["displayName"] for t in channel.tabs] == ["Plan", "Log", "Stakeholders", "Insights"]
 
     writes = len(tenant.graph.writes())
     again = await tenant.provision()

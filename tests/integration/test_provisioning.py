@@ -97,7 +97,7 @@ async def test_a_fresh_tenant_gets_a_channel_with_tabs_per_account_and_a_second_
 ) -> None:
     summary = await provision(database, graph)
     assert summary.failed == []
-    assert summary.channels_created == 2 and summary.apps_installed == 1 and summary.tabs_added == 6
+    assert summary.channels_created == 2 and summary.apps_installed == 1 and summary.tabs_added == 8
     assert channel_names(graph) == ["Contoso Pharma", "Fabrikam Logistics", "General"]
     assert graph.teams["team-a"].installed_apps == [APP_ID]
 
@@ -105,7 +105,7 @@ async def test_a_fresh_tenant_gets_a_channel_with_tabs_per_account_and_a_second_
     for account in stored.values():
         channel = graph.teams["team-a"].channels[account.channel_id]
         assert channel.name == account.name and account.tabs_ready
-        assert [t["displayName"] for t in channel.tabs] == ["Plan", "Log", "Stakeholders"]
+        assert [t["displayName"] for t in channel.tabs] == ["Plan", "Log", "Stakeholders", "Insights"]
         plan = channel.tabs[0]["configuration"]
         assert plan["entityId"] == f"kambot-plan-{account.id}"
         assert plan["contentUrl"] == f"https://kambot.contoso.test/tabs/plan?account={account.id}"
@@ -206,7 +206,7 @@ async def test_killed_at_any_moment_a_rerun_finishes_without_duplicates(
     for account in (await accounts(database)).values():
         tabs = graph.teams["team-a"].channels[account.channel_id].tabs
         assert sorted(t["configuration"]["entityId"] for t in tabs) == sorted(
-            f"kambot-{k}-{account.id}" for k in ("plan", "log", "stakeholders")
+            f"kambot-{k}-{account.id}" for k in ("plan", "log", "stakeholders", "insights")
         )
     db = Database(database)
     async with db.transaction() as session:

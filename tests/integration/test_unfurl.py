@@ -69,7 +69,7 @@ async def test_a_team_member_pasting_an_account_link_or_a_tab_link_gets_the_summ
         await log_contact(
             session, LogContact(CONTOSO, alex, "u" * 32, dt.date.today(), ContactKind.CALL, "Hi", "Hanna Berger")
         )
-    assert len(tabs) == 3 and all("/tabs/" in tab for tab in tabs)
+    assert len(tabs) == 4 and all("/tabs/" in tab for tab in tabs)
 
     cards = []
     for url in (account_link(base(bot), CONTOSO), *tabs):

@@ -141,6 +141,8 @@ function wire() {
       post("/tabs/plan/review", { due_on: review.querySelector("[name='due_on']").value });
     });
   }
+  wirePortfolio();
+  wireResults();
   const filters = document.getElementById("log-filters");
   if (filters) {
     const query = () => "&" + new URLSearchParams(new FormData(filters)).toString();
@@ -159,6 +161,40 @@ function wire() {
   }
 }
 
+function wirePortfolio() {
+  const filters = document.getElementById("portfolio-filters");
+  if (!filters) return;
+  const query = () => "&" + new URLSearchParams(new FormData(filters)).toString();
+  filters.addEventListener("submit", (event) => { event.preventDefault(); load(query()); });
+  content.querySelectorAll("a.sort").forEach((link) => {
+    link.addEventListener("click", (event) => {
+      event.preventDefault();
+      filters.querySelector("[name='sort']").value = link.dataset.sort;
+      filters.querySelector("[name='order']").value = link.dataset.order;
+      load(query());
+    });
+  });
+  filters.querySelectorAll("[data-export]").forEach((button) => {
+    button.addEventListener("click", async () => {
+      const response = await call(button.dataset.export + "?account=" + query());
+      if (!response || !response.ok) return;
+      const link = document.createElement("a");
+      link.href = URL.createObjectURL(await response.blob());
+      link.download = "portfolio.xlsx";
+      link.click();
+    });
+  });
+}
+
+function wireResults() {
+  const results = document.getElementById("results-form");
+  if (!results) return;
+  results.addEventListener("submit", (event) => {
+    event.preventDefault();
+    post("/tabs/plan/results", Object.fromEntries(new FormData(results)));
+  });
+}
+
 // What Teams calls when the user switches theme (registered above); named so that it can be seen working.
 window.kambot = { setTheme: applyTheme };
-load("").catch(() => problem(body.dataset.error));
+load(body.dataset.query || "").catch(() => problem(body.dataset.error));
