@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 from azure.core.credentials_async import AsyncTokenCredential
 from prometheus_client import CONTENT_TYPE_LATEST
+from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.admin.graph_access import graph_client_id, graph_gateway, graph_tenant
@@ -36,6 +37,7 @@ from kam.catalogue import Catalogue
 from kam.kpi_cards import schedule_kpi_cards
 from kam.list_reviews import schedule_list_review_due
 from kam.migrate import head_revision
+from kam.models import Account
 from kam.nudges import WEEKDAYS, NudgeTime
 from kam.rules import Rules
 from kam.selection import Selection
@@ -268,7 +270,12 @@ def create_app(settings: Settings, graph_credential: AsyncTokenCredential | None
         freeze_startup_objects()
         if settings.background_jobs:
             sweeper.start()
+        warming = asyncio.create_task(keep_figures_warm(services)) if settings.warm_figures else None
         yield
+        if warming is not None:
+            warming.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await warming
         if services.provisioning is not None:
             services.provisioning.cancel()
         await sweeper.close()
@@ -283,6 +290,24 @@ def create_app(settings: Settings, graph_credential: AsyncTokenCredential | None
     app.router.add_get("/metrics", metrics_page)
     TabPages(services).register(app)
     return app
+
+
+async def keep_figures_warm(services: Services) -> None:
+    """The steering figures of complete days for every active account, computed at start-up and just after each
+    midnight, so that no one waits seconds for the first portfolio or Insights page of the day. A database not
+    yet reachable or migrated is tried again a minute later."""
+    while True:
+        today = dt.date.today()  # the day the pages ask for (bot/tabs/pages.py)
+        try:
+            async with services.db.transaction() as session:
+                ids = list(await session.scalars(select(Account.id).where(Account.active.is_(True))))
+                await services.kpi_cache.warm(session, ids, today)
+        except (SQLAlchemyError, OSError) as error:
+            log.warning("steering figures not computed ahead: %s", error.__class__.__name__)
+            await asyncio.sleep(60)
+            continue
+        midnight = dt.datetime.combine(today + dt.timedelta(days=1), dt.time(0, 0, 30))
+        await asyncio.sleep(max(60.0, (midnight - dt.datetime.now()).total_seconds()))
 
 
 async def run_worker(settings: Settings, stop: asyncio.Event) -> None:

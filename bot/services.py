@@ -13,6 +13,7 @@ from bot.sealer import Sealer
 from bot.settings import Settings
 from bot.tab_links import TabLinks
 from kam.catalogue import Catalogue
+from kam.kpis import KpiCache
 from kam.rules import Rules
 from kam.selection import Selection
 from kam.storage import Database
@@ -28,6 +29,8 @@ class Services:
     graph_credential: AsyncTokenCredential | None = None
     rules: Rules = field(default_factory=Rules)
     catalogue: Catalogue = field(default_factory=Catalogue)
+    # The steering figures of complete days, computed once a day in this process (bot/app.py keeps them warm).
+    kpi_cache: KpiCache = field(default_factory=KpiCache)
     selection: Selection = field(default_factory=Selection)
     metrics: Metrics = field(default_factory=Metrics)
     provisioning: asyncio.Task[None] | None = None

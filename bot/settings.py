@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     nudge_hour: int = Field(default=14, ge=0, le=23)
     # The monthly KPI card to each KA manager and the head of KAM (kam.kpi_cards), on the first sweep of a month.
     monthly_kpi_cards: bool = True
+    # Compute the steering figures of complete days at start-up and after each midnight, ahead of the first
+    # portfolio or Insights page of the day (kam.kpis.KpiCache); each serving process keeps its own.
+    warm_figures: bool = True
     # After-meeting nudges: members' calendars are read through Graph (application permission Calendars.ReadBasic.All)
     # for meetings with the customer that ended in the last hours; off until the admin has granted it.
     meeting_nudges: bool = False

@@ -266,6 +266,10 @@ class KpiCache:
             self._figures.update(await _complete_days(session, missing, today))
         return {account_id: self._figures[account_id] for account_id in ids}
 
+    def holds(self, account_ids: Sequence[int], today: dt.date) -> bool:
+        """Whether the figures of complete days of all `account_ids` are at hand for `today`."""
+        return self._day == today and all(account_id in self._figures for account_id in account_ids)
+
     async def warm(self, session: AsyncSession, account_ids: Sequence[int], today: dt.date) -> None:
         ids = sorted(set(account_ids))
         await self.complete_days(session, ids, today)

@@ -233,7 +233,7 @@ class TabPages:
     def __init__(self, services: Services) -> None:
         self.services = services
         self.tokens = TabTokens(services.settings)
-        self.kpi_cache = KpiCache()  # the figures of complete days, computed once a day in this process
+        self.kpi_cache = services.kpi_cache  # the figures of complete days, computed once a day in this process
         self._routes: dict[str, TabRoute] = {}
 
     def register(self, app: web.Application) -> None:

@@ -56,6 +56,8 @@ async def site(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Site]:
     settings = Settings(  # type: ignore[call-arg]
         _env_file=None,
         nudge_weekday="off",
+        monthly_kpi_cards=False,
+        warm_figures=False,  # the past is seeded after start-up
         database_url=sqlite_url,
         tab_dev_secret="c" * 32,
         head_of_kam_aad_ids=[USERS["isaiah"].aad_object_id],

@@ -206,6 +206,7 @@ def local_settings(database_url: str, **overrides: object) -> Settings:
         "outbox_sweep_seconds": 0.2,
         "nudge_weekday": "off",
         "monthly_kpi_cards": False,
+        "warm_figures": False,  # a test that wants the figures ahead asks for them
         "ack_batch_seconds": 0,
         **overrides,
     }
