@@ -23,7 +23,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -176,20 +176,29 @@ def _parse_members(value: str, manager: str) -> tuple[tuple[Member, ...], list[s
     return tuple(members.values()), problems
 
 
-def parse_rows(table: list[list[str]]) -> tuple[list[AccountRow], list[RowError]]:
-    """Valid rows and, for every other row, its line number and what is wrong with it."""
+def header_columns(
+    table: list[list[str]], headers: Mapping[str, str], required: Iterable[str]
+) -> list[str | None]:
+    """The column each cell of the header row names (None: a column we do not read). UnreadableFile for an empty
+    file, a header without a required column or with two that name the same, and for more than MAX_ROWS rows."""
     if not table:
         raise UnreadableFile("the file is empty")
-    columns = [HEADERS.get(_header_key(cell)) for cell in table[0]]
+    columns = [headers.get(_header_key(cell)) for cell in table[0]]
     twice = sorted({c for c in columns if c is not None and columns.count(c) > 1})
     if twice:
-        headers = [str(cell).strip() for cell, c in zip(table[0], columns, strict=False) if c in twice]
-        raise UnreadableFile(f"the columns {', '.join(headers)} all say {twice[0]} (line 1): keep one")
-    missing = [name for name in REQUIRED if name not in columns]
+        named = [str(cell).strip() for cell, c in zip(table[0], columns, strict=False) if c in twice]
+        raise UnreadableFile(f"the columns {', '.join(named)} all say {twice[0]} (line 1): keep one")
+    missing = [name for name in required if name not in columns]
     if missing:
         raise UnreadableFile(f"the header lacks the column(s) {', '.join(missing)} (line 1)")
     if len(table) > MAX_ROWS + 1:
         raise UnreadableFile(f"more than {MAX_ROWS} rows; split the file")
+    return columns
+
+
+def parse_rows(table: list[list[str]]) -> tuple[list[AccountRow], list[RowError]]:
+    """Valid rows and, for every other row, its line number and what is wrong with it."""
+    columns = header_columns(table, HEADERS, REQUIRED)
 
     rows: list[AccountRow] = []
     errors: list[RowError] = []

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kam.account_list import MAX_ROWS, RowError, UnreadableFile
+from kam.account_list import RowError, header_columns
 from kam.errors import KamError
 from kam.models import Account, CompanyFigures, Person, ResultFigures, utcnow
 from kam.storage import insert_if_absent
@@ -140,10 +140,6 @@ def check_figures(
     return problems
 
 
-def _header_key(raw: object) -> str:
-    return re.sub(r"[\s\-_]+", "_", str(raw or "").strip().lower())
-
-
 def _year(text: str) -> int | None:
     found = re.fullmatch(r"(\d{4})(?:\.0+)?", text.strip())
     return int(found.group(1)) if found else None
@@ -179,17 +175,7 @@ def _parse_line(line: int, values: dict[str, str]) -> ResultRow | RowError:
 
 def parse_results(table: list[list[str]]) -> tuple[list[ResultRow], list[RowError]]:
     """Valid rows and, for every other row, its line number and what is wrong with it."""
-    if not table:
-        raise UnreadableFile("the file is empty")
-    columns = [HEADERS.get(_header_key(cell)) for cell in table[0]]
-    twice = sorted({c for c in columns if c is not None and columns.count(c) > 1})
-    if twice:
-        raise UnreadableFile(f"two columns say {twice[0]} (line 1): keep one")
-    missing = [name for name in REQUIRED if name not in columns]
-    if missing:
-        raise UnreadableFile(f"the header lacks the column(s) {', '.join(missing)} (line 1)")
-    if len(table) > MAX_ROWS + 1:
-        raise UnreadableFile(f"more than {MAX_ROWS} rows; split the file")
+    columns = header_columns(table, HEADERS, REQUIRED)
     rows: list[ResultRow] = []
     errors: list[RowError] = []
     seen: dict[tuple[str, int], int] = {}
