@@ -302,7 +302,7 @@ async def keep_figures_warm(services: Services) -> None:
             async with services.db.transaction() as session:
                 ids = list(await session.scalars(select(Account.id).where(Account.active.is_(True))))
                 await services.kpi_cache.warm(session, ids, today)
-        except (SQLAlchemyError, OSError) as error:
+        except Exception as error:  # noqa: BLE001 - whatever it was, the pages compute the figures themselves
             log.warning("steering figures not computed ahead: %s", error.__class__.__name__)
             await asyncio.sleep(60)
             continue

@@ -256,6 +256,8 @@ class KpiCache:
         missing = [account_id for account_id in ids if (account_id, months) not in self._trends]
         if missing:
             found = await _trend(session, missing, today, months)
+            if self._day != today:  # the day turned while reading: nothing of it is kept, all is read for `today`
+                return await _trend(session, ids, today, months)
             self._trends.update({(account_id, months): points for account_id, points in found.items()})
         return {a: self._trends[(a, months)] for a in ids if (a, months) in self._trends}
 
@@ -263,7 +265,10 @@ class KpiCache:
         self._on(today)
         missing = [account_id for account_id in ids if account_id not in self._figures]
         if missing:
-            self._figures.update(await _complete_days(session, missing, today))
+            found = await _complete_days(session, missing, today)
+            if self._day != today:  # the day turned while reading: nothing of it is kept, all is read for `today`
+                return await _complete_days(session, ids, today)
+            self._figures.update(found)
         return {account_id: self._figures[account_id] for account_id in ids}
 
     def holds(self, account_ids: Sequence[int], today: dt.date) -> bool:

@@ -236,6 +236,10 @@ async def decide(session: AsyncSession, review: ListReview, head: Person, decisi
         raise Refused()
     if any(proposals[pid].decision is not None for pid in decisions):
         raise AlreadyDecided()
+    # Every entry checked before anything changes: a decision that cannot be applied leaves all as it was.
+    for pid, decision in sorted(decisions.items()):
+        if decision.accept and proposals[pid].proposal == ENTER:
+            await _check_entry(session, proposals[pid], decision.manager_email)
     entered: list[str] = []
     left: list[str] = []
     retiered: list[str] = []
@@ -267,15 +271,24 @@ async def decide(session: AsyncSession, review: ListReview, head: Person, decisi
     return Decided(accepted, len(decisions) - accepted, tuple(entered), tuple(left), tuple(retiered), finished)
 
 
-async def _enter(session: AsyncSession, proposal: ListReviewProposal, tier: Tier, manager_email: str) -> str:
+async def _check_entry(
+    session: AsyncSession, proposal: ListReviewProposal, manager_email: str
+) -> tuple[Candidate, str]:
+    """The candidate of an entry, still open and named like no account, and its KA manager's e-mail; else
+    Refused, AccountExists or EntryNeedsManager."""
     candidate = await session.get(Candidate, proposal.candidate_id)
-    if candidate is None:
+    if candidate is None or candidate.status != "open":
         raise Refused()
     email = valid_email(manager_email)
     if email is None:
         raise EntryNeedsManager()
     if await session.scalar(select(Account.id).where(func.lower(Account.name) == candidate.name.lower())):
         raise AccountExists()
+    return candidate, email
+
+
+async def _enter(session: AsyncSession, proposal: ListReviewProposal, tier: Tier, manager_email: str) -> str:
+    candidate, email = await _check_entry(session, proposal, manager_email)
     manager = await _person_by_email(session, email)
     session.add(
         Account(

@@ -24,6 +24,7 @@ changes nothing.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -91,6 +92,9 @@ class ImportReport:
     errors: list[RowError] = field(default_factory=list)
 
 
+AMOUNT_MAX = 1e15  # more than any company's revenue: beyond it a figure is a typing slip
+
+
 def parse_amount(text: str) -> float | None:
     """An amount as people type it: 1200000, 1,200,000, 1.200.000, 1 200 000, 1.5, 1,5 (a decimal comma).
 
@@ -109,9 +113,10 @@ def parse_amount(text: str) -> float | None:
         grouped = len(fraction) == 3 and whole.lstrip("+-") not in ("", "0")
         value = f"{whole}{fraction}" if grouped else f"{whole}.{fraction}"
     try:
-        return float(value)
+        amount = float(value)
     except ValueError:
         return None
+    return amount if math.isfinite(amount) and abs(amount) <= AMOUNT_MAX else None  # "9" * 400 is no amount
 
 
 def _share(text: str) -> float | None:
@@ -131,8 +136,8 @@ def check_figures(
     if not FIRST_YEAR <= year <= LAST_YEAR:
         problems.append(f"the year {year} is not between {FIRST_YEAR} and {LAST_YEAR}")
     for name, value in (("revenue", revenue), ("potential", potential)):
-        if value is not None and value < 0:
-            problems.append(f"the {name} is negative")
+        if value is not None and not (math.isfinite(value) and 0 <= value <= AMOUNT_MAX):
+            problems.append(f"the {name} is negative" if value < 0 else f"the {name} is beyond any revenue")
     if margin is not None and not -1 <= margin <= 1:
         problems.append("the margin is a share of revenue: write 0.23 or 23 %")
     if share_of_wallet is not None and not 0 <= share_of_wallet <= 1:
@@ -278,8 +283,9 @@ async def set_results(
     potential: float | None,
     share_of_wallet: float | None,
 ) -> ResultFigures:
-    """The figures the KA manager entered in the Plan tab for one year (None: not known). Whether they may is the
-    caller's question (kam.access, EDIT_RESULTS). Raises InvalidResults."""
+    """The figures the KA manager entered in the Plan tab for one year (None: left blank, what is stored stays, as
+    an empty cell of an import leaves it). Whether they may is the caller's question (kam.access, EDIT_RESULTS).
+    Raises InvalidResults."""
     problems = check_figures(year, revenue, margin, potential, share_of_wallet)
     if problems:
         raise InvalidResults(problems)
@@ -289,10 +295,10 @@ async def set_results(
         select(ResultFigures).where(ResultFigures.account_id == account.id, ResultFigures.year == year)
     )
     assert figures is not None
-    figures.revenue = revenue
-    figures.margin = margin
-    figures.potential = potential
-    figures.share_of_wallet = share_of_wallet
+    entered = {"revenue": revenue, "margin": margin, "potential": potential, "share_of_wallet": share_of_wallet}
+    for name, value in entered.items():
+        if value is not None:
+            setattr(figures, name, value)
     figures.source = "plan"
     figures.updated_by_id = person.id
     figures.updated_at = utcnow()

@@ -210,15 +210,19 @@ class ResultsEntry:
     share_of_wallet: float | None
 
 
-def _figure(raw: object, name: str, problems: list[str], t: Texts, *, share: bool = False) -> float | None:
-    """A figure from the form: blank is none; a share is entered in per cent."""
+def _figure(
+    raw: object, name: str, problems: list[str], t: Texts, *, share: bool = False, signed: bool = False
+) -> float | None:
+    """A figure from the form: blank is none; a share is entered in per cent; `signed`: may be below 0 (a margin
+    of a year at a loss, down to -100 %)."""
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         return None
     try:
         value = float(str(raw).strip().replace("\u202f", "").replace(" ", "").replace(",", "."))
     except ValueError:
         value = math.nan
-    if not math.isfinite(value) or value < 0 or value > (100 if share else MAX_FIGURE):
+    lowest = -100 if signed else 0
+    if not math.isfinite(value) or value < lowest or value > (100 if share else MAX_FIGURE):
         problems.append(t("kpi.results.bad_share" if share else "kpi.results.bad_figure", field=t(f"kpi.{name}")))
         return None
     return value / 100 if share else value
@@ -235,7 +239,7 @@ def parse_results_entry(raw: object, today: dt.date, t: Texts) -> tuple[ResultsE
     if year is None or not today.year - YEARS_BACK <= year <= today.year + YEARS_AHEAD:
         problems.append(t("kpi.results.bad_year", first=today.year - YEARS_BACK, last=today.year + YEARS_AHEAD))
     revenue = _figure(raw.get("revenue"), "revenue", problems, t)
-    margin = _figure(raw.get("margin"), "margin", problems, t, share=True)
+    margin = _figure(raw.get("margin"), "margin", problems, t, share=True, signed=True)
     potential = _figure(raw.get("potential"), "potential", problems, t)
     share = _figure(raw.get("share_of_wallet"), "share_of_wallet", problems, t, share=True)
     if not problems and all(v is None for v in (revenue, margin, potential, share)):
