@@ -64,7 +64,10 @@ from kam.models import (
     Stakeholder,
     StakeholderLevel,
     aware,
+    contact_participants,
+    contact_stakeholders,
 )
+from kam.stakeholders import model_of
 
 TREND_MONTHS = 12
 EXECUTIVE_LEVELS = (StakeholderLevel.EXECUTIVE, StakeholderLevel.MANAGEMENT)
@@ -128,6 +131,9 @@ class MonthPoint:
     contacts: int
     decisions: int
     acknowledged_within_24h: float | None
+    # The relationship model of the month's contacts that name a stakeholder (kam.stakeholders.model_of): how
+    # many of ours met how many of theirs; None in a month without such a contact.
+    model: str | None = None
 
 
 def within_scope(kpis: AccountKpis, scope: KpiScope) -> AccountKpis:
@@ -369,6 +375,7 @@ async def _trend(session: AsyncSession, ids: list[int], today: dt.date, months: 
         .group_by(Acknowledgement.account_id, month)
     )
     acks = {(account_id, label): share(int(good or 0), int(asked)) for account_id, label, asked, good in ack_rows.all()}
+    models = await _models_by_month(session, ids, first, until)
     known = set((await session.scalars(select(Account.id).where(Account.id.in_(ids)))).all())
     return {
         account_id: [
@@ -377,12 +384,46 @@ async def _trend(session: AsyncSession, ids: list[int], today: dt.date, months: 
                 counts.get((account_id, "contacts", label), 0),
                 counts.get((account_id, "decisions", label), 0),
                 acks.get((account_id, label)),
+                models.get((account_id, label)),
             )
             for label in labels
         ]
         for account_id in ids
         if account_id in known
     }
+
+
+async def _models_by_month(
+    session: AsyncSession, ids: list[int], first: dt.datetime, until: dt.datetime
+) -> dict[tuple[int, str], str]:
+    """The relationship model of each account and month (three statements): of the contacts naming a stakeholder,
+    how many of theirs were met, by how many of ours (whoever logged it and our participants)."""
+    month = month_of(session, Contact.created_at)
+    met = (
+        select(Contact.id)
+        .join(contact_stakeholders, contact_stakeholders.c.contact_id == Contact.id)
+        .where(Contact.account_id.in_(ids), Contact.created_at >= first, Contact.created_at < until)
+    )
+    theirs: dict[tuple[int, str], set[int]] = {}
+    rows = await session.execute(
+        select(Contact.account_id, month, contact_stakeholders.c.stakeholder_id)
+        .join(contact_stakeholders, contact_stakeholders.c.contact_id == Contact.id)
+        .where(Contact.id.in_(met))
+        .distinct()
+    )
+    for account_id, label, stakeholder_id in rows.all():
+        theirs.setdefault((account_id, label), set()).add(stakeholder_id)
+    ours: dict[tuple[int, str], set[int]] = {}
+    for query in (
+        select(Contact.account_id, month, Contact.logged_by_id).where(Contact.id.in_(met)).distinct(),
+        select(Contact.account_id, month, contact_participants.c.person_id)
+        .join(contact_participants, contact_participants.c.contact_id == Contact.id)
+        .where(Contact.id.in_(met))
+        .distinct(),
+    ):
+        for account_id, label, person_id in (await session.execute(query)).all():
+            ours.setdefault((account_id, label), set()).add(person_id)
+    return {key: model_of(len(ours.get(key, set())), len(people)) for key, people in theirs.items()}
 
 
 async def monthly_trend(

@@ -78,3 +78,44 @@ async def test_results_left_blank_in_the_plan_tab_keep_what_is_stored(bot: Runni
 @pytest.mark.parametrize("typed", ["9" * 400, "1e999", "nan", "inf"])
 def test_typing_slips_are_no_amounts(typed: str) -> None:
     assert parse_amount(typed) is None
+
+
+async def test_the_relationship_model_is_followed_month_by_month(bot: RunningBot) -> None:
+    """Last month one of ours met two of theirs (1:n); the month before, two of ours met two of theirs (n:n)."""
+    from kam.kpis import monthly_trend
+    from kam.models import Contact, ContactKind, Stakeholder
+
+    today = dt.date.today()
+    last_month = (today.replace(day=1) - dt.timedelta(days=1)).replace(day=10)
+    before = (last_month.replace(day=1) - dt.timedelta(days=1)).replace(day=10)
+    async with bot.db.transaction() as session:
+        people = {p.name: p for p in await session.scalars(select(Person))}
+        hanna, tom = list(await session.scalars(select(Stakeholder).where(Stakeholder.account_id == CONTOSO)))[:2]
+
+        def contact(key: str, day: dt.date, by: str, met: list[Stakeholder], ours: list[str]) -> Contact:
+            moment = dt.datetime.combine(day, dt.time(12), tzinfo=dt.UTC)
+            return Contact(
+                account_id=CONTOSO,
+                logged_by_id=people[by].id,
+                idempotency_key=key,
+                met_on=day,
+                kind=ContactKind.MEETING,
+                summary="s",
+                created_at=moment,
+                stakeholders=met,
+                participants=[people[n] for n in ours],
+            )
+
+        session.add_all(
+            [
+                contact("m1", last_month, "Alex Wilber", [hanna, tom], []),
+                contact("m2", before, "Alex Wilber", [hanna], ["Adele Vance"]),
+                contact("m3", before, "Patti Fernandez", [tom], []),
+            ]
+        )
+        await session.flush()
+        trend = (await monthly_trend(session, [CONTOSO], today))[CONTOSO]
+    by_month = {p.month: p.model for p in trend}
+    assert by_month[last_month.strftime("%Y-%m")] == "1:n"
+    assert by_month[before.strftime("%Y-%m")] == "n:n"
+    assert by_month[today.strftime("%Y-%m")] is None
