@@ -33,9 +33,10 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from graph.provisioning import Step, Summary
-    from kam.account_list import ImportReport
+    from kam.account_list import RowError
 
 T = TypeVar("T")
+R = TypeVar("R")  # a parsed row of an import
 
 app = typer.Typer(help="kambot: one consistent message to your key accounts, in Microsoft Teams.", no_args_is_help=True)
 db_app = typer.Typer(help="The database: create it or bring it to the current schema.", no_args_is_help=True)
@@ -166,32 +167,40 @@ def accounts_import(
 
     Importing the same file again changes nothing. Exit code 1 when some rows had errors.
     """
-    from kam.account_list import UnreadableFile, apply_rows, parse_rows, read_table
-    from kam.storage import Database
+    from kam.account_list import apply_rows, parse_rows
+
+    rows, errors = _read_rows(file, parse_rows)
+    report = asyncio.run(_in_session(lambda session: apply_rows(session, rows, remove_missing=remove_missing)))
+    counts = {
+        "created": report.created,
+        "updated": report.updated,
+        "unchanged": report.unchanged,
+        "deactivated": report.deactivated,
+    }
+    _import_report(f"Key account list from {file.name}", counts, errors)
+
+
+def _read_rows(
+    file: Path, parse: Callable[[list[list[str]]], tuple[list[R], list[RowError]]]
+) -> tuple[list[R], list[RowError]]:
+    """The rows of a CSV or Excel file, parsed; an unreadable one stops here with its reason (exit code 2)."""
+    from kam.account_list import UnreadableFile, read_table
 
     try:
-        rows, errors = parse_rows(read_table(file))
+        return parse(read_table(file))
     except UnreadableFile as error:
         console.print(f"[red]✗[/] Nothing imported: {error}")
         raise typer.Exit(2) from None
 
-    async def run() -> ImportReport:
-        db = Database(_settings().database_url)
-        try:
-            async with db.transaction() as session:
-                return await apply_rows(session, rows, remove_missing=remove_missing)
-        finally:
-            await db.close()
 
-    report = asyncio.run(run())
-    table = Table(title=f"Key account list from {file.name}")
-    for column in ("created", "updated", "unchanged", "deactivated", "rows with errors"):
+def _import_report(title: str, counts: dict[str, list[str]], errors: list[RowError]) -> None:
+    """What an import did, as a table, then every row it could not take by its line (exit code 1 if any)."""
+    table = Table(title=title)
+    for column in (*counts, "rows with errors"):
         table.add_column(column, justify="right")
-    table.add_row(
-        *(str(len(x)) for x in (report.created, report.updated, report.unchanged, report.deactivated)), str(len(errors))
-    )
+    table.add_row(*(str(len(done)) for done in counts.values()), str(len(errors)))
     console.print(table)
-    for row_error in errors:
+    for row_error in sorted(errors, key=lambda e: e.line):
         console.print(f"[red]✗[/] line {row_error.line}: {row_error.reason}")
     if errors:
         raise typer.Exit(1)
@@ -205,26 +214,12 @@ def results_import(
 
     Importing the same file again changes nothing. Exit code 1 when some rows had errors.
     """
-    from kam.account_list import UnreadableFile, read_table
     from kam.results import apply_results, parse_results
 
-    try:
-        rows, errors = parse_results(read_table(file))
-    except UnreadableFile as error:
-        console.print(f"[red]✗[/] Nothing imported: {error}")
-        raise typer.Exit(2) from None
-
+    rows, errors = _read_rows(file, parse_results)
     report = asyncio.run(_in_session(lambda session: apply_results(session, rows)))
-    errors = sorted([*errors, *report.errors], key=lambda e: e.line)
-    table = Table(title=f"Results figures from {file.name}")
-    for column in ("created", "updated", "unchanged", "rows with errors"):
-        table.add_column(column, justify="right")
-    table.add_row(*(str(len(x)) for x in (report.created, report.updated, report.unchanged, errors)))
-    console.print(table)
-    for row_error in errors:
-        console.print(f"[red]✗[/] line {row_error.line}: {row_error.reason}")
-    if errors:
-        raise typer.Exit(1)
+    counts = {"created": report.created, "updated": report.updated, "unchanged": report.unchanged}
+    _import_report(f"Results figures from {file.name}", counts, [*errors, *report.errors])
 
 
 @services_app.command("check")

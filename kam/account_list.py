@@ -34,7 +34,7 @@ from kam.models import Account, AccountMember, Person, Role, Tier
 from kam.text import clean_text
 
 MAX_ROWS = 20_000
-_EMAIL = re.compile(r"^[^@\s;,()<>]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
+EMAIL = re.compile(r"^[^@\s;,()<>]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9-]{1,63}\.)+[A-Za-z]{2,63}$")
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
 _MEMBER = re.compile(r"^\s*(?P<email>[^()\s]+)\s*(?:\((?P<function>[^()]*)\))?\s*$")
@@ -166,7 +166,7 @@ def _parse_members(value: str, manager: str) -> tuple[tuple[Member, ...], list[s
             continue
         match = _MEMBER.match(entry)
         email = match["email"].lower() if match else ""
-        if not match or not _EMAIL.match(email):
+        if not match or not EMAIL.match(email):
             problems.append(f"member {entry.strip()!r} is not an e-mail address (write: name@company.com (function))")
             continue
         function = (match["function"] or "").strip() or None
@@ -222,7 +222,7 @@ def parse_rows(table: list[list[str]]) -> tuple[list[AccountRow], list[RowError]
         if tier is None:
             problems.append(f"unknown tier {values['tier']!r} (use one of: {', '.join(t.title() for t in TIER_NAMES)})")
         manager = values["ka_manager"].lower()
-        if not _EMAIL.match(manager):
+        if not EMAIL.match(manager):
             problems.append(f"the KA manager {values['ka_manager']!r} is not an e-mail address")
         members, member_problems = _parse_members(values["members"], manager)
         problems += member_problems
@@ -255,7 +255,8 @@ def parse_rows(table: list[list[str]]) -> tuple[list[AccountRow], list[RowError]
     return rows, errors
 
 
-async def _people_by_upn(session: AsyncSession, upns: Iterable[str]) -> dict[str, Person]:
+async def people_by_upn(session: AsyncSession, upns: Iterable[str]) -> dict[str, Person]:
+    """The people of these UPNs (lower case), those kambot does not know yet added by their UPN."""
     wanted = set(upns)
     found = {
         p.upn.lower(): p
@@ -277,7 +278,7 @@ def _team_of(account: Account) -> set[tuple[int, Role, str | None]]:
 async def apply_rows(session: AsyncSession, rows: list[AccountRow], *, remove_missing: bool = False) -> ImportReport:
     """Bring the stored accounts in line with the rows; importing the same rows again changes nothing."""
     report = ImportReport()
-    people = await _people_by_upn(session, {m.upn for row in rows for m in row.members})
+    people = await people_by_upn(session, {m.upn for row in rows for m in row.members})
     existing = {a.name.lower(): a for a in await session.scalars(select(Account))}
     for row in rows:
         account = existing.get(row.name.lower())

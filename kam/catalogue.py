@@ -20,7 +20,7 @@ Excel: one sheet, a header row with `id`, `name_<language>` for each language an
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -243,8 +243,3 @@ def _services_of(rows: Any, path: Path) -> dict[str, Any]:
 
 
 _ROW = "_where"  # an Excel service's place in its sheet, for the messages
-
-
-def names_in(catalogue: Catalogue, language: str) -> Iterable[tuple[str, str]]:
-    """(id, name) of every service, named in `language`, in the catalogue's order."""
-    return ((s.id, s.name(language)) for s in catalogue.services)

@@ -13,7 +13,21 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, DateTime, Float, and_, case, cast, extract, func, literal, null, select, union_all
+from sqlalchemy import (
+    ColumnElement,
+    DateTime,
+    Float,
+    Select,
+    and_,
+    case,
+    cast,
+    extract,
+    func,
+    literal,
+    null,
+    select,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kam.models import (
@@ -136,16 +150,17 @@ def _minutes(seconds: float | None) -> float | None:
     return None if seconds is None else round(max(float(seconds), 0.0) / 60.0, 2)
 
 
-async def acknowledged_in_time(
-    session: AsyncSession, ids: list[int], since: dt.datetime, until: dt.datetime
-) -> dict[int, float | None]:
-    """Share of required acknowledgements asked in the window and given within 24 h. One asked less than 24 h
-    before the window ends and not yet given is still undecided: left out."""
+def acknowledgements_in_time(
+    session: AsyncSession, ids: list[int], since: dt.datetime, until: dt.datetime, *by: Any
+) -> Select[Any]:
+    """Per account (and `by`, e.g. a month): the required acknowledgements asked in the window whose answer is
+    known, and how many of them were given within 24 h. One asked less than 24 h before the window ends and not
+    yet given is still undecided: left out."""
     waited = seconds_between(session, Acknowledgement.acknowledged_at, Acknowledgement.created_at)
     in_time = and_(Acknowledgement.acknowledged_at < until, waited <= ACK_WITHIN.total_seconds())
     decided = (Acknowledgement.created_at <= until - ACK_WITHIN) | in_time
-    rows = await session.execute(
-        select(Acknowledgement.account_id, func.count(), func.sum(case((in_time, 1), else_=0)))
+    return (
+        select(Acknowledgement.account_id, *by, func.count(), func.sum(case((in_time, 1), else_=literal(0))))
         .where(
             Acknowledgement.account_id.in_(ids),
             Acknowledgement.required.is_(True),
@@ -153,8 +168,15 @@ async def acknowledged_in_time(
             Acknowledgement.created_at < until,
             decided,
         )
-        .group_by(Acknowledgement.account_id)
+        .group_by(Acknowledgement.account_id, *by)
     )
+
+
+async def acknowledged_in_time(
+    session: AsyncSession, ids: list[int], since: dt.datetime, until: dt.datetime
+) -> dict[int, float | None]:
+    """Share of required acknowledgements asked in the window and given within 24 h (acknowledgements_in_time)."""
+    rows = await session.execute(acknowledgements_in_time(session, ids, since, until))
     return {account_id: share(int(good or 0), int(asked)) for account_id, asked, good in rows.all()}
 
 

@@ -26,7 +26,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from sqlalchemy import and_, case, func, literal, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kam.access import KpiScope
@@ -41,14 +41,13 @@ from kam.kpi_plan import (
     reviews_on_time,
 )
 from kam.kpi_windows import (
-    ACK_WITHIN,
     FLOW_DAYS,
     acknowledged_in_time,
+    acknowledgements_in_time,
     day_start,
     meetings_logged,
     month_of,
     post_minutes,
-    seconds_between,
     share,
     tally,
     who_logs,
@@ -359,21 +358,8 @@ async def _trend(session: AsyncSession, ids: list[int], today: dt.date, months: 
         )
         for account_id, label, count in rows.all():
             counts[(account_id, name, label)] = int(count)
-    waited = seconds_between(session, Acknowledgement.acknowledged_at, Acknowledgement.created_at)
-    in_time = and_(Acknowledgement.acknowledged_at < until, waited <= ACK_WITHIN.total_seconds())
     month = month_of(session, Acknowledgement.created_at)
-    decided = (Acknowledgement.created_at <= until - ACK_WITHIN) | in_time
-    ack_rows = await session.execute(
-        select(Acknowledgement.account_id, month, func.count(), func.sum(case((in_time, 1), else_=literal(0))))
-        .where(
-            Acknowledgement.account_id.in_(ids),
-            Acknowledgement.required.is_(True),
-            Acknowledgement.created_at >= first,
-            Acknowledgement.created_at < until,
-            decided,
-        )
-        .group_by(Acknowledgement.account_id, month)
-    )
+    ack_rows = await session.execute(acknowledgements_in_time(session, ids, first, until, month))
     acks = {(account_id, label): share(int(good or 0), int(asked)) for account_id, label, asked, good in ack_rows.all()}
     models = await _models_by_month(session, ids, first, until)
     known = set((await session.scalars(select(Account.id).where(Account.id.in_(ids)))).all())

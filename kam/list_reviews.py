@@ -18,7 +18,6 @@ comment and decision.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +26,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from kam.account_list import EMAIL, people_by_upn
 from kam.accounts import managers_of
 from kam.errors import AccountExists, KamError, Refused
 from kam.kpis import AccountKpis, kpis_for
@@ -51,7 +51,6 @@ ENTER, EXIT, TIER = "enter", "exit", "tier"
 ACCEPTED, REJECTED = "accepted", "rejected"
 COMMENT_MAX = 1000
 COMMENT_DAYS = 14  # the KA managers' time to comment
-_EMAIL = re.compile(r"^[^@\s;,()<>]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
 # The figures a proposal keeps beside its score (kam.kpis' names): what the head of KAM weighs besides it.
 FIGURES = ("acknowledged_within_24h", "decision_makers_met_90d", "actions_late", "revenue")
 
@@ -204,16 +203,7 @@ def comment_on(proposal: ListReviewProposal, person: Person, text: str) -> None:
 
 def valid_email(text: str) -> str | None:
     email = text.strip().lower()
-    return email if _EMAIL.match(email) else None
-
-
-async def _person_by_email(session: AsyncSession, email: str) -> Person:
-    person = await session.scalar(select(Person).where(func.lower(Person.upn) == email))
-    if person is None:
-        person = Person(upn=email, name=email.split("@")[0])
-        session.add(person)
-        await session.flush()
-    return person
+    return email if EMAIL.match(email) else None
 
 
 @dataclass(frozen=True)
@@ -289,7 +279,7 @@ async def _check_entry(
 
 async def _enter(session: AsyncSession, proposal: ListReviewProposal, tier: Tier, manager_email: str) -> str:
     candidate, email = await _check_entry(session, proposal, manager_email)
-    manager = await _person_by_email(session, email)
+    manager = (await people_by_upn(session, [email]))[email]
     session.add(
         Account(
             name=candidate.name,

@@ -56,15 +56,6 @@ class Why:
     def as_json(self) -> dict[str, Any]:
         return {"service": self.service, "first": self.first_words, "second": self.second_words}
 
-    @classmethod
-    def from_json(cls, raw: Any) -> Why | None:
-        if not isinstance(raw, dict):
-            return None
-        service = raw.get("service")
-        return cls(
-            service if isinstance(service, str) else None, str(raw.get("first") or ""), str(raw.get("second") or "")
-        )
-
 
 def read_side(catalogue: Catalogue, text: str, picked: str | None = None, *, given: bool = False) -> Side:
     """What `text` is about. With `given` (a concession), only what it gives away: the part of the text around

@@ -295,12 +295,3 @@ def not_a_topic() -> frozenset[str]:
 
 def _phrases(by_language: dict[str, tuple[str, ...]]) -> tuple[topics.Phrase, ...]:
     return tuple(topics.phrase(language, w) for language, words in by_language.items() for w in words)
-
-
-def first_found(text: topics.Text, phrases: tuple[topics.Phrase, ...]) -> str | None:
-    """The words of `text` that one of `phrases` found there (the longest), as written; None if none."""
-    found = topics.find(text, phrases)
-    if not found:
-        return None
-    best = max(found, key=lambda f: (f.last - f.first, -f.first))
-    return text.quote(best.first, best.last)
