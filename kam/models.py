@@ -90,17 +90,30 @@ class StakeholderLevel(StrEnum):
 
 
 class BuyingRole(StrEnum):
+    """The buying-centre role a customer person plays in our deals (KAM.md)."""
+
     DECISION_MAKER = "decision_maker"
-    INFLUENCER = "influencer"
+    ECONOMIC_BUYER = "economic_buyer"
     USER = "user"
+    TECHNICAL_INFLUENCER = "technical_influencer"
     GATEKEEPER = "gatekeeper"
-    BUYER = "buyer"
+    CHAMPION = "champion"
+    SPONSOR = "sponsor"
 
 
 class Attitude(StrEnum):
+    """Support level: how the person stands towards us."""
+
+    MENTOR = "mentor"
     SUPPORTER = "supporter"
     NEUTRAL = "neutral"
-    CRITIC = "critic"
+    NON_SUPPORTER = "non_supporter"
+
+
+class DecisionPower(StrEnum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
 
 
 class ItemKind(StrEnum):
@@ -230,11 +243,44 @@ class Stakeholder(Base):
     function: Mapped[str | None] = mapped_column(String(100))
     level: Mapped[StakeholderLevel | None] = mapped_column(_enum(StakeholderLevel, "stakeholder_level"))
     buying_role: Mapped[BuyingRole | None] = mapped_column(_enum(BuyingRole, "buying_role"))
-    attitude: Mapped[Attitude | None] = mapped_column(_enum(Attitude, "attitude"))
+    attitude: Mapped[Attitude | None] = mapped_column(_enum(Attitude, "attitude"))  # the support level
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    email: Mapped[str | None] = mapped_column(String(320))  # lower-cased; how a CRM export names reports-to
+    reports_to_id: Mapped[int | None] = mapped_column(ForeignKey("stakeholders.id", ondelete="SET NULL"))
+    decision_power: Mapped[DecisionPower | None] = mapped_column(_enum(DecisionPower, "decision_power"))
+    inner_circle: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     account: Mapped[Account] = relationship(back_populates="stakeholders")
     owner: Mapped[Person | None] = relationship(lazy="joined")
+
+
+class StakeholderInfluence(Base):
+    """Informal influence between two customer people: `influencer` sways `influenced` (not in the org chart)."""
+
+    __tablename__ = "stakeholder_influences"
+    __table_args__ = (UniqueConstraint("influencer_id", "influenced_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    influencer_id: Mapped[int] = mapped_column(ForeignKey("stakeholders.id", ondelete="CASCADE"))
+    influenced_id: Mapped[int] = mapped_column(ForeignKey("stakeholders.id", ondelete="CASCADE"))
+
+
+class RelationshipStrength(Base):
+    """A hand-set strength (0-100) of one of our people's relationship with one customer person.
+
+    It replaces the strength computed from the logged contacts until it is cleared.
+    """
+
+    __tablename__ = "relationship_strengths"
+    __table_args__ = (UniqueConstraint("stakeholder_id", "person_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    stakeholder_id: Mapped[int] = mapped_column(ForeignKey("stakeholders.id", ondelete="CASCADE"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    strength: Mapped[int] = mapped_column(Integer)
+    set_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    set_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 contact_stakeholders = Table(
@@ -697,3 +743,17 @@ class KpiCardSent(Base):
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
     month: Mapped[str] = mapped_column(String(7))  # YYYY-MM
     sent_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class AccountHealth(Base):
+    """An account's health score on one day, with its parts: the trend, and what a drop is compared with."""
+
+    __tablename__ = "account_health"
+    __table_args__ = (UniqueConstraint("account_id", "on_date"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    on_date: Mapped[dt.date] = mapped_column(Date)
+    score: Mapped[int] = mapped_column(Integer)
+    parts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    drop_told_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))

@@ -213,7 +213,7 @@ async def seed(session: Any) -> tuple[int, int]:
 
     sara = await s.add(stakeholder("Sara", BuyingRole.DECISION_MAKER, StakeholderLevel.EXECUTIVE))
     dirk = await s.add(stakeholder("Dirk", BuyingRole.DECISION_MAKER, StakeholderLevel.OPERATIONAL))
-    ina = await s.add(stakeholder("Ina", BuyingRole.INFLUENCER, StakeholderLevel.MANAGEMENT))
+    ina = await s.add(stakeholder("Ina", BuyingRole.TECHNICAL_INFLUENCER, StakeholderLevel.MANAGEMENT))
     await s.add(stakeholder("Uwe", BuyingRole.USER, None))
 
     await s.contact(contoso, megan, at("2026-02-01"), posted=at("2026-02-08"), stakeholders=(dirk,))

@@ -131,7 +131,7 @@ async def test_each_of_our_attendees_on_the_team_gets_one_brief_with_what_the_te
         await bot.send(bot.teams.message("pause nudges", user="patti"))
         # What the team knows: a stakeholder, two contacts, a commitment, and a concession after a paid agreement.
         await add_stakeholder(
-            bot, name="Jonas Weber", title="Head of Quality", buying_role="influencer", attitude="critic"
+            bot, name="Jonas Weber", title="Head of Quality", buying_role="technical_influencer", attitude="non_supporter"
         )
         await log_contact(
             bot,
@@ -190,7 +190,7 @@ async def test_each_of_our_attendees_on_the_team_gets_one_brief_with_what_the_te
         assert "Quarterly review 2027" in alex
         assert f"{start:%Y-%m-%d %H:%M}–{end:%H:%M}" in alex, "UTC: Alex's client told no time zone"
         # The customer's attendees: role and attitude from the stakeholders, when we last met them and who did.
-        assert "Jonas Weber\nHead of Quality · Influencer · Critic" in alex
+        assert "Jonas Weber\nHead of Quality · Technical influencer · Non-supporter" in alex
         assert f"Last contact {day(10)}, logged by Alex Wilber" in alex
         assert f"Dr. Hanna Berger\nHead of Procurement\nLast contact {day(3)}, logged by Megan Bowen" in alex
         assert "Lena Koch\nNot among the account's stakeholders yet" in alex

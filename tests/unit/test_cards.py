@@ -180,7 +180,7 @@ def every_card() -> list[dict[str, Any]]:
             "1:1",
             [
                 StakeholderLine(
-                    NASTY[:200], "CFO", StakeholderLevel.EXECUTIVE, Attitude.CRITIC, "Megan", TODAY, ("Alex",), True
+                    NASTY[:200], "CFO", StakeholderLevel.EXECUTIVE, Attitude.NON_SUPPORTER, "Megan", TODAY, ("Alex",), True
                 ),
                 StakeholderLine("Tom", "", None, None, "", None, (), False),
             ],
@@ -309,7 +309,7 @@ def review_cards(t: Texts) -> list[dict[str, Any]]:
 def brief_view(moment: dt.datetime) -> BriefView:
     """A brief with every section filled: a known and an unknown attendee, each kind of conflict, one hidden."""
     attendees = [
-        AttendeeLine(NASTY[:200], True, NASTY[:200], BuyingRole.DECISION_MAKER, Attitude.CRITIC, TODAY, NASTY[:200]),
+        AttendeeLine(NASTY[:200], True, NASTY[:200], BuyingRole.DECISION_MAKER, Attitude.NON_SUPPORTER, TODAY, NASTY[:200]),
         AttendeeLine("jonas.weber@contoso-pharma.example", False),
     ]
     recent = [
