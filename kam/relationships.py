@@ -40,7 +40,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from kam.models import (
@@ -157,6 +157,8 @@ LEVEL_POINTS: Mapping[StakeholderLevel, int] = {StakeholderLevel.MANAGEMENT: 1, 
 INNER_CIRCLE_POINTS = 2
 SWAYED_POINTS_MAX = 3
 KEY_ROLES = DECISION_ROLES | {BuyingRole.SPONSOR, BuyingRole.CHAMPION}
+# is_decision_maker in SQL
+_decides = or_(Stakeholder.buying_role.in_(DECISION_ROLES), Stakeholder.decision_power == DecisionPower.HIGH)
 
 
 def contact_weight(kind: ContactKind, attendees: int, age_days: int) -> float:
@@ -289,8 +291,11 @@ class _Pair:
     last_met: dt.date | None = None
 
 
-async def _load(session: AsyncSession, account_ids: Collection[int], today: dt.date) -> dict[int, _Account]:
-    """Stakeholders, members, ties and influences of the accounts: seven statements whatever their sizes.
+async def _load(
+    session: AsyncSession, account_ids: Collection[int], today: dt.date, *, deciders_only: bool = False
+) -> dict[int, _Account]:
+    """Stakeholders, members, ties and influences of the accounts: seven statements whatever their sizes. With
+    `deciders_only`, only the ties with decision makers (what the gaps and figures need).
 
     Contacts are read as bare columns (no ORM objects): a big account has thousands of them.
     """
@@ -345,7 +350,7 @@ async def _load(session: AsyncSession, account_ids: Collection[int], today: dt.d
     )
     for account_id, influencer, influenced in influences:
         found[account_id].influences.append((influencer, influenced))
-    pairs = await _pairs(connection, ids, today)
+    pairs = await _pairs(connection, ids, today, deciders_only)
     hand_set = await connection.execute(
         select(
             Stakeholder.account_id,
@@ -354,7 +359,7 @@ async def _load(session: AsyncSession, account_ids: Collection[int], today: dt.d
             RelationshipStrength.strength,
         )
         .join(Stakeholder, Stakeholder.id == RelationshipStrength.stakeholder_id)
-        .where(Stakeholder.account_id.in_(ids))
+        .where(Stakeholder.account_id.in_(ids), _decides if deciders_only else true())
     )
     by_hand = {(account_id, p, s): strength for account_id, p, s, strength in hand_set}
     for account_id, person_id, stakeholder_id in sorted(set(pairs) | set(by_hand)):
@@ -380,44 +385,57 @@ async def _load(session: AsyncSession, account_ids: Collection[int], today: dt.d
 
 
 async def _pairs(
-    connection: AsyncConnection, account_ids: list[int], today: dt.date
+    connection: AsyncConnection, account_ids: list[int], today: dt.date, deciders_only: bool
 ) -> dict[tuple[int, int, int], _Pair]:
-    """(account, one of ours, one of theirs) -> the contacts of the strength window both were in (two statements)."""
+    """(account, one of ours, one of theirs) -> the contacts of the strength window both were in (two statements).
+
+    With `deciders_only`, only pairs with decision makers (all the coverage figures need): far fewer rows. A
+    contact's attendees are counted in the database, so that leaving people out does not change its weight.
+    """
     window = (
         Contact.account_id.in_(account_ids),
         Contact.met_on >= today - dt.timedelta(days=STRENGTH_DAYS),
         Contact.met_on <= today,
     )
-    theirs: dict[int, list[int]] = defaultdict(list)
-    facts: dict[int, tuple[int, dt.date, ContactKind, int]] = {}
-    rows = await connection.execute(
+    theirs_in = (
         select(
-            Contact.id,
-            Contact.account_id,
-            Contact.met_on,
-            Contact.kind,
-            Contact.logged_by_id,
+            contact_stakeholders.c.contact_id,
             contact_stakeholders.c.stakeholder_id,
+            func.count().over(partition_by=contact_stakeholders.c.contact_id).label("theirs"),
         )
-        .join(contact_stakeholders, contact_stakeholders.c.contact_id == Contact.id)
+        .join(Contact, Contact.id == contact_stakeholders.c.contact_id)
         .where(*window)
+        .subquery()
     )
-    for contact_id, account_id, met_on, kind, logged_by, stakeholder_id in rows:
-        facts[contact_id] = (account_id, met_on, kind, logged_by)
-        theirs[contact_id].append(stakeholder_id)
-    ours: dict[int, set[int]] = {contact_id: {fact[3]} for contact_id, fact in facts.items()}
-    participants = await connection.execute(
+    rows = select(
+        Contact.id, Contact.account_id, Contact.met_on, Contact.kind, Contact.logged_by_id, theirs_in.c.stakeholder_id
+    ).join(theirs_in, theirs_in.c.contact_id == Contact.id)
+    participants = (
         select(contact_participants.c.contact_id, contact_participants.c.person_id)
         .join(Contact, Contact.id == contact_participants.c.contact_id)
         .where(*window)
     )
-    for contact_id, person_id in participants:
+    if deciders_only:
+        rows = rows.join(Stakeholder, Stakeholder.id == theirs_in.c.stakeholder_id).where(_decides)
+        with_deciders = select(contact_stakeholders.c.contact_id).join(
+            Stakeholder, Stakeholder.id == contact_stakeholders.c.stakeholder_id
+        )
+        participants = participants.where(Contact.id.in_(with_deciders.where(_decides)))
+    theirs: dict[int, list[int]] = defaultdict(list)
+    facts: dict[int, tuple[int, dt.date, ContactKind, int, int]] = {}
+    for contact_id, account_id, met_on, kind, logged_by, stakeholder_id, attending in await connection.execute(
+        rows.add_columns(theirs_in.c.theirs)
+    ):
+        facts[contact_id] = (account_id, met_on, kind, logged_by, attending)
+        theirs[contact_id].append(stakeholder_id)
+    ours: dict[int, set[int]] = {contact_id: {fact[3]} for contact_id, fact in facts.items()}
+    for contact_id, person_id in await connection.execute(participants):
         if contact_id in ours:
             ours[contact_id].add(person_id)
     pairs: dict[tuple[int, int, int], _Pair] = defaultdict(_Pair)
-    for contact_id, (account_id, met_on, kind, _logger) in facts.items():
+    for contact_id, (account_id, met_on, kind, _logger, attending) in facts.items():
         people, customers = ours[contact_id], theirs[contact_id]
-        weight = contact_weight(kind, len(people) + len(customers), (today - met_on).days)
+        weight = contact_weight(kind, len(people) + attending, (today - met_on).days)
         for person_id in people:
             for stakeholder_id in customers:
                 pair = pairs[(account_id, person_id, stakeholder_id)]
@@ -471,7 +489,7 @@ async def coverage_facts(
     decision_makers_met counts the decision makers met in the last 90 days; key_player_freshness: see
     `key_player_freshness`.
     """
-    found = await _load(session, account_ids, today)
+    found = await _load(session, account_ids, today, deciders_only=True)
     return {
         account_id: coverage_of(data.stakeholders, data.ties, today, data.influences)
         for account_id, data in found.items()
