@@ -1,4 +1,5 @@
-"""Computed relationship strength and the coverage gap rules (kam.relationships), each worked out by hand."""
+"""Computed relationship strength and the coverage gap rules (kam.relationships), each worked out by hand, and the
+gaps in words (cards.gaps)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from dataclasses import replace
 
 import pytest
 
+from cards.gaps import gap_lines
+from cards.i18n import Texts
 from kam.models import Attitude, BuyingRole, ContactKind, DecisionPower, StakeholderLevel
 from kam.relationships import (
     Gap,
@@ -242,3 +245,30 @@ def test_coverage_counts_decision_makers_and_those_met_in_90_days() -> None:
     assert (facts.decision_makers, facts.decision_makers_met) == (3, 1)
     assert facts.key_player_freshness == pytest.approx((0.5 + (1 - 91 / 180) + 0) / 3)
     assert facts.gaps == coverage_gaps(people, [], TODAY)
+
+
+def test_every_gap_in_words_in_english_and_german() -> None:
+    names = {i: f"Person {i}" for i in range(1, 10)}
+    members = {MEGAN: "Megan Bowen", ALEX: "Alex Wilber"}
+    gaps = (
+        Gap(GapKind.NO_DECISION_MAKER),
+        Gap(GapKind.ROLE_UNFILLED, role=BuyingRole.GATEKEEPER),
+        Gap(GapKind.ROLE_UNFILLED, role=BuyingRole.SPONSOR),
+        Gap(GapKind.SINGLE_THREADED, (1, 2, 3, 4, 5), person_ids=(MEGAN, ALEX, MEGAN, MEGAN, ALEX)),
+        Gap(GapKind.EXECUTIVES_NOT_MET, (6, 7, 8, 9)),
+        Gap(GapKind.OPPONENT_OUTWEIGHS, (9,)),
+    )
+    assert gap_lines(Texts("en"), gaps, names, members) == [
+        "No decision maker or economic buyer known",
+        "Buying-centre roles with nobody known in them: Gatekeeper, Sponsor",
+        "Decision maker Person 1 is known only by Megan Bowen",
+        "Decision maker Person 2 is known only by Alex Wilber",
+        "Decision maker Person 3 is known only by Megan Bowen",
+        "… and 2 more decision makers known by only one of us",
+        "No executive met in 90 days: Person 6, Person 7, Person 8 and 1 more",
+        "Not on our side and more influential than our supporters: Person 9",
+    ]
+    assert gap_lines(Texts("de"), gaps[1:2] + gaps[4:5], names, members) == [
+        "Buying-Center-Rollen ohne bekannte Person: Gatekeeper",
+        "Seit 90 Tagen niemand aus der Geschäftsleitung getroffen: Person 6, Person 7, Person 8 und 1 weitere",
+    ]
