@@ -152,8 +152,12 @@ KNOWS_AT = 20  # a tie this strong means the person knows them (SINGLE_THREADED)
 MET_DAYS = 90  # "met lately": executives, decision makers met
 FRESH_DAYS = 180  # key player freshness falls to 0 over this many days
 SUPPORTERS = frozenset({Attitude.MENTOR, Attitude.SUPPORTER})
-POWER_POINTS: Mapping[DecisionPower, int] = {DecisionPower.LOW: 1, DecisionPower.MEDIUM: 2, DecisionPower.HIGH: 3}
-LEVEL_POINTS: Mapping[StakeholderLevel, int] = {StakeholderLevel.MANAGEMENT: 1, StakeholderLevel.EXECUTIVE: 2}
+POWER_POINTS: Mapping[DecisionPower | None, int] = {
+    DecisionPower.LOW: 1,
+    DecisionPower.MEDIUM: 2,
+    DecisionPower.HIGH: 3,
+}
+LEVEL_POINTS: Mapping[StakeholderLevel | None, int] = {StakeholderLevel.MANAGEMENT: 1, StakeholderLevel.EXECUTIVE: 2}
 INNER_CIRCLE_POINTS = 2
 SWAYED_POINTS_MAX = 3
 KEY_ROLES = DECISION_ROLES | {BuyingRole.SPONSOR, BuyingRole.CHAMPION}
@@ -193,9 +197,8 @@ def influence(stakeholder: MapStakeholder, swayed: int) -> int:
     """How much weight someone carries at the customer: decision power (low 1, medium 2, high 3), level
     (management 1, executive 2), inner circle 2, and 1 for each person they sway (who report to them or whom
     they influence informally), at most 3 of those."""
-    power = POWER_POINTS.get(stakeholder.decision_power, 0) if stakeholder.decision_power else 0
-    level = LEVEL_POINTS.get(stakeholder.level, 0) if stakeholder.level else 0
     circle = INNER_CIRCLE_POINTS if stakeholder.inner_circle else 0
+    power, level = POWER_POINTS.get(stakeholder.decision_power, 0), LEVEL_POINTS.get(stakeholder.level, 0)
     return power + level + circle + min(swayed, SWAYED_POINTS_MAX)
 
 
@@ -294,12 +297,14 @@ class _Pair:
 async def _load(
     session: AsyncSession, account_ids: Collection[int], today: dt.date, *, deciders_only: bool = False
 ) -> dict[int, _Account]:
-    """Stakeholders, members, ties and influences of the accounts: seven statements whatever their sizes. With
-    `deciders_only`, only the ties with decision makers (what the gaps and figures need).
+    """Stakeholders, members, ties and influences of the accounts: seven statements whatever their sizes (none
+    without accounts). With `deciders_only`, only the ties with decision makers (what the gaps and figures need).
 
     Contacts are read as bare columns (no ORM objects): a big account has thousands of them.
     """
     ids = list(account_ids)
+    if not ids:
+        return {}
     connection = await session.connection()  # bare rows: the ORM's row handling costs more than the query here
     found: dict[int, _Account] = {account_id: _Account() for account_id in ids}
     members = await connection.execute(
