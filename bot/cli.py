@@ -241,32 +241,33 @@ def stakeholders_import(
 
     title = f"Stakeholders from {file.name}" + (" (dry run: nothing stored)" if dry_run else "")
     rows, errors = _read_rows(file, parse_stakeholders)
-    if errors:
-        _import_report(title, {"created": [], "updated": [], "unchanged": []}, errors)
+    nothing: dict[str, list[str]] = {"created": [], "updated": [], "unchanged": []}
 
     async def apply(session: AsyncSession) -> dict[str, list[str]]:
+        """All rows or none: rows that are wrong in the file or against the stored data roll everything back."""
         with _progress("Importing stakeholders", len(rows)) as advance:
-            report = await apply_stakeholders(session, rows, advance)
+            try:
+                report = await apply_stakeholders(session, rows, advance)
+            except StakeholdersRefused as refused:
+                raise _NothingStored(nothing, refused.errors) from None
         counts = {"created": report.created, "updated": report.updated, "unchanged": report.unchanged}
-        if dry_run:
-            raise _DryRun(counts)
+        if errors or dry_run:
+            raise _NothingStored(nothing if errors else counts)
         return counts
 
     try:
         counts = asyncio.run(_in_session(apply))
-    except StakeholdersRefused as refused:
-        counts, errors = {"created": [], "updated": [], "unchanged": []}, refused.errors
-    except _DryRun as dry:
-        counts = dry.counts
+    except _NothingStored as undone:
+        counts, errors = undone.counts, [*errors, *undone.errors]
     _import_report(title, counts, errors)
 
 
-class _DryRun(Exception):
-    """Leaves the transaction of a dry run, so that nothing it did is committed."""
+class _NothingStored(Exception):
+    """Leaves an import's transaction, so that nothing it did is committed (a dry run, or rows with errors)."""
 
-    def __init__(self, counts: dict[str, list[str]]) -> None:
-        super().__init__("dry run")
-        self.counts = counts
+    def __init__(self, counts: dict[str, list[str]], errors: list[RowError] | None = None) -> None:
+        super().__init__("nothing stored")
+        self.counts, self.errors = counts, errors or []
 
 
 # Files of fewer rows import in a blink: no progress bar for them.

@@ -174,6 +174,12 @@ def _parse_line(line: int, values: dict[str, str]) -> StakeholderRow | RowError:
     email = values["email"].strip().lower() or None
     if email is not None and not EMAIL.match(email):
         problems.append(f"the e-mail {values['email'].strip()!r} is not an e-mail address")
+    chosen = {
+        "level": _choice(values, "level", LEVELS, problems),
+        "buying_role": _choice(values, "role", ROLES, problems),
+        "attitude": _choice(values, "support", SUPPORT, problems),
+        "decision_power": _choice(values, "decision_power", POWERS, problems),
+    }
     inner = _word(values["inner_circle"])
     if inner and inner not in YES | NO:
         problems.append(f"inner circle must be yes or no, not {values['inner_circle']!r}")
@@ -188,10 +194,7 @@ def _parse_line(line: int, values: dict[str, str]) -> StakeholderRow | RowError:
         email,
         texts["title"],
         texts["function"],
-        level=_choice(values, "level", LEVELS, problems),
-        buying_role=_choice(values, "role", ROLES, problems),
-        attitude=_choice(values, "support", SUPPORT, problems),
-        decision_power=_choice(values, "decision_power", POWERS, problems),
+        **chosen,
         inner_circle=(inner in YES) if inner else None,
         reports_to=reports_to[0] if reports_to else None,
         influences=influences or None,
@@ -339,6 +342,11 @@ def _circle(chart: Mapping[int, int | None], start: int) -> list[int]:
     return members
 
 
+def _same(stored: Any, value: Any) -> bool:
+    """A name written in other capitals is the same name: the stored spelling stays."""
+    return stored == value or (isinstance(stored, str) and isinstance(value, str) and stored.lower() == value.lower())
+
+
 async def _write(
     session: AsyncSession,
     planned: list[_Planned],
@@ -349,7 +357,7 @@ async def _write(
     influences whom."""
     for p in planned:
         updates = {name: getattr(p.row, name) for name in FIELDS if getattr(p.row, name) is not None}
-        updates = {name: value for name, value in updates.items() if getattr(p.stakeholder, name) != value}
+        updates = {name: value for name, value in updates.items() if not _same(getattr(p.stakeholder, name), value)}
         if p.stakeholder.id is None:
             p.outcome = "created"
             session.add(p.stakeholder)
