@@ -10,7 +10,7 @@ from bot.handlers.resolve import named_account, pick_form, start_form
 from bot.new_forms import form_context
 from bot.requests import CommandRequest, VerbRequest
 from bot.turn import Reply, Turn, argument_of
-from cards.build import echoed
+from cards.build import ECHO_WIDTH, echoed
 from cards.fit import names_text
 from cards.forms import FormState, Option
 from cards.stakeholders import (
@@ -111,7 +111,8 @@ async def _named_stakeholder(turn: Turn, request: CommandRequest, command_key: s
     if not found:
         await turn.say(turn.t("stakeholder.edit.none", text=echoed(wanted)))
     else:
-        names = names_text(turn.t, [echoed(f"{s.name} ({a.name})") for a, s in found])
+        at = [turn.t("stakeholder.edit.at", name=echoed(s.name), account=echoed(a.name)) for a, s in found]
+        names = names_text(turn.t, at, width=2 * ECHO_WIDTH)
         await turn.say(turn.t("stakeholder.edit.several", names=names))
     return None
 
