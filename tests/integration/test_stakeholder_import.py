@@ -231,6 +231,17 @@ def test_a_person_reporting_to_someone_stored_who_reports_to_them_is_a_circle(tm
     assert stored(database) == before
 
 
+def test_the_sample_file_imports_as_it_is(tmp_path: Path, database: str) -> None:
+    sample = Path(__file__).resolve().parents[2] / "deploy" / "stakeholders.example.csv"
+    result = kambot("stakeholders", "import", str(sample), database=database, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "│       4 │       0 │         0 │" in result.stderr
+    people, influences = stored(database)
+    assert ("Contoso Pharma", "Jonas Braun", "jonas.braun@contoso.example", "IT Architect", "IT", "management",
+            "technical_influencer", "non_supporter", "medium", True, "Dr. Eva Klein") in people  # fmt: skip
+    assert ("Jonas Braun", "Lena Vogt") in influences
+
+
 @pytest.mark.parametrize(
     ("name", "content", "message"),
     [
