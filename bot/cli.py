@@ -51,6 +51,8 @@ selection_app = typer.Typer(help="The key account selection (KAMBOT_SELECTION_FI
 app.add_typer(selection_app, name="selection")
 results_app = typer.Typer(help="The results figures per account and year (revenue, margin, ...).", no_args_is_help=True)
 app.add_typer(results_app, name="results")
+stakeholders_app = typer.Typer(help="The customer's people on each key account.", no_args_is_help=True)
+app.add_typer(stakeholders_app, name="stakeholders")
 outbox_app = typer.Typer(help="Messages the bot owes: the ones that failed, and sending them again.")
 app.add_typer(outbox_app, name="outbox")
 console = Console(stderr=True, soft_wrap=True)
@@ -220,6 +222,69 @@ def results_import(
     report = asyncio.run(_in_session(lambda session: apply_results(session, rows)))
     counts = {"created": report.created, "updated": report.updated, "unchanged": report.unchanged}
     _import_report(f"Results figures from {file.name}", counts, [*errors, *report.errors])
+
+
+@stakeholders_app.command("import")
+def stakeholders_import(
+    file: Path = typer.Argument(
+        ..., help="CSV or Excel (.xlsx) CRM export: account, name, e-mail, role, reports to, ..."
+    ),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Check the file and say what it would change; store nothing."
+    ),
+) -> None:
+    """Import the customer's people: all rows, or (when any row is wrong) none, every wrong row reported by line.
+
+    Importing the same file again changes nothing. Exit code 1 when some rows had errors.
+    """
+    from kam.stakeholder_import import StakeholdersRefused, apply_stakeholders, parse_stakeholders
+
+    title = f"Stakeholders from {file.name}" + (" (dry run: nothing stored)" if dry_run else "")
+    rows, errors = _read_rows(file, parse_stakeholders)
+    nothing: dict[str, list[str]] = {"created": [], "updated": [], "unchanged": []}
+
+    async def apply(session: AsyncSession) -> dict[str, list[str]]:
+        """All rows or none: rows that are wrong in the file or against the stored data roll everything back."""
+        with _progress("Importing stakeholders", len(rows)) as advance:
+            try:
+                report = await apply_stakeholders(session, rows, advance)
+            except StakeholdersRefused as refused:
+                raise _NothingStored(nothing, refused.errors) from None
+        counts = {"created": report.created, "updated": report.updated, "unchanged": report.unchanged}
+        if errors or dry_run:
+            raise _NothingStored(nothing if errors else counts)
+        return counts
+
+    try:
+        counts = asyncio.run(_in_session(apply))
+    except _NothingStored as undone:
+        counts, errors = undone.counts, [*errors, *undone.errors]
+    _import_report(title, counts, errors)
+
+
+class _NothingStored(Exception):
+    """Leaves an import's transaction, so that nothing it did is committed (a dry run, or rows with errors)."""
+
+    def __init__(self, counts: dict[str, list[str]], errors: list[RowError] | None = None) -> None:
+        super().__init__("nothing stored")
+        self.counts, self.errors = counts, errors or []
+
+
+# Files of fewer rows import in a blink: no progress bar for them.
+PROGRESS_FROM_ROWS = 200
+
+
+@contextlib.contextmanager
+def _progress(title: str, total: int) -> Iterator[Callable[[int, int], None] | None]:
+    """A progress bar on the console for a long import (None for a short one): call it with (done, total)."""
+    if total < PROGRESS_FROM_ROWS:
+        yield None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=console) as progress:
+        task = progress.add_task(title, total=total)
+        yield lambda done, total: progress.update(task, completed=done, total=total)
 
 
 @services_app.command("check")

@@ -23,6 +23,8 @@ from kam.subjects import (
     nudge_subject,
     proposal_subject,
     review_subject,
+    stakeholder_subject,
+    tie_subject,
 )
 from kam.text import plain_number
 
@@ -182,3 +184,22 @@ class _ListReviewRef(BaseModel):
 async def named_list_review(session: AsyncSession, value: Mapping[str, Any]) -> Found:
     ref: _ListReviewRef = _read(_ListReviewRef, value)
     return await list_review_subject(session, ref.review_id)
+
+
+class _StakeholderRef(_AccountRef):
+    stakeholder_id: int = _ID
+
+
+async def named_stakeholder(session: AsyncSession, value: Mapping[str, Any]) -> Found:
+    ref: _StakeholderRef = _read(_StakeholderRef, value)
+    return await stakeholder_subject(session, ref.account_id, ref.stakeholder_id)
+
+
+async def named_tie(session: AsyncSession, value: Mapping[str, Any]) -> Found:
+    """A customer person and whose relationship with them (the card's `person` input: a claim, checked too)."""
+    ref: _StakeholderRef = _read(_StakeholderRef, value)
+    person = value.get("person")
+    person_id = plain_number(person.strip()) if isinstance(person, str) else None
+    if person_id is None or not 0 < person_id < 2**31:
+        raise MalformedSubmission()
+    return await tie_subject(session, ref.account_id, ref.stakeholder_id, person_id)

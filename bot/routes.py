@@ -37,6 +37,8 @@ from bot.requests import (
     named_nudge,
     named_proposal,
     named_review,
+    named_stakeholder,
+    named_tie,
     no_subject,
     picked_account,
 )
@@ -58,7 +60,7 @@ from cards.nudge import VERB_MEETING_NOT_RELEVANT
 from cards.price_action import VERB_SAVE_PRICE_ACTION
 from cards.review import VERB_CLOSE_REVIEW, VERB_REMIND_REVIEW, VERB_START_REVIEW, VERB_UPDATE_REVIEW
 from cards.rules import VERB_SAVE_RULES
-from cards.stakeholders import VERB_ADD_STAKEHOLDER
+from cards.stakeholders import VERB_ADD_STAKEHOLDER, VERB_EDIT_STAKEHOLDER, VERB_SET_STRENGTH
 from cards.timeline import VERB_TIMELINE_PAGE
 from kam.access import Act
 
@@ -120,7 +122,11 @@ COMMANDS: tuple[CommandRoute, ...] = (
     CommandRoute("command.timeline", timeline.show, Act.VIEW, about_account=True, takes_argument=True),
     # Before "stakeholders": in German, "stakeholder hinzufügen" starts with that command's word.
     CommandRoute("command.add_stakeholder", stakeholders.add_start, Act.LOG, about_account=True),
+    # Before "stakeholders" too: "stakeholder bearbeiten" (de) starts with it.
+    CommandRoute("command.edit_stakeholder", stakeholders.edit_start, Act.LOG, about_account=True, takes_argument=True),
     CommandRoute("command.stakeholders", stakeholders.show_map, Act.VIEW, about_account=True, takes_argument=True),
+    # After "stakeholders": its alias "relationship map" is no stakeholder's name.
+    CommandRoute("command.relationship", stakeholders.strength_start, Act.LOG, about_account=True, takes_argument=True),
     CommandRoute("command.list_review", list_review.start, Act.RUN_LIST_REVIEW),
     # About no one account: the head of KAM scores any, a KA manager their own (the handler offers those).
     CommandRoute("command.score", list_review.score, Act.RECORD_CANDIDATE, takes_argument=True),
@@ -136,6 +142,8 @@ VERB_ROUTES: tuple[VerbRoute, ...] = (
     VerbRoute(VERB_TIMELINE_PAGE, timeline.page, Act.VIEW, named_account),
     VerbRoute(VERB_PICK_FOR_STAKEHOLDER, stakeholders.pick, Act.LOG, picked_account, bound=True, optional_account=True),
     VerbRoute(VERB_ADD_STAKEHOLDER, stakeholders.save, Act.LOG, named_account, bound=True),
+    VerbRoute(VERB_EDIT_STAKEHOLDER, stakeholders.save_edit, Act.LOG, named_stakeholder, bound=True),
+    VerbRoute(VERB_SET_STRENGTH, stakeholders.strength_save, Act.SET_STRENGTH, named_tie, bound=True),
     VerbRoute(VERB_ACKNOWLEDGE, acknowledge.acknowledge_item, Act.ACKNOWLEDGE, named_item),
     VerbRoute(VERB_VIEW, acknowledge.view, Act.VIEW, named_item),
     VerbRoute(VERB_ACKNOWLEDGE_IN_BATCH, acknowledge.acknowledge_in_batch, Act.ACKNOWLEDGE, named_item),

@@ -59,6 +59,7 @@ class Act(StrEnum):
     MANAGE = "manage"  # start, remind and close plan reviews; change the account's rules
     END_AGREEMENT = "end_agreement"  # a framework agreement's owner, or a KA manager
     DISMISS_CONFLICT = "dismiss_conflict"  # who a conflict names: its items' owners, the KA managers
+    SET_STRENGTH = "set_strength"  # a relationship's strength by hand: whose tie it is, the KA managers
     VIEW_PORTFOLIO = "view_portfolio"  # the portfolio page and its export: the head of KAM, KA managers (their own)
     RUN_LIST_REVIEW = "run_list_review"  # start and decide key account list reviews: the head of KAM
     COMMENT_LIST_REVIEW = "comment_list_review"  # a list review's proposal for an account: its KA managers
@@ -93,6 +94,7 @@ RULES: dict[Act, Rule] = {
     Act.MANAGE: Rule(roles=MANAGERS),
     Act.END_AGREEMENT: Rule(roles=frozenset({Role.MANAGER}), owners=True),
     Act.DISMISS_CONFLICT: Rule(roles=frozenset({Role.MANAGER}), owners=True),
+    Act.SET_STRENGTH: Rule(roles=frozenset({Role.MANAGER}), owners=True),
     Act.VIEW_PORTFOLIO: Rule(roles=frozenset({Role.MANAGER}), heads=True, account=False),
     Act.RUN_LIST_REVIEW: Rule(heads=True, account=False),
     Act.COMMENT_LIST_REVIEW: Rule(roles=frozenset({Role.MANAGER})),

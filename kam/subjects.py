@@ -32,6 +32,7 @@ from kam.models import (
     PriceAction,
     Review,
 )
+from kam.stakeholders import stakeholder_of
 
 
 @dataclass(frozen=True)
@@ -152,3 +153,17 @@ async def proposal_subject(session: AsyncSession, account_id: int, proposal_id: 
 async def list_review_subject(session: AsyncSession, review_id: int) -> Found:
     """A list review: about no one account (the head of KAM decides it)."""
     return Found(Subject(), await locked_review(session, review_id))
+
+
+async def stakeholder_subject(session: AsyncSession, account_id: int, stakeholder_id: int) -> Found:
+    """A customer person named with their account (to edit them): anyone on its team."""
+    account = await get_account(session, account_id)
+    return Found(Subject(account=account), await stakeholder_of(session, account.id, stakeholder_id))
+
+
+async def tie_subject(session: AsyncSession, account_id: int, stakeholder_id: int, person_id: int) -> Found:
+    """One of our people's relationship with a customer person: the tie is theirs (they set its strength), as the
+    KA managers may. Whether `person_id` is on the team is kam.stakeholders.set_strength's check."""
+    account = await get_account(session, account_id)
+    stakeholder = await stakeholder_of(session, account.id, stakeholder_id)
+    return Found(Subject(account=account, owner_ids=frozenset({person_id})), stakeholder)

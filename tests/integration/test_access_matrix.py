@@ -46,6 +46,7 @@ from kam.models import (
     Person,
     Review,
     ReviewUpdate,
+    Stakeholder,
 )
 from kam.people import Caller, find_person
 from tests.support.fakes.connector import ConnectorFake
@@ -118,6 +119,8 @@ class Seeded:
     nudge: dict[int, int]
     proposal: dict[int, int]  # a list review's proposal about the account
     list_review: dict[int, int]  # the (one) list review, under each account
+    stakeholder: dict[int, int]  # a customer person of the account
+    tie_person: dict[int, int]  # whose relationship with that person the strength card names (OWNERS' "tie")
 
 
 OWNERS = {  # who owns the seeded agreement, review item and nudge of each account
@@ -130,6 +133,8 @@ OWNERS = {  # who owns the seeded agreement, review item and nudge of each accou
     ("review", FABRIKAM): "isaiah",
     ("nudge", CONTOSO): "alex",
     ("nudge", FABRIKAM): "isaiah",
+    ("tie", CONTOSO): "alex",
+    ("tie", FABRIKAM): "isaiah",
 }
 
 
@@ -138,7 +143,19 @@ async def seed_items(bot: RunningBot) -> Seeded:
     it, a conflict of the concession with a paid service agreed at the contact, an open review with
     one item, and a meeting nudge; and the admin, known to kambot."""
     ids: dict[str, dict[int, int]] = {
-        k: {} for k in ("contact", "decision", "agreement", "concession", "conflict", "review", "nudge", "proposal")
+        k: {}
+        for k in (
+            "contact",
+            "decision",
+            "agreement",
+            "concession",
+            "conflict",
+            "review",
+            "nudge",
+            "proposal",
+            "stakeholder",
+            "tie_person",
+        )
     }
     async with bot.db.transaction() as session:
         session.add(Person(aad_object_id=ADMIN.aad_object_id, teams_user_id=ADMIN.teams_user_id, name=ADMIN.name))
@@ -215,8 +232,11 @@ async def seed_items(bot: RunningBot) -> Seeded:
                 starts_at=now - dt.timedelta(hours=2),
                 ends_at=now - dt.timedelta(hours=1),
             )
-            session.add(nudge)
+            stakeholder = Stakeholder(account_id=account, name=f"Matrix Stakeholder {account}")
+            session.add_all([nudge, stakeholder])
             await session.flush()
+            ids["stakeholder"][account] = stakeholder.id
+            ids["tie_person"][account] = people[OWNERS[("tie", account)]].id  # type: ignore[union-attr]
             for name, row in (
                 ("contact", contact),
                 ("decision", decision),
@@ -316,7 +336,7 @@ def about_account(user: str, act: Act, account: int, owner: str | tuple[str, ...
         return Expect("allowed" if mine == "manager" else "not_allowed", act)
     if act in (Act.COMMENT_LIST_REVIEW, Act.SCORE_ACCOUNT):
         return Expect("allowed" if mine == "manager" else "not_allowed", act)
-    if act == Act.END_AGREEMENT:
+    if act in (Act.END_AGREEMENT, Act.SET_STRENGTH):
         return Expect("allowed" if mine == "manager" or user == owner else "not_allowed", act)
     if act == Act.DISMISS_CONFLICT:
         return Expect("allowed" if mine == "manager" or user in (owner or ()) else "not_allowed", act)
@@ -426,6 +446,12 @@ def _dismissal(seeded: Seeded, variant: str, account: int) -> dict[str, Any] | N
 _names = itertools.count(1)
 
 
+def _tie(seeded: Seeded, variant: str, account: int) -> dict[str, Any] | None:
+    """A customer person of the account and whose relationship with them: the account's seeded "tie" owner."""
+    named = _thing("stakeholder", "stakeholder_id")(seeded, variant, account)
+    return {**named, "person": str(seeded.tie_person[account]), "strength": "medium"} if named else None
+
+
 def _list_review(seeded: Seeded, variant: str, account: int) -> dict[str, Any] | None:
     """The list review: about no one account, the head of KAM decides it (nothing chosen on the card here)."""
     return {"review_id": seeded.list_review[CONTOSO]} if variant == "none" else None
@@ -447,6 +473,8 @@ VERB_SPECS: dict[str, VerbSpec] = {
     "timeline.page": VerbSpec(_account({"offset": 0})),
     "stakeholder.pick": VerbSpec(_account(as_input=True)),
     "stakeholder.save": VerbSpec(_account({"name": "Matrix Person", "title": "Buyer"})),
+    "stakeholder.edit": VerbSpec(_thing("stakeholder", "stakeholder_id", name="Matrix Edited", title="Buyer")),
+    "strength.save": VerbSpec(_tie, owner_kind="tie"),
     "ack": VerbSpec(_item(ItemKind.CONTACT), subject="item"),
     "ack.view": VerbSpec(_item(ItemKind.DECISION), subject="item"),
     "ack.batch": VerbSpec(_in_batch(ItemKind.DECISION), subject="item"),
@@ -585,6 +613,8 @@ COMMAND_TEXTS = {
     "command.provision": "provision",
     "command.timeline": "timeline",
     "command.add_stakeholder": "add stakeholder",
+    "command.edit_stakeholder": "edit stakeholder matrix",
+    "command.relationship": "relationship matrix",
     "command.stakeholders": "stakeholders",
     "command.list_review": "list review",
     "command.score": "score",

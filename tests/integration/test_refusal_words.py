@@ -19,6 +19,8 @@ REFUSALS = [
     ("rules", "en-US", "so there are no communication rules to show you"),
     ("timeline", "en-US", "so there is no timeline to show you"),
     ("stakeholders", "en-US", "so there is no stakeholder map to show you"),
+    ("edit stakeholder", "en-US", "so there are no stakeholders for you to change"),
+    ("relationship", "en-US", "so there are no relationships for you to rate"),
     ("kontakt erfassen", "de-DE", "und können daher keine Kontakte erfassen"),
     ("entscheidung erfassen", "de-DE", "und können daher keine Entscheidungen erfassen"),
     ("stakeholder hinzufügen", "de-DE", "und können daher keine Stakeholder hinzufügen"),
@@ -26,6 +28,8 @@ REFUSALS = [
     ("regeln", "de-DE", "es gibt also keine Kommunikationsregeln, die ich Ihnen zeigen könnte"),
     ("zeitleiste", "de-DE", "es gibt also keine Zeitleiste, die ich Ihnen zeigen könnte"),
     ("stakeholder", "de-DE", "es gibt also keine Stakeholder-Landkarte, die ich Ihnen zeigen könnte"),
+    ("stakeholder bearbeiten", "de-DE", "es gibt also keine Stakeholder, die Sie ändern könnten"),
+    ("beziehung", "de-DE", "es gibt also keine Beziehungen, die Sie bewerten könnten"),
 ]
 
 

@@ -94,9 +94,12 @@ from cards.stakeholders import (
 )
 from cards.stakeholders import (
     StakeholderLine,
+    StrengthForm,
     relationship_map_card,
     stakeholder_added_card,
     stakeholder_form_card,
+    strength_card,
+    strength_saved_card,
 )
 from cards.timeline import TimelineItem, timeline_card
 from kam.catalogue import NAME_MAX as SERVICE_NAME_MAX
@@ -321,6 +324,14 @@ def chosen(count: int = MANY) -> str:
 
 def errors(*names: str) -> dict[str, str]:
     return dict.fromkeys(names, worst(120))  # a message under each field (catalogue text, with numbers)
+
+
+def stakeholder_state() -> FormState:
+    """Every field of the stakeholder form at its longest, everyone chosen, a message under each."""
+    values = {name: worst(limit) for name, limit in STAKEHOLDER_FIELDS.items()}
+    values |= {"owner": str(BIG_ID), "reports_to": str(BIG_ID - 1), "influences": chosen(), "inner_circle": "true"}
+    fields = (*STAKEHOLDER_FIELDS, "level", "buying_role", "attitude", "decision_power", "owner", "reports_to")
+    return FormState(values, errors(*fields, "influences", "inner_circle"))
 
 
 def contact_state() -> FormState:
@@ -766,20 +777,38 @@ REPLY_CASES: dict[str, Case] = {
         ),
     ),
     "stakeholder form": Case(
+        stakeholder_form_card, lambda t: stakeholder_form_card(t, form_context(), TODAY, stakeholder_state(), "b" * 32)
+    ),
+    "stakeholder edit form": Case(
         stakeholder_form_card,
-        lambda t: stakeholder_form_card(
-            t,
-            form_context(),
-            TODAY,
-            FormState(
-                {name: worst(limit) for name, limit in STAKEHOLDER_FIELDS.items()} | {"owner": str(BIG_ID)},
-                errors(*STAKEHOLDER_FIELDS, "level", "buying_role", "attitude", "owner"),
-            ),
-            "b" * 32,
-        ),
+        lambda t: stakeholder_form_card(t, form_context(), TODAY, stakeholder_state(), "b" * 32, editing=BIG_ID),
     ),
     "stakeholder added": Case(
         stakeholder_added_card, lambda t: stakeholder_added_card(t, worst(ACCOUNT_NAME), worst(STAKEHOLDER_NAME))
+    ),
+    "stakeholder saved": Case(
+        stakeholder_added_card,
+        lambda t: stakeholder_added_card(t, worst(ACCOUNT_NAME), worst(STAKEHOLDER_NAME), edited=True),
+    ),
+    "relationship strength": Case(
+        strength_card,
+        lambda t: strength_card(
+            t,
+            StrengthForm(
+                BIG_ID,
+                worst(ACCOUNT_NAME),
+                BIG_ID,
+                worst(STAKEHOLDER_NAME),
+                [Option(BIG_ID - i, worst(PERSON_NAME)) for i in range(MANY)],
+                BIG_ID - MANY + 1,
+                90,
+            ),
+            TODAY,
+            "c" * 32,
+        ),
+    ),
+    "relationship strength saved": Case(
+        strength_saved_card, lambda t: strength_saved_card(t, worst(STAKEHOLDER_NAME), worst(PERSON_NAME), 30)
     ),
     "relationship map": Case(
         relationship_map_card,
