@@ -81,7 +81,10 @@ _GRAPHICS = """(minimum) => {
     const [r, g, b] = c.map((v) => { v /= 255; return v <= 0.04045 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; });
     return 0.2126 * r + 0.7152 * g + 0.0722 * b;
   };
-  const ratio = (a, b) => { const [x, y] = [luminance(rgb(a)), luminance(rgb(b))].sort((p, q) => q - p); return (x + 0.05) / (y + 0.05); };
+  const ratio = (a, b) => {
+    const [x, y] = [luminance(rgb(a)), luminance(rgb(b))].sort((p, q) => q - p);
+    return (x + 0.05) / (y + 0.05);
+  };
   const card = getComputedStyle(document.querySelector(".map-card")).backgroundColor;
   const failures = [];
   const judge = (what, colour, against) => {
@@ -92,8 +95,12 @@ _GRAPHICS = """(minimum) => {
     const style = getComputedStyle(box);
     judge(box.parentElement.getAttribute("class"), style.stroke, style.fill);
   }
-  for (const sign of document.querySelectorAll("svg.map .gap-flag .sign")) judge("gap sign", getComputedStyle(sign).fill, card);
-  for (const line of document.querySelectorAll("svg.map path.influence, svg.map path.reports")) judge(line.getAttribute("class"), getComputedStyle(line).stroke, card);
+  for (const sign of document.querySelectorAll("svg.map .gap-flag .sign")) {
+    judge("gap sign", getComputedStyle(sign).fill, card);
+  }
+  for (const line of document.querySelectorAll("svg.map path.influence, svg.map path.reports")) {
+    judge(line.getAttribute("class"), getComputedStyle(line).stroke, card);
+  }
   return failures;
 }"""
 
@@ -125,16 +132,21 @@ async def test_a_box_for_every_customer_person_in_the_colour_of_their_support_an
     expected = {s.id: support_class(s.attitude) for s in site.people.values()}
     assert {id: next(c for c in css.split() if c.startswith("support-")) for id, css in boxes} == expected
     colours = await page.eval_on_selector_all(
-        "svg.map g.person rect.box", "rs => rs.map(r => [r.parentElement.dataset.stakeholder, getComputedStyle(r).stroke])"
+        "svg.map g.person rect.box",
+        "rs => rs.map(r => [r.parentElement.dataset.stakeholder, getComputedStyle(r).stroke])",
     )
     by_level: dict[str, set[str]] = {}
     for id, colour in colours:
         by_level.setdefault(expected[int(id)], set()).add(colour)
     assert all(len(found) == 1 for found in by_level.values()), "one colour per support level"
     assert len({next(iter(found)) for level, found in by_level.items() if level != "support-unknown"}) == 4
-    dashes = await page.eval_on_selector_all("svg.map path.influence", "ps => ps.map(p => getComputedStyle(p).strokeDasharray)")
+    dashes = await page.eval_on_selector_all(
+        "svg.map path.influence", "ps => ps.map(p => getComputedStyle(p).strokeDasharray)"
+    )
     assert len(dashes) == 2 and all(d not in ("none", "") for d in dashes), "influence lines are dashed"
-    solid = await page.eval_on_selector_all("svg.map path.reports", "ps => ps.map(p => getComputedStyle(p).strokeDasharray)")
+    solid = await page.eval_on_selector_all(
+        "svg.map path.reports", "ps => ps.map(p => getComputedStyle(p).strokeDasharray)"
+    )
     assert len(solid) == 5 and set(solid) == {"none"}, "five people report to Klaus or Tom: solid lines"
     assert MARKUP_NAME in await page.inner_text("#map-table"), "the markup in a name shows as text"
     await page.close()
@@ -143,21 +155,31 @@ async def test_a_box_for_every_customer_person_in_the_colour_of_their_support_an
 async def test_the_table_is_the_same_map_in_words_and_the_gaps_are_flagged_on_it(site: Site) -> None:
     page = await open_map(site, WIDTHS["desktop"])
     svg = page.locator("svg.map")
-    assert await svg.get_attribute("role") == "img" and "map-table" in (await svg.get_attribute("aria-describedby") or "")
+    assert await svg.get_attribute("role") == "img" and "map-table" in (
+        await svg.get_attribute("aria-describedby") or ""
+    )
     rows = await page.eval_on_selector_all(
         "#map-table tbody tr", "rs => rs.map(r => [...r.cells].map(c => c.innerText.trim()))"
     )
     assert len(rows) == len(site.people) == await page.locator("svg.map g.person").count()
     by_name = {row[0].split(",")[0]: row for row in rows}
-    klaus, jana, lukas, tom = by_name["Klaus Meier"], by_name["Jana Vogel"], by_name["Lukas Braun"], by_name["Tom Richter"]
-    assert klaus[1:6] == ["—", "Decision maker", "+ Supporter", "High", "Yes"]
-    assert klaus[6].startswith("Megan Bowen: strength") and klaus[8] == "Jana Vogel"
-    assert jana[1] == "Klaus Meier" and jana[7] == "Klaus Meier" and jana[8] == MARKUP_NAME
+    klaus, jana, lukas, tom = (
+        by_name["Klaus Meier"],
+        by_name["Jana Vogel"],
+        by_name["Lukas Braun"],
+        by_name["Tom Richter"],
+    )
+    assert klaus[1:6] == ["—", "Decision maker", "= Neutral", "High", "Yes"]
+    assert klaus[6].startswith("Megan Bowen: strength") and klaus[7] == "Influenced by Jana Vogel"
+    assert jana[1] == "Klaus Meier" and jana[7] == f"Influences Klaus Meier\nInfluenced by {MARKUP_NAME}"
     assert lukas[1] == "Tom Richter" and lukas[3] == "? Support not known"
     assert lukas[6] == "Patti Fernandez: strength 70, last contact none logged (set by hand)"
     assert tom[6].startswith("Alex Wilber: strength") and "last contact " in tom[6]
-    assert "Decision maker known by only one of us" in klaus[9]
-    flagged = await page.eval_on_selector_all("svg.map g.person.flagged", "gs => gs.map(g => Number(g.dataset.stakeholder))")
+    assert klaus[8] == "⚠ Decision maker known by only one of us"
+    assert jana[8] == "⚠ Decision maker known by only one of us; Non-supporter with more influence than our supporters"
+    flagged = await page.eval_on_selector_all(
+        "svg.map g.person.flagged", "gs => gs.map(g => Number(g.dataset.stakeholder))"
+    )
     assert site.people["Klaus Meier"].id in flagged
     assert await page.locator("svg.map .gap-flag").first.is_visible()
     assert await page.locator(".gaps li").count() >= 1 and await page.locator(".gaps").is_visible()
@@ -171,8 +193,12 @@ async def test_at_phone_width_the_map_fits_and_at_full_size_scrolls_in_its_frame
     assert fitted[0] <= fitted[1] + 1, "fitted to the screen"
     await page.click("#map-zoom")
     assert await page.get_attribute("#map-zoom", "aria-pressed") == "true"
-    full = await frame.evaluate("f => [f.scrollWidth, f.clientWidth, f.querySelector('svg').getBoundingClientRect().width]")
-    assert full[0] > full[1] and full[2] == float(await page.get_attribute("svg.map", "width") or 0), "100 %: it scrolls"
+    full = await frame.evaluate(
+        "f => [f.scrollWidth, f.clientWidth, f.querySelector('svg').getBoundingClientRect().width]"
+    )
+    assert full[0] > full[1] and full[2] == float(await page.get_attribute("svg.map", "width") or 0), (
+        "100 %: it scrolls"
+    )
     assert await page.evaluate("document.documentElement.scrollWidth") <= WIDTHS["phone"], "the page itself does not"
     await page.screenshot(path=str(SHOTS / "stakeholders-map-full-size-phone.png"), full_page=True)
     await page.click("#map-zoom")

@@ -1,14 +1,15 @@
 """An org chart at Contoso Pharma for the relationship map's tests, and the contacts our people logged with it.
 
-    Klaus Meier, CEO (decision maker, supporter, high power, inner circle)
+    Klaus Meier, CEO (decision maker, neutral, high power, inner circle)
     ├── Dr. Hanna Berger, Head of Procurement (economic buyer, mentor, high)       <- the demo's own
     ├── Tom Richter, Plant Manager Leipzig (user, neutral, medium)                  <- the demo's own
     │   └── Lukas Braun, Head of IT (technical influencer, support not known)
     ├── Jana Vogel, CFO (sponsor, non-supporter, high): influences Klaus
     └── <b>Sabine</b> & Co, Assistant to the CEO (gatekeeper, supporter, low): influences Jana
 
-Megan alone met Klaus three days ago (he is known by one of us only); Alex and Adele met Hanna ten days ago;
-Alex met Tom 200 days ago; Megan met Jana twenty days ago; Patti's strength with Lukas is set by hand (70).
+Megan alone met Klaus three days ago and Jana twenty days ago (two decision makers known by one of us only);
+Alex and Adele met Hanna ten days ago; Alex met Tom 200 days ago; Patti's strength with Lukas is set by hand
+(70). Jana (high power, executive, sways Klaus) outweighs our strongest supporter, Hanna; nobody is a champion.
 The contacts go through kam's own log_contact, as the bot logs them.
 """
 
@@ -58,13 +59,18 @@ CUSTOMERS = (
         "CEO",
         None,
         BuyingRole.DECISION_MAKER,
-        Attitude.SUPPORTER,
+        Attitude.NEUTRAL,
         DecisionPower.HIGH,
         StakeholderLevel.EXECUTIVE,
         True,
     ),
     Customer(
-        "Dr. Hanna Berger", "Head of Procurement", "Klaus Meier", BuyingRole.ECONOMIC_BUYER, Attitude.MENTOR, DecisionPower.HIGH
+        "Dr. Hanna Berger",
+        "Head of Procurement",
+        "Klaus Meier",
+        BuyingRole.ECONOMIC_BUYER,
+        Attitude.MENTOR,
+        DecisionPower.HIGH,
     ),
     Customer(
         "Tom Richter", "Plant Manager Leipzig", "Klaus Meier", BuyingRole.USER, Attitude.NEUTRAL, DecisionPower.MEDIUM
