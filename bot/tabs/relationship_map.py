@@ -81,7 +81,7 @@ def layout(relationship_map: RelationshipMap) -> MapLayout:
     members, stakeholders = relationship_map.members, relationship_map.stakeholders
     depth = reports_to_depth(stakeholders)
     index = {s.id: len(members) + n for n, s in enumerate(stakeholders)}
-    edges = [(index[s.reports_to_id], index[s.id]) for s in stakeholders if _boss_of(s, depth) is not None]
+    edges = [(index[boss], index[s.id]) for s in stakeholders if (boss := _boss_of(s, depth)) is not None]
     graph = igraph.Graph(n=len(members) + len(stakeholders), edges=edges, directed=True)
     layers = [0] * len(members) + [1 + depth[s.id] for s in stakeholders]
     coordinates = graph.layout_sugiyama(layers=layers).coords[: len(members) + len(stakeholders)]
@@ -197,9 +197,9 @@ def draw_map(relationship_map: RelationshipMap, t: Texts, title: str) -> DrawnMa
     )
     depth = reports_to_depth(relationship_map.stakeholders)
     parts += (
-        _reports_to(placed, s.reports_to_id, s.id)
+        _reports_to(placed, boss, s.id)
         for s in relationship_map.stakeholders
-        if _boss_of(s, depth) is not None and s.reports_to_id is not None
+        if (boss := _boss_of(s, depth)) is not None
     )
     parts += (_influence(placed, source, target) for source, target in influences)
     parts += (_member(member, placed, t) for member in relationship_map.members)
@@ -216,8 +216,13 @@ def draw_map(relationship_map: RelationshipMap, t: Texts, title: str) -> DrawnMa
         known_by.setdefault(tie.stakeholder_id, []).append(
             KnownBy(ours[tie.person_id].name, tie.strength, tie.hand_set, tie.last_met)
         )
+    sways: dict[int, list[str]] = {}
+    swayed_by: dict[int, list[str]] = {}
+    for source, target in influences:
+        sways.setdefault(source, []).append(people[target].name)
+        swayed_by.setdefault(target, []).append(people[source].name)
     rows = tuple(
-        _row(s, people, known_by.get(s.id, []), influences, flags.get(s.id, []), t)
+        _row(s, people, known_by.get(s.id, []), sways.get(s.id, []), swayed_by.get(s.id, []), flags.get(s.id, []), t)
         for s in relationship_map.stakeholders
     )
     return DrawnMap(svg, rows, legend(t), placed.width, placed.height)
@@ -365,7 +370,8 @@ def _row(
     person: MapStakeholder,
     people: dict[int, MapStakeholder],
     known_by: list[KnownBy],
-    influences: list[tuple[int, int]],
+    influences: list[str],
+    influenced_by: list[str],
     flags: list[str],
     t: Texts,
 ) -> MapRow:
@@ -382,7 +388,7 @@ def _row(
         power=t(f"map.power.{person.decision_power.value}") if person.decision_power else "",
         inner_circle=person.inner_circle,
         known_by=tuple(sorted(known_by, key=lambda known: -known.strength)),
-        influences=tuple(people[b].name for a, b in influences if a == person.id),
-        influenced_by=tuple(people[a].name for a, b in influences if b == person.id),
+        influences=tuple(influences),
+        influenced_by=tuple(influenced_by),
         flags=tuple(t(f"map.flag.{kind}") for kind in flags),
     )
