@@ -52,10 +52,11 @@ def support_class(support: Attitude | None) -> str:
 
 @dataclass(frozen=True)
 class MapLayout:
-    """Top-left corners of the boxes in SVG units, and the size of the whole picture."""
+    """Top-left corners of the boxes in SVG units, the reports-to lines drawn, and the size of the picture."""
 
     stakeholders: dict[int, tuple[float, float]]
     members: dict[int, tuple[float, float]]
+    bosses: dict[int, int]  # person -> boss, for each reports-to line drawn
     width: int
     height: int
 
@@ -81,7 +82,8 @@ def layout(relationship_map: RelationshipMap) -> MapLayout:
     members, stakeholders = relationship_map.members, relationship_map.stakeholders
     depth = reports_to_depth(stakeholders)
     index = {s.id: len(members) + n for n, s in enumerate(stakeholders)}
-    edges = [(index[boss], index[s.id]) for s in stakeholders if (boss := _boss_of(s, depth)) is not None]
+    bosses = {s.id: boss for s in stakeholders if (boss := _boss_of(s, depth)) is not None}
+    edges = [(index[boss], index[report]) for report, boss in bosses.items()]
     graph = igraph.Graph(n=len(members) + len(stakeholders), edges=edges, directed=True)
     layers = [0] * len(members) + [1 + depth[s.id] for s in stakeholders]
     coordinates = graph.layout_sugiyama(layers=layers).coords[: len(members) + len(stakeholders)]
@@ -100,6 +102,7 @@ def layout(relationship_map: RelationshipMap) -> MapLayout:
     return MapLayout(
         placed_stakeholders,
         placed_members,
+        bosses,
         int(max(rights, default=0) + MARGIN + 12),  # room for a gap sign on a box's corner
         int(max(bottoms, default=0) + MARGIN),
     )
@@ -195,12 +198,7 @@ def draw_map(relationship_map: RelationshipMap, t: Texts, title: str) -> DrawnMa
         _tie(tie, ours[tie.person_id].name, people[tie.stakeholder_id].name, placed, relationship_map.today, t)
         for tie in ties
     )
-    depth = reports_to_depth(relationship_map.stakeholders)
-    parts += (
-        _reports_to(placed, boss, s.id)
-        for s in relationship_map.stakeholders
-        if (boss := _boss_of(s, depth)) is not None
-    )
+    parts += (_reports_to(placed, boss, report) for report, boss in placed.bosses.items())
     parts += (_influence(placed, source, target) for source, target in influences)
     parts += (_member(member, placed, t) for member in relationship_map.members)
     parts += (_stakeholder(s, placed, flags.get(s.id, []), t) for s in relationship_map.stakeholders)
