@@ -428,18 +428,27 @@ async def _pairs(
     return pairs
 
 
+async def relationship_maps(
+    session: AsyncSession, account_ids: Collection[int], today: dt.date
+) -> dict[int, RelationshipMap]:
+    """The relationship maps of many accounts as of `today` (the digest), in seven statements whatever their sizes."""
+    return {
+        account_id: RelationshipMap(
+            account_id=account_id,
+            today=today,
+            stakeholders=tuple(found.stakeholders),
+            members=tuple(found.members),
+            ties=tuple(found.ties),
+            influences=tuple(found.influences),
+            gaps=found.gaps(today),
+        )
+        for account_id, found in (await _load(session, account_ids, today)).items()
+    }
+
+
 async def relationship_map(session: AsyncSession, account: Account, today: dt.date) -> RelationshipMap:
     """The account's relationship map as of `today`, in seven statements whatever its size."""
-    found = (await _load(session, [account.id], today))[account.id]
-    return RelationshipMap(
-        account_id=account.id,
-        today=today,
-        stakeholders=tuple(found.stakeholders),
-        members=tuple(found.members),
-        ties=tuple(found.ties),
-        influences=tuple(found.influences),
-        gaps=found.gaps(today),
-    )
+    return (await relationship_maps(session, [account.id], today))[account.id]
 
 
 def coverage_of(
