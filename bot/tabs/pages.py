@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.links import ACCOUNT_PATH, TAB_KINDS, account_id_in
 from bot.services import Services
 from bot.tabs.exports import XLSX_TYPE, log_csv, log_xlsx, table_xlsx
-from bot.tabs.relationship_map import draw_map, gap_texts, known_text
+from bot.tabs.relationship_map import draw_map, known_text
 from bot.tabs.signin import NotSignedIn, TabTokens, TabUser
 from bot.tabs.steering import (
     PORTFOLIO_COLUMNS,
@@ -45,6 +45,7 @@ from bot.tabs.steering import (
     portfolio_cells,
     trend_chart,
 )
+from cards.gaps import map_gap_lines
 from cards.i18n import Texts
 from cards.timeline import timeline_item
 from kam.access import (
@@ -62,7 +63,7 @@ from kam.access import (
 from kam.accounts import account_for_channel, stakeholders_of, team_roles
 from kam.dependency import dependency_risk
 from kam.errors import InvalidReference, KamError, NotAllowed
-from kam.kpis import KpiCache, kpis_for, monthly_trend, within_scope
+from kam.kpis import kpis_for, monthly_trend, within_scope
 from kam.models import Account, Contact, ItemKind, Person, ResultFigures, Tier
 from kam.people import Caller, find_person
 from kam.plans import (
@@ -579,7 +580,7 @@ class TabPages:
             account=account,
             model_text=t(f"model.{picture.model.replace(':', '_')}"),
             drawn=draw_map(relationships, t, title) if relationships.stakeholders else None,
-            gaps=gap_texts(relationships, t),
+            gaps=map_gap_lines(t, relationships),
             known_text=partial(known_text, t=t),
         )
 

@@ -226,17 +226,6 @@ def draw_map(relationship_map: RelationshipMap, t: Texts, title: str) -> DrawnMa
     return DrawnMap(svg, rows, legend(t), placed.width, placed.height)
 
 
-def gap_texts(relationship_map: RelationshipMap, t: Texts) -> list[str]:
-    """Each coverage gap in words, naming whom it is about."""
-    names = {s.id: s.name for s in relationship_map.stakeholders}
-    texts = []
-    for gap in relationship_map.gaps:
-        role = t(f"buying_role.{gap.role.value}") if gap.role else ""
-        who = ", ".join(names[i] for i in gap.stakeholder_ids if i in names)
-        texts.append(t(f"map.gap.{gap.kind.value}", role=role, names=who))
-    return texts
-
-
 def legend(t: Texts) -> tuple[LegendEntry, ...]:
     levels = [*Attitude, None]
     return tuple(LegendEntry(support_class(level), SYMBOLS[level], _support_text(level, t)) for level in levels)
