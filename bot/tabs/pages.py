@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.links import ACCOUNT_PATH, TAB_KINDS, account_id_in
 from bot.services import Services
 from bot.tabs.exports import XLSX_TYPE, log_csv, log_xlsx, table_xlsx
+from bot.tabs.relationship_map import draw_map, known_text
 from bot.tabs.signin import NotSignedIn, TabTokens, TabUser
 from bot.tabs.steering import (
     PORTFOLIO_COLUMNS,
@@ -44,6 +45,7 @@ from bot.tabs.steering import (
     portfolio_cells,
     trend_chart,
 )
+from cards.gaps import map_gap_lines
 from cards.i18n import Texts
 from cards.timeline import timeline_item
 from kam.access import (
@@ -61,7 +63,7 @@ from kam.access import (
 from kam.accounts import account_for_channel, stakeholders_of, team_roles
 from kam.dependency import dependency_risk
 from kam.errors import InvalidReference, KamError, NotAllowed
-from kam.kpis import KpiCache, kpis_for, monthly_trend, within_scope
+from kam.kpis import kpis_for, monthly_trend, within_scope
 from kam.models import Account, Contact, ItemKind, Person, ResultFigures, Tier
 from kam.people import Caller, find_person
 from kam.plans import (
@@ -81,6 +83,7 @@ from kam.plans import (
     sections_for,
 )
 from kam.portfolio import PortfolioQuery, chosen, is_late, latest_results_year, portfolio_rows
+from kam.relationships import relationship_map
 from kam.results import set_results
 from kam.reviews import NothingToReview, ReviewRunning, reviews_of, start_review
 from kam.stakeholders import relationship_picture
@@ -566,18 +569,19 @@ class TabPages:
         )
 
     async def _stakeholders(self, viewer: Viewer, t: Texts) -> web.Response:
-        account = viewer.account
-        picture = await relationship_picture(viewer.session, account, dt.date.today())
-        levels: dict[str, list[Any]] = {}
-        for coverage in picture.coverage:
-            level = coverage.stakeholder.level
-            levels.setdefault(t(f"level.{level.value}") if level else t("tab.st.no_level"), []).append(coverage)
+        """The relationship map, its coverage gaps in words and the same map as a table."""
+        account, today = viewer.account, dt.date.today()
+        picture = await relationship_picture(viewer.session, account, today)
+        relationships = await relationship_map(viewer.session, account, today)
+        title = t("map.svg_title", account=account.name)
         return _render(
             "stakeholders.html",
             t,
             account=account,
             model_text=t(f"model.{picture.model.replace(':', '_')}"),
-            levels=list(levels.items()),
+            drawn=draw_map(relationships, t, title) if relationships.stakeholders else None,
+            gaps=map_gap_lines(t, relationships),
+            known_text=partial(known_text, t=t),
         )
 
     async def insights(self, request: web.Request) -> web.Response:

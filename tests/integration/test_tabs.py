@@ -8,13 +8,14 @@ import io
 import re
 import time
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import aiohttp
 import openpyxl
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from bot.settings import Settings
 from bot.tabs.signin import TabTokens
@@ -23,12 +24,13 @@ from kam.acknowledgements import acknowledge
 from kam.contacts import LogContact, log_contact
 from kam.decisions import LogDecision, log_decision
 from kam.demo import PEOPLE, TENANT_ID
-from kam.models import ContactKind, DecisionCategory, ItemKind, Person, PlanVersion
+from kam.models import ContactKind, DecisionCategory, ItemKind, Person, PlanVersion, Stakeholder
 from kam.people import Caller, find_person
 from tests.support.fakes.connector import ConnectorFake
 from tests.support.fakes.entra import EntraFake
 from tests.support.flows import tab_settings
 from tests.support.harness import RunningBot, migrate_and_seed
+from tests.support.org_chart import MARKUP_NAME, seed_org_chart
 from tests.support.teams import CONTOSO_CHANNEL
 
 AAD = {p.name.split()[0].lower(): p.aad_object_id for p in PEOPLE}
@@ -64,15 +66,27 @@ class Tabs:
             return int(await session.scalar(select(func.count()).select_from(PlanVersion)) or 0)
 
 
-@pytest.fixture
-async def tabs(sqlite_url: str, connector: ConnectorFake) -> AsyncIterator[Tabs]:
+@asynccontextmanager
+async def tabs_on(database_url: str, connector: ConnectorFake) -> AsyncIterator[Tabs]:
     entra = await EntraFake().start()
-    await migrate_and_seed(sqlite_url)
-    bot = await RunningBot(tab_settings(sqlite_url, entra), connector).start()
+    await migrate_and_seed(database_url)
+    bot = await RunningBot(tab_settings(database_url, entra), connector).start()
     async with aiohttp.ClientSession() as http:
         yield Tabs(bot, entra, http)
     await bot.stop()
     await entra.stop()
+
+
+@pytest.fixture
+async def tabs(sqlite_url: str, connector: ConnectorFake) -> AsyncIterator[Tabs]:
+    async with tabs_on(sqlite_url, connector) as running:
+        yield running
+
+
+@pytest.fixture
+async def tabs_on_both(database_url: str, connector: ConnectorFake) -> AsyncIterator[Tabs]:
+    async with tabs_on(database_url, connector) as running:
+        yield running
 
 
 async def test_the_page_itself_holds_no_account_data_and_loads_teams_js_from_our_origin(tabs: Tabs) -> None:
@@ -271,11 +285,41 @@ async def test_the_log_marks_for_each_person_only_what_waits_for_their_own_ackno
     assert marked(body) == ["Second visit is paid"] and "Einer dieser Einträge wartet auf Ihre Bestätigung" in body
 
 
-async def test_the_stakeholder_map_shows_levels_owners_and_who_nobody_met(tabs: Tabs) -> None:
+async def test_the_stakeholder_map_draws_the_org_chart_and_its_gaps_for_the_team_only(tabs_on_both: Tabs) -> None:
+    tabs = tabs_on_both
     status, body, _ = await tabs.get(f"/tabs/stakeholders/content?account={CONTOSO}", tabs.token("adele"))
-    assert status == 200 and "Dr. Hanna Berger" in body and "Not met in 90 days" in body
-    assert body.count('class="person card uncovered"') == 2, "nobody met either of Contoso's stakeholders yet"
+    assert status == 200 and body.count('<tr data-stakeholder="') == 2, "the demo's two, nobody met yet"
+    assert "is known only by" not in body and "No decision maker or economic buyer known" in body
+    async with tabs.bot.db.transaction() as session:
+        people = await seed_org_chart(session, dt.date.today())
+    status, body, _ = await tabs.get(f"/tabs/stakeholders/content?account={CONTOSO}", tabs.token("adele"))
+    assert status == 200 and body.count('<tr data-stakeholder="') == body.count('<g class="person ') == len(people)
+    drawn = body[body.index('<svg class="map"') :]
+    assert drawn.count('<path class="influence"') == 2 and drawn.count('<path class="reports"') == 5
+    gaps = body[body.index('class="gap-list"') : body.index("</ul>", body.index('class="gap-list"'))]
+    assert re.findall(r"</span> ([^<]+)</li>", gaps) == [
+        "Buying-centre roles with nobody known in them: Champion",
+        "Decision maker Klaus Meier is known only by Megan Bowen",
+        "Decision maker Jana Vogel is known only by Megan Bowen",
+        "Not on our side and more influential than our supporters: Jana Vogel",
+    ]
+    assert MARKUP_NAME not in body and "&lt;b&gt;Sabine&lt;/b&gt; &amp; Co" in body, "escaped, in the map and table"
+    status, german, _ = await tabs.get(f"/tabs/stakeholders/content?account={CONTOSO}&locale=de", tabs.token("megan"))
+    assert "Nur Megan Bowen kennt Klaus Meier aus dem Kreis der Entscheider" in german
+    refusals = set()
+    for user, account in (("isaiah", CONTOSO), ("lynne", CONTOSO), ("megan", 999)):
+        status, body, _ = await tabs.get(f"/tabs/stakeholders/content?account={account}", tabs.token(user))
+        assert status == 403 and "Contoso" not in body and "Klaus" not in body, user
+        refusals.add(body)
+    assert len(refusals) == 1, "a member of another account, an outsider, an unknown account: one answer"
     assert CONTOSO_CHANNEL  # the channel the account lives in, for readers of this test
+
+
+async def test_an_account_without_customer_people_says_how_to_add_them(tabs: Tabs) -> None:
+    async with tabs.bot.db.transaction() as session:
+        await session.execute(delete(Stakeholder).where(Stakeholder.account_id == FABRIKAM))
+    status, body, _ = await tabs.get(f"/tabs/stakeholders/content?account={FABRIKAM}", tabs.token("alex"))
+    assert status == 200 and "No customer people yet: add them with" in body and "<svg" not in body
 
 
 async def test_in_local_mode_dev_tokens_of_playground_users_sign_in(sqlite_url: str, connector: ConnectorFake) -> None:

@@ -143,6 +143,7 @@ function wire() {
   }
   wirePortfolio();
   wireResults();
+  wireMapZoom();
   const filters = document.getElementById("log-filters");
   if (filters) {
     const query = () => "&" + new URLSearchParams(new FormData(filters)).toString();
@@ -192,6 +193,18 @@ function wireResults() {
   results.addEventListener("submit", (event) => {
     event.preventDefault();
     post("/tabs/plan/results", Object.fromEntries(new FormData(results)));
+  });
+}
+
+// The relationship map: shrunk to the width of the screen, or at full size in its scrolling frame.
+function wireMapZoom() {
+  const button = document.getElementById("map-zoom");
+  const frame = document.getElementById("map-frame");
+  if (!button || !frame) return;
+  button.addEventListener("click", () => {
+    const fit = frame.classList.toggle("fit");
+    button.setAttribute("aria-pressed", String(!fit));
+    button.textContent = fit ? button.dataset.full : button.dataset.fit;
   });
 }
 
