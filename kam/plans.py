@@ -200,9 +200,14 @@ def parse_plan(raw: object, account: Account) -> PlanContent:
 
 
 def _problem(kind: str, loc: tuple[int | str, ...], ctx: dict[str, object]) -> PlanProblem:
-    values = {k: v for k, v in ctx.items() if isinstance(v, int | float | str)}
+    values = {k: _plain(v) for k, v in ctx.items() if isinstance(v, int | float | str)}
     code = f"plan.problem.{kind}" if kind in WORDED_ERRORS else "plan.problem.invalid"
     return PlanProblem(".".join(str(part) for part in loc), code, values)
+
+
+def _plain(value: float | str) -> float | str:
+    """0.0 is said as 0."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
 def _same_names(lines: list[str], where: str) -> list[PlanProblem]:
