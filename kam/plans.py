@@ -243,9 +243,14 @@ def _grid_problems(grid: WhitespaceGrid, team: set[int]) -> list[PlanProblem]:
     return problems
 
 
+def _written(sections: dict[str, str]) -> dict[str, str]:
+    """The sections with text: the tab sends every section, an empty one as ""; the store may lack it."""
+    return {name: text for name, text in sections.items() if text}
+
+
 def _member_may_save(before: PlanContent, after: PlanContent, person: Person) -> bool:
     """Members change only what they own: their items' status, progress and comment, and their new items."""
-    if before.sections != after.sections:
+    if _written(before.sections) != _written(after.sections):
         return False
     old = {item.id: item for item in before.items}
     new = {item.id: item for item in after.items}
