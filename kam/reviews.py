@@ -5,8 +5,8 @@ the reminder on the due date and the report to the KA manager a day later come
 from the same machinery as for decisions. Closing writes the owners' updates into
 a new plan version, keeps a snapshot of it with the review, and sums up what
 changed, what is late and what needs a decision, and in the whitespace grid the
-new opportunities and what was lost since the previous review. A cadence per tier tells the KA
-manager when the next review is due.
+new opportunities and what was lost since the previous review. A cadence per
+tier tells the KA manager when the next review is due.
 """
 
 from __future__ import annotations
