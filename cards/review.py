@@ -279,8 +279,34 @@ def review_summary_card(
         if more:
             body.append(static(t("review.summary.more", count=more), subtle=True))
             cut = True
+    for part in ("opportunities", "lost"):
+        body += _cell_lines(t, part, summary.get(part) or [])
+        cut = cut or len(summary.get(part) or []) > SUMMARY_SHOWN
     actions = to_tab(t, "plan", plan_url) if cut else []
     return card(body, actions, fallback_text=t("review.summary.title", account=account_name))
+
+
+def _cell_lines(t: Texts, part: str, entries: Sequence[Mapping[str, Any]]) -> list[CardElement]:
+    """The whitespace cells that became an opportunity (or were lost) since the previous review, "row × column";
+    nothing when there are none (an account without a grid is not told about it)."""
+    if not entries:
+        return []
+    shown, more = first(entries, SUMMARY_SHOWN)
+    lines: list[CardElement] = [static(t(f"review.summary.{part}", count=len(entries)), bold=True)]
+    for entry in shown:
+        names = {
+            "row": shorten(entry["row"], NAME_WIDTH),
+            "column": shorten(entry["column"], NAME_WIDTH),
+            "status": t(f"tab.ws.status.{entry['status']}"),
+        }
+        potential = entry.get("potential")
+        if potential is None:
+            lines.append(plain(t("review.summary.cell_no_potential", **names)))
+        else:
+            lines.append(plain(t("review.summary.cell", **names, potential=f"{potential:,.0f}")))
+    if more:
+        lines.append(static(t("review.summary.more_cells", count=more), subtle=True))
+    return lines
 
 
 def review_due_card(t: Texts, account_name: str, last: str | None) -> dict[str, Any]:

@@ -3,14 +3,16 @@
 Every save is a new version. A save names the version it was based on; if
 someone saved in between, it is refused with both versions, never merged or
 overwritten silently. The KA manager (and account admins) edit the whole plan;
-other members update the objectives and actions they own and add their own.
+other members update the objectives and actions they own and add their own, and
+the whitespace cells they own (status, potential, note).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
@@ -23,6 +25,7 @@ from kam.errors import KamError, NotAllowed, Refused
 from kam.models import Account, Person, PlanVersion, Role, Tier, utcnow
 from kam.storage import insert_if_absent
 from kam.text import clean_text, one_line
+from kam.whitespace import WhitespaceCell, WhitespaceGrid
 
 LEAN_SECTIONS = ("facts", "potential_targets", "key_stakeholders")
 FULL_SECTIONS = (
@@ -78,6 +81,7 @@ class PlanContent(BaseModel):
 
     sections: dict[str, str] = Field(default_factory=dict)
     items: list[PlanItem] = Field(default_factory=list, max_length=ITEMS_MAX)
+    whitespace: WhitespaceGrid = Field(default_factory=WhitespaceGrid)
 
     @field_validator("sections", mode="before")
     @classmethod
@@ -97,12 +101,44 @@ class PlanConflict(KamError):
         self.current = current
 
 
+@dataclass(frozen=True)
+class PlanProblem:
+    """One bad field: `where` it is (e.g. "whitespace.cells.3.potential") and what is wrong, as a catalogue key."""
+
+    where: str
+    code: str
+    values: Mapping[str, object] = field(default_factory=dict)
+
+
+# pydantic's error types that have their own words in the catalogue (plan.problem.<type>); others: plan.problem.invalid
+WORDED_ERRORS = frozenset(
+    {
+        "missing",
+        "extra_forbidden",
+        "string_too_short",
+        "string_too_long",
+        "too_long",
+        "greater_than_equal",
+        "less_than_equal",
+        "float_parsing",
+        "int_parsing",
+        "enum",
+    }
+)
+
+
 class InvalidPlan(KamError):
     code = "plan.invalid"
 
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("; ".join(problems))
+    def __init__(self, problems: list[PlanProblem]) -> None:
+        super().__init__("; ".join(f"{p.where}: {p.code}" for p in problems))
         self.problems = problems
+
+
+class NotYourCells(NotAllowed):
+    """A member changed a whitespace row, column, owner or a cell someone else owns."""
+
+    code = "plan.whitespace.not_yours"
 
 
 def sections_for(tier: Tier) -> tuple[str, ...]:
@@ -139,30 +175,82 @@ def parse_plan(raw: object, account: Account) -> PlanContent:
     try:
         content = PlanContent.model_validate(raw)
     except ValidationError as error:
-        raise InvalidPlan([f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors()]) from None
+        raise InvalidPlan([_problem(e["type"], e["loc"], e.get("ctx") or {}) for e in error.errors()]) from None
     allowed = sections_for(account.tier)
-    problems = [f"sections.{name}: not a section of this plan" for name in content.sections if name not in allowed]
+    problems = [
+        PlanProblem(f"sections.{name}", "plan.problem.no_section") for name in content.sections if name not in allowed
+    ]
     problems += [
-        f"sections.{name}: at most {SECTION_MAX} characters"
+        PlanProblem(f"sections.{name}", "plan.problem.string_too_long", {"max_length": SECTION_MAX})
         for name, text in content.sections.items()
         if len(text) > SECTION_MAX
     ]
     team = {m.person_id for m in account.members}
     problems += [
-        f"items.{i}.owner_id: not on the account team"
+        PlanProblem(f"items.{i}.owner_id", "plan.problem.not_on_team")
         for i, item in enumerate(content.items)
         if item.owner_id is not None and item.owner_id not in team
     ]
     if len({item.id for item in content.items}) != len(content.items):
-        problems.append("items: the same id twice")
+        problems.append(PlanProblem("items", "plan.problem.same_id"))
+    problems += _grid_problems(content.whitespace, team)
     if problems:
         raise InvalidPlan(problems)
     return content
 
 
+def _problem(kind: str, loc: tuple[int | str, ...], ctx: dict[str, object]) -> PlanProblem:
+    values = {k: _plain(v) for k, v in ctx.items() if isinstance(v, int | float | str)}
+    code = f"plan.problem.{kind}" if kind in WORDED_ERRORS else "plan.problem.invalid"
+    return PlanProblem(".".join(str(part) for part in loc), code, values)
+
+
+def _plain(value: float | str) -> float | str:
+    """0.0 is said as 0."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def _same_names(lines: list[str], where: str) -> list[PlanProblem]:
+    seen: set[str] = set()
+    problems = []
+    for n, name in enumerate(lines):
+        if name.casefold() in seen:
+            problems.append(PlanProblem(f"whitespace.{where}.{n}.name", "plan.problem.same_name", {"name": name}))
+        seen.add(name.casefold())
+    return problems
+
+
+def _grid_problems(grid: WhitespaceGrid, team: set[int]) -> list[PlanProblem]:
+    """Lines named once each (case-insensitive), ids once, cells on existing lines, one cell per place,
+    owners on the account team."""
+    problems = _same_names([r.name for r in grid.rows], "rows") + _same_names([c.name for c in grid.columns], "columns")
+    for where, lines in (("rows", grid.rows), ("columns", grid.columns)):
+        if len({line.id for line in lines}) != len(lines):
+            problems.append(PlanProblem(f"whitespace.{where}", "plan.problem.same_id"))
+    rows, columns = {r.id for r in grid.rows}, {c.id for c in grid.columns}
+    places: set[tuple[str, str]] = set()
+    for n, cell in enumerate(grid.cells):
+        at = f"whitespace.cells.{n}"
+        if cell.row_id not in rows:
+            problems.append(PlanProblem(f"{at}.row_id", "plan.problem.no_line"))
+        if cell.column_id not in columns:
+            problems.append(PlanProblem(f"{at}.column_id", "plan.problem.no_line"))
+        if cell.place in places:
+            problems.append(PlanProblem(at, "plan.problem.same_cell"))
+        places.add(cell.place)
+        if cell.owner_id is not None and cell.owner_id not in team:
+            problems.append(PlanProblem(f"{at}.owner_id", "plan.problem.not_on_team"))
+    return problems
+
+
+def _written(sections: dict[str, str]) -> dict[str, str]:
+    """The sections with text: the tab sends every section, an empty one as ""; the store may lack it."""
+    return {name: text for name, text in sections.items() if text}
+
+
 def _member_may_save(before: PlanContent, after: PlanContent, person: Person) -> bool:
     """Members change only what they own: their items' status, progress and comment, and their new items."""
-    if before.sections != after.sections:
+    if _written(before.sections) != _written(after.sections):
         return False
     old = {item.id: item for item in before.items}
     new = {item.id: item for item in after.items}
@@ -182,6 +270,23 @@ def _member_may_save(before: PlanContent, after: PlanContent, person: Person) ->
     return True
 
 
+def _member_may_change_cells(before: WhitespaceGrid, after: WhitespaceGrid, person: Person) -> bool:
+    """Members keep the rows, columns and owners as they are, and change status, potential and note of their
+    own cells only."""
+    if before.rows != after.rows or before.columns != after.columns:
+        return False
+    old = {cell.place: cell for cell in before.cells}
+    new = {cell.place: cell for cell in after.cells}
+    if old.keys() != new.keys():
+        return False
+    return all(new[place] == cell or _own_cell_update(cell, new[place], person) for place, cell in old.items())
+
+
+def _own_cell_update(was: WhitespaceCell, cell: WhitespaceCell, person: Person) -> bool:
+    updatable = {"status", "potential", "note"}
+    return was.owner_id == person.id and cell.model_dump(exclude=updatable) == was.model_dump(exclude=updatable)
+
+
 def may_edit_everything(account: Account, person: Person | None) -> bool:
     """KA managers and account admins edit the whole plan (kam.access, MANAGE); members their own items."""
     return is_allowed(Principal(person), Act.MANAGE, Subject(account=account))
@@ -192,7 +297,8 @@ async def save_plan(
 ) -> Plan:
     """Store `content` as the next version, if nobody saved since `base_version`.
 
-    Raises Refused (not on the team), NotAllowed (a member changing what is not theirs), PlanConflict.
+    Raises Refused (not on the team), NotAllowed (a member changing what is not theirs; NotYourCells for the
+    whitespace grid), PlanConflict.
     """
     role = role_of(account, person)
     if person is None or role is None:
@@ -202,6 +308,8 @@ async def save_plan(
     if base_version != current.version:
         assert latest is not None
         raise PlanConflict(latest)
+    if role == Role.MEMBER and not _member_may_change_cells(current.content.whitespace, content.whitespace, person):
+        raise NotYourCells()
     if role == Role.MEMBER and not _member_may_save(current.content, content, person):
         raise NotAllowed()
     values = {

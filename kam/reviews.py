@@ -4,8 +4,9 @@ Owners are asked through acknowledgements (kam/acknowledgements.py): the card,
 the reminder on the due date and the report to the KA manager a day later come
 from the same machinery as for decisions. Closing writes the owners' updates into
 a new plan version, keeps a snapshot of it with the review, and sums up what
-changed, what is late and what needs a decision. A cadence per tier tells the KA
-manager when the next review is due.
+changed, what is late and what needs a decision, and in the whitespace grid the
+new opportunities and what was lost since the previous review. A cadence per
+tier tells the KA manager when the next review is due.
 """
 
 from __future__ import annotations
@@ -21,10 +22,22 @@ from kam.access import Act, Principal, Subject, require
 from kam.accounts import managers_of
 from kam.acknowledgements import MustKnow, acknowledge, ask_to_acknowledge, remind_now, stop_reminders
 from kam.errors import KamError
-from kam.models import Account, ItemKind, OutboxMessage, Person, Review, ReviewUpdate, Tier, aware, utcnow
+from kam.models import (
+    Account,
+    ItemKind,
+    OutboxMessage,
+    Person,
+    PlanVersion,
+    Review,
+    ReviewUpdate,
+    Tier,
+    aware,
+    utcnow,
+)
 from kam.outbox import OutboxKind
-from kam.plans import ItemStatus, PlanItem, current_plan, save_plan
+from kam.plans import ItemStatus, PlanContent, PlanItem, current_plan, save_plan
 from kam.rules import Rules
+from kam.whitespace import CellChange, WhitespaceGrid, whitespace_changes
 
 CADENCE_DAYS = {
     Tier.KEY_ACCOUNT: 182,
@@ -181,6 +194,34 @@ def _summary(review: Review, before: dict[str, PlanItem], today: dt.date) -> dic
     return {"changed": changed, "late": late, "decisions": decisions, "silent": silent}
 
 
+async def _grid_before(session: AsyncSession, review: Review) -> WhitespaceGrid:
+    """The grid as the plan version of the previous closed review had it; before the first review, the first
+    plan version's."""
+    previous = await session.scalar(
+        select(Review)
+        .where(Review.account_id == review.account_id, Review.closed_at.is_not(None), Review.id != review.id)
+        .order_by(Review.closed_at.desc(), Review.id.desc())
+        .limit(1)
+    )
+    version = previous.plan_version if previous is not None and previous.plan_version else 1
+    query = select(PlanVersion.content).where(PlanVersion.account_id == review.account_id)
+    content = await session.scalar(query.where(PlanVersion.version == version))
+    return PlanContent.model_validate(content).whitespace if content is not None else WhitespaceGrid()
+
+
+def _cell_entries(changes: tuple[CellChange, ...]) -> list[dict[str, object]]:
+    return [
+        {
+            "row": c.row,
+            "column": c.column,
+            "status": c.status.value,
+            "was": c.was.value if c.was else None,
+            "potential": c.potential,
+        }
+        for c in changes
+    ]
+
+
 async def close_review(session: AsyncSession, account: Account, review: Review, person: Person | None) -> Review:
     """The owners' updates become the next plan version; the review keeps it and a summary."""
     manager = _require_manager(account, person)
@@ -205,7 +246,11 @@ async def close_review(session: AsyncSession, account: Account, review: Review, 
     review.closed_by_id = manager.id
     review.plan_version = saved.version
     review.snapshot = saved.content.model_dump(mode="json")
-    review.summary = _summary(review, {i.id: i for i in plan.content.items}, dt.date.today())
+    grid = whitespace_changes(await _grid_before(session, review), saved.content.whitespace)
+    review.summary = _summary(review, {i.id: i for i in plan.content.items}, dt.date.today()) | {
+        "opportunities": _cell_entries(grid.opportunities),
+        "lost": _cell_entries(grid.lost),
+    }
     await stop_reminders(session, account.id, _item(review))
     session.add(OutboxMessage(kind=OutboxKind.REVIEW_CLOSED, subject_id=review.id, account_id=account.id))
     return review

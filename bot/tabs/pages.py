@@ -71,6 +71,7 @@ from kam.plans import (
     SECTION_MAX,
     InvalidPlan,
     ItemStatus,
+    NotYourCells,
     PlanConflict,
     PlanContent,
     PlanItem,
@@ -90,6 +91,7 @@ from kam.stakeholders import relationship_picture
 from kam.subjects import contact_subject
 from kam.text import plain_number
 from kam.timeline import LogFilters, LogRow, filtered_log, waiting_for
+from kam.whitespace import CellStatus, totals
 
 JS = "application/javascript"
 ROOT = Path(__file__).resolve().parent
@@ -430,6 +432,11 @@ class TabPages:
             kinds=[k.value for k in PlanItemKind],
             statuses=[s.value for s in ItemStatus],
             blank=PlanItem(title="-", owner_id=person.id).model_copy(update={"title": ""}),
+            grid=plan.content.whitespace,
+            cells={cell.place: cell for cell in plan.content.whitespace.cells},
+            grid_totals=totals(plan.content.whitespace),
+            cell_statuses=[s.value for s in CellStatus],
+            names={m.person.id: m.person.name for m in account.members},
             versions=(await plan_versions(session, account.id))[:10],
             reviews=reviews,
             running=any(r.closed_at is None for r in reviews),
@@ -479,7 +486,10 @@ class TabPages:
             content = parse_plan({k: v for k, v in raw.items() if k != "base_version"}, viewer.account)
             saved = await save_plan(viewer.session, viewer.account, viewer.person, raw["base_version"], content)
         except InvalidPlan as error:
-            return await problem(notice=t("tab.plan.invalid", problems="; ".join(error.problems[:5])), status=400)
+            named = [f"{p.where}: {t(p.code, **p.values)}" for p in error.problems[:5]]
+            return await problem(notice=t("tab.plan.invalid", problems="; ".join(named)), status=400)
+        except NotYourCells:
+            return await problem(notice=t(NotYourCells.code), status=403)
         except NotAllowed:
             return await problem(notice=t("tab.plan.not_allowed"), status=403)
         except InvalidReference:

@@ -307,7 +307,10 @@ def review_summary() -> dict[str, Any]:
         "comment": worst(COMMENT_MAX),
         "due_on": "2026-01-01",
     }
-    return {part: [entry] * ITEMS_MAX for part in ("changed", "late", "decisions", "silent")}
+    parts: dict[str, Any] = {part: [entry] * ITEMS_MAX for part in ("changed", "late", "decisions", "silent")}
+    # A full whitespace grid (50 x 50) whose every cell changed: each listed, with the longest line names.
+    cell = {"row": worst(120), "column": worst(120), "status": "pipeline", "was": "open", "potential": 1e12}
+    return parts | {part: [cell] * (50 * 50) for part in ("opportunities", "lost")}
 
 
 def form_context() -> FormContext:

@@ -80,7 +80,110 @@ function planPayload(form) {
       status: value("status"), progress: Number(value("progress") || 0), comment: value("comment"),
     });
   });
-  return { base_version: Number(form.dataset.version), sections: sections, items: items };
+  const plan = { base_version: Number(form.dataset.version), sections: sections, items: items };
+  const grid = form.querySelector("#whitespace");
+  if (grid) plan.whitespace = gridPayload(grid);
+  return plan;
+}
+
+// A potential as typed: "12000", "12 000", "12,000" or "12.000" (thousands), "1234.5" or "1234,5" (decimals).
+// Anything else goes to the server as typed, which names the field that is not a number.
+function amount(text) {
+  const typed = text.trim().replace(/[\s']/g, "");
+  if (typed === "") return null;
+  if (/^\d{1,3}([.,]\d{3})+$/.test(typed)) return Number(typed.replace(/[.,]/g, ""));
+  if (/^\d+([.,]\d+)?$/.test(typed)) return Number(typed.replace(",", "."));
+  return typed;
+}
+
+// The grid as shown: the lines in their order, and a cell wherever a status is set. A cell the viewer may not
+// edit keeps the values it was rendered with (its data attributes).
+function gridPayload(grid) {
+  const nameIn = (th) => {
+    const input = th.querySelector("[name='ws-name']");
+    return oneLine(input ? input.value : th.textContent.trim());
+  };
+  const rows = Array.from(grid.querySelectorAll("tbody tr"), (tr) => ({ id: tr.dataset.row, name: nameIn(tr.querySelector("th")) }));
+  const columns = Array.from(grid.querySelectorAll("thead th[data-column]"), (th) => ({ id: th.dataset.column, name: nameIn(th) }));
+  const cells = [];
+  grid.querySelectorAll("td.ws-cell").forEach((td) => {
+    const value = (name) => {
+      const field = td.querySelector("[name='ws-" + name + "']");
+      return field ? field.value : td.dataset[name];
+    };
+    if (!value("status")) return;
+    cells.push({
+      row_id: td.dataset.row, column_id: td.dataset.column, status: value("status"),
+      potential: amount(value("potential")), owner_id: value("owner") ? Number(value("owner")) : null,
+      note: value("note"),
+    });
+  });
+  return { rows: rows, columns: columns, cells: cells };
+}
+
+// The KA manager adds and removes rows (divisions, sites) and columns (solutions); every new place gets a cell.
+function wireGrid(grid) {
+  const labels = document.getElementById("ws-labels");
+  if (!labels) return;
+  const newCell = (rowId, columnId) => {
+    const td = document.getElementById("ws-new-cell").content.firstElementChild.cloneNode(true);
+    td.dataset.row = rowId;
+    td.dataset.column = columnId;
+    for (const name of ["status", "potential", "owner", "note"]) {
+      td.querySelector("[name='ws-" + name + "']").setAttribute("aria-label", labels.dataset[name]);
+    }
+    return td;
+  };
+  const head = (cell, kind) => {
+    cell.append(document.getElementById("ws-new-line").content.cloneNode(true));
+    cell.querySelector("input").setAttribute("aria-label", labels.dataset[kind + "Name"]);
+    const remove = cell.querySelector("button");
+    remove.dataset.remove = kind;
+    remove.setAttribute("aria-label", labels.dataset["remove" + kind[0].toUpperCase() + kind.slice(1)].trim());
+    return cell;
+  };
+  const total = () => Object.assign(document.createElement("td"), { className: "ws-total", textContent: "—" });
+  const columnIds = () => Array.from(grid.querySelectorAll("thead th[data-column]"), (th) => th.dataset.column);
+  document.getElementById("ws-add-row").addEventListener("click", () => {
+    const tr = document.createElement("tr");
+    tr.dataset.row = newId();
+    const th = head(document.createElement("th"), "row");
+    th.scope = "row";
+    tr.append(th, ...columnIds().map((id) => newCell(tr.dataset.row, id)), total());
+    grid.querySelector("tbody").append(tr);
+    th.querySelector("input").focus();
+  });
+  document.getElementById("ws-add-column").addEventListener("click", () => {
+    const id = newId();
+    const th = head(document.createElement("th"), "column");
+    th.scope = "col";
+    th.dataset.column = id;
+    grid.querySelector("thead .ws-total").before(th);
+    grid.querySelectorAll("tbody tr").forEach((tr) => tr.querySelector(".ws-total").before(newCell(tr.dataset.row, id)));
+    const foot = Object.assign(document.createElement("td"), { textContent: "—" });
+    foot.dataset.column = id;
+    grid.querySelector("tfoot .ws-total").before(foot);
+    th.querySelector("input").focus();
+  });
+  grid.addEventListener("click", (event) => {
+    const remove = event.target.closest("button[data-remove]");
+    if (!remove) return;
+    if (remove.dataset.remove === "row") {
+      remove.closest("tr").remove();
+    } else {
+      const id = remove.closest("th").dataset.column;
+      grid.querySelectorAll("[data-column='" + id + "']").forEach((cell) => cell.remove());
+    }
+  });
+}
+
+// The colour of a cell follows its status as it is chosen (its text says the same).
+function wireCellColours(grid) {
+  grid.addEventListener("change", (event) => {
+    if (event.target.name !== "ws-status") return;
+    const td = event.target.closest("td");
+    td.className = td.className.replace(/status-\S+/, "status-" + (event.target.value || "none"));
+  });
 }
 
 function newId() {
@@ -107,11 +210,27 @@ function wireTexts(root) {
   });
 }
 
-async function post(path, payload) {
+async function post(path, payload, keepForm) {
   const response = await call(path + "?account=" + account, {
     method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(payload),
   });
-  if (response) show(await response.text());
+  if (!response) return;
+  const html = await response.text();
+  if (keepForm && (response.status === 400 || response.status === 403) && showNoticeOnly(html)) return;
+  show(html);
+}
+
+// A save refused for its input keeps the form as typed: only the answer's message is shown above it.
+function showNoticeOnly(html) {
+  const page = document.createElement("template");
+  page.innerHTML = html;
+  const notice = page.content.querySelector(".notice");
+  const head = content.querySelector(".page-head");
+  if (!notice || !head) return false;
+  content.querySelectorAll(".notice").forEach((old) => old.remove());
+  head.after(notice);
+  notice.scrollIntoView({ block: "nearest" });
+  return true;
 }
 
 function wire() {
@@ -131,8 +250,13 @@ function wire() {
     });
     plan.addEventListener("submit", (event) => {
       event.preventDefault();
-      post("/tabs/plan/save", planPayload(plan));
+      post("/tabs/plan/save", planPayload(plan), true);
     });
+    const grid = document.getElementById("whitespace");
+    if (grid) {
+      wireGrid(grid);
+      wireCellColours(grid);
+    }
   }
   const review = document.getElementById("review-form");
   if (review) {
