@@ -233,37 +233,33 @@ def stakeholders_import(
         False, "--dry-run", help="Check the file and say what it would change; store nothing."
     ),
 ) -> None:
-    """Import the customer's people: all rows, or (when any row is wrong) none, every wrong row reported by line.
+    """Import the customer's people: valid rows are applied, every other row is reported by line.
 
-    Importing the same file again changes nothing. Exit code 1 when some rows had errors.
+    A row that names a wrong row (reports to it, influences it) waits for it. Importing the same file again changes
+    nothing. Exit code 1 when some rows had errors.
     """
-    from kam.stakeholder_import import StakeholdersRefused, apply_stakeholders, parse_stakeholders
+    from kam.stakeholder_import import apply_stakeholders, parse_stakeholders
 
     title = f"Stakeholders from {file.name}" + (" (dry run: nothing stored)" if dry_run else "")
     rows, errors = _read_rows(file, parse_stakeholders)
-    nothing: dict[str, list[str]] = {"created": [], "updated": [], "unchanged": []}
 
-    async def apply(session: AsyncSession) -> dict[str, list[str]]:
-        """All rows or none: rows that are wrong in the file or against the stored data roll everything back."""
+    async def apply(session: AsyncSession) -> tuple[dict[str, list[str]], list[RowError]]:
         with _progress("Importing stakeholders", len(rows)) as advance:
-            try:
-                report = await apply_stakeholders(session, rows, advance)
-            except StakeholdersRefused as refused:
-                raise _NothingStored(nothing, refused.errors) from None
+            report = await apply_stakeholders(session, rows, advance)
         counts = {"created": report.created, "updated": report.updated, "unchanged": report.unchanged}
-        if errors or dry_run:
-            raise _NothingStored(nothing if errors else counts)
-        return counts
+        if dry_run:
+            raise _NothingStored(counts, report.errors)
+        return counts, report.errors
 
     try:
-        counts = asyncio.run(_in_session(apply))
+        counts, refused = asyncio.run(_in_session(apply))
     except _NothingStored as undone:
-        counts, errors = undone.counts, [*errors, *undone.errors]
-    _import_report(title, counts, errors)
+        counts, refused = undone.counts, undone.errors
+    _import_report(title, counts, [*errors, *refused])
 
 
 class _NothingStored(Exception):
-    """Leaves an import's transaction, so that nothing it did is committed (a dry run, or rows with errors)."""
+    """Leaves an import's transaction, so that nothing it did is committed (a dry run)."""
 
     def __init__(self, counts: dict[str, list[str]], errors: list[RowError] | None = None) -> None:
         super().__init__("nothing stored")

@@ -1,4 +1,4 @@
-"""The customer's people, as a CRM exports them (CSV or Excel): read, check row by row, apply all or nothing.
+"""The customer's people, as a CRM exports them (CSV or Excel): read, check row by row, apply the valid rows.
 
 Columns (header names are case-insensitive; spaces, hyphens and underscores are alike; English or German):
 
@@ -18,8 +18,9 @@ Columns (header names are case-insensitive; spaces, hyphens and underscores are 
 | influences | a@contoso.com; b@contoso.com | whom the person sways informally: e-mails as reports_to |
 
 A row is matched to a stored stakeholder of its account by e-mail, else by name. An empty cell keeps what
-is stored. Nothing is stored when any row is wrong (every wrong row is reported with its line); importing
-the same file again changes nothing.
+is stored. As with the account list, the valid rows are applied in one transaction and every wrong row is
+reported with its line; a row that names a wrong row (reports to it, influences it) is not applied either and
+says which line it waits for. Importing the same file again changes nothing.
 """
 
 from __future__ import annotations
@@ -34,7 +35,6 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kam.account_list import EMAIL, NO, YES, RowError, header_columns, split_list
-from kam.errors import KamError
 from kam.models import Account, Attitude, BuyingRole, DecisionPower, Stakeholder, StakeholderLevel
 from kam.stakeholders import NAME_MAX, in_a_cycle, set_influences
 from kam.text import clean_text
@@ -109,14 +109,6 @@ POWERS = _labels(
 )
 
 
-class StakeholdersRefused(KamError):
-    """Rows the stored data makes wrong (an unknown account, a reports-to e-mail of nobody, a cycle): none applied."""
-
-    def __init__(self, errors: list[RowError]) -> None:
-        super().__init__(f"{len(errors)} row(s) with errors")
-        self.errors = errors
-
-
 @dataclass(frozen=True)
 class StakeholderRow:
     """One customer person of the file; None (and an empty tuple for influences): keep what is stored."""
@@ -141,6 +133,7 @@ class ImportReport:
     created: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)  # the rows not applied, by line
 
 
 def _choice(values: Mapping[str, str], column: str, words: Mapping[str, Any], problems: list[str]) -> Any:
@@ -268,8 +261,8 @@ FIELDS = ("name", "email", "title", "function", "level", "buying_role", "attitud
 async def apply_stakeholders(
     session: AsyncSession, rows: list[StakeholderRow], on_progress: Callable[[int, int], None] | None = None
 ) -> ImportReport:
-    """Bring the stored stakeholders in line with the rows: all of them, or (StakeholdersRefused, with every wrong
-    row by its line) none. Importing the same rows again changes nothing."""
+    """Bring the stored stakeholders in line with the valid rows; the others are in the report's errors, by line.
+    Importing the same rows again changes nothing."""
     accounts = await _accounts_named(session, (row.account for row in rows))
     stored = await _stored_people(session, (a.id for a in accounts.values()))
     errors: list[RowError] = []
@@ -292,11 +285,16 @@ async def apply_stakeholders(
             )
             continue
         planned.append(_Planned(row, stakeholder or Stakeholder(account_id=account.id, name=row.name)))
-    errors += _reference_errors(planned, stored)
-    if errors:
-        raise StakeholdersRefused(sorted(errors, key=lambda e: e.line))
+    refused: dict[tuple[int, str], int] = {}  # the e-mails of the rows left out, with their lines
+    while wrong := _reference_errors(planned, stored, refused):
+        errors += wrong
+        lines = {e.line for e in wrong}
+        refused |= {
+            (p.stakeholder.account_id, p.row.email): p.row.line for p in planned if p.row.line in lines and p.row.email
+        }
+        planned = [p for p in planned if p.row.line not in lines]
     await _write(session, planned, stored, on_progress)
-    report = ImportReport()
+    report = ImportReport(errors=sorted(errors, key=lambda e: e.line))
     for p in planned:
         getattr(report, p.outcome).append(f"{p.stakeholder.name} ({p.row.account})")
     return report
@@ -308,8 +306,11 @@ def _by_email(planned: list[_Planned], stored: Mapping[int, list[Stakeholder]]) 
     return named | {(p.stakeholder.account_id, p.row.email): p.stakeholder for p in planned if p.row.email}
 
 
-def _reference_errors(planned: list[_Planned], stored: Mapping[int, list[Stakeholder]]) -> list[RowError]:
-    """Reports-to and influence e-mails of nobody on the row's account, and reports-to chains that go round."""
+def _reference_errors(
+    planned: list[_Planned], stored: Mapping[int, list[Stakeholder]], refused: Mapping[tuple[int, str], int]
+) -> list[RowError]:
+    """Reports-to and influence e-mails of nobody on the row's account (or of a row left out), and reports-to
+    chains that go round."""
     errors: list[RowError] = []
     named = _by_email(planned, stored)
     by_id = {s.id: s for people in stored.values() for s in people}
@@ -320,7 +321,10 @@ def _reference_errors(planned: list[_Planned], stored: Mapping[int, list[Stakeho
     for p in planned:
         account_id = p.stakeholder.account_id
         unknown = [e for e in (p.row.reports_to, *(p.row.influences or ())) if e and (account_id, e) not in named]
-        if unknown:
+        waiting = [f"{e} (line {refused[(account_id, e)]} is wrong)" for e in unknown if (account_id, e) in refused]
+        if waiting:
+            errors.append(RowError(p.row.line, f"not applied: it names {', '.join(waiting)}"))
+        elif unknown:
             errors.append(RowError(p.row.line, f"{', '.join(unknown)}: no stakeholder of {p.row.account} has it"))
         elif p.row.reports_to is not None:
             chart[id(p.stakeholder)] = id(named[(account_id, p.row.reports_to)])
