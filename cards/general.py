@@ -25,6 +25,8 @@ COMMANDS = (
     "digest",
     "stakeholders",
     "add_stakeholder",
+    "edit_stakeholder",
+    "relationship",
     "accounts",
     "new_account",
     "score",
