@@ -103,8 +103,7 @@ class Health:
     def as_json(self) -> dict[str, Any]:
         """The parts as AccountHealth stores them."""
         return {
-            p.part.value: {"weight": p.weight, "value": p.value, "points": p.points, "note": p.note}
-            for p in self.parts
+            p.part.value: {"weight": p.weight, "value": p.value, "points": p.points, "note": p.note} for p in self.parts
         }
 
 

@@ -434,7 +434,9 @@ async def health_drop(r: Rendering, message: OutboxMessage) -> Rendered | None:
     if drop is None:
         return None
     t = r.texts_for(manager)
-    return await r.to_person(manager, health_drop_card(t, account.name, drop, before.isoformat(), r.links.insights(account)))
+    return await r.to_person(
+        manager, health_drop_card(t, account.name, drop, before.isoformat(), r.links.insights(account))
+    )
 
 
 RENDERERS: Mapping[OutboxKind, Renderer] = {

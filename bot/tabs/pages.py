@@ -63,7 +63,7 @@ from kam.accounts import account_for_channel, stakeholders_of, team_roles
 from kam.dependency import dependency_risk
 from kam.errors import InvalidReference, KamError, NotAllowed
 from kam.health import health_from_kpis, health_trend, visible_health
-from kam.kpis import KpiCache, kpis_for, monthly_trend, within_scope
+from kam.kpis import kpis_for, monthly_trend, within_scope
 from kam.models import Account, Contact, ItemKind, Person, ResultFigures, Tier
 from kam.people import Caller, find_person
 from kam.plans import (
