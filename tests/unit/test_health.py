@@ -165,3 +165,19 @@ def test_the_stored_parts_keep_weight_value_points_and_note() -> None:
     assert stored["coverage"] == {"weight": 20.0, "value": 0.0, "points": 0.0, "note": "no_decision_makers"}
     assert stored["plan"]["points"] == pytest.approx(42.86)
     assert stored["whitespace"] == {"weight": 10.0, "value": None, "points": 0.0, "note": None}
+
+
+def test_the_worked_example_of_the_docs() -> None:
+    values = {
+        Part.COVERAGE: (0.5, None),
+        Part.FRESHNESS: (1.0, None),
+        Part.PLAN: (0.5, None),
+        Part.ACKNOWLEDGEMENTS: (0.5, None),
+        Part.CONFLICTS: (0.75, None),
+        Part.REVIEW: (0.5, None),
+        Part.WHITESPACE: (None, None),
+    }
+    health = score_parts(values, DEFAULT_WEIGHTS)
+    # 100 × 57.5 / 90 = 63.9 -> 64; coverage costs 11.11, plan and acknowledgements 8.33 each (plan listed first)
+    assert health.score == 64
+    assert [(p.part, p.cost) for p in health.costliest()] == [(Part.COVERAGE, 11.11), (Part.PLAN, 8.33)]
