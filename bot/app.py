@@ -184,11 +184,19 @@ def steering_cards(settings: Settings, db: Database, selection: Selection) -> Ca
 
 def health_record(db: Database, selection: Selection) -> Callable[[], Awaitable[int]]:
     """The sweep's job that stores each active account's health score once a day and queues the card to its KA
-    managers when it fell (kam.health.record_health): after the first sweep of a day, one cheap statement."""
+    managers when it fell (kam.health.record_health). Once a day has been recorded, this process leaves it: an
+    account without a score (no part with a weight has data) would otherwise be computed again on every sweep."""
+    recorded: set[dt.date] = set()
 
     async def run_once() -> int:
+        today = dt.datetime.now(dt.UTC).date()
+        if today in recorded:
+            return 0
         async with db.transaction() as session:
-            return await record_health(session, dt.datetime.now(dt.UTC).date(), selection.health)
+            told = await record_health(session, today, selection.health)
+        recorded.clear()
+        recorded.add(today)
+        return told
 
     return run_once
 
