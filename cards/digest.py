@@ -1,4 +1,5 @@
-"""The weekly digest card: what is new on my accounts, what waits for me, one tap to log."""
+"""The weekly digest card: what is new on my accounts, what waits for me, the coverage gaps of the accounts I
+manage, one tap to log."""
 
 from __future__ import annotations
 
@@ -9,11 +10,13 @@ from microsoft_teams.cards import CardElement
 
 from cards.build import card, command_button, heading, plain, static
 from cards.fit import first, names_text, shorten
+from cards.gaps import map_gap_lines
 from cards.i18n import Texts
-from kam.digest import TELL, UPDATE_REVIEW, AccountNews, Digest, Waiting
+from kam.digest import TELL, UPDATE_REVIEW, AccountGaps, AccountNews, Digest, Waiting
 
 ACCOUNTS_SHOWN = 10  # accounts with news on one card; the rest are counted
 WAITING_SHOWN = 10
+GAP_ACCOUNTS_SHOWN = 5  # accounts with coverage gaps on one card; the rest are counted
 TITLE_WIDTH = 80
 
 
@@ -40,6 +43,11 @@ def _waiting(t: Texts, item: Waiting) -> CardElement:
     return plain(f"• {text}")
 
 
+def _gaps(t: Texts, account: AccountGaps) -> list[CardElement]:
+    lines: list[CardElement] = [plain(account.account_name, bold=True)]
+    return lines + [plain(f"• {line}") for line in map_gap_lines(t, account.relationship_map)]
+
+
 def digest_card(t: Texts, digest: Digest, since: dt.date) -> dict[str, Any]:
     """One card a week across all the person's accounts; user text (names, titles) only in TextRuns."""
     body: list[CardElement] = [
@@ -61,6 +69,13 @@ def digest_card(t: Texts, digest: Digest, since: dt.date) -> dict[str, Any]:
         body.append(static(t("digest.more_waiting", count=more), subtle=True))
     if not digest.waiting:
         body.append(static(t("digest.waiting.none"), subtle=True))
+    if digest.gaps:
+        body.append(static(t("digest.gaps"), bold=True))
+        with_gaps, more = first(digest.gaps, GAP_ACCOUNTS_SHOWN)
+        for account in with_gaps:
+            body += _gaps(t, account)
+        if more:
+            body.append(static(t("digest.gaps.more", count=more), subtle=True))
     if digest.quiet_accounts:
         body.append(plain(t("digest.quiet", names=names_text(t, digest.quiet_accounts))))
     body.append(static(t("digest.settings"), subtle=True))

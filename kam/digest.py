@@ -2,7 +2,8 @@
 
 It replaces one nudge per account: what is new on my accounts (what colleagues logged since
 the last digest), what waits for me (items to acknowledge, plan reviews to update, decisions I
-am to tell the customer about), and whether I logged anything this week. It goes on the
+am to tell the customer about), whether I logged anything this week, and, on the accounts I manage as KA
+manager, the coverage gaps of the relationship map (kam.relationships). It goes on the
 person's own day (`digest_day`, else the tenant's) from the configured hour in their time
 zone, at most once per person and week, whichever instance gets there first: the unique
 (person, week) row is the claim. `pause nudges` stops it as it stops the other questions;
@@ -32,11 +33,13 @@ from kam.models import (
     Person,
     PriceAction,
     Review,
+    Role,
     aware,
     utcnow,
 )
 from kam.nudges import WEEKDAYS, NudgeTime, local_now, week_of, week_start
 from kam.outbox import OutboxKind
+from kam.relationships import RelationshipMap, relationship_maps
 from kam.storage import insert_id_if_absent, insert_if_absent
 
 OFF = "off"
@@ -158,34 +161,48 @@ ACKNOWLEDGE, UPDATE_REVIEW, TELL = "acknowledge", "review", "tell"
 
 
 @dataclass(frozen=True)
+class AccountGaps:
+    """The coverage gaps of an account the person manages; its map names whom they are about."""
+
+    account_name: str
+    relationship_map: RelationshipMap
+
+
+@dataclass(frozen=True)
 class Digest:
     person: Person
     since: dt.datetime
     news: list[AccountNews]
     waiting: list[Waiting] = field(default_factory=list)
     quiet_accounts: list[str] = field(default_factory=list)  # accounts the person logged nothing for this week
+    gaps: list[AccountGaps] = field(default_factory=list)  # accounts they manage with coverage gaps, by name
 
 
 async def digest_of(session: AsyncSession, digest_id: int, now: dt.datetime | None = None) -> Digest | None:
     """The digest as it reads when it is sent; None when it is no longer owed (paused, turned off, no account).
 
-    Six statements whatever the number of accounts: every member of a tenant gets one the same hour. What is
-    new is what colleagues logged in the week before the digest was due (the card says since when).
+    Six statements whatever the number of accounts, seven more for a KA manager's coverage gaps: every member of
+    a tenant gets one the same hour. What is new is what colleagues logged in the week before the digest was due
+    (the card says since when). The gaps are for the accounts the person is KA manager of, not those they are
+    a member of; the digest goes to the person's 1:1 chat only, so a confidential account's gaps are named too.
     """
     now = now or utcnow()
     claim = await session.get(DigestSent, digest_id)
     person = claim.person if claim is not None else None
     if claim is None or person is None or person.nudges_paused or person.digest_day == OFF:
         return None
-    rows = await session.execute(
-        select(Account.id, Account.name)
-        .join(AccountMember, AccountMember.account_id == Account.id)
-        .where(AccountMember.person_id == person.id, Account.active.is_(True))
-        .order_by(Account.name)
-    )
-    names: dict[int, str] = {account_id: name for account_id, name in rows}
+    rows = (
+        await session.execute(
+            select(Account.id, Account.name, AccountMember.role)
+            .join(AccountMember, AccountMember.account_id == Account.id)
+            .where(AccountMember.person_id == person.id, Account.active.is_(True))
+            .order_by(Account.name)
+        )
+    ).all()
+    names: dict[int, str] = {account_id: name for account_id, name, _role in rows}
     if not names:
         return None
+    managed = [account_id for account_id, _name, role in rows if role == Role.MANAGER]
     since = aware(claim.sent_at) - NEWS_SINCE
     this_week = week_start(local_now(person, now))
     news, logged = await _news(session, names, person, since, this_week)
@@ -195,7 +212,14 @@ async def digest_of(session: AsyncSession, digest_id: int, now: dt.datetime | No
         news=[n for n in news if n.contacts or n.decisions],
         waiting=await _waiting(session, person, names, local_now(person, now).date()),
         quiet_accounts=[name for account_id, name in names.items() if account_id not in logged],
+        gaps=await _gaps(session, managed, names, local_now(person, now).date()),
     )
+
+
+async def _gaps(session: AsyncSession, managed: list[int], names: dict[int, str], today: dt.date) -> list[AccountGaps]:
+    """The coverage gaps of the accounts the person manages, in the order of `managed` (by name)."""
+    maps = await relationship_maps(session, managed, today)
+    return [AccountGaps(names[account_id], maps[account_id]) for account_id in managed if maps[account_id].gaps]
 
 
 async def _news(

@@ -3,15 +3,63 @@
 The shapes here are what the Stakeholders tab draws, the digest and the summary card name, and the health
 score counts. Strength is computed from the logged contacts (how many, how recent, who attended) unless
 someone set it by hand (kam.models.RelationshipStrength).
+
+Computed strength of one of ours with one of theirs (0-100), from the account's contacts of the last 365
+days (up to today) that both were in; ours in a contact are its logger and its participants, theirs its
+stakeholders. Each such contact weighs
+
+    weight = KIND_WEIGHTS[kind] * sqrt(2 / attendees) * 0.5 ** (age in days / 90)
+
+(a meeting or visit 1, a call 0.6, an event 0.4, an e-mail 0.3; attendees = ours + theirs, so a 1:1 counts
+fully and a meeting of eight half; a contact's weight halves every 90 days), and the strength saturates:
+
+    strength = round(100 * (1 - 0.5 ** sum of weights))   (halves rounded up)
+
+One 1:1 meeting today gives 50, two give 75, one 90 days ago 29, a 1:1 call today 34. A hand-set strength
+replaces the computed one (0 removes the tie); people who left the account team are not ours any more.
+
+Coverage gaps (`coverage_gaps`, in this order; "decision makers" are the stakeholders with a role in
+DECISION_ROLES or high decision power, `is_decision_maker`):
+- NO_DECISION_MAKER: no decision maker. With no stakeholders at all this is the only gap.
+- ROLE_UNFILLED: one per buying-centre role nobody has, once anyone's buying role is known; not for the
+  decision roles when NO_DECISION_MAKER says it already.
+- SINGLE_THREADED: the decision makers whom exactly one of ours knows (a tie of at least KNOWS_AT);
+  `Gap.person_ids` names that one, in the same order.
+- EXECUTIVES_NOT_MET: there are executive-level stakeholders and none was met in the last 90 days; lists
+  them all.
+- OPPONENT_OUTWEIGHS: the non-supporters whose `influence` is greater than every supporter's and mentor's
+  (than 0 when there are none), most influential first.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+import math
+from collections import defaultdict
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from enum import StrEnum
 
-from kam.models import Attitude, BuyingRole, DecisionPower, StakeholderLevel
+from sqlalchemy import func, or_, select, true
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+from kam.models import (
+    Account,
+    AccountMember,
+    Attitude,
+    BuyingRole,
+    Contact,
+    ContactKind,
+    DecisionPower,
+    Person,
+    RelationshipStrength,
+    Role,
+    Stakeholder,
+    StakeholderInfluence,
+    StakeholderLevel,
+    contact_participants,
+    contact_stakeholders,
+)
 
 # The buying-centre roles a deal needs someone in (KAM.md: the buying centre).
 BUYING_CENTRE: tuple[BuyingRole, ...] = tuple(BuyingRole)
@@ -31,6 +79,7 @@ class Gap:
     kind: GapKind
     stakeholder_ids: tuple[int, ...] = ()  # who it is about (empty where nobody is, e.g. an unfilled role)
     role: BuyingRole | None = None  # for ROLE_UNFILLED
+    person_ids: tuple[int, ...] = ()  # SINGLE_THREADED: the one of ours who knows each of stakeholder_ids
 
 
 @dataclass(frozen=True)
@@ -84,7 +133,369 @@ class RelationshipMap:
 class CoverageFacts:
     """One account's coverage in figures, for many accounts at once (the health score, the digest)."""
 
-    decision_makers: int  # known stakeholders in DECISION_ROLES (or with high decision power)
+    decision_makers: int  # known stakeholders in DECISION_ROLES or with high decision power
     decision_makers_met: int  # of those, met by one of us in the last 90 days
     key_player_freshness: float | None  # 0-1: how recently the key players were met; None without key players
     gaps: tuple[Gap, ...]
+
+
+STRENGTH_DAYS = 365  # the contacts a computed strength counts
+HALF_LIFE_DAYS = 90  # a contact weighs half as much every 90 days
+KIND_WEIGHTS: Mapping[ContactKind, float] = {
+    ContactKind.MEETING: 1.0,
+    ContactKind.VISIT: 1.0,
+    ContactKind.CALL: 0.6,
+    ContactKind.EVENT: 0.4,
+    ContactKind.EMAIL: 0.3,
+}
+KNOWS_AT = 20  # a tie this strong means the person knows them (SINGLE_THREADED)
+MET_DAYS = 90  # "met lately": executives, decision makers met
+FRESH_DAYS = 180  # key player freshness falls to 0 over this many days
+SUPPORTERS = frozenset({Attitude.MENTOR, Attitude.SUPPORTER})
+POWER_POINTS: Mapping[DecisionPower | None, int] = {
+    DecisionPower.LOW: 1,
+    DecisionPower.MEDIUM: 2,
+    DecisionPower.HIGH: 3,
+}
+LEVEL_POINTS: Mapping[StakeholderLevel | None, int] = {StakeholderLevel.MANAGEMENT: 1, StakeholderLevel.EXECUTIVE: 2}
+INNER_CIRCLE_POINTS = 2
+SWAYED_POINTS_MAX = 3
+KEY_ROLES = DECISION_ROLES | {BuyingRole.SPONSOR, BuyingRole.CHAMPION}
+# is_decision_maker in SQL
+_decides = or_(Stakeholder.buying_role.in_(DECISION_ROLES), Stakeholder.decision_power == DecisionPower.HIGH)
+
+
+def contact_weight(kind: ContactKind, attendees: int, age_days: int) -> float:
+    """What one contact adds to the strength of each pair of ours and theirs in it (module docstring)."""
+    return KIND_WEIGHTS[kind] * math.sqrt(2 / max(attendees, 2)) * 0.5 ** (max(age_days, 0) / HALF_LIFE_DAYS)
+
+
+def strength_of(total_weight: float) -> int:
+    """0-100 from the summed weights of the contacts a pair was in: saturating, halves rounded up."""
+    return min(100, math.floor(100 * (1 - 0.5**total_weight) + 0.5))
+
+
+def is_decision_maker(stakeholder: MapStakeholder) -> bool:
+    return stakeholder.buying_role in DECISION_ROLES or stakeholder.decision_power == DecisionPower.HIGH
+
+
+def is_key_player(stakeholder: MapStakeholder) -> bool:
+    """Decision makers, sponsors, champions, executives and the inner circle: whom the team must keep meeting."""
+    return (
+        is_decision_maker(stakeholder)
+        or stakeholder.buying_role in KEY_ROLES
+        or stakeholder.level == StakeholderLevel.EXECUTIVE
+        or stakeholder.inner_circle
+    )
+
+
+def met_since(stakeholder: MapStakeholder, today: dt.date, days: int) -> bool:
+    return stakeholder.last_met is not None and stakeholder.last_met >= today - dt.timedelta(days=days)
+
+
+def influence(stakeholder: MapStakeholder, swayed: int) -> int:
+    """How much weight someone carries at the customer: decision power (low 1, medium 2, high 3), level
+    (management 1, executive 2), inner circle 2, and 1 for each person they sway (who report to them or whom
+    they influence informally), at most 3 of those."""
+    circle = INNER_CIRCLE_POINTS if stakeholder.inner_circle else 0
+    power, level = POWER_POINTS.get(stakeholder.decision_power, 0), LEVEL_POINTS.get(stakeholder.level, 0)
+    return power + level + circle + min(swayed, SWAYED_POINTS_MAX)
+
+
+def swayed_counts(stakeholders: Sequence[MapStakeholder], influences: Iterable[tuple[int, int]]) -> dict[int, int]:
+    """For each stakeholder, how many others report to them or are influenced by them (each counted once)."""
+    known = {s.id for s in stakeholders}
+    swayed: dict[int, set[int]] = defaultdict(set)
+    for s in stakeholders:
+        if s.reports_to_id in known and s.reports_to_id != s.id:
+            swayed[s.reports_to_id].add(s.id)
+    for influencer, influenced in influences:
+        if influencer in known and influenced in known and influencer != influenced:
+            swayed[influencer].add(influenced)
+    return {s_id: len(people) for s_id, people in swayed.items()}
+
+
+def knowers(ties: Iterable[Tie]) -> dict[int, list[int]]:
+    """For each stakeholder, the people of ours who know them (a tie of at least KNOWS_AT), in id order."""
+    known: dict[int, list[int]] = defaultdict(list)
+    for tie in sorted(ties, key=lambda t: (t.stakeholder_id, t.person_id)):
+        if tie.strength >= KNOWS_AT:
+            known[tie.stakeholder_id].append(tie.person_id)
+    return known
+
+
+def coverage_gaps(
+    stakeholders: Sequence[MapStakeholder],
+    ties: Sequence[Tie],
+    today: dt.date,
+    influences: Iterable[tuple[int, int]] = (),
+) -> tuple[Gap, ...]:
+    """The coverage gaps of one account, in GapKind order, ids in a fixed order (the rules: module docstring).
+
+    `ties` are ours only (people still on the team) and `influences` (influencer id, influenced id) pairs.
+    """
+    if not stakeholders:
+        return (Gap(GapKind.NO_DECISION_MAKER),)
+    ordered = sorted(stakeholders, key=lambda s: s.id)
+    deciders = [s for s in ordered if is_decision_maker(s)]
+    gaps: list[Gap] = []
+    if not deciders:
+        gaps.append(Gap(GapKind.NO_DECISION_MAKER))
+    filled = {s.buying_role for s in ordered if s.buying_role is not None}
+    if filled:
+        said = DECISION_ROLES if not deciders else frozenset()
+        gaps += [Gap(GapKind.ROLE_UNFILLED, role=r) for r in BUYING_CENTRE if r not in filled and r not in said]
+    known = knowers(ties)
+    single = [(s.id, known[s.id][0]) for s in deciders if len(known.get(s.id, ())) == 1]
+    if single:
+        gaps.append(Gap(GapKind.SINGLE_THREADED, tuple(s for s, _ in single), person_ids=tuple(p for _, p in single)))
+    executives = [s for s in ordered if s.level == StakeholderLevel.EXECUTIVE]
+    if executives and not any(met_since(s, today, MET_DAYS) for s in executives):
+        gaps.append(Gap(GapKind.EXECUTIVES_NOT_MET, tuple(s.id for s in executives)))
+    swayed = swayed_counts(ordered, influences)
+    weight = {s.id: influence(s, swayed.get(s.id, 0)) for s in ordered}
+    strongest_supporter = max((weight[s.id] for s in ordered if s.support in SUPPORTERS), default=0)
+    opponents = [s.id for s in ordered if s.support == Attitude.NON_SUPPORTER and weight[s.id] > strongest_supporter]
+    if opponents:
+        gaps.append(Gap(GapKind.OPPONENT_OUTWEIGHS, tuple(sorted(opponents, key=lambda i: (-weight[i], i)))))
+    return tuple(gaps)
+
+
+def key_player_freshness(stakeholders: Iterable[MapStakeholder], today: dt.date) -> float | None:
+    """Mean over the key players (`is_key_player`) of max(0, 1 - days since last met / 180), never met 0;
+    None without key players."""
+    scores = [
+        max(0.0, 1 - (today - s.last_met).days / FRESH_DAYS) if s.last_met is not None else 0.0
+        for s in stakeholders
+        if is_key_player(s)
+    ]
+    return sum(scores) / len(scores) if scores else None
+
+
+@dataclass
+class _Account:
+    """What the loader gathered for one account."""
+
+    stakeholders: list[MapStakeholder] = field(default_factory=list)
+    members: list[MapMember] = field(default_factory=list)
+    ties: list[Tie] = field(default_factory=list)
+    influences: list[tuple[int, int]] = field(default_factory=list)
+
+    def gaps(self, today: dt.date) -> tuple[Gap, ...]:
+        return coverage_gaps(self.stakeholders, self.ties, today, self.influences)
+
+
+@dataclass
+class _Pair:
+    """One of ours and one of theirs across the contacts they were both in."""
+
+    weight: float = 0.0
+    contacts: int = 0
+    last_met: dt.date | None = None
+
+
+async def _load(
+    session: AsyncSession, account_ids: Collection[int], today: dt.date, *, deciders_only: bool = False
+) -> dict[int, _Account]:
+    """Stakeholders, members, ties and influences of the accounts: seven statements whatever their sizes (none
+    without accounts). With `deciders_only`, only the ties with decision makers (what the gaps and figures need).
+
+    Contacts are read as bare columns (no ORM objects): a big account has thousands of them.
+    """
+    ids = list(account_ids)
+    if not ids:
+        return {}
+    connection = await session.connection()  # bare rows: the ORM's row handling costs more than the query here
+    found: dict[int, _Account] = {account_id: _Account() for account_id in ids}
+    members = await connection.execute(
+        select(AccountMember.account_id, AccountMember.person_id, AccountMember.role, Person.name)
+        .join(Person, Person.id == AccountMember.person_id)
+        .where(AccountMember.account_id.in_(ids))
+        .order_by(AccountMember.account_id, Person.name, Person.id)
+    )
+    on_team: dict[int, set[int]] = defaultdict(set)
+    for account_id, person_id, role, name in members:
+        found[account_id].members.append(MapMember(person_id, name, role == Role.MANAGER))
+        on_team[account_id].add(person_id)
+    last_met: dict[int, dt.date] = {
+        stakeholder_id: met_on
+        for stakeholder_id, met_on in await connection.execute(
+            select(contact_stakeholders.c.stakeholder_id, func.max(Contact.met_on))
+            .join(Contact, Contact.id == contact_stakeholders.c.contact_id)
+            .where(Contact.account_id.in_(ids), Contact.met_on <= today)
+            .group_by(contact_stakeholders.c.stakeholder_id)
+        )
+    }
+    stakeholders = await connection.execute(
+        select(
+            Stakeholder.account_id,
+            Stakeholder.id,
+            Stakeholder.name,
+            Stakeholder.title,
+            Stakeholder.level,
+            Stakeholder.buying_role,
+            Stakeholder.attitude,
+            Stakeholder.decision_power,
+            Stakeholder.inner_circle,
+            Stakeholder.reports_to_id,
+        )
+        .where(Stakeholder.account_id.in_(ids))
+        .order_by(Stakeholder.account_id, Stakeholder.name, Stakeholder.id)
+    )
+    for account_id, s_id, name, title, level, buying_role, support, power, inner, reports_to in stakeholders:
+        found[account_id].stakeholders.append(
+            MapStakeholder(
+                s_id, name, title, level, buying_role, support, power, bool(inner), reports_to, last_met.get(s_id)
+            )
+        )
+    influences = await connection.execute(
+        select(StakeholderInfluence.account_id, StakeholderInfluence.influencer_id, StakeholderInfluence.influenced_id)
+        .where(StakeholderInfluence.account_id.in_(ids))
+        .order_by(StakeholderInfluence.influencer_id, StakeholderInfluence.influenced_id)
+    )
+    for account_id, influencer, influenced in influences:
+        found[account_id].influences.append((influencer, influenced))
+    pairs = await _pairs(connection, ids, today, deciders_only)
+    hand_set = await connection.execute(
+        select(
+            Stakeholder.account_id,
+            RelationshipStrength.person_id,
+            RelationshipStrength.stakeholder_id,
+            RelationshipStrength.strength,
+        )
+        .join(Stakeholder, Stakeholder.id == RelationshipStrength.stakeholder_id)
+        .where(Stakeholder.account_id.in_(ids), _decides if deciders_only else true())
+    )
+    by_hand = {(account_id, p, s): strength for account_id, p, s, strength in hand_set}
+    for account_id, person_id, stakeholder_id in sorted(set(pairs) | set(by_hand)):
+        if person_id not in on_team[account_id]:
+            continue  # left the team: not ours any more
+        pair = pairs.get((account_id, person_id, stakeholder_id), _Pair())
+        computed = strength_of(pair.weight)
+        set_by_hand = by_hand.get((account_id, person_id, stakeholder_id))
+        strength = computed if set_by_hand is None else max(0, min(100, set_by_hand))
+        if strength > 0:
+            found[account_id].ties.append(
+                Tie(
+                    person_id,
+                    stakeholder_id,
+                    strength,
+                    computed,
+                    set_by_hand is not None,
+                    pair.contacts,
+                    pair.last_met,
+                )
+            )
+    return found
+
+
+async def _pairs(
+    connection: AsyncConnection, account_ids: list[int], today: dt.date, deciders_only: bool
+) -> dict[tuple[int, int, int], _Pair]:
+    """(account, one of ours, one of theirs) -> the contacts of the strength window both were in (two statements).
+
+    With `deciders_only`, only pairs with decision makers (all the coverage figures need): far fewer rows. A
+    contact's attendees are counted in the database, so that leaving people out does not change its weight.
+    """
+    window = (
+        Contact.account_id.in_(account_ids),
+        Contact.met_on >= today - dt.timedelta(days=STRENGTH_DAYS),
+        Contact.met_on <= today,
+    )
+    theirs_in = (
+        select(
+            contact_stakeholders.c.contact_id,
+            contact_stakeholders.c.stakeholder_id,
+            func.count().over(partition_by=contact_stakeholders.c.contact_id).label("theirs"),
+        )
+        .join(Contact, Contact.id == contact_stakeholders.c.contact_id)
+        .where(*window)
+        .subquery()
+    )
+    rows = select(
+        Contact.id, Contact.account_id, Contact.met_on, Contact.kind, Contact.logged_by_id, theirs_in.c.stakeholder_id
+    ).join(theirs_in, theirs_in.c.contact_id == Contact.id)
+    participants = (
+        select(contact_participants.c.contact_id, contact_participants.c.person_id)
+        .join(Contact, Contact.id == contact_participants.c.contact_id)
+        .where(*window)
+    )
+    if deciders_only:
+        rows = rows.join(Stakeholder, Stakeholder.id == theirs_in.c.stakeholder_id).where(_decides)
+        with_deciders = select(contact_stakeholders.c.contact_id).join(
+            Stakeholder, Stakeholder.id == contact_stakeholders.c.stakeholder_id
+        )
+        participants = participants.where(Contact.id.in_(with_deciders.where(_decides)))
+    theirs: dict[int, list[int]] = defaultdict(list)
+    facts: dict[int, tuple[int, dt.date, ContactKind, int, int]] = {}
+    for contact_id, account_id, met_on, kind, logged_by, stakeholder_id, attending in await connection.execute(
+        rows.add_columns(theirs_in.c.theirs)
+    ):
+        facts[contact_id] = (account_id, met_on, kind, logged_by, attending)
+        theirs[contact_id].append(stakeholder_id)
+    ours: dict[int, set[int]] = {contact_id: {fact[3]} for contact_id, fact in facts.items()}
+    for contact_id, person_id in await connection.execute(participants):
+        if contact_id in ours:
+            ours[contact_id].add(person_id)
+    pairs: dict[tuple[int, int, int], _Pair] = defaultdict(_Pair)
+    for contact_id, (account_id, met_on, kind, _logger, attending) in facts.items():
+        people, customers = ours[contact_id], theirs[contact_id]
+        weight = contact_weight(kind, len(people) + attending, (today - met_on).days)
+        for person_id in people:
+            for stakeholder_id in customers:
+                pair = pairs[(account_id, person_id, stakeholder_id)]
+                pair.weight += weight
+                pair.contacts += 1
+                if pair.last_met is None or met_on > pair.last_met:
+                    pair.last_met = met_on
+    return pairs
+
+
+async def relationship_maps(
+    session: AsyncSession, account_ids: Collection[int], today: dt.date
+) -> dict[int, RelationshipMap]:
+    """The relationship maps of many accounts as of `today` (the digest), in seven statements whatever their sizes."""
+    return {
+        account_id: RelationshipMap(
+            account_id=account_id,
+            today=today,
+            stakeholders=tuple(found.stakeholders),
+            members=tuple(found.members),
+            ties=tuple(found.ties),
+            influences=tuple(found.influences),
+            gaps=found.gaps(today),
+        )
+        for account_id, found in (await _load(session, account_ids, today)).items()
+    }
+
+
+async def relationship_map(session: AsyncSession, account: Account, today: dt.date) -> RelationshipMap:
+    """The account's relationship map as of `today`, in seven statements whatever its size."""
+    return (await relationship_maps(session, [account.id], today))[account.id]
+
+
+def coverage_of(
+    stakeholders: Sequence[MapStakeholder], ties: Sequence[Tie], today: dt.date, influences: Iterable[tuple[int, int]]
+) -> CoverageFacts:
+    deciders = [s for s in stakeholders if is_decision_maker(s)]
+    return CoverageFacts(
+        decision_makers=len(deciders),
+        decision_makers_met=sum(1 for s in deciders if met_since(s, today, MET_DAYS)),
+        key_player_freshness=key_player_freshness(stakeholders, today),
+        gaps=coverage_gaps(stakeholders, ties, today, influences),
+    )
+
+
+async def coverage_facts(
+    session: AsyncSession, account_ids: Collection[int], today: dt.date
+) -> dict[int, CoverageFacts]:
+    """The coverage of many accounts at once (seven statements whatever their number); every id is in the answer.
+
+    decision_makers_met counts the decision makers met in the last 90 days; key_player_freshness: see
+    `key_player_freshness`.
+    """
+    found = await _load(session, account_ids, today, deciders_only=True)
+    return {
+        account_id: coverage_of(data.stakeholders, data.ties, today, data.influences)
+        for account_id, data in found.items()
+    }

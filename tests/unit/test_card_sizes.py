@@ -103,7 +103,7 @@ from cards.timeline import TimelineItem, timeline_card
 from kam.catalogue import NAME_MAX as SERVICE_NAME_MAX
 from kam.checks import DISMISS_REASON_MAX
 from kam.dependency import DependencyRisk
-from kam.digest import ACKNOWLEDGE, TELL, TITLES_SHOWN, UPDATE_REVIEW, AccountNews, Digest, Waiting
+from kam.digest import ACKNOWLEDGE, TELL, TITLES_SHOWN, UPDATE_REVIEW, AccountGaps, AccountNews, Digest, Waiting
 from kam.health import DEFAULT_WEIGHTS, Drop, FallenPart, Health, Part, PartScore
 from kam.kpis import AccountKpis, FlowKpis, PlanKpis, RelationshipKpis, ResultKpis
 from kam.list_reviews import COMMENT_MAX as LIST_REVIEW_COMMENT_MAX
@@ -126,7 +126,7 @@ from kam.outbox import OutboxKind
 from kam.plans import ITEMS_MAX, ItemStatus
 from kam.price_actions import TEXT_MAX as PRICE_TEXT_MAX
 from kam.price_actions import TITLE_MAX as PRICE_TITLE_MAX
-from kam.relationships import GapKind
+from kam.relationships import Gap, GapKind, MapMember, MapStakeholder, RelationshipMap
 from kam.reviews import COMMENT_MAX
 from kam.rules import ABOUTS, DecideRule, InformRule, RuleSet
 from kam.selection import CRITERIA_MAX, Criterion, Selection
@@ -374,7 +374,25 @@ def digest() -> Digest:
     ]
     person = Person(name=worst(200))
     since = dt.datetime(2026, 12, 24, tzinfo=dt.UTC)
-    return Digest(person, since, news, kinds * MANY, [worst(ACCOUNT_NAME)] * MANY)
+    gaps = [AccountGaps(worst(ACCOUNT_NAME), every_gap()) for _ in range(MANY)]
+    return Digest(person, since, news, kinds * MANY, [worst(ACCOUNT_NAME)] * MANY, gaps)
+
+
+def every_gap() -> RelationshipMap:
+    """A map with every kind of gap at once (impossible together, but each at its longest), naming MANY people."""
+    ids = tuple(range(MANY))
+    stakeholders = tuple(
+        MapStakeholder(i, worst(STAKEHOLDER_NAME), None, None, None, None, None, False, None, None) for i in ids
+    )
+    members = tuple(MapMember(i, worst(PERSON_NAME), False) for i in ids)
+    gaps = (
+        Gap(GapKind.NO_DECISION_MAKER),
+        *(Gap(GapKind.ROLE_UNFILLED, role=role) for role in BuyingRole),
+        Gap(GapKind.SINGLE_THREADED, ids, person_ids=ids),
+        Gap(GapKind.EXECUTIVES_NOT_MET, ids),
+        Gap(GapKind.OPPONENT_OUTWEIGHS, ids),
+    )
+    return RelationshipMap(BIG_ID, TODAY, stakeholders, members, (), (), gaps)
 
 
 def meeting() -> MeetingView:
