@@ -34,6 +34,7 @@ from bot.tabs.pages import TabPages
 from bot.teams.endpoint import TeamsEndpoint
 from bot.telemetry import trace_database
 from kam.catalogue import Catalogue
+from kam.health import record_health
 from kam.kpi_cards import schedule_kpi_cards
 from kam.list_reviews import schedule_list_review_due
 from kam.migrate import head_revision
@@ -181,6 +182,25 @@ def steering_cards(settings: Settings, db: Database, selection: Selection) -> Ca
     return run_once
 
 
+def health_record(db: Database, selection: Selection) -> Callable[[], Awaitable[int]]:
+    """The sweep's job that stores each active account's health score once a day and queues the card to its KA
+    managers when it fell (kam.health.record_health). Once a day has been recorded, this process leaves it: an
+    account without a score (no part with a weight has data) would otherwise be computed again on every sweep."""
+    recorded: set[dt.date] = set()
+
+    async def run_once() -> int:
+        today = dt.datetime.now(dt.UTC).date()
+        if today in recorded:
+            return 0
+        async with db.transaction() as session:
+            told = await record_health(session, today, selection.health)
+        recorded.clear()
+        recorded.add(today)
+        return told
+
+    return run_once
+
+
 def outbox(
     settings: Settings,
     db: Database,
@@ -223,6 +243,7 @@ def outbox(
         ),
         jobs=[
             steering_cards(settings, db, selection or Selection()),
+            health_record(db, selection or Selection()),
             *([meeting_watch(settings, db, metrics, graph()).run_once] if settings.meeting_nudges else []),
         ],
         card_memory_days=settings.form_max_age_days + 1,  # a form older than that is refused anyway

@@ -318,7 +318,8 @@ def selection_check(
     file: Path = typer.Argument(None, help="A selection file (.yaml); default: KAMBOT_SELECTION_FILE."),
 ) -> None:
     """Read a selection file as kambot will at start-up: the criteria and weights, the tier thresholds, the list
-    review's cadence and the dependency thresholds, or where the file is wrong. Exit code 2 when it cannot be used."""
+    review's cadence, the dependency thresholds and the health score's weights, or where the file is wrong. Exit code
+    2 when it cannot be used."""
     from kam.selection import Selection, SelectionFileError
 
     path = str(file) if file else _settings().selection_file
@@ -343,6 +344,9 @@ def selection_check(
     console.print(tiers)
     console.print(f"List review every {selection.review_every_days} days")
     console.print("Dependency thresholds: " + ", ".join(f"{k} {v:g}" for k, v in selection.dependency.items()))
+    health = selection.health
+    console.print("Health score weights: " + ", ".join(f"{part} {weight:g}" for part, weight in health.weights.items()))
+    console.print(f"Health drop alert: more than {health.drop_alert:g} points below {health.compare_days} days earlier")
     if path:
         console.print(f"[green]✓[/] {path} can be used")
 

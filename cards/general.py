@@ -9,7 +9,9 @@ from microsoft_teams.cards import Version
 
 from cards.build import CARD_VERSION, card, command_button, heading, plain, static
 from cards.fit import first, names_text
+from cards.health import health_lines
 from cards.i18n import Texts
+from kam.health import Health
 from kam.models import Role, Tier
 
 ACCOUNTS_SHOWN = 30  # someone on more accounts finds each in its channel
@@ -98,6 +100,7 @@ class AccountSummary:
     contacts_90d: int
     decisions_90d: int
     last_contact: str  # ISO date, or "" when never
+    health: Health | None = None  # None: no score yet
 
 
 # Link unfurling renders Adaptive Cards up to 1.3 (Microsoft's link unfurling page); the summary needs no newer.
@@ -106,13 +109,15 @@ UNFURL_VERSION: Final[Version] = "1.3"
 
 def account_summary_card(t: Texts, summary: AccountSummary, *, version: Version = CARD_VERSION) -> dict[str, Any]:
     """The card the search command inserts, and a pasted account link unfurls into, in any chat: the
-    account at a glance, nothing confidential (it is read wherever it is shared)."""
+    account at a glance, nothing confidential (it is read wherever it is shared): its health score says which
+    parts cost most and which kinds of coverage gaps there are, never whom they are about."""
     body: list[Any] = [heading(summary.name), static(t(f"tier.{summary.tier.value}"), subtle=True)]
     if summary.managers:
         body.append(plain(t("channel.welcome.managers", names=names_text(t, summary.managers))))
     body.append(static(t("search.activity", contacts=summary.contacts_90d, decisions=summary.decisions_90d)))
     last = t("search.last_contact", date=summary.last_contact) if summary.last_contact else t("search.no_contact")
     body.append(static(last, subtle=True))
+    body += health_lines(t, summary.health)
     return card(body, fallback_text=summary.name, version=version)
 
 

@@ -120,6 +120,7 @@ class Conflicts:
     caught: int
     dismissed: int
     days_open_median: float | None
+    still_open: int = 0  # neither dismissed nor ended yet (the health score counts them)
 
 
 async def conflicts_of(
@@ -141,6 +142,7 @@ async def conflicts_of(
     caught: dict[int, int] = defaultdict(int)
     dismissed: dict[int, int] = defaultdict(int)
     days_open: dict[int, list[float]] = defaultdict(list)
+    still_open: dict[int, int] = defaultdict(int)
     for account_id, kind, created_at, closed_at, dismissed_at, agreement_ended in rows.all():
         caught[account_id] += 1
         dismissed[account_id] += dismissed_at is not None
@@ -148,11 +150,14 @@ async def conflicts_of(
         moments = [aware(moment) for moment in ends if moment is not None]
         if moments:
             days_open[account_id].append(max((min(moments) - aware(created_at)).total_seconds(), 0.0) / 86400.0)
+        else:
+            still_open[account_id] += 1
     return {
         account_id: Conflicts(
             caught[account_id],
             dismissed[account_id],
             round(median(days_open[account_id]), 2) if days_open[account_id] else None,
+            still_open[account_id],
         )
         for account_id in caught
     }

@@ -102,6 +102,7 @@ class PlanKpis:
     conflicts_caught: int
     conflicts_dismissed: int
     conflict_days_open_median: float | None
+    conflicts_open: int = 0  # of those caught, neither dismissed nor ended yet
 
 
 @dataclass(frozen=True)
@@ -322,6 +323,7 @@ async def kpis_for(
             conflicts_caught=conflict.caught,
             conflicts_dismissed=conflict.dismissed,
             conflict_days_open_median=conflict.days_open_median,
+            conflicts_open=conflict.still_open,
         )
         target = revenue_target(content.get("sections") or {})
         kpis[account_id] = AccountKpis(

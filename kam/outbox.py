@@ -48,6 +48,8 @@ class OutboxKind(StrEnum):
     # accounts the card asks them to comment on (kam.list_reviews)
     LIST_REVIEW_DUE = "list_review.due"  # a head of KAM; detail: when the review fell due, when the last started
     KPI_MONTHLY = "kpi.monthly"  # a KA manager or head of KAM (kam.kpi_cards.KpiCardSent); detail: the month
+    HEALTH_DROP = "health.drop"  # a KA manager; account: the one whose health score fell (kam.health.record_health);
+    # detail: the day ("on") and the day it is compared with ("before")
 
 
 # The 1:1 cards that ask something of their person (acknowledge, update a review, fix a delivery, add people to

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kam.access import KpiScope, Principal, kpi_scope, portfolio_accounts
+from kam.health import Health, HealthSettings, health_from_kpis, visible_health
 from kam.kpis import AccountKpis, KpiCache, MonthPoint, kpis_for, monthly_trend, within_scope
 from kam.models import Account, PlanVersion, ResultFigures, Role, Tier
 
@@ -31,6 +32,7 @@ class PortfolioRow:
     plan_saved_on: dt.date | None
     attractiveness: float | None  # the selection score, 0..5
     position: float | None  # our position with the customer: share of wallet, else potential exploited (0..1)
+    health: Health | None = None
 
 
 # What the page sorts by; each is a value of a row (None sorts last, whichever the direction).
@@ -44,6 +46,7 @@ SORTS: dict[str, Callable[[PortfolioRow], object]] = {
     "actions_late": lambda r: r.kpis.plan.actions_late if r.kpis.plan else None,
     "revenue": lambda r: r.kpis.results.revenue if r.kpis.results else None,
     "attractiveness": lambda r: r.attractiveness,
+    "health": lambda r: r.health.score if r.health else None,
 }
 
 
@@ -56,17 +59,20 @@ class PortfolioQuery:
     tier: Tier | None = None
     text: str = ""
     late_only: bool = False
+    health_below: int | None = None  # only accounts whose health score is below this (1..100)
 
     @classmethod
     def parse(cls, query: Mapping[str, str]) -> PortfolioQuery:
         sort = query.get("sort", "name")
         tier = query.get("tier", "")
+        below = query.get("health_below", "")
         return cls(
             sort=sort if sort in SORTS else "name",
             descending=query.get("order") == "desc",
             tier=Tier(tier) if tier in {t.value for t in Tier} else None,
             text=query.get("q", "").strip()[:100],
             late_only=query.get("late") == "1",
+            health_below=int(below) if below.isascii() and below.isdigit() and 1 <= int(below) <= 100 else None,
         )
 
 
@@ -97,7 +103,12 @@ async def latest_results_year(session: AsyncSession, today: dt.date) -> int:
 
 
 async def portfolio_rows(
-    session: AsyncSession, principal: Principal, today: dt.date, score: Score, cache: KpiCache | None = None
+    session: AsyncSession,
+    principal: Principal,
+    today: dt.date,
+    score: Score,
+    cache: KpiCache | None = None,
+    health: HealthSettings | None = None,
 ) -> list[PortfolioRow]:
     """Every active account the principal's portfolio holds, each with what the policy lets them see of it."""
     everything = (await session.scalars(select(Account).where(Account.active.is_(True)))).all()
@@ -106,9 +117,11 @@ async def portfolio_rows(
     kpis = await kpis_for(session, ids, today, cache)
     trends = await monthly_trend(session, ids, today, cache=cache)
     saved = await _plans_saved(session, ids)
+    healths = await health_from_kpis(session, kpis, today, health)
     rows = []
     for account in accounts:
-        seen = within_scope(kpis[account.id], kpi_scope(principal, account) or KpiScope.FLOW)
+        scope = kpi_scope(principal, account) or KpiScope.FLOW
+        seen = within_scope(kpis[account.id], scope)
         rows.append(
             PortfolioRow(
                 account=account,
@@ -118,6 +131,7 @@ async def portfolio_rows(
                 plan_saved_on=saved.get(account.id),
                 attractiveness=score(account.scores),
                 position=_position(seen),
+                health=visible_health(healths[account.id], scope),
             )
         )
     return rows
@@ -126,6 +140,11 @@ async def portfolio_rows(
 def is_late(row: PortfolioRow) -> bool:
     plan = row.kpis.plan
     return plan is not None and (plan.actions_late > 0 or plan.objectives_late > 0)
+
+
+def _health_below(row: PortfolioRow, limit: int) -> bool:
+    score = row.health.score if row.health else None
+    return score is not None and score < limit
 
 
 def chosen(rows: Sequence[PortfolioRow], query: PortfolioQuery) -> list[PortfolioRow]:
@@ -137,6 +156,7 @@ def chosen(rows: Sequence[PortfolioRow], query: PortfolioQuery) -> list[Portfoli
         if (query.tier is None or r.account.tier == query.tier)
         and (not text or text in r.account.name.casefold() or any(text in m.casefold() for m in r.managers))
         and (not query.late_only or is_late(r))
+        and (query.health_below is None or _health_below(r, query.health_below))
     ]
     key = SORTS[query.sort]
     known = [r for r in kept if key(r) is not None]

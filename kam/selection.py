@@ -26,6 +26,10 @@ where and why. Without a file, the defaults below apply. For example::
       top10_share: 0.7
       herfindahl: 0.1
       key_account_share_min: 0.3    # below this share of the company's revenue: a risk
+    health:                         # the health score (docs/kpis.md): the weight of each part (0 leaves it out)
+      weights: {coverage: 20, freshness: 20, plan: 15, acknowledgements: 15, conflicts: 10, review: 10, whitespace: 10}
+      drop_alert: 10                # a fall of more points than this tells the KA managers why
+      compare_days: 7               # ... compared with the score this many days earlier
 
 The weighted score is the weighted mean of the criteria scored (an unscored criterion is left out, not
 counted as 0); nothing scored, no score.
@@ -41,6 +45,7 @@ from typing import Any
 
 import yaml
 
+from kam.health import DEFAULT_WEIGHTS, HealthSettings, Part
 from kam.models import Tier
 from kam.text import one_line
 
@@ -50,6 +55,9 @@ CRITERIA_MAX = 20
 NAME_MAX = 60
 WEIGHT_MAX = 100.0
 REVIEW_DAYS_MIN, REVIEW_DAYS_MAX = 7, 730
+DROP_ALERT_MAX = 100.0
+COMPARE_DAYS_MIN, COMPARE_DAYS_MAX = 1, 90
+SECTIONS = ("criteria", "tiers", "list_review", "dependency", "health")
 # The modern criteria (KAM.md); their names are in the card catalogue (selection.criterion.<key>).
 MODERN_CRITERIA = (
     "customer_complexity",
@@ -106,6 +114,7 @@ class Selection:
     tiers: Mapping[Tier, float] = field(default_factory=lambda: dict(DEFAULT_TIERS))
     review_every_days: int = 91
     dependency: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_DEPENDENCY))
+    health: HealthSettings = field(default_factory=HealthSettings)
 
     @property
     def weights(self) -> Mapping[str, float]:
@@ -142,16 +151,17 @@ class Selection:
     @classmethod
     def parse(cls, raw: Any) -> Selection:
         if not isinstance(raw, dict):
-            raise SelectionFileError("expected the sections criteria, tiers, list_review and/or dependency")
-        unknown = sorted(set(raw) - {"criteria", "tiers", "list_review", "dependency"})
+            raise SelectionFileError(f"expected the sections {', '.join(SECTIONS[:-1])} and/or {SECTIONS[-1]}")
+        unknown = sorted(set(raw) - set(SECTIONS))
         if unknown:
-            raise SelectionFileError(f"{unknown[0]}: not a section (criteria, tiers, list_review, dependency)")
+            raise SelectionFileError(f"{unknown[0]}: not a section ({', '.join(SECTIONS)})")
         defaults = cls()
         return cls(
             criteria=_criteria(raw["criteria"]) if "criteria" in raw else defaults.criteria,
             tiers=_tiers(raw["tiers"]) if "tiers" in raw else defaults.tiers,
             review_every_days=_review_days(raw["list_review"]) if "list_review" in raw else 91,
             dependency=_dependency(raw["dependency"]) if "dependency" in raw else defaults.dependency,
+            health=_health(raw["health"]) if "health" in raw else defaults.health,
         )
 
 
@@ -242,6 +252,34 @@ def _dependency(raw: Any) -> dict[str, float]:
             raise SelectionFileError(f"dependency.{key}: not a threshold ({', '.join(DEPENDENCY_KEYS)})")
         thresholds[key] = _number(value, f"dependency.{key}", 0, 1)
     return thresholds
+
+
+def _health(raw: Any) -> HealthSettings:
+    """The weights of the health score's parts (those not named keep their default), the drop alert and the day
+    it compares with."""
+    if not isinstance(raw, dict):
+        raise SelectionFileError("health: expected weights, drop_alert and/or compare_days")
+    unknown = sorted(set(raw) - {"weights", "drop_alert", "compare_days"})
+    if unknown:
+        raise SelectionFileError(f"health.{unknown[0]}: not a setting (weights, drop_alert, compare_days)")
+    weights = dict(DEFAULT_WEIGHTS)
+    given = raw.get("weights", {})
+    if not isinstance(given, dict):
+        raise SelectionFileError("health.weights: expected a weight per part, e.g. coverage: 20")
+    parts = ", ".join(p.value for p in Part)
+    for name, weight in given.items():
+        if name not in {p.value for p in Part}:
+            raise SelectionFileError(f"health.weights.{name}: not a part of the health score ({parts})")
+        weights[Part(name)] = _number(weight, f"health.weights.{name}", 0, WEIGHT_MAX)
+    if not any(weight > 0 for weight in weights.values()):
+        raise SelectionFileError("health.weights: at least one part needs a weight above 0")
+    drop_alert = _number(raw.get("drop_alert", 10), "health.drop_alert", 0, DROP_ALERT_MAX)
+    days = raw.get("compare_days", 7)
+    if isinstance(days, bool) or not isinstance(days, int) or not COMPARE_DAYS_MIN <= days <= COMPARE_DAYS_MAX:
+        raise SelectionFileError(
+            f"health.compare_days: a whole number of days from {COMPARE_DAYS_MIN} to {COMPARE_DAYS_MAX}, not {days!r}"
+        )
+    return HealthSettings(weights, drop_alert, days)
 
 
 def clean_scores(selection: Selection, raw: Mapping[str, Any]) -> tuple[dict[str, float], list[str]]:

@@ -16,6 +16,7 @@ from cards.general import AccountSummary, account_summary_card
 from kam.access import Audience, nameable
 from kam.accounts import managers_of
 from kam.errors import KamError
+from kam.health import health_for
 from kam.models import Account
 from kam.timeline import recent_activity
 
@@ -60,7 +61,10 @@ async def summary_cards(
     """(account name, summary card) for accounts the router has let the caller see here."""
     since = turn.today - dt.timedelta(days=90)
     results = []
-    async with turn.services.db.transaction() as session:
+    services = turn.services
+    async with services.db.transaction() as session:
+        ids = [a.id for a in accounts]
+        healths = await health_for(session, ids, turn.today, services.selection.health, services.kpi_cache)
         for account in accounts:
             activity = await recent_activity(session, account.id, since)
             summary = AccountSummary(
@@ -70,6 +74,7 @@ async def summary_cards(
                 activity.contacts,
                 activity.decisions,
                 activity.last_contact.isoformat() if activity.last_contact else "",
+                healths.get(account.id),
             )
             results.append((account.name, account_summary_card(turn.t, summary, version=version)))
     return results

@@ -7,6 +7,7 @@ transaction open. None means the row is no longer owed (acknowledged meanwhile, 
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,6 +28,7 @@ from cards.digest import digest_card
 from cards.fit import names_text
 from cards.forms import Option, account_picker_card
 from cards.general import channel_welcome_card, delivery_failed_card, members_missing_card
+from cards.health import health_drop_card
 from cards.i18n import Texts
 from cards.kpi_card import AccountFigures, head_kpi_card, manager_kpi_card
 from cards.list_review import comment_card, list_review_due_card
@@ -36,6 +38,7 @@ from graph.activity_feed import ActivityNotification
 from kam.access import (
     Act,
     Audience,
+    KpiScope,
     Principal,
     Subject,
     is_allowed,
@@ -53,6 +56,7 @@ from kam.decisions import get_decision
 from kam.dependency import crossed, dependency_risk
 from kam.digest import digest_of
 from kam.errors import ItemNotFound
+from kam.health import stored_drop
 from kam.kpi_cards import results_year
 from kam.kpis import kpis_for, within_scope
 from kam.list_reviews import open_list_review
@@ -415,6 +419,26 @@ async def kpi_monthly(r: Rendering, message: OutboxMessage) -> Rendered | None:
     return await r.to_person(person, manager_kpi_card(t, month, lines)) if lines else None
 
 
+async def health_drop(r: Rendering, message: OutboxMessage) -> Rendered | None:
+    """The account's score fell: to a KA manager who still sees all its figures when the card is sent, with the
+    parts that fell as the two stored days hold them."""
+    manager, account = await r.manager_and_account(message)
+    if kpi_scope(r.principal(manager), account) != KpiScope.ALL:
+        return None
+    detail = message.detail or {}
+    try:
+        on, before = dt.date.fromisoformat(str(detail.get("on"))), dt.date.fromisoformat(str(detail.get("before")))
+    except ValueError:
+        raise Undeliverable("a health drop without its days") from None
+    drop = await stored_drop(r.session, account.id, on, before)
+    if drop is None:
+        return None
+    t = r.texts_for(manager)
+    return await r.to_person(
+        manager, health_drop_card(t, account.name, drop, before.isoformat(), r.links.insights(account))
+    )
+
+
 RENDERERS: Mapping[OutboxKind, Renderer] = {
     OutboxKind.CHANNEL_WELCOME: channel_welcome,
     OutboxKind.CONTACT_LOGGED: channel_post(ItemKind.CONTACT),
@@ -437,6 +461,7 @@ RENDERERS: Mapping[OutboxKind, Renderer] = {
     OutboxKind.LIST_REVIEW_COMMENT: list_review_comment,
     OutboxKind.LIST_REVIEW_DUE: list_review_due,
     OutboxKind.KPI_MONTHLY: kpi_monthly,
+    OutboxKind.HEALTH_DROP: health_drop,
 }
 
 

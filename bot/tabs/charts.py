@@ -25,10 +25,11 @@ def _svg(width: int, height: int, title: str, description: str, body: str, css: 
     )
 
 
-def sparkline(values: Sequence[float | None], title: str, description: str) -> Markup:
-    """A line over the months, scaled to its own highest value; a month without a figure breaks the line."""
+def sparkline(values: Sequence[float | None], title: str, description: str, top: float | None = None) -> Markup:
+    """A line over the months, scaled to `top` or else its own highest value; a month without a figure breaks the
+    line."""
     known = [v for v in values if v is not None]
-    top = max(known, default=0) or 1
+    top = top or max(known, default=0) or 1
     step = (SPARK_WIDTH - 4) / max(len(values) - 1, 1)
     segments: list[list[str]] = [[]]
     for index, value in enumerate(values):

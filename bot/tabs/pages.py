@@ -40,6 +40,7 @@ from bot.tabs.steering import (
     account_cells,
     ack_chart,
     dependency_lines,
+    health_chart,
     matrix_chart,
     parse_results_entry,
     portfolio_cells,
@@ -63,6 +64,7 @@ from kam.access import (
 from kam.accounts import account_for_channel, stakeholders_of, team_roles
 from kam.dependency import dependency_risk
 from kam.errors import InvalidReference, KamError, NotAllowed
+from kam.health import health_from_kpis, health_trend, visible_health
 from kam.kpis import kpis_for, monthly_trend, within_scope
 from kam.models import Account, Contact, ItemKind, Person, ResultFigures, Tier
 from kam.people import Caller, find_person
@@ -602,6 +604,8 @@ class TabPages:
         figures = await kpis_for(viewer.session, [account.id], today, self.kpi_cache)
         kpis = within_scope(figures[account.id], scope)
         trend = (await monthly_trend(viewer.session, [account.id], today, cache=self.kpi_cache)).get(account.id, [])
+        health = await health_from_kpis(viewer.session, figures, today, self.services.selection.health)
+        health_days = await health_trend(viewer.session, account.id, today)
         results = kpis.results
         reached = (
             results.revenue / results.revenue_target
@@ -619,6 +623,9 @@ class TabPages:
             trend_chart=trend_chart(trend, t, account.name),
             ack_chart=ack_chart(trend, t, account.name),
             reached=reached,
+            health=visible_health(health[account.id], scope),
+            health_days=health_days,
+            health_chart=health_chart(health_days, t, account.name),
         )
 
     async def portfolio_shell(self, request: web.Request) -> web.Response:
@@ -640,8 +647,11 @@ class TabPages:
     async def _portfolio_table(self, request: web.Request) -> tuple[PortfolioViewer, list[Any], PortfolioQuery]:
         viewer = _portfolio_viewer_of(request)
         query = PortfolioQuery.parse(request.query)
-        score = self.services.selection.score
-        rows = await portfolio_rows(viewer.session, viewer.principal, dt.date.today(), score, self.kpi_cache)
+        selection = self.services.selection
+        today = dt.date.today()
+        rows = await portfolio_rows(
+            viewer.session, viewer.principal, today, selection.score, self.kpi_cache, selection.health
+        )
         return viewer, rows, query
 
     async def portfolio(self, request: web.Request) -> web.Response:
@@ -713,6 +723,8 @@ def _portfolio_query_string(query: PortfolioQuery) -> str:
         values["q"] = query.text
     if query.late_only:
         values["late"] = "1"
+    if query.health_below is not None:
+        values["health_below"] = str(query.health_below)
     return "&" + urlencode(values)
 
 

@@ -17,6 +17,7 @@ from markupsafe import Markup
 from bot.tabs.charts import MatrixPoint, portfolio_matrix, sparkline
 from cards.i18n import Texts
 from kam.dependency import DependencyRisk, crossed
+from kam.health import Health
 from kam.kpis import AccountKpis, MonthPoint
 from kam.portfolio import SCORE_TOP, PortfolioRow
 
@@ -61,6 +62,7 @@ PORTFOLIO_COLUMNS = (
     "account",
     "tier",
     "managers",
+    "health",
     "post_median",
     "post_p90",
     "acknowledged",
@@ -84,6 +86,7 @@ SORTABLE = {
     "account": "name",
     "tier": "tier",
     "managers": "manager",
+    "health": "health",
     "post_median": "post_minutes",
     "acknowledged": "acknowledged",
     "decision_makers": "decision_makers",
@@ -144,7 +147,18 @@ def portfolio_cells(row: PortfolioRow, t: Texts) -> dict[str, Cell]:
         "managers": Cell(", ".join(row.managers) or "—"),
         "plan_saved": Cell(row.plan_saved_on.isoformat()) if row.plan_saved_on else Cell(t("kpi.no_plan")),
         "attractiveness": DASH if row.attractiveness is None else Cell(f"{row.attractiveness:.1f}", row.attractiveness),
+        "health": health_cell(row.health),
     }
+
+
+def health_cell(health: Health | None) -> Cell:
+    return DASH if health is None or health.score is None else Cell(str(health.score), health.score)
+
+
+def health_chart(days: Sequence[tuple[dt.date, int]], t: Texts, account: str) -> Markup:
+    """The stored daily scores as a line on a 0-100 scale, and day by day in its description."""
+    described = ", ".join(f"{day.isoformat()}: {score}" for day, score in days) or t("health.trend.empty")
+    return sparkline([score for _, score in days], t("health.trend"), described, top=100)
 
 
 def trend_chart(points: Sequence[MonthPoint], t: Texts, account: str) -> Markup:

@@ -18,7 +18,7 @@ from bot.tabs.signin import TabTokens
 from kam.accounts import get_account
 from kam.contacts import LogContact, log_contact
 from kam.demo import PEOPLE, TENANT_ID
-from kam.models import Account, Contact, ContactKind
+from kam.models import Account, AccountHealth, Contact, ContactKind
 from kam.people import Caller, find_person
 from kam.results import set_results
 from tests.support.chromium import ARTIFACTS, chromium, contrast_failures, overflow, unnamed_controls
@@ -32,6 +32,7 @@ CONTOSO, FABRIKAM = 1, 2
 THEMES = ("default", "dark", "contrast")
 WIDTHS = {"desktop": 1024, "phone": 360}
 USERS = {p.name.split()[0].lower(): p for p in PEOPLE}
+HEALTH_DAYS = {3: 72, 2: 65, 1: 58}
 
 
 @dataclass
@@ -80,6 +81,9 @@ async def site(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Site]:
         await log_contact(session, visit)
     async with bot.db.transaction() as session:
         await session.execute(update(Contact).values(created_at=dt.datetime.now(dt.UTC) - dt.timedelta(days=1)))
+        for days, score in HEALTH_DAYS.items():  # the scores of the last days, as the daily job stored them
+            on = dt.date.today() - dt.timedelta(days=days)
+            session.add(AccountHealth(account_id=CONTOSO, on_date=on, score=score, parts={}))
     SHOTS.mkdir(parents=True, exist_ok=True)
     async with chromium() as browser:
         context = await browser.new_context()
@@ -146,4 +150,25 @@ async def test_the_portfolio_matrix_and_the_sorting_by_a_click(site: Site) -> No
     await page.wait_for_selector("th[aria-sort='descending']")
     names = await page.eval_on_selector_all("#portfolio tbody tr", "rs => rs.map(r => r.cells[0].innerText)")
     assert names == ["Fabrikam Logistics", "Contoso Pharma"]
+    await page.close()
+
+
+async def test_insights_shows_the_health_score_its_parts_and_its_trend_with_a_text_alternative(site: Site) -> None:
+    for width in WIDTHS.values():
+        page = await open_page(site, site.url(f"/tabs/insights?account={CONTOSO}", "megan"), width)
+        section = page.locator("section[aria-labelledby='health-title']")
+        assert "Health score" in await section.inner_text()
+        assert await page.locator("#health-score").inner_text() != ""
+        assert await page.locator("#health-parts tbody tr").count() == 7
+        assert await page.locator("#health-parts").is_visible()
+        chart = section.locator("svg.chart")
+        assert await chart.count() == 1
+        described = await chart.locator("desc").text_content() or ""
+        days = [(dt.date.today() - dt.timedelta(days=d)).isoformat() for d in HEALTH_DAYS]
+        # the days stored before, then today's as the sweep stored it
+        assert described.startswith(", ".join(f"{day}: {score}" for day, score in zip(days, HEALTH_DAYS.values())))
+        await section.screenshot(path=str(SHOTS / f"insights-health-{width}.png"))
+        await page.close()
+    page = await open_page(site, site.url(f"/tabs/insights?account={CONTOSO}", "adele"), WIDTHS["phone"])
+    assert await page.locator("#health-score").count() == 1 and await page.locator("#health-parts").count() == 0
     await page.close()

@@ -334,6 +334,7 @@ async def test_every_figure_of_an_account_is_the_one_worked_out_by_hand(world: W
         conflicts_caught=3,
         conflicts_dismissed=1,
         conflict_days_open_median=6.5,
+        conflicts_open=1,  # the price risk
     )
     results = kpis.results
     assert results is not None

@@ -58,6 +58,7 @@ from cards.general import (
     members_missing_card,
     welcome_card,
 )
+from cards.health import health_drop_card
 from cards.i18n import Texts
 from cards.kpi_card import AccountFigures, head_kpi_card, manager_kpi_card
 from cards.list_review import NAME_MAX as CANDIDATE_NAME_MAX
@@ -106,6 +107,7 @@ from kam.catalogue import NAME_MAX as SERVICE_NAME_MAX
 from kam.checks import DISMISS_REASON_MAX
 from kam.dependency import DependencyRisk
 from kam.digest import ACKNOWLEDGE, TELL, TITLES_SHOWN, UPDATE_REVIEW, AccountGaps, AccountNews, Digest, Waiting
+from kam.health import DEFAULT_WEIGHTS, Drop, FallenPart, Health, Part, PartScore
 from kam.kpis import AccountKpis, FlowKpis, PlanKpis, RelationshipKpis, ResultKpis
 from kam.list_reviews import COMMENT_MAX as LIST_REVIEW_COMMENT_MAX
 from kam.list_reviews import ENTER, EXIT, TIER
@@ -217,6 +219,17 @@ def attention(item_kind: ItemKind, banner: str = "") -> Attention:
         viewer_may_dismiss=tuple(BIG_ID - i for i in range(MANY)),
         banner=banner,
     )
+
+
+def worst_health() -> Health:
+    """Every part counted and costing points, every kind of coverage gap."""
+    parts = tuple(PartScore(part, weight, 0.01, 0.1, 99.9) for part, weight in DEFAULT_WEIGHTS.items())
+    return Health(BIG_ID, 100, parts, tuple(GapKind))
+
+
+def worst_drop() -> Drop:
+    """Every part fell, from counted to not counted."""
+    return Drop(100, 0, tuple(FallenPart(part, 1.0, None) for part in Part))
 
 
 def worst_why(kind: FlagKind) -> dict[str, Any]:
@@ -645,6 +658,12 @@ OUTBOX_CASES: dict[OutboxKind, dict[str, Case]] = {
     OutboxKind.LIST_REVIEW_DUE: {
         "due": Case(list_review_due_card, lambda t: list_review_due_card(t, TODAY.isoformat(), TODAY.isoformat()))
     },
+    OutboxKind.HEALTH_DROP: {
+        "drop": Case(
+            health_drop_card,
+            lambda t: health_drop_card(t, worst(ACCOUNT_NAME), worst_drop(), TODAY.isoformat(), TAB_URL),
+        )
+    },
     OutboxKind.KPI_MONTHLY: {
         "manager": Case(manager_kpi_card, lambda t: manager_kpi_card(t, "2026-12", account_figures())),
         "head": Case(head_kpi_card, head_card),
@@ -776,7 +795,10 @@ REPLY_CASES: dict[str, Case] = {
     "account found by search": Case(
         account_summary_card,
         lambda t: account_summary_card(
-            t, AccountSummary(worst(ACCOUNT_NAME), Tier.KEY_ACCOUNT, people(), BIG_ID, BIG_ID, TODAY.isoformat())
+            t,
+            AccountSummary(
+                worst(ACCOUNT_NAME), Tier.KEY_ACCOUNT, people(), BIG_ID, BIG_ID, TODAY.isoformat(), worst_health()
+            ),
         ),
     ),
     "stakeholder form": Case(

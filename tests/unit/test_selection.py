@@ -161,3 +161,10 @@ def test_serve_with_a_selection_file_it_cannot_use_stops_with_one_line(tmp_path:
     assert good.returncode == 0, good.stdout + good.stderr
     printed = good.stdout + good.stderr
     assert "Innovation partner" in printed and "List review every 91 days" in printed
+    assert "Health score weights: coverage 20, freshness 20, plan 15, acknowledgements 15, conflicts 10" in printed
+    assert "Health drop alert: more than 10 points below 7 days earlier" in printed
+    wrong_health = tmp_path / "health.yaml"
+    wrong_health.write_text("health:\n  weights:\n    luck: 5\n", encoding="utf-8")
+    checked = run_cli("selection", "check", str(wrong_health), env=env)
+    output = checked.stdout + checked.stderr
+    assert checked.returncode == 2 and "health.weights.luck: not a part of the health score" in output
