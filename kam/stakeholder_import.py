@@ -36,7 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kam.account_list import EMAIL, NO, YES, RowError, header_columns, split_list
 from kam.models import Account, Attitude, BuyingRole, DecisionPower, Stakeholder, StakeholderLevel
-from kam.stakeholders import NAME_MAX, in_a_cycle, set_influences
+from kam.stakeholders import INFLUENCES_MAX, NAME_MAX, in_a_cycle, set_influences
 from kam.text import clean_text
 
 HEADERS = {
@@ -180,6 +180,8 @@ def _parse_line(line: int, values: dict[str, str]) -> StakeholderRow | RowError:
     if len(reports_to) > 1:
         problems.append("reports to names more than one person")
     influences = _emails(values["influences"], "influences", problems)
+    if len(influences) > INFLUENCES_MAX:
+        problems.append(f"influences names more than {INFLUENCES_MAX} people")
     row = StakeholderRow(
         line,
         account,
@@ -326,6 +328,8 @@ def _reference_errors(
             errors.append(RowError(p.row.line, f"not applied: it names {', '.join(waiting)}"))
         elif unknown:
             errors.append(RowError(p.row.line, f"{', '.join(unknown)}: no stakeholder of {p.row.account} has it"))
+        elif any(named[(account_id, e)] is p.stakeholder for e in (p.row.reports_to, *(p.row.influences or ())) if e):
+            errors.append(RowError(p.row.line, "a person cannot report to or influence themselves"))
         elif p.row.reports_to is not None:
             chart[id(p.stakeholder)] = id(named[(account_id, p.row.reports_to)])
     line_of = {id(p.stakeholder): p.row.line for p in planned}

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kam.accounts import get_account, require_team_member, stakeholders_of
@@ -26,10 +26,12 @@ from kam.models import (
     StakeholderLevel,
     utcnow,
 )
+from kam.storage import insert_if_absent
 
 COVERAGE_DAYS = 90
 MODEL_DAYS = 365
 NAME_MAX = 200
+INFLUENCES_MAX = 20  # whom one person sways: the map draws a line for each
 
 Model = Literal["none", "1:1", "1:n", "n:n"]
 
@@ -54,6 +56,10 @@ class UnknownReportsTo(KamError):
     """A reports-to id that is no other customer person of this account: the same answer whether it exists or not."""
 
     code = "field.bad_choice"
+
+
+class TooManyInfluences(KamError):
+    code = "stakeholder.form.influences_max"
 
 
 class UnknownInfluence(KamError):
@@ -107,6 +113,8 @@ async def add_stakeholder(session: AsyncSession, command: AddStakeholder) -> Sta
         raise UnknownReportsTo()
     if any(i not in others for i in command.influences):
         raise UnknownInfluence()
+    if len(set(command.influences)) > INFLUENCES_MAX:
+        raise TooManyInfluences()
     if any(s.name.lower() == command.name.lower() for s in others.values()):
         raise StakeholderExists()
     email = command.email.lower() or None
@@ -195,21 +203,17 @@ async def set_strength(
         raise Refused()
     if strength is not None and not 0 <= strength <= 100:
         raise ValueError(f"a strength is 0 to 100, not {strength}")
-    query = select(RelationshipStrength).where(
-        RelationshipStrength.stakeholder_id == stakeholder.id, RelationshipStrength.person_id == person_id
-    )
-    stored = await session.scalar(query)
+    tie = (RelationshipStrength.stakeholder_id == stakeholder.id, RelationshipStrength.person_id == person_id)
     if strength is None:
-        if stored is not None:
-            await session.delete(stored)
-            await session.flush()
+        await session.execute(delete(RelationshipStrength).where(*tie))
         return None
-    if stored is None:
-        stored = RelationshipStrength(stakeholder_id=stakeholder.id, person_id=person_id, strength=strength)
-        session.add(stored)
-    stored.strength, stored.set_by_id, stored.set_at = strength, by.id, utcnow()
-    await session.flush()
-    return stored
+    # Two saves of the same card at once (a retried invoke, a double tap) must not both insert.
+    values = {"strength": strength, "set_by_id": by.id, "set_at": utcnow()}
+    keys = {"stakeholder_id": stakeholder.id, "person_id": person_id}
+    if not await insert_if_absent(session, RelationshipStrength, keys | values, list(keys)):
+        await session.execute(update(RelationshipStrength).where(*tie).values(**values))
+    query = select(RelationshipStrength).where(*tie).execution_options(populate_existing=True)
+    return await session.scalar(query)
 
 
 async def hand_set_strength(session: AsyncSession, stakeholder_id: int, person_id: int) -> int | None:

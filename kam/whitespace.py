@@ -56,6 +56,12 @@ class WhitespaceCell(BaseModel):
     def _cleaned(cls, value: object) -> object:
         return clean_text(value) if isinstance(value, str) else value
 
+    @field_validator("potential")
+    @classmethod
+    def _in_cents(cls, value: float | None) -> float | None:
+        """Stored as the tab shows it (two decimals), so that a member's save sends back what is stored."""
+        return None if value is None else round(value, 2)
+
     @property
     def place(self) -> tuple[str, str]:
         return self.row_id, self.column_id

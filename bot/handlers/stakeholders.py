@@ -34,6 +34,7 @@ from kam.stakeholders import (
     ReportsToCycle,
     StakeholderEmailExists,
     StakeholderExists,
+    TooManyInfluences,
     UnknownInfluence,
     UnknownReportsTo,
     add_stakeholder,
@@ -50,6 +51,7 @@ CONFLICTS: dict[type[Exception], tuple[str, str]] = {
     ReportsToCycle: ("reports_to", "error.reports_to_cycle"),
     UnknownReportsTo: ("reports_to", "field.bad_choice"),
     UnknownInfluence: ("influences", "field.bad_choice"),
+    TooManyInfluences: ("influences", "stakeholder.form.influences_max"),
 }
 
 

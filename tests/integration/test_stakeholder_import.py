@@ -234,6 +234,24 @@ def test_a_person_reporting_to_someone_stored_who_reports_to_them_is_a_circle(tm
     assert stored(database) == before
 
 
+def test_a_person_named_as_influencing_themselves_or_too_many_is_refused(tmp_path: Path, database: str) -> None:
+    kambot("stakeholders", "import", str(write_csv(tmp_path / "first.csv", GOOD)), database=database, cwd=tmp_path)
+    before = stored(database)
+    many = "; ".join(f"p{n}@contoso.example" for n in range(21))
+    rows = [
+        # No e-mail: matched to the stored Dr. Eva Klein by name, whose own e-mail it names.
+        ["Contoso Pharma", "Dr. Eva Klein", "", "", "", "", "", "", "", "", "", "eva.klein@contoso.example"],
+        ["Contoso Pharma", "Max Weber", "", "", "", "", "", "", "", "", "", many],
+    ]
+    result = kambot(
+        "stakeholders", "import", str(write_csv(tmp_path / "self.csv", rows)), database=database, cwd=tmp_path
+    )
+    assert result.returncode == 1
+    assert "line 2: a person cannot report to or influence themselves" in result.stderr
+    assert "line 3: influences names more than 20 people" in result.stderr
+    assert stored(database) == before
+
+
 def test_the_sample_file_imports_as_it_is(tmp_path: Path, database: str) -> None:
     sample = Path(__file__).resolve().parents[2] / "deploy" / "stakeholders.example.csv"
     result = kambot("stakeholders", "import", str(sample), database=database, cwd=tmp_path)

@@ -135,6 +135,23 @@ async def test_the_ka_manager_builds_the_grid_and_each_owner_updates_only_their_
     assert await tabs.versions() == 2
 
 
+async def test_a_potential_in_fractions_of_a_cent_does_not_block_a_members_save(tabs: Tabs) -> None:
+    """The tab sends back the others' cells as it shows them (two decimals): the stored value must be the same."""
+    people = await ids(tabs)
+    adeles = {"row_id": SAXONY, "column_id": PACKAGING, "status": "open", "owner_id": people["adele"]}
+    megans = {"row_id": BAVARIA, "column_id": SERVICE, "status": "pipeline", "potential": 1234.567}
+    plan = {"sections": {}, "items": [], "whitespace": grid([adeles, megans])}
+    status, _ = await tabs.save("megan", 0, plan)
+    assert status == 200
+    assert (await saved_grid(tabs)).cells[1].potential == 1234.57, "stored as the tab shows it"
+    status, page, _ = await tabs.get(f"/tabs/plan/content?account={CONTOSO}", tabs.token("adele"))
+    shown = re.search(r'data-potential="([^"]*)"', cell_html(page, BAVARIA, SERVICE))
+    assert shown and shown.group(1) == "1234.57"
+    as_shown = megans | {"potential": float(shown.group(1))}
+    status, body = await tabs.save("adele", 1, plan | {"whitespace": grid([adeles | {"status": "sold"}, as_shown])})
+    assert status == 200 and "Saved as version 2." in body
+
+
 async def test_bad_grid_input_is_refused_naming_the_field_and_nothing_is_saved(tabs: Tabs) -> None:
     people = await ids(tabs)
     good = {"row_id": SAXONY, "column_id": PACKAGING, "status": "open", "potential": 1000, "owner_id": people["adele"]}
