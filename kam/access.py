@@ -215,6 +215,15 @@ def may_see_details(principal: Principal, subject: Subject, audience: Audience) 
     return role_on(subject.account, principal) == Role.MANAGER
 
 
+def map_counts_confidential(principal: Principal, account: Account) -> bool:
+    """Whether the relationship map someone sees counts the account's confidential contacts.
+
+    A tie drawn from a confidential contact tells who met whom and when: a detail. The KA managers may see
+    every confidential contact's details; the rest of the team gets the map of the other contacts.
+    """
+    return role_on(account, principal) == Role.MANAGER
+
+
 class KpiScope(StrEnum):
     """How much of an account's figures someone sees (kam.kpis): all of them, or how information flows."""
 

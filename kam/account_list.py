@@ -23,7 +23,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -196,20 +196,27 @@ def header_columns(
     return columns
 
 
-def parse_rows(table: list[list[str]]) -> tuple[list[AccountRow], list[RowError]]:
-    """Valid rows and, for every other row, its line number and what is wrong with it."""
-    columns = header_columns(table, HEADERS, REQUIRED)
-
-    rows: list[AccountRow] = []
-    errors: list[RowError] = []
-    seen: dict[str, int] = {}
+def table_lines(
+    table: list[list[str]], headers: Mapping[str, str], required: Iterable[str]
+) -> Iterator[tuple[int, dict[str, str]]]:
+    """(line number, cleaned value of each column we read) for every row of the file that is not empty; the
+    header as header_columns checks it."""
+    columns = header_columns(table, headers, required)
     for line, cells in enumerate(table[1:], start=2):
-        values = {column: "" for column in HEADERS.values()}
+        values = dict.fromkeys(headers.values(), "")
         for column, cell in zip(columns, cells, strict=False):
             if column:
                 values[column] = clean_text(str(cell))
-        if not any(values.values()):
-            continue
+        if any(v.strip() for v in values.values()):
+            yield line, values
+
+
+def parse_rows(table: list[list[str]]) -> tuple[list[AccountRow], list[RowError]]:
+    """Valid rows and, for every other row, its line number and what is wrong with it."""
+    rows: list[AccountRow] = []
+    errors: list[RowError] = []
+    seen: dict[str, int] = {}
+    for line, values in table_lines(table, HEADERS, REQUIRED):
         problems: list[str] = []
         name = re.sub(r"\s+", " ", values["name"])
         if not name:

@@ -32,11 +32,10 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kam.account_list import RowError, header_columns
+from kam.account_list import RowError, table_lines
 from kam.errors import KamError
 from kam.models import Account, CompanyFigures, Person, ResultFigures, utcnow
 from kam.storage import insert_if_absent
-from kam.text import clean_text
 
 COMPANY = "*"
 FIRST_YEAR = 2000
@@ -180,17 +179,10 @@ def _parse_line(line: int, values: dict[str, str]) -> ResultRow | RowError:
 
 def parse_results(table: list[list[str]]) -> tuple[list[ResultRow], list[RowError]]:
     """Valid rows and, for every other row, its line number and what is wrong with it."""
-    columns = header_columns(table, HEADERS, REQUIRED)
     rows: list[ResultRow] = []
     errors: list[RowError] = []
     seen: dict[tuple[str, int], int] = {}
-    for line, cells in enumerate(table[1:], start=2):
-        values = dict.fromkeys(HEADERS.values(), "")
-        for column, cell in zip(columns, cells, strict=False):
-            if column:
-                values[column] = clean_text(str(cell))
-        if not any(v.strip() for v in values.values()):
-            continue
+    for line, values in table_lines(table, HEADERS, REQUIRED):
         parsed = _parse_line(line, values)
         if isinstance(parsed, RowError):
             errors.append(parsed)

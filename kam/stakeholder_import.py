@@ -34,10 +34,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kam.account_list import EMAIL, NO, YES, RowError, header_columns, split_list
+from kam.account_list import EMAIL, NO, YES, RowError, split_list, table_lines
 from kam.models import Account, Attitude, BuyingRole, DecisionPower, Stakeholder, StakeholderLevel
 from kam.stakeholders import INFLUENCES_MAX, NAME_MAX, in_a_cycle, set_influences
-from kam.text import clean_text
 
 HEADERS = {
     **dict.fromkeys(("account", "account_name", "key_account", "kunde", "konto", "firma", "company"), "account"),
@@ -201,17 +200,10 @@ def _parse_line(line: int, values: dict[str, str]) -> StakeholderRow | RowError:
 
 def parse_stakeholders(table: list[list[str]]) -> tuple[list[StakeholderRow], list[RowError]]:
     """Valid rows and, for every other row, its line number and what is wrong with it."""
-    columns = header_columns(table, HEADERS, REQUIRED)
     rows: list[StakeholderRow] = []
     errors: list[RowError] = []
     seen: dict[tuple[str, str], int] = {}
-    for line, cells in enumerate(table[1:], start=2):
-        values = dict.fromkeys(HEADERS.values(), "")
-        for column, cell in zip(columns, cells, strict=False):
-            if column:
-                values[column] = clean_text(str(cell))
-        if not any(v.strip() for v in values.values()):
-            continue
+    for line, values in table_lines(table, HEADERS, REQUIRED):
         parsed = _parse_line(line, values)
         if isinstance(parsed, RowError):
             errors.append(parsed)
