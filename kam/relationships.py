@@ -40,8 +40,9 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from sqlalchemy import func, or_, select, true
+from sqlalchemy import Date, Double, and_, case, cast, func, literal, or_, select, true, union
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
 
 from kam.models import (
     Account,
@@ -285,9 +286,9 @@ class _Account:
         return coverage_gaps(self.stakeholders, self.ties, today, self.influences)
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Pair:
-    """One of ours and one of theirs across the contacts they were both in."""
+    """One of ours and one of theirs across the contacts of the strength window they were both in."""
 
     weight: float = 0.0
     contacts: int = 0
@@ -297,7 +298,7 @@ class _Pair:
 async def _load(
     session: AsyncSession, account_ids: Collection[int], today: dt.date, *, deciders_only: bool = False
 ) -> dict[int, _Account]:
-    """Stakeholders, members, ties and influences of the accounts: seven statements whatever their sizes (none
+    """Stakeholders, members, ties and influences of the accounts: six statements whatever their sizes (none
     without accounts). With `deciders_only`, only the ties with decision makers (what the gaps and figures need).
 
     Contacts are read as bare columns (no ORM objects): a big account has thousands of them.
@@ -389,72 +390,96 @@ async def _load(
     return found
 
 
+def _age_days(dialect: str, today: dt.date) -> ColumnElement[float]:
+    """Days from a contact to `today`, as a float: SQLite keeps dates as ISO text, PostgreSQL subtracts dates."""
+    if dialect == "sqlite":
+        return func.julianday(today.isoformat()) - func.julianday(Contact.met_on)
+    return cast(literal(today, Date) - Contact.met_on, Double)
+
+
+def _contact_weight(dialect: str, today: dt.date, attendees: ColumnElement[int]) -> ColumnElement[float]:
+    """`contact_weight` in SQL, the same operations in the same order (so the same doubles)."""
+    kind_weight = case(
+        *((Contact.kind == kind, literal(weight, Double)) for kind, weight in KIND_WEIGHTS.items()),
+        else_=literal(0.0, Double),
+    )
+    decay = func.power(literal(0.5, Double), _age_days(dialect, today) / HALF_LIFE_DAYS)
+    return kind_weight * func.sqrt(literal(2.0, Double) / attendees) * decay
+
+
 async def _pairs(
     connection: AsyncConnection, account_ids: list[int], today: dt.date, deciders_only: bool
 ) -> dict[tuple[int, int, int], _Pair]:
-    """(account, one of ours, one of theirs) -> the contacts of the strength window both were in (two statements).
+    """(account, one of ours on its team, one of theirs) -> the contacts of the strength window both were in,
+    summed in the database (one statement, a row per pair).
 
     With `deciders_only`, only pairs with decision makers (all the coverage figures need): far fewer rows. A
-    contact's attendees are counted in the database, so that leaving people out does not change its weight.
+    contact's attendees (ours: its logger and participants; theirs: its stakeholders) are all counted, so that
+    leaving people out does not change its weight.
     """
-    window = (
+    window = select(Contact.id).where(
         Contact.account_id.in_(account_ids),
         Contact.met_on >= today - dt.timedelta(days=STRENGTH_DAYS),
         Contact.met_on <= today,
     )
-    theirs_in = (
-        select(
-            contact_stakeholders.c.contact_id,
-            contact_stakeholders.c.stakeholder_id,
-            func.count().over(partition_by=contact_stakeholders.c.contact_id).label("theirs"),
-        )
-        .join(Contact, Contact.id == contact_stakeholders.c.contact_id)
-        .where(*window)
+    ours = union(
+        select(Contact.id.label("contact_id"), Contact.logged_by_id.label("person_id")).where(
+            Contact.id.in_(window)
+        ),
+        select(contact_participants.c.contact_id, contact_participants.c.person_id).where(
+            contact_participants.c.contact_id.in_(window)
+        ),
+    ).cte("ours")
+    ours_count = select(ours.c.contact_id, func.count().label("people")).group_by(ours.c.contact_id).subquery()
+    theirs_count = (
+        select(contact_stakeholders.c.contact_id, func.count().label("people"))
+        .where(contact_stakeholders.c.contact_id.in_(window))
+        .group_by(contact_stakeholders.c.contact_id)
         .subquery()
     )
-    rows = select(
-        Contact.id, Contact.account_id, Contact.met_on, Contact.kind, Contact.logged_by_id, theirs_in.c.stakeholder_id
-    ).join(theirs_in, theirs_in.c.contact_id == Contact.id)
-    participants = (
-        select(contact_participants.c.contact_id, contact_participants.c.person_id)
-        .join(Contact, Contact.id == contact_participants.c.contact_id)
-        .where(*window)
+    weighted = (
+        select(
+            Contact.id,
+            Contact.account_id,
+            Contact.met_on,
+            _contact_weight(connection.dialect.name, today, ours_count.c.people + theirs_count.c.people).label(
+                "weight"
+            ),
+        )
+        .join(ours_count, ours_count.c.contact_id == Contact.id)
+        .join(theirs_count, theirs_count.c.contact_id == Contact.id)
+        .cte("weighted")
+    )
+    query = (
+        select(
+            weighted.c.account_id,
+            ours.c.person_id,
+            contact_stakeholders.c.stakeholder_id,
+            func.sum(weighted.c.weight),
+            func.count(),
+            func.max(weighted.c.met_on),
+        )
+        .select_from(weighted)
+        .join(ours, ours.c.contact_id == weighted.c.id)
+        .join(contact_stakeholders, contact_stakeholders.c.contact_id == weighted.c.id)
+        .join(
+            AccountMember,
+            and_(AccountMember.account_id == weighted.c.account_id, AccountMember.person_id == ours.c.person_id),
+        )
+        .group_by(weighted.c.account_id, ours.c.person_id, contact_stakeholders.c.stakeholder_id)
     )
     if deciders_only:
-        rows = rows.join(Stakeholder, Stakeholder.id == theirs_in.c.stakeholder_id).where(_decides)
-        with_deciders = select(contact_stakeholders.c.contact_id).join(
-            Stakeholder, Stakeholder.id == contact_stakeholders.c.stakeholder_id
-        )
-        participants = participants.where(Contact.id.in_(with_deciders.where(_decides)))
-    theirs: dict[int, list[int]] = defaultdict(list)
-    facts: dict[int, tuple[int, dt.date, ContactKind, int, int]] = {}
-    for contact_id, account_id, met_on, kind, logged_by, stakeholder_id, attending in await connection.execute(
-        rows.add_columns(theirs_in.c.theirs)
-    ):
-        facts[contact_id] = (account_id, met_on, kind, logged_by, attending)
-        theirs[contact_id].append(stakeholder_id)
-    ours: dict[int, set[int]] = {contact_id: {fact[3]} for contact_id, fact in facts.items()}
-    for contact_id, person_id in await connection.execute(participants):
-        if contact_id in ours:
-            ours[contact_id].add(person_id)
-    pairs: dict[tuple[int, int, int], _Pair] = defaultdict(_Pair)
-    for contact_id, (account_id, met_on, kind, _logger, attending) in facts.items():
-        people, customers = ours[contact_id], theirs[contact_id]
-        weight = contact_weight(kind, len(people) + attending, (today - met_on).days)
-        for person_id in people:
-            for stakeholder_id in customers:
-                pair = pairs[(account_id, person_id, stakeholder_id)]
-                pair.weight += weight
-                pair.contacts += 1
-                if pair.last_met is None or met_on > pair.last_met:
-                    pair.last_met = met_on
-    return pairs
+        query = query.join(Stakeholder, Stakeholder.id == contact_stakeholders.c.stakeholder_id).where(_decides)
+    return {
+        (account_id, person_id, stakeholder_id): _Pair(float(weight), contacts, last_met)
+        for account_id, person_id, stakeholder_id, weight, contacts, last_met in await connection.execute(query)
+    }
 
 
 async def relationship_maps(
     session: AsyncSession, account_ids: Collection[int], today: dt.date
 ) -> dict[int, RelationshipMap]:
-    """The relationship maps of many accounts as of `today` (the digest), in seven statements whatever their sizes."""
+    """The relationship maps of many accounts as of `today` (the digest), in six statements whatever their sizes."""
     return {
         account_id: RelationshipMap(
             account_id=account_id,
@@ -470,7 +495,7 @@ async def relationship_maps(
 
 
 async def relationship_map(session: AsyncSession, account: Account, today: dt.date) -> RelationshipMap:
-    """The account's relationship map as of `today`, in seven statements whatever its size."""
+    """The account's relationship map as of `today`, in six statements whatever its size."""
     return (await relationship_maps(session, [account.id], today))[account.id]
 
 
@@ -489,7 +514,7 @@ def coverage_of(
 async def coverage_facts(
     session: AsyncSession, account_ids: Collection[int], today: dt.date
 ) -> dict[int, CoverageFacts]:
-    """The coverage of many accounts at once (seven statements whatever their number); every id is in the answer.
+    """The coverage of many accounts at once (six statements whatever their number); every id is in the answer.
 
     decision_makers_met counts the decision makers met in the last 90 days; key_player_freshness: see
     `key_player_freshness`.
