@@ -40,7 +40,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from sqlalchemy import Date, Double, and_, case, cast, func, literal, or_, select, true, union
+from sqlalchemy import Date, Double, and_, case, cast, func, literal, or_, select, true, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -298,8 +298,9 @@ class _Pair:
 async def _load(
     session: AsyncSession, account_ids: Collection[int], today: dt.date, *, deciders_only: bool = False
 ) -> dict[int, _Account]:
-    """Stakeholders, members, ties and influences of the accounts: six statements whatever their sizes (none
-    without accounts). With `deciders_only`, only the ties with decision makers (what the gaps and figures need).
+    """Stakeholders, members, ties and influences of the accounts: six statements (seven on PostgreSQL) whatever
+    their sizes (none without accounts). With `deciders_only`, only the ties with decision makers (what the gaps
+    and figures need).
 
     Contacts are read as bare columns (no ORM objects): a big account has thousands of them.
     """
@@ -397,79 +398,102 @@ def _age_days(dialect: str, today: dt.date) -> ColumnElement[float]:
     return cast(literal(today, Date) - Contact.met_on, Double)
 
 
-def _contact_weight(dialect: str, today: dt.date, attendees: ColumnElement[int]) -> ColumnElement[float]:
-    """`contact_weight` in SQL, the same operations in the same order (so the same doubles)."""
+def _contact_weight(dialect: str, today: dt.date) -> ColumnElement[float]:
+    """`contact_weight` of the contact in the query, in SQL: the same operations in the same order, so the same
+    doubles. Its attendees are all counted (ours: its logger and the other participants; theirs: its
+    stakeholders), so that leaving people out of the answer does not change its weight."""
     kind_weight = case(
         *((Contact.kind == kind, literal(weight, Double)) for kind, weight in KIND_WEIGHTS.items()),
         else_=literal(0.0, Double),
     )
+    participants = (
+        select(func.count())
+        .select_from(contact_participants)
+        .where(
+            contact_participants.c.contact_id == Contact.id, contact_participants.c.person_id != Contact.logged_by_id
+        )
+        .scalar_subquery()
+    )
+    theirs = (
+        select(func.count())
+        .select_from(contact_stakeholders)
+        .where(contact_stakeholders.c.contact_id == Contact.id)
+        .scalar_subquery()
+    )
     decay = func.power(literal(0.5, Double), _age_days(dialect, today) / HALF_LIFE_DAYS)
-    return kind_weight * func.sqrt(literal(2.0, Double) / attendees) * decay
+    return kind_weight * func.sqrt(literal(2.0, Double) / (1 + participants + theirs)) * decay
 
 
 async def _pairs(
     connection: AsyncConnection, account_ids: list[int], today: dt.date, deciders_only: bool
 ) -> dict[tuple[int, int, int], _Pair]:
     """(account, one of ours on its team, one of theirs) -> the contacts of the strength window both were in,
-    summed in the database (one statement, a row per pair).
+    summed in the database: one statement, a row per pair.
 
-    With `deciders_only`, only pairs with decision makers (all the coverage figures need): far fewer rows. A
-    contact's attendees (ours: its logger and participants; theirs: its stakeholders) are all counted, so that
-    leaving people out does not change its weight.
+    Each (contact, one of theirs) link of the window is weighed once, then counted for its logger and for each
+    other participant. With `deciders_only`, only the links to decision makers (all the coverage figures need):
+    far fewer rows. On PostgreSQL the statement runs without JIT: the planner's cost of the correlated counts is
+    far above jit_above_cost, and compiling took longer than running it (measured with bench/relationships.py).
     """
-    window = select(Contact.id).where(
-        Contact.account_id.in_(account_ids),
-        Contact.met_on >= today - dt.timedelta(days=STRENGTH_DAYS),
-        Contact.met_on <= today,
-    )
-    ours = union(
-        select(Contact.id.label("contact_id"), Contact.logged_by_id.label("person_id")).where(
-            Contact.id.in_(window)
-        ),
-        select(contact_participants.c.contact_id, contact_participants.c.person_id).where(
-            contact_participants.c.contact_id.in_(window)
-        ),
-    ).cte("ours")
-    ours_count = select(ours.c.contact_id, func.count().label("people")).group_by(ours.c.contact_id).subquery()
-    theirs_count = (
-        select(contact_stakeholders.c.contact_id, func.count().label("people"))
-        .where(contact_stakeholders.c.contact_id.in_(window))
-        .group_by(contact_stakeholders.c.contact_id)
-        .subquery()
-    )
-    weighted = (
+    linked = contact_stakeholders.alias("linked")
+    links = (
         select(
             Contact.id,
             Contact.account_id,
             Contact.met_on,
-            _contact_weight(connection.dialect.name, today, ours_count.c.people + theirs_count.c.people).label(
-                "weight"
-            ),
+            Contact.logged_by_id,
+            linked.c.stakeholder_id,
+            _contact_weight(connection.dialect.name, today).label("weight"),
         )
-        .join(ours_count, ours_count.c.contact_id == Contact.id)
-        .join(theirs_count, theirs_count.c.contact_id == Contact.id)
-        .cte("weighted")
+        .join(linked, linked.c.contact_id == Contact.id)
+        .where(
+            Contact.account_id.in_(account_ids),
+            Contact.met_on >= today - dt.timedelta(days=STRENGTH_DAYS),
+            Contact.met_on <= today,
+        )
+    )
+    if deciders_only:
+        links = links.join(Stakeholder, Stakeholder.id == linked.c.stakeholder_id).where(_decides)
+    weighed = links.cte("weighed")
+    ours = union_all(
+        select(
+            weighed.c.account_id,
+            weighed.c.logged_by_id.label("person_id"),
+            weighed.c.stakeholder_id,
+            weighed.c.weight,
+            weighed.c.met_on,
+        ),
+        select(
+            weighed.c.account_id,
+            contact_participants.c.person_id,
+            weighed.c.stakeholder_id,
+            weighed.c.weight,
+            weighed.c.met_on,
+        ).join(
+            contact_participants,
+            and_(
+                contact_participants.c.contact_id == weighed.c.id,
+                contact_participants.c.person_id != weighed.c.logged_by_id,
+            ),
+        ),
+    ).subquery("ours")
+    on_team = select(AccountMember.person_id).where(
+        AccountMember.account_id == ours.c.account_id, AccountMember.person_id == ours.c.person_id
     )
     query = (
         select(
-            weighted.c.account_id,
+            ours.c.account_id,
             ours.c.person_id,
-            contact_stakeholders.c.stakeholder_id,
-            func.sum(weighted.c.weight),
+            ours.c.stakeholder_id,
+            func.sum(ours.c.weight),
             func.count(),
-            func.max(weighted.c.met_on),
+            func.max(ours.c.met_on),
         )
-        .select_from(weighted)
-        .join(ours, ours.c.contact_id == weighted.c.id)
-        .join(contact_stakeholders, contact_stakeholders.c.contact_id == weighted.c.id)
-        .join(
-            AccountMember,
-            and_(AccountMember.account_id == weighted.c.account_id, AccountMember.person_id == ours.c.person_id),
-        )
-        .group_by(weighted.c.account_id, ours.c.person_id, contact_stakeholders.c.stakeholder_id)
+        .where(on_team.exists())
+        .group_by(ours.c.account_id, ours.c.person_id, ours.c.stakeholder_id)
     )
-    if deciders_only:
-        query = query.join(Stakeholder, Stakeholder.id == contact_stakeholders.c.stakeholder_id).where(_decides)
+    if connection.dialect.name == "postgresql":
+        await connection.exec_driver_sql("SET LOCAL jit = off")
     return {
         (account_id, person_id, stakeholder_id): _Pair(float(weight), contacts, last_met)
         for account_id, person_id, stakeholder_id, weight, contacts, last_met in await connection.execute(query)
@@ -479,7 +503,8 @@ async def _pairs(
 async def relationship_maps(
     session: AsyncSession, account_ids: Collection[int], today: dt.date
 ) -> dict[int, RelationshipMap]:
-    """The relationship maps of many accounts as of `today` (the digest), in six statements whatever their sizes."""
+    """The relationship maps of many accounts as of `today` (the digest), in a fixed number of statements
+    whatever their sizes (`_load`)."""
     return {
         account_id: RelationshipMap(
             account_id=account_id,
@@ -495,7 +520,7 @@ async def relationship_maps(
 
 
 async def relationship_map(session: AsyncSession, account: Account, today: dt.date) -> RelationshipMap:
-    """The account's relationship map as of `today`, in six statements whatever its size."""
+    """The account's relationship map as of `today`, in a fixed number of statements whatever its size."""
     return (await relationship_maps(session, [account.id], today))[account.id]
 
 
@@ -514,7 +539,8 @@ def coverage_of(
 async def coverage_facts(
     session: AsyncSession, account_ids: Collection[int], today: dt.date
 ) -> dict[int, CoverageFacts]:
-    """The coverage of many accounts at once (six statements whatever their number); every id is in the answer.
+    """The coverage of many accounts at once (a fixed number of statements whatever their number, `_load`);
+    every id is in the answer.
 
     decision_makers_met counts the decision makers met in the last 90 days; key_player_freshness: see
     `key_player_freshness`.
