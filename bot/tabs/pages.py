@@ -89,7 +89,7 @@ from kam.portfolio import PortfolioQuery, chosen, is_late, latest_results_year, 
 from kam.relationships import relationship_map
 from kam.results import set_results
 from kam.reviews import NothingToReview, ReviewRunning, reviews_of, start_review
-from kam.stakeholders import relationship_picture
+from kam.stakeholders import relationship_model
 from kam.subjects import contact_subject
 from kam.text import plain_number
 from kam.timeline import LogFilters, LogRow, filtered_log, waiting_for
@@ -583,14 +583,14 @@ class TabPages:
     async def _stakeholders(self, viewer: Viewer, t: Texts) -> web.Response:
         """The relationship map, its coverage gaps in words and the same map as a table."""
         account, today = viewer.account, dt.date.today()
-        picture = await relationship_picture(viewer.session, account, today)
+        model = await relationship_model(viewer.session, account.id, today)
         relationships = await relationship_map(viewer.session, account, today)
         title = t("map.svg_title", account=account.name)
         return _render(
             "stakeholders.html",
             t,
             account=account,
-            model_text=t(f"model.{picture.model.replace(':', '_')}"),
+            model_text=t(f"model.{model.replace(':', '_')}"),
             drawn=draw_map(relationships, t, title) if relationships.stakeholders else None,
             gaps=map_gap_lines(t, relationships),
             known_text=partial(known_text, t=t),
