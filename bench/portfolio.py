@@ -9,9 +9,11 @@ Insights tab, and the portfolio page with `--small` accounts (the others made in
 
 Each figure is the median of `--requests` requests after one warm-up, the worst of `--runs` runs: the
 figures of complete days are then in the bot's cache (kam.kpis.KpiCache, filled once a day); the first,
-cold page of the day is timed and printed too. The SQL statements the app's engine runs per page are counted
-(`before_cursor_execute`) at both sizes, cold and warm, and must be equal: the page's cost must not grow a
-statement per account. Last line:
+cold page of the day is timed and printed too (before any health score of the day is stored, so that it computes
+them all). Then the day's health scores are stored, as the bot does at start-up and the sweep once a day
+(kam.health.record_health), and the timed pages read them. The SQL statements the app's engine runs per page are
+counted (`before_cursor_execute`) at both sizes, cold and warm, and must be equal: the page's cost must not grow
+a statement per account. Last line:
 `portfolio accounts=500 page_500_ms=A export_500_ms=B insights_ms=C page_50_ms=D statements_50=N
 statements_500=M ratio_500_to_50=R` (R: the page's time at 500 accounts over its time at 50).
 """
@@ -36,8 +38,10 @@ import aiohttp  # noqa: E402
 from sqlalchemy import event, insert, text, update  # noqa: E402
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine  # noqa: E402
 
+from bot.app import SERVICES  # noqa: E402
 from bot.event_loop import run as run_on_loop  # noqa: E402
 from kam.demo import TENANT_ID  # noqa: E402
+from kam.health import record_health  # noqa: E402
 from kam.migrate import upgrade  # noqa: E402
 from kam.models import (  # noqa: E402
     Account,
@@ -287,6 +291,15 @@ async def statements(bot: RunningBot, counter: Counter, http: aiohttp.ClientSess
     return counter.count - before
 
 
+async def record_day(bot: RunningBot) -> None:
+    """Store the day's health score of every active account, as the bot does at start-up and the sweep once a day
+    (kam.health.record_health): the portfolio then reads it instead of computing it."""
+    assert bot.app is not None
+    services = bot.app[SERVICES]
+    async with bot.db.transaction() as session:
+        await record_health(session, dt.date.today(), services.selection.health, services.kpi_cache)
+
+
 async def only_active(url: str, first: int | None) -> None:
     """Make the accounts after `first` inactive (None: all active again)."""
     engine = create_async_engine(url)
@@ -318,17 +331,26 @@ async def main(server: str, accounts: int, items: int, small: int, requests: int
                 started = time.perf_counter()
                 cold_small = await statements(bot, counter, http, page, token)
                 cold_small_ms = (time.perf_counter() - started) * 1000
-                statements_small = await statements(bot, counter, http, page, token)
                 await only_active(url, None)
                 started = time.perf_counter()
                 cold_large = await statements(bot, counter, http, page, token)
                 cold_large_ms = (time.perf_counter() - started) * 1000
-                statements_large = await statements(bot, counter, http, page, token)
                 print(
-                    f"cold page (figures of complete days computed): {small} accounts {cold_small_ms:.0f} ms, "
-                    f"{accounts} accounts {cold_large_ms:.0f} ms; statements cold {cold_small}/{cold_large}",
+                    f"cold page (figures of complete days computed, no health score stored): {small} accounts "
+                    f"{cold_small_ms:.0f} ms, {accounts} accounts {cold_large_ms:.0f} ms; statements cold "
+                    f"{cold_small}/{cold_large}",
                     file=sys.stderr,
                 )
+                started = time.perf_counter()
+                await record_day(bot)
+                print(
+                    f"the day's health scores recorded in {(time.perf_counter() - started) * 1000:.0f} ms",
+                    file=sys.stderr,
+                )
+                statements_large = await statements(bot, counter, http, page, token)
+                await only_active(url, small)
+                statements_small = await statements(bot, counter, http, page, token)
+                await only_active(url, None)
                 assert cold_small == cold_large, f"cold statements: {cold_small} at {small}, {cold_large}"
                 for run in range(runs):
                     figures["page"].append(await timed(http, page, token, requests))

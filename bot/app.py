@@ -315,14 +315,17 @@ def create_app(settings: Settings, graph_credential: AsyncTokenCredential | None
 
 async def keep_figures_warm(services: Services) -> None:
     """The steering figures of complete days for every active account, computed at start-up and just after each
-    midnight, so that no one waits seconds for the first portfolio or Insights page of the day. A database not
-    yet reachable or migrated is tried again a minute later."""
+    midnight, and the day's health scores recorded then (the portfolio reads them: kam.health.todays_health),
+    so that no one waits seconds for the first portfolio or Insights page of the day. A database not yet
+    reachable or migrated is tried again a minute later."""
     while True:
         today = dt.date.today()  # the day the pages ask for (bot/tabs/pages.py)
         try:
             async with services.db.transaction() as session:
                 ids = list(await session.scalars(select(Account.id).where(Account.active.is_(True))))
                 await services.kpi_cache.warm(session, ids, today)
+            async with services.db.transaction() as session:
+                await record_health(session, today, services.selection.health, services.kpi_cache)
         except Exception as error:  # noqa: BLE001 - whatever it was, the pages compute the figures themselves
             log.warning("steering figures not computed ahead: %s", error.__class__.__name__)
             await asyncio.sleep(60)

@@ -213,6 +213,38 @@ async def health_for(
     return await health_from_kpis(session, await kpis_for(session, account_ids, today, cache), today, settings)
 
 
+def recorded_health(account_id: int, score: int, parts: Mapping[str, Any]) -> Health:
+    """A day's stored health (AccountHealth) as the page shows it: the stored score, the parts with their weight
+    and value then (the gaps are not stored)."""
+    values = {part: (_value(parts, part), _note(parts, part)) for part in Part}
+    weights = {part: float((parts.get(part.value) or {}).get("weight") or 0) for part in Part}
+    return replace(score_parts(values, weights), account_id=account_id, score=score)
+
+
+async def todays_health(
+    session: AsyncSession,
+    kpis: Mapping[int, AccountKpis],
+    today: dt.date,
+    settings: HealthSettings | None = None,
+) -> dict[int, Health]:
+    """The health of the accounts whose (unnarrowed) figures are `kpis` for a page of many accounts: the score
+    `record_health` stored today where there is one (the sweep stores it once a day, the bot at start-up), else
+    computed as `health_from_kpis` does. A fixed number of statements whatever the number of accounts."""
+    ids = sorted(kpis)
+    if not ids:
+        return {}
+    stored = {
+        account_id: recorded_health(account_id, score, parts)
+        for account_id, score, parts in await session.execute(
+            select(AccountHealth.account_id, AccountHealth.score, AccountHealth.parts).where(
+                AccountHealth.account_id.in_(ids), AccountHealth.on_date == today
+            )
+        )
+    }
+    missing = {account_id: kpis[account_id] for account_id in ids if account_id not in stored}
+    return stored | await health_from_kpis(session, missing, today, settings)
+
+
 def visible_health(health: Health, scope: KpiScope) -> Health:
     """What someone with `scope` (kam.access.kpi_scope) may see of it: the KA managers and the head of KAM all,
     the team the score alone (the parts are figures they do not see, the gaps the map's)."""
@@ -244,6 +276,11 @@ def _points(parts: Mapping[str, Any], part: Part) -> float:
 def _value(parts: Mapping[str, Any], part: Part) -> float | None:
     value = (parts.get(part.value) or {}).get("value")
     return None if value is None else float(value)
+
+
+def _note(parts: Mapping[str, Any], part: Part) -> Note | None:
+    note = (parts.get(part.value) or {}).get("note")
+    return Note(note) if note in {n.value for n in Note} else None
 
 
 def drop_between(

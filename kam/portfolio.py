@@ -2,7 +2,8 @@
 status and trend, sorted and filtered as asked; and the same rows for the .xlsx export.
 
 A fixed number of SQL statements whatever the number of accounts (bench/portfolio.py asserts it): the
-accounts with their teams, then kam.kpis and the plans' dates for all of them at once.
+accounts with their teams, then kam.kpis, the plans' dates and the health scores for all of them at once (the
+score of the day as kam.health.record_health stored it, computed for the accounts without one).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kam.access import KpiScope, Principal, kpi_scope, portfolio_accounts
-from kam.health import Health, HealthSettings, health_from_kpis, visible_health
+from kam.health import Health, HealthSettings, todays_health, visible_health
 from kam.kpis import AccountKpis, KpiCache, MonthPoint, kpis_for, monthly_trend, within_scope
 from kam.models import Account, PlanVersion, ResultFigures, Role, Tier
 
@@ -117,7 +118,7 @@ async def portfolio_rows(
     kpis = await kpis_for(session, ids, today, cache)
     trends = await monthly_trend(session, ids, today, cache=cache)
     saved = await _plans_saved(session, ids)
-    healths = await health_from_kpis(session, kpis, today, health)
+    healths = await todays_health(session, kpis, today, health)
     rows = []
     for account in accounts:
         scope = kpi_scope(principal, account) or KpiScope.FLOW

@@ -40,8 +40,9 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from sqlalchemy import func, or_, select, true
+from sqlalchemy import Date, Double, and_, case, cast, func, literal, or_, select, true, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
 
 from kam.models import (
     Account,
@@ -285,9 +286,9 @@ class _Account:
         return coverage_gaps(self.stakeholders, self.ties, today, self.influences)
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Pair:
-    """One of ours and one of theirs across the contacts they were both in."""
+    """One of ours and one of theirs across the contacts of the strength window they were both in."""
 
     weight: float = 0.0
     contacts: int = 0
@@ -297,8 +298,9 @@ class _Pair:
 async def _load(
     session: AsyncSession, account_ids: Collection[int], today: dt.date, *, deciders_only: bool = False
 ) -> dict[int, _Account]:
-    """Stakeholders, members, ties and influences of the accounts: seven statements whatever their sizes (none
-    without accounts). With `deciders_only`, only the ties with decision makers (what the gaps and figures need).
+    """Stakeholders, members, ties and influences of the accounts: six statements (seven on PostgreSQL) whatever
+    their sizes (none without accounts). With `deciders_only`, only the ties with decision makers (what the gaps
+    and figures need).
 
     Contacts are read as bare columns (no ORM objects): a big account has thousands of them.
     """
@@ -389,72 +391,120 @@ async def _load(
     return found
 
 
+def _age_days(dialect: str, today: dt.date) -> ColumnElement[float]:
+    """Days from a contact to `today`, as a float: SQLite keeps dates as ISO text, PostgreSQL subtracts dates."""
+    if dialect == "sqlite":
+        return func.julianday(today.isoformat()) - func.julianday(Contact.met_on)
+    return cast(literal(today, Date) - Contact.met_on, Double)
+
+
+def _contact_weight(dialect: str, today: dt.date) -> ColumnElement[float]:
+    """`contact_weight` of the contact in the query, in SQL: the same operations in the same order, so the same
+    doubles. Its attendees are all counted (ours: its logger and the other participants; theirs: its
+    stakeholders), so that leaving people out of the answer does not change its weight."""
+    kind_weight = case(
+        *((Contact.kind == kind, literal(weight, Double)) for kind, weight in KIND_WEIGHTS.items()),
+        else_=literal(0.0, Double),
+    )
+    participants = (
+        select(func.count())
+        .select_from(contact_participants)
+        .where(
+            contact_participants.c.contact_id == Contact.id, contact_participants.c.person_id != Contact.logged_by_id
+        )
+        .scalar_subquery()
+    )
+    theirs = (
+        select(func.count())
+        .select_from(contact_stakeholders)
+        .where(contact_stakeholders.c.contact_id == Contact.id)
+        .scalar_subquery()
+    )
+    decay = func.power(literal(0.5, Double), _age_days(dialect, today) / HALF_LIFE_DAYS)
+    return kind_weight * func.sqrt(literal(2.0, Double) / (1 + participants + theirs)) * decay
+
+
 async def _pairs(
     connection: AsyncConnection, account_ids: list[int], today: dt.date, deciders_only: bool
 ) -> dict[tuple[int, int, int], _Pair]:
-    """(account, one of ours, one of theirs) -> the contacts of the strength window both were in (two statements).
+    """(account, one of ours on its team, one of theirs) -> the contacts of the strength window both were in,
+    summed in the database: one statement, a row per pair.
 
-    With `deciders_only`, only pairs with decision makers (all the coverage figures need): far fewer rows. A
-    contact's attendees are counted in the database, so that leaving people out does not change its weight.
+    Each (contact, one of theirs) link of the window is weighed once, then counted for its logger and for each
+    other participant. With `deciders_only`, only the links to decision makers (all the coverage figures need):
+    far fewer rows. On PostgreSQL the statement runs without JIT: the planner's cost of the correlated counts is
+    far above jit_above_cost, and compiling took longer than running it (measured with bench/relationships.py).
     """
-    window = (
-        Contact.account_id.in_(account_ids),
-        Contact.met_on >= today - dt.timedelta(days=STRENGTH_DAYS),
-        Contact.met_on <= today,
-    )
-    theirs_in = (
+    linked = contact_stakeholders.alias("linked")
+    links = (
         select(
-            contact_stakeholders.c.contact_id,
-            contact_stakeholders.c.stakeholder_id,
-            func.count().over(partition_by=contact_stakeholders.c.contact_id).label("theirs"),
+            Contact.id,
+            Contact.account_id,
+            Contact.met_on,
+            Contact.logged_by_id,
+            linked.c.stakeholder_id,
+            _contact_weight(connection.dialect.name, today).label("weight"),
         )
-        .join(Contact, Contact.id == contact_stakeholders.c.contact_id)
-        .where(*window)
-        .subquery()
-    )
-    rows = select(
-        Contact.id, Contact.account_id, Contact.met_on, Contact.kind, Contact.logged_by_id, theirs_in.c.stakeholder_id
-    ).join(theirs_in, theirs_in.c.contact_id == Contact.id)
-    participants = (
-        select(contact_participants.c.contact_id, contact_participants.c.person_id)
-        .join(Contact, Contact.id == contact_participants.c.contact_id)
-        .where(*window)
+        .join(linked, linked.c.contact_id == Contact.id)
+        .where(
+            Contact.account_id.in_(account_ids),
+            Contact.met_on >= today - dt.timedelta(days=STRENGTH_DAYS),
+            Contact.met_on <= today,
+        )
     )
     if deciders_only:
-        rows = rows.join(Stakeholder, Stakeholder.id == theirs_in.c.stakeholder_id).where(_decides)
-        with_deciders = select(contact_stakeholders.c.contact_id).join(
-            Stakeholder, Stakeholder.id == contact_stakeholders.c.stakeholder_id
+        links = links.join(Stakeholder, Stakeholder.id == linked.c.stakeholder_id).where(_decides)
+    weighed = links.cte("weighed")
+    ours = union_all(
+        select(
+            weighed.c.account_id,
+            weighed.c.logged_by_id.label("person_id"),
+            weighed.c.stakeholder_id,
+            weighed.c.weight,
+            weighed.c.met_on,
+        ),
+        select(
+            weighed.c.account_id,
+            contact_participants.c.person_id,
+            weighed.c.stakeholder_id,
+            weighed.c.weight,
+            weighed.c.met_on,
+        ).join(
+            contact_participants,
+            and_(
+                contact_participants.c.contact_id == weighed.c.id,
+                contact_participants.c.person_id != weighed.c.logged_by_id,
+            ),
+        ),
+    ).subquery("ours")
+    on_team = select(AccountMember.person_id).where(
+        AccountMember.account_id == ours.c.account_id, AccountMember.person_id == ours.c.person_id
+    )
+    query = (
+        select(
+            ours.c.account_id,
+            ours.c.person_id,
+            ours.c.stakeholder_id,
+            func.sum(ours.c.weight),
+            func.count(),
+            func.max(ours.c.met_on),
         )
-        participants = participants.where(Contact.id.in_(with_deciders.where(_decides)))
-    theirs: dict[int, list[int]] = defaultdict(list)
-    facts: dict[int, tuple[int, dt.date, ContactKind, int, int]] = {}
-    for contact_id, account_id, met_on, kind, logged_by, stakeholder_id, attending in await connection.execute(
-        rows.add_columns(theirs_in.c.theirs)
-    ):
-        facts[contact_id] = (account_id, met_on, kind, logged_by, attending)
-        theirs[contact_id].append(stakeholder_id)
-    ours: dict[int, set[int]] = {contact_id: {fact[3]} for contact_id, fact in facts.items()}
-    for contact_id, person_id in await connection.execute(participants):
-        if contact_id in ours:
-            ours[contact_id].add(person_id)
-    pairs: dict[tuple[int, int, int], _Pair] = defaultdict(_Pair)
-    for contact_id, (account_id, met_on, kind, _logger, attending) in facts.items():
-        people, customers = ours[contact_id], theirs[contact_id]
-        weight = contact_weight(kind, len(people) + attending, (today - met_on).days)
-        for person_id in people:
-            for stakeholder_id in customers:
-                pair = pairs[(account_id, person_id, stakeholder_id)]
-                pair.weight += weight
-                pair.contacts += 1
-                if pair.last_met is None or met_on > pair.last_met:
-                    pair.last_met = met_on
-    return pairs
+        .where(on_team.exists())
+        .group_by(ours.c.account_id, ours.c.person_id, ours.c.stakeholder_id)
+    )
+    if connection.dialect.name == "postgresql":
+        await connection.exec_driver_sql("SET LOCAL jit = off")
+    return {
+        (account_id, person_id, stakeholder_id): _Pair(float(weight), contacts, last_met)
+        for account_id, person_id, stakeholder_id, weight, contacts, last_met in await connection.execute(query)
+    }
 
 
 async def relationship_maps(
     session: AsyncSession, account_ids: Collection[int], today: dt.date
 ) -> dict[int, RelationshipMap]:
-    """The relationship maps of many accounts as of `today` (the digest), in seven statements whatever their sizes."""
+    """The relationship maps of many accounts as of `today` (the digest), in a fixed number of statements
+    whatever their sizes (`_load`)."""
     return {
         account_id: RelationshipMap(
             account_id=account_id,
@@ -470,7 +520,7 @@ async def relationship_maps(
 
 
 async def relationship_map(session: AsyncSession, account: Account, today: dt.date) -> RelationshipMap:
-    """The account's relationship map as of `today`, in seven statements whatever its size."""
+    """The account's relationship map as of `today`, in a fixed number of statements whatever its size."""
     return (await relationship_maps(session, [account.id], today))[account.id]
 
 
@@ -489,7 +539,8 @@ def coverage_of(
 async def coverage_facts(
     session: AsyncSession, account_ids: Collection[int], today: dt.date
 ) -> dict[int, CoverageFacts]:
-    """The coverage of many accounts at once (seven statements whatever their number); every id is in the answer.
+    """The coverage of many accounts at once (a fixed number of statements whatever their number, `_load`);
+    every id is in the answer.
 
     decision_makers_met counts the decision makers met in the last 90 days; key_player_freshness: see
     `key_player_freshness`.

@@ -89,7 +89,7 @@ from kam.portfolio import PortfolioQuery, chosen, is_late, latest_results_year, 
 from kam.relationships import relationship_map
 from kam.results import set_results
 from kam.reviews import NothingToReview, ReviewRunning, reviews_of, start_review
-from kam.stakeholders import model_of
+from kam.stakeholders import relationship_model
 from kam.subjects import contact_subject
 from kam.text import plain_number
 from kam.timeline import LogFilters, LogRow, filtered_log, waiting_for
@@ -583,10 +583,8 @@ class TabPages:
     async def _stakeholders(self, viewer: Viewer, t: Texts) -> web.Response:
         """The relationship map, its coverage gaps in words and the same map as a table."""
         account, today = viewer.account, dt.date.today()
+        model = await relationship_model(viewer.session, account.id, today)
         relationships = await relationship_map(viewer.session, account, today)
-        model = model_of(
-            len({tie.person_id for tie in relationships.ties}), len({tie.stakeholder_id for tie in relationships.ties})
-        )
         title = t("map.svg_title", account=account.name)
         return _render(
             "stakeholders.html",

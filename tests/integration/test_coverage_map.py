@@ -208,7 +208,8 @@ async def test_coverage_of_many_accounts_at_once_in_a_fixed_number_of_statements
         maps = await relationship_maps(session, [world.contoso], TODAY)
         for_one = len(statements)
 
-    assert for_three == for_one == 7
+    jit_off = world.db.engine.dialect.name == "postgresql"  # one statement more: kam.relationships._pairs
+    assert for_three == for_one == 6 + jit_off
     contoso = facts[world.contoso]
     assert (contoso.decision_makers, contoso.decision_makers_met) == (2, 2)
     # key players Sara (met today), Kurt (10 days ago), Tina (the champion, 30 days ago)

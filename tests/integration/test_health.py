@@ -326,6 +326,28 @@ async def test_the_portfolio_has_a_health_column_sorted_filtered_and_exported(pa
     ]
 
 
+async def test_the_portfolio_shows_the_score_stored_today_and_computes_the_others(pages: Pages) -> None:
+    today = dt.date.today()
+    # Contoso's score of this morning, as record_health stored it: coverage whole, conflicts at half, weights 20/10
+    # -> 100 × (20 × 1 + 10 × 0.5) / 30 = 83.33 -> 83; since then its figures changed (the stored one counts).
+    parts = {
+        "coverage": {"weight": 20, "value": 1.0, "points": 66.67, "note": None},
+        "conflicts": {"weight": 10, "value": 0.5, "points": 16.67, "note": None},
+    }
+    async with pages.running.db.transaction() as session:
+        session.add(AccountHealth(account_id=1, on_date=today, score=83, parts=parts))
+    await open_conflicts(pages.running, "Contoso Pharma", 1)
+    live = await scores(pages)
+    fabrikam = live["Fabrikam Logistics"]  # no score stored today: computed
+    assert live["Contoso Pharma"] != 83
+    status, page = await pages.get("/tabs/portfolio/content?sort=health&order=desc", "isaiah")
+    assert status == 200
+    assert re.findall(r'data-label="Health"><span>(\d+)</span>', page) == ["83", str(fabrikam)]
+    rows = await pages.xlsx("/tabs/portfolio/export.xlsx?sort=health&order=desc", "isaiah")
+    column = rows[0].index("Health")
+    assert [(row[0], row[column]) for row in rows[1:]] == [("Contoso Pharma", 83), ("Fabrikam Logistics", fabrikam)]
+
+
 async def test_insights_shows_the_parts_to_the_ka_manager_and_the_score_alone_to_a_member(pages: Pages) -> None:
     today = dt.date.today()
     async with pages.running.db.transaction() as session:

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from kam.accounts import stakeholders_of
 from kam.contacts import LogContact, log_contact
 from kam.models import Account, ContactKind, Person, Stakeholder
-from kam.stakeholders import model_of
+from kam.stakeholders import model_of, relationship_model
 from tests.support.cards_judge import assert_valid_cards
 from tests.support.flows import (
     action_data,
@@ -103,21 +103,33 @@ async def relationship_map(bot: RunningBot) -> str:
     return texts_in(maps[-1])
 
 
+async def counted_model(bot: RunningBot) -> str:
+    """The model as the Stakeholders tab counts it in the database (kam.stakeholders.relationship_model)."""
+    async with bot.db.transaction() as session:
+        contoso = await session.scalar(select(Account.id).where(Account.name == "Contoso Pharma"))
+        assert contoso is not None
+        return await relationship_model(session, contoso, dt.date.today())
+
+
 async def test_the_map_shows_the_model_and_who_nobody_met_in_90_days(bot: RunningBot) -> None:
     text = await relationship_map(bot)
     assert "no contacts with known stakeholders" in text and text.count("Not met yet") == 2
+    assert await counted_model(bot) == "none"
 
     await meet(bot, "Alex Wilber", ["Dr. Hanna Berger"], 3, "a")
     assert "Relationship model 1:1" in await relationship_map(bot)
+    assert await counted_model(bot) == "1:1"
 
     await meet(bot, "Alex Wilber", ["Tom Richter"], 120, "b")
     text = await relationship_map(bot)
     assert "Relationship model 1:n" in text
+    assert await counted_model(bot) == "1:n"
     assert "Nobody on our side has met these people in 90 days" in text and text.rstrip().endswith("Tom Richter")
 
     await meet(bot, "Adele Vance", ["Tom Richter"], 10, "c")
     text = await relationship_map(bot)
     assert "Relationship model n:n" in text and "Nobody on our side" not in text
+    assert await counted_model(bot) == "n:n"
     assert "recently met by Adele Vance" in text
 
 
