@@ -16,7 +16,9 @@ fully and a meeting of eight half; a contact's weight halves every 90 days), and
     strength = round(100 * (1 - 0.5 ** sum of weights))   (halves rounded up)
 
 One 1:1 meeting today gives 50, two give 75, one 90 days ago 29, a 1:1 call today 34. A hand-set strength
-replaces the computed one (0 removes the tie); people who left the account team are not ours any more.
+replaces the computed one (0 removes the tie); people who left the account team are not ours any more. The
+weights are summed in the database (`_pairs`, the same doubles as `contact_weight`): a portfolio has hundreds of
+thousands of contacts, Python sees a row per pair.
 
 Coverage gaps (`coverage_gaps`, in this order; "decision makers" are the stakeholders with a role in
 DECISION_ROLES or high decision power, `is_decision_maker`):
