@@ -298,11 +298,17 @@ class _Pair:
 
 
 async def _load(
-    session: AsyncSession, account_ids: Collection[int], today: dt.date, *, deciders_only: bool = False
+    session: AsyncSession,
+    account_ids: Collection[int],
+    today: dt.date,
+    *,
+    deciders_only: bool = False,
+    with_confidential: bool = True,
 ) -> dict[int, _Account]:
     """Stakeholders, members, ties and influences of the accounts: six statements (seven on PostgreSQL) whatever
     their sizes (none without accounts). With `deciders_only`, only the ties with decision makers (what the gaps
-    and figures need).
+    and figures need). Without `with_confidential`, confidential contacts count for nothing: who met whom there,
+    and when, is one of their details (kam.access.map_counts_confidential).
 
     Contacts are read as bare columns (no ORM objects): a big account has thousands of them.
     """
@@ -326,7 +332,7 @@ async def _load(
         for stakeholder_id, met_on in await connection.execute(
             select(contact_stakeholders.c.stakeholder_id, func.max(Contact.met_on))
             .join(Contact, Contact.id == contact_stakeholders.c.contact_id)
-            .where(Contact.account_id.in_(ids), Contact.met_on <= today)
+            .where(Contact.account_id.in_(ids), Contact.met_on <= today, _shown(with_confidential))
             .group_by(contact_stakeholders.c.stakeholder_id)
         )
     }
@@ -359,7 +365,7 @@ async def _load(
     )
     for account_id, influencer, influenced in influences:
         found[account_id].influences.append((influencer, influenced))
-    pairs = await _pairs(connection, ids, today, deciders_only)
+    pairs = await _pairs(connection, ids, today, deciders_only, with_confidential)
     hand_set = await connection.execute(
         select(
             Stakeholder.account_id,
@@ -426,8 +432,12 @@ def _contact_weight(dialect: str, today: dt.date) -> ColumnElement[float]:
     return kind_weight * func.sqrt(literal(2.0, Double) / (1 + participants + theirs)) * decay
 
 
+def _shown(with_confidential: bool) -> ColumnElement[bool]:
+    return true() if with_confidential else Contact.confidential.is_(False)
+
+
 async def _pairs(
-    connection: AsyncConnection, account_ids: list[int], today: dt.date, deciders_only: bool
+    connection: AsyncConnection, account_ids: list[int], today: dt.date, deciders_only: bool, with_confidential: bool
 ) -> dict[tuple[int, int, int], _Pair]:
     """(account, one of ours on its team, one of theirs) -> the contacts of the strength window both were in,
     summed in the database: one statement, a row per pair.
@@ -452,6 +462,7 @@ async def _pairs(
             Contact.account_id.in_(account_ids),
             Contact.met_on >= today - dt.timedelta(days=STRENGTH_DAYS),
             Contact.met_on <= today,
+            _shown(with_confidential),
         )
     )
     if deciders_only:
@@ -503,10 +514,10 @@ async def _pairs(
 
 
 async def relationship_maps(
-    session: AsyncSession, account_ids: Collection[int], today: dt.date
+    session: AsyncSession, account_ids: Collection[int], today: dt.date, *, with_confidential: bool = True
 ) -> dict[int, RelationshipMap]:
     """The relationship maps of many accounts as of `today` (the digest), in a fixed number of statements
-    whatever their sizes (`_load`)."""
+    whatever their sizes (`_load`); without `with_confidential`, as if confidential contacts were not there."""
     return {
         account_id: RelationshipMap(
             account_id=account_id,
@@ -517,13 +528,15 @@ async def relationship_maps(
             influences=tuple(found.influences),
             gaps=found.gaps(today),
         )
-        for account_id, found in (await _load(session, account_ids, today)).items()
+        for account_id, found in (await _load(session, account_ids, today, with_confidential=with_confidential)).items()
     }
 
 
-async def relationship_map(session: AsyncSession, account: Account, today: dt.date) -> RelationshipMap:
+async def relationship_map(
+    session: AsyncSession, account: Account, today: dt.date, *, with_confidential: bool = True
+) -> RelationshipMap:
     """The account's relationship map as of `today`, in a fixed number of statements whatever its size."""
-    return (await relationship_maps(session, [account.id], today))[account.id]
+    return (await relationship_maps(session, [account.id], today, with_confidential=with_confidential))[account.id]
 
 
 def coverage_of(

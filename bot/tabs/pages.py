@@ -58,6 +58,7 @@ from kam.access import (
     Subject,
     is_allowed,
     kpi_scope,
+    map_counts_confidential,
     may_see_details,
     require,
 )
@@ -584,7 +585,8 @@ class TabPages:
         """The relationship map, its coverage gaps in words and the same map as a table."""
         account, today = viewer.account, dt.date.today()
         model = await relationship_model(viewer.session, account.id, today)
-        relationships = await relationship_map(viewer.session, account, today)
+        counted = map_counts_confidential(viewer.principal, account)
+        relationships = await relationship_map(viewer.session, account, today, with_confidential=counted)
         title = t("map.svg_title", account=account.name)
         return _render(
             "stakeholders.html",

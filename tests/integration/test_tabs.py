@@ -192,7 +192,10 @@ async def test_the_plan_is_versioned_and_a_concurrent_edit_never_overwrites_sile
 
 def sections_shown(body: str) -> dict[str, bool]:
     """Each section of the plan as the server sends it: open (written) or folded (empty)."""
-    return {name: bool(is_open) for name, is_open in re.findall(r'<details class="section card" id="part-(\w+)"( open)?>', body)}
+    return {
+        name: bool(is_open)
+        for name, is_open in re.findall(r'<details class="section card" id="part-(\w+)"( open)?>', body)
+    }
 
 
 async def test_the_full_plan_arrives_with_its_written_sections_open_and_its_empty_ones_folded(tabs: Tabs) -> None:
@@ -269,7 +272,11 @@ async def test_the_log_marks_for_each_person_only_what_waits_for_their_own_ackno
     for user in ("megan", "patti", "alex", "adele"):
         status, body, _ = await tabs.get(f"/tabs/log/content?account={CONTOSO}", tabs.token(user))
         assert status == 200 and body.count("0 of 1") == 2, "both items still wait for someone"
-        seen[user] = (marked(body), body.count(">Waiting for you</fluent-badge>"), "waits for your acknowledgement" in body)
+        seen[user] = (
+            marked(body),
+            body.count(">Waiting for you</fluent-badge>"),
+            "waits for your acknowledgement" in body,
+        )
     assert seen == {
         "megan": (["Hanna"], 1, True),
         "patti": (["Second visit is paid"], 1, True),
@@ -315,6 +322,36 @@ async def test_the_stakeholder_map_draws_the_org_chart_and_its_gaps_for_the_team
     assert CONTOSO_CHANNEL  # the channel the account lives in, for readers of this test
 
 
+async def test_a_confidential_contact_draws_no_tie_for_members_but_counts_for_the_ka_manager(tabs: Tabs) -> None:
+    """Who met whom in a confidential contact, and when, is one of its details: members see the map without it."""
+    async with tabs.bot.db.transaction() as session:
+        people = await seed_org_chart(session, dt.date.today())
+    url = f"/tabs/stakeholders/content?account={CONTOSO}"
+    single = "Decision maker Klaus Meier is known only by Megan Bowen"
+    _, members_before, _ = await tabs.get(url, tabs.token("alex"))
+    _, managers_before, _ = await tabs.get(url, tabs.token("megan"))
+    assert single in members_before and single in managers_before
+    async with tabs.bot.db.transaction() as session:
+        adele = await person(session, "adele")
+        secret = LogContact(
+            CONTOSO,
+            adele,
+            "c" * 32,
+            dt.date.today(),
+            ContactKind.MEETING,
+            "A word in confidence",
+            stakeholder_ids=(people["Klaus Meier"].id,),
+            confidential=True,
+        )
+        await log_contact(session, secret)
+    _, members_after, _ = await tabs.get(url, tabs.token("alex"))
+    assert members_after == members_before, "nothing of the confidential contact shows on a member's map"
+    _, managers_after, _ = await tabs.get(url, tabs.token("megan"))
+    assert single not in managers_after, "the KA manager's map counts it: Adele knows Klaus too"
+    klaus = re.search(rf'<tr data-stakeholder="{people["Klaus Meier"].id}">.*?</tr>', managers_after, re.S)
+    assert klaus and "Adele Vance" in klaus.group(0)
+
+
 async def test_an_account_without_customer_people_says_how_to_add_them(tabs: Tabs) -> None:
     async with tabs.bot.db.transaction() as session:
         await session.execute(delete(Stakeholder).where(Stakeholder.account_id == FABRIKAM))
@@ -325,7 +362,9 @@ async def test_an_account_without_customer_people_says_how_to_add_them(tabs: Tab
 async def test_in_local_mode_dev_tokens_of_playground_users_sign_in(sqlite_url: str, connector: ConnectorFake) -> None:
 
     await migrate_and_seed(sqlite_url)
-    settings = Settings(_env_file=None, nudge_weekday="off", monthly_kpi_cards=False, database_url=sqlite_url, tab_dev_secret="s" * 32)  # type: ignore[call-arg]
+    settings = Settings(
+        _env_file=None, nudge_weekday="off", monthly_kpi_cards=False, database_url=sqlite_url, tab_dev_secret="s" * 32
+    )  # type: ignore[call-arg]
     bot = await RunningBot(settings, connector).start()
     try:
         token = TabTokens(settings).dev_token(AAD["alex"], TENANT_ID, "Alex Wilber")
