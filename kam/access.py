@@ -12,7 +12,8 @@ Who sees what (README, "Security model"):
   managers and the people the rules asked to acknowledge it, and only where nobody else
   can read along: a 1:1 chat with the bot, or their own view of a tab or export. Anywhere
   shared (channels, group and meeting chats, dialogs opened there) everyone sees that a
-  confidential contact happened, never what was said;
+  confidential contact happened, never what was said; the relationship map counts
+  confidential contacts only for the KA managers (who met whom, and when, is a detail);
 - kambot admins (KAMBOT_ADMIN_AAD_IDS) provision and add accounts; being an admin shows
   no account's data;
 - the head of KAM (KAMBOT_HEAD_OF_KAM_AAD_IDS) sees the figures of every account (the
