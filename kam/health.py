@@ -20,7 +20,6 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
-from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -31,7 +30,7 @@ from kam.models import Account, AccountHealth, AccountMember, OutboxMessage, Rol
 from kam.outbox import OutboxKind
 from kam.relationships import CoverageFacts, GapKind, coverage_facts
 from kam.storage import insert_id_if_absent
-from kam.whitespace import WhitespaceGrid, progress
+from kam.whitespace import CellStatus, WhitespaceCell, WhitespaceGrid, progress
 
 CONFLICT_COST = 0.25  # what each open conflict takes off its part's value
 TREND_DAYS = 90
@@ -152,14 +151,18 @@ def _conflicts(kpis: AccountKpis) -> float | None:
 
 
 def whitespace_progress(content: Mapping[str, Any]) -> float | None:
-    """kam.whitespace.progress of the plan's grid; None without a grid (or with one that is not valid)."""
+    """kam.whitespace.progress of the plan's grid; None without a grid (or with one that is not valid).
+
+    Only the cells' statuses are checked (the plan was validated when it was saved): a score for every account
+    of a large portfolio must not parse every note and name again."""
     raw = content.get("whitespace")
     if not raw:
         return None
     try:
-        return progress(WhitespaceGrid.model_validate(raw))
-    except ValidationError:
+        statuses = [CellStatus(cell["status"]) for cell in raw.get("cells", [])]
+    except (KeyError, TypeError, ValueError, AttributeError):
         return None
+    return progress(WhitespaceGrid.model_construct(cells=[WhitespaceCell.model_construct(status=s) for s in statuses]))
 
 
 def part_values(

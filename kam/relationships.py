@@ -324,17 +324,19 @@ async def _load(
         .order_by(AccountMember.account_id, Person.name, Person.id)
     )
     on_team: dict[int, set[int]] = defaultdict(set)
-    for account_id, person_id, role, name in members:
+    for account_id, person_id, role, name in members.all():
         found[account_id].members.append(MapMember(person_id, name, role == Role.MANAGER))
         on_team[account_id].add(person_id)
     last_met: dict[int, dt.date] = {
         stakeholder_id: met_on
-        for stakeholder_id, met_on in await connection.execute(
-            select(contact_stakeholders.c.stakeholder_id, func.max(Contact.met_on))
-            .join(Contact, Contact.id == contact_stakeholders.c.contact_id)
-            .where(Contact.account_id.in_(ids), Contact.met_on <= today, _shown(with_confidential))
-            .group_by(contact_stakeholders.c.stakeholder_id)
-        )
+        for stakeholder_id, met_on in (
+            await connection.execute(
+                select(contact_stakeholders.c.stakeholder_id, func.max(Contact.met_on))
+                .join(Contact, Contact.id == contact_stakeholders.c.contact_id)
+                .where(Contact.account_id.in_(ids), Contact.met_on <= today, _shown(with_confidential))
+                .group_by(contact_stakeholders.c.stakeholder_id)
+            )
+        ).all()
     }
     stakeholders = await connection.execute(
         select(
@@ -352,7 +354,7 @@ async def _load(
         .where(Stakeholder.account_id.in_(ids))
         .order_by(Stakeholder.account_id, Stakeholder.name, Stakeholder.id)
     )
-    for account_id, s_id, name, title, level, buying_role, support, power, inner, reports_to in stakeholders:
+    for account_id, s_id, name, title, level, buying_role, support, power, inner, reports_to in stakeholders.all():
         found[account_id].stakeholders.append(
             MapStakeholder(
                 s_id, name, title, level, buying_role, support, power, bool(inner), reports_to, last_met.get(s_id)
@@ -363,7 +365,7 @@ async def _load(
         .where(StakeholderInfluence.account_id.in_(ids))
         .order_by(StakeholderInfluence.influencer_id, StakeholderInfluence.influenced_id)
     )
-    for account_id, influencer, influenced in influences:
+    for account_id, influencer, influenced in influences.all():
         found[account_id].influences.append((influencer, influenced))
     pairs = await _pairs(connection, ids, today, deciders_only, with_confidential)
     hand_set = await connection.execute(
@@ -376,7 +378,7 @@ async def _load(
         .join(Stakeholder, Stakeholder.id == RelationshipStrength.stakeholder_id)
         .where(Stakeholder.account_id.in_(ids), _decides if deciders_only else true())
     )
-    by_hand = {(account_id, p, s): strength for account_id, p, s, strength in hand_set}
+    by_hand = {(account_id, p, s): strength for account_id, p, s, strength in hand_set.all()}
     for account_id, person_id, stakeholder_id in sorted(set(pairs) | set(by_hand)):
         if person_id not in on_team[account_id]:
             continue  # left the team: not ours any more
@@ -509,7 +511,7 @@ async def _pairs(
         await connection.exec_driver_sql("SET LOCAL jit = off")
     return {
         (account_id, person_id, stakeholder_id): _Pair(float(weight), contacts, last_met)
-        for account_id, person_id, stakeholder_id, weight, contacts, last_met in await connection.execute(query)
+        for account_id, person_id, stakeholder_id, weight, contacts, last_met in (await connection.execute(query)).all()
     }
 
 
