@@ -30,7 +30,7 @@ from kam.models import Account, AccountHealth, AccountMember, OutboxMessage, Rol
 from kam.outbox import OutboxKind
 from kam.relationships import CoverageFacts, GapKind, coverage_facts
 from kam.storage import insert_id_if_absent
-from kam.whitespace import CellStatus, WhitespaceCell, WhitespaceGrid, progress
+from kam.whitespace import CellStatus, progress_of
 
 CONFLICT_COST = 0.25  # what each open conflict takes off its part's value
 TREND_DAYS = 90
@@ -162,7 +162,7 @@ def whitespace_progress(content: Mapping[str, Any]) -> float | None:
         statuses = [CellStatus(cell["status"]) for cell in raw.get("cells", [])]
     except (KeyError, TypeError, ValueError, AttributeError):
         return None
-    return progress(WhitespaceGrid.model_construct(cells=[WhitespaceCell.model_construct(status=s) for s in statuses]))
+    return progress_of(statuses)
 
 
 def part_values(

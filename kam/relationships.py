@@ -297,6 +297,12 @@ class _Pair:
     last_met: dt.date | None = None
 
 
+# For the rest of the transaction: plan each statement for its own ids (asyncpg prepares statements, and after
+# five runs PostgreSQL may switch to a generic plan, blind to how many accounts the IN list holds: seconds instead
+# of tenths for the correlated counts of `_pairs`), and without JIT (compiling took longer than running them).
+POSTGRES_PLANNING = "SELECT set_config('plan_cache_mode', 'force_custom_plan', true), set_config('jit', 'off', true)"
+
+
 async def _load(
     session: AsyncSession,
     account_ids: Collection[int],
@@ -316,6 +322,8 @@ async def _load(
     if not ids:
         return {}
     connection = await session.connection()  # bare rows: the ORM's row handling costs more than the query here
+    if connection.dialect.name == "postgresql":
+        await connection.exec_driver_sql(POSTGRES_PLANNING)
     found: dict[int, _Account] = {account_id: _Account() for account_id in ids}
     members = await connection.execute(
         select(AccountMember.account_id, AccountMember.person_id, AccountMember.role, Person.name)
@@ -446,8 +454,7 @@ async def _pairs(
 
     Each (contact, one of theirs) link of the window is weighed once, then counted for its logger and for each
     other participant. With `deciders_only`, only the links to decision makers (all the coverage figures need):
-    far fewer rows. On PostgreSQL the statement runs without JIT: the planner's cost of the correlated counts is
-    far above jit_above_cost, and compiling took longer than running it (measured with bench/relationships.py).
+    far fewer rows. On PostgreSQL it runs as POSTGRES_PLANNING says (measured with bench/relationships.py).
     """
     linked = contact_stakeholders.alias("linked")
     links = (
@@ -507,8 +514,6 @@ async def _pairs(
         .where(on_team.exists())
         .group_by(ours.c.account_id, ours.c.person_id, ours.c.stakeholder_id)
     )
-    if connection.dialect.name == "postgresql":
-        await connection.exec_driver_sql("SET LOCAL jit = off")
     return {
         (account_id, person_id, stakeholder_id): _Pair(float(weight), contacts, last_met)
         for account_id, person_id, stakeholder_id, weight, contacts, last_met in (await connection.execute(query)).all()

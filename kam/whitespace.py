@@ -77,10 +77,15 @@ class WhitespaceGrid(BaseModel):
 
 def progress(grid: WhitespaceGrid) -> float | None:
     """The share of relevant cells that are sold or in the pipeline; None when no cell is relevant."""
-    relevant = [c for c in grid.cells if c.status is not CellStatus.NOT_RELEVANT]
+    return progress_of(c.status for c in grid.cells)
+
+
+def progress_of(statuses: Iterable[CellStatus]) -> float | None:
+    """`progress` of a grid whose cells have these statuses."""
+    relevant = [s for s in statuses if s is not CellStatus.NOT_RELEVANT]
     if not relevant:
         return None
-    return sum(c.status in (CellStatus.SOLD, CellStatus.PIPELINE) for c in relevant) / len(relevant)
+    return sum(s in (CellStatus.SOLD, CellStatus.PIPELINE) for s in relevant) / len(relevant)
 
 
 WON_OR_OPEN = (CellStatus.OPEN, CellStatus.PIPELINE, CellStatus.SOLD)
