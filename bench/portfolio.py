@@ -28,16 +28,15 @@ import random
 import statistics
 import sys
 import time
-from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import aiohttp  # noqa: E402
-from sqlalchemy import event, insert, text, update  # noqa: E402
-from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine  # noqa: E402
+from sqlalchemy import insert, update  # noqa: E402
+from sqlalchemy.ext.asyncio import create_async_engine  # noqa: E402
 
+from bench.bulk import Statements, analyze, bulk, sequences_past  # noqa: E402
 from bot.app import SERVICES  # noqa: E402
 from bot.event_loop import run as run_on_loop  # noqa: E402
 from kam.demo import TENANT_ID  # noqa: E402
@@ -71,19 +70,9 @@ from tests.support.flows import tab_settings  # noqa: E402
 from tests.support.harness import RunningBot, fresh_database  # noqa: E402
 
 DEFAULT_SERVER = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
-MEMBERS, STAKEHOLDERS, CHUNK = 10, 10, 5000
+MEMBERS, STAKEHOLDERS = 10, 10
 HEAD_AAD = "00000000-0000-0000-0000-00000000beef"
 PAGE_MS, INSIGHTS_MS = 300.0, 100.0  # the targets
-
-
-def chunks(rows: Sequence[dict[str, Any]]) -> Iterator[Sequence[dict[str, Any]]]:
-    for start in range(0, len(rows), CHUNK):
-        yield rows[start : start + CHUNK]
-
-
-async def bulk(connection: AsyncConnection, table: Any, rows: Sequence[dict[str, Any]]) -> None:
-    for part in chunks(rows):
-        await connection.execute(insert(table), list(part))
 
 
 async def generate(url: str, accounts: int, items: int) -> None:
@@ -249,25 +238,9 @@ async def generate(url: str, accounts: int, items: int) -> None:
             await bulk(connection, Acknowledgement, acks)
             print(f"\rgenerated {a}/{accounts} accounts", end="", file=sys.stderr, flush=True)
         print(file=sys.stderr)
-        for table in ("people", "accounts", "stakeholders", "contacts", "decisions"):
-            await connection.execute(
-                text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
-            )
-    async with engine.connect() as connection:
-        await connection.execution_options(isolation_level="AUTOCOMMIT")
-        await connection.execute(text("ANALYZE"))
+        await sequences_past(connection, ("people", "accounts", "stakeholders", "contacts", "decisions"))
+    await analyze(engine)
     await engine.dispose()
-
-
-class Counter:
-    """SQL statements the app's engine runs."""
-
-    def __init__(self, bot: RunningBot) -> None:
-        self.count = 0
-        event.listen(bot.db.engine.sync_engine, "before_cursor_execute", self._one)
-
-    def _one(self, *_: Any) -> None:
-        self.count += 1
 
 
 async def timed(http: aiohttp.ClientSession, url: str, token: str, requests: int) -> float:
@@ -284,7 +257,7 @@ async def timed(http: aiohttp.ClientSession, url: str, token: str, requests: int
     return statistics.median(samples)
 
 
-async def statements(bot: RunningBot, counter: Counter, http: aiohttp.ClientSession, url: str, token: str) -> int:
+async def statements(bot: RunningBot, counter: Statements, http: aiohttp.ClientSession, url: str, token: str) -> int:
     before = counter.count
     async with http.get(url, headers={"Authorization": f"Bearer {token}"}) as response:
         await response.read()
@@ -317,7 +290,7 @@ async def main(server: str, accounts: int, items: int, small: int, requests: int
         await generate(url, accounts, items)
         print(f"generated in {time.monotonic() - started:.0f} s", file=sys.stderr)
         bot = await RunningBot(tab_settings(url, entra, background_jobs=False, head_of_kam_aad_ids=[HEAD_AAD])).start()
-        counter = Counter(bot)
+        counter = Statements(bot.db.engine)
         token = entra.token(HEAD_AAD, TENANT_ID)
         page, export, insights = (
             f"{bot.url}/tabs/portfolio/content",

@@ -28,16 +28,17 @@ import random
 import statistics
 import sys
 import time
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import aiohttp  # noqa: E402
-from sqlalchemy import event, insert, text  # noqa: E402
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker, create_async_engine  # noqa: E402
+from sqlalchemy import text  # noqa: E402
+from sqlalchemy.ext.asyncio import AsyncConnection, async_sessionmaker, create_async_engine  # noqa: E402
 
+from bench.bulk import Statements, analyze, bulk, sequences_past  # noqa: E402
 from bot.event_loop import run as run_on_loop  # noqa: E402
 from kam.demo import TENANT_ID  # noqa: E402
 from kam.health import health_for  # noqa: E402
@@ -69,7 +70,6 @@ from tests.support.harness import RunningBot, fresh_database  # noqa: E402
 
 DEFAULT_SERVER = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 SMALL_STAKEHOLDERS, SMALL_MEMBERS, SMALL_CONTACTS = 20, 10, 200
-CHUNK = 5000
 MAP_MS, HEALTH_MS = 250.0, 1000.0  # the targets
 LARGE, ORDINARY = 1, 2  # the account ids measured
 
@@ -80,16 +80,6 @@ class Ids:
     def __init__(self) -> None:
         self.stakeholder = 0
         self.contact = 0
-
-
-def chunks(rows: Sequence[dict[str, Any]]) -> Iterator[Sequence[dict[str, Any]]]:
-    for start in range(0, len(rows), CHUNK):
-        yield rows[start : start + CHUNK]
-
-
-async def bulk(connection: AsyncConnection, table: Any, rows: Sequence[dict[str, Any]]) -> None:
-    for part in chunks(rows):
-        await connection.execute(insert(table), list(part))
 
 
 async def org_chart(connection: AsyncConnection, rng: random.Random, ids: Ids, account: int, size: int) -> list[int]:
@@ -259,13 +249,8 @@ async def generate(url: str, accounts: int, stakeholders: int, members: int, con
                 )
             print(f"\rgenerated {a}/{accounts} accounts", end="", file=sys.stderr, flush=True)
         print(file=sys.stderr)
-        for table in ("people", "accounts", "stakeholders", "contacts"):
-            await connection.execute(
-                text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
-            )
-    async with engine.connect() as connection:
-        await connection.execution_options(isolation_level="AUTOCOMMIT")
-        await connection.execute(text("ANALYZE"))
+        await sequences_past(connection, ("people", "accounts", "stakeholders", "contacts"))
+    await analyze(engine)
     await engine.dispose()
 
 
@@ -278,17 +263,6 @@ async def median_ms(call: Callable[[], Awaitable[None]], requests: int) -> float
         if n:
             samples.append((time.perf_counter() - started) * 1000)
     return statistics.median(samples)
-
-
-class Statements:
-    """SQL statements an engine runs."""
-
-    def __init__(self, engine: AsyncEngine) -> None:
-        self.count = 0
-        event.listen(engine.sync_engine, "before_cursor_execute", self._one)
-
-    def _one(self, *_: Any) -> None:
-        self.count += 1
 
 
 async def main(
