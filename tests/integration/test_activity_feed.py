@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import math
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -489,11 +490,11 @@ async def test_the_eleventh_in_a_minute_waits_its_turn_where_unpaced_it_gets_429
         await elsewhere.close()
     assert graph.throttled() == 0 and len(graph.notifications) == 10
 
-    await asyncio.sleep(1.1)  # the team's and the tenant's second of the ten above has passed
+    # The control: with the team's and the tenant's limits lifted, only the person's minute can bite.
+    graph.per_resource_rps = graph.feed_per_tenant_rps = math.inf
     unpaced = TeamsGateway(make_client(FakeGraphCredential(ADMIN_CONSENTED), settings.graph_base_url), attempts=1)
     for _ in range(10):
-        await unpaced.send_activity_notification("team-a", note(other))
-        await asyncio.sleep(0.3)  # under the team's and the tenant's limits: only the person's can bite
+        assert await unpaced.send_activity_notification("team-a", note(other)) == Notified.SENT
     with pytest.raises(GraphFailure) as refused:
         await unpaced.send_activity_notification("team-a", note(other))
     assert refused.value.status == 429
@@ -504,6 +505,7 @@ async def test_the_fake_refuses_what_graph_refuses(
     feed_world: tuple[GraphFake, Database, ActivityFeed, Settings],
 ) -> None:
     graph, _, _, settings = feed_world
+    graph.per_resource_rps = math.inf  # seven calls to one team in a second: its limit is not what this is about
     member = next(iter(graph.teams["team-a"].members))
     outsider = next(iter(graph.teams["team-b"].members))
     gateway = TeamsGateway(make_client(FakeGraphCredential(ADMIN_CONSENTED), settings.graph_base_url), attempts=1)

@@ -153,6 +153,7 @@ class GraphFake(LoopbackServer):
         *,
         per_resource_rps: float = 4.0,
         tenant_writes_rps: float = 30.0,
+        feed_per_tenant_rps: float = 5.0,
         max_channels: int = 1000,
         page_size: int = 100,
         enforce_limits: bool = True,
@@ -160,6 +161,7 @@ class GraphFake(LoopbackServer):
     ) -> None:
         self.per_resource_rps = per_resource_rps
         self.tenant_writes_rps = tenant_writes_rps
+        self.feed_per_tenant_rps = feed_per_tenant_rps  # sendActivityNotification, per app and tenant
         self.max_channels = max_channels
         self.page_size = page_size
         self.enforce_limits = enforce_limits
@@ -801,7 +803,10 @@ class GraphFake(LoopbackServer):
         if not self.enforce_limits:
             return None
         now = time.monotonic()
-        windows = ((self._feed_hits, FEED_PER_TENANT, 1.0), (self._feed_hits_per_user[user_id], FEED_PER_USER, 60.0))
+        windows = (
+            (self._feed_hits, self.feed_per_tenant_rps, 1.0),
+            (self._feed_hits_per_user[user_id], FEED_PER_USER, 60.0),
+        )
         for hits, limit, seconds in windows:
             while hits and now - hits[0] >= seconds:
                 hits.popleft()
@@ -1008,7 +1013,6 @@ class FakeGraphCredential:
 KAMBOT_ENTRA_APP_ID = "2b5e9a1c-7d3f-4e6a-9b8c-1f2e3d4c5b6a"  # the default Entra app of kambot's Teams app
 OTHER_APP = "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d"  # another app with grants in every team
 TEAMS_LINK = "https://teams.microsoft.com/"
-FEED_PER_TENANT = 5  # sendActivityNotification per second per app and tenant (Graph's Teams service limits)
 FEED_PER_USER = 10  # notifications a minute to one user (Microsoft's best practices for activity feed notifications)
 MANIFEST = Path(__file__).resolve().parents[3] / "deploy" / "manifest" / "manifest.template.json"
 
