@@ -14,21 +14,15 @@ import pytest
 import pytest_asyncio
 from playwright.async_api import BrowserContext, Page
 
-from bot.settings import Settings
 from bot.tabs.relationship_map import support_class
-from bot.tabs.signin import TabTokens
-from kam.demo import TENANT_ID
 from kam.models import Stakeholder
-from tests.support.chromium import ARTIFACTS, chromium, contrast_failures, overflow, unnamed_controls
-from tests.support.fakes.connector import ConnectorFake
-from tests.support.harness import RunningBot, migrate_and_seed
-from tests.support.org_chart import CONTOSO, MARKUP_NAME, USERS, seed_org_chart
+from tests.support.chromium import contrast_failures, overflow, unnamed_controls
+from tests.support.harness import RunningBot
+from tests.support.org_chart import CONTOSO, MARKUP_NAME, seed_org_chart
+from tests.support.tab_pages import SHOTS, THEMES, WIDTHS, dev_token, page_context, tab_bot
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
-SHOTS = ARTIFACTS / "tabs"
-THEMES = ("default", "dark", "contrast")
-WIDTHS = {"desktop": 1024, "phone": 360}
 GRAPHICS_CONTRAST = 3.0  # WCAG 2.2 AA for the parts of a graphic one needs to understand it (1.4.11)
 
 
@@ -36,33 +30,19 @@ GRAPHICS_CONTRAST = 3.0  # WCAG 2.2 AA for the parts of a graphic one needs to u
 class Site:
     bot: RunningBot
     context: BrowserContext
-    settings: Settings
     people: dict[str, Stakeholder]
 
     def url(self, user: str = "adele") -> str:
-        person = USERS[user]
-        token = TabTokens(self.settings).dev_token(person.aad_object_id, TENANT_ID, person.name)
-        return f"{self.bot.url}/tabs/stakeholders?account={CONTOSO}#token={token}"
+        return f"{self.bot.url}/tabs/stakeholders?account={CONTOSO}#token={dev_token(self.bot.settings, user)}"
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def site(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Site]:
-    sqlite_url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('map') / 'kambot.db'}"
-    connector = await ConnectorFake().start()
-    await migrate_and_seed(sqlite_url)
-    settings = Settings(  # type: ignore[call-arg]
-        _env_file=None, nudge_weekday="off", monthly_kpi_cards=False, database_url=sqlite_url, tab_dev_secret="c" * 32
-    )
-    bot = await RunningBot(settings, connector).start()
-    async with bot.db.transaction() as session:
-        people = await seed_org_chart(session, dt.date.today())
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    async with chromium() as browser:
-        context = await browser.new_context()
-        yield Site(bot, context, settings, people)
-        await context.close()
-    await bot.stop()
-    await connector.stop()
+    async with tab_bot(tmp_path_factory.mktemp("map")) as bot:
+        async with bot.db.transaction() as session:
+            people = await seed_org_chart(session, dt.date.today())
+        async with page_context() as context:
+            yield Site(bot, context, people)
 
 
 async def open_map(site: Site, width: int) -> Page:

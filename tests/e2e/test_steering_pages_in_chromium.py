@@ -13,25 +13,18 @@ import pytest_asyncio
 from playwright.async_api import BrowserContext, Page
 from sqlalchemy import update
 
-from bot.settings import Settings
-from bot.tabs.signin import TabTokens
 from kam.accounts import get_account
 from kam.contacts import LogContact, log_contact
-from kam.demo import PEOPLE, TENANT_ID
 from kam.models import Account, AccountHealth, Contact, ContactKind
 from kam.people import Caller, find_person
 from kam.results import set_results
-from tests.support.chromium import ARTIFACTS, chromium, contrast_failures, overflow, unnamed_controls
-from tests.support.fakes.connector import ConnectorFake
-from tests.support.harness import RunningBot, migrate_and_seed
+from tests.support.chromium import contrast_failures, overflow, unnamed_controls
+from tests.support.harness import RunningBot
+from tests.support.tab_pages import SHOTS, THEMES, USERS, WIDTHS, dev_token, page_context, tab_bot
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
-SHOTS = ARTIFACTS / "tabs"
 CONTOSO, FABRIKAM = 1, 2
-THEMES = ("default", "dark", "contrast")
-WIDTHS = {"desktop": 1024, "phone": 360}
-USERS = {p.name.split()[0].lower(): p for p in PEOPLE}
 HEALTH_DAYS = {3: 72, 2: 65, 1: 58}
 
 
@@ -39,58 +32,44 @@ HEALTH_DAYS = {3: 72, 2: 65, 1: 58}
 class Site:
     bot: RunningBot
     context: BrowserContext
-    settings: Settings
 
     def url(self, path: str, user: str) -> str:
-        person = USERS[user]
-        token = TabTokens(self.settings).dev_token(person.aad_object_id, TENANT_ID, person.name)
-        return f"{self.bot.url}{path}#token={token}"
+        return f"{self.bot.url}{path}#token={dev_token(self.bot.settings, user)}"
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def site(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Site]:
     """Both demo accounts with results figures and selection scores (so the matrix has points), a contact logged
     on Contoso yesterday; Isaiah is the head of KAM."""
-    sqlite_url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('steering') / 'kambot.db'}"
-    connector = await ConnectorFake().start()
-    await migrate_and_seed(sqlite_url)
-    settings = Settings(  # type: ignore[call-arg]
-        _env_file=None,
-        nudge_weekday="off",
-        monthly_kpi_cards=False,
-        warm_figures=False,  # the past is seeded after start-up
-        database_url=sqlite_url,
-        tab_dev_secret="c" * 32,
-        head_of_kam_aad_ids=[USERS["isaiah"].aad_object_id],
-    )
-    bot = await RunningBot(settings, connector).start()
     year = dt.date.today().year
-    async with bot.db.transaction() as session:
-        megan = await find_person(session, Caller(USERS["megan"].aad_object_id, None, ""))
-        alex = await find_person(session, Caller(USERS["alex"].aad_object_id, None, ""))
-        assert megan and alex
-        contoso, fabrikam = await get_account(session, CONTOSO), await get_account(session, FABRIKAM)
-        await set_results(
-            session, contoso, megan, year, revenue=900_000, margin=0.22, potential=3e6, share_of_wallet=0.3
-        )
-        await set_results(
-            session, fabrikam, alex, year, revenue=400_000, margin=0.18, potential=1e6, share_of_wallet=0.6
-        )
-        await session.execute(update(Account).values(scores={"strategic_importance": 4.0, "customer_complexity": 3.0}))
-        visit = LogContact(CONTOSO, alex, "9" * 32, dt.date.today(), ContactKind.VISIT, "Plant tour", "Hanna")
-        await log_contact(session, visit)
-    async with bot.db.transaction() as session:
-        await session.execute(update(Contact).values(created_at=dt.datetime.now(dt.UTC) - dt.timedelta(days=1)))
-        for days, score in HEALTH_DAYS.items():  # the scores of the last days, as the daily job stored them
-            on = dt.date.today() - dt.timedelta(days=days)
-            session.add(AccountHealth(account_id=CONTOSO, on_date=on, score=score, parts={}))
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    async with chromium() as browser:
-        context = await browser.new_context()
-        yield Site(bot, context, settings)
-        await context.close()
-    await bot.stop()
-    await connector.stop()
+    heads_of_kam = [USERS["isaiah"].aad_object_id]
+    # Without warming the figures at start-up: the past is seeded after it.
+    async with tab_bot(
+        tmp_path_factory.mktemp("steering"), warm_figures=False, head_of_kam_aad_ids=heads_of_kam
+    ) as bot:
+        async with bot.db.transaction() as session:
+            megan = await find_person(session, Caller(USERS["megan"].aad_object_id, None, ""))
+            alex = await find_person(session, Caller(USERS["alex"].aad_object_id, None, ""))
+            assert megan and alex
+            contoso, fabrikam = await get_account(session, CONTOSO), await get_account(session, FABRIKAM)
+            await set_results(
+                session, contoso, megan, year, revenue=900_000, margin=0.22, potential=3e6, share_of_wallet=0.3
+            )
+            await set_results(
+                session, fabrikam, alex, year, revenue=400_000, margin=0.18, potential=1e6, share_of_wallet=0.6
+            )
+            await session.execute(
+                update(Account).values(scores={"strategic_importance": 4.0, "customer_complexity": 3.0})
+            )
+            visit = LogContact(CONTOSO, alex, "9" * 32, dt.date.today(), ContactKind.VISIT, "Plant tour", "Hanna")
+            await log_contact(session, visit)
+        async with bot.db.transaction() as session:
+            await session.execute(update(Contact).values(created_at=dt.datetime.now(dt.UTC) - dt.timedelta(days=1)))
+            for days, score in HEALTH_DAYS.items():  # the scores of the last days, as the daily job stored them
+                on = dt.date.today() - dt.timedelta(days=days)
+                session.add(AccountHealth(account_id=CONTOSO, on_date=on, score=score, parts={}))
+        async with page_context() as context:
+            yield Site(bot, context)
 
 
 async def open_page(site: Site, url: str, width: int) -> Page:

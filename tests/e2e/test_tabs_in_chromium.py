@@ -16,18 +16,13 @@ import pytest
 import pytest_asyncio
 from playwright.async_api import BrowserContext, Page
 
-from bot.settings import Settings
-from bot.tabs.signin import TabTokens
 from kam.accounts import get_account, stakeholders_of
 from kam.contacts import LogContact, log_contact
 from kam.decisions import LogDecision, log_decision
-from kam.demo import PEOPLE, TENANT_ID
 from kam.models import ContactKind, DecisionCategory
 from kam.people import Caller, find_person
 from kam.plans import PlanContent, PlanItem, PlanItemKind, save_plan
 from tests.support.chromium import (
-    ARTIFACTS,
-    chromium,
     contrast_failures,
     controls,
     overflow,
@@ -35,34 +30,28 @@ from tests.support.chromium import (
     tab_to,
     unnamed_controls,
 )
-from tests.support.fakes.connector import ConnectorFake
-from tests.support.harness import RunningBot, migrate_and_seed
+from tests.support.harness import RunningBot
+from tests.support.tab_pages import SHOTS, THEMES, USERS, WIDTHS, dev_token, page_context, tab_bot
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
-SHOTS = ARTIFACTS / "tabs"
 CONTOSO, FABRIKAM = 1, 2
-THEMES = ("default", "dark", "contrast")
 # The Teams canvas in each theme: Fluent's colorNeutralBackground3 of the Teams light, dark and high-contrast themes.
 CANVAS = {"default": "rgb(245, 245, 245)", "dark": "rgb(31, 31, 31)", "contrast": "rgb(0, 0, 0)"}
-WIDTHS = {"desktop": 1024, "phone": 360}
 LONG_TITLE = (
     "Win the framework agreement for sterile packaging at all three Saxon plants, with a second service "
     "visit a year paid for by Contoso from 2027 on"
 )
 STYLE_OR_SCRIPT = ("style-src", "script-src")  # what a console message names when the policy refused either
-USERS = {p.name.split()[0].lower(): p for p in PEOPLE}
 
 
 @dataclass
 class Site:
     bot: RunningBot
-    context: BrowserContext  # one for the module: its HTTP cache keeps the components and tokens, as Teams' would
-    settings: Settings
+    context: BrowserContext
 
     def token(self, user: str) -> str:
-        person = USERS[user]
-        return TabTokens(self.settings).dev_token(person.aad_object_id, TENANT_ID, person.name)
+        return dev_token(self.bot.settings, user)
 
     def url(self, kind: str, user: str = "megan", theme: str | None = None, account: int = CONTOSO) -> str:
         query = f"?account={account}" + (f"&theme={theme}" if theme else "")
@@ -74,42 +63,40 @@ async def site(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Site]:
     """Contoso Pharma with a plan (two sections written, seven empty; an objective with a long title), a contact
     Alex logged that waits for Megan, and a pricing decision of Megan's that waits for Patti. One bot and one
     browser for the module: only the test that saves changes anything, and it saves Fabrikam's plan."""
-    sqlite_url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('tabs') / 'kambot.db'}"
-    connector = await ConnectorFake().start()
-    await migrate_and_seed(sqlite_url)
-    settings = Settings(_env_file=None, nudge_weekday="off", monthly_kpi_cards=False, database_url=sqlite_url, tab_dev_secret="c" * 32)  # type: ignore[call-arg]
-    bot = await RunningBot(settings, connector).start()
-    async with bot.db.transaction() as session:
-        account = await get_account(session, CONTOSO)
-        megan, alex, adele = [
-            await find_person(session, Caller(USERS[name].aad_object_id, None, ""))
-            for name in ("megan", "alex", "adele")
-        ]
-        assert megan and alex and adele
-        items = [
-            PlanItem(title=LONG_TITLE, kind=PlanItemKind.OBJECTIVE, owner_id=megan.id, progress=10),
-            PlanItem(title="Second service visit offer", owner_id=adele.id, progress=30, comment="Draft sent"),
-        ]
-        sections = {
-            "facts": "Three plants in Saxony; 2,400 staff.",
-            "potential_targets": "Sterile packaging: 1.2 M EUR a year.",
-        }
-        await save_plan(session, account, megan, 0, PlanContent(sections=sections, items=items))
-        hanna = next(s for s in await stakeholders_of(session, CONTOSO) if s.name == "Dr. Hanna Berger")
-        today = dt.date.today()
-        visit = LogContact(CONTOSO, alex, "9" * 32, today, ContactKind.VISIT, "Plant tour", "", (hanna.id,))
-        await log_contact(session, visit)
-        price = LogDecision(
-            CONTOSO, megan, "8" * 32, "Second service visit is paid", DecisionCategory.PRICING, "Paid.", "Megan", today
-        )
-        await log_decision(session, price)
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    async with chromium() as browser:
-        context = await browser.new_context()
-        yield Site(bot, context, settings)
-        await context.close()
-    await bot.stop()
-    await connector.stop()
+    async with tab_bot(tmp_path_factory.mktemp("tabs")) as bot:
+        async with bot.db.transaction() as session:
+            account = await get_account(session, CONTOSO)
+            megan, alex, adele = [
+                await find_person(session, Caller(USERS[name].aad_object_id, None, ""))
+                for name in ("megan", "alex", "adele")
+            ]
+            assert megan and alex and adele
+            items = [
+                PlanItem(title=LONG_TITLE, kind=PlanItemKind.OBJECTIVE, owner_id=megan.id, progress=10),
+                PlanItem(title="Second service visit offer", owner_id=adele.id, progress=30, comment="Draft sent"),
+            ]
+            sections = {
+                "facts": "Three plants in Saxony; 2,400 staff.",
+                "potential_targets": "Sterile packaging: 1.2 M EUR a year.",
+            }
+            await save_plan(session, account, megan, 0, PlanContent(sections=sections, items=items))
+            hanna = next(s for s in await stakeholders_of(session, CONTOSO) if s.name == "Dr. Hanna Berger")
+            today = dt.date.today()
+            visit = LogContact(CONTOSO, alex, "9" * 32, today, ContactKind.VISIT, "Plant tour", "", (hanna.id,))
+            await log_contact(session, visit)
+            price = LogDecision(
+                CONTOSO,
+                megan,
+                "8" * 32,
+                "Second service visit is paid",
+                DecisionCategory.PRICING,
+                "Paid.",
+                "Megan",
+                today,
+            )
+            await log_decision(session, price)
+        async with page_context() as context:
+            yield Site(bot, context)
 
 
 async def open_tab(site: Site, url: str, width: int = WIDTHS["desktop"]) -> Page:

@@ -15,7 +15,6 @@ import pytest
 import pytest_asyncio
 from playwright.async_api import Page
 
-from bot.settings import Settings
 from kam.accounts import get_account
 from kam.models import Person
 from kam.people import Caller, find_person
@@ -24,17 +23,12 @@ from kam.whitespace import CellStatus, GridLine, WhitespaceCell, WhitespaceGrid
 from tests.e2e.test_tabs_in_chromium import (
     CONTOSO,
     FABRIKAM,
-    SHOTS,
-    THEMES,
-    USERS,
-    WIDTHS,
     Site,
     open_tab,
     switch_theme,
 )
-from tests.support.chromium import chromium, contrast_failures, tab_through, unnamed_controls
-from tests.support.fakes.connector import ConnectorFake
-from tests.support.harness import RunningBot, migrate_and_seed
+from tests.support.chromium import contrast_failures, tab_through, unnamed_controls
+from tests.support.tab_pages import SHOTS, THEMES, USERS, WIDTHS, page_context, tab_bot
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -55,40 +49,31 @@ def line_id(kind: str, n: int) -> str:
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def site(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Site]:
     """Contoso Pharma's plan with a 3 x 4 grid; Fabrikam's plan (Alex is its KA manager) still empty."""
-    sqlite_url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('whitespace') / 'kambot.db'}"
-    connector = await ConnectorFake().start()
-    await migrate_and_seed(sqlite_url)
-    settings = Settings(  # type: ignore[call-arg]
-        _env_file=None, nudge_weekday="off", monthly_kpi_cards=False, database_url=sqlite_url, tab_dev_secret="c" * 32
-    )
-    bot = await RunningBot(settings, connector).start()
-    async with bot.db.transaction() as session:
-        people = {u: await find_person(session, Caller(USERS[u].aad_object_id, None, "")) for u in ("megan", "adele")}
-        megan, adele = people["megan"], people["adele"]
-        assert isinstance(megan, Person) and isinstance(adele, Person)
-        rows = [GridLine(id=line_id("1", n), name=name) for n, name in enumerate(SITES)]
-        columns = [GridLine(id=line_id("a", n), name=name) for n, name in enumerate(SOLUTIONS)]
-        cells = [
-            WhitespaceCell(
-                row_id=row.id,
-                column_id=column.id,
-                status=STATUSES[r][c],
-                potential=(r + 1) * (c + 1) * 25_000,
-                owner_id=adele.id if r == 0 else megan.id,
-                note="Framework talks in May" if (r, c) == (0, 1) else "",
-            )
-            for r, row in enumerate(rows)
-            for c, column in enumerate(columns)
-        ]
-        grid = WhitespaceGrid(rows=rows, columns=columns, cells=cells)
-        await save_plan(session, await get_account(session, CONTOSO), megan, 0, PlanContent(whitespace=grid))
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    async with chromium() as browser:
-        context = await browser.new_context()
-        yield Site(bot, context, settings)
-        await context.close()
-    await bot.stop()
-    await connector.stop()
+    async with tab_bot(tmp_path_factory.mktemp("whitespace")) as bot:
+        async with bot.db.transaction() as session:
+            people = {
+                u: await find_person(session, Caller(USERS[u].aad_object_id, None, "")) for u in ("megan", "adele")
+            }
+            megan, adele = people["megan"], people["adele"]
+            assert isinstance(megan, Person) and isinstance(adele, Person)
+            rows = [GridLine(id=line_id("1", n), name=name) for n, name in enumerate(SITES)]
+            columns = [GridLine(id=line_id("a", n), name=name) for n, name in enumerate(SOLUTIONS)]
+            cells = [
+                WhitespaceCell(
+                    row_id=row.id,
+                    column_id=column.id,
+                    status=STATUSES[r][c],
+                    potential=(r + 1) * (c + 1) * 25_000,
+                    owner_id=adele.id if r == 0 else megan.id,
+                    note="Framework talks in May" if (r, c) == (0, 1) else "",
+                )
+                for r, row in enumerate(rows)
+                for c, column in enumerate(columns)
+            ]
+            grid = WhitespaceGrid(rows=rows, columns=columns, cells=cells)
+            await save_plan(session, await get_account(session, CONTOSO), megan, 0, PlanContent(whitespace=grid))
+        async with page_context() as context:
+            yield Site(bot, context)
 
 
 # Elements outside the grid's own scrolling box that stick out of the screen: there must be none.

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TypeVar
 
 import pytest
 from openpyxl import Workbook
@@ -18,8 +16,7 @@ from kam.models import Account, CompanyFigures, Person, ResultFigures, Tier
 from kam.results import InvalidResults, apply_results, parse_amount, parse_results, set_results
 from kam.storage import Database
 from tests.integration.test_account_list import kambot
-
-T = TypeVar("T")
+from tests.support.cli import in_transaction
 
 HEADER = ["Account", "Year", "Revenue", "Margin", "Potential", "Share of wallet"]
 GOOD = [
@@ -40,20 +37,6 @@ BAD = [
 ]
 
 
-def run(url: str, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-    """`work` in one transaction on the database at `url`, as the command would."""
-
-    async def inner() -> T:
-        db = Database(url)
-        try:
-            async with db.transaction() as session:
-                return await work(session)
-        finally:
-            await db.close()
-
-    return asyncio.run(inner())
-
-
 @pytest.fixture
 def database(tmp_path: Path) -> str:
     url = f"sqlite+aiosqlite:///{tmp_path / 'kambot.db'}"
@@ -68,7 +51,7 @@ def database(tmp_path: Path) -> str:
             ]
         )
 
-    run(url, accounts)
+    in_transaction(url, accounts)
     return url
 
 
@@ -90,7 +73,7 @@ def stored(url: str) -> tuple[list[tuple], list[tuple]]:
         totals = await session.execute(select(CompanyFigures.year, CompanyFigures.revenue))
         return [tuple(r) for r in figures.all()], [tuple(r) for r in totals.all()]
 
-    return run(url, read)
+    return in_transaction(url, read)
 
 
 def test_a_csv_file_is_imported_bad_rows_are_reported_by_line_and_reimport_changes_nothing(
@@ -137,7 +120,7 @@ def test_an_excel_file_updates_what_changed_and_keeps_what_it_leaves_empty(tmp_p
             session, contoso, megan, 2025, revenue=1_000_000, margin=0.2, potential=4_000_000, share_of_wallet=0.25
         )
 
-    run(database, entered)
+    in_transaction(database, entered)
     workbook = Workbook()
     sheet = workbook.active
     sheet.append(["account name", "JAHR", "Umsatz", "marge", "Potenzial", "SoW"])
@@ -193,7 +176,7 @@ def test_figures_entered_for_an_account_are_checked_and_kept_as_the_plans(databa
         rows = await session.execute(select(ResultFigures.year, ResultFigures.revenue, ResultFigures.source))
         return [tuple(r) for r in rows.all()]
 
-    assert run(database, enter) == [(2026, 700.0, "plan")]
+    assert in_transaction(database, enter) == [(2026, 700.0, "plan")]
 
 
 @pytest.mark.parametrize(

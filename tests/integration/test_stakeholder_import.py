@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import csv
 from pathlib import Path
 
@@ -12,8 +11,8 @@ from sqlalchemy import select
 
 from kam.migrate import upgrade
 from kam.models import Account, Attitude, Stakeholder, StakeholderInfluence, StakeholderLevel, Tier
-from kam.storage import Database
 from tests.integration.test_account_list import kambot
+from tests.support.cli import in_transaction
 
 GERMAN_HEADER = [
     "Kunde",
@@ -68,18 +67,6 @@ IMPORTED = [
 INFLUENCES = [("Max Weber", "Dr. Eva Klein"), ("Max Weber", "Dr. Hanna Berger")]
 
 
-def run(url: str, work):  # type: ignore[no-untyped-def]
-    async def inner():  # type: ignore[no-untyped-def]
-        db = Database(url)
-        try:
-            async with db.transaction() as session:
-                return await work(session)
-        finally:
-            await db.close()
-
-    return asyncio.run(inner())
-
-
 @pytest.fixture
 def database(database_url: str) -> str:
     """Both databases: two key accounts (Contoso confidential: the CLI is an admin tool and imports it all the
@@ -101,7 +88,7 @@ def database(database_url: str) -> str:
             )
         )
 
-    run(database_url, seed)
+    in_transaction(database_url, seed)
     return database_url
 
 
@@ -129,7 +116,7 @@ def stored(url: str) -> tuple[list[tuple], list[tuple[str, str]]]:
         ties = await session.scalars(select(StakeholderInfluence))
         return rows, sorted((names[t.influencer_id], names[t.influenced_id]) for t in ties)
 
-    return run(url, read)
+    return in_transaction(url, read)
 
 
 def write_csv(path: Path, rows: list[list[str]], header: list[str] = HEADER) -> Path:

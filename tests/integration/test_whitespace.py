@@ -9,7 +9,6 @@ import re
 from collections.abc import AsyncIterator
 from typing import Any
 
-import aiohttp
 import pytest
 
 from kam.accounts import get_account
@@ -17,12 +16,11 @@ from kam.models import Person
 from kam.people import Caller, find_person
 from kam.plans import PlanContent, current_plan, save_plan
 from kam.whitespace import CellStatus, GridLine, WhitespaceCell, WhitespaceGrid
-from tests.integration.test_tabs import CONTOSO, Tabs, person
+from tests.integration.test_tabs import CONTOSO, Tabs, person, tabs_on
 from tests.support.cards_judge import assert_valid_cards
 from tests.support.fakes.connector import ConnectorFake
-from tests.support.fakes.entra import EntraFake
-from tests.support.flows import invoke_card, review_data, seed_plan, start, tab_settings, texts_in
-from tests.support.harness import RunningBot, migrate_and_seed
+from tests.support.flows import invoke_card, review_data, seed_plan, start, texts_in
+from tests.support.harness import RunningBot
 from tests.support.teams import USERS
 
 SAXONY, BAVARIA = "1" * 32, "2" * 32
@@ -31,13 +29,8 @@ PACKAGING, SERVICE = "a" * 32, "b" * 32
 
 @pytest.fixture
 async def tabs(database_url: str, connector: ConnectorFake) -> AsyncIterator[Tabs]:
-    entra = await EntraFake().start()
-    await migrate_and_seed(database_url)
-    bot = await RunningBot(tab_settings(database_url, entra), connector).start()
-    async with aiohttp.ClientSession() as http:
-        yield Tabs(bot, entra, http)
-    await bot.stop()
-    await entra.stop()
+    async with tabs_on(database_url, connector) as running:
+        yield running
 
 
 def grid(cells: list[dict[str, Any]]) -> dict[str, Any]:

@@ -23,7 +23,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kam.accounts import get_account
 from kam.contacts import LogContact, log_contact
-from kam.demo import PEOPLE
 from kam.models import (
     Attitude,
     BuyingRole,
@@ -36,6 +35,7 @@ from kam.models import (
     StakeholderLevel,
 )
 from kam.people import Caller, find_person
+from tests.support.teams import USERS
 
 CONTOSO = 1
 MARKUP_NAME = "<b>Sabine</b> & Co"
@@ -98,7 +98,6 @@ CONTACTS = (
     ("megan", (), "Jana Vogel", 20),
 )
 HAND_SET = ("patti", "Lukas Braun", 70)
-USERS = {p.name.split()[0].lower(): p for p in PEOPLE}
 
 
 async def _person(session: AsyncSession, user: str) -> Person:
