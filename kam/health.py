@@ -24,13 +24,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kam.access import KpiScope
-from kam.kpi_plan import newest_plans
 from kam.kpis import AccountKpis, KpiCache, kpis_for
 from kam.models import Account, AccountHealth, AccountMember, OutboxMessage, Role, utcnow
 from kam.outbox import OutboxKind
 from kam.relationships import CoverageFacts, GapKind, coverage_facts
 from kam.storage import insert_id_if_absent
-from kam.whitespace import CellStatus, progress_of
 
 CONFLICT_COST = 0.25  # what each open conflict takes off its part's value
 TREND_DAYS = 90
@@ -150,25 +148,9 @@ def _conflicts(kpis: AccountKpis) -> float | None:
     return max(0.0, 1 - CONFLICT_COST * kpis.plan.conflicts_open)
 
 
-def whitespace_progress(content: Mapping[str, Any]) -> float | None:
-    """kam.whitespace.progress of the plan's grid; None without a grid (or with one that is not valid).
-
-    Only the cells' statuses are checked (the plan was validated when it was saved): a score for every account
-    of a large portfolio must not parse every note and name again."""
-    raw = content.get("whitespace")
-    if not raw:
-        return None
-    try:
-        statuses = [CellStatus(cell["status"]) for cell in raw.get("cells", [])]
-    except (KeyError, TypeError, ValueError, AttributeError):
-        return None
-    return progress_of(statuses)
-
-
-def part_values(
-    kpis: AccountKpis, facts: CoverageFacts | None, whitespace: float | None
-) -> dict[Part, tuple[float | None, Note | None]]:
+def part_values(kpis: AccountKpis, facts: CoverageFacts | None) -> dict[Part, tuple[float | None, Note | None]]:
     reviews = kpis.plan.reviews_on_time if kpis.plan else None
+    whitespace = kpis.plan.whitespace if kpis.plan else None
     return {
         Part.COVERAGE: _coverage(facts),
         Part.FRESHNESS: (facts.key_player_freshness if facts else None, None),
@@ -186,19 +168,17 @@ async def health_from_kpis(
     today: dt.date,
     settings: HealthSettings | None = None,
 ) -> dict[int, Health]:
-    """The health of the accounts whose (unnarrowed) figures are `kpis`: what the figures do not hold yet, the
-    coverage and the whitespace, read for all at once (a fixed number of statements)."""
+    """The health of the accounts whose (unnarrowed) figures are `kpis`: the coverage, which the figures do not
+    hold, read for all at once (a fixed number of statements)."""
     settings = settings or HealthSettings()
     ids = sorted(kpis)
     if not ids:
         return {}
     facts = await coverage_facts(session, ids, today)
-    plans = await newest_plans(session, ids)
     healths = {}
     for account_id in ids:
         account_facts = facts.get(account_id)
-        whitespace = whitespace_progress(plans.get(account_id, {}))
-        health = score_parts(part_values(kpis[account_id], account_facts, whitespace), settings.weights)
+        health = score_parts(part_values(kpis[account_id], account_facts), settings.weights)
         gaps = tuple(dict.fromkeys(g.kind for g in account_facts.gaps)) if account_facts else ()
         healths[account_id] = replace(health, account_id=account_id, gaps=gaps)
     return healths
@@ -212,7 +192,7 @@ async def health_for(
     cache: KpiCache | None = None,
 ) -> dict[int, Health]:
     """The health of each account of `account_ids` that exists, in a fixed number of statements whatever their
-    number (kam.kpis.kpis_for's, the coverage's and one for the plans)."""
+    number (kam.kpis.kpis_for's and the coverage's)."""
     return await health_from_kpis(session, await kpis_for(session, account_ids, today, cache), today, settings)
 
 

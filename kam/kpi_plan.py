@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from statistics import median
 from typing import Any
@@ -27,6 +27,7 @@ from kam.models import (
 from kam.plans import ItemStatus, PlanItemKind
 from kam.results import parse_amount
 from kam.reviews import CADENCE_DAYS
+from kam.whitespace import CellStatus, progress_of
 
 YEAR_DAYS = 365
 
@@ -67,6 +68,21 @@ def plan_counts(content: dict[str, Any], today: dt.date) -> dict[str, int]:
         elif due and dt.date.fromisoformat(str(due)) < today:
             counts[f"{prefix}_late"] += 1
     return counts
+
+
+def whitespace_progress(content: Mapping[str, Any]) -> float | None:
+    """kam.whitespace.progress of the plan's grid; None without a grid (or with one that is not valid).
+
+    Only the cells' statuses are checked (the plan was validated when it was saved): a score for every account
+    of a large portfolio must not parse every note and name again."""
+    raw = content.get("whitespace")
+    if not raw:
+        return None
+    try:
+        statuses = [CellStatus(cell["status"]) for cell in raw.get("cells", [])]
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None
+    return progress_of(statuses)
 
 
 def reviews_on_time(tier: Tier, created: dt.date, closed: Iterable[dt.date], today: dt.date) -> float | None:

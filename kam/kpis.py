@@ -39,6 +39,7 @@ from kam.kpi_plan import (
     revenue_target,
     reviews_closed,
     reviews_on_time,
+    whitespace_progress,
 )
 from kam.kpi_windows import (
     FLOW_DAYS,
@@ -103,6 +104,7 @@ class PlanKpis:
     conflicts_dismissed: int
     conflict_days_open_median: float | None
     conflicts_open: int = 0  # of those caught, neither dismissed nor ended yet
+    whitespace: float | None = None  # the grid's progress (kam.whitespace.progress_of), None without a grid
 
 
 @dataclass(frozen=True)
@@ -324,6 +326,7 @@ async def kpis_for(
             conflicts_dismissed=conflict.dismissed,
             conflict_days_open_median=conflict.days_open_median,
             conflicts_open=conflict.still_open,
+            whitespace=whitespace_progress(content),
         )
         target = revenue_target(content.get("sections") or {})
         kpis[account_id] = AccountKpis(

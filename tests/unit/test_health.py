@@ -14,8 +14,8 @@ from kam.health import (
     PartScore,
     drop_between,
     score_parts,
-    whitespace_progress,
 )
+from kam.kpi_plan import whitespace_progress
 from kam.selection import Selection, SelectionFileError
 from kam.whitespace import CellStatus, GridLine, WhitespaceCell, WhitespaceGrid
 
