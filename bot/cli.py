@@ -261,9 +261,9 @@ def stakeholders_import(
 class _NothingStored(Exception):
     """Leaves an import's transaction, so that nothing it did is committed (a dry run)."""
 
-    def __init__(self, counts: dict[str, list[str]], errors: list[RowError] | None = None) -> None:
+    def __init__(self, counts: dict[str, list[str]], errors: list[RowError]) -> None:
         super().__init__("nothing stored")
-        self.counts, self.errors = counts, errors or []
+        self.counts, self.errors = counts, errors
 
 
 # Files of fewer rows import in a blink: no progress bar for them.

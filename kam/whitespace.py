@@ -14,6 +14,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from kam.results import parse_amount
 from kam.text import clean_text, one_line
 
 LINES_MAX = 50
@@ -55,6 +56,16 @@ class WhitespaceCell(BaseModel):
     @classmethod
     def _cleaned(cls, value: object) -> object:
         return clean_text(value) if isinstance(value, str) else value
+
+    @field_validator("potential", mode="before")
+    @classmethod
+    def _as_typed(cls, value: object) -> object:
+        """A potential as people type it, read as every amount is (kam.results.parse_amount: 12.500 is 12500);
+        what is no amount stays as it came, for the field's own error."""
+        if isinstance(value, str):
+            amount = parse_amount(value)
+            return value if amount is None else amount
+        return value
 
     @field_validator("potential")
     @classmethod

@@ -92,7 +92,9 @@ save = SaveForm(
 save_edit = SaveForm(_parse_edit, _edit_form, _store, _answer, notify=False, fields=FIELDS, conflicts=CONFLICTS).save
 
 
-async def _named_stakeholder(turn: Turn, request: CommandRequest, command_key: str) -> tuple[Account, int] | None:
+async def _named_stakeholder(
+    turn: Turn, request: CommandRequest, command_key: str
+) -> tuple[Account, Stakeholder] | None:
     """The customer person named after the command, among the accounts the router offers (the channel's, or the
     caller's own); None when the caller was told why there is not exactly one. Forms open in the 1:1 chat only."""
     if turn.audience == Audience.SHARED:
@@ -109,7 +111,7 @@ async def _named_stakeholder(turn: Turn, request: CommandRequest, command_key: s
     exact = [(a, s) for a, s in found if s.name.casefold() == wanted]
     found = exact if len(exact) == 1 else found
     if len(found) == 1:
-        return found[0][0], found[0][1].id
+        return found[0]
     if not found:
         await turn.say(turn.t("stakeholder.edit.none", text=echoed(wanted)))
     else:
@@ -123,14 +125,12 @@ async def edit_start(turn: Turn, request: CommandRequest) -> None:
     named = await _named_stakeholder(turn, request, "command.edit_stakeholder")
     if named is None:
         return
-    account, stakeholder_id = named
+    account, stakeholder = named
     async with turn.services.db.transaction() as session:
         account = await get_account(session, account.id)
-        stakeholder = await session.get(Stakeholder, stakeholder_id)
-        assert stakeholder is not None
-        state = stakeholder_values(stakeholder, await influenced_by(session, stakeholder_id))
+        state = stakeholder_values(stakeholder, await influenced_by(session, stakeholder.id))
         context = await form_context(session, account, turn.services.catalogue, turn.t.language)
-    await turn.show(stakeholder_form_card(turn.t, context, turn.today, state, editing=stakeholder_id))
+    await turn.show(stakeholder_form_card(turn.t, context, turn.today, state, editing=stakeholder.id))
 
 
 async def strength_start(turn: Turn, request: CommandRequest) -> None:
@@ -139,18 +139,16 @@ async def strength_start(turn: Turn, request: CommandRequest) -> None:
     person = request.person
     if named is None or person is None:
         return
-    account, stakeholder_id = named
+    account, stakeholder = named
     async with turn.services.db.transaction() as session:
         account = await get_account(session, account.id)
-        stakeholder = await session.get(Stakeholder, stakeholder_id)
-        assert stakeholder is not None
-        current = await hand_set_strength(session, stakeholder_id, person.id)
+        current = await hand_set_strength(session, stakeholder.id, person.id)
     whose = [
         Option(m.person_id, m.person.name)
         for m in account.members
         if is_allowed(request.principal, Act.SET_STRENGTH, Subject(account=account, owner_ids=frozenset({m.person_id})))
     ]
-    form = StrengthForm(account.id, account.name, stakeholder_id, stakeholder.name, whose, person.id, current)
+    form = StrengthForm(account.id, account.name, stakeholder.id, stakeholder.name, whose, person.id, current)
     await turn.show(strength_card(turn.t, form, turn.today))
 
 

@@ -439,7 +439,6 @@ class TabPages:
             cells={cell.place: cell for cell in plan.content.whitespace.cells},
             grid_totals=totals(plan.content.whitespace),
             cell_statuses=[s.value for s in CellStatus],
-            names={m.person.id: m.person.name for m in account.members},
             versions=(await plan_versions(session, account.id))[:10],
             reviews=reviews,
             running=any(r.closed_at is None for r in reviews),
@@ -627,7 +626,7 @@ class TabPages:
             reached=reached,
             health=visible_health(health[account.id], scope),
             health_days=health_days,
-            health_chart=health_chart(health_days, t, account.name),
+            health_chart=health_chart(health_days, t),
         )
 
     async def portfolio_shell(self, request: web.Request) -> web.Response:

@@ -22,6 +22,7 @@ from html import escape
 import igraph
 from markupsafe import Markup
 
+from cards.fit import shorten
 from cards.i18n import Texts
 from kam.models import Attitude
 from kam.relationships import Gap, MapMember, MapStakeholder, RelationshipMap, Tie
@@ -132,7 +133,6 @@ class MapRow:
     reports_to: str
     role: str
     support: str
-    support_class: str
     symbol: str
     power: str
     inner_circle: bool
@@ -154,8 +154,6 @@ class DrawnMap:
     svg: Markup
     rows: tuple[MapRow, ...]
     legend: tuple[LegendEntry, ...]
-    width: int
-    height: int
 
 
 def tie_width(strength: int) -> float:
@@ -223,7 +221,7 @@ def draw_map(relationship_map: RelationshipMap, t: Texts, title: str) -> DrawnMa
         _row(s, people, known_by.get(s.id, []), sways.get(s.id, []), swayed_by.get(s.id, []), flags.get(s.id, []), t)
         for s in relationship_map.stakeholders
     )
-    return DrawnMap(svg, rows, legend(t), placed.width, placed.height)
+    return DrawnMap(svg, rows, legend(t))
 
 
 def legend(t: Texts) -> tuple[LegendEntry, ...]:
@@ -233,10 +231,6 @@ def legend(t: Texts) -> tuple[LegendEntry, ...]:
 
 def _support_text(support: Attitude | None, t: Texts) -> str:
     return t(f"attitude.{support.value}") if support else t("map.support.unknown")
-
-
-def _short(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def _left_middle(corner: tuple[float, float], height: int) -> tuple[float, float]:
@@ -304,7 +298,9 @@ def _member(member: MapMember, placed: MapLayout, t: Texts) -> str:
     return (
         f'<g class="member" data-person="{member.person_id}"><title>{escape(member.name)}: {escape(role)}</title>'
         f'<rect x="{x:.1f}" y="{y:.1f}" width="{MEMBER_WIDTH}" height="{MEMBER_HEIGHT}" rx="{MEMBER_HEIGHT / 2}"/>'
-        f"{_text('name', x + 16, y + 18, _short(member.name, NAME_CHARACTERS))}{_text('sub', x + 16, y + 34, role)}</g>"
+        + _text("name", x + 16, y + 18, shorten(member.name, NAME_CHARACTERS))
+        + _text("sub", x + 16, y + 34, role)
+        + "</g>"
     )
 
 
@@ -326,9 +322,9 @@ def _stakeholder(person: MapStakeholder, placed: MapLayout, flags: list[str], t:
         f'<rect class="box" x="{x:.1f}" y="{y:.1f}" width="{BOX_WIDTH}" height="{BOX_HEIGHT}" rx="6"/>'
         f'<rect class="stripe" x="{x:.1f}" y="{y:.1f}" width="7" height="{BOX_HEIGHT}" rx="3"/>'
         + _text("symbol", x + 14, y + 19, SYMBOLS[person.support])
-        + _text("name", x + 36, y + 19, _short(person.name, NAME_CHARACTERS - 3 * person.inner_circle))
-        + _text("sub", x + 14, y + 37, _short(person.title or "", LINE_CHARACTERS))
-        + _text("sub", x + 14, y + 54, _short(detail, LINE_CHARACTERS))
+        + _text("name", x + 36, y + 19, shorten(person.name, NAME_CHARACTERS - 3 * person.inner_circle))
+        + _text("sub", x + 14, y + 37, shorten(person.title or "", LINE_CHARACTERS))
+        + _text("sub", x + 14, y + 54, shorten(detail, LINE_CHARACTERS))
     )
     if person.inner_circle:
         box += _text("inner-mark", x + BOX_WIDTH - 32, y + 19, "★")
@@ -370,7 +366,6 @@ def _row(
         reports_to=boss.name if boss else "",
         role=t(f"buying_role.{person.buying_role.value}") if person.buying_role else "",
         support=_support_text(person.support, t),
-        support_class=support_class(person.support),
         symbol=SYMBOLS[person.support],
         power=t(f"map.power.{person.decision_power.value}") if person.decision_power else "",
         inner_circle=person.inner_circle,

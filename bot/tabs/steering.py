@@ -155,7 +155,7 @@ def health_cell(health: Health | None) -> Cell:
     return DASH if health is None or health.score is None else Cell(str(health.score), health.score)
 
 
-def health_chart(days: Sequence[tuple[dt.date, int]], t: Texts, account: str) -> Markup:
+def health_chart(days: Sequence[tuple[dt.date, int]], t: Texts) -> Markup:
     """The stored daily scores as a line on a 0-100 scale, and day by day in its description."""
     described = ", ".join(f"{day.isoformat()}: {score}" for day, score in days) or t("health.trend.empty")
     return sparkline([score for _, score in days], t("health.trend"), described, top=100)

@@ -86,16 +86,6 @@ function planPayload(form) {
   return plan;
 }
 
-// A potential as typed: "12000", "12 000", "12,000" or "12.000" (thousands), "1234.5" or "1234,5" (decimals).
-// Anything else goes to the server as typed, which names the field that is not a number.
-function amount(text) {
-  const typed = text.trim().replace(/[\s']/g, "");
-  if (typed === "") return null;
-  if (/^\d{1,3}([.,]\d{3})+$/.test(typed)) return Number(typed.replace(/[.,]/g, ""));
-  if (/^\d+([.,]\d+)?$/.test(typed)) return Number(typed.replace(",", "."));
-  return typed;
-}
-
 // The grid as shown: the lines in their order, and a cell wherever a status is set. A cell the viewer may not
 // edit keeps the values it was rendered with (its data attributes).
 function gridPayload(grid) {
@@ -114,7 +104,7 @@ function gridPayload(grid) {
     if (!value("status")) return;
     cells.push({
       row_id: td.dataset.row, column_id: td.dataset.column, status: value("status"),
-      potential: amount(value("potential")), owner_id: value("owner") ? Number(value("owner")) : null,
+      potential: value("potential").trim() || null, owner_id: value("owner") ? Number(value("owner")) : null,
       note: value("note"),
     });
   });
