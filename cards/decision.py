@@ -24,8 +24,8 @@ from cards.forms import (
     parse_ids,
     parse_service,
     parse_toggles,
+    people_choice,
     service_choice,
-    team_choice,
     toggle,
 )
 from cards.i18n import Texts
@@ -93,7 +93,7 @@ def decision_form_card(
         *field_error(state, "effective_on"),
     ]
     body += _text(t, state, "scope")
-    body += team_choice(t, state, "communicator", t("decision.form.communicator"), form.team)
+    body += people_choice(t, state, "communicator", t("decision.form.communicator"), form.team)
     body += [
         DateInput(
             id="communicate_by",

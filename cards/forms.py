@@ -177,13 +177,25 @@ def for_dialog(card_json: dict[str, Any]) -> dict[str, Any]:
     return {**card_json, "actions": actions} if actions else card_json
 
 
-def team_choice(t: Texts, state: FormState, name: str, label: str, team: Sequence[Option]) -> list[CardElement]:
-    """A choice of one person of the account team (who tells the customer, who owns a relationship)."""
-    if not team:
+def people_choice(
+    t: Texts,
+    state: FormState,
+    name: str,
+    label: str,
+    people: Sequence[Option],
+    *,
+    multi: bool = False,
+    more_key: str = "form.more_team",
+) -> list[CardElement]:
+    """A choice of one person of the account team (who tells the customer, who owns a relationship), or of other
+    people (the customer's: `more_key` then says who is not listed); `multi` for several."""
+    if not people:
         return []
-    offered, value, more = choices(team, state.values.get(name))
-    element = ChoiceSetInput(id=name, label=label, style="compact", value=value, choices=offered)
-    return [element, *not_listed(t, "form.more_team", more), *field_error(state, name)]
+    offered, value, more = choices(people, state.values.get(name))
+    element = ChoiceSetInput(
+        id=name, label=label, style="compact", is_multi_select=multi or None, value=value, choices=offered
+    )
+    return [element, *not_listed(t, more_key, more), *field_error(state, name)]
 
 
 def service_choice(

@@ -24,10 +24,9 @@ from cards.forms import (
     field_error,
     form_state,
     new_card_id,
-    not_listed,
     parse_ids,
     parse_toggles,
-    team_choice,
+    people_choice,
     toggle,
 )
 from cards.i18n import Texts
@@ -96,32 +95,17 @@ def stakeholder_form_card(
         ]
     body += [toggle(state, "inner_circle", t("stakeholder.form.inner_circle")), *field_error(state, "inner_circle")]
     colleagues = [o for o in form.stakeholders if o.id != editing]
-    body += _colleague_choice(t, state, "reports_to", colleagues, multi=False)
-    body += _colleague_choice(t, state, "influences", colleagues, multi=True)
-    body += team_choice(t, state, "owner", t("stakeholder.form.owner"), form.team)
+    for name in ("reports_to", "influences"):  # other customer people of the account: whom this one reports to, sways
+        label = t(f"stakeholder.form.{name}")
+        body += people_choice(
+            t, state, name, label, colleagues, multi=name == "influences", more_key="form.more_colleagues"
+        )
+    body += people_choice(t, state, "owner", t("stakeholder.form.owner"), form.team)
     ids = {"account_id": form.account_id} | ({"stakeholder_id": editing} if editing else {})
     verb = VERB_EDIT_STAKEHOLDER if editing else VERB_ADD_STAKEHOLDER
     submit = t("stakeholder.edit.submit" if editing else "stakeholder.form.submit")
     data = action_data(verb, card_id or new_card_id(), today, **ids)
     return card(body, [execute_action(submit, data)], fallback_text=title)
-
-
-def _colleague_choice(
-    t: Texts, state: FormState, name: str, colleagues: Sequence[Option], *, multi: bool
-) -> list[CardElement]:
-    """Other customer people of the account: whom this one reports to, or sways."""
-    if not colleagues:
-        return []
-    offered, value, more = choices(colleagues, state.values.get(name))
-    element = ChoiceSetInput(
-        id=name,
-        label=t(f"stakeholder.form.{name}"),
-        style="compact",
-        is_multi_select=multi or None,
-        value=value,
-        choices=offered,
-    )
-    return [element, *not_listed(t, "form.more_colleagues", more), *field_error(state, name)]
 
 
 def stakeholder_values(stakeholder: Stakeholder, influences: Sequence[int]) -> FormState:

@@ -27,6 +27,13 @@ async def accounts_of(session: AsyncSession, person: Person | None) -> list[Acco
     return list(rows.unique())
 
 
+async def accounts_named(session: AsyncSession, names: Iterable[str]) -> dict[str, Account]:
+    """The accounts of `names` by their lower-cased name, as an import's rows name them (any case)."""
+    wanted = {name.lower() for name in names}
+    found = await session.scalars(select(Account).where(func.lower(Account.name).in_(wanted)))
+    return {a.name.lower(): a for a in found}
+
+
 async def account_for_channel(session: AsyncSession, channel_id: str) -> Account | None:
     return await session.scalar(select(Account).where(Account.channel_id == channel_id))
 

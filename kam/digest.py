@@ -218,7 +218,7 @@ async def digest_of(session: AsyncSession, digest_id: int, now: dt.datetime | No
 
 async def _gaps(session: AsyncSession, managed: list[int], names: dict[int, str], today: dt.date) -> list[AccountGaps]:
     """The coverage gaps of the accounts the person manages, in the order of `managed` (by name)."""
-    maps = await relationship_maps(session, managed, today)
+    maps = await relationship_maps(session, managed, today, deciders_only=True)
     return [AccountGaps(names[account_id], maps[account_id]) for account_id in managed if maps[account_id].gaps]
 
 

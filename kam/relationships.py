@@ -522,10 +522,16 @@ async def _pairs(
 
 
 async def relationship_maps(
-    session: AsyncSession, account_ids: Collection[int], today: dt.date, *, with_confidential: bool = True
+    session: AsyncSession,
+    account_ids: Collection[int],
+    today: dt.date,
+    *,
+    with_confidential: bool = True,
+    deciders_only: bool = False,
 ) -> dict[int, RelationshipMap]:
-    """The relationship maps of many accounts as of `today` (the digest), in a fixed number of statements
-    whatever their sizes (`_load`); without `with_confidential`, as if confidential contacts were not there."""
+    """The relationship maps of many accounts as of `today`, in a fixed number of statements whatever their sizes
+    (`_load`); without `with_confidential`, as if confidential contacts were not there. With `deciders_only`, only
+    the ties with decision makers: all the gaps need (the digest), far fewer rows."""
     return {
         account_id: RelationshipMap(
             account_id=account_id,
@@ -536,7 +542,9 @@ async def relationship_maps(
             influences=tuple(found.influences),
             gaps=found.gaps(today),
         )
-        for account_id, found in (await _load(session, account_ids, today, with_confidential=with_confidential)).items()
+        for account_id, found in (
+            await _load(session, account_ids, today, deciders_only=deciders_only, with_confidential=with_confidential)
+        ).items()
     }
 
 

@@ -29,10 +29,11 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kam.account_list import RowError, table_lines
+from kam.accounts import accounts_named
 from kam.errors import KamError
 from kam.models import Account, CompanyFigures, Person, ResultFigures, utcnow
 from kam.storage import insert_if_absent
@@ -204,10 +205,7 @@ async def apply_results(session: AsyncSession, rows: Iterable[ResultRow]) -> Imp
     """Store the rows' figures; unknown accounts are row errors. Importing the same rows again changes nothing."""
     rows = list(rows)
     report = ImportReport()
-    names = {row.account.lower() for row in rows if row.account != COMPANY}
-    accounts = {
-        a.name.lower(): a for a in await session.scalars(select(Account).where(func.lower(Account.name).in_(names)))
-    }
+    accounts = await accounts_named(session, (row.account for row in rows if row.account != COMPANY))
     stored = {
         (f.account_id, f.year): f
         for f in await session.scalars(

@@ -26,17 +26,19 @@ says which line it waits for. Importing the same file again changes nothing.
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kam.account_list import EMAIL, NO, YES, RowError, split_list, table_lines
-from kam.models import Account, Attitude, BuyingRole, DecisionPower, Stakeholder, StakeholderLevel
-from kam.stakeholders import INFLUENCES_MAX, NAME_MAX, in_a_cycle, set_influences
+from kam.accounts import accounts_named
+from kam.models import Attitude, BuyingRole, DecisionPower, Stakeholder, StakeholderInfluence, StakeholderLevel
+from kam.stakeholders import INFLUENCES_MAX, NAME_MAX, in_a_cycle
 
 HEADERS = {
     **dict.fromkeys(("account", "account_name", "key_account", "kunde", "konto", "firma", "company"), "account"),
@@ -228,12 +230,6 @@ class _Planned:
     outcome: str = "unchanged"  # "created", "updated"
 
 
-async def _accounts_named(session: AsyncSession, names: Iterable[str]) -> dict[str, Account]:
-    wanted = {name.lower() for name in names}
-    found = await session.scalars(select(Account).where(func.lower(Account.name).in_(wanted)))
-    return {a.name.lower(): a for a in found}
-
-
 async def _stored_people(session: AsyncSession, account_ids: Iterable[int]) -> dict[int, list[Stakeholder]]:
     stored: dict[int, list[Stakeholder]] = {}
     query = select(Stakeholder).where(Stakeholder.account_id.in_(list(account_ids))).order_by(Stakeholder.id)
@@ -257,7 +253,7 @@ async def apply_stakeholders(
 ) -> ImportReport:
     """Bring the stored stakeholders in line with the valid rows; the others are in the report's errors, by line.
     Importing the same rows again changes nothing."""
-    accounts = await _accounts_named(session, (row.account for row in rows))
+    accounts = await accounts_named(session, (row.account for row in rows))
     stored = await _stored_people(session, (a.id for a in accounts.values()))
     errors: list[RowError] = []
     planned: list[_Planned] = []
@@ -367,18 +363,54 @@ async def _write(
             setattr(p.stakeholder, name, value)
     await session.flush()
     named = _by_email(planned, stored)
+    swaying: dict[int, tuple[int, set[int]]] = {}  # influencer -> (account, whom the row says they sway)
     for done, p in enumerate(planned, start=1):
         account_id = p.stakeholder.account_id
         boss = named[(account_id, p.row.reports_to)].id if p.row.reports_to is not None else None
-        moved = boss is not None and p.stakeholder.reports_to_id != boss
-        if moved:
+        if boss is not None and p.stakeholder.reports_to_id != boss:
             p.stakeholder.reports_to_id = boss
-        swayed = [named[(account_id, e)].id for e in p.row.influences or ()]
-        swayed_changed = p.row.influences is not None and await set_influences(
-            session, account_id, p.stakeholder.id, swayed
-        )
-        if (moved or swayed_changed) and p.outcome == "unchanged":
-            p.outcome = "updated"
+            p.outcome = "updated" if p.outcome == "unchanged" else p.outcome
+        if p.row.influences is not None:
+            swaying[p.stakeholder.id] = (account_id, {named[(account_id, e)].id for e in p.row.influences})
         if on_progress is not None:
             on_progress(done, len(planned))
+    swayed_changed = await _set_influences(session, swaying)
+    for p in planned:
+        if p.stakeholder.id in swayed_changed and p.outcome == "unchanged":
+            p.outcome = "updated"
     await session.flush()
+
+
+# Row ids per DELETE: well under the bound parameters a statement may carry (PostgreSQL's driver: 32,767).
+DELETE_CHUNK = 5000
+
+
+async def _set_influences(session: AsyncSession, swaying: Mapping[int, tuple[int, set[int]]]) -> set[int]:
+    """Make these whom each influencer sways (influencer id -> (account id, influenced ids)), in a few statements
+    whatever their number (kam.stakeholders.set_influences is the one-person form's); the influencers it changed."""
+    if not swaying:
+        return set()
+    stored: dict[int, dict[int, int]] = defaultdict(dict)  # influencer -> influenced -> the row's id
+    rows = await session.execute(
+        select(StakeholderInfluence.id, StakeholderInfluence.influencer_id, StakeholderInfluence.influenced_id).where(
+            StakeholderInfluence.account_id.in_({account_id for account_id, _ in swaying.values()})
+        )
+    )
+    for row_id, influencer, influenced in rows.all():
+        stored[influencer][influenced] = row_id
+    gone = [
+        row_id
+        for influencer, (_, wanted) in swaying.items()
+        for influenced, row_id in stored[influencer].items()
+        if influenced not in wanted
+    ]
+    new = [
+        StakeholderInfluence(account_id=account_id, influencer_id=influencer, influenced_id=influenced)
+        for influencer, (account_id, wanted) in swaying.items()
+        for influenced in sorted(wanted - stored[influencer].keys())
+    ]
+    for start in range(0, len(gone), DELETE_CHUNK):
+        chunk = gone[start : start + DELETE_CHUNK]
+        await session.execute(delete(StakeholderInfluence).where(StakeholderInfluence.id.in_(chunk)))
+    session.add_all(new)
+    return {influencer for influencer, (_, wanted) in swaying.items() if wanted != stored[influencer].keys()}

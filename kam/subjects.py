@@ -9,7 +9,7 @@ the same answer as for an id that does not exist.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import select
@@ -164,6 +164,5 @@ async def stakeholder_subject(session: AsyncSession, account_id: int, stakeholde
 async def tie_subject(session: AsyncSession, account_id: int, stakeholder_id: int, person_id: int) -> Found:
     """One of our people's relationship with a customer person: the tie is theirs (they set its strength), as the
     KA managers may. Whether `person_id` is on the team is kam.stakeholders.set_strength's check."""
-    account = await get_account(session, account_id)
-    stakeholder = await stakeholder_of(session, account.id, stakeholder_id)
-    return Found(Subject(account=account, owner_ids=frozenset({person_id})), stakeholder)
+    found = await stakeholder_subject(session, account_id, stakeholder_id)
+    return replace(found, subject=replace(found.subject, owner_ids=frozenset({person_id})))
