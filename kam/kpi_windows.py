@@ -40,11 +40,9 @@ from kam.models import (
     OutboxStatus,
     Person,
     aware,
-    contact_participants,
-    contact_stakeholders,
 )
 from kam.outbox import OutboxKind
-from kam.stakeholders import COVERAGE_DAYS, MODEL_DAYS, model_of
+from kam.stakeholders import COVERAGE_DAYS, MODEL_DAYS, model_of, people_who_met
 
 FLOW_DAYS = 90
 ACK_WITHIN = dt.timedelta(hours=24)
@@ -268,33 +266,12 @@ def tally(entries: Iterable[tuple[str, int]]) -> dict[str, int]:
 # -- relationships ---------------------------------------------------------------------------------------------------
 
 
-def _people_who_met(ids: list[int], since: dt.date, until: dt.datetime) -> Any:
-    """(account, stakeholder, our person) for every contact met since `since` and logged before `until` that names a
-    stakeholder: its author and our participants."""
-    authors = (
-        select(
-            Contact.account_id.label("account_id"),
-            contact_stakeholders.c.stakeholder_id.label("stakeholder_id"),
-            Contact.logged_by_id.label("person_id"),
-        )
-        .join(contact_stakeholders, contact_stakeholders.c.contact_id == Contact.id)
-        .where(Contact.account_id.in_(ids), Contact.met_on >= since, Contact.created_at < until)
-    )
-    participants = (
-        select(Contact.account_id, contact_stakeholders.c.stakeholder_id, contact_participants.c.person_id)
-        .join(contact_stakeholders, contact_stakeholders.c.contact_id == Contact.id)
-        .join(contact_participants, contact_participants.c.contact_id == Contact.id)
-        .where(Contact.account_id.in_(ids), Contact.met_on >= since, Contact.created_at < until)
-    )
-    return union_all(authors, participants).subquery()
-
-
 async def who_met_whom(
     session: AsyncSession, ids: list[int], today: dt.date, until: dt.datetime
 ) -> tuple[dict[int, dict[int, int]], dict[int, str]]:
     """Per account: its stakeholders met in the last 90 days, each by one (1) or several (2) of us; and its
     relationship model over the year. The lowest and highest ids tell one from several, without counting distinct."""
-    recent = _people_who_met(ids, today - dt.timedelta(days=COVERAGE_DAYS), until)
+    recent = people_who_met(ids, today - dt.timedelta(days=COVERAGE_DAYS), until)
     rows = await session.execute(
         select(
             recent.c.account_id, recent.c.stakeholder_id, func.min(recent.c.person_id), func.max(recent.c.person_id)
@@ -303,7 +280,7 @@ async def who_met_whom(
     met_by: dict[int, dict[int, int]] = defaultdict(dict)
     for account_id, stakeholder_id, lowest, highest in rows.all():
         met_by[account_id][stakeholder_id] = 1 if lowest == highest else 2
-    year = _people_who_met(ids, today - dt.timedelta(days=MODEL_DAYS), until)
+    year = people_who_met(ids, today - dt.timedelta(days=MODEL_DAYS), until)
     sides = await session.execute(
         select(
             year.c.account_id,

@@ -8,8 +8,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from sqlalchemy import delete, distinct, func, select, union, update
+from sqlalchemy import delete, distinct, func, select, true, union_all, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.selectable import Subquery
 
 from kam.accounts import get_account, require_team_member, stakeholders_of
 from kam.errors import InvalidReference, KamError, Refused, UnknownPerson
@@ -256,24 +257,34 @@ def model_of(ours: int, theirs: int) -> Model:
     return "1:n" if ours == 1 else "n:n"
 
 
+def people_who_met(ids: list[int], since: dt.date, until: dt.datetime | None = None) -> Subquery:
+    """(account, stakeholder, our person) for every contact met since `since` (and logged before `until`, if given)
+    that names a stakeholder: its author and our participants. A subquery, for the counts made of it."""
+    logged = Contact.created_at < until if until is not None else true()
+    authors = (
+        select(
+            Contact.account_id.label("account_id"),
+            contact_stakeholders.c.stakeholder_id.label("stakeholder_id"),
+            Contact.logged_by_id.label("person_id"),
+        )
+        .join(contact_stakeholders, contact_stakeholders.c.contact_id == Contact.id)
+        .where(Contact.account_id.in_(ids), Contact.met_on >= since, logged)
+    )
+    participants = (
+        select(Contact.account_id, contact_stakeholders.c.stakeholder_id, contact_participants.c.person_id)
+        .join(contact_stakeholders, contact_stakeholders.c.contact_id == Contact.id)
+        .join(contact_participants, contact_participants.c.contact_id == Contact.id)
+        .where(Contact.account_id.in_(ids), Contact.met_on >= since, logged)
+    )
+    return union_all(authors, participants).subquery()
+
+
 async def relationship_model(session: AsyncSession, account_id: int, today: dt.date) -> Model:
     """The relationship model of `relationship_picture`, counted in the database (one statement): what the map page
-    names, without loading every contact of a large account."""
-    since = today - dt.timedelta(days=MODEL_DAYS)
-    links = (
-        select(contact_stakeholders.c.contact_id, contact_stakeholders.c.stakeholder_id, Contact.logged_by_id)
-        .join(Contact, Contact.id == contact_stakeholders.c.contact_id)
-        .where(Contact.account_id == account_id, Contact.met_on >= since)
-        .cte("links")
-    )
-    people = union(
-        select(links.c.logged_by_id.label("person_id")),
-        select(contact_participants.c.person_id).where(
-            contact_participants.c.contact_id.in_(select(links.c.contact_id))
-        ),
-    ).subquery()
-    ours = select(func.count(distinct(Person.name))).join(people, people.c.person_id == Person.id)
-    theirs = select(func.count(distinct(links.c.stakeholder_id)))
+    names, without loading every contact of a large account. Ours are counted by name, as the picture counts them."""
+    met = people_who_met([account_id], today - dt.timedelta(days=MODEL_DAYS))
+    ours = select(func.count(distinct(Person.name))).join(met, met.c.person_id == Person.id)
+    theirs = select(func.count(distinct(met.c.stakeholder_id)))
     counted = (await session.execute(select(ours.scalar_subquery(), theirs.scalar_subquery()))).one()
     return model_of(counted[0], counted[1])
 
