@@ -1,9 +1,11 @@
-"""What the PostgreSQL benchmarks share: bulk inserts of generated rows, readying the database after them, and
-counting the SQL statements an engine runs."""
+"""What the PostgreSQL benchmarks share: bulk inserts of generated rows, readying the database after them,
+counting the SQL statements an engine runs, and timing a call."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import statistics
+import time
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import event, insert, text
@@ -41,3 +43,14 @@ class Statements:
 
     def _one(self, *_: Any) -> None:
         self.count += 1
+
+
+async def median_ms(call: Callable[[], Awaitable[None]], requests: int) -> float:
+    """The median milliseconds of `requests` calls after one warm-up."""
+    samples = []
+    for n in range(requests + 1):
+        started = time.perf_counter()
+        await call()
+        if n:
+            samples.append((time.perf_counter() - started) * 1000)
+    return statistics.median(samples)

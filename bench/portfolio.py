@@ -25,7 +25,6 @@ import asyncio
 import datetime as dt
 import os
 import random
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -36,7 +35,7 @@ import aiohttp  # noqa: E402
 from sqlalchemy import insert, update  # noqa: E402
 from sqlalchemy.ext.asyncio import create_async_engine  # noqa: E402
 
-from bench.bulk import Statements, analyze, bulk, sequences_past  # noqa: E402
+from bench.bulk import Statements, analyze, bulk, median_ms, sequences_past  # noqa: E402
 from bot.app import SERVICES  # noqa: E402
 from bot.event_loop import run as run_on_loop  # noqa: E402
 from kam.demo import TENANT_ID  # noqa: E402
@@ -246,15 +245,13 @@ async def generate(url: str, accounts: int, items: int) -> None:
 async def timed(http: aiohttp.ClientSession, url: str, token: str, requests: int) -> float:
     """The median milliseconds of `requests` GETs after one warm-up."""
     headers = {"Authorization": f"Bearer {token}"}
-    samples = []
-    for n in range(requests + 1):
-        started = time.perf_counter()
+
+    async def get() -> None:
         async with http.get(url, headers=headers) as response:
             await response.read()
             assert response.status == 200, f"{url}: {response.status}"
-        if n:
-            samples.append((time.perf_counter() - started) * 1000)
-    return statistics.median(samples)
+
+    return await median_ms(get, requests)
 
 
 async def statements(bot: RunningBot, counter: Statements, http: aiohttp.ClientSession, url: str, token: str) -> int:

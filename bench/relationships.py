@@ -25,10 +25,8 @@ import asyncio
 import datetime as dt
 import os
 import random
-import statistics
 import sys
 import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +36,8 @@ import aiohttp  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 from sqlalchemy.ext.asyncio import AsyncConnection, async_sessionmaker, create_async_engine  # noqa: E402
 
-from bench.bulk import Statements, analyze, bulk, sequences_past  # noqa: E402
+from bench.bulk import Statements, analyze, bulk, median_ms, sequences_past  # noqa: E402
+from bot.app import SERVICES  # noqa: E402
 from bot.event_loop import run as run_on_loop  # noqa: E402
 from kam.demo import TENANT_ID  # noqa: E402
 from kam.health import health_for  # noqa: E402
@@ -254,17 +253,6 @@ async def generate(url: str, accounts: int, stakeholders: int, members: int, con
     await engine.dispose()
 
 
-async def median_ms(call: Callable[[], Awaitable[None]], requests: int) -> float:
-    """The median milliseconds of `requests` calls after one warm-up."""
-    samples = []
-    for n in range(requests + 1):
-        started = time.perf_counter()
-        await call()
-        if n:
-            samples.append((time.perf_counter() - started) * 1000)
-    return statistics.median(samples)
-
-
 async def main(
     server: str, accounts: int, stakeholders: int, members: int, contacts: int, requests: int, runs: int
 ) -> None:
@@ -309,7 +297,7 @@ async def main(
 
                 async def health(ids: list[int]) -> None:
                     async with session.begin():
-                        scores = await health_for(session, ids, today, cache=cache)
+                        scores = await health_for(session, ids, today, bot.app[SERVICES].selection.health, cache)
                     assert len(scores) == len(ids)
 
                 started = time.perf_counter()
