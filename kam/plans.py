@@ -86,8 +86,11 @@ class PlanContent(BaseModel):
     @field_validator("sections", mode="before")
     @classmethod
     def _clean_sections(cls, value: object) -> object:
+        """Only sections with text are kept: the tab sends every section, an empty one as "", and a plan that
+        lacks a section says the same."""
         if isinstance(value, dict):
-            return {key: clean_text(text) if isinstance(text, str) else text for key, text in value.items()}
+            cleaned = {key: clean_text(text) if isinstance(text, str) else text for key, text in value.items()}
+            return {key: text for key, text in cleaned.items() if text != ""}
         return value
 
 
@@ -243,14 +246,9 @@ def _grid_problems(grid: WhitespaceGrid, team: set[int]) -> list[PlanProblem]:
     return problems
 
 
-def _written(sections: dict[str, str]) -> dict[str, str]:
-    """The sections with text: the tab sends every section, an empty one as ""; the store may lack it."""
-    return {name: text for name, text in sections.items() if text}
-
-
 def _member_may_save(before: PlanContent, after: PlanContent, person: Person) -> bool:
     """Members change only what they own: their items' status, progress and comment, and their new items."""
-    if _written(before.sections) != _written(after.sections):
+    if before.sections != after.sections:
         return False
     old = {item.id: item for item in before.items}
     new = {item.id: item for item in after.items}
@@ -261,12 +259,8 @@ def _member_may_save(before: PlanContent, after: PlanContent, person: Person) ->
         if was is None:
             if item.owner_id != person.id:
                 return False
-        elif item != was:
-            same_frame = item.model_dump(exclude={"status", "progress", "comment"}) == was.model_dump(
-                exclude={"status", "progress", "comment"}
-            )
-            if not same_frame or was.owner_id != person.id:
-                return False
+        elif item != was and not _own_update(was, item, person, ITEM_UPDATABLE):
+            return False
     return True
 
 
@@ -279,12 +273,23 @@ def _member_may_change_cells(before: WhitespaceGrid, after: WhitespaceGrid, pers
     new = {cell.place: cell for cell in after.cells}
     if old.keys() != new.keys():
         return False
-    return all(new[place] == cell or _own_cell_update(cell, new[place], person) for place, cell in old.items())
+    return all(
+        new[place] == cell or _own_update(cell, new[place], person, CELL_UPDATABLE) for place, cell in old.items()
+    )
 
 
-def _own_cell_update(was: WhitespaceCell, cell: WhitespaceCell, person: Person) -> bool:
-    updatable = {"status", "potential", "note"}
-    return was.owner_id == person.id and cell.model_dump(exclude=updatable) == was.model_dump(exclude=updatable)
+# What a member may change of their own items and cells.
+ITEM_UPDATABLE = frozenset({"status", "progress", "comment"})
+CELL_UPDATABLE = frozenset({"status", "potential", "note"})
+
+
+def _own_update(
+    was: PlanItem | WhitespaceCell, now: PlanItem | WhitespaceCell, person: Person, updatable: frozenset[str]
+) -> bool:
+    """`was` is the person's, and `now` differs from it in `updatable` only."""
+    return was.owner_id == person.id and now.model_dump(exclude=set(updatable)) == was.model_dump(
+        exclude=set(updatable)
+    )
 
 
 def may_edit_everything(account: Account, person: Person | None) -> bool:
