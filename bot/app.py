@@ -36,7 +36,6 @@ from bot.telemetry import trace_database
 from kam.catalogue import Catalogue
 from kam.health import record_health
 from kam.kpi_cards import schedule_kpi_cards
-from kam.kpis import KpiCache
 from kam.list_reviews import schedule_list_review_due
 from kam.migrate import head_revision
 from kam.models import Account
@@ -183,11 +182,12 @@ def steering_cards(settings: Settings, db: Database, selection: Selection) -> Ca
     return run_once
 
 
-def health_record(db: Database, selection: Selection, kpi_cache: KpiCache) -> Callable[[], Awaitable[int]]:
+def health_record(db: Database, selection: Selection) -> Callable[[], Awaitable[int]]:
     """The sweep's job that stores each active account's health score once a day and queues the card to its KA
-    managers when it fell (kam.health.record_health), for the day the pages ask for (keep_figures_warm records
-    the same day with the same cache). Once a day has been recorded, this process leaves it: an account without
-    a score (no part with a weight has data) would otherwise be computed again on every sweep."""
+    managers when it fell (kam.health.record_health), for the day the pages ask for, as keep_figures_warm does.
+    It leaves the steering figures' cache to the warm-up (KAMBOT_WARM_FIGURES). Once a day has been recorded, this
+    process leaves it: an account without a score (no part with a weight has data) would otherwise be computed
+    again on every sweep."""
     recorded: dt.date | None = None
 
     async def run_once() -> int:
@@ -196,7 +196,7 @@ def health_record(db: Database, selection: Selection, kpi_cache: KpiCache) -> Ca
         if today == recorded:
             return 0
         async with db.transaction() as session:
-            told = await record_health(session, today, selection.health, kpi_cache)
+            told = await record_health(session, today, selection.health)
         recorded = today
         return told
 
@@ -212,7 +212,6 @@ def outbox(
     credential: AsyncTokenCredential | None,
     catalogue: Catalogue | None = None,
     selection: Selection | None = None,
-    kpi_cache: KpiCache | None = None,
 ) -> tuple[Sender, Sweeper]:
     """The outbox's sender and its sweep, as `kambot serve` and `kambot worker` both run them."""
     # One Graph client for the process (one token, one pacing), built when first needed: msgraph imports slowly.
@@ -246,7 +245,7 @@ def outbox(
         ),
         jobs=[
             steering_cards(settings, db, selection or Selection()),
-            health_record(db, selection or Selection(), kpi_cache or KpiCache()),
+            health_record(db, selection or Selection()),
             *([meeting_watch(settings, db, metrics, graph()).run_once] if settings.meeting_nudges else []),
         ],
         card_memory_days=settings.form_max_age_days + 1,  # a form older than that is refused anyway
@@ -266,10 +265,7 @@ def build(
     selection = Selection.load(settings.selection_file)
     metrics = Metrics()
     sealer = Sealer(BOUND_VERBS, settings.card_secret)
-    kpi_cache = KpiCache()  # shared by the pages, the warm-up and the sweep's daily health scores
-    sender, sweeper = outbox(
-        settings, db, endpoint.connector, sealer, metrics, graph_credential, catalogue, selection, kpi_cache
-    )
+    sender, sweeper = outbox(settings, db, endpoint.connector, sealer, metrics, graph_credential, catalogue, selection)
     services = Services(
         settings=settings,
         db=db,
@@ -280,7 +276,6 @@ def build(
         catalogue=catalogue,
         selection=selection,
         metrics=metrics,
-        kpi_cache=kpi_cache,
     )
     endpoint.serve(services)
     return services, sweeper, endpoint
